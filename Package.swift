@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "failback",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "failback", targets: ["failback"]),
+        .library(name: "FailbackLog", targets: ["FailbackLog"]),
+        .library(name: "FailbackDomain", targets: ["FailbackDomain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // The system SQLite (libsqlite3-dev): the embedded default store.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The log: canonical JSON (RFC 8785), the hash chain, the store interface and its SQLite implementation.
+        .target(name: "FailbackLog", dependencies: [
+            "CSQLite",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The domain: the event catalogue, redaction, and the recorder that appends through the log.
+        .target(name: "FailbackDomain", dependencies: ["FailbackLog"]),
+        // Probes: things that observe the world (for now, reading kubectl's pod listings).
+        .target(name: "FailbackProbes", dependencies: ["FailbackDomain", "FailbackLog"]),
+        // The thin command-line front end: parses, calls the domain, prints.
+        .executableTarget(name: "failback", dependencies: [
+            "FailbackDomain", "FailbackProbes",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // A load generator used by the crash, concurrency and benchmark scripts.
+        .executableTarget(name: "failback-loadgen", dependencies: ["FailbackDomain"]),
+        .testTarget(name: "FailbackLogTests", dependencies: ["FailbackLog"], exclude: ["Vectors"]),
+        .testTarget(name: "FailbackDomainTests", dependencies: ["FailbackDomain", "FailbackProbes"]),
+        .testTarget(name: "FailbackCLITests", dependencies: ["FailbackDomain", "failback", "failback-loadgen"]),
+    ]
+)

@@ -1,0 +1,154 @@
+import FailbackLog
+
+/// The payload of one kind of event: a fact in the past tense, with a JSON Schema in
+/// `schemas/payloads/<eventType>.schema.json` and a schema version that changes when its shape does.
+public protocol EventPayload: Sendable {
+    /// The event type, past tense: `ReplicationLagSampled`.
+    static var eventType: String { get }
+    static var schemaVersion: Int { get }
+    /// What the event does to its drill's lifecycle (most events: nothing).
+    static var lifecycle: DrillLifecycle { get }
+    /// The payload as JSON (snake_case members, as in the schema).
+    var json: JSONValue { get }
+    /// Reads a stored payload back.
+    init(json: JSONValue) throws(InvalidInput)
+    /// One line for a person: the key values.
+    var summary: String { get }
+}
+
+extension EventPayload {
+    public static var lifecycle: DrillLifecycle { .continues }
+}
+
+/// Every event type the recorder writes, for decoding and for the schema tests.
+public enum EventCatalogue {
+    public static let payloadTypes: [any EventPayload.Type] = [
+        DrillStarted.self, NoteAdded.self, IssueRaised.self,
+        ReplicationLagSampled.self, RowCountSampled.self, DNSAnswerObserved.self, PodStatesObserved.self, HealthCheckObserved.self,
+    ]
+
+    private static let byType: [String: any EventPayload.Type] = Dictionary(uniqueKeysWithValues: payloadTypes.map { ($0.eventType, $0) })
+
+    /// The typed payload of a stored event, or nil for a type this build does not know.
+    public static func payload(of event: RecordedEvent) throws(InvalidInput) -> (any EventPayload)? {
+        guard let type = byType[event.type] else { return nil }
+        return try type.init(json: event.payload)
+    }
+
+    /// One line describing a stored event's payload.
+    public static func summary(of event: RecordedEvent) -> String {
+        do {
+            if let payload = try payload(of: event) { return payload.summary }
+            return "(event type unknown to this version)"
+        } catch {
+            return "(unreadable payload: \(error.message))"
+        }
+    }
+}
+
+/// Reads typed members out of a JSON object, naming the member in its errors.
+public struct PayloadReader {
+    public let value: JSONValue
+    public let context: String
+
+    public init(_ value: JSONValue, context: String) {
+        self.value = value
+        self.context = context
+    }
+
+    private func fail(_ key: String, _ what: String) -> InvalidInput {
+        InvalidInput("\(context): member \"\(key)\" \(what)")
+    }
+
+    public func string(_ key: String) throws(InvalidInput) -> String {
+        guard let s = value[key]?.stringValue else { throw fail(key, "is missing or not a string") }
+        return s
+    }
+
+    public func optionalString(_ key: String) throws(InvalidInput) -> String? {
+        guard let v = value[key], v != .null else { return nil }
+        guard let s = v.stringValue else { throw fail(key, "is not a string") }
+        return s
+    }
+
+    public func number(_ key: String) throws(InvalidInput) -> Double {
+        guard let d = value[key]?.numberValue else { throw fail(key, "is missing or not a number") }
+        return d
+    }
+
+    public func integer(_ key: String) throws(InvalidInput) -> Int {
+        guard let i = value[key]?.integerValue else { throw fail(key, "is missing or not an integer") }
+        return i
+    }
+
+    public func optionalInteger(_ key: String) throws(InvalidInput) -> Int? {
+        guard let v = value[key], v != .null else { return nil }
+        guard let i = v.integerValue else { throw fail(key, "is not an integer") }
+        return i
+    }
+
+    public func optionalBool(_ key: String) throws(InvalidInput) -> Bool? {
+        guard let v = value[key], v != .null else { return nil }
+        guard let b = v.boolValue else { throw fail(key, "is not a boolean") }
+        return b
+    }
+
+    public func strings(_ key: String) throws(InvalidInput) -> [String] {
+        guard let a = value[key]?.arrayValue else { throw fail(key, "is missing or not an array") }
+        var out: [String] = []
+        for element in a {
+            guard let s = element.stringValue else { throw fail(key, "holds a non-string") }
+            out.append(s)
+        }
+        return out
+    }
+
+    public func array(_ key: String) throws(InvalidInput) -> [JSONValue] {
+        guard let a = value[key]?.arrayValue else { throw fail(key, "is missing or not an array") }
+        return a
+    }
+}
+
+/// Input that cannot become an event: what was wrong, and where. Nothing is appended.
+public struct InvalidInput: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Checks shared by the payload initializers.
+enum Check {
+    static func nonNegative(_ value: Double, _ name: String) throws(InvalidInput) -> Double {
+        guard value.isFinite, value >= 0 else { throw InvalidInput("\(name) must be a finite number ≥ 0, got \(value)") }
+        return value
+    }
+
+    /// Integers in the range every JSON implementation (and RFC 8785) holds exactly.
+    static func count(_ value: Int, _ name: String) throws(InvalidInput) -> Int {
+        guard value >= 0, value <= 9_007_199_254_740_991 else { throw InvalidInput("\(name) must be an integer from 0 to 2^53-1, got \(value)") }
+        return value
+    }
+
+    static func nonEmpty(_ value: String, _ name: String) throws(InvalidInput) -> String {
+        guard !value.allSatisfy(\.isWhitespace) else { throw InvalidInput("\(name) must not be empty") }
+        return value
+    }
+}
+
+/// A duration in seconds for people: `3.2s`, `41ms`.
+func formatSeconds(_ s: Double) -> String {
+    if s < 1 && s > 0 { return "\(trimmed(s * 1000))ms" }
+    return "\(trimmed(s))s"
+}
+
+func trimmed(_ d: Double) -> String {
+    d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+}
+
+extension EventCatalogue {
+    /// One line for a person: `seq  #drill_seq  time  type  summary  (actor@host)`, with redactions noted.
+    public static func line(for event: RecordedEvent) -> String {
+        let redacted = event.redactions.isEmpty ? "" : "  [redacted: " + Set(event.redactions.map(\.kind)).sorted().joined(separator: ", ") + "]"
+        return "\(event.seq)\t#\(event.drillSeq)\t\(event.recordedAt)\t\(event.type)\t\(summary(of: event))\t(\(event.actor)@\(event.host))\(redacted)"
+    }
+}

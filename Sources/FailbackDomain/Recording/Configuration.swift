@@ -1,0 +1,62 @@
+import FailbackLog
+
+/// Settings a team keeps in a JSON file beside the store (`<store folder>/config.json`) or names
+/// with `--config` / `FAILBACK_CONFIG`. Every member is optional; unknown members are refused,
+/// so a typo cannot silently disable a redaction rule. See docs/configuration.md.
+///
+///     {
+///       "redaction": { "patterns": [ { "kind": "vault_token", "regex": "hvs\\.[A-Za-z0-9]{20,}" } ] },
+///       "limits": { "max_payload_bytes": 1048576 }
+///     }
+public struct Configuration: Sendable {
+    /// The default cap on one event's payload (RFC 8785 bytes, after redaction).
+    public static let defaultMaxPayloadBytes = 1_048_576
+
+    public var extraRedactionPatterns: [(kind: String, pattern: String)] = []
+    public var maxPayloadBytes = Configuration.defaultMaxPayloadBytes
+    /// The file this was read from, for error messages.
+    public var source: String?
+
+    public init() {}
+
+    /// Reads a configuration file; errors name the file and what in it is wrong.
+    public static func load(path: String) throws(InvalidInput) -> Configuration {
+        let bytes = try readFile(path, what: "configuration file")
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch { throw InvalidInput("\(path): \(error.description)") }
+        var config = Configuration()
+        config.source = path
+        guard case .object(let top) = json else { throw InvalidInput("\(path): expected a JSON object") }
+        for key in top.keys where !["redaction", "limits"].contains(key) {
+            throw InvalidInput("\(path): unknown member \"\(key)\" (expected \"redaction\" or \"limits\")")
+        }
+        if let redaction = top["redaction"] {
+            guard case .object(let r) = redaction else { throw InvalidInput("\(path): \"redaction\" must be an object") }
+            for key in r.keys where key != "patterns" { throw InvalidInput("\(path): unknown member \"redaction.\(key)\"") }
+            for (i, entry) in (r["patterns"]?.arrayValue ?? []).enumerated() {
+                let at = "\(path): redaction.patterns[\(i)]"
+                guard let kind = entry["kind"]?.stringValue, let regex = entry["regex"]?.stringValue, entry.objectValue?.count == 2 else {
+                    throw InvalidInput("\(at) must be {\"kind\": string, \"regex\": string}")
+                }
+                do { _ = try RedactionRule(kind: kind, pattern: regex) } catch { throw InvalidInput("\(at): \(error.message)") }
+                config.extraRedactionPatterns.append((kind, regex))
+            }
+        }
+        if let limits = top["limits"] {
+            guard case .object(let l) = limits else { throw InvalidInput("\(path): \"limits\" must be an object") }
+            for key in l.keys where key != "max_payload_bytes" { throw InvalidInput("\(path): unknown member \"limits.\(key)\"") }
+            if let m = l["max_payload_bytes"] {
+                guard let n = m.integerValue, n >= 256 else {
+                    throw InvalidInput("\(path): limits.max_payload_bytes must be an integer ≥ 256")
+                }
+                config.maxPayloadBytes = n
+            }
+        }
+        return config
+    }
+
+    /// The redactor these settings ask for: the built-in rules, then the configured ones.
+    public func makeRedactor() -> Redactor {
+        Redactor(extraRules: extraRedactionPatterns.map { try! RedactionRule(kind: $0.kind, pattern: $0.pattern) })
+    }
+}

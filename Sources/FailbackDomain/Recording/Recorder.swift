@@ -1,0 +1,88 @@
+import FailbackLog
+
+/// Turns domain facts into log events: picks the drill, redacts secrets, enforces the payload
+/// limit, and appends. Everything a command does goes through here; the CLI only parses and prints.
+///
+/// Throws `InvalidInput` for input that cannot become an event and `StoreError` for the store's
+/// refusals; in both cases nothing is appended.
+public final class Recorder {
+    public let store: any EventStore
+    public let context: RecordingContext
+    public let redactor: Redactor
+    public let maxPayloadBytes: Int
+    /// Where limits are configured, for the error message.
+    private let configSource: String?
+
+    public init(store: any EventStore, context: RecordingContext, configuration: Configuration = Configuration()) {
+        self.store = store
+        self.context = context
+        self.redactor = configuration.makeRedactor()
+        self.maxPayloadBytes = configuration.maxPayloadBytes
+        self.configSource = configuration.source
+    }
+
+    /// Starts a new drill; it becomes the current drill.
+    public func startDrill(_ started: DrillStarted, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        let at = context.clock()
+        return try append(draft(started, drillID: context.makeDrillID(at), at: at, idempotencyKey: idempotencyKey))
+    }
+
+    /// Records `payload` in the drill `drillID`, or in the current drill when nil.
+    public func record(_ payload: some EventPayload, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        let drill = try drillForWriting(drillID)
+        return try append(draft(payload, drillID: drill.drillID, at: context.clock(), idempotencyKey: idempotencyKey))
+    }
+
+    /// Records several payloads in one transaction (all or none).
+    public func record(batch payloads: [any EventPayload], drill drillID: String? = nil) throws -> [AppendOutcome] {
+        let drill = try drillForWriting(drillID)
+        let drafts = try payloads.map { try draft($0, drillID: drill.drillID, at: context.clock(), idempotencyKey: nil) }
+        return try store.append(drafts)
+    }
+
+    /// The event a payload becomes: redacted, size-checked, not yet placed in the log.
+    public func draft(_ payload: some EventPayload, drillID: String, at time: Timestamp, idempotencyKey: String?) throws -> EventDraft {
+        let (clean, redactions) = redactor.redact(payload.json, at: "/payload")
+        let draft = EventDraft(
+            type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, drillID: drillID, recordedAt: time,
+            actor: context.actor, host: context.host, payload: clean, redactions: redactions, idempotencyKey: idempotencyKey,
+            lifecycle: type(of: payload).lifecycle)
+        if draft.canonicalPayload.count > maxPayloadBytes {
+            let setting = configSource.map { "limits.max_payload_bytes in \($0)" } ?? "limits.max_payload_bytes in the store's config.json"
+            throw InvalidInput(
+                "\(draft.type) payload is \(draft.canonicalPayload.count) bytes, over the limit of \(maxPayloadBytes) bytes (\(setting)): nothing appended")
+        }
+        if let key = idempotencyKey, key.isEmpty || key.count > 200 {
+            throw InvalidInput("idempotency key must be 1 to 200 characters")
+        }
+        return draft
+    }
+
+    private func append(_ draft: EventDraft) throws -> AppendOutcome {
+        try store.append([draft])[0]
+    }
+
+    /// The drill to append to: the one named (which must exist and be open), else the current one.
+    public func drillForWriting(_ id: String?) throws -> DrillHead {
+        if let id {
+            guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store: nothing appended") }
+            guard drill.isOpen else { throw StoreError(.drillClosed, "drill \(id) is closed: nothing appended") }
+            return drill
+        }
+        guard let current = try store.currentDrill() else {
+            throw StoreError(.unknownDrill, "no open drill: start one with 'failback drill start --runbook NAME' or pass --drill ID")
+        }
+        return current
+    }
+
+    /// The drill to read: the one named, else the current (open) one, else the latest one.
+    public func drillForReading(_ id: String?) throws -> DrillHead {
+        if let id {
+            guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store") }
+            return drill
+        }
+        if let current = try store.currentDrill() { return current }
+        guard let latest = try store.drills().last else { throw StoreError(.unknownDrill, "the store has no drills yet") }
+        return latest
+    }
+}

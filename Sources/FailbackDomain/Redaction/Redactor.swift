@@ -1,0 +1,190 @@
+import FailbackLog
+
+/// One way a secret shows up in text, and how to cut it out.
+public struct RedactionRule {
+    /// Recorded in the event as the redaction's `kind`.
+    public let kind: String
+    let regex: Regex<AnyRegexOutput>
+    /// The capture group that holds the secret (0: the whole match).
+    let secretGroup: Int
+    /// Cheap pre-check: the rule runs only on text that contains one of these (lowercased text,
+    /// unless `caseSensitiveKeywords`). Empty: always runs.
+    let keywords: [String]
+    let caseSensitiveKeywords: Bool
+    /// The rule applies only to text this also matches (e.g. a conninfo string).
+    let condition: Regex<AnyRegexOutput>?
+
+    init(kind: String, _ pattern: String, secretGroup: Int, keywords: [String] = [], caseSensitiveKeywords: Bool = false, condition: String? = nil) {
+        self.kind = kind
+        self.regex = try! Regex(pattern)
+        self.secretGroup = secretGroup
+        self.keywords = keywords
+        self.caseSensitiveKeywords = caseSensitiveKeywords
+        self.condition = condition.map { try! Regex($0) }
+    }
+
+    /// A rule from configuration. `pattern` is a regular expression; when it has a group named
+    /// `secret` (`(?<secret>...)`), only that group is replaced, otherwise the whole match is.
+    public init(kind: String, pattern: String) throws(InvalidInput) {
+        guard !kind.isEmpty, kind.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+            throw InvalidInput("redaction kind \"\(kind)\" must be ASCII letters, digits, '_' or '-'")
+        }
+        do { self.regex = try Regex(pattern) } catch {
+            throw InvalidInput("redaction pattern \(pattern.debugDescription) is not a valid regular expression: \(error)")
+        }
+        self.kind = kind
+        self.secretGroup = 0
+        self.keywords = []
+        self.caseSensitiveKeywords = false
+        self.condition = nil
+    }
+
+    /// The range of the secret in one match: the `secret` group if the pattern names one, else `secretGroup`.
+    func secretRange(in match: Regex<AnyRegexOutput>.Match) -> Range<String.Index>? {
+        if let named = match.output["secret"] { return named.range }
+        guard secretGroup < match.output.count else { return nil }
+        return match.output[secretGroup].range
+    }
+}
+
+/// Removes secrets from payloads before they reach the append-only log, and says where it did.
+///
+/// Text rules run on every string in the payload, in order; structural rules look at JSON members
+/// whose names say they hold a secret (`"password": ...`, `{"name": "CF_API_TOKEN", "value": ...}`).
+/// A secret becomes `[REDACTED:<kind>]`; text that is already a marker is left as it is, so
+/// redacting twice changes nothing.
+public struct Redactor {
+    public static func marker(_ kind: String) -> String { "[REDACTED:\(kind)]" }
+
+    public let rules: [RedactionRule]
+
+    public init(extraRules: [RedactionRule] = []) {
+        self.rules = Self.builtInRules() + extraRules
+    }
+
+    /// The built-in text rules, in the order they run.
+    public static func builtInRules() -> [RedactionRule] { [
+        RedactionRule(kind: "url_credentials", #"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/@:]*):([^\s/@]+)@"#, secretGroup: 3, keywords: ["://"]),
+        RedactionRule(
+            kind: "authorization_header",
+            #"(?i)\b(?:proxy-)?authorization\s*:\s*(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?(?!(?:bearer|basic|token|digest|negotiate|apikey)\b)([^\s"'$][^\s"']*)"#,
+            secretGroup: 1, keywords: ["authorization"]),
+        RedactionRule(kind: "bearer_token", #"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]+=*)"#, secretGroup: 1, keywords: ["bearer"]),
+        RedactionRule(
+            kind: "conninfo_password", #"(?i)(?:^|[\s"'])password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'"]+)"#, secretGroup: 1, keywords: ["password"],
+            condition: #"(?i)\b(?:host|hostaddr|dbname|port|user|sslmode)\s*=\s*\S"#),
+        RedactionRule(
+            kind: "env_secret", #"\b([A-Z][A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|KEY))=("[^"]*"|'[^']*'|[^\s"'&;$][^\s"'&;]*)"#,
+            secretGroup: 2, keywords: ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY"], caseSensitiveKeywords: true),
+        RedactionRule(kind: "password_parameter", ##"(?i)\b([a-z0-9_\-]*(?:password|passwd)|pwd)=([^&\s'"#]+)"##, secretGroup: 2, keywords: ["pass", "pwd"]),
+        RedactionRule(
+            kind: "token_parameter",
+            ##"(?i)\b([a-z0-9_\-]*token|api[_\-]?key|apikey|client_secret|secret)=([^&\s'"#]+)"##, secretGroup: 2, keywords: ["token", "key", "secret"]),
+    ] }
+
+    /// Redacts one string: the new text and the kinds of secret found in it.
+    public func redact(_ text: String) -> (text: String, kinds: [String]) {
+        var text = text
+        var kinds: [String] = []
+        var lowered: String? = nil
+        for rule in rules {
+            if !rule.keywords.isEmpty {
+                let haystack: String
+                if rule.caseSensitiveKeywords {
+                    haystack = text
+                } else {
+                    if lowered == nil { lowered = text.lowercased() }
+                    haystack = lowered!
+                }
+                guard rule.keywords.contains(where: { haystack.contains($0) }) else { continue }
+            }
+            if let condition = rule.condition, (try? condition.firstMatch(in: text)) == nil { continue }
+            var ranges: [Range<String.Index>] = []
+            for match in text.matches(of: rule.regex) {
+                guard let range = rule.secretRange(in: match) else { continue }
+                let secret = text[range]
+                if secret.isEmpty || secret.hasPrefix("[REDACTED") || secret.hasPrefix("'[REDACTED") { continue }
+                ranges.append(range)
+            }
+            guard !ranges.isEmpty else { continue }
+            for range in ranges.reversed() { text.replaceSubrange(range, with: Self.marker(rule.kind)) }
+            kinds.append(rule.kind)
+            lowered = nil
+        }
+        return (text, kinds)
+    }
+
+    /// Redacts every string in a JSON value. `pointer` is where `value` sits in the event envelope
+    /// (e.g. `/payload`); the redactions name the exact members changed.
+    public func redact(_ value: JSONValue, at pointer: String) -> (value: JSONValue, redactions: [Redaction]) {
+        var found: [Redaction] = []
+        let result = redact(value, at: pointer, into: &found)
+        return (result, found)
+    }
+
+    private func redact(_ value: JSONValue, at pointer: String, into found: inout [Redaction]) -> JSONValue {
+        switch value {
+        case .string(let s):
+            let (text, kinds) = redact(s)
+            for kind in kinds { found.append(Redaction(pointer: pointer, kind: kind)) }
+            return .string(text)
+        case .array(let elements):
+            return .array(elements.enumerated().map { redact($1, at: "\(pointer)/\($0)", into: &found) })
+        case .object(var members):
+            // {"name": "CF_API_TOKEN", "value": "..."}: Kubernetes env entries and the like.
+            if let name = members["name"]?.stringValue, Self.isEnvironmentSecretName(name),
+                let v = members["value"]?.stringValue, !v.isEmpty, !v.hasPrefix("[REDACTED")
+            {
+                members["value"] = .string(Self.marker("env_secret"))
+                found.append(Redaction(pointer: "\(pointer)/value", kind: "env_secret"))
+            }
+            for key in members.keys.sorted() {
+                let memberPointer = "\(pointer)/\(Self.escapePointerToken(key))"
+                if case .string(let s) = members[key]!, !s.isEmpty, !s.hasPrefix("[REDACTED") {
+                    if Self.isEnvironmentSecretName(key) {
+                        members[key] = .string(Self.marker("env_secret"))
+                        found.append(Redaction(pointer: memberPointer, kind: "env_secret"))
+                        continue
+                    }
+                    if Self.isSecretFieldName(key) {
+                        members[key] = .string(Self.marker("secret_field"))
+                        found.append(Redaction(pointer: memberPointer, kind: "secret_field"))
+                        continue
+                    }
+                }
+                members[key] = redact(members[key]!, at: memberPointer, into: &found)
+            }
+            return .object(members)
+        case .null, .bool, .number:
+            return value
+        }
+    }
+
+    /// `CF_API_TOKEN`, `PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`: upper-case names ending in a secret word.
+    static func isEnvironmentSecretName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, ("A"..."Z").contains(first),
+            name.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+        else { return false }
+        return ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY"].contains { name.hasSuffix($0) }
+    }
+
+    static let secretFieldNames: Set<String> = [
+        "password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key", "access_token", "accesstoken",
+        "refresh_token", "client_secret", "clientsecret", "private_key", "privatekey", "authorization", "bearer",
+    ]
+
+    /// Member names that say their value is a secret: `password`, `apiKey`, `client_secret`...
+    static func isSecretFieldName(_ name: String) -> Bool { secretFieldNames.contains(name.lowercased()) }
+
+    /// RFC 6901: `~` → `~0`, `/` → `~1`.
+    static func escapePointerToken(_ token: String) -> String {
+        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        guard contains(target) else { return self }
+        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

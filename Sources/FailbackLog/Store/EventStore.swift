@@ -1,0 +1,101 @@
+/// What became of one draft handed to `append`.
+public enum AppendOutcome: Sendable, Equatable {
+    /// Written now, at this place in the log.
+    case appended(RecordedEvent)
+    /// Its idempotency key was already used by this identical event: nothing was written.
+    case alreadyRecorded(RecordedEvent)
+
+    public var event: RecordedEvent {
+        switch self {
+        case .appended(let e), .alreadyRecorded(let e): return e
+        }
+    }
+}
+
+/// A drill as the store indexes it: where its chain starts and ends. The events are the truth;
+/// this index is checked against them by `verify`.
+public struct DrillHead: Sendable, Equatable {
+    public var drillID: String
+    /// Global `seq` of the drill's first event.
+    public var startedSeq: Int
+    public var startedAt: Timestamp
+    /// Number of events in the drill (its last `drill_seq`).
+    public var eventCount: Int
+    /// Global `seq` of the drill's last event.
+    public var headSeq: Int
+    /// Chain hash of the drill's last event.
+    public var headHash: [UInt8]
+    /// Global `seq` of the event that closed the drill, if any.
+    public var closedSeq: Int?
+
+    public var isOpen: Bool { closedSeq == nil }
+}
+
+/// The append-only, hash-chained event log. SQLite is the embedded implementation; a server database
+/// (PostgreSQL) can stand behind the same interface.
+///
+/// Guarantees every implementation gives:
+/// - `append` writes all of its drafts or none, in one transaction, and returns only once that
+///   transaction is durable;
+/// - `seq` is global and gapless from 1; `drill_seq` is gapless from 1 within each drill; both are
+///   assigned under the store's write lock, so concurrent writers (threads or processes) never
+///   duplicate or skip one, and each drill's chain is extended from its true head;
+/// - stored events are never updated or deleted.
+public protocol EventStore: AnyObject {
+    /// Appends `drafts` in order, in one durable transaction.
+    func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome]
+
+    /// The drill's index entry, or nil when the store has no such drill.
+    func drill(_ id: String) throws(StoreError) -> DrillHead?
+
+    /// All drills, oldest first.
+    func drills() throws(StoreError) -> [DrillHead]
+
+    /// The latest open drill (the default target of commands, as HEAD is in git), or nil.
+    func currentDrill() throws(StoreError) -> DrillHead?
+
+    /// Calls `body` with the drill's events in `drill_seq` order, one at a time (memory stays flat).
+    /// Events whose stored bytes are not a well-formed envelope end the walk with `.corrupt`.
+    func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError)
+
+    /// Recomputes the drill's chain from the stored bytes and checks it against the index.
+    func verify(drill id: String) throws(StoreError) -> VerificationReport
+
+    /// Checks that the global sequence runs from 1 to the last `seq` without a gap.
+    func verifyGlobalSequence() throws(StoreError) -> VerificationReport
+}
+
+/// A store failure: what went wrong, with the context a person needs to act on it.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// No store file at the path.
+        case missing
+        /// The file exists but is not a failback store (or is of an unknown format version).
+        case notAStore
+        /// The store cannot be written (file mode, read-only file system, or SQLite refused).
+        case readOnly
+        /// The store stayed locked by other writers past the busy timeout.
+        case busy
+        case unknownDrill
+        case drillClosed
+        case drillExists
+        /// An idempotency key reused for a different event.
+        case idempotencyConflict
+        /// Stored bytes that do not parse as an event (tampering or corruption).
+        case corrupt
+        /// Any other database failure.
+        case database
+    }
+
+    public var code: Code
+    public var message: String
+    public var path: String?
+
+    public init(_ code: Code, _ message: String, path: String? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+    }
+
+    public var description: String { message }
+}

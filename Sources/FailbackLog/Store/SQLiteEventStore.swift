@@ -1,0 +1,447 @@
+import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The embedded event store: one SQLite file in WAL mode.
+///
+/// Durability: `synchronous=FULL`, so a commit returns only after the WAL is fsynced; an append that
+/// returned survives `kill -9` and power loss. Concurrency: every append runs in `BEGIN IMMEDIATE`,
+/// which takes SQLite's single write lock before reading the heads, so sequence numbers and chain
+/// links are assigned by one writer at a time, across processes. See docs/log-format.md.
+public final class SQLiteEventStore: EventStore {
+    /// `PRAGMA application_id` of a failback store: "FBLG".
+    public static let applicationID: Int32 = 0x4642_4C47
+    /// `PRAGMA user_version`: the store's format version.
+    public static let formatVersion = 1
+    /// How long a writer waits for the write lock before giving up.
+    public static let busyTimeoutMilliseconds: Int32 = 30_000
+
+    public let path: String
+    public let isReadOnly: Bool
+    private let db: SQLiteConnection
+
+    /// Opens an existing store. Fails with `.missing` when there is no file, `.notAStore` when the
+    /// file is something else. A store whose file or folder has no write permission opens read-only.
+    public init(openingAt path: String) throws(StoreError) {
+        self.path = path
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw StoreError(.missing, "no store at \(path) (run 'failback init' to create one)", path: path)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw StoreError(.notAStore, "\(path) is not a failback store (not a regular file)", path: path)
+        }
+        let readOnly = !Self.isWritable(path) || !Self.isWritable(Self.directory(of: path))
+        self.isReadOnly = readOnly
+        do {
+            db = try SQLiteConnection(path: path, flags: readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE)
+        } catch {
+            throw StoreError(.database, "cannot open store \(path): \(error.message)", path: path)
+        }
+        try configure()
+        let appID = (try? db.integer("PRAGMA application_id")) ?? nil
+        guard appID == Int(Self.applicationID) else {
+            throw StoreError(.notAStore, "\(path) is not a failback store", path: path)
+        }
+        let version = (try? db.integer("PRAGMA user_version")) ?? nil
+        guard version == Self.formatVersion else {
+            throw StoreError(.notAStore, "\(path) is a failback store of format \(version ?? 0); this build reads format \(Self.formatVersion)", path: path)
+        }
+    }
+
+    /// Creates a new, empty store at `path` (and its folder). The file appears complete or not at
+    /// all: it is built under a temporary name and renamed into place. Returns false when a store
+    /// already exists there (left as it is).
+    @discardableResult
+    public static func create(at path: String) throws(StoreError) -> Bool {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            _ = try SQLiteEventStore(openingAt: path)  // it must be a store
+            return false
+        }
+        let dir = directory(of: path)
+        try makeDirectories(dir)
+        guard isWritable(dir) else { throw StoreError(.readOnly, "cannot create store: folder \(dir) is read-only", path: path) }
+        let temporary = "\(path).creating-\(getpid())"
+        do {
+            let db = try SQLiteConnection(path: temporary, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            try db.execute(schema)
+            try db.execute("PRAGMA application_id = \(applicationID); PRAGMA user_version = \(formatVersion); PRAGMA journal_mode = WAL;")
+        } catch {
+            unlink(temporary)
+            throw StoreError(.database, "cannot create store at \(path): \(error.message)", path: path)
+        }
+        // The connection is closed (WAL checkpointed and removed); publish the finished file.
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw StoreError(.database, "cannot create store at \(path): \(reason)", path: path)
+        }
+        syncDirectory(dir)
+        return true
+    }
+
+    static let schema = """
+        BEGIN;
+        CREATE TABLE events (
+            seq             INTEGER PRIMARY KEY,     -- global, gapless from 1
+            drill_id        TEXT    NOT NULL,
+            drill_seq       INTEGER NOT NULL,        -- gapless from 1 within the drill
+            type            TEXT    NOT NULL,
+            recorded_at     TEXT    NOT NULL,
+            idempotency_key TEXT,
+            canonical       BLOB    NOT NULL,        -- RFC 8785 bytes of the envelope: the source of truth
+            hash            BLOB    NOT NULL,        -- SHA-256(previous hash || canonical)
+            UNIQUE (drill_id, drill_seq)
+        ) STRICT;
+        CREATE UNIQUE INDEX events_by_idempotency_key ON events (idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'failback events are append-only: UPDATE refused'); END;
+        CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'failback events are append-only: DELETE refused'); END;
+
+        -- An index of drills and their chain heads, kept in the same transactions as the events.
+        CREATE TABLE drills (
+            drill_id    TEXT    PRIMARY KEY,
+            started_seq INTEGER NOT NULL,
+            started_at  TEXT    NOT NULL,
+            event_count INTEGER NOT NULL,
+            head_seq    INTEGER NOT NULL,
+            head_hash   BLOB    NOT NULL,
+            closed_seq  INTEGER
+        ) STRICT;
+        CREATE TRIGGER drills_refuse_delete BEFORE DELETE ON drills
+            BEGIN SELECT RAISE(ABORT, 'failback drills are never deleted'); END;
+        CREATE TRIGGER drills_heads_only_advance BEFORE UPDATE ON drills
+            WHEN OLD.closed_seq IS NOT NULL OR NEW.event_count <= OLD.event_count OR NEW.head_seq <= OLD.head_seq
+              OR NEW.drill_id IS NOT OLD.drill_id OR NEW.started_seq IS NOT OLD.started_seq
+            BEGIN SELECT RAISE(ABORT, 'failback drill heads only move forward'); END;
+        COMMIT;
+        """
+
+    private func configure() throws(StoreError) {
+        sqlite3_busy_timeout(db.handle, Self.busyTimeoutMilliseconds)
+        do {
+            try db.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")
+        } catch {
+            throw storeError(error, doing: "configure")
+        }
+    }
+
+    // MARK: Appending
+
+    private struct Head {
+        var drillSeq: Int
+        var headSeq: Int
+        var hash: [UInt8]
+        var startedSeq: Int
+        var startedAt: Timestamp
+        var closedSeq: Int?
+        var isNew: Bool
+    }
+
+    public func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome] {
+        guard !drafts.isEmpty else { return [] }
+        guard !isReadOnly else { throw StoreError(.readOnly, "store \(path) is read-only: nothing appended", path: path) }
+        do {
+            try db.execute("BEGIN IMMEDIATE")
+        } catch {
+            throw storeError(error, doing: "begin an append")
+        }
+        do throws(StoreError) {
+            let outcomes = try appendInTransaction(drafts)
+            do { try db.execute("COMMIT") } catch { throw storeError(error, doing: "commit") }
+            return outcomes
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func appendInTransaction(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome] {
+        var heads: [String: Head] = [:]
+        var keysInBatch: [String: RecordedEvent] = [:]
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(drafts.count)
+        do {
+            var lastSeq = try db.integer("SELECT max(seq) FROM events") ?? 0
+            let insert = try db.statement(
+                "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            for draft in drafts {
+                if let key = draft.idempotencyKey {
+                    let earlier = try keysInBatch[key] ?? event(withIdempotencyKey: key)
+                    if let earlier {
+                        guard earlier.type == draft.type, earlier.drillID == draft.drillID,
+                            CanonicalJSON.encode(earlier.payload) == draft.canonicalPayload
+                        else {
+                            throw StoreError(
+                                .idempotencyConflict,
+                                "idempotency key \"\(key)\" was already used by a different event (seq \(earlier.seq), \(earlier.type)): nothing appended",
+                                path: path)
+                        }
+                        outcomes.append(.alreadyRecorded(earlier))
+                        continue
+                    }
+                }
+                var head = try heads[draft.drillID] ?? loadHead(draft.drillID)
+                switch (draft.lifecycle, head) {
+                case (.opens, .some):
+                    throw StoreError(.drillExists, "drill \(draft.drillID) already exists: nothing appended", path: path)
+                case (.opens, .none):
+                    head = Head(drillSeq: 0, headSeq: 0, hash: HashChain.genesis, startedSeq: lastSeq + 1, startedAt: draft.recordedAt, closedSeq: nil, isNew: true)
+                case (_, .none):
+                    throw StoreError(.unknownDrill, "no drill \(draft.drillID) in store \(path): nothing appended", path: path)
+                case (_, .some(let h)) where h.closedSeq != nil:
+                    throw StoreError(.drillClosed, "drill \(draft.drillID) is closed (at seq \(h.closedSeq!)): nothing appended", path: path)
+                default: break
+                }
+                var h = head!
+                let seq = lastSeq + 1
+                let drillSeq = h.drillSeq + 1
+                let canonical = draft.canonicalBytes(seq: seq, drillSeq: drillSeq)
+                let hash = HashChain.link(previous: h.hash, canonical: canonical)
+                try insert.run([
+                    .int(seq), .text(draft.drillID), .int(drillSeq), .text(draft.type), .text(draft.recordedAt.description),
+                    draft.idempotencyKey.map(SQLiteValue.text) ?? .null, .blob(canonical), .blob(hash),
+                ])
+                lastSeq = seq
+                h.drillSeq = drillSeq
+                h.headSeq = seq
+                h.hash = hash
+                if draft.lifecycle == .closes { h.closedSeq = seq }
+                heads[draft.drillID] = h
+                let recorded = RecordedEvent(draft: draft, seq: seq, drillSeq: drillSeq, canonical: canonical, hash: hash)
+                if let key = draft.idempotencyKey { keysInBatch[key] = recorded }
+                outcomes.append(.appended(recorded))
+            }
+            for (id, h) in heads where h.drillSeq > 0 {
+                if h.isNew {
+                    try db.statement(
+                        "INSERT INTO drills (drill_id, started_seq, started_at, event_count, head_seq, head_hash, closed_seq) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    ).run([.text(id), .int(h.startedSeq), .text(h.startedAt.description), .int(h.drillSeq), .int(h.headSeq), .blob(h.hash), h.closedSeq.map(SQLiteValue.int) ?? .null])
+                } else {
+                    try db.statement("UPDATE drills SET event_count = ?, head_seq = ?, head_hash = ?, closed_seq = ? WHERE drill_id = ?")
+                        .run([.int(h.drillSeq), .int(h.headSeq), .blob(h.hash), h.closedSeq.map(SQLiteValue.int) ?? .null, .text(id)])
+                }
+            }
+        } catch let error as SQLiteError {
+            throw storeError(error, doing: "append")
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "append failed: \(error)", path: path)
+        }
+        return outcomes
+    }
+
+    private func loadHead(_ drillID: String) throws(SQLiteError) -> Head? {
+        let s = try db.statement("SELECT event_count, head_seq, head_hash, started_seq, started_at, closed_seq FROM drills WHERE drill_id = ?")
+        defer { s.reset() }
+        try s.bind([.text(drillID)])
+        guard try s.step() else { return nil }
+        return Head(
+            drillSeq: s.int(0), headSeq: s.int(1), hash: s.blob(2), startedSeq: s.int(3),
+            startedAt: Timestamp(rfc3339: s.text(4)) ?? Timestamp(millisecondsSinceEpoch: 0),
+            closedSeq: s.isNull(5) ? nil : s.int(5), isNew: false)
+    }
+
+    private func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent? {
+        do {
+            let s = try db.statement("SELECT canonical, hash FROM events WHERE idempotency_key = ?")
+            defer { s.reset() }
+            try s.bind([.text(key)])
+            guard try s.step() else { return nil }
+            return try decode(canonical: s.blob(0), hash: s.blob(1))
+        } catch let error as SQLiteError {
+            throw storeError(error, doing: "look up an idempotency key")
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "\(error)", path: path)
+        }
+    }
+
+    // MARK: Reading
+
+    public func drill(_ id: String) throws(StoreError) -> DrillHead? {
+        try drillHeads(where: "WHERE drill_id = ?", [.text(id)]).first
+    }
+
+    public func drills() throws(StoreError) -> [DrillHead] {
+        try drillHeads(where: "ORDER BY started_seq", [])
+    }
+
+    public func currentDrill() throws(StoreError) -> DrillHead? {
+        try drillHeads(where: "WHERE closed_seq IS NULL ORDER BY started_seq DESC LIMIT 1", []).first
+    }
+
+    private func drillHeads(where clause: String, _ bindings: [SQLiteValue]) throws(StoreError) -> [DrillHead] {
+        do {
+            let s = try db.statement("SELECT drill_id, started_seq, started_at, event_count, head_seq, head_hash, closed_seq FROM drills \(clause)")
+            defer { s.reset() }
+            try s.bind(bindings)
+            var result: [DrillHead] = []
+            while try s.step() {
+                result.append(DrillHead(
+                    drillID: s.text(0), startedSeq: s.int(1), startedAt: Timestamp(rfc3339: s.text(2)) ?? Timestamp(millisecondsSinceEpoch: 0),
+                    eventCount: s.int(3), headSeq: s.int(4), headHash: s.blob(5), closedSeq: s.isNull(6) ? nil : s.int(6)))
+            }
+            return result
+        } catch {
+            throw storeError(error, doing: "read drills")
+        }
+    }
+
+    public func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
+        try forEachRow(drill: id) { (seq, _, _, canonical, hash) throws(StoreError) in
+            try body(try decode(canonical: canonical, hash: hash, seq: seq))
+            return true
+        }
+    }
+
+    /// Walks the drill's stored rows in `drill_seq` order until `body` returns false.
+    private func forEachRow(
+        drill id: String, _ body: (_ seq: Int, _ drillSeq: Int, _ drillID: String, _ canonical: [UInt8], _ hash: [UInt8]) throws(StoreError) -> Bool
+    ) throws(StoreError) {
+        // A dedicated statement (not the cache): `body` may call back into the store.
+        var stmt: OpaquePointer?
+        let sql = "SELECT seq, drill_seq, drill_id, canonical, hash FROM events WHERE drill_id = ? ORDER BY drill_seq"
+        guard sqlite3_prepare_v2(db.handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
+            throw storeError(db.lastError(), doing: "read events")
+        }
+        let s = SQLiteStatement(stmt, connection: db)
+        do {
+            try s.bind([.text(id)])
+            while try s.step() {
+                guard try body(s.int(0), s.int(1), s.text(2), s.blob(3), s.blob(4)) else { break }
+            }
+        } catch let error as SQLiteError {
+            throw storeError(error, doing: "read events")
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "\(error)", path: path)
+        }
+    }
+
+    private func decode(canonical: [UInt8], hash: [UInt8], seq: Int? = nil) throws(StoreError) -> RecordedEvent {
+        do {
+            return try RecordedEvent(canonical: canonical, hash: hash)
+        } catch {
+            let at = seq.map { " at seq \($0)" } ?? ""
+            throw StoreError(.corrupt, "stored event\(at) is not readable: \(error.description) (run 'failback verify')", path: path)
+        }
+    }
+
+    // MARK: Verifying
+
+    public func verify(drill id: String) throws(StoreError) -> VerificationReport {
+        guard let head = try drill(id) else {
+            throw StoreError(.unknownDrill, "no drill \(id) in store \(path)", path: path)
+        }
+        var verifier = ChainVerifier(drillID: id)
+        try forEachRow(drill: id) { seq, drillSeq, drillID, canonical, hash in
+            verifier.feed(seq: seq, drillSeq: drillSeq, drillIDColumn: drillID, canonical: canonical, storedHash: hash)
+        }
+        return verifier.finish(recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash)
+    }
+
+    public func verifyGlobalSequence() throws(StoreError) -> VerificationReport {
+        var report = VerificationReport(drillID: nil, checked: 0, head: nil, problem: nil)
+        do {
+            let s = try db.statement("SELECT seq FROM events ORDER BY seq")
+            defer { s.reset() }
+            var expected = 1
+            while try s.step() {
+                let seq = s.int(0)
+                if seq != expected {
+                    report.problem = .globalGap(expected: expected, found: seq)
+                    report.badDrillSeq = nil
+                    report.badSeq = seq
+                    return report
+                }
+                expected += 1
+                report.checked += 1
+            }
+        } catch {
+            throw storeError(error, doing: "read the sequence")
+        }
+        return report
+    }
+
+    // MARK: Errors and files
+
+    private func storeError(_ error: SQLiteError, doing what: String) -> StoreError {
+        switch error.primaryCode {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return StoreError(.busy, "store \(path) is locked by other writers (waited up to \(Self.busyTimeoutMilliseconds / 1000) s): nothing appended", path: path)
+        case SQLITE_READONLY:
+            return StoreError(.readOnly, "store \(path) is read-only: nothing appended", path: path)
+        case SQLITE_NOTADB:
+            return StoreError(.notAStore, "\(path) is not a failback store (not an SQLite database)", path: path)
+        case SQLITE_CORRUPT:
+            return StoreError(.corrupt, "store \(path) is damaged: \(error.message)", path: path)
+        default:
+            return StoreError(.database, "cannot \(what) in store \(path): \(error.message)", path: path)
+        }
+    }
+
+    /// The folder part of a path (`.` when there is none).
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let dir = String(path[..<slash])
+        return dir.isEmpty ? "/" : dir
+    }
+
+    /// True when some write permission bit is set on `path` (root ignores permissions, so this
+    /// honours the owner's intent instead of asking `access(2)`), and the file system is writable.
+    static func isWritable(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        if st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH) == 0 { return false }
+        var fs = statvfs()
+        if statvfs(path, &fs) == 0, fs.f_flag & UInt(ST_RDONLY) != 0 { return false }
+        return access(path, W_OK) == 0
+    }
+
+    private static func makeDirectories(_ dir: String) throws(StoreError) {
+        var st = stat()
+        if stat(dir, &st) == 0 { return }
+        let parent = directory(of: dir)
+        if parent != dir { try makeDirectories(parent) }
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw StoreError(.readOnly, "cannot create folder \(dir): \(String(cString: strerror(errno)))", path: dir)
+        }
+    }
+
+    private static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+}
+
+extension RecordedEvent {
+    /// The event a draft became at `seq` / `drillSeq` (no need to re-parse the bytes just written).
+    init(draft: EventDraft, seq: Int, drillSeq: Int, canonical: [UInt8], hash: [UInt8]) {
+        self.seq = seq
+        self.drillSeq = drillSeq
+        self.drillID = draft.drillID
+        self.type = draft.type
+        self.schemaVersion = draft.schemaVersion
+        self.recordedAt = draft.recordedAt
+        self.actor = draft.actor
+        self.host = draft.host
+        self.payload = draft.payload
+        self.redactions = draft.redactions
+        self.idempotencyKey = draft.idempotencyKey
+        self.canonical = canonical
+        self.hash = hash
+    }
+}

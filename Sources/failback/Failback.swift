@@ -1,0 +1,146 @@
+import ArgumentParser
+import FailbackDomain
+import FailbackLog
+
+@main
+struct Failback: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failback",
+        abstract: "Record a disaster-recovery failback drill in a tamper-evident event log.",
+        discussion: """
+            Every action and observation is appended to an append-only, hash-chained log
+            (default ./.failback/ledger.sqlite). --drill defaults to the current (latest open) drill.
+            """,
+        version: "0.1.0",
+        subcommands: [Init.self, Drill.self, Record.self, Note.self, Issue.self, Log.self, Verify.self])
+
+    static func main() { CommandLine.run(Failback.self) }
+}
+
+/// Where the store is: shared by every command.
+struct StoreOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The store file (default: $FAILBACK_STORE, else ./.failback/ledger.sqlite).", valueName: "path"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("A configuration file (default: $FAILBACK_CONFIG, else config.json beside the store).", valueName: "path"))
+    var config: String?
+
+    var workspace: Workspace { Workspace(store: store, config: config) }
+}
+
+/// Options of every command that appends an event.
+struct AppendOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The drill to record in (default: the current drill).", valueName: "id"))
+    var drill: String?
+
+    @Option(help: ArgumentHelp("Who records this (default: $FAILBACK_ACTOR, else $USER).", valueName: "name"))
+    var actor: String?
+
+    @Option(help: ArgumentHelp("Makes a retried command a no-op that prints the event first recorded with this key.", valueName: "key"))
+    var idempotencyKey: String?
+
+    @Flag(help: "Print the recorded event as JSON.")
+    var json = false
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create the store (nothing happens if it exists).")
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        let workspace = storeOptions.workspace
+        if try workspace.initialize() {
+            print("initialized empty store at \(workspace.storePath)")
+        } else {
+            print("store at \(workspace.storePath) already exists; left as it is")
+        }
+    }
+}
+
+struct Drill: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start drills.", subcommands: [Start.self])
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start a drill; prints its id. It becomes the current drill.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: ArgumentHelp("The runbook followed.", valueName: "name")) var runbook: String
+        @Option(name: .customLong("operator"), help: ArgumentHelp("Who runs the drill.", valueName: "name")) var operatorName: String?
+        @Option(help: ArgumentHelp("The change ticket.", valueName: "id")) var ticket: String?
+        @Option(help: ArgumentHelp("Who records this (default: $FAILBACK_ACTOR, else $USER).", valueName: "name")) var actor: String?
+        @Option(help: ArgumentHelp("Makes a retried start a no-op.", valueName: "key")) var idempotencyKey: String?
+
+        func run() throws {
+            let recorder = try storeOptions.workspace.openRecorder(actor: actor)
+            let started = try DrillStarted(runbook: runbook, operatorName: operatorName, ticket: ticket)
+            let outcome = try recorder.startDrill(started, idempotencyKey: idempotencyKey)
+            print(outcome.event.drillID)
+            Output.note(outcome, "started drill \(outcome.event.drillID) (\(started.summary)); it is now the current drill")
+        }
+    }
+}
+
+struct Note: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Add a note to the drill.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var appendOptions: AppendOptions
+    @Argument(help: "The note.") var text: String
+
+    func run() throws {
+        try Output.record(NoteAdded(text: text), storeOptions, appendOptions)
+    }
+}
+
+struct Issue: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Record issues encountered.", subcommands: [Add.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record an issue encountered during the drill.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Argument(help: "What went wrong.") var title: String
+        @Option(help: "low, medium, high or critical.") var severity: IssueRaised.Severity = .medium
+
+        func run() throws {
+            try Output.record(IssueRaised(title: title, severity: severity), storeOptions, appendOptions)
+        }
+    }
+}
+
+extension IssueRaised.Severity: ExpressibleByArgument {}
+
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a drill's events in order.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+    @Flag(help: "One JSON object a line: the event as stored, with its chain hash.") var json = false
+
+    func run() throws {
+        let recorder = try storeOptions.workspace.openRecorder()
+        let drill = try recorder.drillForReading(drill)
+        try recorder.store.forEachEvent(drill: drill.drillID) { event in
+            print(json ? CanonicalJSON.string(event.jsonWithHash) : EventCatalogue.line(for: event))
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recompute a drill's hash chain from the stored bytes; exit 0 only if it is intact.",
+        discussion: "Exit status 1 when the chain is broken; the message names the first bad sequence number.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+    @Flag(help: "Verify every drill and the store's global sequence.") var all = false
+
+    func run() throws {
+        let recorder = try storeOptions.workspace.openRecorder()
+        var reports: [VerificationReport] = []
+        if all {
+            reports.append(try recorder.store.verifyGlobalSequence())
+            for d in try recorder.store.drills() { reports.append(try recorder.store.verify(drill: d.drillID)) }
+        } else {
+            reports.append(try recorder.store.verify(drill: recorder.drillForReading(drill).drillID))
+        }
+        for report in reports { print(report.summary) }
+        if reports.contains(where: { !$0.isIntact }) { throw ExitCode(1) }
+    }
+}

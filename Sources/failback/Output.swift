@@ -1,0 +1,98 @@
+import ArgumentParser
+import FailbackDomain
+import FailbackLog
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Printing, and the one-line errors and exit statuses of docs/cli.md.
+enum Output {
+    /// Records `payload` as the options say and prints the event.
+    static func record(_ payload: some EventPayload, _ store: StoreOptions, _ options: AppendOptions) throws {
+        let recorder = try store.workspace.openRecorder(actor: options.actor)
+        let outcome = try recorder.record(payload, drill: options.drill, idempotencyKey: options.idempotencyKey)
+        print(options.json ? CanonicalJSON.string(outcome.event.jsonWithHash) : EventCatalogue.line(for: outcome.event))
+        note(outcome, nil)
+    }
+
+    /// A remark on standard error: that a retried append changed nothing, or `text`.
+    static func note(_ outcome: AppendOutcome, _ text: String?) {
+        if case .alreadyRecorded(let e) = outcome {
+            printError("already recorded with idempotency key \"\(e.idempotencyKey ?? "")\" at seq \(e.seq); nothing appended")
+        } else if let text {
+            printError(text)
+        }
+    }
+
+    static func printError(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Exit statuses (sysexits.h), as docs/cli.md lists them.
+enum ExitStatus {
+    static let integrityFailure: Int32 = 1
+    static let usage: Int32 = 64
+    static let dataError: Int32 = 65
+    static let noInput: Int32 = 66
+    static let software: Int32 = 70
+    static let ioError: Int32 = 74
+    static let tempFail: Int32 = 75
+    static let noPermission: Int32 = 77
+
+    static func of(_ error: StoreError) -> Int32 {
+        switch error.code {
+        case .missing, .unknownDrill: return noInput
+        case .notAStore, .corrupt: return dataError
+        case .readOnly: return noPermission
+        case .busy: return tempFail
+        case .drillClosed, .drillExists, .idempotencyConflict: return dataError
+        case .database: return ioError
+        }
+    }
+}
+
+extension CommandLine {
+    /// Parses and runs the command; every failure ends as one line on standard error,
+    /// `failback: error: ...`, and a non-zero exit status.
+    static func run(_ root: Failback.Type) -> Never {
+        if let problem = firstNonUTF8Argument() { fail(problem, ExitStatus.dataError) }
+        do {
+            var command = try root.parseAsRoot()
+            try command.run()
+            exit(0)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch let error as InvalidInput {
+            fail(error.message, ExitStatus.dataError)
+        } catch let error as StoreError {
+            fail(error.message, ExitStatus.of(error))
+        } catch {
+            let code = root.exitCode(for: error)
+            if code == .success { root.exit(withError: error) }  // --help, --version
+            let message = root.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code == .validationFailure ? ExitStatus.usage : code.rawValue)
+        }
+    }
+
+    static func fail(_ message: String, _ status: Int32) -> Never {
+        Output.printError("failback: error: \(message)")
+        exit(status)
+    }
+
+    /// Swift decodes arguments leniently (invalid bytes become U+FFFD); refuse them instead.
+    static func firstNonUTF8Argument() -> String? {
+        for i in 1..<Int(argc) {
+            guard let arg = unsafeArgv[i] else { continue }
+            let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(arg).assumingMemoryBound(to: UInt8.self), count: strlen(arg)))
+            if let offset = firstInvalidUTF8Offset(bytes) {
+                return "argument \(i) is not valid UTF-8 (byte 0x\(String(bytes[offset], radix: 16, uppercase: true)) at offset \(offset))"
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import FailbackDomain
+import FailbackProbes
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record an observation.",
+        subcommands: [Lag.self, RowCount.self, DNS.self, Pods.self, Health.self])
+
+    struct Lag: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A replication lag sample.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Option(help: "Lag in seconds.") var seconds: Double
+        @Option(help: "The site replicated from.") var source: String
+        @Option(help: "The site replicated to.") var target: String
+
+        func run() throws {
+            try Output.record(ReplicationLagSampled(lagSeconds: seconds, source: source, target: target), storeOptions, appendOptions)
+        }
+    }
+
+    struct RowCount: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rowcount", abstract: "A table's row count at one site.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Option var table: String
+        @Option var site: String
+        @Option var count: Int
+
+        func run() throws {
+            try Output.record(RowCountSampled(table: table, site: site, count: count), storeOptions, appendOptions)
+        }
+    }
+
+    struct DNS: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "dns", abstract: "The answers a DNS server gave.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Option(help: "The name asked for.") var name: String
+        @Option(name: .customLong("type"), help: "The record type.") var recordType = "A"
+        @Option(help: "An answer (repeat for several; none for an empty answer).") var answer: [String] = []
+        @Option(help: ArgumentHelp("The server asked.", valueName: "host:port")) var resolver: String
+        @Option(help: "The answer expected after cutover.") var expect: String?
+
+        func run() throws {
+            let observed = try DNSAnswerObserved(name: name, recordType: recordType, resolver: resolver, answers: answer, expected: expect)
+            try Output.record(observed, storeOptions, appendOptions)
+        }
+    }
+
+    struct Pods: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pod states from `kubectl get pods -o json` output.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Option(help: ArgumentHelp("The JSON kubectl printed ('-' for standard input).", valueName: "file")) var fromFile: String
+
+        func run() throws {
+            let pods = try KubectlPodList.parse(readFile(fromFile, what: "pod listing"), source: fromFile)
+            try Output.record(pods, storeOptions, appendOptions)
+        }
+    }
+
+    struct Health: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A health or smoke check result.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Option(help: "The endpoint checked.") var target: String
+        @Option(help: "The HTTP status returned.") var status: Int
+        @Option(name: .customLong("latency-ms"), help: "Latency in milliseconds.") var latencyMilliseconds: Double
+        @Option(help: "The status that passes (default: any 2xx).") var expectStatus: Int?
+
+        func run() throws {
+            let check = try HealthCheckObserved(target: target, status: status, latencyMilliseconds: latencyMilliseconds, expectedStatus: expectStatus)
+            try Output.record(check, storeOptions, appendOptions)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// Bad input: one line on standard error naming what and where, a non-zero status, nothing appended.
+@Suite struct BadInputTests {
+    func expectRefusal(_ lab: Lab, _ args: [String], status: Int32, mentions: [String], env: [String: String] = [:],
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = try lab.eventCount
+        let o = try lab.failback(args, env: env)
+        #expect(o.status == status, "status \(o.status): \(o.stderr)", sourceLocation: sourceLocation)
+        #expect(o.stderrLines.count == 1, "stderr: \(o.stderr)", sourceLocation: sourceLocation)
+        #expect(o.stderr.hasPrefix("failback: error: "), sourceLocation: sourceLocation)
+        for m in mentions { #expect(o.stderr.contains(m), "\(o.stderr) lacks \(m)", sourceLocation: sourceLocation) }
+        #expect(o.stdout.isEmpty, sourceLocation: sourceLocation)
+        #expect(try lab.eventCount == before, "something was appended", sourceLocation: sourceLocation)
+    }
+
+    @Test func malformedJSONInAFileNamesFileLineAndColumn() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        let file = repositoryRoot.appendingPathComponent("Tests/Fixtures/kubectl/pods-malformed.json").path
+        try expectRefusal(lab, ["record", "pods", "--from-file", file], status: 65, mentions: ["pods-malformed.json: line 17, column 1: unexpected end of input"])
+    }
+
+    @Test func invalidUTF8InAFileOrAnArgument() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        let file = "\(lab.dir)/latin1.json"
+        try Data(#"{"kind": "List", "items": [{"metadata": {"name": "caf"#.utf8 + [0xE9] + #""}}]}"#.utf8).write(to: URL(fileURLWithPath: file))
+        try expectRefusal(lab, ["record", "pods", "--from-file", file], status: 65, mentions: ["latin1.json: line 1, column 54: invalid UTF-8"])
+        // An argument with a raw 0xFF byte (passed through /usr/bin/env to keep the bytes as they are).
+        let before = try lab.eventCount
+        let o = try run("/bin/sh", ["-c", "\"$0\" note --store \"$1\" \"$(printf 'bad \\377 byte')\"", buildDirectory.appendingPathComponent("failback").path, lab.store])
+        #expect(o.status == 65)
+        #expect(o.stderr == "failback: error: argument 4 is not valid UTF-8 (byte 0xFF at offset 4)\n")
+        #expect(try lab.eventCount == before)
+    }
+
+    @Test func payloadOverTheConfiguredLimit() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        try #"{"limits": {"max_payload_bytes": 256}}"#.write(toFile: "\(lab.dir)/config.json", atomically: true, encoding: .utf8)
+        try expectRefusal(lab, ["note", String(repeating: "x", count: 300)], status: 65, mentions: ["over the limit of 256 bytes", "config.json"])
+        try lab.expectSuccess(["note", "short enough"])
+    }
+
+    @Test func unknownDrillMissingStoreAndNoDrill() throws {
+        let lab = try Lab()
+        try expectRefusal(lab, ["note", "x"], status: 66, mentions: ["no open drill"])
+        _ = try lab.startDrill()
+        try expectRefusal(lab, ["note", "x", "--drill", "drill-nope"], status: 66, mentions: ["no drill drill-nope"])
+        let o = try run("failback", ["note", "x", "--store", "\(lab.dir)/missing/ledger.sqlite"])
+        #expect(o.status == 66)
+        #expect(o.stderr == "failback: error: no store at \(lab.dir)/missing/ledger.sqlite (run 'failback init' to create one)\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(lab.dir)/missing"))
+    }
+
+    @Test func readOnlyStore() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        chmod(lab.store, 0o444)
+        try expectRefusal(lab, ["note", "x"], status: 77, mentions: ["read-only", lab.store])
+        // Reading still works.
+        #expect(try lab.failback(["log"]).status == 0)
+    }
+
+    @Test func numbersThatAreNotNumbers() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        try expectRefusal(lab, ["record", "lag", "--seconds", "abc", "--source", "dr", "--target", "primary"], status: 64, mentions: ["'abc'", "--seconds"])
+        try expectRefusal(lab, ["record", "lag", "--seconds", "nan", "--source", "dr", "--target", "primary"], status: 65, mentions: ["finite number"])
+        try expectRefusal(lab, ["record", "lag", "--seconds=-2", "--source", "dr", "--target", "primary"], status: 65, mentions: ["≥ 0"])
+        try expectRefusal(lab, ["record", "rowcount", "--table", "t", "--site", "dr", "--count", "12.5"], status: 64, mentions: ["'12.5'"])
+        try expectRefusal(lab, ["record", "rowcount", "--table", "t", "--site", "dr", "--count", "9007199254740993"], status: 65, mentions: ["2^53-1"])
+        try expectRefusal(lab, ["record", "health", "--target", "x", "--status", "700", "--latency-ms", "1"], status: 65, mentions: ["100 to 599"])
+        try expectRefusal(lab, ["issue", "add", "x", "--severity", "apocalyptic"], status: 64, mentions: ["apocalyptic"])
+    }
+
+    @Test func badConfigurationFile() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        try #"{"redaction": {"patterns": [{"kind": "k", "regex": "(["}]}}"#.write(toFile: "\(lab.dir)/bad.json", atomically: true, encoding: .utf8)
+        try expectRefusal(lab, ["note", "x", "--config", "\(lab.dir)/bad.json"], status: 65, mentions: ["bad.json: redaction.patterns[0]"])
+    }
+
+    @Test func notAStore() throws {
+        let lab = try Lab(initialize: false)
+        try "hello".write(toFile: lab.store, atomically: true, encoding: .utf8)
+        let o = try lab.failback(["log"])
+        #expect(o.status == 65)
+        #expect(o.stderr == "failback: error: \(lab.store) is not a failback store (not an SQLite database)\n")
+    }
+}

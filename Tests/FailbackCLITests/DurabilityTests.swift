@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Durability and concurrency, with real processes.
+@Suite(.serialized) struct DurabilityTests {
+    /// Starts `failback-loadgen`, returning the process and the pipe it prints acks to.
+    func startWriter(_ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = buildDirectory.appendingPathComponent("failback-loadgen")
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return (p, out)
+    }
+
+    /// The complete `ack N` lines a writer printed (a line cut by the kill is not an ack).
+    func acks(_ text: String) -> [Int] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if !text.hasSuffix("\n") { lines.removeLast() }
+        return lines.compactMap { $0.hasPrefix("ack ") ? Int($0.dropFirst(4)) : nil }
+    }
+
+    /// A writer appending in a loop is killed with SIGKILL at random moments: every event it
+    /// acknowledged is in the store, and every chain verifies. `scripts/kill-trials` runs more.
+    @Test func killNineNeverLosesAnAcknowledgedEvent() throws {
+        let lab = try Lab()
+        let trials = Int(ProcessInfo.processInfo.environment["FAILBACK_KILL_TRIALS"] ?? "") ?? 20
+        var rng = SystemRandomNumberGenerator()
+        var totalAcked = 0
+        for trial in 0..<trials {
+            let batch = trial % 3 == 0 ? "7" : "1"
+            let (p, out) = try startWriter(["--store", lab.store, "--batch", batch, "--writer", "trial\(trial)"])
+            usleep(UInt32.random(in: 20_000...250_000, using: &rng))
+            kill(p.processIdentifier, SIGKILL)
+            let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationReason == .uncaughtSignal, "trial \(trial): the writer had already exited")
+            let acked = acks(printed)
+            totalAcked += acked.count
+            let stored = Set(try lab.sqlite("SELECT seq FROM events").stdout.split(separator: "\n").compactMap { Int($0) })
+            let lost = acked.filter { !stored.contains($0) }
+            #expect(lost.isEmpty, "trial \(trial): acknowledged but lost: \(lost.prefix(5))")
+        }
+        let verify = try lab.failback(["verify", "--all"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(try python("verify-log.py", [lab.store]).status == 0)
+        #expect(totalAcked > trials * 5, "writers acknowledged too little to test anything: \(totalAcked)")
+    }
+
+    /// Four processes append 1,000 events each to one drill at once.
+    @Test func concurrentWritersGetAGaplessSequenceAndAnIntactChain() throws {
+        let lab = try Lab()
+        let drill = try lab.startDrill()
+        let writers = 4, each = 1000
+        let started = try (0..<writers).map { w in try startWriter(["--store", lab.store, "--drill", drill, "--count", "\(each)", "--writer", "w\(w)"]) }
+        var acked: [Int] = []
+        for (p, out) in started {
+            acked += acks(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+        }
+        #expect(acked.count == writers * each)
+        #expect(Set(acked).count == acked.count, "duplicate sequence numbers")
+        let sorted = acked.sorted()
+        #expect(sorted.first == 2 && sorted.last == writers * each + 1, "the global sequence has gaps: \(sorted.first ?? 0)…\(sorted.last ?? 0)")
+        let drillSeqs = try lab.sqlite("SELECT drill_seq FROM events WHERE drill_id = '\(drill)' ORDER BY drill_seq").stdout.split(separator: "\n").compactMap { Int($0) }
+        #expect(drillSeqs.count == writers * each + 1 && drillSeqs.enumerated().allSatisfy { $0.offset + 1 == $0.element }, "drill_seq has gaps")
+        // Every writer's every event is there exactly once.
+        let rows = try lab.sqlite("SELECT json_extract(CAST(canonical AS TEXT), '$.payload.table') || ':' || json_extract(CAST(canonical AS TEXT), '$.payload.count') FROM events WHERE seq > 1")
+            .stdout.split(separator: "\n").map(String.init)
+        let missing = Set((0..<writers).flatMap { w in (0..<each).map { "w\(w):\($0)" } }).subtracting(rows)
+        #expect(missing.isEmpty, "missing: \(missing.sorted().prefix(5))")
+        #expect(rows.count == writers * each)
+        let verify = try lab.failback(["verify", "--all"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(try python("verify-log.py", [lab.store]).status == 0)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+/// The folder holding the built `failback` and `failback-loadgen` (beside the test bundle).
+let buildDirectory: URL = {
+    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+}()
+
+let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+struct Outcome {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var stderrLines: [Substring] { stderr.split(separator: "\n") }
+}
+
+/// Runs a program to completion and captures what it printed.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], cwd: String? = nil, env: [String: String] = [:], stdin: Data? = nil) throws -> Outcome {
+    let process = Process()
+    process.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : buildDirectory.appendingPathComponent(executable)
+    process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    var environment = ProcessInfo.processInfo.environment
+    environment["FAILBACK_STORE"] = nil
+    environment["FAILBACK_CONFIG"] = nil
+    environment["FAILBACK_ACTOR"] = "tester"
+    for (k, v) in env { environment[k] = v }
+    process.environment = environment
+    // Output goes to temporary files: no pipe can fill up and stall the child.
+    let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
+    let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("err-\(UUID().uuidString)")
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+    let outHandle = try FileHandle(forWritingTo: outURL), errHandle = try FileHandle(forWritingTo: errURL)
+    let input = Pipe()
+    process.standardOutput = outHandle
+    process.standardError = errHandle
+    process.standardInput = input
+    try process.run()
+    try outHandle.close()
+    try errHandle.close()
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try input.fileHandleForWriting.close()
+    process.waitUntilExit()
+    let outData = try Data(contentsOf: outURL), errData = try Data(contentsOf: errURL)
+    return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Locates a tool on PATH.
+func tool(_ name: String) -> String {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let path = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return "/usr/bin/\(name)"
+}
+
+/// A fresh folder with a store in it, and `failback` run against that store.
+final class Lab {
+    let dir: String
+    var store: String { "\(dir)/ledger.sqlite" }
+
+    init(initialize: Bool = true) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("failback-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if initialize { try expectSuccess(["init"]) }
+    }
+
+    deinit {
+        _ = try? run("/bin/chmod", ["-R", "u+w", dir])
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Runs `failback` with `--store` pointing here.
+    @discardableResult
+    func failback(_ arguments: [String], env: [String: String] = [:], stdin: Data? = nil) throws -> Outcome {
+        var args = arguments
+        // Options go after the subcommand path (the first words without a leading dash).
+        let words = args.prefix { !$0.hasPrefix("-") }.count
+        let insertAt = arguments.first == "drill" || arguments.first == "record" || arguments.first == "issue" ? min(2, words) : min(1, words)
+        args.insert(contentsOf: ["--store", store], at: insertAt)
+        return try run("failback", args, cwd: dir, env: env, stdin: stdin)
+    }
+
+    @discardableResult
+    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Outcome {
+        let o = try failback(arguments)
+        #expect(o.status == 0, "failback \(arguments.joined(separator: " ")) failed: \(o.stderr)", sourceLocation: sourceLocation)
+        return o
+    }
+
+    /// Starts a drill and returns its id.
+    func startDrill(_ runbook: String = "failback-bud") throws -> String {
+        try expectSuccess(["drill", "start", "--runbook", runbook, "--operator", "alice", "--ticket", "CHG-1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs SQL with the real `sqlite3` command-line shell.
+    @discardableResult
+    func sqlite(_ sql: String, store: String? = nil) throws -> Outcome {
+        try run(tool("sqlite3"), [store ?? self.store, sql])
+    }
+
+    var eventCount: Int {
+        get throws { Int(try sqlite("SELECT count(*) FROM events").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
+    }
+
+    /// The store's files as raw bytes (the database and any WAL).
+    func rawStoreBytes() throws -> Data {
+        var data = Data()
+        for suffix in ["", "-wal", "-journal"] where FileManager.default.fileExists(atPath: store + suffix) {
+            data.append(try Data(contentsOf: URL(fileURLWithPath: store + suffix)))
+        }
+        return data
+    }
+}
+
+func python(_ script: String, _ arguments: [String]) throws -> Outcome {
+    try run(tool("python3"), [repositoryRoot.appendingPathComponent("scripts/\(script)").path] + arguments)
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// Changes made behind the recorder's back with the real `sqlite3` shell: `failback verify` and the
+/// independent Python verifier both fail and name the first bad sequence number.
+@Suite struct TamperTests {
+    /// A store with one drill of 10 events (seq 1–10), copied fresh for each tampering.
+    func tamperedStore(_ sql: String) throws -> (Lab, Outcome) {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        for i in 1...9 { try lab.expectSuccess(["record", "lag", "--seconds", "\(i)", "--source", "dr", "--target", "primary"]) }
+        #expect(try lab.failback(["verify"]).status == 0)
+        let edit = try lab.sqlite(sql)
+        #expect(edit.status == 0, "sqlite3: \(edit.stderr)")
+        return (lab, try lab.failback(["verify"]))
+    }
+
+    func expectDetected(_ sql: String, seq: Int?, saying: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (lab, verify) = try tamperedStore(sql)
+        #expect(verify.status == 1, "verify passed after: \(sql)", sourceLocation: sourceLocation)
+        if let seq { #expect(verify.stdout.contains("BROKEN at seq \(seq)"), "\(verify.stdout)", sourceLocation: sourceLocation) }
+        #expect(verify.stdout.contains(saying), "\(verify.stdout)", sourceLocation: sourceLocation)
+        let independent = try python("verify-log.py", [lab.store])
+        #expect(independent.status == 1, "python verifier passed: \(independent.stdout)", sourceLocation: sourceLocation)
+        if let seq { #expect(independent.stdout.contains("seq \(seq)") || independent.stdout.contains("BROKEN"), sourceLocation: sourceLocation) }
+    }
+
+    static let dropTriggers = "DROP TRIGGER events_refuse_update; DROP TRIGGER events_refuse_delete; DROP TRIGGER drills_heads_only_advance;"
+
+    @Test func withoutDroppingTriggersTheDatabaseRefuses() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        let update = try lab.sqlite("UPDATE events SET canonical = x'00' WHERE seq = 1")
+        #expect(update.status != 0)
+        #expect(update.stderr.contains("append-only: UPDATE refused"))
+        let delete = try lab.sqlite("DELETE FROM events")
+        #expect(delete.stderr.contains("append-only: DELETE refused"))
+        #expect(try lab.eventCount == 1)
+    }
+
+    @Test func aPayloadByteEdited() throws {
+        try expectDetected(
+            Self.dropTriggers + #"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '"lag_seconds":4', '"lag_seconds":0') AS BLOB) WHERE seq = 5;"#,
+            seq: 5, saying: "the event was altered")
+    }
+
+    @Test func aPayloadByteEditedInHex() throws {
+        // Flip one byte in the middle of event 7's stored bytes.
+        try expectDetected(
+            Self.dropTriggers + "UPDATE events SET canonical = CAST(substr(canonical, 1, 60) || x'5A' || substr(canonical, 62) AS BLOB) WHERE seq = 7;",
+            seq: 7, saying: "BROKEN")
+    }
+
+    @Test func aRowDeleted() throws {
+        try expectDetected(Self.dropTriggers + "DELETE FROM events WHERE seq = 4;", seq: 5, saying: "expected drill event #4 but found #5")
+    }
+
+    @Test func theLastRowDeleted() throws {
+        try expectDetected(Self.dropTriggers + "DELETE FROM events WHERE seq = 10;", seq: 10, saying: "drill event #10 missing")
+    }
+
+    @Test func twoRowsSwapped() throws {
+        try expectDetected(
+            Self.dropTriggers + """
+                UPDATE events SET seq = -3 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 6; UPDATE events SET seq = 6 WHERE seq = -3;
+                UPDATE events SET drill_seq = -3 WHERE seq = 3; UPDATE events SET drill_seq = 3 WHERE seq = 6; UPDATE events SET drill_seq = 6 WHERE seq = -3;
+                """,
+            seq: 3, saying: "BROKEN")
+    }
+
+    @Test func twoRowsContentsSwapped() throws {
+        try expectDetected(
+            Self.dropTriggers + """
+                CREATE TEMP TABLE t AS SELECT seq, canonical, hash FROM events WHERE seq IN (3, 6);
+                UPDATE events SET canonical = (SELECT canonical FROM t WHERE t.seq = 9 - events.seq), hash = (SELECT hash FROM t WHERE t.seq = 9 - events.seq) WHERE seq IN (3, 6);
+                """,
+            seq: 3, saying: "expected drill event #3 but found #6")
+    }
+
+    @Test func aHashRecomputedForAnEditedEventStillBreaksTheNextLink() throws {
+        // The attacker edits event 5 and fixes its stored hash (but cannot fix every later one without
+        // recomputing the chain, which the signed checkpoints of the evidence bundle pin down).
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        for i in 1...9 { try lab.expectSuccess(["record", "lag", "--seconds", "\(i)", "--source", "dr", "--target", "primary"]) }
+        let before = try lab.sqlite("SELECT hex(hash) FROM events WHERE seq = 4").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let canonical = try lab.sqlite("SELECT CAST(canonical AS TEXT) FROM events WHERE seq = 5").stdout.trimmingCharacters(in: .newlines)
+        let edited = canonical.replacingOccurrences(of: "\"lag_seconds\":4", with: "\"lag_seconds\":0")
+        let hash = try run(tool("python3"), ["-c", "import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + sys.argv[2].encode()).hexdigest())", before, edited])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let sql = Self.dropTriggers + "UPDATE events SET canonical = CAST('\(edited)' AS BLOB), hash = x'\(hash)' WHERE seq = 5;"
+        #expect(try lab.sqlite(sql).status == 0)
+        let verify = try lab.failback(["verify"])
+        #expect(verify.status == 1)
+        #expect(verify.stdout.contains("BROKEN at seq 6"))
+    }
+
+    @Test func aDrillHeadRewound() throws {
+        try expectDetected(Self.dropTriggers + "UPDATE drills SET event_count = 9;", seq: nil, saying: "the drill's index records 9 events")
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+@testable import FailbackDomain
+import FailbackLog
+import FailbackProbes
+
+func fixture(_ name: String, file: String = #filePath) -> String {
+    URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
+}
+
+@Suite struct PayloadTests {
+    @Test func refusesValuesThatAreNotMeasurements() {
+        #expect(throws: InvalidInput.self) { try ReplicationLagSampled(lagSeconds: -1, source: "dr", target: "primary") }
+        #expect(throws: InvalidInput.self) { try ReplicationLagSampled(lagSeconds: .nan, source: "dr", target: "primary") }
+        #expect(throws: InvalidInput.self) { try ReplicationLagSampled(lagSeconds: .infinity, source: "dr", target: "primary") }
+        #expect(throws: InvalidInput.self) { try RowCountSampled(table: "t", site: "dr", count: 9_007_199_254_740_992) }
+        #expect(throws: InvalidInput.self) { try RowCountSampled(table: " ", site: "dr", count: 1) }
+        #expect(throws: InvalidInput.self) { try HealthCheckObserved(target: "x", status: 99, latencyMilliseconds: 1) }
+        #expect(throws: InvalidInput.self) { try NoteAdded(text: "") }
+    }
+
+    /// Every payload type reads back what it wrote.
+    @Test func payloadsRoundTripThroughJSON() throws {
+        let payloads: [any EventPayload] = [
+            try DrillStarted(runbook: "failback-bud", operatorName: "alice", ticket: "CHG-1"),
+            try NoteAdded(text: "note"), try IssueRaised(title: "slow DNS", severity: .high),
+            try ReplicationLagSampled(lagSeconds: 3.25, source: "dr", target: "primary"),
+            try RowCountSampled(table: "events", site: "dr", count: 1_204_331),
+            try DNSAnswerObserved(name: "api.example.com", resolver: "127.0.0.1:5353", answers: ["52.1.2.3"], expected: "52.1.2.3"),
+            try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json")), source: "pods-mixed.json"),
+            try HealthCheckObserved(target: "https://api/health", status: 503, latencyMilliseconds: 41.5, expectedStatus: 200),
+        ]
+        #expect(Set(payloads.map { type(of: $0).eventType }) == Set(EventCatalogue.payloadTypes.map { $0.eventType }))
+        for p in payloads {
+            let again = try type(of: p).init(json: p.json)
+            #expect(CanonicalJSON.encode(again.json) == CanonicalJSON.encode(p.json))
+        }
+    }
+
+    @Test func readsKubectlPodListings() throws {
+        let pods = try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json")), source: "pods-mixed.json")
+        #expect(pods.pods.count == 4)
+        #expect(pods.readyCount == 2)
+        let crashing = try #require(pods.pods.first { $0.name.hasPrefix("budcluster") })
+        #expect(crashing.reasons == ["CrashLoopBackOff"])
+        #expect(crashing.restarts == 7)
+        #expect(!crashing.isReady)
+        #expect(pods.pods.first { $0.name.hasPrefix("budmodel") }?.phase == "Pending")
+        #expect(pods.summary.hasPrefix("2/4 pods ready; not ready: budcluster-6b7c8d9e0-a1b2c (CrashLoopBackOff)"))
+    }
+
+    @Test func refusesWhatIsNotAPodListing() throws {
+        do {
+            _ = try KubectlPodList.parse(readFile(fixture("kubectl/pods-malformed.json")), source: "pods-malformed.json")
+            Issue.record("accepted a cut-off listing")
+        } catch { #expect(error.message.hasPrefix("pods-malformed.json: line ")) }
+        do {
+            _ = try KubectlPodList.parse(Array(#"{"kind": "Deployment"}"#.utf8), source: "d.json")
+            Issue.record("accepted a Deployment")
+        } catch { #expect(error.message == "d.json: expected the output of 'kubectl get pods -o json' (kind List or Pod), found kind \"Deployment\"") }
+    }
+}
+
+@Suite struct RecorderTests {
+    final class Dir {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("failback-\(UUID().uuidString)").path
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    static let fixedContext = RecordingContext(
+        actor: "alice", host: "lab", clock: { Timestamp(millisecondsSinceEpoch: 1_795_458_060_000) }, makeDrillID: { _ in "drill-fixed" })
+
+    func recorder(_ dir: Dir, _ name: String = "s.sqlite", configuration: Configuration = Configuration()) throws -> Recorder {
+        try SQLiteEventStore.create(at: "\(dir.path)/\(name)")
+        return Recorder(store: try SQLiteEventStore(openingAt: "\(dir.path)/\(name)"), context: Self.fixedContext, configuration: configuration)
+    }
+
+    @Test func refusesPayloadsOverTheLimitAndAppendsNothing() throws {
+        let dir = Dir()
+        var config = Configuration()
+        config.maxPayloadBytes = 300
+        let r = try recorder(dir, configuration: config)
+        _ = try r.startDrill(DrillStarted(runbook: "rb"))
+        #expect(throws: InvalidInput.self) { try r.record(NoteAdded(text: String(repeating: "x", count: 400))) }
+        #expect(try r.store.drill("drill-fixed")?.eventCount == 1)
+        _ = try r.record(NoteAdded(text: "short"))
+        #expect(try r.store.drill("drill-fixed")?.eventCount == 2)
+    }
+
+    @Test func secretsNeverReachTheStore() throws {
+        let dir = Dir()
+        let r = try recorder(dir)
+        _ = try r.startDrill(DrillStarted(runbook: "rb"))
+        let e = try r.record(NoteAdded(text: "PGPASSWORD=hunter2 psql")).event
+        #expect(!String(decoding: e.canonical, as: UTF8.self).contains("hunter2"))
+        #expect(e.redactions == [Redaction(pointer: "/payload/text", kind: "env_secret")])
+    }
+
+    /// The same facts, with the same clock and ids, recorded into two stores give byte-identical chains.
+    @Test func recordingIsDeterministic() throws {
+        let dir = Dir()
+        var heads: [[UInt8]] = []
+        for name in ["a.sqlite", "b.sqlite"] {
+            let r = try recorder(dir, name)
+            _ = try r.startDrill(DrillStarted(runbook: "rb", operatorName: "alice"))
+            for i in 0..<20 { _ = try r.record(ReplicationLagSampled(lagSeconds: Double(i) / 4, source: "dr", target: "primary")) }
+            heads.append(try r.store.verify(drill: "drill-fixed").head!)
+        }
+        #expect(heads[0] == heads[1])
+    }
+
+    @Test func configurationFileErrorsNameTheFileAndMember() throws {
+        let dir = Dir()
+        try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+        let path = "\(dir.path)/config.json"
+        func message(_ text: String) -> String? {
+            try? text.write(toFile: path, atomically: true, encoding: .utf8)
+            do { _ = try Configuration.load(path: path); return nil } catch { return error.message }
+        }
+        #expect(message(#"{"redaction": {"patterns": [{"kind": "k", "regex": "("}]}}"#)?.hasPrefix("\(path): redaction.patterns[0]: redaction pattern") == true)
+        #expect(message(#"{"limits": {"max_payload_bytes": "big"}}"#) == "\(path): limits.max_payload_bytes must be an integer ≥ 256")
+        #expect(message(#"{"redactoin": {}}"#) == "\(path): unknown member \"redactoin\" (expected \"redaction\" or \"limits\")")
+        #expect(message("{\n  \"limits\": {,}\n}") == "\(path): line 2, column 14: unexpected character \",\"")
+        #expect(message(#"{"limits": {"max_payload_bytes": 4096}}"#) == nil)
+    }
+}

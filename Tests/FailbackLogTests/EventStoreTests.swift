@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+@testable import FailbackLog
+
+/// Drafts with a fixed clock, so that stores fed the same drafts hold the same bytes.
+func draft(_ drill: String, _ n: Int, lifecycle: DrillLifecycle = .continues, key: String? = nil, payload: JSONValue? = nil) -> EventDraft {
+    EventDraft(
+        type: lifecycle == .opens ? "DrillStarted" : "NoteAdded", schemaVersion: 1, drillID: drill,
+        recordedAt: Timestamp(millisecondsSinceEpoch: 1_795_458_060_000 + Int64(n)), actor: "tester", host: "lab",
+        payload: payload ?? ["text": .string("event \(n)")], idempotencyKey: key, lifecycle: lifecycle)
+}
+
+func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throws -> SQLiteEventStore {
+    try SQLiteEventStore.create(at: "\(dir.path)/\(name)")
+    return try SQLiteEventStore(openingAt: "\(dir.path)/\(name)")
+}
+
+@Suite struct EventStoreTests {
+    @Test func assignsGaplessGlobalAndPerDrillSequences() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens), draft("a", 1)])
+        _ = try store.append([draft("b", 2, lifecycle: .opens), draft("a", 3), draft("b", 4)])
+        var seen: [(Int, Int)] = []
+        try store.forEachEvent(drill: "a") { seen.append(($0.seq, $0.drillSeq)) }
+        #expect(seen.map(\.0) == [1, 2, 4])
+        #expect(seen.map(\.1) == [1, 2, 3])
+        #expect(try store.drill("b")?.eventCount == 2)
+        #expect(try store.currentDrill()?.drillID == "b")
+        #expect(try store.verifyGlobalSequence().checked == 5)
+        #expect(try store.verify(drill: "a").isIntact)
+        #expect(try store.verify(drill: "b").isIntact)
+    }
+
+    @Test func chainLinksAreSHA256OfPreviousAndCanonicalBytes() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        let events = try store.append([draft("a", 0, lifecycle: .opens), draft("a", 1)]).map(\.event)
+        #expect(events[0].hash == HashChain.sha256(HashChain.genesis + events[0].canonical))
+        #expect(events[1].hash == HashChain.sha256(events[0].hash + events[1].canonical))
+        #expect(try store.drill("a")?.headHash == events[1].hash)
+    }
+
+    @Test func aFailingBatchAppendsNothing() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens)])
+        #expect(throws: StoreError.self) { try store.append([draft("a", 1), draft("a", 2), draft("nope", 3)]) }
+        #expect(try store.drill("a")?.eventCount == 1)
+        #expect(try store.verifyGlobalSequence().checked == 1)
+        // and the next append continues without a gap
+        #expect(try store.append([draft("a", 4)])[0].event.seq == 2)
+    }
+
+    @Test func refusesUnknownClosedAndDuplicateDrills() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        func code(_ body: () throws -> Void) -> StoreError.Code? {
+            do { try body(); return nil } catch let e as StoreError { return e.code } catch { return nil }
+        }
+        #expect(code { _ = try store.append([draft("x", 0)]) } == .unknownDrill)
+        _ = try store.append([draft("a", 0, lifecycle: .opens)])
+        #expect(code { _ = try store.append([draft("a", 1, lifecycle: .opens)]) } == .drillExists)
+        _ = try store.append([draft("a", 2, lifecycle: .closes)])
+        #expect(code { _ = try store.append([draft("a", 3)]) } == .drillClosed)
+        #expect(try store.currentDrill() == nil)
+    }
+
+    @Test func idempotencyKeyMakesARetryANoOp() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens)])
+        let first = try store.append([draft("a", 1, key: "k", payload: ["text": "same"])])[0]
+        let retry = try store.append([draft("a", 99, key: "k", payload: ["text": "same"])])[0]  // later clock, same content
+        #expect(first == .appended(first.event))
+        #expect(retry == .alreadyRecorded(first.event))
+        #expect(try store.drill("a")?.eventCount == 2)
+        #expect(throws: StoreError.self) { try store.append([draft("a", 2, key: "k", payload: ["text": "other"])]) }
+        // Repeated within one batch: written once.
+        let batch = try store.append([draft("a", 3, key: "j", payload: ["text": "b"]), draft("a", 4, key: "j", payload: ["text": "b"])])
+        #expect(batch[1] == .alreadyRecorded(batch[0].event))
+        #expect(try store.drill("a")?.eventCount == 3)
+    }
+
+    @Test func databaseRefusesUpdateAndDelete() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens)])
+        let raw = try SQLiteConnection(path: store.path, flags: 0x2 /* READWRITE */)
+        #expect(throws: SQLiteError.self) { try raw.execute("UPDATE events SET type = 'x'") }
+        #expect(throws: SQLiteError.self) { try raw.execute("DELETE FROM events") }
+        #expect(throws: SQLiteError.self) { try raw.execute("DELETE FROM drills") }
+        #expect(throws: SQLiteError.self) { try raw.execute("UPDATE drills SET event_count = 0") }
+    }
+
+    @Test func eventsSurviveReopening() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try newStore(dir)
+            _ = try store.append([draft("a", 0, lifecycle: .opens), draft("a", 1)])
+        }
+        let reopened = try SQLiteEventStore(openingAt: "\(dir.path)/ledger.sqlite")
+        #expect(try reopened.drill("a")?.eventCount == 2)
+        #expect(try reopened.verify(drill: "a").isIntact)
+    }
+
+    @Test func openingRefusesMissingAndForeignFiles() throws {
+        let dir = TemporaryDirectory()
+        #expect(throws: StoreError.self) { try SQLiteEventStore(openingAt: "\(dir.path)/none.sqlite") }
+        _ = FileManager.default.createFile(atPath: "\(dir.path)/text.sqlite", contents: Data("hello".utf8))
+        do { _ = try SQLiteEventStore(openingAt: "\(dir.path)/text.sqlite") } catch { #expect(error.code == .notAStore) }
+        #expect(throws: StoreError.self) { try SQLiteEventStore.create(at: "\(dir.path)/text.sqlite") }
+    }
+
+    @Test func aStoreWithoutWritePermissionIsReadOnly() throws {
+        let dir = TemporaryDirectory()
+        _ = try newStore(dir)
+        chmod("\(dir.path)/ledger.sqlite", 0o444)
+        let store = try SQLiteEventStore(openingAt: "\(dir.path)/ledger.sqlite")
+        #expect(store.isReadOnly)
+        do { _ = try store.append([draft("a", 0, lifecycle: .opens)]) } catch { #expect(error.code == .readOnly) }
+    }
+
+    /// Two stores fed the same drafts hold the same bytes and hashes (determinism).
+    @Test func sameDraftsGiveSameBytes() throws {
+        let dir = TemporaryDirectory()
+        let drafts = [draft("a", 0, lifecycle: .opens)] + (1...50).map { draft("a", $0) }
+        var heads: [[UInt8]] = []
+        for name in ["one.sqlite", "two.sqlite"] {
+            let store = try newStore(dir, name)
+            _ = try store.append(Array(drafts[..<20]))
+            for d in drafts[20...] { _ = try store.append([d]) }
+            heads.append(try store.verify(drill: "a").head!)
+        }
+        #expect(heads[0] == heads[1])
+    }
+}
+
+@Suite struct ChainVerifierTests {
+    struct Row {
+        var seq: Int, drillSeq: Int, drill: String, canonical: [UInt8], hash: [UInt8]
+    }
+
+    /// A good five-event chain, as rows.
+    func goodChain() -> [Row] {
+        var previous = HashChain.genesis
+        return (1...5).map { n in
+            let d = draft("a", n, lifecycle: n == 1 ? .opens : .continues)
+            let canonical = d.canonicalBytes(seq: n, drillSeq: n)
+            previous = HashChain.link(previous: previous, canonical: canonical)
+            return Row(seq: n, drillSeq: n, drill: "a", canonical: canonical, hash: previous)
+        }
+    }
+
+    func verify(_ rows: [Row], recordedCount: Int? = nil, head: [UInt8]? = nil) -> VerificationReport {
+        var v = ChainVerifier(drillID: "a")
+        for r in rows where !v.feed(seq: r.seq, drillSeq: r.drillSeq, drillIDColumn: r.drill, canonical: r.canonical, storedHash: r.hash) { break }
+        return v.finish(recordedCount: recordedCount ?? rows.count, recordedHeadSeq: 5, recordedHeadHash: head ?? rows.last!.hash)
+    }
+
+    @Test func acceptsAGoodChain() {
+        #expect(verify(goodChain()).isIntact)
+    }
+
+    /// Every single-bit change to any stored byte (event or hash) is detected, at that event.
+    @Test func everyBitFlipIsDetectedAndLocated() {
+        let good = goodChain()
+        var cases = 0
+        for i in good.indices {
+            for field in 0..<2 {
+                let count = field == 0 ? good[i].canonical.count : good[i].hash.count
+                for byte in 0..<count {
+                    for bit in [0, 3, 7] {
+                        var rows = good
+                        if field == 0 { rows[i].canonical[byte] ^= 1 << bit } else { rows[i].hash[byte] ^= 1 << bit }
+                        let report = verify(rows, head: good.last!.hash)
+                        #expect(!report.isIntact)
+                        #expect(report.badSeq == good[i].seq || (i == good.count - 1 && report.problem == .headMismatch))
+                        cases += 1
+                    }
+                }
+            }
+        }
+        #expect(cases > 3000)
+    }
+
+    @Test func detectsMissingSwappedAndTruncatedEvents() {
+        let good = goodChain()
+        var missing = good
+        missing.remove(at: 2)
+        #expect(verify(missing, recordedCount: 5, head: good.last!.hash).problem == .sequenceBreak(expectedDrillSeq: 3, found: 4))
+        #expect(verify(missing, recordedCount: 5, head: good.last!.hash).badSeq == 4)
+
+        var swapped = good
+        swapped.swapAt(1, 2)
+        let s = verify(swapped, recordedCount: 5, head: good.last!.hash)
+        #expect(s.problem == .sequenceBreak(expectedDrillSeq: 2, found: 3))
+        #expect(s.badSeq == 3)
+
+        let truncated = Array(good.dropLast())
+        #expect(verify(truncated, recordedCount: 5, head: good.last!.hash).problem == .truncated(recordedCount: 5, found: 4, recordedHeadSeq: 5))
+        #expect(verify(truncated, recordedCount: 5, head: good.last!.hash).badSeq == 5)
+    }
+
+    @Test func detectsRowsFiledUnderTheWrongPlace() {
+        var rows = goodChain()
+        rows[3].seq = 40
+        #expect(verify(rows).badSeq == 40)
+        var moved = goodChain()
+        moved[2].drill = "b"
+        if case .misplaced = verify(moved).problem {} else { Issue.record("not detected") }
+    }
+
+    @Test func detectsNonCanonicalBytesEvenWithARecomputedHash() {
+        var rows = goodChain()
+        // Re-serialize event 1 with whitespace and re-link the whole chain: every hash is "right".
+        rows[0].canonical = Array(String(decoding: rows[0].canonical, as: UTF8.self).replacingOccurrences(of: ",", with: ", ").utf8)
+        var previous = HashChain.genesis
+        for i in rows.indices {
+            previous = HashChain.link(previous: previous, canonical: rows[i].canonical)
+            rows[i].hash = previous
+        }
+        #expect(verify(rows).problem == .notCanonical)
+    }
+}

@@ -1,0 +1,81 @@
+import Testing
+@testable import FailbackLog
+
+@Suite struct JSONParserTests {
+    @Test(arguments: [
+        ("{\"a\": 1,}", "line 1, column 9: unexpected character \"}\""),
+        ("{\"a\": 1, \"a\": 2}", "line 1, column 10: duplicate object key \"a\""),
+        ("[1, 2\n, 03]", "line 2, column 3: malformed number"),
+        ("\"\\ud800\"", "line 1, column 2: lone UTF-16 surrogate in \\u escape"),
+        ("\"\\udc00x\"", "line 1, column 2: lone UTF-16 surrogate in \\u escape"),
+        ("\"a\tb\"", "line 1, column 3: unescaped control character in string"),
+        ("[1e999]", "line 1, column 2: number out of the IEEE-754 double range"),
+        ("{} x", "line 1, column 4: unexpected content after the JSON value"),
+        ("{\"a\":\n  [tru]}", "line 2, column 7: unexpected character \"]\""),
+        ("[\"\\x\"]", "line 1, column 3: invalid escape sequence"),
+        ("", "line 1, column 1: unexpected end of input"),
+        ("[1.]", "line 1, column 2: malformed number"),
+    ])
+    func rejectsWithPosition(input: String, message: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(input) }
+        do { _ = try JSONParser.parse(input) } catch { #expect(error.description == message) }
+    }
+
+    @Test func rejectsInvalidUTF8WithOffset() {
+        let bytes: [UInt8] = Array("{\"a\":\n \"x".utf8) + [0xC3, 0x28] + Array("\"}".utf8)
+        do {
+            _ = try JSONParser.parse(bytes)
+            Issue.record("accepted invalid UTF-8")
+        } catch {
+            #expect(error.reason == .invalidUTF8)
+            #expect(error.offset == 9)
+            #expect(error.line == 2)
+        }
+    }
+
+    @Test(arguments: [
+        [0xC0, 0x80] as [UInt8],  // overlong NUL
+        [0xED, 0xA0, 0x80],  // UTF-8-encoded surrogate
+        [0xF4, 0x90, 0x80, 0x80],  // above U+10FFFF
+        [0xE2, 0x82],  // truncated
+        [0xFF],
+    ])
+    func utf8ValidatorRejectsIllFormedSequences(bytes: [UInt8]) {
+        #expect(firstInvalidUTF8Offset([0x41] + bytes) == 1)
+    }
+
+    @Test func utf8ValidatorAcceptsWellFormedText() {
+        #expect(firstInvalidUTF8Offset(Array("aé€😀\u{10FFFF}".utf8)) == nil)
+    }
+
+    @Test func refusesExcessiveNesting() {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        do { _ = try JSONParser.parse(deep) } catch { #expect(error.reason == .tooDeep) }
+    }
+
+    @Test func decodesEscapesAndSurrogatePairs() throws {
+        #expect(try JSONParser.parse(#"["\ud83d\ude00\u00e9\n\/"]"#) == .array([.string("😀é\n/")]))
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000Z"), (1_795_458_060_123, "2026-11-23T18:21:00.123Z"),
+        (951_782_400_000, "2000-02-29T00:00:00.000Z"), (-1, "1969-12-31T23:59:59.999Z"),
+        (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
+    ])
+    func formatsAndParses(ms: Int64, text: String) {
+        #expect(Timestamp(millisecondsSinceEpoch: ms).description == text)
+        #expect(Timestamp(rfc3339: text)?.millisecondsSinceEpoch == ms)
+    }
+
+    @Test func parsesOffsetsAndFractions() {
+        #expect(Timestamp(rfc3339: "2026-11-23T20:21:00.1234+02:00")?.description == "2026-11-23T18:21:00.123Z")
+        #expect(Timestamp(rfc3339: "2026-11-23T18:21:00Z")?.description == "2026-11-23T18:21:00.000Z")
+    }
+
+    @Test(arguments: ["2026-02-30T00:00:00Z", "2026-11-23 18:21", "2026-11-23T18:21:00", "2026-11-23T25:00:00Z", "x"])
+    func rejectsMalformed(text: String) {
+        #expect(Timestamp(rfc3339: text) == nil)
+    }
+}

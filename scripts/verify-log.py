@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""An independent verifier of a failback store, written from docs/log-format.md alone
+(standard library only): a second implementation that must agree with `failback verify`.
+
+usage: verify-log.py STORE [--drill ID]      (without --drill: every drill, and the global sequence)
+
+For each drill, in drill_seq order, it checks that each event's stored bytes are the RFC 8785
+canonical form of the JSON they hold, that the envelope's seq / drill_id / drill_seq match the row
+and run gapless, that hash_n = SHA-256(hash_{n-1} || canonical_n) from 32 zero bytes, and that the
+drills table's count and head hash equal the recomputed ones. Prints one line a drill; exits 1 on
+the first broken drill, naming the first bad seq.
+"""
+import hashlib
+import json
+import math
+import sqlite3
+import struct
+import sys
+
+
+def es6_number(x):
+    """ECMAScript Number::toString for a finite double (RFC 8785 section 3.2.2.3)."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError("NaN and Infinity have no RFC 8785 form")
+    if x == 0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    r = repr(abs(x))  # shortest round-trip digits
+    mantissa, _, exp = r.partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    n = len(whole) + (int(exp) if exp else 0) - (len(whole + frac) - len((whole + frac).lstrip("0")))
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    if k <= n <= 21:
+        s = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        s = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        s = "0." + "0" * (-n) + digits
+    else:
+        e = n - 1
+        s = digits[0] + ("." + digits[1:] if k > 1 else "") + "e" + ("+" if e >= 0 else "-") + str(abs(e))
+    return sign + s
+
+
+def jcs(value):
+    """RFC 8785 canonical text of a parsed JSON value."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return es6_number(value)
+    if isinstance(value, str):
+        out = ['"']
+        for ch in value:
+            c = ord(ch)
+            if ch == '"':
+                out.append('\\"')
+            elif ch == "\\":
+                out.append("\\\\")
+            elif c < 0x20:
+                out.append({8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}.get(c, "\\u%04x" % c))
+            else:
+                out.append(ch)
+        out.append('"')
+        return "".join(out)
+    if isinstance(value, list):
+        return "[" + ",".join(jcs(v) for v in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(jcs(k) + ":" + jcs(value[k]) for k in keys) + "}"
+    raise TypeError(type(value))
+
+
+def no_duplicates(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise ValueError("duplicate key " + k)
+        d[k] = v
+    return d
+
+
+def verify_drill(db, drill_id):
+    head = db.execute("SELECT event_count, head_hash FROM drills WHERE drill_id = ?", (drill_id,)).fetchone()
+    if head is None:
+        return f"drill {drill_id}: not in the drills table", False
+    previous, expected, last_seq = bytes(32), 1, 0
+    rows = db.execute("SELECT seq, drill_seq, drill_id, canonical, hash FROM events WHERE drill_id = ? ORDER BY drill_seq", (drill_id,))
+    for seq, drill_seq, row_drill, canonical, stored in rows:
+        def broken(why):
+            return f"drill {drill_id}: BROKEN at seq {seq}: {why}", False
+        try:
+            event = json.loads(canonical.decode("utf-8"), object_pairs_hook=no_duplicates)
+        except Exception as e:  # noqa: BLE001
+            return broken(f"not JSON: {e}")
+        if event.get("drill_seq") != expected:
+            return broken(f"expected drill event #{expected}, found #{event.get('drill_seq')}")
+        if hashlib.sha256(previous + canonical).digest() != stored:
+            return broken("hash mismatch")
+        if event.get("seq") != seq or event.get("drill_id") != row_drill or row_drill != drill_id or drill_seq != expected or seq <= last_seq:
+            return broken("event bytes do not match their row")
+        if jcs(event).encode("utf-8") != canonical:
+            return broken("not RFC 8785 canonical")
+        previous, expected, last_seq = stored, expected + 1, seq
+    count = expected - 1
+    if count != head[0]:
+        return f"drill {drill_id}: BROKEN: drills table records {head[0]} events, chain has {count}", False
+    if previous != head[1]:
+        return f"drill {drill_id}: BROKEN: head hash differs from drills table", False
+    return f"drill {drill_id}: intact, {count} events, head {previous.hex()}", True
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__.strip().splitlines()[3], file=sys.stderr)
+        return 64
+    db = sqlite3.connect(f"file:{argv[1]}?mode=ro", uri=True)
+    if "--drill" in argv:
+        drills = [argv[argv.index("--drill") + 1]]
+    else:
+        drills = [r[0] for r in db.execute("SELECT drill_id FROM drills ORDER BY started_seq")]
+        seqs = [r[0] for r in db.execute("SELECT seq FROM events ORDER BY seq")]
+        gap = next((s for i, s in enumerate(seqs, 1) if s != i), None)
+        if gap is not None:
+            print(f"store: BROKEN at seq {gap}: global sequence has a gap")
+            return 1
+        print(f"store: global sequence gapless, {len(seqs)} events")
+    ok = True
+    for d in drills:
+        line, good = verify_drill(db, d)
+        print(line)
+        ok = ok and good
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
