@@ -32,6 +32,8 @@ let package = Package(
         ]),
         // A load generator used by the crash, concurrency and benchmark scripts.
         .executableTarget(name: "failback-loadgen", dependencies: ["FailbackDomain"]),
+        // The log benchmark's harness (scripts/bench-log).
+        .executableTarget(name: "failback-bench", dependencies: ["FailbackDomain", "FailbackLog", "CSQLite"]),
         .testTarget(name: "FailbackLogTests", dependencies: ["FailbackLog"], exclude: ["Vectors"]),
         .testTarget(name: "FailbackDomainTests", dependencies: ["FailbackDomain", "FailbackProbes"]),
         .testTarget(name: "FailbackCLITests", dependencies: ["FailbackDomain", "failback", "failback-loadgen"]),

@@ -130,15 +130,16 @@ struct Verify: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
     @Flag(help: "Verify every drill and the store's global sequence.") var all = false
+    @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
 
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder()
         var reports: [VerificationReport] = []
         if all {
             reports.append(try recorder.store.verifyGlobalSequence())
-            for d in try recorder.store.drills() { reports.append(try recorder.store.verify(drill: d.drillID)) }
+            for d in try recorder.store.drills() { reports.append(try recorder.store.verify(drill: d.drillID, deep: deep)) }
         } else {
-            reports.append(try recorder.store.verify(drill: recorder.drillForReading(drill).drillID))
+            reports.append(try recorder.store.verify(drill: recorder.drillForReading(drill).drillID, deep: deep))
         }
         for report in reports { print(report.summary) }
         if reports.contains(where: { !$0.isIntact }) { throw ExitCode(1) }

@@ -152,18 +152,21 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         }
     }
 
-    func verify(_ rows: [Row], recordedCount: Int? = nil, head: [UInt8]? = nil) -> VerificationReport {
-        var v = ChainVerifier(drillID: "a")
+    func verify(_ rows: [Row], recordedCount: Int? = nil, head: [UInt8]? = nil, deep: Bool = false) -> VerificationReport {
+        var v = ChainVerifier(drillID: "a", deep: deep)
         for r in rows where !v.feed(seq: r.seq, drillSeq: r.drillSeq, drillIDColumn: r.drill, canonical: r.canonical, storedHash: r.hash) { break }
         return v.finish(recordedCount: recordedCount ?? rows.count, recordedHeadSeq: 5, recordedHeadHash: head ?? rows.last!.hash)
     }
 
     @Test func acceptsAGoodChain() {
         #expect(verify(goodChain()).isIntact)
+        #expect(verify(goodChain(), deep: true).isIntact)
     }
 
-    /// Every single-bit change to any stored byte (event or hash) is detected, at that event.
-    @Test func everyBitFlipIsDetectedAndLocated() {
+    /// Every single-bit change to any stored byte (event or hash) is detected, at that event, by
+    /// the fast walk and by the deep one.
+    @Test(arguments: [false, true])
+    func everyBitFlipIsDetectedAndLocated(deep: Bool) {
         let good = goodChain()
         var cases = 0
         for i in good.indices {
@@ -173,7 +176,7 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
                     for bit in [0, 3, 7] {
                         var rows = good
                         if field == 0 { rows[i].canonical[byte] ^= 1 << bit } else { rows[i].hash[byte] ^= 1 << bit }
-                        let report = verify(rows, head: good.last!.hash)
+                        let report = verify(rows, head: good.last!.hash, deep: deep)
                         #expect(!report.isIntact)
                         #expect(report.badSeq == good[i].seq || (i == good.count - 1 && report.problem == .headMismatch))
                         cases += 1
@@ -220,6 +223,31 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
             previous = HashChain.link(previous: previous, canonical: rows[i].canonical)
             rows[i].hash = previous
         }
-        #expect(verify(rows).problem == .notCanonical)
+        #expect(verify(rows, deep: true).problem == .notCanonical)
+        #expect(verify(rows).isIntact)  // the fast walk checks links and places only (docs/log-format.md)
+    }
+
+    @Test func scansEnvelopePlacesWithoutParsingThePayload() {
+        let d = draft("drill-x", 1, payload: ["nested": ["seq": 99, "drill_seq": 98, "drill_id": "other", "s": "a\"}],{"]])
+        let bytes = d.canonicalBytes(seq: 42, drillSeq: 7)
+        bytes.withUnsafeBytes { b in
+            let place = EnvelopePlace(scanning: b)
+            #expect(place?.seq == 42)
+            #expect(place?.drillSeq == 7)
+            #expect(place.map { String(decoding: $0.drillID, as: UTF8.self) } == "drill-x")
+        }
+        // The events the recorder writes are read from both ends (the fast path), and agree with the full scan.
+        for (i, d) in [draft("drill-x", 1), draft("d", 2, key: "k"), EventDraft(
+            type: "NoteAdded", schemaVersion: 1, drillID: "d", recordedAt: Timestamp(millisecondsSinceEpoch: 0), actor: "a\"q", host: "h",
+            payload: ["text": "x"], redactions: [Redaction(pointer: "/payload/text", kind: "k")])].enumerated() {
+            d.canonicalBytes(seq: 1000 + i, drillSeq: 3).withUnsafeBytes { b in
+                let quick = EnvelopePlace.fromEnds(b)
+                #expect((quick == nil) == (i == 2), "an escaped actor must fall back to the full scan")
+                #expect(EnvelopePlace(scanning: b)?.seq == 1000 + i)
+                #expect(EnvelopePlace(scanning: b)?.drillSeq == 3)
+            }
+        }
+        Array("{\"seq\":1}".utf8).withUnsafeBytes { #expect(EnvelopePlace(scanning: $0) == nil) }
+        Array("{\"drill_seq\":1,\"drill_id\":\"a\",\"seq\":2".utf8).withUnsafeBytes { #expect(EnvelopePlace(scanning: $0) == nil) }
     }
 }

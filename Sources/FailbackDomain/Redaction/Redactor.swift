@@ -7,9 +7,9 @@ public struct RedactionRule {
     let regex: Regex<AnyRegexOutput>
     /// The capture group that holds the secret (0: the whole match).
     let secretGroup: Int
-    /// Cheap pre-check: the rule runs only on text that contains one of these (lowercased text,
-    /// unless `caseSensitiveKeywords`). Empty: always runs.
-    let keywords: [String]
+    /// Cheap pre-check: the rule runs only on text that contains one of these ASCII words (compared
+    /// ignoring case, unless `caseSensitiveKeywords`). Empty: always runs.
+    let keywords: [[UInt8]]
     let caseSensitiveKeywords: Bool
     /// The rule applies only to text this also matches (e.g. a conninfo string).
     let condition: Regex<AnyRegexOutput>?
@@ -18,7 +18,7 @@ public struct RedactionRule {
         self.kind = kind
         self.regex = try! Regex(pattern)
         self.secretGroup = secretGroup
-        self.keywords = keywords
+        self.keywords = keywords.map { Array($0.utf8) }
         self.caseSensitiveKeywords = caseSensitiveKeywords
         self.condition = condition.map { try! Regex($0) }
     }
@@ -57,9 +57,14 @@ public struct Redactor {
     public static func marker(_ kind: String) -> String { "[REDACTED:\(kind)]" }
 
     public let rules: [RedactionRule]
+    /// Every rule's keywords, flattened, and whether some rule has none (then every string is looked at).
+    private let keywords: [(word: [UInt8], ignoringCase: Bool)]
+    private let someRuleAlwaysRuns: Bool
 
     public init(extraRules: [RedactionRule] = []) {
         self.rules = Self.builtInRules() + extraRules
+        self.keywords = rules.flatMap { rule in rule.keywords.map { ($0, !rule.caseSensitiveKeywords) } }
+        self.someRuleAlwaysRuns = rules.contains { $0.keywords.isEmpty }
     }
 
     /// The built-in text rules, in the order they run.
@@ -86,18 +91,9 @@ public struct Redactor {
     public func redact(_ text: String) -> (text: String, kinds: [String]) {
         var text = text
         var kinds: [String] = []
-        var lowered: String? = nil
+        guard mightHoldSecret(text) else { return (text, []) }
         for rule in rules {
-            if !rule.keywords.isEmpty {
-                let haystack: String
-                if rule.caseSensitiveKeywords {
-                    haystack = text
-                } else {
-                    if lowered == nil { lowered = text.lowercased() }
-                    haystack = lowered!
-                }
-                guard rule.keywords.contains(where: { haystack.contains($0) }) else { continue }
-            }
+            if !rule.keywords.isEmpty, !rule.keywords.contains(where: { Self.contains(text, $0, ignoringCase: !rule.caseSensitiveKeywords) }) { continue }
             if let condition = rule.condition, (try? condition.firstMatch(in: text)) == nil { continue }
             var ranges: [Range<String.Index>] = []
             for match in text.matches(of: rule.regex) {
@@ -109,55 +105,102 @@ public struct Redactor {
             guard !ranges.isEmpty else { continue }
             for range in ranges.reversed() { text.replaceSubrange(range, with: Self.marker(rule.kind)) }
             kinds.append(rule.kind)
-            lowered = nil
         }
         return (text, kinds)
+    }
+
+    /// Whether `text` contains the ASCII `keyword` (lowercase when `ignoringCase`), by a plain byte scan:
+    /// the pre-check runs on every string of every event, so it stays off Foundation and the regex engine.
+    static func contains(_ text: String, _ needle: [UInt8], ignoringCase: Bool) -> Bool {
+        var text = text
+        return text.withUTF8 { hay in
+            guard needle.count <= hay.count, let first = needle.first else { return needle.isEmpty }
+            var i = 0
+            let last = hay.count - needle.count
+            while i <= last {
+                var b = hay[i]
+                if ignoringCase, b >= 0x41, b <= 0x5A { b |= 0x20 }
+                if b == first {
+                    var j = 1
+                    while j < needle.count {
+                        var c = hay[i + j]
+                        if ignoringCase, c >= 0x41, c <= 0x5A { c |= 0x20 }
+                        if c != needle[j] { break }
+                        j += 1
+                    }
+                    if j == needle.count { return true }
+                }
+                i += 1
+            }
+            return false
+        }
     }
 
     /// Redacts every string in a JSON value. `pointer` is where `value` sits in the event envelope
     /// (e.g. `/payload`); the redactions name the exact members changed.
     public func redact(_ value: JSONValue, at pointer: String) -> (value: JSONValue, redactions: [Redaction]) {
         var found: [Redaction] = []
-        let result = redact(value, at: pointer, into: &found)
-        return (result, found)
+        let result = redacted(value, at: pointer, into: &found)
+        return (result ?? value, found)
     }
 
-    private func redact(_ value: JSONValue, at pointer: String, into found: inout [Redaction]) -> JSONValue {
+    /// The redacted value, or nil when nothing in it changed (no copy is made then). Pointers are
+    /// built only where a redaction is recorded or a container entered: this runs on every event.
+    private func redacted(_ value: JSONValue, at pointer: String, into found: inout [Redaction]) -> JSONValue? {
         switch value {
         case .string(let s):
             let (text, kinds) = redact(s)
+            guard !kinds.isEmpty else { return nil }
             for kind in kinds { found.append(Redaction(pointer: pointer, kind: kind)) }
             return .string(text)
         case .array(let elements):
-            return .array(elements.enumerated().map { redact($1, at: "\(pointer)/\($0)", into: &found) })
-        case .object(var members):
+            var copy: [JSONValue]? = nil
+            for (i, element) in elements.enumerated() where element.isContainerOrString {
+                if let changed = redacted(element, at: "\(pointer)/\(i)", into: &found) {
+                    if copy == nil { copy = elements }
+                    copy![i] = changed
+                }
+            }
+            return copy.map(JSONValue.array)
+        case .object(let members):
+            var copy: [String: JSONValue]? = nil
+            func set(_ key: String, _ v: JSONValue) {
+                if copy == nil { copy = members }
+                copy![key] = v
+            }
             // {"name": "CF_API_TOKEN", "value": "..."}: Kubernetes env entries and the like.
             if let name = members["name"]?.stringValue, Self.isEnvironmentSecretName(name),
                 let v = members["value"]?.stringValue, !v.isEmpty, !v.hasPrefix("[REDACTED")
             {
-                members["value"] = .string(Self.marker("env_secret"))
+                set("value", .string(Self.marker("env_secret")))
                 found.append(Redaction(pointer: "\(pointer)/value", kind: "env_secret"))
             }
-            for key in members.keys.sorted() {
-                let memberPointer = "\(pointer)/\(Self.escapePointerToken(key))"
-                if case .string(let s) = members[key]!, !s.isEmpty, !s.hasPrefix("[REDACTED") {
-                    if Self.isEnvironmentSecretName(key) {
-                        members[key] = .string(Self.marker("env_secret"))
-                        found.append(Redaction(pointer: memberPointer, kind: "env_secret"))
-                        continue
-                    }
-                    if Self.isSecretFieldName(key) {
-                        members[key] = .string(Self.marker("secret_field"))
-                        found.append(Redaction(pointer: memberPointer, kind: "secret_field"))
-                        continue
-                    }
+            // Sorted, so that the redactions list is in a stable order.
+            let keys = members.count == 1 ? Array(members.keys) : members.keys.sorted()
+            for key in keys {
+                let current = copy?[key] ?? members[key]!
+                guard current.isContainerOrString else { continue }
+                if case .string(let s) = current, !s.isEmpty, !s.hasPrefix("[REDACTED"),
+                    let kind = Self.isEnvironmentSecretName(key) ? "env_secret" : Self.isSecretFieldName(key) ? "secret_field" : nil
+                {
+                    set(key, .string(Self.marker(kind)))
+                    found.append(Redaction(pointer: "\(pointer)/\(Self.escapePointerToken(key))", kind: kind))
+                    continue
                 }
-                members[key] = redact(members[key]!, at: memberPointer, into: &found)
+                if case .string(let s) = current, !mightHoldSecret(s) { continue }
+                if let changed = redacted(current, at: "\(pointer)/\(Self.escapePointerToken(key))", into: &found) { set(key, changed) }
             }
-            return .object(members)
+            return copy.map(JSONValue.object)
         case .null, .bool, .number:
-            return value
+            return nil
         }
+    }
+
+    /// False when no text rule can match `text` (every rule has keywords and none occurs).
+    private func mightHoldSecret(_ text: String) -> Bool {
+        if someRuleAlwaysRuns { return true }
+        for k in keywords where Self.contains(text, k.word, ignoringCase: k.ignoringCase) { return true }
+        return false
     }
 
     /// `CF_API_TOKEN`, `PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`: upper-case names ending in a secret word.
@@ -168,17 +211,30 @@ public struct Redactor {
         return ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY"].contains { name.hasSuffix($0) }
     }
 
-    static let secretFieldNames: Set<String> = [
+    static let secretFieldNames: [[UInt8]] = [
         "password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key", "access_token", "accesstoken",
         "refresh_token", "client_secret", "clientsecret", "private_key", "privatekey", "authorization", "bearer",
-    ]
+    ].map { Array($0.utf8) }
 
     /// Member names that say their value is a secret: `password`, `apiKey`, `client_secret`...
-    static func isSecretFieldName(_ name: String) -> Bool { secretFieldNames.contains(name.lowercased()) }
+    static func isSecretFieldName(_ name: String) -> Bool {
+        let n = name.utf8.count
+        guard n >= 3, n <= 14 else { return false }  // the lengths in secretFieldNames
+        return secretFieldNames.contains { $0.count == n && contains(name, $0, ignoringCase: true) }
+    }
 
     /// RFC 6901: `~` → `~0`, `/` → `~1`.
     static func escapePointerToken(_ token: String) -> String {
         token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+}
+
+extension JSONValue {
+    fileprivate var isContainerOrString: Bool {
+        switch self {
+        case .string, .array, .object: return true
+        case .null, .bool, .number: return false
+        }
     }
 }
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The outcome of recomputing a chain: intact, or the first place it breaks and why.
 public struct VerificationReport: Sendable, Equatable {
     /// Why a chain is not intact.
@@ -63,20 +69,39 @@ public struct VerificationReport: Sendable, Equatable {
 
 /// Recomputes a drill's chain from stored rows, in order, and stops at the first problem.
 /// Store implementations feed it rows; it holds the rules (see docs/log-format.md, "Verifying").
+///
+/// Every event gets the hash link and a check that its bytes say the seq, drill and drill_seq of the
+/// row holding them (read by a scan of the envelope's top level, the payload skipped unparsed). With
+/// `deep`, each event is also fully parsed as an envelope and must be in RFC 8785 canonical form.
 public struct ChainVerifier {
     public let drillID: String
+    public let deep: Bool
+    private let drillIDBytes: [UInt8]
     private var previous = HashChain.genesis
     private var expectedDrillSeq = 1
     private var lastSeq = 0
     public private(set) var report: VerificationReport
 
-    public init(drillID: String) {
+    public init(drillID: String, deep: Bool = false) {
         self.drillID = drillID
+        self.deep = deep
+        self.drillIDBytes = Array(drillID.utf8)
         self.report = VerificationReport(drillID: drillID, checked: 0, head: nil, problem: nil)
     }
 
     /// Feeds the next stored row. Returns false once a problem has been found (stop feeding).
     public mutating func feed(seq: Int, drillSeq: Int, drillIDColumn: String, canonical: [UInt8], storedHash: [UInt8]) -> Bool {
+        canonical.withUnsafeBytes { c in
+            storedHash.withUnsafeBytes { h in
+                feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: drillIDColumn == drillID, canonical: c, storedHash: h)
+            }
+        }
+    }
+
+    /// Feeds the next stored row from buffers owned by the caller (no copy).
+    public mutating func feed(
+        seq: Int, drillSeq: Int, drillIDColumnMatches: Bool, canonical: UnsafeRawBufferPointer, storedHash: UnsafeRawBufferPointer
+    ) -> Bool {
         guard report.problem == nil else { return false }
         func fail(_ p: VerificationReport.Problem, drillSeq: Int? = nil) -> Bool {
             report.problem = p
@@ -84,21 +109,41 @@ public struct ChainVerifier {
             report.badDrillSeq = drillSeq
             return false
         }
-        let event: RecordedEvent
-        do { event = try RecordedEvent(canonical: canonical, hash: storedHash) } catch { return fail(.malformed(error.description)) }
-        if event.drillSeq != expectedDrillSeq {
-            return fail(.sequenceBreak(expectedDrillSeq: expectedDrillSeq, found: event.drillSeq), drillSeq: event.drillSeq)
+        // Where the bytes say the event belongs: scanned, or (for bytes of an unusual shape) parsed.
+        let place: (seq: Int, drillSeq: Int, drillIDMatches: Bool)
+        if let scanned = EnvelopePlace(scanning: canonical) {
+            let matches = drillIDBytes.withUnsafeBytes { mine in
+                mine.count == scanned.drillID.count && (mine.isEmpty || memcmp(mine.baseAddress!, scanned.drillID.baseAddress!, mine.count) == 0)
+            }
+            place = (scanned.seq, scanned.drillSeq, matches)
+        } else {
+            do {
+                let event = try RecordedEvent(canonical: Array(canonical), hash: [])
+                place = (event.seq, event.drillSeq, event.drillID == drillID)
+            } catch {
+                return fail(.malformed(error.description))
+            }
         }
-        let recomputed = HashChain.link(previous: previous, canonical: canonical)
-        if recomputed != storedHash { return fail(.hashMismatch, drillSeq: drillSeq) }
-        if event.seq != seq { return fail(.misplaced("bytes say seq \(event.seq), row is seq \(seq)"), drillSeq: drillSeq) }
-        if event.drillID != drillIDColumn || event.drillID != drillID {
-            return fail(.misplaced("bytes say drill \(event.drillID), row is filed under \(drillIDColumn)"), drillSeq: drillSeq)
+        if place.drillSeq != expectedDrillSeq {
+            return fail(.sequenceBreak(expectedDrillSeq: expectedDrillSeq, found: place.drillSeq), drillSeq: place.drillSeq)
         }
-        if drillSeq != event.drillSeq { return fail(.misplaced("bytes say drill event #\(event.drillSeq), row says #\(drillSeq)"), drillSeq: drillSeq) }
+        var hasher = SHA256Hasher()
+        hasher.update(previous)
+        hasher.update(canonical)
+        guard hasher.finalize(equals: storedHash) else { return fail(.hashMismatch, drillSeq: drillSeq) }
+        if place.seq != seq { return fail(.misplaced("bytes say seq \(place.seq), row is seq \(seq)"), drillSeq: drillSeq) }
+        if !drillIDColumnMatches || !place.drillIDMatches {
+            return fail(.misplaced("the bytes name another drill than the row is filed under"), drillSeq: drillSeq)
+        }
+        if drillSeq != place.drillSeq { return fail(.misplaced("bytes say drill event #\(place.drillSeq), row says #\(drillSeq)"), drillSeq: drillSeq) }
         if seq <= lastSeq { return fail(.misplaced("seq \(seq) does not follow \(lastSeq)"), drillSeq: drillSeq) }
-        if CanonicalJSON.encode(event.envelopeValue) != canonical { return fail(.notCanonical, drillSeq: drillSeq) }
-        previous = recomputed
+        if deep {
+            let bytes = Array(canonical)
+            let event: RecordedEvent
+            do { event = try RecordedEvent(canonical: bytes, hash: Array(storedHash)) } catch { return fail(.malformed(error.description), drillSeq: drillSeq) }
+            if CanonicalJSON.encode(event.envelopeValue) != bytes { return fail(.notCanonical, drillSeq: drillSeq) }
+        }
+        previous.withUnsafeMutableBytes { $0.copyMemory(from: storedHash) }  // equal to the recomputed link, 32 bytes
         lastSeq = seq
         expectedDrillSeq += 1
         report.checked += 1
@@ -132,5 +177,147 @@ extension RecordedEvent {
         FailbackLog.envelopeValue(
             actor: actor, drillID: drillID, drillSeq: drillSeq, host: host, idempotencyKey: idempotencyKey, payload: payload,
             recordedAt: recordedAt, redactions: redactions, schemaVersion: schemaVersion, seq: seq, type: type)
+    }
+}
+
+/// Where an event's bytes say it belongs (`seq`, `drill_seq`, `drill_id`), read by one pass over the
+/// top level of the envelope object; nested values (the payload) are skipped, not parsed. Nil when the
+/// bytes are not an object of that shape (or use escapes in those members: then the full parser decides).
+struct EnvelopePlace {
+    var seq: Int
+    var drillSeq: Int
+    var drillID: UnsafeRawBufferPointer
+
+    init?(scanning b: UnsafeRawBufferPointer) {
+        if let quick = Self.fromEnds(b) { self = quick; return }
+        var i = 0
+        let n = b.count
+        var seq: Int?, drillSeq: Int?, drillID: UnsafeRawBufferPointer?
+        guard n > 1, b[0] == UInt8(ascii: "{") else { return nil }
+        i = 1
+        while i < n {
+            // key
+            guard b[i] == UInt8(ascii: "\"") else { return nil }
+            let keyStart = i + 1
+            var j = keyStart
+            while j < n, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\") { j += 1 }
+            guard j < n, b[j] == UInt8(ascii: "\""), j + 1 < n, b[j + 1] == UInt8(ascii: ":") else { return nil }
+            let keyLength = j - keyStart
+            // The three members looked for: "seq" (3), "drill_id" (8), "drill_seq" (9).
+            let isSeq = keyLength == 3 && b[keyStart] == UInt8(ascii: "s") && b[keyStart + 1] == UInt8(ascii: "e") && b[keyStart + 2] == UInt8(ascii: "q")
+            let isDrill = (keyLength == 8 || keyLength == 9) && Self.hasDrillPrefix(b, keyStart)
+            let isDrillSeq = isDrill && keyLength == 9 && b[keyStart + 6] == UInt8(ascii: "s") && b[keyStart + 7] == UInt8(ascii: "e") && b[keyStart + 8] == UInt8(ascii: "q")
+            let isDrillID = isDrill && keyLength == 8 && b[keyStart + 6] == UInt8(ascii: "i") && b[keyStart + 7] == UInt8(ascii: "d")
+            i = j + 2
+            guard i < n else { return nil }
+            if isSeq || isDrillSeq {
+                var v = 0
+                let start = i
+                while i < n, b[i] >= 0x30, b[i] <= 0x39, i - start < 16 { v = v * 10 + Int(b[i] - 0x30); i += 1 }
+                guard i > start else { return nil }
+                if isSeq { seq = v } else { drillSeq = v }
+            } else if isDrillID {
+                guard b[i] == UInt8(ascii: "\"") else { return nil }
+                var k = i + 1
+                while k < n, b[k] != UInt8(ascii: "\""), b[k] != UInt8(ascii: "\\") { k += 1 }
+                guard k < n, b[k] == UInt8(ascii: "\"") else { return nil }
+                drillID = UnsafeRawBufferPointer(rebasing: b[(i + 1)..<k])
+                i = k + 1
+            } else {
+                guard let end = Self.skipValue(b, from: i) else { return nil }
+                i = end
+            }
+            guard i < n else { return nil }
+            if b[i] == UInt8(ascii: "}") {
+                guard i == n - 1, let seq, let drillSeq, let drillID else { return nil }
+                self.seq = seq
+                self.drillSeq = drillSeq
+                self.drillID = drillID
+                return
+            }
+            guard b[i] == UInt8(ascii: ",") else { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    private init(seq: Int, drillSeq: Int, drillID: UnsafeRawBufferPointer) {
+        self.seq = seq
+        self.drillSeq = drillSeq
+        self.drillID = drillID
+    }
+
+    /// The usual case, read from both ends without touching the payload: canonical order puts
+    /// `{"actor":"…","drill_id":"…","drill_seq":N,` first and `,"seq":N,"type":"…"}` last. Nil when
+    /// the bytes are not exactly of that shape (escapes, other members): the forward scan decides then.
+    static func fromEnds(_ b: UnsafeRawBufferPointer) -> EnvelopePlace? {
+        let n = b.count
+        func match(_ literal: StaticString, at i: Int) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            return i >= 0 && i + count <= n && memcmp(b.baseAddress! + i, literal.utf8Start, count) == 0
+        }
+        func stringEnd(from i: Int) -> Int? {  // index of the closing quote of a string with no escapes
+            var k = i
+            while k < n, b[k] != UInt8(ascii: "\""), b[k] != UInt8(ascii: "\\") { k += 1 }
+            return k < n && b[k] == UInt8(ascii: "\"") ? k : nil
+        }
+        func number(from i: Int) -> (value: Int, end: Int)? {
+            var k = i, v = 0
+            while k < n, b[k] >= 0x30, b[k] <= 0x39, k - i < 16 { v = v * 10 + Int(b[k] - 0x30); k += 1 }
+            return k > i ? (v, k) : nil
+        }
+        // Front.
+        guard match("{\"actor\":\"", at: 0), let actorEnd = stringEnd(from: 10),
+            match(",\"drill_id\":\"", at: actorEnd + 1), let idEnd = stringEnd(from: actorEnd + 14),
+            match(",\"drill_seq\":", at: idEnd + 1), let drillSeq = number(from: idEnd + 14), b[drillSeq.end] == UInt8(ascii: ",")
+        else { return nil }
+        // Back: the type is an identifier (letters and digits), so its quotes are found without ambiguity.
+        guard n >= 2, b[n - 1] == UInt8(ascii: "}"), b[n - 2] == UInt8(ascii: "\"") else { return nil }
+        var k = n - 3
+        while k >= 0, (b[k] >= 0x30 && b[k] <= 0x39) || ((b[k] | 0x20) >= 0x61 && (b[k] | 0x20) <= 0x7A) { k -= 1 }
+        guard k > 0, match(",\"type\":\"", at: k - 8) else { return nil }
+        var d = k - 9
+        while d >= 0, b[d] >= 0x30, b[d] <= 0x39 { d -= 1 }
+        guard d < k - 9, match(",\"seq\":", at: d - 6), let seq = number(from: d + 1), seq.end == k - 8,
+            drillSeq.end < d - 6
+        else { return nil }
+        return EnvelopePlace(seq: seq.value, drillSeq: drillSeq.value, drillID: UnsafeRawBufferPointer(rebasing: b[(actorEnd + 14)..<idEnd]))
+    }
+
+    /// Whether the key at `i` starts with `drill_`.
+    private static func hasDrillPrefix(_ b: UnsafeRawBufferPointer, _ i: Int) -> Bool {
+        b[i] == UInt8(ascii: "d") && b[i + 1] == UInt8(ascii: "r") && b[i + 2] == UInt8(ascii: "i") && b[i + 3] == UInt8(ascii: "l")
+            && b[i + 4] == UInt8(ascii: "l") && b[i + 5] == UInt8(ascii: "_")
+    }
+
+    /// The index just past the JSON value starting at `i` (strings, numbers, literals, nested containers).
+    static func skipValue(_ b: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        var i = start
+        var depth = 0
+        let n = b.count
+        while i < n {
+            switch b[i] {
+            case UInt8(ascii: "\""):
+                i += 1
+                while i < n, b[i] != UInt8(ascii: "\"") { i += b[i] == UInt8(ascii: "\\") ? 2 : 1 }
+                guard i < n else { return nil }
+                i += 1
+                if depth == 0 { return i }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                i += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if depth == 0 { return i }
+                depth -= 1
+                i += 1
+                if depth == 0 { return i }
+            case UInt8(ascii: ","):
+                if depth == 0 { return i }
+                i += 1
+            default:
+                i += 1
+            }
+        }
+        return depth == 0 ? i : nil
     }
 }

@@ -1,5 +1,11 @@
 import Crypto
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The per-drill hash chain: `hash_1 = SHA-256(32 zero bytes || canonical_1)`,
 /// `hash_n = SHA-256(hash_{n-1} || canonical_n)`. See docs/log-format.md.
 public enum HashChain {
@@ -29,5 +35,17 @@ extension Array where Element == UInt8 {
             out.append(digits[Int(b & 0xF)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Incremental SHA-256 over caller-owned bytes, for the verifier's hot loop.
+struct SHA256Hasher {
+    private var hasher = SHA256()
+    mutating func update(_ bytes: [UInt8]) { hasher.update(data: bytes) }
+    mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+    func finalize() -> [UInt8] { Array(hasher.finalize()) }
+    /// Whether the digest equals `expected`, without allocating.
+    func finalize(equals expected: UnsafeRawBufferPointer) -> Bool {
+        hasher.finalize().withUnsafeBytes { $0.count == expected.count && memcmp($0.baseAddress!, expected.baseAddress!, $0.count) == 0 }
     }
 }

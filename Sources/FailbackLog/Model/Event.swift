@@ -37,6 +37,8 @@ public struct EventDraft: Sendable {
     public var lifecycle: DrillLifecycle
     /// RFC 8785 bytes of `payload`, computed once, outside the store's write lock.
     public let canonicalPayload: [UInt8]
+    /// `recordedAt` as written in the event (RFC 3339, milliseconds, UTC), formatted once.
+    public let recordedAtText: String
 
     public init(
         type: String, schemaVersion: Int, drillID: String, recordedAt: Timestamp, actor: String, host: String,
@@ -53,6 +55,7 @@ public struct EventDraft: Sendable {
         self.idempotencyKey = idempotencyKey
         self.lifecycle = lifecycle
         self.canonicalPayload = CanonicalJSON.encode(payload)
+        self.recordedAtText = recordedAt.description
     }
 
     /// The RFC 8785 bytes of the whole event once placed at `seq` / `drillSeq`.
@@ -76,7 +79,7 @@ public struct EventDraft: Sendable {
         key("host"); CanonicalJSON.writeString(host, into: &out)
         if let idempotencyKey { key("idempotency_key"); CanonicalJSON.writeString(idempotencyKey, into: &out) }
         key("payload"); out.append(contentsOf: canonicalPayload)
-        key("recorded_at"); CanonicalJSON.writeString(recordedAt.description, into: &out)
+        key("recorded_at"); CanonicalJSON.writeString(recordedAtText, into: &out)
         if !redactions.isEmpty { key("redactions"); CanonicalJSON.write(.array(redactions.map(\.json)), into: &out) }
         key("schema_version"); CanonicalJSON.writeNumber(Double(schemaVersion), into: &out)
         key("seq"); CanonicalJSON.writeNumber(Double(seq), into: &out)

@@ -21,14 +21,30 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millisecondsSinceEpoch < b.millisecondsSinceEpoch }
 
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` (years 0000–9999).
     public var description: String {
         let ms = millisecondsSinceEpoch
         let days = floorDiv(ms, 86_400_000)
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = civil(fromDays: days)
-        let h = msOfDay / 3_600_000, mi = (msOfDay / 60_000) % 60, s = (msOfDay / 1000) % 60, milli = msOfDay % 1000
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(milli, 3))Z"
+        let fields: [(value: Int64, width: Int, separator: UInt8)] = [
+            (y, 4, 0x2D), (m, 2, 0x2D), (d, 2, 0x54), (msOfDay / 3_600_000, 2, 0x3A), ((msOfDay / 60_000) % 60, 2, 0x3A),
+            ((msOfDay / 1000) % 60, 2, 0x2E), (msOfDay % 1000, 3, 0x5A),
+        ]
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var i = 0
+            for field in fields {
+                var v = field.value
+                for k in stride(from: field.width - 1, through: 0, by: -1) {
+                    buffer[i + k] = UInt8(0x30 + v % 10)
+                    v /= 10
+                }
+                i += field.width
+                buffer[i] = field.separator
+                i += 1
+            }
+            return i
+        }
     }
 
     /// Parses RFC 3339 in UTC (`Z`) or with an offset (`+02:00`), with 0–9 fraction digits
@@ -83,11 +99,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 }
 
 private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
-
-private func pad(_ v: Int64, _ width: Int) -> String {
-    let s = String(v)
-    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-}
 
 private func isLeap(_ y: Int64) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 

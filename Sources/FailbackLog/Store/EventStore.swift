@@ -58,11 +58,16 @@ public protocol EventStore: AnyObject {
     /// Events whose stored bytes are not a well-formed envelope end the walk with `.corrupt`.
     func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError)
 
-    /// Recomputes the drill's chain from the stored bytes and checks it against the index.
-    func verify(drill id: String) throws(StoreError) -> VerificationReport
+    /// Recomputes the drill's chain from the stored bytes and checks it against the index; `deep`
+    /// also parses every event and checks its RFC 8785 form.
+    func verify(drill id: String, deep: Bool) throws(StoreError) -> VerificationReport
 
     /// Checks that the global sequence runs from 1 to the last `seq` without a gap.
     func verifyGlobalSequence() throws(StoreError) -> VerificationReport
+}
+
+extension EventStore {
+    public func verify(drill id: String) throws(StoreError) -> VerificationReport { try verify(drill: id, deep: false) }
 }
 
 /// A store failure: what went wrong, with the context a person needs to act on it.

@@ -1,0 +1,170 @@
+// The log benchmark (run by scripts/bench-log; prints one JSON object).
+//
+//   failback-bench --dir DIR [--events N] [--batch B] [--single N]
+//
+// 1. Batched appends: N events through the whole recorder path (payload, redaction, RFC 8785,
+//    SHA-256 chain, SQLite) in transactions of B events, against a baseline of raw SQLite prepared
+//    INSERTs of the very same rows (same schema, same pragmas, same transaction size), in this
+//    process. Runs alternate (baseline, ours, baseline, ours); the best of each counts.
+// 2. Durable single-event appends: one event per transaction (fsync per commit), events/second.
+// Leaves DIR/ours.sqlite (N events in one drill) for the verify benchmark.
+import CSQLite
+import FailbackDomain
+import FailbackLog
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func warn(_ line: String) {
+    var text = line + "\n"
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func argument(_ flag: String, _ fallback: Int) -> Int {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: flag), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
+    return v
+}
+
+func seconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func check(_ rc: Int32, _ db: OpaquePointer?, _ what: String) {
+    if rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW {
+        warn("bench: \(what): \(String(cString: sqlite3_errmsg(db)))")
+        exit(1)
+    }
+}
+
+let args = CommandLine.arguments
+guard let dirIndex = args.firstIndex(of: "--dir"), dirIndex + 1 < args.count else {
+    warn("usage: failback-bench --dir DIR [--events N] [--batch B] [--single N]")
+    exit(64)
+}
+let dir = args[dirIndex + 1]
+let total = argument("--events", 1_000_000)
+let batchSize = argument("--batch", 1000)
+let singles = argument("--single", 2000)
+let context = RecordingContext(actor: "bench", host: "bench-host")
+
+/// The payloads of the benchmark drill: replication lag samples and row counts, as a drill records them.
+func payloads(_ start: Int, _ count: Int) -> [any EventPayload] {
+    var result: [any EventPayload] = []
+    result.reserveCapacity(count)
+    for i in start..<(start + count) {
+        if i % 2 == 0 {
+            result.append(try! ReplicationLagSampled(lagSeconds: Double(i % 1000) / 100, source: "dr", target: "primary"))
+        } else {
+            let site = i % 4 == 1 ? "dr" : "primary"
+            result.append(try! RowCountSampled(table: "events", site: site, count: 1_000_000 + i))
+        }
+    }
+    return result
+}
+
+/// Ours: the recorder's batched append path into a new store. Returns seconds.
+func runOurs(_ path: String) throws -> Double {
+    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    try SQLiteEventStore.create(at: path)
+    let recorder = Recorder(store: try SQLiteEventStore(openingAt: path), context: context)
+    let drill = try recorder.startDrill(DrillStarted(runbook: "bench")).event.drillID
+    let t0 = seconds()
+    var written = 0
+    while written < total {
+        let n = min(batchSize, total - written)
+        _ = try recorder.record(batch: payloads(written, n), drill: drill)
+        written += n
+    }
+    return seconds() - t0
+}
+
+/// The rows a store holds, to replay as raw INSERTs.
+struct Row { var seq: Int64; var drill: String; var drillSeq: Int64; var type: String; var at: String; var canonical: [UInt8]; var hash: [UInt8] }
+
+func readRows(_ path: String) -> [Row] {
+    var db: OpaquePointer?
+    check(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil), db, "open")
+    var stmt: OpaquePointer?
+    check(sqlite3_prepare_v2(db, "SELECT seq, drill_id, drill_seq, type, recorded_at, canonical, hash FROM events ORDER BY seq", -1, &stmt, nil), db, "prepare")
+    var rows: [Row] = []
+    rows.reserveCapacity(total + 1)
+    func text(_ i: Int32) -> String { String(cString: sqlite3_column_text(stmt, i)) }
+    func blob(_ i: Int32) -> [UInt8] { Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, i), count: Int(sqlite3_column_bytes(stmt, i)))) }
+    while sqlite3_step(stmt) == SQLITE_ROW {
+        rows.append(Row(seq: sqlite3_column_int64(stmt, 0), drill: text(1), drillSeq: sqlite3_column_int64(stmt, 2), type: text(3), at: text(4), canonical: blob(5), hash: blob(6)))
+    }
+    sqlite3_finalize(stmt)
+    sqlite3_close(db)
+    return rows
+}
+
+/// The baseline: the same rows, raw prepared INSERTs, same schema, pragmas and transaction size. Returns seconds.
+func runRaw(_ path: String, _ rows: [Row]) throws -> Double {
+    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    try SQLiteEventStore.create(at: path)  // the identical schema
+    var db: OpaquePointer?
+    check(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil), db, "open")
+    check(sqlite3_exec(db, "PRAGMA synchronous = FULL", nil, nil, nil), db, "pragma")
+    var stmt: OpaquePointer?
+    check(sqlite3_prepare_v2(db, "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)", -1, &stmt, nil), db, "prepare")
+    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    let t0 = seconds()
+    var i = 0
+    while i < rows.count {
+        check(sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil), db, "begin")
+        for row in rows[i..<min(i + batchSize, rows.count)] {
+            sqlite3_reset(stmt)
+            sqlite3_bind_int64(stmt, 1, row.seq)
+            sqlite3_bind_text(stmt, 2, row.drill, -1, transient)
+            sqlite3_bind_int64(stmt, 3, row.drillSeq)
+            sqlite3_bind_text(stmt, 4, row.type, -1, transient)
+            sqlite3_bind_text(stmt, 5, row.at, -1, transient)
+            row.canonical.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, 6, $0.baseAddress, Int32($0.count), transient) }
+            row.hash.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, 7, $0.baseAddress, Int32($0.count), transient) }
+            check(sqlite3_step(stmt), db, "insert")
+        }
+        check(sqlite3_exec(db, "COMMIT", nil, nil, nil), db, "commit")
+        i += batchSize
+    }
+    let elapsed = seconds() - t0
+    sqlite3_finalize(stmt)
+    sqlite3_close(db)
+    return elapsed
+}
+
+/// Durable single-event appends through the recorder (one transaction, one fsync each).
+func runSingles(_ path: String) throws -> Double {
+    for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    try SQLiteEventStore.create(at: path)
+    let recorder = Recorder(store: try SQLiteEventStore(openingAt: path), context: context)
+    _ = try recorder.startDrill(DrillStarted(runbook: "bench"))
+    let t0 = seconds()
+    for i in 0..<singles { _ = try recorder.record(ReplicationLagSampled(lagSeconds: Double(i % 100) / 10, source: "dr", target: "primary")) }
+    return seconds() - t0
+}
+
+do {
+    let ours = "\(dir)/ours.sqlite", raw = "\(dir)/raw.sqlite"
+    var oursBest = Double.infinity, rawBest = Double.infinity
+    oursBest = min(oursBest, try runOurs(ours))
+    let rows = readRows(ours)
+    rawBest = min(rawBest, try runRaw(raw, rows))
+    oursBest = min(oursBest, try runOurs(ours))
+    rawBest = min(rawBest, try runRaw(raw, rows))
+    let singleSeconds = try runSingles("\(dir)/singles.sqlite")
+    for suffix in ["", "-wal", "-shm"] { unlink(raw + suffix) }
+    let bytes = rows.reduce(0) { $0 + $1.canonical.count }
+    print("""
+        {"events": \(total), "batch": \(batchSize), "mean_event_bytes": \(bytes / max(rows.count, 1)), \
+        "ours_seconds": \(oursBest), "raw_seconds": \(rawBest), "ours_events_per_second": \(Int(Double(total) / oursBest)), \
+        "raw_rows_per_second": \(Int(Double(rows.count) / rawBest)), "append_ratio": \(rawBest / oursBest), \
+        "single_appends": \(singles), "single_appends_per_second": \(Int(Double(singles) / singleSeconds))}
+        """)
+} catch {
+    warn("bench: \(error)")
+    exit(1)
+}
