@@ -11,16 +11,15 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The system SQLite (libsqlite3-dev): the embedded default store.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The system OpenSSL libcrypto (libssl-dev): SHA-256 (and, for evidence bundles, Ed25519),
+        // the same implementation auditors check our output with.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
         // The log: canonical JSON (RFC 8785), the hash chain, the store interface and its SQLite implementation.
-        .target(name: "FailbackLog", dependencies: [
-            "CSQLite",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(name: "FailbackLog", dependencies: ["CSQLite", "COpenSSL"]),
         // The domain: the event catalogue, redaction, and the recorder that appends through the log.
         .target(name: "FailbackDomain", dependencies: ["FailbackLog"]),
         // Probes: things that observe the world (for now, reading kubectl's pod listings).

@@ -52,7 +52,7 @@ let singles = argument("--single", 2000)
 let context = RecordingContext(actor: "bench", host: "bench-host")
 
 /// The payloads of the benchmark drill: replication lag samples and row counts, as a drill records them.
-func payloads(_ start: Int, _ count: Int) -> [any EventPayload] {
+@Sendable func payloads(_ start: Int, _ count: Int) -> [any EventPayload] {
     var result: [any EventPayload] = []
     result.reserveCapacity(count)
     for i in start..<(start + count) {
@@ -73,13 +73,25 @@ func runOurs(_ path: String) throws -> Double {
     let recorder = Recorder(store: try SQLiteEventStore(openingAt: path), context: context)
     let drill = try recorder.startDrill(DrillStarted(runbook: "bench")).event.drillID
     let t0 = seconds()
-    var written = 0
-    while written < total {
-        let n = min(batchSize, total - written)
-        _ = try recorder.record(batch: payloads(written, n), drill: drill)
-        written += n
-    }
+    let next = BatchCounter(total: total, size: batchSize)
+    try recorder.record(batchesFrom: { next.take().map { payloads($0.start, $0.count) } }, drill: drill) { _ in }
     return seconds() - t0
+}
+
+/// Hands out the ranges of the benchmark's batches, in order (called from the preparing thread).
+final class BatchCounter: @unchecked Sendable {
+    private var written = 0
+    let total: Int, size: Int
+    init(total: Int, size: Int) {
+        self.total = total
+        self.size = size
+    }
+    func take() -> (start: Int, count: Int)? {
+        guard written < total else { return nil }
+        let n = min(size, total - written)
+        defer { written += n }
+        return (written, n)
+    }
 }
 
 /// The rows a store holds, to replay as raw INSERTs.

@@ -109,6 +109,49 @@ func fixture(_ name: String, file: String = #filePath) -> String {
         #expect(heads[0] == heads[1])
     }
 
+    /// Pipelined batches: in order, each durable before its callback, and an error stops the run with
+    /// whole batches only.
+    @Test func recordsBatchesInOrderAndStopsAtAFailingOne() throws {
+        let dir = Dir()
+        let r = try recorder(dir)
+        _ = try r.startDrill(DrillStarted(runbook: "rb"))
+        let source = Batches(count: 5, failingAt: nil)
+        var committedSeqs: [[Int]] = []
+        try r.record(batchesFrom: { source.next() }) { outcomes in
+            committedSeqs.append(outcomes.map(\.event.seq))
+            // Durable when reported: a second connection already sees the batch.
+            let other = try! SQLiteEventStore(openingAt: "\(dir.path)/s.sqlite")
+            #expect(try! other.drill("drill-fixed")?.headSeq == outcomes.last?.event.seq)
+        }
+        #expect(committedSeqs == (0..<5).map { b in (0..<3).map { 2 + b * 3 + $0 } })
+        var counts: [Int] = []
+        try r.store.forEachEvent(drill: "drill-fixed") { e in if let c = e.payload["count"]?.integerValue { counts.append(c) } }
+        #expect(counts == Array(0..<15))
+
+        let failing = Batches(count: 5, failingAt: 2)
+        var committed = 0
+        #expect(throws: InvalidInput.self) { try r.record(batchesFrom: { failing.next() }) { _ in committed += 1 } }
+        #expect(committed == 2)
+        #expect(try r.store.drill("drill-fixed")?.eventCount == 1 + 15 + 6)
+        #expect(try r.store.verify(drill: "drill-fixed").isIntact)
+    }
+
+    /// Three row counts a batch; the batch `failingAt` holds a payload over the size limit.
+    final class Batches: @unchecked Sendable {
+        var index = 0
+        let count: Int, failingAt: Int?
+        init(count: Int, failingAt: Int?) {
+            self.count = count
+            self.failingAt = failingAt
+        }
+        func next() -> [any EventPayload]? {
+            guard index < count else { return nil }
+            defer { index += 1 }
+            if index == failingAt { return [try! NoteAdded(text: String(repeating: "x", count: 2_000_000))] }
+            return (0..<3).map { try! RowCountSampled(table: "t", site: "dr", count: index * 3 + $0) }
+        }
+    }
+
     @Test func configurationFileErrorsNameTheFileAndMember() throws {
         let dir = Dir()
         try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)

@@ -1,4 +1,6 @@
+import Dispatch
 import FailbackLog
+import Synchronization
 
 /// Turns domain facts into log events: picks the drill, redacts secrets, enforces the payload
 /// limit, and appends. Everything a command does goes through here; the CLI only parses and prints.
@@ -84,5 +86,101 @@ public final class Recorder {
         if let current = try store.currentDrill() { return current }
         guard let latest = try store.drills().last else { throw StoreError(.unknownDrill, "the store has no drills yet") }
         return latest
+    }
+}
+
+extension Recorder {
+    /// Records many batches, each in its own durable transaction, in order. While one batch
+    /// commits (and waits for the disk), the next is prepared (redaction, RFC 8785 bytes) on another
+    /// thread, so the two overlap on two cores. `committed` is called with each batch's outcomes once
+    /// that batch is durable; an error stops the run after the last batch that committed.
+    ///
+    /// `nextBatch` is called on the preparing thread, in order, until it returns nil.
+    public func record(
+        batchesFrom nextBatch: @escaping @Sendable () -> [any EventPayload]?, drill drillID: String? = nil,
+        committed: ([AppendOutcome]) -> Void
+    ) throws {
+        let drill = try drillForWriting(drillID).drillID
+        let prepared = PreparedBatches()
+        // The preparing thread alone uses this recorder's redactor until it finishes (`done`).
+        let preparer = UncheckedSendable(self)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            defer { done.signal() }
+            let recorder = preparer.value
+            while !prepared.isCancelled, let payloads = nextBatch() {
+                do {
+                    let time = recorder.context.clock()
+                    let drafts = try payloads.map { try recorder.draft($0, drillID: drill, at: time, idempotencyKey: nil) }
+                    prepared.put(.success(drafts))
+                } catch {
+                    prepared.put(.failure(UncheckedSendable(error)))
+                    return
+                }
+            }
+            prepared.finish()
+        }
+        defer {
+            prepared.cancel()
+            done.wait()
+        }
+        while let next = prepared.take() {
+            switch next {
+            case .success(let drafts): committed(try store.append(drafts))
+            case .failure(let error): throw error.value
+            }
+        }
+    }
+}
+
+/// A value used by one thread at a time, handed over with a happens-before edge (a semaphore).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Prepared batches waiting to be committed: at most two ahead of the committing thread.
+private final class PreparedBatches: Sendable {
+    enum Item: Sendable {
+        case success([EventDraft])
+        case failure(UncheckedSendable<any Error>)
+    }
+
+    private let items = Mutex<(queue: [Item], finished: Bool, cancelled: Bool)>(([], false, false))
+    private let available = DispatchSemaphore(value: 0)
+    private let room = DispatchSemaphore(value: 2)
+
+    var isCancelled: Bool { items.withLock { $0.cancelled } }
+
+    func put(_ item: Item) {
+        room.wait()
+        items.withLock { $0.queue.append(item) }
+        available.signal()
+    }
+
+    func finish() {
+        items.withLock { $0.finished = true }
+        available.signal()
+    }
+
+    /// The next prepared item, or nil when the preparing thread has finished.
+    func take() -> Item? {
+        while true {
+            available.wait()
+            let next: (Item?, Bool) = items.withLock { s in
+                s.queue.isEmpty ? (nil, s.finished) : (s.queue.removeFirst(), false)
+            }
+            if let item = next.0 {
+                room.signal()
+                return item
+            }
+            if next.1 { return nil }
+        }
+    }
+
+    func cancel() {
+        items.withLock { $0.cancelled = true }
+        room.signal()
+        room.signal()
     }
 }

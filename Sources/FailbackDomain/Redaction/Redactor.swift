@@ -4,7 +4,8 @@ import FailbackLog
 public struct RedactionRule {
     /// Recorded in the event as the redaction's `kind`.
     public let kind: String
-    let regex: Regex<AnyRegexOutput>
+    private let compiled: CompiledOnFirstUse
+    var regex: Regex<AnyRegexOutput> { compiled.regex }
     /// The capture group that holds the secret (0: the whole match).
     let secretGroup: Int
     /// Cheap pre-check: the rule runs only on text that contains one of these ASCII words (compared
@@ -12,15 +13,18 @@ public struct RedactionRule {
     let keywords: [[UInt8]]
     let caseSensitiveKeywords: Bool
     /// The rule applies only to text this also matches (e.g. a conninfo string).
-    let condition: Regex<AnyRegexOutput>?
+    private let compiledCondition: CompiledOnFirstUse?
+    var condition: Regex<AnyRegexOutput>? { compiledCondition?.regex }
 
+    /// A built-in rule. Its patterns are compiled when first needed: most text never gets past the
+    /// keyword check, and compiling every rule at start-up would cost each command milliseconds.
     init(kind: String, _ pattern: String, secretGroup: Int, keywords: [String] = [], caseSensitiveKeywords: Bool = false, condition: String? = nil) {
         self.kind = kind
-        self.regex = try! Regex(pattern)
+        self.compiled = CompiledOnFirstUse(pattern)
         self.secretGroup = secretGroup
         self.keywords = keywords.map { Array($0.utf8) }
         self.caseSensitiveKeywords = caseSensitiveKeywords
-        self.condition = condition.map { try! Regex($0) }
+        self.compiledCondition = condition.map(CompiledOnFirstUse.init)
     }
 
     /// A rule from configuration. `pattern` is a regular expression; when it has a group named
@@ -29,14 +33,16 @@ public struct RedactionRule {
         guard !kind.isEmpty, kind.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
             throw InvalidInput("redaction kind \"\(kind)\" must be ASCII letters, digits, '_' or '-'")
         }
-        do { self.regex = try Regex(pattern) } catch {
+        let regex: Regex<AnyRegexOutput>
+        do { regex = try Regex(pattern) } catch {
             throw InvalidInput("redaction pattern \(pattern.debugDescription) is not a valid regular expression: \(error)")
         }
         self.kind = kind
+        self.compiled = CompiledOnFirstUse(compiled: regex)
         self.secretGroup = 0
         self.keywords = []
         self.caseSensitiveKeywords = false
-        self.condition = nil
+        self.compiledCondition = nil
     }
 
     /// The range of the secret in one match: the `secret` group if the pattern names one, else `secretGroup`.
@@ -44,6 +50,25 @@ public struct RedactionRule {
         if let named = match.output["secret"] { return named.range }
         guard secretGroup < match.output.count else { return nil }
         return match.output[secretGroup].range
+    }
+}
+
+/// A regular expression compiled the first time it is used (built-in patterns are known to be valid).
+private final class CompiledOnFirstUse {
+    private let pattern: String
+    private var cached: Regex<AnyRegexOutput>?
+
+    init(_ pattern: String) { self.pattern = pattern }
+    init(compiled: Regex<AnyRegexOutput>) {
+        self.pattern = ""
+        self.cached = compiled
+    }
+
+    var regex: Regex<AnyRegexOutput> {
+        if let cached { return cached }
+        let compiled = try! Regex(pattern)
+        cached = compiled
+        return compiled
     }
 }
 

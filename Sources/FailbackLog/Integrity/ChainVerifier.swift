@@ -78,6 +78,7 @@ public struct ChainVerifier {
     public let deep: Bool
     private let drillIDBytes: [UInt8]
     private var previous = HashChain.genesis
+    private let hasher = SHA256Hasher()
     private var expectedDrillSeq = 1
     private var lastSeq = 0
     public private(set) var report: VerificationReport
@@ -127,7 +128,6 @@ public struct ChainVerifier {
         if place.drillSeq != expectedDrillSeq {
             return fail(.sequenceBreak(expectedDrillSeq: expectedDrillSeq, found: place.drillSeq), drillSeq: place.drillSeq)
         }
-        var hasher = SHA256Hasher()
         hasher.update(previous)
         hasher.update(canonical)
         guard hasher.finalize(equals: storedHash) else { return fail(.hashMismatch, drillSeq: drillSeq) }

@@ -1,4 +1,4 @@
-import Crypto
+import COpenSSL
 
 #if canImport(Glibc)
 import Glibc
@@ -14,14 +14,78 @@ public enum HashChain {
 
     /// The link after `previous` for an event whose RFC 8785 bytes are `canonical`.
     public static func link(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: previous)
-        hasher.update(data: canonical)
-        return Array(hasher.finalize())
+        let hasher = SHA256Hasher()
+        hasher.update(previous)
+        hasher.update(canonical)
+        return hasher.finalize()
     }
 
     /// SHA-256 of `bytes`.
-    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        let hasher = SHA256Hasher()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+}
+
+/// The SHA-256 algorithm object, fetched from OpenSSL once (OpenSSL 3 looks algorithms up by name;
+/// doing that per digest would cost more than hashing a small event).
+private final class SHA256Algorithm: @unchecked Sendable {
+    // Immutable after init; OpenSSL's EVP_MD objects may be shared between threads.
+    let md: OpaquePointer
+    static let shared = SHA256Algorithm()
+    private init() {
+        guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA256") }
+        self.md = md
+    }
+}
+
+/// Incremental SHA-256 through OpenSSL's EVP interface (which uses the CPU's SHA instructions).
+/// One instance is reused across digests (`reset`), so hashing an event allocates nothing.
+final class SHA256Hasher {
+    private let ctx: OpaquePointer
+
+    init() {
+        ctx = EVP_MD_CTX_new()
+        reset()
+    }
+
+    deinit { EVP_MD_CTX_free(ctx) }
+
+    func reset() {
+        EVP_DigestInit_ex2(ctx, SHA256Algorithm.shared.md, nil)
+    }
+
+    func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    func update(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count > 0 { EVP_DigestUpdate(ctx, bytes.baseAddress, bytes.count) }
+    }
+
+    /// The digest; the hasher is reset for the next one.
+    func finalize() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        out.withUnsafeMutableBufferPointer { finalize(into: $0.baseAddress!) }
+        return out
+    }
+
+    /// Writes the 32-byte digest to `out`; the hasher is reset for the next one.
+    func finalize(into out: UnsafeMutablePointer<UInt8>) {
+        var length: UInt32 = 32
+        EVP_DigestFinal_ex(ctx, out, &length)
+        reset()
+    }
+
+    /// Whether the digest equals `expected` (the hasher is reset), without allocating.
+    func finalize(equals expected: UnsafeRawBufferPointer) -> Bool {
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &digest) { d in
+            finalize(into: d.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            return expected.count == 32 && memcmp(d.baseAddress!, expected.baseAddress!, 32) == 0
+        }
+    }
 }
 
 extension Array where Element == UInt8 {
@@ -35,17 +99,5 @@ extension Array where Element == UInt8 {
             out.append(digits[Int(b & 0xF)])
         }
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// Incremental SHA-256 over caller-owned bytes, for the verifier's hot loop.
-struct SHA256Hasher {
-    private var hasher = SHA256()
-    mutating func update(_ bytes: [UInt8]) { hasher.update(data: bytes) }
-    mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
-    func finalize() -> [UInt8] { Array(hasher.finalize()) }
-    /// Whether the digest equals `expected`, without allocating.
-    func finalize(equals expected: UnsafeRawBufferPointer) -> Bool {
-        hasher.finalize().withUnsafeBytes { $0.count == expected.count && memcmp($0.baseAddress!, expected.baseAddress!, $0.count) == 0 }
     }
 }

@@ -182,3 +182,4 @@ public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
 }
+

@@ -116,6 +116,15 @@ final class SQLiteStatement {
         }
     }
 
+    /// Binds one value to parameter `index` (1-based) without resetting: for hot loops that bind
+    /// parameters one by one after `reset()`.
+    func bind(_ index: Int32, _ value: Int) { sqlite3_bind_int64(stmt, index, Int64(value)) }
+    func bind(_ index: Int32, _ value: String) { sqlite3_bind_text(stmt, index, value, -1, SQLITE_TRANSIENT) }
+    func bind(_ index: Int32, _ value: [UInt8]) {
+        value.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), SQLITE_TRANSIENT) }
+    }
+    func bindNull(_ index: Int32) { sqlite3_bind_null(stmt, index) }
+
     /// Steps once: true when a row is available, false when done.
     func step() throws(SQLiteError) -> Bool {
         switch sqlite3_step(stmt) {

@@ -24,6 +24,7 @@ public final class SQLiteEventStore: EventStore {
     public let path: String
     public let isReadOnly: Bool
     private let db: SQLiteConnection
+    private let hasher = SHA256Hasher()
 
     /// Opens an existing store. Fails with `.missing` when there is no file, `.notAStore` when the
     /// file is something else. A store whose file or folder has no write permission opens read-only.
@@ -204,11 +205,19 @@ public final class SQLiteEventStore: EventStore {
                 let seq = lastSeq + 1
                 let drillSeq = h.drillSeq + 1
                 let canonical = draft.canonicalBytes(seq: seq, drillSeq: drillSeq)
-                let hash = HashChain.link(previous: h.hash, canonical: canonical)
-                try insert.run([
-                    .int(seq), .text(draft.drillID), .int(drillSeq), .text(draft.type), .text(draft.recordedAtText),
-                    draft.idempotencyKey.map(SQLiteValue.text) ?? .null, .blob(canonical), .blob(hash),
-                ])
+                hasher.update(h.hash)
+                hasher.update(canonical)
+                let hash = hasher.finalize()
+                insert.reset()
+                insert.bind(1, seq)
+                insert.bind(2, draft.drillID)
+                insert.bind(3, drillSeq)
+                insert.bind(4, draft.type)
+                insert.bind(5, draft.recordedAtText)
+                if let key = draft.idempotencyKey { insert.bind(6, key) } else { insert.bindNull(6) }
+                insert.bind(7, canonical)
+                insert.bind(8, hash)
+                _ = try insert.step()
                 lastSeq = seq
                 h.drillSeq = drillSeq
                 h.headSeq = seq
@@ -345,9 +354,6 @@ public final class SQLiteEventStore: EventStore {
             throw StoreError(.unknownDrill, "no drill \(id) in store \(path)", path: path)
         }
         var verifier = ChainVerifier(drillID: id, deep: deep)
-        // Read through a memory map: the walk reads every page once, and mapping spares a copy per page.
-        try? db.execute("PRAGMA mmap_size = 4294967296")
-        defer { try? db.execute("PRAGMA mmap_size = 0") }
         // The drill's rows lie between its first and last seq: scan that range of the table in seq
         // order (a rowid range scan, cheaper than walking an index and seeking each row), passing
         // over other drills' rows. A row of this drill filed under another drill id is thereby
