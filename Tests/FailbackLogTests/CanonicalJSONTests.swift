@@ -79,3 +79,25 @@ import Testing
         }
     }
 }
+
+/// The worked example of docs/log-format.md. The expected hashes were computed with OpenSSL alone:
+///   H1=$({ head -c 32 /dev/zero; printf '%s' "$C1"; } | openssl dgst -sha256 -r | cut -d' ' -f1)
+///   H2=$({ printf '%s' "$H1" | xxd -r -p; printf '%s' "$C2"; } | openssl dgst -sha256 -r | cut -d' ' -f1)
+@Suite struct KnownAnswerTests {
+    @Test func documentedTwoEventChain() {
+        let at = Timestamp(rfc3339: "2026-11-23T18:21:00.000Z")!
+        let drill = "drill-20261123-182100-abcdef"
+        let e1 = EventDraft(type: "DrillStarted", schemaVersion: 1, drillID: drill, recordedAt: at, actor: "alice", host: "lab-1",
+                            payload: ["runbook": "failback-bud", "operator": "Dana"], lifecycle: .opens)
+        let e2 = EventDraft(type: "ReplicationLagSampled", schemaVersion: 1, drillID: drill,
+                            recordedAt: Timestamp(millisecondsSinceEpoch: at.millisecondsSinceEpoch + 250), actor: "alice", host: "lab-1",
+                            payload: ["target": "primary", "lag_seconds": 3.2, "source": "dr"])
+        let c1 = e1.canonicalBytes(seq: 1, drillSeq: 1), c2 = e2.canonicalBytes(seq: 2, drillSeq: 2)
+        #expect(String(decoding: c1, as: UTF8.self) == #"{"actor":"alice","drill_id":"drill-20261123-182100-abcdef","drill_seq":1,"host":"lab-1","payload":{"operator":"Dana","runbook":"failback-bud"},"recorded_at":"2026-11-23T18:21:00.000Z","schema_version":1,"seq":1,"type":"DrillStarted"}"#)
+        #expect(String(decoding: c2, as: UTF8.self) == #"{"actor":"alice","drill_id":"drill-20261123-182100-abcdef","drill_seq":2,"host":"lab-1","payload":{"lag_seconds":3.2,"source":"dr","target":"primary"},"recorded_at":"2026-11-23T18:21:00.250Z","schema_version":1,"seq":2,"type":"ReplicationLagSampled"}"#)
+        let h1 = HashChain.link(previous: HashChain.genesis, canonical: c1)
+        let h2 = HashChain.link(previous: h1, canonical: c2)
+        #expect(h1.hex == "f818b22bcbbe79b52066c15d7ebcd721371f5f2a9bec68918755c4d2d537fced")
+        #expect(h2.hex == "d95dfcfc7fca1566630c1723799f3b99de4d53dc7a824c23462e8a5fe8e20b8e")
+    }
+}
