@@ -169,7 +169,7 @@ public final class SQLiteEventStore: EventStore {
         var keysInBatch: [String: RecordedEvent] = [:]
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(drafts.count)
-        do {
+        try translatingErrors(doing: "append") {
             var lastSeq = try db.integer("SELECT max(seq) FROM events") ?? 0
             let insert = try db.statement(
                 "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -238,12 +238,6 @@ public final class SQLiteEventStore: EventStore {
                         .run([.int(h.drillSeq), .int(h.headSeq), .blob(h.hash), h.closedSeq.map(SQLiteValue.int) ?? .null, .text(id)])
                 }
             }
-        } catch let error as SQLiteError {
-            throw storeError(error, doing: "append")
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.database, "append failed: \(error)", path: path)
         }
         return outcomes
     }
@@ -260,18 +254,12 @@ public final class SQLiteEventStore: EventStore {
     }
 
     private func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent? {
-        do {
+        try translatingErrors(doing: "look up an idempotency key") {
             let s = try db.statement("SELECT canonical, hash FROM events WHERE idempotency_key = ?")
             defer { s.reset() }
             try s.bind([.text(key)])
             guard try s.step() else { return nil }
             return try decode(canonical: s.blob(0), hash: s.blob(1))
-        } catch let error as SQLiteError {
-            throw storeError(error, doing: "look up an idempotency key")
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.database, "\(error)", path: path)
         }
     }
 
@@ -324,17 +312,11 @@ public final class SQLiteEventStore: EventStore {
             throw storeError(db.lastError(), doing: "read events")
         }
         let s = SQLiteStatement(stmt, connection: db)
-        do {
+        try translatingErrors(doing: "read events") {
             try s.bind([.text(id)])
             while try s.step() {
                 guard try body(s.int(0), s.int(1), s.text(2), s.blob(3), s.blob(4)) else { break }
             }
-        } catch let error as SQLiteError {
-            throw storeError(error, doing: "read events")
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.database, "\(error)", path: path)
         }
     }
 
@@ -447,6 +429,19 @@ public final class SQLiteEventStore: EventStore {
     }
 
     // MARK: Errors and files
+
+    /// Runs `body`, turning SQLite's errors into store errors that say what was being done.
+    private func translatingErrors<T>(doing what: String, _ body: () throws -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch let error as SQLiteError {
+            throw storeError(error, doing: what)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "cannot \(what) in store \(path): \(error)", path: path)
+        }
+    }
 
     private func storeError(_ error: SQLiteError, doing what: String) -> StoreError {
         switch error.primaryCode {
