@@ -94,6 +94,17 @@ import Testing
         #expect(try lab.eventCount == 2)
     }
 
+    @Test func aRetriedDrillStartReturnsTheSameDrill() throws {
+        let lab = try Lab()
+        let args = ["drill", "start", "--runbook", "failback-bud", "--idempotency-key", "start-CHG-1"]
+        let first = try lab.expectSuccess(args)
+        let retry = try lab.expectSuccess(args)
+        #expect(retry.stdout == first.stdout)
+        #expect(retry.stderr.contains("already recorded"))
+        #expect(try lab.eventCount == 1)
+        #expect(try lab.sqlite("SELECT count(*) FROM drills").stdout == "1\n")
+    }
+
     @Test func helpAndVersion() throws {
         let help = try run("failback", ["--help"])
         #expect(help.status == 0)

@@ -177,7 +177,8 @@ public final class SQLiteEventStore: EventStore {
                 if let key = draft.idempotencyKey {
                     let earlier = try keysInBatch[key] ?? event(withIdempotencyKey: key)
                     if let earlier {
-                        guard earlier.type == draft.type, earlier.drillID == draft.drillID,
+                        // A retried drill start generates a new drill id; it is the same start all the same.
+                        guard earlier.type == draft.type, draft.lifecycle == .opens || earlier.drillID == draft.drillID,
                             CanonicalJSON.encode(earlier.payload) == draft.canonicalPayload
                         else {
                             throw StoreError(
