@@ -18,10 +18,12 @@ let package = Package(
         // The system OpenSSL libcrypto (libssl-dev): SHA-256 (and, for evidence bundles, Ed25519),
         // the same implementation auditors check our output with.
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
+        // The system libyaml (libyaml-dev): the YAML parser runbooks are read with.
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", providers: [.apt(["libyaml-dev"])]),
         // The log: canonical JSON (RFC 8785), the hash chain, the store interface and its SQLite implementation.
         .target(name: "FailbackLog", dependencies: ["CSQLite", "COpenSSL"]),
         // The domain: the event catalogue, redaction, and the recorder that appends through the log.
-        .target(name: "FailbackDomain", dependencies: ["FailbackLog"]),
+        .target(name: "FailbackDomain", dependencies: ["FailbackLog", "CYAML"]),
         // Probes: things that observe the world (for now, reading kubectl's pod listings).
         .target(name: "FailbackProbes", dependencies: ["FailbackDomain", "FailbackLog"]),
         // The thin command-line front end: parses, calls the domain, prints.

@@ -1,0 +1,180 @@
+import CYAML
+import FailbackLog
+
+/// A place in a source file: 1-based line and column.
+public struct SourceMark: Sendable, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public var description: String { "\(line):\(column)" }
+}
+
+/// A YAML document read as JSON, with where each value stood in the file (by JSON Pointer).
+public struct YAMLDocument: Sendable {
+    public var value: JSONValue
+    /// JSON Pointer (RFC 6901) of each value → where it starts in the file.
+    public var marks: [String: SourceMark]
+
+    /// The mark of `pointer`, or of its nearest ancestor that has one.
+    public func mark(at pointer: String) -> SourceMark? {
+        var p = pointer
+        while true {
+            if let m = marks[p] { return m }
+            guard let slash = p.lastIndex(of: "/") else { return nil }
+            p = String(p[..<slash])
+        }
+    }
+}
+
+/// Reads one YAML document with libyaml into JSON values. Scalars resolve by the YAML 1.2 core
+/// schema (plain `true`/`false`, `null`/`~`/empty, decimal integers and floats; quoted scalars are
+/// always strings); mapping keys are strings. Refused, with file, line and column: invalid YAML,
+/// several documents, anchors and aliases, duplicate keys, tags other than `!!str`, `.inf`/`.nan`.
+public enum YAMLReader {
+    public static func read(_ bytes: [UInt8], source: String) throws(InvalidInput) -> YAMLDocument {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { throw InvalidInput("\(source): cannot start the YAML parser") }
+        defer { yaml_parser_delete(&parser) }
+        var builder = Builder(source: source)
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(InvalidInput) -> YAMLDocument in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+            while true {
+                var event = yaml_event_t()
+                guard yaml_parser_parse(&parser, &event) == 1 else {
+                    let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
+                    let mark = parser.problem_mark
+                    throw InvalidInput("\(source):\(mark.line + 1):\(mark.column + 1): \(problem)")
+                }
+                defer { yaml_event_delete(&event) }
+                if try builder.handle(&event) { break }
+            }
+            guard let value = builder.result else { throw InvalidInput("\(source): the file holds no YAML document") }
+            return YAMLDocument(value: value, marks: builder.marks)
+        }
+    }
+
+    /// Builds JSON values from parser events, keeping a stack of open containers.
+    private struct Builder {
+        let source: String
+        var result: JSONValue?
+        var marks: [String: SourceMark] = [:]
+        var documents = 0
+
+        enum Container {
+            case mapping(members: [String: JSONValue], pendingKey: String?, pointer: String)
+            case sequence(elements: [JSONValue], pointer: String)
+        }
+        var stack: [Container] = []
+
+        func fail(_ message: String, _ mark: yaml_mark_t) -> InvalidInput {
+            InvalidInput("\(source):\(mark.line + 1):\(mark.column + 1): \(message)")
+        }
+
+        /// The pointer the next value will have.
+        var nextPointer: String {
+            switch stack.last {
+            case nil: return ""
+            case .mapping(_, let key, let pointer)?: return pointer + "/" + escape(key ?? "")
+            case .sequence(let elements, let pointer)?: return pointer + "/\(elements.count)"
+            }
+        }
+
+        var expectsKey: Bool {
+            if case .mapping(_, nil, _)? = stack.last { return true }
+            return false
+        }
+
+        /// Handles one event; true at the end of the stream.
+        mutating func handle(_ event: inout yaml_event_t) throws(InvalidInput) -> Bool {
+            let mark = event.start_mark
+            switch event.type {
+            case YAML_STREAM_END_EVENT:
+                return true
+            case YAML_DOCUMENT_START_EVENT:
+                documents += 1
+                if documents > 1 { throw fail("a runbook file holds one YAML document; found another", mark) }
+            case YAML_ALIAS_EVENT:
+                throw fail("anchors and aliases are not supported; write the value out", mark)
+            case YAML_SCALAR_EVENT:
+                let s = event.data.scalar
+                if s.anchor != nil { throw fail("anchors and aliases are not supported; write the value out", mark) }
+                let text = String(decoding: UnsafeBufferPointer(start: s.value, count: s.length), as: UTF8.self)
+                let tag = s.tag.map { String(cString: $0) }
+                if expectsKey {
+                    guard case .mapping(let members, _, let pointer) = stack.removeLast() else { fatalError("unreachable") }
+                    if members[text] != nil { throw fail("duplicate key \(text.debugDescription)", mark) }
+                    stack.append(.mapping(members: members, pendingKey: text, pointer: pointer))
+                    return false
+                }
+                let plain = s.style == YAML_PLAIN_SCALAR_STYLE
+                let value: JSONValue
+                switch tag {
+                case nil, "!": value = plain ? try resolve(text, mark) : .string(text)
+                case "tag:yaml.org,2002:str": value = .string(text)
+                default: throw fail("tag \(tag!) is not supported", mark)
+                }
+                try add(value, mark)
+            case YAML_MAPPING_START_EVENT:
+                if event.data.mapping_start.anchor != nil { throw fail("anchors and aliases are not supported; write the value out", mark) }
+                if expectsKey { throw fail("mapping keys must be plain text", mark) }
+                let pointer = nextPointer
+                marks[pointer] = SourceMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+                stack.append(.mapping(members: [:], pendingKey: nil, pointer: pointer))
+            case YAML_SEQUENCE_START_EVENT:
+                if event.data.sequence_start.anchor != nil { throw fail("anchors and aliases are not supported; write the value out", mark) }
+                if expectsKey { throw fail("mapping keys must be plain text", mark) }
+                let pointer = nextPointer
+                marks[pointer] = SourceMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+                stack.append(.sequence(elements: [], pointer: pointer))
+            case YAML_MAPPING_END_EVENT:
+                guard case .mapping(let members, _, _) = stack.removeLast() else { fatalError("unbalanced YAML events") }
+                try add(.object(members), nil)
+            case YAML_SEQUENCE_END_EVENT:
+                guard case .sequence(let elements, _) = stack.removeLast() else { fatalError("unbalanced YAML events") }
+                try add(.array(elements), nil)
+            default:
+                break
+            }
+            return false
+        }
+
+        /// Adds a finished value to the open container (or makes it the document).
+        mutating func add(_ value: JSONValue, _ mark: yaml_mark_t?) throws(InvalidInput) {
+            if let mark { marks[nextPointer] = SourceMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1) }
+            switch stack.popLast() {
+            case nil:
+                result = value
+            case .mapping(var members, let key, let pointer)?:
+                members[key!] = value
+                stack.append(.mapping(members: members, pendingKey: nil, pointer: pointer))
+            case .sequence(var elements, let pointer)?:
+                elements.append(value)
+                stack.append(.sequence(elements: elements, pointer: pointer))
+            }
+        }
+
+        /// YAML 1.2 core schema resolution of a plain scalar.
+        func resolve(_ text: String, _ mark: yaml_mark_t) throws(InvalidInput) -> JSONValue {
+            switch text {
+            case "", "~", "null", "Null", "NULL": return .null
+            case "true", "True", "TRUE": return .bool(true)
+            case "false", "False", "FALSE": return .bool(false)
+            case ".inf", ".Inf", ".INF", "+.inf", "-.inf", ".nan", ".NaN", ".NAN":
+                throw fail("\(text) is not a number JSON can hold", mark)
+            default: break
+            }
+            let isNumber = text.utf8.first.map { ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ".") } ?? false
+            if isNumber, text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || [UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains($0) }),
+               let d = Double(text), d.isFinite
+            {
+                return .number(d)
+            }
+            return .string(text)
+        }
+
+        func escape(_ token: String) -> String {
+            guard token.contains("~") || token.contains("/") else { return token }
+            return String(token.flatMap { c -> [Character] in c == "~" ? ["~", "0"] : c == "/" ? ["~", "1"] : [c] })
+        }
+    }
+}
