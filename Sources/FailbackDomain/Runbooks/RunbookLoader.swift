@@ -1,0 +1,338 @@
+import FailbackLog
+
+/// A runbook read from a file, with what identifies its content.
+public struct LoadedRunbook: Sendable {
+    public var runbook: Runbook
+    /// The file as read.
+    public var source: String
+    /// SHA-256 of the file's bytes, lowercase hex (what `sha256sum FILE` prints).
+    public var digest: String
+    /// The runbook as JSON (the parsed YAML), for `runbook show --json` and for recording.
+    public var json: JSONValue
+}
+
+/// Reads runbook files: YAML through libyaml, then a strict reading of the format
+/// (docs/runbook-format.md). Errors name the file, line, column and member.
+public enum RunbookLoader {
+    public static func load(path: String) throws(InvalidInput) -> LoadedRunbook {
+        try load(bytes: readFile(path, what: "runbook"), source: path)
+    }
+
+    public static func load(bytes: [UInt8], source: String) throws(InvalidInput) -> LoadedRunbook {
+        let doc = try YAMLReader.read(bytes, source: source)
+        let root = Value(doc.value, pointer: "", doc: doc, source: source)
+        let runbook = try read(root)
+        try check(runbook, root)
+        return LoadedRunbook(runbook: runbook, source: source, digest: HashChain.sha256(bytes).hex, json: doc.value)
+    }
+
+    // MARK: Reading
+
+    private static func read(_ root: Value) throws(InvalidInput) -> Runbook {
+        let o = try root.object([
+            "format", "id", "title", "version", "updated", "status", "owner", "escalation", "audience", "summary", "targets", "sites",
+            "services", "prerequisites", "warnings", "use_cases", "criteria", "questions", "checklist", "options", "flowchart", "phases",
+            "post_tasks", "validation", "rollback", "troubleshooting", "report", "evidence", "contacts", "related", "history",
+        ])
+        let format = try o.string("format")
+        guard format == "failback-runbook/1" else { throw o.member("format").fail("unknown format \"\(format)\" (this version reads failback-runbook/1)") }
+        let targets = try o.optionalObject("targets", ["rto_minutes", "rpo_seconds", "window_hours", "notes"])
+        let sites = try o.optionalObject("sites", ["from", "to"])
+        let criteria = try o.optionalObject("criteria", ["when", "when_not"])
+        let evidence = try o.optionalObject("evidence", ["controls", "requirements", "artifacts", "storage"])
+        return Runbook(
+            id: try o.identifier("id"), title: try o.string("title"), version: try o.string("version"),
+            updated: try o.optionalString("updated"), status: try o.optionalString("status"), owner: try o.optionalString("owner"),
+            escalation: try o.strings("escalation"), audience: try o.strings("audience"), summary: try o.optionalString("summary"),
+            targets: Runbook.Targets(
+                rtoMinutes: try targets?.optionalNumber("rto_minutes"), rpoSeconds: try targets?.optionalNumber("rpo_seconds"),
+                windowHours: try targets?.optionalNumber("window_hours"), notes: try targets?.strings("notes") ?? []),
+            sites: try sites.map { (s) throws(InvalidInput) in Runbook.Sites(from: try s.string("from"), to: try s.string("to")) },
+            services: try o.strings("services"), prerequisites: try o.strings("prerequisites"), warnings: try o.strings("warnings"),
+            useCases: try o.strings("use_cases"),
+            criteria: Runbook.Criteria(
+                when: try criteria?.list("when") { (c) throws(InvalidInput) in
+                    let m = try c.object(["criterion", "requirement"])
+                    return Runbook.Criterion(criterion: try m.string("criterion"), requirement: try m.string("requirement"))
+                } ?? [],
+                whenNot: try criteria?.strings("when_not") ?? []),
+            questions: try o.list("questions") { (q) throws(InvalidInput) in
+                let m = try q.object(["id", "text", "hint"])
+                return Runbook.Question(id: try m.identifier("id"), text: try m.string("text"), hint: try m.optionalString("hint"))
+            },
+            checklist: try o.list("checklist") { (c) throws(InvalidInput) in
+                let m = try c.object(["id", "item", "notes"])
+                return Runbook.ChecklistItem(id: try m.identifier("id"), item: try m.string("item"), notes: try m.optionalString("notes"))
+            },
+            options: try o.list("options") { (v) throws(InvalidInput) in
+                let m = try v.object(["id", "title", "recommended", "pros", "cons", "use_when", "estimated_minutes", "window"])
+                return Runbook.StrategyOption(
+                    id: try m.identifier("id"), title: try m.string("title"), recommended: try m.optionalBool("recommended") ?? false,
+                    pros: try m.strings("pros"), cons: try m.strings("cons"), useWhen: try m.optionalString("use_when"),
+                    estimatedMinutes: try m.optionalRange("estimated_minutes"), window: try m.optionalString("window"))
+            },
+            flowchart: try o.optionalObject("flowchart", ["start", "nodes"]).map { (f) throws(InvalidInput) in
+                Runbook.Flowchart(start: try f.string("start"), nodes: try f.list("nodes") { (n) throws(InvalidInput) in
+                    let m = try n.object(["id", "question", "yes", "no"])
+                    return Runbook.Flowchart.Node(
+                        id: try m.identifier("id"), question: try m.string("question"), yes: try branch(m.member("yes")), no: try branch(m.member("no")))
+                })
+            },
+            phases: try o.list("phases") { (p) throws(InvalidInput) in
+                let m = try p.object(["id", "title", "option", "offset", "target_minutes", "steps"])
+                return Runbook.Phase(
+                    id: try m.identifier("id"), title: try m.string("title"), option: try m.optionalString("option"),
+                    offset: try m.optionalString("offset"), targetMinutes: try m.optionalRange("target_minutes"), steps: try m.list("steps", step))
+            },
+            postTasks: try o.list("post_tasks", section), validation: try o.list("validation", section),
+            rollback: try o.optionalMember("rollback").map(section),
+            troubleshooting: try o.list("troubleshooting") { (t) throws(InvalidInput) in
+                let m = try t.object(["issue", "cause", "resolution", "commands"])
+                return Runbook.Trouble(
+                    issue: try m.string("issue"), cause: try m.string("cause"), resolution: try m.string("resolution"), commands: try m.list("commands", command))
+            },
+            report: try o.strings("report"),
+            evidence: try evidence.map { (e) throws(InvalidInput) in
+                Runbook.Evidence(controls: try e.strings("controls"), requirements: try e.strings("requirements"), artifacts: try e.strings("artifacts"), storage: try e.optionalString("storage"))
+            },
+            contacts: try o.list("contacts") { (c) throws(InvalidInput) in
+                let m = try c.object(["role", "contact"])
+                return Runbook.Contact(role: try m.string("role"), contact: try m.string("contact"))
+            },
+            related: try o.list("related") { (r) throws(InvalidInput) in
+                let m = try r.object(["document", "purpose", "location"])
+                return Runbook.RelatedDocument(document: try m.string("document"), purpose: try m.string("purpose"), location: try m.optionalString("location"))
+            },
+            history: try o.list("history") { (h) throws(InvalidInput) in
+                let m = try h.object(["date", "version", "author", "changes"])
+                return Runbook.Revision(date: try m.string("date"), version: try m.string("version"), author: try m.string("author"), changes: try m.string("changes"))
+            })
+    }
+
+    private static func section(_ v: Value) throws(InvalidInput) -> Runbook.Section {
+        let m = try v.object(["id", "title", "notes", "steps"])
+        return Runbook.Section(id: try m.identifier("id"), title: try m.string("title"), notes: try m.strings("notes"), steps: try m.list("steps", step))
+    }
+
+    private static func step(_ v: Value) throws(InvalidInput) -> Runbook.Step {
+        let m = try v.object(["id", "title", "action", "commands", "expect", "notes", "sites", "services", "writes"])
+        let writes = try m.optionalString("writes")
+        guard writes == nil || Runbook.WriteEffect(rawValue: writes!) != nil else {
+            throw m.member("writes").fail("must be \"stop\" or \"resume\", not \"\(writes!)\"")
+        }
+        let step = Runbook.Step(
+            id: try m.identifier("id"), title: try m.string("title"), action: try m.optionalString("action"),
+            commands: try m.list("commands", command), expect: try m.optionalString("expect"), notes: try m.strings("notes"),
+            sites: try m.strings("sites"), services: try m.strings("services"), writes: writes.flatMap(Runbook.WriteEffect.init))
+        return step
+    }
+
+    /// A command: a string, or `{run: ..., expect: ...}`.
+    private static func command(_ v: Value) throws(InvalidInput) -> Runbook.Command {
+        if case .string(let s) = v.value { return Runbook.Command(run: try nonEmpty(s, v), expect: nil) }
+        let m = try v.object(["run", "expect"])
+        return Runbook.Command(run: try m.string("run"), expect: try m.optionalString("expect"))
+    }
+
+    private static func branch(_ v: Value) throws(InvalidInput) -> Runbook.Flowchart.Branch {
+        let m = try v.object(["next", "option", "outcome", "text"])
+        let next = try m.optionalString("next"), option = try m.optionalString("option"), outcome = try m.optionalString("outcome")
+        switch (next, option, outcome) {
+        case (let n?, nil, nil): return .next(n)
+        case (nil, let o?, nil): return .option(o)
+        case (nil, nil, let out?): return .outcome(out, text: try m.optionalString("text") ?? out)
+        default: throw v.fail("a branch has exactly one of next, option or outcome")
+        }
+    }
+
+    private static func nonEmpty(_ s: String, _ v: Value) throws(InvalidInput) -> String {
+        guard !s.allSatisfy(\.isWhitespace) else { throw v.fail("must not be empty") }
+        return s
+    }
+
+    // MARK: Checks across the document
+
+    private static func check(_ rb: Runbook, _ root: Value) throws(InvalidInput) {
+        func unique(_ ids: [String], _ what: String, _ pointer: (Int) -> String) throws(InvalidInput) {
+            var seen: Set<String> = []
+            for (i, id) in ids.enumerated() where !seen.insert(id).inserted {
+                throw root.at(pointer(i)).fail("duplicate \(what) id \"\(id)\"")
+            }
+        }
+        try unique(rb.questions.map(\.id), "question", { "/questions/\($0)/id" })
+        try unique(rb.checklist.map(\.id), "checklist item", { "/checklist/\($0)/id" })
+        try unique(rb.options.map(\.id), "option", { "/options/\($0)/id" })
+        try unique(rb.phases.map(\.id), "phase", { "/phases/\($0)/id" })
+        // Step ids are unique across the whole runbook: `failback step done ID` names one step.
+        var stepPointers: [String] = []
+        for (i, p) in rb.phases.enumerated() { for j in p.steps.indices { stepPointers.append("/phases/\(i)/steps/\(j)/id") } }
+        for (key, sections) in [("post_tasks", rb.postTasks), ("validation", rb.validation)] {
+            for (i, s) in sections.enumerated() { for j in s.steps.indices { stepPointers.append("/\(key)/\(i)/steps/\(j)/id") } }
+        }
+        if let r = rb.rollback { for j in r.steps.indices { stepPointers.append("/rollback/steps/\(j)/id") } }
+        try unique(rb.allSteps.map(\.step.id), "step", { stepPointers[$0] })
+
+        let optionIDs = Set(rb.options.map(\.id))
+        for (i, p) in rb.phases.enumerated() {
+            if let o = p.option, !optionIDs.contains(o) { throw root.at("/phases/\(i)/option").fail("names option \"\(o)\", which the runbook does not define") }
+        }
+        if let f = rb.flowchart {
+            let nodeIDs = Set(f.nodes.map(\.id))
+            try unique(f.nodes.map(\.id), "flowchart node", { "/flowchart/nodes/\($0)/id" })
+            guard nodeIDs.contains(f.start) else { throw root.at("/flowchart/start").fail("names node \"\(f.start)\", which the flowchart does not define") }
+            for (i, n) in f.nodes.enumerated() {
+                for (key, b) in [("yes", n.yes), ("no", n.no)] {
+                    switch b {
+                    case .next(let id) where !nodeIDs.contains(id):
+                        throw root.at("/flowchart/nodes/\(i)/\(key)/next").fail("names node \"\(id)\", which the flowchart does not define")
+                    case .option(let id) where !optionIDs.contains(id):
+                        throw root.at("/flowchart/nodes/\(i)/\(key)/option").fail("names option \"\(id)\", which the runbook does not define")
+                    default: break
+                    }
+                }
+            }
+            // Every path must end: no question may lead back to itself.
+            var visiting: Set<String> = [], done: Set<String> = []
+            let byID = Dictionary(uniqueKeysWithValues: f.nodes.map { ($0.id, $0) })
+            func walk(_ id: String) -> String? {
+                if done.contains(id) { return nil }
+                if !visiting.insert(id).inserted { return id }
+                for b in [byID[id]!.yes, byID[id]!.no] { if case .next(let n) = b, let loop = walk(n) { return loop } }
+                visiting.remove(id)
+                done.insert(id)
+                return nil
+            }
+            if let loop = walk(f.start) { throw root.at("/flowchart").fail("the flowchart loops back to node \"\(loop)\"") }
+        }
+    }
+}
+
+/// A JSON value read from a YAML file, with where it is: errors name file:line:column and path.
+struct Value {
+    let value: JSONValue
+    let pointer: String
+    let doc: YAMLDocument
+    let source: String
+
+    init(_ value: JSONValue, pointer: String, doc: YAMLDocument, source: String) {
+        self.value = value
+        self.pointer = pointer
+        self.doc = doc
+        self.source = source
+    }
+
+    /// `phases[2].steps[0].title` for `/phases/2/steps/0/title`.
+    var path: String {
+        var out = ""
+        for token in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            if token.allSatisfy(\.isNumber) { out += "[\(token)]" } else { out += (out.isEmpty ? "" : ".") + token }
+        }
+        return out.isEmpty ? "(top)" : out
+    }
+
+    func fail(_ message: String) -> InvalidInput {
+        let at = doc.mark(at: pointer).map { ":\($0)" } ?? ""
+        return InvalidInput("\(source)\(at): \(path): \(message)")
+    }
+
+    /// The value at an absolute pointer (for checks that span the document).
+    func at(_ pointer: String) -> Value {
+        var v = doc.value
+        for token in pointer.split(separator: "/") {
+            if let i = Int(token), case .array(let a) = v, i < a.count { v = a[i] } else if let m = v[String(token)] { v = m }
+        }
+        return Value(v, pointer: pointer, doc: doc, source: source)
+    }
+
+    func object(_ allowed: Set<String>) throws(InvalidInput) -> Object {
+        guard case .object(let members) = value else { throw fail("expected a mapping") }
+        for key in members.keys.sorted() where !allowed.contains(key) {
+            throw Value(members[key]!, pointer: pointer + "/" + key, doc: doc, source: source).fail(
+                "unknown member \"\(key)\" (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+        }
+        return Object(members: members, base: self)
+    }
+}
+
+/// The members of a mapping, read by name.
+struct Object {
+    let members: [String: JSONValue]
+    let base: Value
+
+    func member(_ key: String) -> Value {
+        Value(members[key] ?? .null, pointer: base.pointer + "/" + key, doc: base.doc, source: base.source)
+    }
+
+    func optionalMember(_ key: String) -> Value? {
+        guard let v = members[key], v != .null else { return nil }
+        return member(key)
+    }
+
+    func string(_ key: String) throws(InvalidInput) -> String {
+        guard let v = optionalMember(key) else { throw base.fail("missing \"\(key)\"") }
+        guard case .string(let s) = v.value, !s.allSatisfy(\.isWhitespace) else {
+            if case .number = v.value { throw v.fail("expected text; write it in quotes (\"...\") so YAML keeps it as written") }
+            throw v.fail("expected non-empty text")
+        }
+        return s
+    }
+
+    func optionalString(_ key: String) throws(InvalidInput) -> String? {
+        optionalMember(key) == nil ? nil : try string(key)
+    }
+
+    /// Ids: letters, digits, `-`, `_`, `.` (they are typed on the command line).
+    func identifier(_ key: String) throws(InvalidInput) -> String {
+        let s = try string(key)
+        guard s.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }) else {
+            throw member(key).fail("\"\(s)\" is not an id (use letters, digits, '-', '_' and '.')")
+        }
+        return s
+    }
+
+    func optionalNumber(_ key: String) throws(InvalidInput) -> Double? {
+        guard let v = optionalMember(key) else { return nil }
+        guard case .number(let d) = v.value, d >= 0 else { throw v.fail("expected a number ≥ 0") }
+        return d
+    }
+
+    func optionalBool(_ key: String) throws(InvalidInput) -> Bool? {
+        guard let v = optionalMember(key) else { return nil }
+        guard case .bool(let b) = v.value else { throw v.fail("expected true or false") }
+        return b
+    }
+
+    /// A number, or `[min, max]`.
+    func optionalRange(_ key: String) throws(InvalidInput) -> ClosedRange<Double>? {
+        guard let v = optionalMember(key) else { return nil }
+        switch v.value {
+        case .number(let d) where d >= 0: return d...d
+        case .array(let a) where a.count == 2:
+            if let lo = a[0].numberValue, let hi = a[1].numberValue, lo >= 0, lo <= hi { return lo...hi }
+        default: break
+        }
+        throw v.fail("expected minutes: a number, or [min, max]")
+    }
+
+    func strings(_ key: String) throws(InvalidInput) -> [String] {
+        try list(key) { (v) throws(InvalidInput) in
+            guard case .string(let s) = v.value, !s.isEmpty else { throw v.fail("expected text") }
+            return s
+        }
+    }
+
+    /// A sequence (missing: empty), each element read by `element`.
+    func list<T>(_ key: String, _ element: (Value) throws(InvalidInput) -> T) throws(InvalidInput) -> [T] {
+        guard let v = optionalMember(key) else { return [] }
+        guard case .array(let a) = v.value else { throw v.fail("expected a list") }
+        var out: [T] = []
+        for i in a.indices {
+            out.append(try element(Value(a[i], pointer: "\(v.pointer)/\(i)", doc: base.doc, source: base.source)))
+        }
+        return out
+    }
+
+    func optionalObject(_ key: String, _ allowed: Set<String>) throws(InvalidInput) -> Object? {
+        try optionalMember(key).map { (v) throws(InvalidInput) in try v.object(allowed) }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import FailbackDomain
+import FailbackLog
+
+struct RunbookCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runbook", abstract: "Check and read runbook files (docs/runbook-format.md).", subcommands: [Validate.self, Show.self])
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check runbook files; exit 0 only if all are valid.")
+        @Argument(help: "Runbook files (YAML).") var files: [String]
+
+        func run() throws {
+            for file in files { print(try RunbookLoader.load(path: file).validationSummary) }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a runbook's outline (or, with --json, the runbook as JSON).")
+        @Argument(help: "A runbook file (YAML).") var file: String
+        @Flag(help: "The runbook as canonical JSON (RFC 8785), one line.") var json = false
+
+        func run() throws {
+            let loaded = try RunbookLoader.load(path: file)
+            print(json ? CanonicalJSON.string(loaded.json) : loaded.outline)
+        }
+    }
+}

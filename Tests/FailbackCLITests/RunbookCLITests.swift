@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+@Suite struct RunbookCLITests {
+    static let runbooks = ["runbooks/failback-bud.yaml", "runbooks/rollback-teei.yaml", "Tests/Fixtures/runbooks/cache-store-failback.yaml"]
+
+    @Test func validatesEveryShippedRunbook() throws {
+        let o = try run("failback", ["runbook", "validate"] + Self.runbooks.map { repositoryRoot.appendingPathComponent($0).path })
+        #expect(o.status == 0, "\(o.stderr)")
+        let lines = o.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines.allSatisfy { $0.contains(": valid runbook ") && $0.contains(", sha256 ") })
+        // The digest is the file's SHA-256, as sha256sum computes it.
+        let path = repositoryRoot.appendingPathComponent(Self.runbooks[0]).path
+        let sum = try run(tool("sha256sum"), [path]).stdout.split(separator: " ").first.map(String.init) ?? "?"
+        #expect(lines[0].hasSuffix("sha256 \(sum)"))
+    }
+
+    /// The JSON Schema agrees with the loader: every runbook it accepts is valid against the schema.
+    @Test(arguments: runbooks)
+    func runbooksAreValidAgainstTheSchema(path: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let json = try run("failback", ["runbook", "show", "--json", repositoryRoot.appendingPathComponent(path).path])
+        #expect(json.status == 0)
+        try json.stdout.write(toFile: "\(dir)/rb.json", atomically: true, encoding: .utf8)
+        let check = try run(tool("python3"), ["-c", """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
+            jsonschema.validators.validator_for(schema)(schema).validate(doc); print("ok")
+            """, repositoryRoot.appendingPathComponent("schemas/runbook.schema.json").path, "\(dir)/rb.json"])
+        #expect(check.stdout == "ok\n", "\(check.stderr)")
+    }
+
+    @Test func showPrintsAnOutline() throws {
+        let o = try run("failback", ["runbook", "show", repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml").path])
+        #expect(o.status == 0)
+        #expect(o.stdout.hasPrefix("rollback-teei v1.0: Rollback Runbook (Failback to Primary Region) (updated 2025-11-15)\n"))
+        #expect(o.stdout.contains("failback eu-central-1 → us-east-1 · RTO < 10 min · RPO < 10 s"))
+        #expect(o.stdout.contains("  option A: Rebuild US from EU Backup (recommended), 60–90 min"))
+        #expect(o.stdout.contains("  9. b-wait-replication-catch-up  Phase 2: Wait for Replication Catch-Up  [option B]"))
+        #expect(o.stdout.contains("b-pause-eu-writes  Pause writes in EU  (1 command; writes STOP)"))
+    }
+
+    @Test func refusesABrokenRunbookWithOneLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = try String(contentsOf: repositoryRoot.appendingPathComponent(Self.runbooks[2]), encoding: .utf8)
+        try source.replacingOccurrences(of: "{option: resync}", with: "{option: rebuild}").write(toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        let o = try run("failback", ["runbook", "validate", "\(dir)/bad.yaml"])
+        #expect(o.status == 65)
+        #expect(o.stderr == "failback: error: \(dir)/bad.yaml:23:103: flowchart.nodes[0].no.option: names option \"rebuild\", which the runbook does not define\n")
+        let missing = try run("failback", ["runbook", "validate", "\(dir)/none.yaml"])
+        #expect(missing.status == 65)
+        #expect(missing.stderr == "failback: error: runbook \(dir)/none.yaml: No such file or directory\n")
+    }
+}
