@@ -49,6 +49,15 @@ let dir = args[dirIndex + 1]
 let total = argument("--events", 1_000_000)
 let batchSize = argument("--batch", 1000)
 let singles = argument("--single", 2000)
+/// The synthetic drills of this tool follow a one-phase runbook, read like any other.
+let syntheticRunbook = try! RunbookLoader.load(bytes: Array("""
+    format: failback-runbook/1
+    id: bench
+    title: Synthetic bench drill
+    version: "1"
+    phases: [{id: record, title: Record samples, steps: [{id: sample, title: Sample}]}]
+    """.utf8), source: "bench (built in)")
+
 let context = RecordingContext(actor: "bench", host: "bench-host")
 
 /// The payloads of the benchmark drill: replication lag samples and row counts, as a drill records them.
@@ -71,7 +80,7 @@ func runOurs(_ path: String) throws -> Double {
     for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     try SQLiteEventStore.create(at: path)
     let recorder = Recorder(store: try SQLiteEventStore(openingAt: path), context: context)
-    let drill = try recorder.startDrill(DrillStarted(runbook: "bench")).event.drillID
+    let drill = try recorder.startDrill(DrillStarted(runbook: syntheticRunbook)).event.drillID
     let t0 = seconds()
     let next = BatchCounter(total: total, size: batchSize)
     try recorder.record(batchesFrom: { next.take().map { payloads($0.start, $0.count) } }, drill: drill) { _ in }
@@ -153,7 +162,7 @@ func runSingles(_ path: String) throws -> Double {
     for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     try SQLiteEventStore.create(at: path)
     let recorder = Recorder(store: try SQLiteEventStore(openingAt: path), context: context)
-    _ = try recorder.startDrill(DrillStarted(runbook: "bench"))
+    _ = try recorder.startDrill(DrillStarted(runbook: syntheticRunbook))
     let t0 = seconds()
     for i in 0..<singles { _ = try recorder.record(ReplicationLagSampled(lagSeconds: Double(i % 100) / 10, source: "dr", target: "primary")) }
     return seconds() - t0

@@ -30,6 +30,15 @@ func say(_ line: String) {
     }
 }
 
+/// The synthetic drills of this tool follow a one-phase runbook, read like any other.
+let syntheticRunbook = try! RunbookLoader.load(bytes: Array("""
+    format: failback-runbook/1
+    id: loadgen
+    title: Synthetic loadgen drill
+    version: "1"
+    phases: [{id: record, title: Record samples, steps: [{id: sample, title: Sample}]}]
+    """.utf8), source: "loadgen (built in)")
+
 guard let storePath = value("--store") else {
     say("usage: failback-loadgen --store PATH [--drill ID] [--count N] [--batch B] [--writer NAME]")
     exit(64)
@@ -44,7 +53,7 @@ do {
     let recorder = Recorder(store: store, context: .fromEnvironment(actor: writer))
     var drill = value("--drill")
     if drill == nil {
-        let started = try recorder.startDrill(DrillStarted(runbook: "loadgen"))
+        let started = try recorder.startDrill(DrillStarted(runbook: syntheticRunbook))
         drill = started.event.drillID
         say("drill \(drill!)")
     }

@@ -63,15 +63,17 @@ struct Drill: ParsableCommand {
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a drill; prints its id. It becomes the current drill.")
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: ArgumentHelp("The runbook followed.", valueName: "name")) var runbook: String
+        @Option(help: ArgumentHelp("The runbook followed: a file, or an id found as runbooks/ID.yaml ($FAILBACK_RUNBOOKS, then ./runbooks).", valueName: "id|file")) var runbook: String
+        @Option(help: ArgumentHelp("The strategy option chosen (from the runbook's decision matrix).", valueName: "id")) var option: String?
         @Option(name: .customLong("operator"), help: ArgumentHelp("Who runs the drill.", valueName: "name")) var operatorName: String?
         @Option(help: ArgumentHelp("The change ticket.", valueName: "id")) var ticket: String?
         @Option(help: ArgumentHelp("Who records this (default: $FAILBACK_ACTOR, else $USER).", valueName: "name")) var actor: String?
         @Option(help: ArgumentHelp("Makes a retried start a no-op.", valueName: "key")) var idempotencyKey: String?
 
         func run() throws {
-            let recorder = try storeOptions.workspace.openRecorder(actor: actor)
-            let started = try DrillStarted(runbook: runbook, operatorName: operatorName, ticket: ticket)
+            let workspace = storeOptions.workspace
+            let recorder = try workspace.openRecorder(actor: actor)
+            let started = try DrillStarted(runbook: workspace.runbook(runbook), option: option, operatorName: operatorName, ticket: ticket)
             let outcome = try recorder.startDrill(started, idempotencyKey: idempotencyKey)
             print(outcome.event.drillID)
             Output.note(outcome, "started drill \(outcome.event.drillID) (\(started.summary)); it is now the current drill")

@@ -95,9 +95,12 @@ final class Lab {
         return o
     }
 
-    /// Starts a drill and returns its id.
-    func startDrill(_ runbook: String = "failback-bud") throws -> String {
-        try expectSuccess(["drill", "start", "--runbook", runbook, "--operator", "alice", "--ticket", "CHG-1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    /// Starts a drill of a shipped runbook (by id, found in the repository's runbooks/) and returns its id.
+    func startDrill(_ runbook: String = "failback-bud", option: String? = nil) throws -> String {
+        let args = ["drill", "start", "--runbook", runbook, "--operator", "alice", "--ticket", "CHG-1"] + (option.map { ["--option", $0] } ?? [])
+        let o = try failback(args, env: ["FAILBACK_RUNBOOKS": repositoryRoot.appendingPathComponent("runbooks").path])
+        #expect(o.status == 0, "drill start failed: \(o.stderr)")
+        return o.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Runs SQL with the real `sqlite3` command-line shell.

@@ -70,8 +70,8 @@ import Testing
 
     @Test func drillStartPrintsTheIdWhichBecomesTheCurrentDrill() throws {
         let lab = try Lab()
-        let first = try lab.startDrill("one")
-        let second = try lab.startDrill("two")
+        let first = try lab.startDrill("failback-bud")
+        let second = try lab.startDrill("rollback-teei", option: "B")
         #expect(first.hasPrefix("drill-") && first != second)
         try lab.expectSuccess(["note", "goes to the second"])
         try lab.expectSuccess(["note", "goes to the first", "--drill", first])
@@ -96,7 +96,7 @@ import Testing
 
     @Test func aRetriedDrillStartReturnsTheSameDrill() throws {
         let lab = try Lab()
-        let args = ["drill", "start", "--runbook", "failback-bud", "--idempotency-key", "start-CHG-1"]
+        let args = ["drill", "start", "--runbook", repositoryRoot.appendingPathComponent("runbooks/failback-bud.yaml").path, "--idempotency-key", "start-CHG-1"]
         let first = try lab.expectSuccess(args)
         let retry = try lab.expectSuccess(args)
         #expect(retry.stdout == first.stdout)

@@ -8,6 +8,11 @@ func fixture(_ name: String, file: String = #filePath) -> String {
     URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
 }
 
+/// A small runbook, read like any other.
+func tinyRunbook() throws -> LoadedRunbook {
+    try RunbookLoader.load(bytes: Array(RunbookTests.minimal.utf8), source: "tiny.yaml")
+}
+
 @Suite struct PayloadTests {
     @Test func refusesValuesThatAreNotMeasurements() {
         #expect(throws: InvalidInput.self) { try ReplicationLagSampled(lagSeconds: -1, source: "dr", target: "primary") }
@@ -22,7 +27,7 @@ func fixture(_ name: String, file: String = #filePath) -> String {
     /// Every payload type reads back what it wrote.
     @Test func payloadsRoundTripThroughJSON() throws {
         let payloads: [any EventPayload] = [
-            try DrillStarted(runbook: "failback-bud", operatorName: "alice", ticket: "CHG-1"),
+            try DrillStarted(runbook: RunbookLoader.load(path: repository("runbooks/rollback-teei.yaml")), option: "B", operatorName: "alice", ticket: "CHG-1"),
             try NoteAdded(text: "note"), try IssueRaised(title: "slow DNS", severity: .high),
             try ReplicationLagSampled(lagSeconds: 3.25, source: "dr", target: "primary"),
             try RowCountSampled(table: "events", site: "dr", count: 1_204_331),
@@ -35,6 +40,15 @@ func fixture(_ name: String, file: String = #filePath) -> String {
             let again = try type(of: p).init(json: p.json)
             #expect(CanonicalJSON.encode(again.json) == CanonicalJSON.encode(p.json))
         }
+    }
+
+    @Test func drillStartedRecordsTheRunbookItFollowed() throws {
+        let loaded = try RunbookLoader.load(path: repository("runbooks/rollback-teei.yaml"))
+        let started = try DrillStarted(runbook: loaded, option: "B")
+        let again = try DrillStarted(json: started.json)
+        #expect(again.runbook.digest == loaded.digest)
+        #expect(try again.followedRunbook() == loaded.runbook)
+        #expect(throws: InvalidInput.self) { try DrillStarted(runbook: loaded, option: "Z") }
     }
 
     @Test func readsKubectlPodListings() throws {
@@ -78,10 +92,10 @@ func fixture(_ name: String, file: String = #filePath) -> String {
     @Test func refusesPayloadsOverTheLimitAndAppendsNothing() throws {
         let dir = Dir()
         var config = Configuration()
-        config.maxPayloadBytes = 300
+        config.maxPayloadBytes = 1000
         let r = try recorder(dir, configuration: config)
-        _ = try r.startDrill(DrillStarted(runbook: "rb"))
-        #expect(throws: InvalidInput.self) { try r.record(NoteAdded(text: String(repeating: "x", count: 400))) }
+        _ = try r.startDrill(DrillStarted(runbook: tinyRunbook()))
+        #expect(throws: InvalidInput.self) { try r.record(NoteAdded(text: String(repeating: "x", count: 1100))) }
         #expect(try r.store.drill("drill-fixed")?.eventCount == 1)
         _ = try r.record(NoteAdded(text: "short"))
         #expect(try r.store.drill("drill-fixed")?.eventCount == 2)
@@ -90,7 +104,7 @@ func fixture(_ name: String, file: String = #filePath) -> String {
     @Test func secretsNeverReachTheStore() throws {
         let dir = Dir()
         let r = try recorder(dir)
-        _ = try r.startDrill(DrillStarted(runbook: "rb"))
+        _ = try r.startDrill(DrillStarted(runbook: tinyRunbook()))
         let e = try r.record(NoteAdded(text: "PGPASSWORD=hunter2 psql")).event
         #expect(!String(decoding: e.canonical, as: UTF8.self).contains("hunter2"))
         #expect(e.redactions == [Redaction(pointer: "/payload/text", kind: "env_secret")])
@@ -102,7 +116,7 @@ func fixture(_ name: String, file: String = #filePath) -> String {
         var heads: [[UInt8]] = []
         for name in ["a.sqlite", "b.sqlite"] {
             let r = try recorder(dir, name)
-            _ = try r.startDrill(DrillStarted(runbook: "rb", operatorName: "alice"))
+            _ = try r.startDrill(DrillStarted(runbook: tinyRunbook(), operatorName: "alice"))
             for i in 0..<20 { _ = try r.record(ReplicationLagSampled(lagSeconds: Double(i) / 4, source: "dr", target: "primary")) }
             heads.append(try r.store.verify(drill: "drill-fixed").head!)
         }
@@ -114,7 +128,7 @@ func fixture(_ name: String, file: String = #filePath) -> String {
     @Test func recordsBatchesInOrderAndStopsAtAFailingOne() throws {
         let dir = Dir()
         let r = try recorder(dir)
-        _ = try r.startDrill(DrillStarted(runbook: "rb"))
+        _ = try r.startDrill(DrillStarted(runbook: tinyRunbook()))
         let source = Batches(count: 5, failingAt: nil)
         var committedSeqs: [[Int]] = []
         try r.record(batchesFrom: { source.next() }) { outcomes in

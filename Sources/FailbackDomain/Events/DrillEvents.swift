@@ -1,37 +1,79 @@
 import FailbackLog
 
-/// A drill began: one run of a runbook. Opens the drill's chain.
+/// A drill began: one run of a runbook. Opens the drill's chain. The runbook is recorded in full,
+/// with its digest, so that editing the file later cannot change what this drill followed.
 public struct DrillStarted: EventPayload, Equatable {
     public static let eventType = "DrillStarted"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     public static let lifecycle = DrillLifecycle.opens
 
-    /// The runbook followed (its id or name).
-    public var runbook: String
+    /// Which runbook, and which exact content.
+    public struct RunbookReference: Sendable, Equatable {
+        public var id: String
+        public var version: String
+        public var title: String
+        /// SHA-256 of the runbook file's bytes (hex).
+        public var digest: String
+        /// Where it was read from.
+        public var source: String
+    }
+
+    public var runbook: RunbookReference
+    /// The runbook as followed (the file's YAML as JSON).
+    public var document: JSONValue
+    /// The strategy option chosen at start, if any (`--option B`).
+    public var option: String?
     /// Who runs the drill (the incident commander), if said.
     public var operatorName: String?
     /// The change ticket that authorizes it, if any.
     public var ticket: String?
 
-    public init(runbook: String, operatorName: String? = nil, ticket: String? = nil) throws(InvalidInput) {
-        self.runbook = try Check.nonEmpty(runbook, "runbook")
+    public init(runbook loaded: LoadedRunbook, option: String? = nil, operatorName: String? = nil, ticket: String? = nil) throws(InvalidInput) {
+        let rb = loaded.runbook
+        if let option, !rb.options.contains(where: { $0.id == option }) {
+            let known = rb.options.map(\.id)
+            throw InvalidInput("runbook \(rb.id) has no option \"\(option)\"" + (known.isEmpty ? " (it defines none)" : " (it defines \(known.joined(separator: ", ")))"))
+        }
+        self.runbook = RunbookReference(id: rb.id, version: rb.version, title: rb.title, digest: loaded.digest, source: loaded.source)
+        self.document = loaded.json
+        self.option = option
         self.operatorName = operatorName
         self.ticket = ticket
     }
 
     public var json: JSONValue {
-        .members(["runbook": .string(runbook), "operator": operatorName.map(JSONValue.string), "ticket": ticket.map(JSONValue.string)])
+        .members([
+            "runbook": [
+                "id": .string(runbook.id), "version": .string(runbook.version), "title": .string(runbook.title),
+                "digest": .string(runbook.digest), "source": .string(runbook.source),
+            ],
+            "runbook_document": document, "option": option.map(JSONValue.string),
+            "operator": operatorName.map(JSONValue.string), "ticket": ticket.map(JSONValue.string),
+        ])
     }
 
     public init(json: JSONValue) throws(InvalidInput) {
         let r = PayloadReader(json, context: Self.eventType)
-        self.runbook = try r.string("runbook")
+        guard let ref = json["runbook"] else { throw InvalidInput("\(Self.eventType): member \"runbook\" is missing") }
+        let rr = PayloadReader(ref, context: "\(Self.eventType) runbook")
+        self.runbook = RunbookReference(
+            id: try rr.string("id"), version: try rr.string("version"), title: try rr.string("title"),
+            digest: try rr.string("digest"), source: try rr.string("source"))
+        guard let document = json["runbook_document"] else { throw InvalidInput("\(Self.eventType): member \"runbook_document\" is missing") }
+        self.document = document
+        self.option = try r.optionalString("option")
         self.operatorName = try r.optionalString("operator")
         self.ticket = try r.optionalString("ticket")
     }
 
+    /// The runbook this drill followed, read back from the event.
+    public func followedRunbook() throws(InvalidInput) -> Runbook {
+        try RunbookLoader.runbook(fromJSON: document, source: "drill's recorded runbook \(runbook.id)")
+    }
+
     public var summary: String {
-        "runbook \(runbook)" + (operatorName.map { ", operator \($0)" } ?? "") + (ticket.map { ", ticket \($0)" } ?? "")
+        "runbook \(runbook.id) v\(runbook.version) (sha256 \(runbook.digest.prefix(12))…)" + (option.map { ", option \($0)" } ?? "")
+            + (operatorName.map { ", operator \($0)" } ?? "") + (ticket.map { ", ticket \($0)" } ?? "")
     }
 }
 

@@ -14,11 +14,19 @@ public struct Workspace: Sendable {
 
     public var storePath: String
     public var configPath: String?
+    /// Folders searched for runbooks named by id: `$FAILBACK_RUNBOOKS` (colon-separated), then `./runbooks`.
+    public var runbookSearchPath: [String]
 
     public init(store: String? = nil, config: String? = nil) {
         func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } }
         self.storePath = store ?? env("FAILBACK_STORE") ?? Self.defaultStorePath
         self.configPath = config ?? env("FAILBACK_CONFIG")
+        self.runbookSearchPath = (env("FAILBACK_RUNBOOKS").map { $0.split(separator: ":").map(String.init) } ?? []) + ["runbooks"]
+    }
+
+    /// A runbook by path or id (see `runbookSearchPath`).
+    public func runbook(_ nameOrPath: String) throws(InvalidInput) -> LoadedRunbook {
+        try RunbookLoader.resolve(nameOrPath, searchPath: runbookSearchPath)
     }
 
     /// Creates the store if there is none. True when it was created now.

@@ -1,5 +1,11 @@
 import FailbackLog
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A runbook read from a file, with what identifies its content.
 public struct LoadedRunbook: Sendable {
     public var runbook: Runbook
@@ -24,6 +30,30 @@ public enum RunbookLoader {
         let runbook = try read(root)
         try check(runbook, root)
         return LoadedRunbook(runbook: runbook, source: source, digest: HashChain.sha256(bytes).hex, json: doc.value)
+    }
+
+    /// A runbook from its JSON form (as a drill recorded it). Errors name `source` and the path.
+    public static func runbook(fromJSON json: JSONValue, source: String) throws(InvalidInput) -> Runbook {
+        let doc = YAMLDocument(value: json, marks: [:])
+        let root = Value(json, pointer: "", doc: doc, source: source)
+        let runbook = try read(root)
+        try check(runbook, root)
+        return runbook
+    }
+
+    /// Finds a runbook by path, or by id as `runbooks/ID.yaml` under the folders of
+    /// `$FAILBACK_RUNBOOKS` (colon-separated), then `./runbooks`.
+    public static func resolve(_ nameOrPath: String, searchPath: [String]) throws(InvalidInput) -> LoadedRunbook {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
+            return try load(path: nameOrPath)
+        }
+        for dir in searchPath {
+            for ext in ["yaml", "yml"] {
+                let candidate = "\(dir)/\(nameOrPath).\(ext)"
+                if fileExists(candidate) { return try load(path: candidate) }
+            }
+        }
+        throw InvalidInput("no runbook \"\(nameOrPath)\" (looked for \(nameOrPath).yaml in \(searchPath.joined(separator: ", ")); or pass a file path)")
     }
 
     // MARK: Reading
@@ -335,4 +365,9 @@ struct Object {
     func optionalObject(_ key: String, _ allowed: Set<String>) throws(InvalidInput) -> Object? {
         try optionalMember(key).map { (v) throws(InvalidInput) in try v.object(allowed) }
     }
+}
+
+private func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
 }
