@@ -12,7 +12,7 @@ struct Failback: ParsableCommand {
             (default ./.failback/ledger.sqlite). --drill defaults to the current (latest open) drill.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Drill.self, Record.self, Note.self, Issue.self, Log.self, Verify.self, RunbookCommand.self])
+        subcommands: [Init.self, Drill.self, Phase.self, Step.self, Record.self, Note.self, Issue.self, Status.self, Log.self, Verify.self, RunbookCommand.self])
 
     static func main() { CommandLine.run(Failback.self) }
 }
@@ -58,7 +58,7 @@ struct Init: ParsableCommand {
 }
 
 struct Drill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start drills.", subcommands: [Start.self])
+    static let configuration = CommandConfiguration(abstract: "Start, abort and complete drills.", subcommands: [Start.self, Abort.self, Complete.self])
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a drill; prints its id. It becomes the current drill.")

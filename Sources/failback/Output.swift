@@ -12,8 +12,12 @@ import Darwin
 enum Output {
     /// Records `payload` as the options say and prints the event.
     static func record(_ payload: some EventPayload, _ store: StoreOptions, _ options: AppendOptions) throws {
-        let recorder = try store.workspace.openRecorder(actor: options.actor)
-        let outcome = try recorder.record(payload, drill: options.drill, idempotencyKey: options.idempotencyKey)
+        try printing(store, options) { try $0.record(payload, drill: options.drill, idempotencyKey: options.idempotencyKey) }
+    }
+
+    /// Runs a recorder action that appends one event, and prints the event.
+    static func printing(_ store: StoreOptions, _ options: AppendOptions, _ action: (Recorder) throws -> AppendOutcome) throws {
+        let outcome = try action(store.workspace.openRecorder(actor: options.actor))
         print(options.json ? CanonicalJSON.string(outcome.event.jsonWithHash) : EventCatalogue.line(for: outcome.event))
         note(outcome, nil)
     }

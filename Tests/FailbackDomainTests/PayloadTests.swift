@@ -34,6 +34,9 @@ func tinyRunbook() throws -> LoadedRunbook {
             try DNSAnswerObserved(name: "api.example.com", resolver: "127.0.0.1:5353", answers: ["52.1.2.3"], expected: "52.1.2.3"),
             try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json")), source: "pods-mixed.json"),
             try HealthCheckObserved(target: "https://api/health", status: 503, latencyMilliseconds: 41.5, expectedStatus: 200),
+            PhaseStarted(phase: "p1"), PhaseCompleted(phase: "p1"), StepCompleted(step: "s1", reason: nil),
+            StepSkipped(step: "s2", reason: "not here"), StepFailed(step: "s3", reason: "timed out"),
+            try DrillAborted(reason: "split brain"), DrillCompleted(outcome: .aborted),
         ]
         #expect(Set(payloads.map { type(of: $0).eventType }) == Set(EventCatalogue.payloadTypes.map { $0.eventType }))
         for p in payloads {

@@ -25,6 +25,7 @@ public enum EventCatalogue {
     public static let payloadTypes: [any EventPayload.Type] = [
         DrillStarted.self, NoteAdded.self, IssueRaised.self,
         ReplicationLagSampled.self, RowCountSampled.self, DNSAnswerObserved.self, PodStatesObserved.self, HealthCheckObserved.self,
+        PhaseStarted.self, PhaseCompleted.self, StepCompleted.self, StepSkipped.self, StepFailed.self, DrillAborted.self, DrillCompleted.self,
     ]
 
     private static let byType: [String: any EventPayload.Type] = Dictionary(uniqueKeysWithValues: payloadTypes.map { ($0.eventType, $0) })

@@ -1,0 +1,122 @@
+import FailbackLog
+
+extension DrillState.PhaseState {
+    public var status: String { completedAt != nil ? "done" : startedAt != nil ? "running" : applies ? "pending" : "not-followed" }
+
+    /// Seconds from start to completion, when both happened.
+    public var durationSeconds: Double? {
+        guard let s = startedAt, let c = completedAt else { return nil }
+        return Double(c.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
+    }
+
+    /// Longer than the runbook's target (the upper end of a range), measured to `now` while running.
+    public func overran(now: Timestamp) -> Bool {
+        guard let target = targetMinutes, let s = startedAt else { return false }
+        let end = completedAt ?? now
+        return Double(end.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 60_000 > target.upperBound
+    }
+}
+
+extension DrillState {
+    /// The state as JSON: what `failback status --json` prints. It holds no clock reading, so the
+    /// same events always give the same bytes.
+    public var json: JSONValue {
+        func time(_ t: Timestamp?) -> JSONValue? { t.map { .string($0.description) } }
+        func range(_ r: ClosedRange<Double>?) -> JSONValue? { r.map { [.number($0.lowerBound), .number($0.upperBound)] } }
+        let end = endedAt ?? lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)
+        return .members([
+            "drill_id": drillID.map(JSONValue.string),
+            "status": .string(status.rawValue),
+            "outcome": outcome.map { .string($0.rawValue) },
+            "abort_reason": abortReason.map(JSONValue.string),
+            "runbook": runbook.map { ["id": .string($0.id), "version": .string($0.version), "digest": .string($0.digest)] },
+            "option": option.map(JSONValue.string),
+            "operator": operatorName.map(JSONValue.string),
+            "ticket": ticket.map(JSONValue.string),
+            "started_at": time(startedAt), "ended_at": time(endedAt), "last_event_at": time(lastEventAt),
+            "events": JSONValue(eventCount),
+            "current_phase": currentPhase.map { .string($0.id) },
+            "phases": .array(phases.map { p in
+                .members([
+                    "id": .string(p.id), "title": .string(p.title), "option": p.option.map(JSONValue.string), "status": .string(p.status),
+                    "started_at": time(p.startedAt), "completed_at": time(p.completedAt),
+                    "duration_seconds": p.durationSeconds.map(JSONValue.number), "target_minutes": range(p.targetMinutes),
+                    "overrun": .bool(p.overran(now: end)),
+                ])
+            }),
+            "steps": .array(steps.filter { $0.status != .pending }.map { s in
+                .members(["id": .string(s.id), "section": .string(s.section), "status": .string(s.status.rawValue), "at": time(s.at), "reason": s.reason.map(JSONValue.string)])
+            }),
+            "steps_pending": JSONValue(steps.filter { $0.status == .pending }.count),
+            "issues": .array(issues.map { ["severity": .string($0.severity.rawValue), "title": .string($0.title)] }),
+            "notes": JSONValue(notes), "observations": JSONValue(observations),
+        ])
+    }
+
+    /// The state for a person in a terminal; durations of running work are measured to `now`.
+    public func render(now: Timestamp) -> String {
+        var out: [String] = []
+        let end = endedAt ?? now
+        let headline = status == .completed ? "completed: \(outcome?.rawValue ?? "?")" : status == .rollingBack ? "ABORTED, rolling back" : status.rawValue
+        out.append("drill \(drillID ?? "?")  \(headline)")
+        if let rb = runbook {
+            out.append("runbook \(rb.id) v\(rb.version) (sha256 \(rb.digest.prefix(12))…)" + (option.map { " · option \($0)" } ?? "")
+                + (operatorName.map { " · operator \($0)" } ?? "") + (ticket.map { " · ticket \($0)" } ?? ""))
+        }
+        if let s = startedAt { out.append("started \(s) · elapsed \(Self.duration(s, end))" + (abortReason.map { " · abort reason: \($0)" } ?? "")) }
+        out.append("")
+        out.append("phases")
+        let width = phases.map(\.id.count).max() ?? 0
+        for p in phases where p.applies {
+            var line = "  \(p.status.uppercased() == "RUNNING" ? "RUNNING" : p.status.padding(7))  \(p.id.padding(width))  \(p.title)"
+            if let s = p.startedAt { line += "  \(Self.duration(s, p.completedAt ?? end))" }
+            if let t = p.targetMinutes { line += "  (target \(t.lowerBound == t.upperBound ? trimmed(t.upperBound) : "\(trimmed(t.lowerBound))–\(trimmed(t.upperBound))") min)" }
+            if p.overran(now: end) { line += "  OVERRUN" }
+            out.append(line)
+        }
+        let skipped = phases.filter { !$0.applies }.count
+        if skipped > 0 { out.append("  (\(skipped) phases of other options not followed)") }
+        if let current = currentPhase {
+            let mine = steps.filter { $0.section == current.id }
+            out.append("")
+            out.append("phase \(current.id): \(mine.filter { $0.status != .pending }.count)/\(mine.count) steps recorded")
+            for s in mine { out.append("  \(s.status.rawValue.padding(7))  \(s.id)  \(s.title)" + (s.reason.map { " — \($0)" } ?? "")) }
+        }
+        let failed = steps.filter { $0.status == .failed }
+        if !failed.isEmpty { out.append(""); out.append("failed steps: " + failed.map(\.id).joined(separator: ", ")) }
+        if !issues.isEmpty {
+            out.append("")
+            out.append("issues: " + issues.map { "[\($0.severity.rawValue)] \($0.title)" }.joined(separator: "; "))
+        }
+        out.append("")
+        out.append("\(eventCount) events (\(observations) observations, \(notes) notes)" + (nextAction.map { " · next: \($0)" } ?? ""))
+        return out.joined(separator: "\n")
+    }
+
+    /// The command that moves the drill on, as a hint.
+    public var nextAction: String? {
+        switch status {
+        case .notStarted, .completed: return nil
+        case .rollingBack:
+            let pending = steps.first { $0.section == followed?.rollback?.id && $0.status == .pending }
+            return pending.map { "failback step done \($0.id)" } ?? "failback drill complete"
+        case .running:
+            if let current = currentPhase {
+                let pending = steps.first { $0.section == current.id && $0.status == .pending }
+                return pending.map { "failback step done \($0.id)" } ?? "failback phase complete \(current.id)"
+            }
+            return phases.first { $0.applies && $0.startedAt == nil }.map { "failback phase start \($0.id)" } ?? "failback drill complete"
+        }
+    }
+
+    static func duration(_ from: Timestamp, _ to: Timestamp) -> String {
+        let s = max(0, (to.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / 1000)
+        return s >= 3600 ? "\(s / 3600)h\(String(format2(s % 3600 / 60)))m" : "\(s / 60)m\(format2(s % 60))s"
+    }
+}
+
+private func format2(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+
+extension String {
+    fileprivate func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}

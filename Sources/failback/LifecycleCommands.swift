@@ -1,0 +1,85 @@
+import ArgumentParser
+import FailbackDomain
+import FailbackLog
+
+struct Phase: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start and complete the runbook's phases.", subcommands: [Start.self, Complete.self])
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start a phase (the previous one must be complete).")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Argument(help: "The phase id.") var phase: String
+
+        func run() throws {
+            try Output.printing(storeOptions, appendOptions) { try $0.startPhase(phase, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey) }
+        }
+    }
+
+    struct Complete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Complete the running phase.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Argument(help: "The phase id.") var phase: String
+
+        func run() throws {
+            try Output.printing(storeOptions, appendOptions) { try $0.completePhase(phase, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey) }
+        }
+    }
+}
+
+extension Recorder.StepOutcome: ExpressibleByArgument {}
+extension DrillCompleted.Outcome: ExpressibleByArgument {}
+
+struct Step: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Record a step of the running phase (or of the abort procedure) as done, skipped or failed.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var appendOptions: AppendOptions
+    @Argument(help: "done, skip or fail.") var outcome: Recorder.StepOutcome
+    @Argument(help: "The step id.") var step: String
+    @Option(help: "Why (required for skip and fail).") var reason: String?
+
+    func run() throws {
+        try Output.printing(storeOptions, appendOptions) {
+            try $0.recordStep(outcome, step, reason: reason, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey)
+        }
+    }
+}
+
+extension Drill {
+    struct Abort: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Abort the drill; it switches to the runbook's abort (rollback) procedure.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Option(help: "Why the drill is aborted.") var reason: String
+
+        func run() throws {
+            try Output.printing(storeOptions, appendOptions) { try $0.abortDrill(reason: reason, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey) }
+        }
+    }
+
+    struct Complete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "End the drill (nothing can be recorded in it afterwards).")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Option(help: "success, failed or aborted (default: success, or aborted after an abort).") var outcome: DrillCompleted.Outcome?
+
+        func run() throws {
+            try Output.printing(storeOptions, appendOptions) { try $0.completeDrill(outcome: outcome, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey) }
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "A drill's state, rebuilt from its events.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+    @Option(help: ArgumentHelp("The state as it was after this drill event number (#drill_seq).", valueName: "seq")) var asOf: Int?
+    @Flag(help: "The state as JSON.") var json = false
+
+    func run() throws {
+        let recorder = try storeOptions.workspace.openRecorder()
+        let state = try recorder.state(of: drill, asOf: asOf)
+        print(json ? CanonicalJSON.string(state.json) : state.render(now: asOf == nil ? Timestamp.now() : state.lastEventAt ?? Timestamp.now()))
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+
+/// Whole drills driven through the CLI, and every refusal of the lifecycle commands.
+@Suite struct DrillLifecycleTests {
+    /// The runbook as JSON (`runbook show --json`), to walk its phases and steps.
+    func runbook(_ path: String) throws -> [String: Any] {
+        let o = try run("failback", ["runbook", "show", "--json", repositoryRoot.appendingPathComponent(path).path])
+        return try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as! [String: Any]
+    }
+
+    func status(_ lab: Lab) throws -> [String: Any] {
+        let o = try lab.expectSuccess(["status", "--json"])
+        return try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as! [String: Any]
+    }
+
+    func phaseStatuses(_ s: [String: Any]) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: (s["phases"] as! [[String: Any]]).map { ($0["id"] as! String, $0["status"] as! String) })
+    }
+
+    /// Runs every phase that applies, recording every step as done (or skipped, when `skip` says so).
+    func runPhases(_ lab: Lab, _ rb: [String: Any], option: String?, skip: Set<String> = []) throws {
+        for phase in rb["phases"] as! [[String: Any]] where phase["option"] == nil || phase["option"] as? String == option {
+            let id = phase["id"] as! String
+            try lab.expectSuccess(["phase", "start", id])
+            #expect(try status(lab)["current_phase"] as? String == id)
+            for step in phase["steps"] as? [[String: Any]] ?? [] {
+                let sid = step["id"] as! String
+                try lab.expectSuccess(skip.contains(sid) ? ["step", "skip", sid, "--reason", "not in this lab"] : ["step", "done", sid])
+            }
+            try lab.expectSuccess(["phase", "complete", id])
+        }
+    }
+
+    @Test func aWholeOptionBFailbackOfSeed2() throws {
+        let lab = try Lab()
+        let rb = try runbook("runbooks/rollback-teei.yaml")
+        _ = try lab.startDrill("rollback-teei", option: "B")
+        var s = try status(lab)
+        #expect(s["status"] as? String == "running")
+        #expect(s["option"] as? String == "B")
+        #expect(phaseStatuses(s).values.filter { $0 == "not-followed" }.count == 7)
+        #expect(phaseStatuses(s)["b-configure-us-standby"] == "pending")
+        try runPhases(lab, rb, option: "B")
+        for step in ((rb["validation"] as! [[String: Any]])[0]["steps"] as! [[String: Any]]) { try lab.expectSuccess(["step", "done", step["id"] as! String]) }
+        s = try status(lab)
+        #expect(Set(phaseStatuses(s).filter { $0.key.hasPrefix("b-") }.values) == ["done"])
+        #expect(s["current_phase"] == nil)
+        try lab.expectSuccess(["drill", "complete"])
+        s = try status(lab)
+        #expect(s["status"] as? String == "completed")
+        #expect(s["outcome"] as? String == "success")
+        #expect(s["steps_pending"] as? Int == 22)  // option A's 18 steps and the abort procedure's 4
+        #expect(try lab.failback(["note", "too late"]).status == 66)  // no open drill any more
+        #expect(try lab.failback(["verify"]).status == 0)
+    }
+
+    @Test func aWholeFailbackOfSeed1WithASkippedStep() throws {
+        let lab = try Lab()
+        let rb = try runbook("runbooks/failback-bud.yaml")
+        _ = try lab.startDrill("failback-bud")
+        try runPhases(lab, rb, option: nil, skip: ["verify-minio-sync"])
+        for section in rb["post_tasks"] as! [[String: Any]] {
+            for step in section["steps"] as! [[String: Any]] { try lab.expectSuccess(["step", "done", step["id"] as! String]) }
+        }
+        try lab.expectSuccess(["drill", "complete", "--outcome", "success"])
+        let s = try status(lab)
+        #expect(s["outcome"] as? String == "success")
+        #expect(Set(phaseStatuses(s).values) == ["done"])
+        let skipped = (s["steps"] as! [[String: Any]]).filter { $0["status"] as? String == "skipped" }
+        #expect(skipped.count == 1 && skipped[0]["reason"] as? String == "not in this lab")
+        #expect(s["steps_pending"] as? Int == 4)  // the rollback procedure's
+    }
+
+    /// A runbook written for the tests only, aborted mid-way: the abort procedure is followed.
+    @Test func aThirdRunbookAbortedIntoItsRollbackProcedure() throws {
+        let lab = try Lab()
+        let path = repositoryRoot.appendingPathComponent("Tests/Fixtures/runbooks/cache-store-failback.yaml").path
+        _ = try lab.startDrill(path, option: "swap")
+        try lab.expectSuccess(["phase", "start", "freeze"])
+        try lab.expectSuccess(["step", "done", "proxy-read-only"])
+        try lab.expectSuccess(["phase", "complete", "freeze"])
+        try lab.expectSuccess(["phase", "start", "promote-ams"])
+        try lab.expectSuccess(["step", "fail", "redis-failover", "--reason", "replica refused: READONLY"])
+        try lab.expectSuccess(["phase", "complete", "promote-ams"])
+        try lab.expectSuccess(["drill", "abort", "--reason", "Redis promotion failed"])
+        var s = try status(lab)
+        #expect(s["status"] as? String == "rolling-back")
+        #expect(s["abort_reason"] as? String == "Redis promotion failed")
+        try lab.expectSuccess(["step", "done", "proxy-back"])
+        try lab.expectSuccess(["drill", "complete"])
+        s = try status(lab)
+        #expect(s["outcome"] as? String == "aborted")
+        let human = try lab.expectSuccess(["status"]).stdout
+        #expect(human.contains("completed: aborted"))
+        #expect(human.contains("failed steps: redis-failover"))
+    }
+
+    @Test func statusAsOfAnEarlierEvent() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei", option: "B")
+        try lab.expectSuccess(["phase", "start", "b-configure-us-standby"])
+        try lab.expectSuccess(["step", "done", "b-demote-us"])
+        try lab.expectSuccess(["phase", "complete", "b-configure-us-standby"])
+        let asOf2 = try JSONSerialization.jsonObject(with: Data(try lab.expectSuccess(["status", "--json", "--as-of", "2"]).stdout.utf8)) as! [String: Any]
+        #expect(asOf2["current_phase"] as? String == "b-configure-us-standby")
+        #expect(asOf2["events"] as? Int == 2)
+        #expect(phaseStatuses(try status(lab))["b-configure-us-standby"] == "done")
+    }
+
+    /// Wrong order: one line naming what is wrong, exit 65, nothing appended.
+    @Test func refusalsAppendNothing() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei", option: "B")
+        let cases: [([String], String)] = [
+            (["phase", "start", "nope"], "runbook rollback-teei has no phase nope (phases: b-configure-us-standby, b-wait-replication-catch-up, b-controlled-switchover)"),
+            (["phase", "start", "a-dns-cutover"], "phase a-dns-cutover belongs to option A; this drill follows option B"),
+            (["phase", "complete", "b-configure-us-standby"], "phase b-configure-us-standby was never started"),
+            (["step", "done", "b-demote-us"], "step b-demote-us belongs to phase b-configure-us-standby, which is not started"),
+            (["step", "done", "no-such-step"], "runbook rollback-teei has no step no-such-step"),
+            (["step", "skip", "verify-us-primary"], "a skipped step needs --reason"),
+            (["step", "done", "abort-revert-dns-to-eu"], "step abort-revert-dns-to-eu belongs to the abort procedure; abort the drill first"),
+            (["drill", "complete", "--outcome", "sideways"], "'sideways'"),
+        ]
+        for (args, message) in cases { try expectRefused(lab, args, message) }
+        try lab.expectSuccess(["phase", "start", "b-configure-us-standby"])
+        try expectRefused(lab, ["phase", "start", "b-wait-replication-catch-up"], "phase b-configure-us-standby is still running; complete it first")
+        try expectRefused(lab, ["drill", "complete"], "phase b-configure-us-standby is still running")
+        try lab.expectSuccess(["step", "done", "b-demote-us"])
+        try expectRefused(lab, ["step", "done", "b-demote-us"], "step b-demote-us was already recorded as done")
+        try lab.expectSuccess(["phase", "complete", "b-configure-us-standby"])
+        try expectRefused(lab, ["phase", "complete", "b-configure-us-standby"], "phase b-configure-us-standby already completed")
+        try expectRefused(lab, ["phase", "start", "b-configure-us-standby"], "phase b-configure-us-standby already started")
+        try lab.expectSuccess(["drill", "abort", "--reason", "split brain"])
+        try expectRefused(lab, ["phase", "start", "b-wait-replication-catch-up"], "the drill was aborted (split brain)")
+        try expectRefused(lab, ["drill", "abort", "--reason", "again"], "the drill was aborted")
+        try expectRefused(lab, ["drill", "complete", "--outcome", "success"], "it cannot complete with success")
+        try lab.expectSuccess(["drill", "complete"])
+        let drill = try lab.expectSuccess(["log", "--json"]).stdout.split(separator: "\n").count
+        try expectRefused(lab, ["note", "after the end"], "no open drill", status: 66)
+        #expect(try lab.expectSuccess(["log", "--json"]).stdout.split(separator: "\n").count == drill)
+    }
+
+    @Test func startingADrillNeedsARealRunbookAndOption() throws {
+        let lab = try Lab()
+        try expectRefused(lab, ["drill", "start", "--runbook", "no-such-runbook"], "no runbook \"no-such-runbook\"")
+        let rb = repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml").path
+        try expectRefused(lab, ["drill", "start", "--runbook", rb, "--option", "D"], "runbook rollback-teei has no option \"D\" (it defines A, B, C)")
+    }
+
+    func expectRefused(_ lab: Lab, _ args: [String], _ message: String, status: Int32 = 65, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = try lab.eventCount
+        let o = try lab.failback(args, env: ["FAILBACK_RUNBOOKS": repositoryRoot.appendingPathComponent("runbooks").path])
+        let expectedStatus: Int32 = message.hasPrefix("'") ? 64 : status
+        #expect(o.status == expectedStatus, "\(args): status \(o.status): \(o.stderr)", sourceLocation: sourceLocation)
+        #expect(o.stderrLines.count == 1 && o.stderr.contains(message), "\(args): \(o.stderr)", sourceLocation: sourceLocation)
+        #expect(try lab.eventCount == before, "\(args) appended something", sourceLocation: sourceLocation)
+    }
+}
