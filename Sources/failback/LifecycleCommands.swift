@@ -6,13 +6,24 @@ struct Phase: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Start and complete the runbook's phases.", subcommands: [Start.self, Complete.self])
 
     struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a phase (the previous one must be complete).")
+        static let configuration = CommandConfiguration(
+            abstract: "Start a phase (the previous one must be complete).",
+            discussion: "The first phase is gated: questions answered yes, checklist verified, an approval, an option chosen.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Argument(help: "The phase id.") var phase: String
+        @Flag(help: "Pass the gate although something is missing (needs --reason; recorded).") var override = false
+        @Option(help: "Why the gate is overridden.") var reason: String?
+
+        func validate() throws {
+            if override && reason == nil { throw ValidationError("--override needs --reason TEXT") }
+            if reason != nil && !override { throw ValidationError("--reason goes with --override") }
+        }
 
         func run() throws {
-            try Output.printing(storeOptions, appendOptions) { try $0.startPhase(phase, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey) }
+            try Output.printing(storeOptions, appendOptions) {
+                try $0.startPhase(phase, overrideReason: override ? reason : nil, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey)
+            }
         }
     }
 

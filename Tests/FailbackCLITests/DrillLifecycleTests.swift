@@ -18,6 +18,14 @@ import Testing
         Dictionary(uniqueKeysWithValues: (s["phases"] as! [[String: Any]]).map { ($0["id"] as! String, $0["status"] as! String) })
     }
 
+    /// Passes the go/no-go gate: every question answered yes, every checklist item verified, an approval.
+    func goNoGo(_ lab: Lab, _ rb: [String: Any]) throws {
+        for q in rb["questions"] as? [[String: Any]] ?? [] { try lab.expectSuccess(["decide", q["id"] as! String, "yes"]) }
+        for c in rb["checklist"] as? [[String: Any]] ?? [] { try lab.expectSuccess(["checklist", "verify", c["id"] as! String, "--notes", "ok"]) }
+        try lab.expectSuccess(["approve", "--by", "Morgan", "--role", "change manager"])
+        #expect(try status(lab)["blockers"] as? [String] == [])
+    }
+
     /// Runs every phase that applies, recording every step as done (or skipped, when `skip` says so).
     func runPhases(_ lab: Lab, _ rb: [String: Any], option: String?, skip: Set<String> = []) throws {
         for phase in rb["phases"] as! [[String: Any]] where phase["option"] == nil || phase["option"] as? String == option {
@@ -41,6 +49,8 @@ import Testing
         #expect(s["option"] as? String == "B")
         #expect(phaseStatuses(s).values.filter { $0 == "not-followed" }.count == 7)
         #expect(phaseStatuses(s)["b-configure-us-standby"] == "pending")
+        #expect((s["blockers"] as! [String]).count == 7)  // 6 questions and the approval
+        try goNoGo(lab, rb)
         try runPhases(lab, rb, option: "B")
         for step in ((rb["validation"] as! [[String: Any]])[0]["steps"] as! [[String: Any]]) { try lab.expectSuccess(["step", "done", step["id"] as! String]) }
         s = try status(lab)
@@ -59,6 +69,7 @@ import Testing
         let lab = try Lab()
         let rb = try runbook("runbooks/failback-bud.yaml")
         _ = try lab.startDrill("failback-bud")
+        try goNoGo(lab, rb)
         try runPhases(lab, rb, option: nil, skip: ["verify-minio-sync"])
         for section in rb["post_tasks"] as! [[String: Any]] {
             for step in section["steps"] as! [[String: Any]] { try lab.expectSuccess(["step", "done", step["id"] as! String]) }
@@ -77,7 +88,9 @@ import Testing
         let lab = try Lab()
         let path = repositoryRoot.appendingPathComponent("Tests/Fixtures/runbooks/cache-store-failback.yaml").path
         _ = try lab.startDrill(path, option: "swap")
-        try lab.expectSuccess(["phase", "start", "freeze"])
+        try lab.expectSuccess(["phase", "start", "freeze", "--override", "--reason", "game day: approvals collected on the ticket"])
+        let overridden = try status(lab)["overrides"] as! [[String: Any]]
+        #expect(overridden.count == 1 && (overridden[0]["missing"] as! [String]).count == 5)  // 2 questions, 2 items, approval
         try lab.expectSuccess(["step", "done", "proxy-read-only"])
         try lab.expectSuccess(["phase", "complete", "freeze"])
         try lab.expectSuccess(["phase", "start", "promote-ams"])
@@ -99,12 +112,12 @@ import Testing
     @Test func statusAsOfAnEarlierEvent() throws {
         let lab = try Lab()
         _ = try lab.startDrill("rollback-teei", option: "B")
-        try lab.expectSuccess(["phase", "start", "b-configure-us-standby"])
+        try lab.expectSuccess(["phase", "start", "b-configure-us-standby", "--override", "--reason", "test"])
         try lab.expectSuccess(["step", "done", "b-demote-us"])
         try lab.expectSuccess(["phase", "complete", "b-configure-us-standby"])
-        let asOf2 = try JSONSerialization.jsonObject(with: Data(try lab.expectSuccess(["status", "--json", "--as-of", "2"]).stdout.utf8)) as! [String: Any]
-        #expect(asOf2["current_phase"] as? String == "b-configure-us-standby")
-        #expect(asOf2["events"] as? Int == 2)
+        let asOf3 = try JSONSerialization.jsonObject(with: Data(try lab.expectSuccess(["status", "--json", "--as-of", "3"]).stdout.utf8)) as! [String: Any]
+        #expect(asOf3["current_phase"] as? String == "b-configure-us-standby")
+        #expect(asOf3["events"] as? Int == 3)
         #expect(phaseStatuses(try status(lab))["b-configure-us-standby"] == "done")
     }
 
@@ -123,7 +136,16 @@ import Testing
             (["drill", "complete", "--outcome", "sideways"], "'sideways'"),
         ]
         for (args, message) in cases { try expectRefused(lab, args, message) }
-        try lab.expectSuccess(["phase", "start", "b-configure-us-standby"])
+        try expectRefused(lab, ["phase", "start", "b-configure-us-standby"], "phase b-configure-us-standby is gated: question primary-healthy unanswered (failback decide primary-healthy yes|no);")
+        try expectRefused(lab, ["phase", "start", "b-configure-us-standby", "--override"], "--override needs --reason TEXT", status: 64)
+        try expectRefused(lab, ["decide", "is-it-friday", "yes"], "runbook rollback-teei has no question is-it-friday")
+        try expectRefused(lab, ["checklist", "verify", "anything"], "runbook rollback-teei has no checklist item anything")
+        try lab.expectSuccess(["decide", "primary-healthy", "no", "--note", "us-east-1 still degraded"])
+        let gate = try lab.failback(["phase", "start", "b-configure-us-standby"]).stderr
+        #expect(gate.contains("question primary-healthy answered no: Is primary region healthy?"))
+        #expect(gate.contains("the flowchart says: Wait for resolution"))
+        try lab.expectSuccess(["phase", "start", "b-configure-us-standby", "--override", "--reason", "drill of the abort path"])
+        try expectRefused(lab, ["decide", "primary-healthy", "yes"], "decisions are made before the first phase starts")
         try expectRefused(lab, ["phase", "start", "b-wait-replication-catch-up"], "phase b-configure-us-standby is still running; complete it first")
         try expectRefused(lab, ["drill", "complete"], "phase b-configure-us-standby is still running")
         try lab.expectSuccess(["step", "done", "b-demote-us"])

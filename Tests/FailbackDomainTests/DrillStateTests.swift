@@ -33,10 +33,13 @@ import FailbackLog
         var rng = Rng(state: seed)
         _ = try recorder.startDrill(DrillStarted(runbook: loaded, option: ["A", "B"].randomElement(using: &rng)!))
         let phases = loaded.runbook.phases.map(\.id), steps = loaded.runbook.allSteps.map(\.step.id)
+        let questions = loaded.runbook.questions.map(\.id) + (loaded.runbook.flowchart?.nodes.map(\.id) ?? [])
         for _ in 0..<80 {
             do {
-                switch rng.next() % 9 {
-                case 0, 1: _ = try recorder.startPhase(phases.randomElement(using: &rng)!)
+                switch rng.next() % 11 {
+                case 9: _ = try recorder.decide(questions.randomElement(using: &rng)!, rng.next() % 4 != 0)
+                case 10: _ = try recorder.approve(by: "a\(rng.next() % 3)", role: "r")
+                case 0, 1: _ = try recorder.startPhase(phases.randomElement(using: &rng)!, overrideReason: rng.next() % 2 == 0 ? "prop" : nil)
                 case 2: _ = try recorder.completePhase(phases.randomElement(using: &rng)!)
                 case 3, 4: _ = try recorder.recordStep(.done, steps.randomElement(using: &rng)!, reason: nil)
                 case 5: _ = try recorder.recordStep(rng.next() % 2 == 0 ? .skip : .fail, steps.randomElement(using: &rng)!, reason: "r")

@@ -37,6 +37,10 @@ func tinyRunbook() throws -> LoadedRunbook {
             PhaseStarted(phase: "p1"), PhaseCompleted(phase: "p1"), StepCompleted(step: "s1", reason: nil),
             StepSkipped(step: "s2", reason: "not here"), StepFailed(step: "s3", reason: "timed out"),
             try DrillAborted(reason: "split brain"), DrillCompleted(outcome: .aborted),
+            QuestionAnswered(question: "q", answer: false, by: "alice", note: "degraded"),
+            OptionChosen(option: "B", path: [("primary-healthy", true), ("failover-over-24h", false)]),
+            ChecklistItemVerified(item: "c", by: "bob", notes: "ok"), try ApprovalGranted(by: "Morgan", role: "CAB"),
+            try GateOverridden(phase: "p1", missing: ["no approval"], reason: "drill"),
         ]
         #expect(Set(payloads.map { type(of: $0).eventType }) == Set(EventCatalogue.payloadTypes.map { $0.eventType }))
         for p in payloads {

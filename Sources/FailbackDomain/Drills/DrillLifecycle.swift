@@ -18,19 +18,77 @@ extension Recorder {
         return try DrillState.rebuild(drill: drill.drillID, from: store)
     }
 
-    public func startPhase(_ id: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+    /// Starts a phase. The first phase is the go/no-go gate: it needs every question answered yes,
+    /// every checklist item verified, an approval and a chosen option, unless `overrideReason` is
+    /// given, which records what was missing and why the gate was passed anyway.
+    public func startPhase(
+        _ id: String, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
+    ) throws -> AppendOutcome {
         let state = try writableState(drillID)
         let phase = try Self.phase(id, in: state)
         guard state.status == .running else { throw Self.aborted(state) }
         guard phase.applies else {
-            let chosen = state.option.map { "this drill follows option \($0)" } ?? "this drill chose no option (drill start --option)"
+            let chosen = state.option.map { "this drill follows option \($0)" }
+                ?? "this drill has no option yet (answer the flowchart with failback decide, or start the drill with --option)"
             throw InvalidInput("phase \(id) belongs to option \(phase.option ?? "?"); \(chosen): nothing appended")
         }
         if let at = phase.startedAt { throw InvalidInput("phase \(id) already started at \(at): nothing appended") }
         if let running = state.currentPhase {
             throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
         }
+        let isFirst = !state.phases.contains { $0.startedAt != nil }
+        let missing = isFirst ? state.blockers : []
+        if !missing.isEmpty {
+            guard let reason = overrideReason else {
+                throw InvalidInput("phase \(id) is gated: \(missing.joined(separator: "; ")) (or pass --override --reason TEXT): nothing appended")
+            }
+            let drill = try drillForWriting(state.drillID)
+            let at = context.clock()
+            let drafts = [
+                try draft(GateOverridden(phase: id, missing: missing, reason: reason), drillID: drill.drillID, at: at, idempotencyKey: nil),
+                try draft(PhaseStarted(phase: id), drillID: drill.drillID, at: at, idempotencyKey: idempotencyKey),
+            ]
+            return try store.append(drafts)[1]
+        }
         return try record(PhaseStarted(phase: id), drill: state.drillID, idempotencyKey: idempotencyKey)
+    }
+
+    /// Answers a yes/no question (a pre-decision question, a flowchart node, or both). When the answers
+    /// lead the flowchart to an option and the drill has none yet, that choice is recorded with them.
+    public func decide(_ question: String, _ answer: Bool, by: String? = nil, note: String? = nil, drill drillID: String? = nil) throws -> [AppendOutcome] {
+        var state = try writableState(drillID)
+        guard let rb = state.followed else { throw InvalidInput("the drill has no runbook: nothing appended") }
+        let known = Set(rb.questions.map(\.id) + (rb.flowchart?.nodes.map(\.id) ?? []))
+        guard known.contains(question) else {
+            throw InvalidInput("runbook \(rb.id) has no question \(question) (questions: \(known.sorted().joined(separator: ", "))): nothing appended")
+        }
+        guard state.status == .running, state.currentPhase == nil, !state.phases.contains(where: { $0.startedAt != nil }) else {
+            throw InvalidInput("decisions are made before the first phase starts: nothing appended")
+        }
+        let answered = QuestionAnswered(question: question, answer: answer, by: by, note: note)
+        var payloads: [any EventPayload] = [answered]
+        let wasChosen = state.option != nil
+        state.answers[question] = answered
+        if !wasChosen, case .option(let option)? = state.flowchartWalk.end {
+            payloads.append(OptionChosen(option: option, path: state.flowchartWalk.path))
+        }
+        return try record(batch: payloads, drill: state.drillID)
+    }
+
+    public func verifyChecklistItem(_ item: String, by: String? = nil, notes: String? = nil, drill drillID: String? = nil) throws -> AppendOutcome {
+        let state = try writableState(drillID)
+        guard let rb = state.followed, rb.checklist.contains(where: { $0.id == item }) else {
+            let known = state.followed?.checklist.map(\.id).joined(separator: ", ") ?? ""
+            throw InvalidInput("runbook \(state.runbook?.id ?? "?") has no checklist item \(item) (items: \(known)): nothing appended")
+        }
+        if let earlier = state.verified[item] { throw InvalidInput("checklist item \(item) was already verified\(earlier.by.map { " by \($0)" } ?? ""): nothing appended") }
+        return try record(ChecklistItemVerified(item: item, by: by, notes: notes), drill: state.drillID)
+    }
+
+    public func approve(by: String, role: String, drill drillID: String? = nil) throws -> AppendOutcome {
+        let state = try writableState(drillID)
+        guard state.status == .running else { throw Self.aborted(state) }
+        return try record(ApprovalGranted(by: by, role: role), drill: state.drillID)
     }
 
     public func completePhase(_ id: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {

@@ -51,6 +51,13 @@ public struct DrillState: Sendable, Equatable {
     public var phases: [PhaseState] = []
     public var steps: [StepState] = []
     public var issues: [IssueRaised] = []
+    /// Answers by question (or flowchart node) id; the latest answer counts.
+    public var answers: [String: QuestionAnswered] = [:]
+    public var verified: [String: ChecklistItemVerified] = [:]
+    public var approvals: [ApprovalGranted] = []
+    public var overrides: [GateOverridden] = []
+    /// The flowchart's pick, when it was recorded.
+    public var chosen: OptionChosen?
     public var notes = 0
     public var observations = 0
 
@@ -99,11 +106,64 @@ public struct DrillState: Sendable, Equatable {
             endedAt = event.recordedAt
         case let e as IssueRaised:
             issues.append(e)
+        case let e as QuestionAnswered:
+            answers[e.question] = e
+        case let e as OptionChosen:
+            chosen = e
+            if option == nil {
+                option = e.option
+                for i in phases.indices { phases[i].applies = phases[i].option == nil || phases[i].option == e.option }
+            }
+        case let e as ChecklistItemVerified:
+            verified[e.item] = e
+        case let e as ApprovalGranted:
+            approvals.append(e)
+        case let e as GateOverridden:
+            overrides.append(e)
         case is NoteAdded:
             notes += 1
         default:
             observations += 1
         }
+    }
+
+    /// Where the flowchart stands with the answers given: the nodes passed, and its end if reached.
+    public var flowchartWalk: (path: [(node: String, answer: Bool)], end: Runbook.Flowchart.Branch?, waitingOn: String?) {
+        guard let f = followed?.flowchart else { return ([], nil, nil) }
+        let nodes = Dictionary(uniqueKeysWithValues: f.nodes.map { ($0.id, $0) })
+        var path: [(String, Bool)] = []
+        var id = f.start
+        while let node = nodes[id] {
+            guard let answer = answers[id]?.answer else { return (path, nil, id) }
+            path.append((id, answer))
+            let branch = answer ? node.yes : node.no
+            if case .next(let next) = branch { id = next } else { return (path, branch, nil) }
+        }
+        return (path, nil, nil)
+    }
+
+    /// What keeps the first phase from starting (empty: go).
+    public var blockers: [String] {
+        guard let rb = followed else { return [] }
+        var missing: [String] = []
+        for q in rb.questions {
+            switch answers[q.id]?.answer {
+            case nil: missing.append("question \(q.id) unanswered (failback decide \(q.id) yes|no)")
+            case false?: missing.append("question \(q.id) answered no: \(q.text)")
+            default: break
+            }
+        }
+        for c in rb.checklist where verified[c.id] == nil { missing.append("checklist item \(c.id) not verified (failback checklist verify \(c.id))") }
+        if approvals.isEmpty { missing.append("no approval (failback approve --by NAME --role ROLE)") }
+        let walk = flowchartWalk
+        if case .outcome(_, let text)? = walk.end { missing.append("the flowchart says: \(text)") }
+        if case .option(let picked)? = walk.end, let option, picked != option {
+            missing.append("the flowchart picks option \(picked) but the drill follows option \(option)")
+        }
+        if !rb.options.isEmpty && option == nil {
+            missing.append(walk.waitingOn.map { "no option chosen: the flowchart waits for \($0) (failback decide \($0) yes|no)" } ?? "no option chosen")
+        }
+        return missing
     }
 
     private mutating func setStep(_ id: String, _ status: StepStatus, _ reason: String?, _ at: Timestamp) {

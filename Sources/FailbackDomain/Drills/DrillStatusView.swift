@@ -49,6 +49,12 @@ extension DrillState {
             }),
             "steps_pending": JSONValue(steps.filter { $0.status == .pending }.count),
             "issues": .array(issues.map { ["severity": .string($0.severity.rawValue), "title": .string($0.title)] }),
+            "answers": .object(answers.mapValues { .string($0.answer ? "yes" : "no") }),
+            "checklist_verified": .array(verified.keys.sorted().map(JSONValue.string)),
+            "approvals": .array(approvals.map { ["by": .string($0.by), "role": .string($0.role)] }),
+            "option_chosen_by_flowchart": chosen.map { $0.json },
+            "overrides": .array(overrides.map(\.json)),
+            "blockers": .array((phases.contains { $0.startedAt != nil } ? [] : blockers).map(JSONValue.string)),
             "notes": JSONValue(notes), "observations": JSONValue(observations),
         ])
     }
@@ -64,6 +70,18 @@ extension DrillState {
                 + (operatorName.map { " · operator \($0)" } ?? "") + (ticket.map { " · ticket \($0)" } ?? ""))
         }
         if let s = startedAt { out.append("started \(s) · elapsed \(Self.duration(s, end))" + (abortReason.map { " · abort reason: \($0)" } ?? "")) }
+        if status == .running, !phases.contains(where: { $0.startedAt != nil }) {
+            out.append("")
+            let missing = blockers
+            if missing.isEmpty {
+                out.append("go/no-go: GO — every question answered yes, checklist verified, approved" + (option.map { ", option \($0)" } ?? ""))
+            } else {
+                out.append("go/no-go: blocked by")
+                for m in missing { out.append("  - \(m)") }
+            }
+        }
+        if let c = chosen { out.append("option \(c.option) chosen by the flowchart: " + c.path.map { "\($0.node) \($0.answer ? "yes" : "no")" }.joined(separator: " → ")) }
+        for o in overrides { out.append("gate of \(o.phase) OVERRIDDEN: \(o.reason) (missing: \(o.missing.joined(separator: "; ")))") }
         out.append("")
         out.append("phases")
         let width = phases.map(\.id.count).max() ?? 0
@@ -104,6 +122,9 @@ extension DrillState {
             if let current = currentPhase {
                 let pending = steps.first { $0.section == current.id && $0.status == .pending }
                 return pending.map { "failback step done \($0.id)" } ?? "failback phase complete \(current.id)"
+            }
+            if !phases.contains(where: { $0.startedAt != nil }), let first = blockers.first, let hint = first.firstRange(of: "(failback ") {
+                return String(first[hint.lowerBound...].dropFirst().dropLast())
             }
             return phases.first { $0.applies && $0.startedAt == nil }.map { "failback phase start \($0.id)" } ?? "failback drill complete"
         }

@@ -1,0 +1,55 @@
+import ArgumentParser
+import FailbackDomain
+import FailbackLog
+
+enum YesNo: String, ExpressibleByArgument, CaseIterable {
+    case yes, no
+}
+
+struct Decide: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Answer a yes/no question of the runbook (pre-decision question or flowchart node).",
+        discussion: "When the answers lead the flowchart to an option, the choice is recorded with them.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var appendOptions: AppendOptions
+    @Argument(help: "The question (or flowchart node) id.") var question: String
+    @Argument(help: "yes or no.") var answer: YesNo
+    @Option(help: "Who answered, when not the one recording.") var by: String?
+    @Option(help: "A note for the record.") var note: String?
+
+    func run() throws {
+        let recorder = try storeOptions.workspace.openRecorder(actor: appendOptions.actor)
+        for outcome in try recorder.decide(question, answer == .yes, by: by, note: note, drill: appendOptions.drill) {
+            print(appendOptions.json ? CanonicalJSON.string(outcome.event.jsonWithHash) : EventCatalogue.line(for: outcome.event))
+        }
+    }
+}
+
+struct Checklist: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The runbook's checklist.", subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a checklist item as verified.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @Argument(help: "The checklist item id.") var item: String
+        @Option(help: "Notes for the record.") var notes: String?
+        @Option(help: "Who verified it, when not the one recording.") var by: String?
+
+        func run() throws {
+            try Output.printing(storeOptions, appendOptions) { try $0.verifyChecklistItem(item, by: by, notes: notes, drill: appendOptions.drill) }
+        }
+    }
+}
+
+struct Approve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Record an approval of the failback.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var appendOptions: AppendOptions
+    @Option(help: "Who approves.") var by: String
+    @Option(help: "Their role (change manager, VP Engineering...).") var role: String
+
+    func run() throws {
+        try Output.printing(storeOptions, appendOptions) { try $0.approve(by: by, role: role, drill: appendOptions.drill) }
+    }
+}
