@@ -78,6 +78,53 @@ import FailbackLog
         #expect(once == CanonicalJSON.encode(incremental.json))
     }
 
+    @Test func metricsOfAnOptionBDrill() throws {
+        let dir = Dir()
+        try SQLiteEventStore.create(at: "\(dir.path)/m.sqlite")
+        let ticks = Ticks()
+        let r = Recorder(
+            store: try SQLiteEventStore(openingAt: "\(dir.path)/m.sqlite"),
+            context: RecordingContext(actor: "m", host: "lab", clock: { ticks.next() }, makeDrillID: { _ in "drill-m" }))
+        _ = try r.startDrill(DrillStarted(runbook: RunbookLoader.load(path: repository("runbooks/rollback-teei.yaml")), option: "B"))
+        func lag(_ s: Double) throws { _ = try r.record(ReplicationLagSampled(lagSeconds: s, source: "eu-central-1", target: "us-east-1")) }
+        try lag(42)
+        _ = try r.startPhase("b-configure-us-standby", overrideReason: "test")
+        _ = try r.recordStep(.done, "b-demote-us", reason: nil)
+        _ = try r.completePhase("b-configure-us-standby")
+        _ = try r.startPhase("b-wait-replication-catch-up")
+        try lag(8)
+        try lag(3)
+        _ = try r.recordStep(.done, "b-monitor-replication-lag", reason: nil)
+        _ = try r.completePhase("b-wait-replication-catch-up")
+        _ = try r.startPhase("b-controlled-switchover")
+        let stop = try r.recordStep(.done, "b-pause-eu-writes", reason: nil).event.recordedAt
+        try lag(0.4)
+        _ = try r.record(RowCountSampled(table: "events", site: "eu-central-1", count: 1_204_331))
+        _ = try r.record(RowCountSampled(table: "events", site: "us-east-1", count: 1_204_329))
+        _ = try r.recordStep(.done, "b-wait-lag-zero", reason: nil)
+        _ = try r.recordStep(.done, "b-promote-us", reason: nil)
+        let resume = try r.recordStep(.done, "b-update-dns", reason: nil).event.recordedAt
+        _ = try r.record(DNSAnswerObserved(name: "api", resolver: "127.0.0.1:5353", answers: ["18.1.1.1"], expected: "52.1.2.3"))
+        let matched = try r.record(DNSAnswerObserved(name: "api", resolver: "127.0.0.1:5353", answers: ["52.1.2.3"], expected: "52.1.2.3")).event.recordedAt
+        try lag(0.2)
+        _ = try r.completePhase("b-controlled-switchover")
+        let end = try r.completeDrill().event.recordedAt
+
+        let m = try r.state(of: "drill-m").metrics
+        func seconds(_ a: Timestamp, _ b: Timestamp) -> Double { Double(b.millisecondsSinceEpoch - a.millisecondsSinceEpoch) / 1000 }
+        #expect(m.rtoSeconds == seconds(stop, resume))
+        #expect(m.rtoTargetSeconds == 600)
+        #expect(m.rtoMet == true)
+        #expect(m.rpoSeconds == 0.4)  // the last sample before writes resumed, not the 0.2 after
+        #expect(m.rpoMet == true)
+        #expect(m.rowsMissing == 2)
+        #expect(m.rowCounts.map(\.table) == ["events"])
+        #expect(m.dnsPropagationSeconds == seconds(resume, matched))
+        #expect(m.lag?.count == 5 && m.lag?.max == 42 && m.lag?.min == 0.2 && m.lag?.last == 0.2)
+        #expect(m.totalSeconds == seconds(m.startedAt!, end))
+        #expect(m.writesStoppedAt == stop && m.writesResumedAt == resume)
+    }
+
     /// The same commands with the same clock give the same log and the same state bytes, in two stores.
     @Test func sameCommandsGiveSameBytes() throws {
         let dir = Dir()

@@ -3,6 +3,11 @@ import FailbackLog
 /// A drill's state, rebuilt from its events alone (the read model of `failback status`).
 /// `apply` folds one event; folding a drill's events in order from `DrillState()` rebuilds it.
 public struct DrillState: Sendable, Equatable {
+    public static func == (a: DrillState, b: DrillState) -> Bool {
+        // The sample lists hold tuples (not Equatable); they are compared through the JSON form.
+        a.json == b.json && a.steps == b.steps && a.phases == b.phases && a.followed == b.followed
+    }
+
     public enum Status: String, Sendable {
         case notStarted = "not-started", running, rollingBack = "rolling-back", completed
     }
@@ -24,6 +29,7 @@ public struct DrillState: Sendable, Equatable {
 
     public struct StepState: Sendable, Equatable {
         public var id: String
+        public var cutover = false
         public var title: String
         /// The phase or section the step belongs to.
         public var section: String
@@ -58,6 +64,10 @@ public struct DrillState: Sendable, Equatable {
     public var overrides: [GateOverridden] = []
     /// The flowchart's pick, when it was recorded.
     public var chosen: OptionChosen?
+    /// Observations the metrics are computed from, in log order.
+    public var lagSamples: [(at: Timestamp, sample: ReplicationLagSampled)] = []
+    public var rowCounts: [(at: Timestamp, sample: RowCountSampled)] = []
+    public var dnsAnswers: [(at: Timestamp, answer: DNSAnswerObserved)] = []
     public var notes = 0
     public var observations = 0
 
@@ -88,7 +98,7 @@ public struct DrillState: Sendable, Equatable {
                 PhaseState(id: $0.id, title: $0.title, option: $0.option, targetMinutes: $0.targetMinutes, applies: $0.option == nil || $0.option == e.option)
             }
             steps = rb.allSteps.map {
-                StepState(id: $0.step.id, title: $0.step.title, section: $0.section, status: .pending, writes: $0.step.writes)
+                StepState(id: $0.step.id, cutover: $0.step.cutover, title: $0.step.title, section: $0.section, status: .pending, writes: $0.step.writes)
             }
         case let e as PhaseStarted:
             if let i = phases.firstIndex(where: { $0.id == e.phase }) { phases[i].startedAt = event.recordedAt }
@@ -122,6 +132,15 @@ public struct DrillState: Sendable, Equatable {
             overrides.append(e)
         case is NoteAdded:
             notes += 1
+        case let e as ReplicationLagSampled:
+            observations += 1
+            lagSamples.append((event.recordedAt, e))
+        case let e as RowCountSampled:
+            observations += 1
+            rowCounts.append((event.recordedAt, e))
+        case let e as DNSAnswerObserved:
+            observations += 1
+            dnsAnswers.append((event.recordedAt, e))
         default:
             observations += 1
         }

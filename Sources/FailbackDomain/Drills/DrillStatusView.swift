@@ -54,6 +54,7 @@ extension DrillState {
             "approvals": .array(approvals.map { ["by": .string($0.by), "role": .string($0.role)] }),
             "option_chosen_by_flowchart": chosen.map { $0.json },
             "overrides": .array(overrides.map(\.json)),
+            "metrics": metrics.json,
             "blockers": .array((phases.contains { $0.startedAt != nil } ? [] : blockers).map(JSONValue.string)),
             "notes": JSONValue(notes), "observations": JSONValue(observations),
         ])
@@ -106,6 +107,17 @@ extension DrillState {
             out.append("")
             out.append("issues: " + issues.map { "[\($0.severity.rawValue)] \($0.title)" }.joined(separator: "; "))
         }
+        let m = metrics
+        var figures: [String] = []
+        if let rto = m.rtoSeconds { figures.append("RTO \(Self.duration(rto))" + (m.rtoTargetSeconds.map { " (target \(Self.duration($0)): \(rto <= $0 ? "met" : "MISSED"))" } ?? "")) }
+        if let rpo = m.rpoSeconds { figures.append("RPO \(formatSeconds(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatSeconds($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? "")) }
+        if let missing = m.rowsMissing { figures.append("rows missing \(missing)") }
+        if let dns = m.dnsPropagationSeconds { figures.append("DNS propagated in \(formatSeconds(dns))") }
+        if let lag = m.lag { figures.append("lag \(formatSeconds(lag.last)) last, \(formatSeconds(lag.max)) max over \(lag.count) samples") }
+        if !figures.isEmpty {
+            out.append("")
+            out.append(figures.joined(separator: " · "))
+        }
         out.append("")
         out.append("\(eventCount) events (\(observations) observations, \(notes) notes)" + (nextAction.map { " · next: \($0)" } ?? ""))
         return out.joined(separator: "\n")
@@ -131,7 +143,11 @@ extension DrillState {
     }
 
     static func duration(_ from: Timestamp, _ to: Timestamp) -> String {
-        let s = max(0, (to.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / 1000)
+        duration(Double(to.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / 1000)
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int64(max(0, seconds))
         return s >= 3600 ? "\(s / 3600)h\(String(format2(s % 3600 / 60)))m" : "\(s / 60)m\(format2(s % 60))s"
     }
 }

@@ -127,6 +127,8 @@ public struct Runbook: Sendable, Equatable {
         public var services: [String]
         /// Whether this step stops or resumes application writes (RTO is measured between them).
         public var writes: WriteEffect?
+        /// This step switches traffic to the other site (DNS): propagation is measured from it.
+        public var cutover: Bool
     }
 
     public enum WriteEffect: String, Sendable, Equatable {
