@@ -58,7 +58,7 @@ struct Init: ParsableCommand {
 }
 
 struct Drill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start, abort and complete drills.", subcommands: [Start.self, Abort.self, Complete.self])
+    static let configuration = CommandConfiguration(abstract: "Start, abort and complete drills.", subcommands: [Start.self, Abort.self, Complete.self, List.self])
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a drill; prints its id. It becomes the current drill.")

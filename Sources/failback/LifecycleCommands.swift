@@ -85,12 +85,31 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "A drill's state, rebuilt from its events.")
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
-    @Option(help: ArgumentHelp("The state as it was after this drill event number (#drill_seq).", valueName: "seq")) var asOf: Int?
+    @Option(help: ArgumentHelp("The state as it was after drill event #SEQ, or at an RFC 3339 time.", valueName: "seq|time"))
+    var asOf: String?
     @Flag(help: "The state as JSON.") var json = false
+
+    func validate() throws {
+        if let asOf, DrillState.Moment(asOf) == nil { throw ValidationError("--as-of takes a drill event number or an RFC 3339 time, not '\(asOf)'") }
+    }
 
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder()
-        let state = try recorder.state(of: drill, asOf: asOf)
+        let state = try recorder.state(of: drill, asOf: asOf.flatMap(DrillState.Moment.init))
         print(json ? CanonicalJSON.string(state.json) : state.render(now: asOf == nil ? Timestamp.now() : state.lastEventAt ?? Timestamp.now()))
+    }
+}
+
+extension Drill {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every drill in the store, oldest first.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Flag(help: "One JSON object a line.") var json = false
+
+        func run() throws {
+            for state in try storeOptions.workspace.openRecorder().allDrills() {
+                print(json ? CanonicalJSON.string(state.listEntry) : state.listLine)
+            }
+        }
     }
 }

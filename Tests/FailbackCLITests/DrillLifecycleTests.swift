@@ -119,6 +119,24 @@ import Testing
         #expect(asOf3["current_phase"] as? String == "b-configure-us-standby")
         #expect(asOf3["events"] as? Int == 3)
         #expect(phaseStatuses(try status(lab))["b-configure-us-standby"] == "done")
+        let time = (asOf3["last_event_at"] as! String)
+        let atTime = try JSONSerialization.jsonObject(with: Data(try lab.expectSuccess(["status", "--json", "--as-of", time]).stdout.utf8)) as! [String: Any]
+        #expect(atTime["events"] as? Int == 3)
+        try expectRefused(lab, ["status", "--as-of", "yesterday"], "--as-of takes a drill event number or an RFC 3339 time, not 'yesterday'", status: 64)
+    }
+
+    @Test func drillListShowsEveryDrill() throws {
+        let lab = try Lab()
+        let first = try lab.startDrill("failback-bud")
+        try lab.expectSuccess(["drill", "complete", "--outcome", "failed"])
+        let second = try lab.startDrill("rollback-teei", option: "B")
+        let lines = try lab.expectSuccess(["drill", "list"]).stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix("\(first)\tfailback-bud v1.0\tfailed\t"))
+        #expect(lines[1].hasPrefix("\(second)\trollback-teei v1.0 option B\trunning\t"))
+        let json = try lab.expectSuccess(["drill", "list", "--json"]).stdout.split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(json.map { $0["outcome"] as? String } == ["failed", nil])
     }
 
     /// Wrong order: one line naming what is wrong, exit 65, nothing appended.

@@ -68,7 +68,7 @@ import FailbackLog
         for (i, event) in events.enumerated() {
             try incremental.apply(event)
             if i % 7 == 0 || i == events.count - 1 {
-                let rebuilt = try DrillState.rebuild(drill: id, from: recorder.store, asOf: event.drillSeq)
+                let rebuilt = try DrillState.rebuild(drill: id, from: recorder.store, asOf: .drillSeq(event.drillSeq))
                 #expect(rebuilt == incremental)
             }
         }
@@ -76,6 +76,9 @@ import FailbackLog
         let twice = CanonicalJSON.encode(try DrillState.rebuild(drill: id, from: recorder.store).json)
         #expect(once == twice)
         #expect(once == CanonicalJSON.encode(incremental.json))
+        // As of a time: the prefix up to the last event recorded by then.
+        let middle = events[events.count / 2]
+        #expect(try DrillState.rebuild(drill: id, from: recorder.store, asOf: .time(middle.recordedAt)).eventCount == events.count / 2 + 1)
     }
 
     @Test func metricsOfAnOptionBDrill() throws {

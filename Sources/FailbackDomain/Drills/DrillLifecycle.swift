@@ -8,8 +8,13 @@ extension Recorder {
     }
 
     /// The drill's state, rebuilt from its events (as of `drill_seq` `asOf`, when given).
-    public func state(of drillID: String? = nil, asOf: Int? = nil) throws -> DrillState {
+    public func state(of drillID: String? = nil, asOf: DrillState.Moment? = nil) throws -> DrillState {
         try DrillState.rebuild(drill: drillForReading(drillID).drillID, from: store, asOf: asOf)
+    }
+
+    /// Every drill of the store, oldest first, with its state.
+    public func allDrills() throws -> [DrillState] {
+        try store.drills().map { try DrillState.rebuild(drill: $0.drillID, from: store) }
     }
 
     /// The open drill's state, for a command that will append to it.

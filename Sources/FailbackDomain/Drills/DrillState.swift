@@ -192,15 +192,30 @@ public struct DrillState: Sendable, Equatable {
         steps[i].at = at
     }
 
-    /// Rebuilds a drill's state from its stored events, up to and including `drill_seq` `asOf` (nil: all).
-    public static func rebuild(drill id: String, from store: any EventStore, asOf: Int? = nil) throws -> DrillState {
-        var state = DrillState()
-        var failure: InvalidInput?
-        try store.forEachEvent(drill: id) { event in
-            guard failure == nil, asOf.map({ event.drillSeq <= $0 }) ?? true else { return }
-            do throws(InvalidInput) { try state.apply(event) } catch { failure = error }
+    /// A moment of a drill: after its event `#drill_seq`, or after its last event recorded at or
+    /// before a time (the log is a sequence: events are never reordered by their clocks).
+    public enum Moment: Sendable, Equatable {
+        case drillSeq(Int)
+        case time(Timestamp)
+
+        /// `12` (a drill event number) or an RFC 3339 time.
+        public init?(_ text: String) {
+            if let n = Int(text), n >= 0 { self = .drillSeq(n) } else if let t = Timestamp(rfc3339: text) { self = .time(t) } else { return nil }
         }
-        if let failure { throw failure }
+    }
+
+    /// Rebuilds a drill's state from its stored events, up to `asOf` (nil: all).
+    public static func rebuild(drill id: String, from store: any EventStore, asOf: Moment? = nil) throws -> DrillState {
+        var events: [RecordedEvent] = []
+        try store.forEachEvent(drill: id) { events.append($0) }
+        var last = events.count
+        switch asOf {
+        case .drillSeq(let n)?: last = min(n, events.count)
+        case .time(let t)?: last = (events.lastIndex { $0.recordedAt <= t }).map { $0 + 1 } ?? 0
+        case nil: break
+        }
+        var state = DrillState()
+        for event in events.prefix(last) { try state.apply(event) }
         return state
     }
 }
