@@ -94,7 +94,11 @@ import Testing
         try lab.expectSuccess(["step", "done", "proxy-read-only"])
         try lab.expectSuccess(["phase", "complete", "freeze"])
         try lab.expectSuccess(["phase", "start", "promote-ams"])
+        usleep(800_000)  // longer than the step's 0.01-minute (0.6 s) target
         try lab.expectSuccess(["step", "fail", "redis-failover", "--reason", "replica refused: READONLY"])
+        let late = (try status(lab)["steps"] as! [[String: Any]]).first { $0["id"] as? String == "redis-failover" }!
+        #expect(late["overrun"] as? Bool == true)
+        #expect((late["duration_seconds"] as! Double) >= 0.8)
         try lab.expectSuccess(["phase", "complete", "promote-ams"])
         try lab.expectSuccess(["drill", "abort", "--reason", "Redis promotion failed"])
         var s = try status(lab)
@@ -107,6 +111,7 @@ import Testing
         let human = try lab.expectSuccess(["status"]).stdout
         #expect(human.contains("completed: aborted"))
         #expect(human.contains("failed steps: redis-failover"))
+        #expect(human.contains("overruns: redis-failover took 0m00s (target 0.01 min)") || human.contains("overruns: redis-failover took 0m01s (target 0.01 min)"))
     }
 
     @Test func statusAsOfAnEarlierEvent() throws {

@@ -30,6 +30,11 @@ public struct DrillState: Sendable, Equatable {
     public struct StepState: Sendable, Equatable {
         public var id: String
         public var cutover = false
+        public var targetMinutes: ClosedRange<Double>?
+        /// Seconds from the later of the phase's start and the previous step recorded in the phase.
+        public var durationSeconds: Double?
+        /// Longer than its target (the upper end of a range).
+        public var overran: Bool { durationSeconds.flatMap { d in targetMinutes.map { d / 60 > $0.upperBound } } ?? false }
         public var title: String
         /// The phase or section the step belongs to.
         public var section: String
@@ -98,7 +103,7 @@ public struct DrillState: Sendable, Equatable {
                 PhaseState(id: $0.id, title: $0.title, option: $0.option, targetMinutes: $0.targetMinutes, applies: $0.option == nil || $0.option == e.option)
             }
             steps = rb.allSteps.map {
-                StepState(id: $0.step.id, cutover: $0.step.cutover, title: $0.step.title, section: $0.section, status: .pending, writes: $0.step.writes)
+                StepState(id: $0.step.id, cutover: $0.step.cutover, targetMinutes: $0.step.targetMinutes, title: $0.step.title, section: $0.section, status: .pending, writes: $0.step.writes)
             }
         case let e as PhaseStarted:
             if let i = phases.firstIndex(where: { $0.id == e.phase }) { phases[i].startedAt = event.recordedAt }
@@ -187,6 +192,9 @@ public struct DrillState: Sendable, Equatable {
 
     private mutating func setStep(_ id: String, _ status: StepStatus, _ reason: String?, _ at: Timestamp) {
         guard let i = steps.firstIndex(where: { $0.id == id }) else { return }
+        let section = steps[i].section
+        let since = ([phase(section)?.startedAt] + steps.filter { $0.section == section }.map(\.at)).compactMap { $0 }.filter { $0 <= at }.max()
+        steps[i].durationSeconds = since.map { Double(at.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000 }
         steps[i].status = status
         steps[i].reason = reason
         steps[i].at = at

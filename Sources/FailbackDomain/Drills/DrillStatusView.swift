@@ -45,7 +45,11 @@ extension DrillState {
                 ])
             }),
             "steps": .array(steps.filter { $0.status != .pending }.map { s in
-                .members(["id": .string(s.id), "section": .string(s.section), "status": .string(s.status.rawValue), "at": time(s.at), "reason": s.reason.map(JSONValue.string)])
+                .members([
+                    "id": .string(s.id), "section": .string(s.section), "status": .string(s.status.rawValue), "at": time(s.at),
+                    "reason": s.reason.map(JSONValue.string), "duration_seconds": s.durationSeconds.map(JSONValue.number),
+                    "target_minutes": range(s.targetMinutes), "overrun": .bool(s.overran),
+                ])
             }),
             "steps_pending": JSONValue(steps.filter { $0.status == .pending }.count),
             "issues": .array(issues.map { ["severity": .string($0.severity.rawValue), "title": .string($0.title)] }),
@@ -99,7 +103,15 @@ extension DrillState {
             let mine = steps.filter { $0.section == current.id }
             out.append("")
             out.append("phase \(current.id): \(mine.filter { $0.status != .pending }.count)/\(mine.count) steps recorded")
-            for s in mine { out.append("  \(s.status.rawValue.padding(7))  \(s.id)  \(s.title)" + (s.reason.map { " — \($0)" } ?? "")) }
+            for s in mine {
+                out.append("  \(s.status.rawValue.padding(7))  \(s.id)  \(s.title)" + (s.reason.map { " — \($0)" } ?? "")
+                    + (s.targetMinutes.map { "  (target \(trimmed($0.upperBound)) min)" } ?? "") + (s.overran ? "  OVERRUN" : ""))
+            }
+        }
+        let late = steps.filter(\.overran)
+        if !late.isEmpty {
+            out.append("")
+            out.append("overruns: " + late.map { "\($0.id) took \(Self.duration($0.durationSeconds ?? 0)) (target \(trimmed($0.targetMinutes!.upperBound)) min)" }.joined(separator: "; "))
         }
         let failed = steps.filter { $0.status == .failed }
         if !failed.isEmpty { out.append(""); out.append("failed steps: " + failed.map(\.id).joined(separator: ", ")) }

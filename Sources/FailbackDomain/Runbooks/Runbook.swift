@@ -129,6 +129,8 @@ public struct Runbook: Sendable, Equatable {
         public var writes: WriteEffect?
         /// This step switches traffic to the other site (DNS): propagation is measured from it.
         public var cutover: Bool
+        /// How long the step should take.
+        public var targetMinutes: ClosedRange<Double>?
     }
 
     public enum WriteEffect: String, Sendable, Equatable {

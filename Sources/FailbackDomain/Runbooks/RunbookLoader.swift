@@ -145,7 +145,7 @@ public enum RunbookLoader {
     }
 
     private static func step(_ v: Value) throws(InvalidInput) -> Runbook.Step {
-        let m = try v.object(["id", "title", "action", "commands", "expect", "notes", "sites", "services", "writes", "cutover"])
+        let m = try v.object(["id", "title", "action", "commands", "expect", "notes", "sites", "services", "writes", "cutover", "target_minutes"])
         let writes = try m.optionalString("writes")
         guard writes == nil || Runbook.WriteEffect(rawValue: writes!) != nil else {
             throw m.member("writes").fail("must be \"stop\" or \"resume\", not \"\(writes!)\"")
@@ -154,7 +154,7 @@ public enum RunbookLoader {
             id: try m.identifier("id"), title: try m.string("title"), action: try m.optionalString("action"),
             commands: try m.list("commands", command), expect: try m.optionalString("expect"), notes: try m.strings("notes"),
             sites: try m.strings("sites"), services: try m.strings("services"), writes: writes.flatMap(Runbook.WriteEffect.init),
-            cutover: try m.optionalBool("cutover") ?? false)
+            cutover: try m.optionalBool("cutover") ?? false, targetMinutes: try m.optionalRange("target_minutes"))
         return step
     }
 
