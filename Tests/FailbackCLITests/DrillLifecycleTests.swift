@@ -61,6 +61,9 @@ import Testing
         #expect(s["status"] as? String == "completed")
         #expect(s["outcome"] as? String == "success")
         #expect(s["steps_pending"] as? Int == 22)  // option A's 18 steps and the abort procedure's 4
+        let timeline = (s["timeline"] as! [[String: Any]]).map { $0["type"] as! String }
+        #expect(timeline.first == "DrillStarted" && timeline.last == "DrillCompleted")
+        #expect(timeline.filter { $0 == "PhaseStarted" }.count == 3 && timeline.filter { $0 == "QuestionAnswered" }.count == 6)
         #expect(try lab.failback(["note", "too late"]).status == 66)  // no open drill any more
         #expect(try lab.failback(["verify"]).status == 0)
     }

@@ -69,6 +69,16 @@ public struct DrillState: Sendable, Equatable {
     public var overrides: [GateOverridden] = []
     /// The flowchart's pick, when it was recorded.
     public var chosen: OptionChosen?
+    /// What happened to the drill's course, in log order (observations and notes are in the log).
+    public var timeline: [TimelineEntry] = []
+
+    public struct TimelineEntry: Sendable, Equatable {
+        public var drillSeq: Int
+        public var at: Timestamp
+        public var type: String
+        public var summary: String
+    }
+
     /// Observations the metrics are computed from, in log order.
     public var lagSamples: [(at: Timestamp, sample: ReplicationLagSampled)] = []
     public var rowCounts: [(at: Timestamp, sample: RowCountSampled)] = []
@@ -88,7 +98,13 @@ public struct DrillState: Sendable, Equatable {
     public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) {
         eventCount += 1
         lastEventAt = event.recordedAt
-        switch try EventCatalogue.payload(of: event) {
+        let payload = try EventCatalogue.payload(of: event)
+        if let payload, !(payload is NoteAdded || payload is ReplicationLagSampled || payload is RowCountSampled
+            || payload is DNSAnswerObserved || payload is PodStatesObserved || payload is HealthCheckObserved)
+        {
+            timeline.append(TimelineEntry(drillSeq: event.drillSeq, at: event.recordedAt, type: event.type, summary: payload.summary))
+        }
+        switch payload {
         case let e as DrillStarted:
             drillID = event.drillID
             runbook = e.runbook

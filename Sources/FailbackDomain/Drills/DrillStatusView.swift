@@ -59,6 +59,7 @@ extension DrillState {
             "option_chosen_by_flowchart": chosen.map { $0.json },
             "overrides": .array(overrides.map(\.json)),
             "metrics": metrics.json,
+            "timeline": .array(timeline.map { ["drill_seq": JSONValue($0.drillSeq), "at": .string($0.at.description), "type": .string($0.type), "summary": .string($0.summary)] }),
             "blockers": .array((phases.contains { $0.startedAt != nil } ? [] : blockers).map(JSONValue.string)),
             "notes": JSONValue(notes), "observations": JSONValue(observations),
         ])
