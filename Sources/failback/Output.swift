@@ -55,6 +55,7 @@ enum ExitStatus {
         case .readOnly: return noPermission
         case .busy: return tempFail
         case .drillClosed, .drillExists, .idempotencyConflict: return dataError
+        case .conflict: return tempFail
         case .database: return ioError
         }
     }

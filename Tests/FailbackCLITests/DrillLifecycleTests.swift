@@ -133,6 +133,21 @@ import Testing
         try expectRefused(lab, ["status", "--as-of", "yesterday"], "--as-of takes a drill event number or an RFC 3339 time, not 'yesterday'", status: 64)
     }
 
+    @Test func retriedLifecycleCommandsPrintTheFirstEvent() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei", option: "B")
+        let start = ["phase", "start", "b-configure-us-standby", "--override", "--reason", "test", "--idempotency-key", "p1-start"]
+        let first = try lab.expectSuccess(start)
+        let retry = try lab.expectSuccess(start)
+        #expect(retry.stdout == first.stdout && retry.stderr.contains("already recorded"))
+        let done = ["step", "done", "b-demote-us", "--idempotency-key", "s1"]
+        #expect(try lab.expectSuccess(done).stdout == lab.expectSuccess(done).stdout)
+        try lab.expectSuccess(["phase", "complete", "b-configure-us-standby"])
+        let complete = ["drill", "complete", "--idempotency-key", "end"]
+        #expect(try lab.expectSuccess(complete).stdout == lab.expectSuccess(complete).stdout)
+        #expect(try lab.eventCount == 6)
+    }
+
     @Test func drillListShowsEveryDrill() throws {
         let lab = try Lab()
         let first = try lab.startDrill("failback-bud")

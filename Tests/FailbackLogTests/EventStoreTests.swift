@@ -82,6 +82,18 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         #expect(try store.drill("a")?.eventCount == 3)
     }
 
+    @Test func anExpectedHeadThatMovedIsAConflict() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens)])
+        var checked = draft("a", 1)
+        checked.expectedDrillSeq = 1
+        _ = try store.append([draft("a", 2)])  // someone else moved the drill on
+        do { _ = try store.append([checked]); Issue.record("appended against a stale state") } catch { #expect(error.code == .conflict) }
+        checked.expectedDrillSeq = 2
+        #expect(try store.append([checked])[0].event.drillSeq == 3)
+    }
+
     @Test func databaseRefusesUpdateAndDelete() throws {
         let dir = TemporaryDirectory()
         let store = try newStore(dir)

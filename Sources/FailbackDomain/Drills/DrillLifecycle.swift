@@ -17,10 +17,27 @@ extension Recorder {
         try store.drills().map { try DrillState.rebuild(drill: $0.drillID, from: store) }
     }
 
+    /// The event a retried command recorded the first time (same key), if any.
+    private func retried(_ key: String?, _ payload: some EventPayload) throws -> AppendOutcome? {
+        guard let key, let earlier = try store.event(withIdempotencyKey: key) else { return nil }
+        return try store.append([draft(payload, drillID: earlier.drillID, at: context.clock(), idempotencyKey: key)])[0]
+    }
+
     /// The open drill's state, for a command that will append to it.
     private func writableState(_ drillID: String?) throws -> DrillState {
         let drill = try drillForWriting(drillID)
         return try DrillState.rebuild(drill: drill.drillID, from: store)
+    }
+
+    /// Appends `payloads` (one transaction) only if the drill is still as `state` saw it, so that two
+    /// people acting at once cannot both pass the same check.
+    private func append(_ payloads: [any EventPayload], checkedAgainst state: DrillState, idempotencyKey: String? = nil) throws -> [AppendOutcome] {
+        let at = context.clock()
+        var drafts = try payloads.enumerated().map { i, p in
+            try draft(p, drillID: state.drillID ?? "", at: at, idempotencyKey: i == payloads.count - 1 ? idempotencyKey : nil)
+        }
+        drafts[0].expectedDrillSeq = state.eventCount
+        return try store.append(drafts)
     }
 
     /// Starts a phase. The first phase is the go/no-go gate: it needs every question answered yes,
@@ -29,6 +46,7 @@ extension Recorder {
     public func startPhase(
         _ id: String, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
+        if let earlier = try retried(idempotencyKey, PhaseStarted(phase: id)) { return earlier }
         let state = try writableState(drillID)
         let phase = try Self.phase(id, in: state)
         guard state.status == .running else { throw Self.aborted(state) }
@@ -47,15 +65,9 @@ extension Recorder {
             guard let reason = overrideReason else {
                 throw InvalidInput("phase \(id) is gated: \(missing.joined(separator: "; ")) (or pass --override --reason TEXT): nothing appended")
             }
-            let drill = try drillForWriting(state.drillID)
-            let at = context.clock()
-            let drafts = [
-                try draft(GateOverridden(phase: id, missing: missing, reason: reason), drillID: drill.drillID, at: at, idempotencyKey: nil),
-                try draft(PhaseStarted(phase: id), drillID: drill.drillID, at: at, idempotencyKey: idempotencyKey),
-            ]
-            return try store.append(drafts)[1]
+            return try append([GateOverridden(phase: id, missing: missing, reason: reason), PhaseStarted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[1]
         }
-        return try record(PhaseStarted(phase: id), drill: state.drillID, idempotencyKey: idempotencyKey)
+        return try append([PhaseStarted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
     }
 
     /// Answers a yes/no question (a pre-decision question, a flowchart node, or both). When the answers
@@ -77,7 +89,7 @@ extension Recorder {
         if !wasChosen, case .option(let option)? = state.flowchartWalk.end {
             payloads.append(OptionChosen(option: option, path: state.flowchartWalk.path))
         }
-        return try record(batch: payloads, drill: state.drillID)
+        return try append(payloads, checkedAgainst: state)
     }
 
     public func verifyChecklistItem(_ item: String, by: String? = nil, notes: String? = nil, drill drillID: String? = nil) throws -> AppendOutcome {
@@ -87,26 +99,36 @@ extension Recorder {
             throw InvalidInput("runbook \(state.runbook?.id ?? "?") has no checklist item \(item) (items: \(known)): nothing appended")
         }
         if let earlier = state.verified[item] { throw InvalidInput("checklist item \(item) was already verified\(earlier.by.map { " by \($0)" } ?? ""): nothing appended") }
-        return try record(ChecklistItemVerified(item: item, by: by, notes: notes), drill: state.drillID)
+        return try append([ChecklistItemVerified(item: item, by: by, notes: notes)], checkedAgainst: state)[0]
     }
 
     public func approve(by: String, role: String, drill drillID: String? = nil) throws -> AppendOutcome {
         let state = try writableState(drillID)
         guard state.status == .running else { throw Self.aborted(state) }
-        return try record(ApprovalGranted(by: by, role: role), drill: state.drillID)
+        return try append([ApprovalGranted(by: by, role: role)], checkedAgainst: state)[0]
     }
 
     public func completePhase(_ id: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        if let earlier = try retried(idempotencyKey, PhaseCompleted(phase: id)) { return earlier }
         let state = try writableState(drillID)
         let phase = try Self.phase(id, in: state)
         guard phase.startedAt != nil else { throw InvalidInput("phase \(id) was never started (failback phase start \(id)): nothing appended") }
         if let at = phase.completedAt { throw InvalidInput("phase \(id) already completed at \(at): nothing appended") }
-        return try record(PhaseCompleted(phase: id), drill: state.drillID, idempotencyKey: idempotencyKey)
+        return try append([PhaseCompleted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
     }
 
     public func recordStep(
         _ outcome: StepOutcome, _ id: String, reason: String?, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
+        let payload: any EventPayload
+        switch outcome {
+        case .done: payload = StepCompleted(step: id, reason: reason)
+        case .skip: payload = StepSkipped(step: id, reason: reason)
+        case .fail: payload = StepFailed(step: id, reason: reason)
+        }
+        if let key = idempotencyKey, let earlier = try store.event(withIdempotencyKey: key) {
+            return try store.append([draft(payload, drillID: earlier.drillID, at: context.clock(), idempotencyKey: key)])[0]
+        }
         let state = try writableState(drillID)
         guard let step = state.step(id) else {
             throw InvalidInput("runbook \(state.runbook?.id ?? "?") has no step \(id) (failback runbook show lists them): nothing appended")
@@ -130,25 +152,24 @@ extension Recorder {
         if step.status == .done || step.status == .skipped {
             throw InvalidInput("step \(id) was already recorded as \(step.status.rawValue)\(step.at.map { " at \($0)" } ?? ""): nothing appended")
         }
-        let drill = state.drillID
-        switch outcome {
-        case .done: return try record(StepCompleted(step: id, reason: reason), drill: drill, idempotencyKey: idempotencyKey)
-        case .skip: return try record(StepSkipped(step: id, reason: reason), drill: drill, idempotencyKey: idempotencyKey)
-        case .fail: return try record(StepFailed(step: id, reason: reason), drill: drill, idempotencyKey: idempotencyKey)
-        }
+        return try append([payload], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
     }
 
     /// Aborts the drill: from here on it follows the runbook's rollback procedure.
     public func abortDrill(reason: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        if let earlier = try retried(idempotencyKey, DrillAborted(reason: reason)) { return earlier }
         let state = try writableState(drillID)
         guard state.status == .running else { throw Self.aborted(state) }
-        return try record(DrillAborted(reason: reason), drill: state.drillID, idempotencyKey: idempotencyKey)
+        return try append([DrillAborted(reason: reason)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
     }
 
     /// Ends the drill (closing its log). Default outcome: `success`, or `aborted` after an abort.
     public func completeDrill(
         outcome requested: DrillCompleted.Outcome? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
+        if let key = idempotencyKey, let earlier = try store.event(withIdempotencyKey: key), earlier.type == DrillCompleted.eventType {
+            return .alreadyRecorded(earlier)  // the drill is closed now: the store would refuse a retry
+        }
         let state = try writableState(drillID)
         if let running = state.currentPhase {
             throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
@@ -157,7 +178,7 @@ extension Recorder {
         if state.status == .rollingBack && outcome == .success {
             throw InvalidInput("the drill was aborted (\(state.abortReason ?? "")); it cannot complete with success: nothing appended")
         }
-        return try record(DrillCompleted(outcome: outcome), drill: state.drillID, idempotencyKey: idempotencyKey)
+        return try append([DrillCompleted(outcome: outcome)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
     }
 
     private static func phase(_ id: String, in state: DrillState) throws(InvalidInput) -> DrillState.PhaseState {

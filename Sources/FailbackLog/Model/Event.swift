@@ -35,6 +35,9 @@ public struct EventDraft: Sendable {
     public var redactions: [Redaction]
     public var idempotencyKey: String?
     public var lifecycle: DrillLifecycle
+    /// When set, the append is refused (`.conflict`) unless the drill's last event is still this
+    /// `drill_seq`: a command checked against the drill's state appends only if that state still holds.
+    public var expectedDrillSeq: Int?
     /// RFC 8785 bytes of `payload`, computed once, outside the store's write lock.
     public let canonicalPayload: [UInt8]
     /// `recordedAt` as written in the event (RFC 3339, milliseconds, UTC), formatted once.

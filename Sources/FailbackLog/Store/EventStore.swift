@@ -45,6 +45,9 @@ public protocol EventStore: AnyObject {
     /// Appends `drafts` in order, in one durable transaction.
     func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome]
 
+    /// The event recorded with this idempotency key, if any.
+    func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent?
+
     /// The drill's index entry, or nil when the store has no such drill.
     func drill(_ id: String) throws(StoreError) -> DrillHead?
 
@@ -86,6 +89,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case drillExists
         /// An idempotency key reused for a different event.
         case idempotencyConflict
+        /// The drill moved on between a command's check and its append (`expectedDrillSeq`).
+        case conflict
         /// Stored bytes that do not parse as an event (tampering or corruption).
         case corrupt
         /// Any other database failure.

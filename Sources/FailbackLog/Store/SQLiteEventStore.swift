@@ -203,6 +203,11 @@ public final class SQLiteEventStore: EventStore {
                 default: break
                 }
                 var h = head!
+                if let expected = draft.expectedDrillSeq, expected != h.drillSeq {
+                    throw StoreError(
+                        .conflict, "drill \(draft.drillID) changed while this command ran (now at event #\(h.drillSeq), not #\(expected)); check its status and run the command again: nothing appended",
+                        path: path)
+                }
                 let seq = lastSeq + 1
                 let drillSeq = h.drillSeq + 1
                 let canonical = draft.canonicalBytes(seq: seq, drillSeq: drillSeq)
@@ -254,7 +259,7 @@ public final class SQLiteEventStore: EventStore {
             closedSeq: s.isNull(5) ? nil : s.int(5), isNew: false)
     }
 
-    private func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent? {
+    public func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent? {
         try translatingErrors(doing: "look up an idempotency key") {
             let s = try db.statement("SELECT canonical, hash FROM events WHERE idempotency_key = ?")
             defer { s.reset() }
