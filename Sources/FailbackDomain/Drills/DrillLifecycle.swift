@@ -18,7 +18,7 @@ extension Recorder {
     }
 
     /// The event a retried command recorded the first time (same key), if any.
-    private func retried(_ key: String?, _ payload: some EventPayload) throws -> AppendOutcome? {
+    private func retried(_ key: String?, _ payload: any EventPayload) throws -> AppendOutcome? {
         guard let key, let earlier = try store.event(withIdempotencyKey: key) else { return nil }
         return try store.append([draft(payload, drillID: earlier.drillID, at: context.clock(), idempotencyKey: key)])[0]
     }
@@ -126,9 +126,7 @@ extension Recorder {
         case .skip: payload = StepSkipped(step: id, reason: reason)
         case .fail: payload = StepFailed(step: id, reason: reason)
         }
-        if let key = idempotencyKey, let earlier = try store.event(withIdempotencyKey: key) {
-            return try store.append([draft(payload, drillID: earlier.drillID, at: context.clock(), idempotencyKey: key)])[0]
-        }
+        if let earlier = try retried(idempotencyKey, payload) { return earlier }
         let state = try writableState(drillID)
         guard let step = state.step(id) else {
             throw InvalidInput("runbook \(state.runbook?.id ?? "?") has no step \(id) (failback runbook show lists them): nothing appended")
