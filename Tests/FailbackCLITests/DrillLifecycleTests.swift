@@ -72,6 +72,7 @@ import Testing
         let lab = try Lab()
         let rb = try runbook("runbooks/failback-bud.yaml")
         _ = try lab.startDrill("failback-bud")
+        try expectRefused(lab, ["phase", "start", "pre-failback-checks"], "phase pre-failback-checks is gated: checklist item primary-kubernetes-healthy not verified")
         try goNoGo(lab, rb)
         try runPhases(lab, rb, option: nil, skip: ["verify-minio-sync"])
         for section in rb["post_tasks"] as! [[String: Any]] {
