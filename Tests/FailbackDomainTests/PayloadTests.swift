@@ -41,6 +41,11 @@ func tinyRunbook() throws -> LoadedRunbook {
             OptionChosen(option: "B", path: [("primary-healthy", true), ("failover-over-24h", false)]),
             ChecklistItemVerified(item: "c", by: "bob", notes: "ok"), try ApprovalGranted(by: "Morgan", role: "CAB"),
             try GateOverridden(phase: "p1", missing: ["no approval"], reason: "drill"),
+            CommandExecuted(
+                argv: ["ls"], cwd: "/", step: "s1", startedAt: Timestamp(millisecondsSinceEpoch: 0), endedAt: Timestamp(millisecondsSinceEpoch: 5),
+                exitStatus: 0, signal: nil, stdout: CapturedOutput(text: "a\n", bytes: 2, sha256: String(repeating: "0", count: 64), truncated: false),
+                stderr: CapturedOutput(text: "", bytes: 0, sha256: String(repeating: "1", count: 64), truncated: false)),
+            CommandFailedToStart(argv: ["nope"], cwd: "/", step: nil, error: "No such file or directory"),
         ]
         #expect(Set(payloads.map { type(of: $0).eventType }) == Set(EventCatalogue.payloadTypes.map { $0.eventType }))
         for p in payloads {

@@ -6,7 +6,7 @@ import FailbackLog
 ///
 ///     {
 ///       "redaction": { "patterns": [ { "kind": "vault_token", "regex": "hvs\\.[A-Za-z0-9]{20,}" } ] },
-///       "limits": { "max_payload_bytes": 1048576 }
+///       "limits": { "max_payload_bytes": 1048576, "max_output_bytes": 65536 }
 ///     }
 public struct Configuration: Sendable {
     /// The default cap on one event's payload (RFC 8785 bytes, after redaction).
@@ -14,6 +14,9 @@ public struct Configuration: Sendable {
 
     public var extraRedactionPatterns: [(kind: String, pattern: String)] = []
     public var maxPayloadBytes = Configuration.defaultMaxPayloadBytes
+    /// The default cap on each captured output stream of `failback exec`.
+    public static let defaultMaxOutputBytes = 65_536
+    public var maxOutputBytes = Configuration.defaultMaxOutputBytes
     /// The file this was read from, for error messages.
     public var source: String?
 
@@ -44,12 +47,16 @@ public struct Configuration: Sendable {
         }
         if let limits = top["limits"] {
             guard case .object(let l) = limits else { throw InvalidInput("\(path): \"limits\" must be an object") }
-            for key in l.keys where key != "max_payload_bytes" { throw InvalidInput("\(path): unknown member \"limits.\(key)\"") }
+            for key in l.keys where key != "max_payload_bytes" && key != "max_output_bytes" { throw InvalidInput("\(path): unknown member \"limits.\(key)\"") }
             if let m = l["max_payload_bytes"] {
                 guard let n = m.integerValue, n >= 256 else {
                     throw InvalidInput("\(path): limits.max_payload_bytes must be an integer ≥ 256")
                 }
                 config.maxPayloadBytes = n
+            }
+            if let m = l["max_output_bytes"] {
+                guard let n = m.integerValue, n >= 0 else { throw InvalidInput("\(path): limits.max_output_bytes must be an integer ≥ 0") }
+                config.maxOutputBytes = n
             }
         }
         return config

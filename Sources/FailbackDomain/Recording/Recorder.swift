@@ -12,6 +12,8 @@ public final class Recorder {
     public let context: RecordingContext
     public let redactor: Redactor
     public let maxPayloadBytes: Int
+    /// The cap on each captured output stream of a command.
+    public let maxOutputBytes: Int
     /// Where limits are configured, for the error message.
     private let configSource: String?
 
@@ -20,6 +22,7 @@ public final class Recorder {
         self.context = context
         self.redactor = configuration.makeRedactor()
         self.maxPayloadBytes = configuration.maxPayloadBytes
+        self.maxOutputBytes = configuration.maxOutputBytes
         self.configSource = configuration.source
     }
 
@@ -30,7 +33,7 @@ public final class Recorder {
     }
 
     /// Records `payload` in the drill `drillID`, or in the current drill when nil.
-    public func record(_ payload: some EventPayload, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+    public func record(_ payload: any EventPayload, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
         let drill = try drillForWriting(drillID)
         return try append(draft(payload, drillID: drill.drillID, at: context.clock(), idempotencyKey: idempotencyKey))
     }
@@ -43,12 +46,13 @@ public final class Recorder {
     }
 
     /// The event a payload becomes: redacted, size-checked, not yet placed in the log.
-    public func draft(_ payload: some EventPayload, drillID: String, at time: Timestamp, idempotencyKey: String?) throws -> EventDraft {
+    public func draft(_ payload: any EventPayload, drillID: String, at time: Timestamp, idempotencyKey: String?) throws -> EventDraft {
         let (clean, redactions) = redactor.redact(payload.json, at: "/payload")
+        let kind = type(of: payload)
         let draft = EventDraft(
-            type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, drillID: drillID, recordedAt: time,
+            type: kind.eventType, schemaVersion: kind.schemaVersion, drillID: drillID, recordedAt: time,
             actor: context.actor, host: context.host, payload: clean, redactions: redactions, idempotencyKey: idempotencyKey,
-            lifecycle: type(of: payload).lifecycle)
+            lifecycle: kind.lifecycle)
         if draft.canonicalPayload.count > maxPayloadBytes {
             let setting = configSource.map { "limits.max_payload_bytes in \($0)" } ?? "limits.max_payload_bytes in the store's config.json"
             throw InvalidInput(

@@ -181,6 +181,13 @@ public struct Redactor {
         case .array(let elements):
             var copy: [JSONValue]? = nil
             for (i, element) in elements.enumerated() where element.isContainerOrString {
+                // Command lines: `--password VALUE`, `--token VALUE`... the value is the next argument.
+                if i > 0, case .string(let flag) = elements[i - 1], Self.isSecretFlag(flag), case .string(let v) = element, !v.hasPrefix("[REDACTED") {
+                    if copy == nil { copy = elements }
+                    copy![i] = .string(Self.marker("argument_secret"))
+                    found.append(Redaction(pointer: "\(pointer)/\(i)", kind: "argument_secret"))
+                    continue
+                }
                 if let changed = redacted(element, at: "\(pointer)/\(i)", into: &found) {
                     if copy == nil { copy = elements }
                     copy![i] = changed
@@ -226,6 +233,14 @@ public struct Redactor {
         if someRuleAlwaysRuns { return true }
         for k in keywords where Self.contains(text, k.word, ignoringCase: k.ignoringCase) { return true }
         return false
+    }
+
+    /// `--password`, `-password`, `--token`, `--api-key`, `--client-secret`... (a flag whose value follows it).
+    static func isSecretFlag(_ arg: String) -> Bool {
+        guard arg.hasPrefix("-"), !arg.contains("=") else { return false }
+        let name = arg.drop { $0 == "-" }.lowercased()
+        return ["password", "passwd", "pass", "token", "secret", "api-key", "apikey", "api_key", "client-secret", "access-token", "auth-token", "bearer"]
+            .contains(String(name))
     }
 
     /// `CF_API_TOKEN`, `PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`: upper-case names ending in a secret word.

@@ -42,10 +42,10 @@ private final class SHA256Algorithm: @unchecked Sendable {
 
 /// Incremental SHA-256 through OpenSSL's EVP interface (which uses the CPU's SHA instructions).
 /// One instance is reused across digests (`reset`), so hashing an event allocates nothing.
-final class SHA256Hasher {
+public final class SHA256Hasher {
     private let ctx: OpaquePointer
 
-    init() {
+    public init() {
         ctx = EVP_MD_CTX_new()
         reset()
     }
@@ -56,16 +56,16 @@ final class SHA256Hasher {
         EVP_DigestInit_ex2(ctx, SHA256Algorithm.shared.md, nil)
     }
 
-    func update(_ bytes: [UInt8]) {
+    public func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    func update(_ bytes: UnsafeRawBufferPointer) {
+    public func update(_ bytes: UnsafeRawBufferPointer) {
         if bytes.count > 0 { EVP_DigestUpdate(ctx, bytes.baseAddress, bytes.count) }
     }
 
     /// The digest; the hasher is reset for the next one.
-    func finalize() -> [UInt8] {
+    public func finalize() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         out.withUnsafeMutableBufferPointer { finalize(into: $0.baseAddress!) }
         return out

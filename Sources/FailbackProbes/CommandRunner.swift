@@ -1,0 +1,127 @@
+import FailbackDomain
+import FailbackLog
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a command as `failback exec` does: its output is copied through to ours as it arrives, and
+/// each stream is hashed whole and kept up to `captureLimit` bytes.
+public enum CommandRunner {
+    /// One stream as captured.
+    public struct Stream: Sendable {
+        public var kept: [UInt8] = []
+        public var total = 0
+        public var sha256: [UInt8] = []
+        public var truncated: Bool { total > kept.count }
+    }
+
+    public enum Result: Sendable {
+        /// It ran: how it ended, and what it printed.
+        case finished(exitStatus: Int?, signal: Int?, stdout: Stream, stderr: Stream, startedAt: Timestamp, endedAt: Timestamp)
+        /// It could not be started.
+        case failedToStart(error: String)
+    }
+
+    /// Runs `argv` (found on `PATH`) in `cwd`; `live` copies its output to our stdout and stderr.
+    public static func run(_ argv: [String], captureLimit: Int, live: Bool) -> Result {
+        guard !argv.isEmpty else { return .failedToStart(error: "no command given") }
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { return .failedToStart(error: String(cString: strerror(errno))) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        let cEnv: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+
+        let startedAt = Timestamp.now()
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, cEnv)
+        close(outPipe[1])
+        close(errPipe[1])
+        guard rc == 0 else {
+            close(outPipe[0])
+            close(errPipe[0])
+            return .failedToStart(error: String(cString: strerror(rc)))
+        }
+
+        var streams = [Stream(), Stream()]
+        let hashers = [SHA256Hasher(), SHA256Hasher()]
+        var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+        var open = 2
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while open > 0 {
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
+                if n <= 0 {
+                    if n < 0 && errno == EINTR { continue }
+                    close(fds[i].fd)
+                    fds[i].fd = -1
+                    open -= 1
+                    continue
+                }
+                let chunk = buffer[0..<n]
+                chunk.withUnsafeBytes { hashers[i].update($0) }
+                streams[i].total += n
+                let room = captureLimit - streams[i].kept.count
+                if room > 0 { streams[i].kept.append(contentsOf: chunk.prefix(room)) }
+                if live { chunk.withUnsafeBytes { writeAll(i == 0 ? 1 : 2, $0) } }
+            }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let endedAt = Timestamp.now()
+        for i in 0..<2 { streams[i].sha256 = hashers[i].finalize() }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are C macros.
+        let exited = status & 0x7F == 0
+        return .finished(
+            exitStatus: exited ? Int((status >> 8) & 0xFF) : nil, signal: exited ? nil : Int(status & 0x7F),
+            stdout: streams[0], stderr: streams[1], startedAt: startedAt, endedAt: endedAt)
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n <= 0 { if errno == EINTR { continue } else { return } }
+            offset += n
+        }
+    }
+}
+
+extension CommandRunner.Result {
+    /// The event this run becomes (`CommandExecuted` or `CommandFailedToStart`).
+    public func payload(argv: [String], cwd: String, step: String?) -> any EventPayload {
+        switch self {
+        case .failedToStart(let error):
+            return CommandFailedToStart(argv: argv, cwd: cwd, step: step, error: error)
+        case .finished(let exitStatus, let signal, let stdout, let stderr, let startedAt, let endedAt):
+            func captured(_ s: CommandRunner.Stream) -> CapturedOutput {
+                // Invalid UTF-8 becomes U+FFFD in the kept text; the digest is of the bytes as printed.
+                CapturedOutput(text: String(decoding: s.kept, as: UTF8.self), bytes: s.total, sha256: s.sha256.hex, truncated: s.truncated)
+            }
+            return CommandExecuted(
+                argv: argv, cwd: cwd, step: step, startedAt: startedAt, endedAt: endedAt, exitStatus: exitStatus, signal: signal,
+                stdout: captured(stdout), stderr: captured(stderr))
+        }
+    }
+
+    /// The status `failback exec` exits with: the command's, 128 + signal, or 127 when it did not start.
+    public var exitCode: Int32 {
+        switch self {
+        case .failedToStart: return 127
+        case .finished(let status, let signal, _, _, _, _): return Int32(status ?? (128 + (signal ?? 0)))
+        }
+    }
+}

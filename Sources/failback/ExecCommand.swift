@@ -1,0 +1,42 @@
+import ArgumentParser
+import FailbackDomain
+import FailbackLog
+import FailbackProbes
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command, show its output live, and record it; exits with its exit status.",
+        discussion: """
+            failback exec [--step STEP] -- COMMAND ARGS...
+            Records argv (redacted), working directory, start and end, exit status, and each output stream
+            (redacted, kept up to limits.max_output_bytes, with the whole stream's size and SHA-256).
+            A command that cannot start is recorded too (exit status 127).
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var appendOptions: AppendOptions
+    @Option(help: "The runbook step the command belongs to.") var step: String?
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("give the command after --: failback exec -- COMMAND ARGS...") }
+    }
+
+    func run() throws {
+        let recorder = try storeOptions.workspace.openRecorder(actor: appendOptions.actor)
+        let drill = try recorder.drillForWriting(appendOptions.drill)  // refuse before running anything
+        if let step, try recorder.state(of: drill.drillID).step(step) == nil {
+            throw InvalidInput("the drill's runbook has no step \(step): nothing run, nothing appended")
+        }
+        var path = [CChar](repeating: 0, count: 4096)
+        let cwd = getcwd(&path, path.count) != nil ? String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "."
+        let result = CommandRunner.run(command, captureLimit: recorder.maxOutputBytes, live: true)
+        let outcome = try recorder.record(result.payload(argv: command, cwd: cwd, step: step), drill: drill.drillID, idempotencyKey: appendOptions.idempotencyKey)
+        Output.printError(appendOptions.json ? CanonicalJSON.string(outcome.event.jsonWithHash) : EventCatalogue.line(for: outcome.event))
+        if case .failedToStart(let error) = result { Output.printError("failback: error: \(command[0]): \(error) (recorded)") }
+        throw ExitCode(result.exitCode)
+    }
+}
