@@ -83,7 +83,7 @@ final class Lab {
         var args = arguments
         // Options go after the subcommand path (the first words without a leading dash).
         let words = args.prefix { !$0.hasPrefix("-") }.count
-        let insertAt = ["drill", "record", "issue", "phase", "checklist", "runbook"].contains(arguments.first ?? "") ? min(2, words) : min(1, words)
+        let insertAt = ["drill", "record", "issue", "phase", "checklist", "runbook", "observe"].contains(arguments.first ?? "") ? min(2, words) : min(1, words)
         args.insert(contentsOf: ["--store", store], at: insertAt)
         return try run("failback", args, cwd: dir, env: env, stdin: stdin)
     }

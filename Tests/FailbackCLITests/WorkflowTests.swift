@@ -16,6 +16,7 @@ import Testing
         try lab.expectSuccess(["issue", "add", "budcluster in CrashLoopBackOff", "--severity", "high"])
         #expect(try lab.failback(["exec", "--", "sh", "-c", "echo hi; exit 2"]).status == 2)
         #expect(try lab.failback(["exec", "--", "no-such-command-at-all"]).status == 127)
+        #expect(try lab.failback(["observe", "http", "http://127.0.0.1:9/", "--until", "pass", "--timeout", "200ms"]).status == 1)
         try lab.expectSuccess(["checklist", "verify", "team-assembled", "--by", "dana"])
         try lab.expectSuccess(["approve", "--by", "Morgan", "--role", "change manager"])
         try lab.expectSuccess(["phase", "start", "pre-failback-checks", "--override", "--reason", "checklist done on paper"])
@@ -41,7 +42,7 @@ import Testing
             "DrillStarted", "ReplicationLagSampled", "RowCountSampled", "DNSAnswerObserved", "PodStatesObserved",
             "HealthCheckObserved", "NoteAdded", "IssueRaised", "PhaseStarted", "PhaseCompleted", "StepCompleted", "StepSkipped",
             "StepFailed", "DrillAborted", "DrillCompleted", "ChecklistItemVerified", "ApprovalGranted", "GateOverridden",
-            "CommandExecuted", "CommandFailedToStart",
+            "CommandExecuted", "CommandFailedToStart", "WaitConcluded",
         ])
     }
 
@@ -68,16 +69,16 @@ import Testing
         let lab = try Lab()
         try recordOneOfEach(lab)
         let verify = try lab.expectSuccess(["verify"])
-        #expect(verify.stdout.contains("chain intact, 20 events"))
+        #expect(verify.stdout.contains("chain intact, 22 events"))
         let all = try lab.expectSuccess(["verify", "--all"])
-        #expect(all.stdout.hasPrefix("store: global sequence gapless, 20 events"))
+        #expect(all.stdout.hasPrefix("store: global sequence gapless, 22 events"))
         let independent = try python("verify-log.py", [lab.store])
         #expect(independent.status == 0, "\(independent.stdout)")
         // Both compute the same head.
         let head = try #require(verify.stdout.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(independent.stdout.contains("head \(head)"))
         let log = try lab.expectSuccess(["log"]).stdout.split(separator: "\n")
-        #expect(log.count == 20)
+        #expect(log.count == 22)
         #expect(log[4].contains("PodStatesObserved\t2/4 pods ready; not ready: budcluster-6b7c8d9e0-a1b2c (CrashLoopBackOff)"))
     }
 

@@ -46,6 +46,7 @@ func tinyRunbook() throws -> LoadedRunbook {
                 exitStatus: 0, signal: nil, stdout: CapturedOutput(text: "a\n", bytes: 2, sha256: String(repeating: "0", count: 64), truncated: false),
                 stderr: CapturedOutput(text: "", bytes: 0, sha256: String(repeating: "1", count: 64), truncated: false)),
             CommandFailedToStart(argv: ["nope"], cwd: "/", step: nil, error: "No such file or directory"),
+            WaitConcluded(probe: "http x", condition: "pass", met: true, samples: 3, elapsedMilliseconds: 1500, last: ["status": 200]),
         ]
         #expect(Set(payloads.map { type(of: $0).eventType }) == Set(EventCatalogue.payloadTypes.map { $0.eventType }))
         for p in payloads {

@@ -27,7 +27,7 @@ public enum EventCatalogue {
         ReplicationLagSampled.self, RowCountSampled.self, DNSAnswerObserved.self, PodStatesObserved.self, HealthCheckObserved.self,
         PhaseStarted.self, PhaseCompleted.self, StepCompleted.self, StepSkipped.self, StepFailed.self, DrillAborted.self, DrillCompleted.self,
         QuestionAnswered.self, OptionChosen.self, ChecklistItemVerified.self, ApprovalGranted.self, GateOverridden.self,
-        CommandExecuted.self, CommandFailedToStart.self,
+        CommandExecuted.self, CommandFailedToStart.self, WaitConcluded.self,
     ]
 
     private static let byType: [String: any EventPayload.Type] = Dictionary(uniqueKeysWithValues: payloadTypes.map { ($0.eventType, $0) })

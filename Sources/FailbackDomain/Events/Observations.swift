@@ -177,41 +177,63 @@ public struct PodStatesObserved: EventPayload, Equatable {
     }
 }
 
-/// A health or smoke check against an endpoint: its HTTP status and latency.
+/// A health or smoke check against an endpoint: its HTTP status and latency, or why it got none.
+/// Recorded by hand (`record health`) or by the HTTP probe (`observe http`).
 public struct HealthCheckObserved: EventPayload, Equatable {
     public static let eventType = "HealthCheckObserved"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public var target: String
-    public var status: Int
-    public var latencyMilliseconds: Double
+    /// Nil when no response came (see `error`).
+    public var status: Int?
+    public var latencyMilliseconds: Double?
     /// The status that counts as a pass; without one, any 2xx passes.
     public var expectedStatus: Int?
+    /// Text the response body must contain, and whether it did.
+    public var expectedBody: String?
+    public var bodyMatched: Bool?
+    /// Why there was no response (connection refused, timeout...).
+    public var error: String?
 
-    public var passed: Bool { expectedStatus.map { $0 == status } ?? (200..<300).contains(status) }
+    public var passed: Bool {
+        guard let status, error == nil else { return false }
+        let statusOK = expectedStatus.map { $0 == status } ?? (200..<300).contains(status)
+        return statusOK && (bodyMatched ?? true)
+    }
 
-    public init(target: String, status: Int, latencyMilliseconds: Double, expectedStatus: Int? = nil) throws(InvalidInput) {
+    public init(target: String, status: Int?, latencyMilliseconds: Double?, expectedStatus: Int? = nil,
+                expectedBody: String? = nil, bodyMatched: Bool? = nil, error: String? = nil) throws(InvalidInput) {
         self.target = try Check.nonEmpty(target, "target")
-        guard (100...599).contains(status) else { throw InvalidInput("HTTP status must be from 100 to 599, got \(status)") }
+        if let status, !(100...599).contains(status) { throw InvalidInput("HTTP status must be from 100 to 599, got \(status)") }
         if let e = expectedStatus, !(100...599).contains(e) { throw InvalidInput("expected HTTP status must be from 100 to 599, got \(e)") }
+        if status == nil && error == nil { throw InvalidInput("a health check has a status or an error") }
         self.status = status
-        self.latencyMilliseconds = try Check.nonNegative(latencyMilliseconds, "latency (ms)")
+        self.latencyMilliseconds = try latencyMilliseconds.map { (l) throws(InvalidInput) in try Check.nonNegative(l, "latency (ms)") }
         self.expectedStatus = expectedStatus
+        self.expectedBody = expectedBody
+        self.bodyMatched = bodyMatched
+        self.error = error
     }
 
     public var json: JSONValue {
         .members([
-            "target": .string(target), "status": JSONValue(status), "latency_ms": .number(latencyMilliseconds),
-            "expected_status": expectedStatus.map { JSONValue($0) }, "passed": .bool(passed),
+            "target": .string(target), "status": status.map { JSONValue($0) }, "latency_ms": latencyMilliseconds.map(JSONValue.number),
+            "expected_status": expectedStatus.map { JSONValue($0) }, "expected_body": expectedBody.map(JSONValue.string),
+            "body_matched": bodyMatched.map(JSONValue.bool), "error": error.map(JSONValue.string), "passed": .bool(passed),
         ])
     }
 
     public init(json: JSONValue) throws(InvalidInput) {
         let r = PayloadReader(json, context: Self.eventType)
         try self.init(
-            target: r.string("target"), status: r.integer("status"), latencyMilliseconds: r.number("latency_ms"),
-            expectedStatus: r.optionalInteger("expected_status"))
+            target: r.string("target"), status: r.optionalInteger("status"),
+            latencyMilliseconds: json["latency_ms"]?.numberValue, expectedStatus: r.optionalInteger("expected_status"),
+            expectedBody: r.optionalString("expected_body"), bodyMatched: r.optionalBool("body_matched"), error: r.optionalString("error"))
     }
 
-    public var summary: String { "\(target) → \(status) in \(trimmed(latencyMilliseconds))ms (\(passed ? "pass" : "FAIL"))" }
+    public var summary: String {
+        guard let status else { return "\(target) → no response: \(error ?? "?") (FAIL)" }
+        return "\(target) → \(status)" + (latencyMilliseconds.map { " in \(trimmed($0))ms" } ?? "")
+            + (bodyMatched == false ? ", body lacks \"\(expectedBody ?? "")\"" : "") + " (\(passed ? "pass" : "FAIL"))"
+    }
 }

@@ -1,0 +1,145 @@
+import FailbackDomain
+import FailbackLog
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A condition a `--until` loop waits for: `pass` (the probe's own check passed), or
+/// `NAME OP VALUE` over the sample's values, e.g. `lag<5s`, `status=200`, `latency<=250ms`.
+/// Durations take `ms`, `s`, `m` (compared in seconds for `lag`, milliseconds for `latency`).
+public struct UntilCondition: Sendable, Equatable, CustomStringConvertible {
+    public enum Operator: String, Sendable, CaseIterable { case le = "<=", ge = ">=", ne = "!=", lt = "<", gt = ">", eq = "=" }
+
+    public var text: String
+    var name: String?
+    var op: Operator?
+    var value: Double = 0
+
+    public var description: String { text }
+
+    /// Parses a condition; `names` are the values this probe measures, with the unit they are in.
+    public init(_ text: String, names: [String: String]) throws(InvalidInput) {
+        self.text = text.filter { !$0.isWhitespace }
+        if self.text == "pass" { return }
+        guard let op = Operator.allCases.first(where: { self.text.contains($0.rawValue) }),
+            let range = self.text.firstRange(of: op.rawValue)
+        else { throw InvalidInput("--until \(text.debugDescription): expected pass or NAME<VALUE (one of \(names.keys.sorted().joined(separator: ", ")))") }
+        let name = String(self.text[..<range.lowerBound]), raw = String(self.text[range.upperBound...])
+        guard let unit = names[name] else {
+            throw InvalidInput("--until \(text.debugDescription): this probe measures \(names.keys.sorted().joined(separator: ", ")), not \(name.debugDescription)")
+        }
+        let (number, scale): (Substring, Double) =
+            raw.hasSuffix("ms") ? (raw.dropLast(2), unit == "s" ? 0.001 : 1) : raw.hasSuffix("s") ? (raw.dropLast(), unit == "ms" ? 1000 : 1)
+            : raw.hasSuffix("m") ? (raw.dropLast(), unit == "ms" ? 60_000 : 60) : (raw[...], 1)
+        guard let v = Double(number), v.isFinite else { throw InvalidInput("--until \(text.debugDescription): \(raw.debugDescription) is not a number") }
+        self.name = name
+        self.op = op
+        self.value = v * scale
+    }
+
+    /// Whether a sample meets the condition.
+    public func isMet(passed: Bool, values: [String: Double]) -> Bool {
+        guard let name, let op else { return passed }
+        guard let v = values[name] else { return false }
+        switch op {
+        case .lt: return v < value
+        case .le: return v <= value
+        case .gt: return v > value
+        case .ge: return v >= value
+        case .eq: return v == value
+        case .ne: return v != value
+        }
+    }
+}
+
+/// Parses `2s`, `500ms`, `5m` into seconds.
+public func parseDuration(_ text: String, option: String) throws(InvalidInput) -> Double {
+    let (number, scale): (Substring, Double) =
+        text.hasSuffix("ms") ? (text.dropLast(2), 0.001) : text.hasSuffix("s") ? (text.dropLast(), 1) : text.hasSuffix("m") ? (text.dropLast(), 60)
+        : text.hasSuffix("h") ? (text.dropLast(), 3600) : (text[...], 1)
+    guard let v = Double(number), v.isFinite, v >= 0 else { throw InvalidInput("\(option) \(text.debugDescription) is not a duration (like 500ms, 2s, 5m)") }
+    return v * scale
+}
+
+/// One sample of a probe: the event to record, whether the probe's own check passed, and its values.
+public struct ProbeSample {
+    public var payload: any EventPayload
+    public var passed: Bool
+    public var values: [String: Double]
+
+    public init(payload: any EventPayload, passed: Bool, values: [String: Double]) {
+        self.payload = payload
+        self.passed = passed
+        self.values = values
+    }
+}
+
+/// Takes samples: once, or every `every` seconds until `until` is met or `timeout` seconds pass.
+/// Each sample is recorded as it is taken; a loop ends with one `WaitConcluded` event.
+public enum Sampler {
+    /// Returns whether the (last) check passed, or whether the condition was met.
+    public static func run(
+        probe: String, until: UntilCondition?, every: Double, timeout: Double,
+        record: (any EventPayload) throws -> Void, sample: (_ remaining: Double) -> ProbeSample
+    ) throws -> Bool {
+        guard let until else {
+            let s = sample(timeout)
+            try record(s.payload)
+            return s.passed
+        }
+        let start = Timestamp.now()
+        func elapsed() -> Double { Double(Timestamp.now().millisecondsSinceEpoch - start.millisecondsSinceEpoch) / 1000 }
+        var samples = 0
+        var last: ProbeSample
+        while true {
+            last = sample(max(0.1, timeout - elapsed()))
+            samples += 1
+            try record(last.payload)
+            if until.isMet(passed: last.passed, values: last.values) { break }
+            let left = timeout - elapsed()
+            if left <= 0 { break }
+            let pause = min(every, left)
+            usleep(UInt32(pause * 1_000_000))
+            if elapsed() >= timeout { break }
+        }
+        let met = until.isMet(passed: last.passed, values: last.values)
+        try record(WaitConcluded(probe: probe, condition: until.text, met: met, samples: samples, elapsedMilliseconds: Int(elapsed() * 1000), last: last.values))
+        return met
+    }
+}
+
+/// The HTTP probe: one request through the `curl` command-line tool (HTTPS included, nothing linked
+/// into failback's start-up), timed and checked.
+public enum HTTPProbe {
+    public static let measures = ["status": "", "latency": "ms"]
+
+    public static func check(url: String, expectStatus: Int?, expectBody: String?, timeout: Double, bodyLimit: Int) -> ProbeSample {
+        let marker = "\n__failback_http__ "
+        let argv = ["curl", "--silent", "--show-error", "--max-time", String(max(0.1, timeout)), "--output", "-",
+                    "--write-out", "\(marker)%{http_code} %{time_total}", url]
+        let result = CommandRunner.run(argv, captureLimit: bodyLimit + 4096, live: false)
+        func failure(_ error: String) -> ProbeSample {
+            let event = (try? HealthCheckObserved(target: url, status: nil, latencyMilliseconds: nil, expectedStatus: expectStatus, expectedBody: expectBody, error: error))
+            return ProbeSample(payload: event!, passed: false, values: [:])
+        }
+        guard case .finished(let exit, _, let stdout, let stderr, _, _) = result else {
+            if case .failedToStart(let e) = result { return failure("curl could not start: \(e)") }
+            return failure("curl failed")
+        }
+        let out = String(decoding: stdout.kept, as: UTF8.self)
+        guard exit == 0, let range = out.firstRange(of: marker) else {
+            let message = String(decoding: stderr.kept, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "curl exit \(exit ?? -1)"
+            return failure(message.hasPrefix("curl: ") ? String(message.dropFirst(6)) : message)
+        }
+        let body = out[..<range.lowerBound]
+        let fields = out[range.upperBound...].split(separator: " ")
+        guard fields.count == 2, let status = Int(fields[0]), let seconds = Double(fields[1]) else { return failure("unexpected curl output") }
+        let latency = (seconds * 100_000).rounded() / 100
+        let matched = expectBody.map { body.contains($0) }
+        guard let event = try? HealthCheckObserved(
+            target: url, status: status, latencyMilliseconds: latency, expectedStatus: expectStatus, expectedBody: expectBody, bodyMatched: matched)
+        else { return failure("no HTTP response (status \(status))") }
+        return ProbeSample(payload: event, passed: event.passed, values: ["status": Double(status), "latency": latency])
+    }
+}
