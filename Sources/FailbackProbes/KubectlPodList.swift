@@ -49,3 +49,35 @@ public enum KubectlPodList {
         return PodStatesObserved(source: source, pods: pods)
     }
 }
+
+/// The pods probe: a kubectl listing read from a file or from running kubectl, as one sample.
+public enum PodsProbe {
+    public static let measures = ["ready": "", "total": "", "not_ready": ""]
+
+    /// Reads the listing (from `file`, else by running `command`); a failure is an error sample.
+    public static func check(file: String?, command: [String], outputLimit: Int) throws(InvalidInput) -> ProbeSample {
+        let bytes: [UInt8], source: String
+        if let file {
+            bytes = try readFile(file, what: "pod listing")
+            source = file
+        } else {
+            switch CommandRunner.run(command, captureLimit: outputLimit, live: false) {
+            case .failedToStart(let error):
+                throw InvalidInput("\(command[0]) could not start: \(error)")
+            case .finished(let status, let signal, let stdout, let stderr, _, _):
+                guard status == 0, !stdout.truncated else {
+                    let why = stdout.truncated ? "printed more than limits.max_output_bytes (\(outputLimit))"
+                        : (String(decoding: stderr.kept, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "exit \(status ?? 128 + (signal ?? 0))")
+                    throw InvalidInput("\(command.joined(separator: " ")): \(why)")
+                }
+                bytes = stdout.kept
+                source = command.joined(separator: " ")
+            }
+        }
+        let pods = try KubectlPodList.parse(bytes, source: source)
+        let ready = pods.readyCount
+        return ProbeSample(
+            payload: pods, passed: ready == pods.pods.count,
+            values: ["ready": Double(ready), "total": Double(pods.pods.count), "not_ready": Double(pods.pods.count - ready)])
+    }
+}

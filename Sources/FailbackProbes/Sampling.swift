@@ -78,13 +78,14 @@ public struct ProbeSample {
 /// Takes samples: once, or every `every` seconds until `until` is met or `timeout` seconds pass.
 /// Each sample is recorded as it is taken; a loop ends with one `WaitConcluded` event.
 public enum Sampler {
-    /// Returns whether the (last) check passed, or whether the condition was met.
+    /// Returns whether the (last) check passed, or whether the condition was met. A `sample` that
+    /// throws ends the run with its error; the samples before it stay recorded.
     public static func run(
         probe: String, until: UntilCondition?, every: Double, timeout: Double,
-        record: (any EventPayload) throws -> Void, sample: (_ remaining: Double) -> ProbeSample
+        record: (any EventPayload) throws -> Void, sample: (_ remaining: Double) throws -> ProbeSample
     ) throws -> Bool {
         guard let until else {
-            let s = sample(timeout)
+            let s = try sample(timeout)
             try record(s.payload)
             return s.passed
         }
@@ -93,7 +94,7 @@ public enum Sampler {
         var samples = 0
         var last: ProbeSample
         while true {
-            last = sample(max(0.1, timeout - elapsed()))
+            last = try sample(max(0.1, timeout - elapsed()))
             samples += 1
             try record(last.payload)
             if until.isMet(passed: last.passed, values: last.values) { break }
