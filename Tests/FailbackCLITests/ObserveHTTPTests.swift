@@ -18,6 +18,10 @@ import Glibc
             self.dir = dir
             process.executableURL = URL(fileURLWithPath: tool("python3"))
             process.arguments = [repositoryRoot.appendingPathComponent("Tests/Fixtures/http/health-server.py").path, "\(dir)/port", "\(dir)/status"]
+            // Not our stdout or stderr: a server holding the runner's output pipe would keep its reader waiting.
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
             try process.run()
             var port: Int?
             for _ in 0..<100 where port == nil {
@@ -29,7 +33,13 @@ import Glibc
 
         func answer(_ code: Int) throws { try "\(code)".write(toFile: status, atomically: true, encoding: .utf8) }
         var url: String { "http://127.0.0.1:\(port)/health" }
-        deinit { process.terminate() }
+
+        /// Stops the server (tests call it in `defer`: a test process may end before deinit runs).
+        func stop() {
+            if process.isRunning { process.terminate() }  // SIGTERM ends it at once; waiting here would hold a test thread
+        }
+
+        deinit { stop() }
     }
 
     func events(_ lab: Lab) throws -> [[String: Any]] {
@@ -40,6 +50,7 @@ import Glibc
         let lab = try Lab()
         _ = try lab.startDrill("failback-bud")
         let server = try Server(dir: lab.dir)
+        defer { server.stop() }
         try server.answer(200)
         #expect(try lab.failback(["observe", "http", server.url, "--expect-body", "ok"]).status == 0)
         try server.answer(503)
@@ -56,6 +67,7 @@ import Glibc
         let lab = try Lab()
         _ = try lab.startDrill("failback-bud")
         let server = try Server(dir: lab.dir)
+        defer { server.stop() }
         try server.answer(503)
         let flip = DispatchWorkItem { try? server.answer(200) }
         DispatchQueue.global().asyncAfter(deadline: .now() + 1.0, execute: flip)
@@ -79,6 +91,7 @@ import Glibc
         let e = try events(lab).last!["payload"] as! [String: Any]
         #expect(e["status"] == nil && (e["error"] as! String).contains("Failed to connect"))
         let server = try Server(dir: lab.dir)
+        defer { server.stop() }
         let t0 = Date()
         let slow = try lab.failback(["observe", "http", "http://127.0.0.1:\(server.port)/slow", "--until", "pass", "--timeout", "1s", "--every", "200ms"])
         #expect(slow.status == 1)

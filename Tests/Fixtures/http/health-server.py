@@ -3,11 +3,16 @@
 
 Binds a free port and writes it to PORTFILE. Every GET answers with the status written in
 STATUSFILE (200 when the file is missing) and a body naming it; GET /slow waits 3 s first.
-Stops by itself after 120 s.
+Stops on SIGTERM, and by itself after 120 s.
 """
-import http.server, os, sys, threading, time
+import http.server, os, signal, sys, threading, time
 
 port_file, status_file = sys.argv[1], sys.argv[2]
+
+# A parent may start us with signals blocked (threads of a test runner often block them): unblock
+# SIGTERM and leave at once when it comes.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
