@@ -20,7 +20,7 @@ struct Decide: ParsableCommand {
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder(actor: appendOptions.actor)
         for outcome in try recorder.decide(question, answer == .yes, by: by, note: note, drill: appendOptions.drill) {
-            print(appendOptions.json ? CanonicalJSON.string(outcome.event.jsonWithHash) : EventCatalogue.line(for: outcome.event))
+            print(Output.render(outcome.event, json: appendOptions.json))
         }
     }
 }

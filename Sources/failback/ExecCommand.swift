@@ -35,7 +35,7 @@ struct Exec: ParsableCommand {
         let cwd = getcwd(&path, path.count) != nil ? String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "."
         let result = CommandRunner.run(command, captureLimit: recorder.maxOutputBytes, live: true)
         let outcome = try recorder.record(result.payload(argv: command, cwd: cwd, step: step), drill: drill.drillID, idempotencyKey: appendOptions.idempotencyKey)
-        Output.printError(appendOptions.json ? CanonicalJSON.string(outcome.event.jsonWithHash) : EventCatalogue.line(for: outcome.event))
+        Output.printError(Output.render(outcome.event, json: appendOptions.json))
         if case .failedToStart(let error) = result { Output.printError("failback: error: \(command[0]): \(error) (recorded)") }
         throw ExitCode(result.exitCode)
     }

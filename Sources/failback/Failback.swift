@@ -120,7 +120,7 @@ struct Log: ParsableCommand {
         let recorder = try storeOptions.workspace.openRecorder()
         let drill = try recorder.drillForReading(drill)
         try recorder.store.forEachEvent(drill: drill.drillID) { event in
-            print(json ? CanonicalJSON.string(event.jsonWithHash) : EventCatalogue.line(for: event))
+            print(Output.render(event, json: json))
         }
     }
 }

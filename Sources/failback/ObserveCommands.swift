@@ -68,7 +68,7 @@ extension Observe.Loop {
         let pause = try parseDuration(every, option: "--every"), limit = try parseDuration(timeout, option: "--timeout")
         let ok = try Sampler.run(probe: probe, until: condition, every: pause, timeout: limit, record: { payload in
             let outcome = try recorder.record(payload, drill: drill.drillID)
-            print(appendOptions.json ? CanonicalJSON.string(outcome.event.jsonWithHash) : EventCatalogue.line(for: outcome.event))
+            print(Output.render(outcome.event, json: appendOptions.json))
         }) { remaining in try check(recorder, remaining) }
         if !ok { throw ExitCode(1) }
     }

@@ -18,8 +18,13 @@ enum Output {
     /// Runs a recorder action that appends one event, and prints the event.
     static func printing(_ store: StoreOptions, _ options: AppendOptions, _ action: (Recorder) throws -> AppendOutcome) throws {
         let outcome = try action(store.workspace.openRecorder(actor: options.actor))
-        print(options.json ? CanonicalJSON.string(outcome.event.jsonWithHash) : EventCatalogue.line(for: outcome.event))
+        print(render(outcome.event, json: options.json))
         note(outcome, nil)
+    }
+
+    /// An event as the commands print it: one line for a person, or its JSON with the chain hash.
+    static func render(_ event: RecordedEvent, json: Bool) -> String {
+        json ? CanonicalJSON.string(event.jsonWithHash) : EventCatalogue.line(for: event)
     }
 
     /// A remark on standard error: that a retried append changed nothing, or `text`.

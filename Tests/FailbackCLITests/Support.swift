@@ -80,11 +80,9 @@ final class Lab {
     /// Runs `failback` with `--store` pointing here.
     @discardableResult
     func failback(_ arguments: [String], env: [String: String] = [:], stdin: Data? = nil) throws -> Outcome {
+        // An option may follow the arguments of any subcommand; only what comes after `--` is not ours.
         var args = arguments
-        // Options go after the subcommand path (the first words without a leading dash).
-        let words = args.prefix { !$0.hasPrefix("-") }.count
-        let insertAt = ["drill", "record", "issue", "phase", "checklist", "runbook", "observe"].contains(arguments.first ?? "") ? min(2, words) : min(1, words)
-        args.insert(contentsOf: ["--store", store], at: insertAt)
+        args.insert(contentsOf: ["--store", store], at: arguments.firstIndex(of: "--") ?? arguments.count)
         return try run("failback", args, cwd: dir, env: env, stdin: stdin)
     }
 
