@@ -24,8 +24,11 @@ public enum CommandRunner {
         case failedToStart(error: String)
     }
 
-    /// Runs `argv` (found on `PATH`) in `cwd`; `live` copies its output to our stdout and stderr.
-    public static func run(_ argv: [String], captureLimit: Int, live: Bool) -> Result {
+    /// Runs `argv` (found on `PATH`); `live` copies its output to our stdout and stderr. With a
+    /// `timeout` (seconds) the command is killed (SIGKILL) when it runs longer, and its standard
+    /// input is /dev/null; without one it shares ours. The child starts with no signal blocked,
+    /// whatever our threads block.
+    public static func run(_ argv: [String], captureLimit: Int, live: Bool, timeout: Double? = nil, environment: [String: String] = [:]) -> Result {
         guard !argv.isEmpty else { return .failedToStart(error: "no command given") }
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { return .failedToStart(error: String(cString: strerror(errno))) }
@@ -36,14 +39,28 @@ public enum CommandRunner {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        if timeout != nil { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
+        // Nothing of ours but the three standard streams reaches the command (a server it starts
+        // must not hold our pipes open).
+        if let closeFrom = closeFrom { _ = closeFrom(&actions, 3) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), defaults = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        let cEnv: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let cEnv: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
 
         let startedAt = Timestamp.now()
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, cEnv)
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
         close(outPipe[1])
         close(errPipe[1])
         guard rc == 0 else {
@@ -57,8 +74,22 @@ public enum CommandRunner {
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
         var open = 2
         var buffer = [UInt8](repeating: 0, count: 65_536)
+        let deadline = timeout.map { monotonicSeconds() + $0 }
+        var killed = false
         while open > 0 {
-            if poll(&fds, 2, -1) < 0 {
+            var wait: Int32 = -1
+            if let deadline {
+                let left = deadline - monotonicSeconds()
+                if left <= 0 {
+                    if !killed { kill(pid, SIGKILL) }
+                    killed = true
+                    // The pipes close when the command is gone, unless something it started holds them.
+                    if left < -2 { break }
+                }
+                wait = Int32(max(10, min(1000, left * 1000)))
+            }
+            let ready = poll(&fds, 2, wait)
+            if ready < 0 {
                 if errno == EINTR { continue }
                 break
             }
@@ -79,6 +110,7 @@ public enum CommandRunner {
                 if live { chunk.withUnsafeBytes { writeAll(i == 0 ? 1 : 2, $0) } }
             }
         }
+        for i in 0..<2 where fds[i].fd >= 0 { close(fds[i].fd) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let endedAt = Timestamp.now()
@@ -88,6 +120,19 @@ public enum CommandRunner {
         return .finished(
             exitStatus: exited ? Int((status >> 8) & 0xFF) : nil, signal: exited ? nil : Int(status & 0x7F),
             stdout: streams[0], stderr: streams[1], startedAt: startedAt, endedAt: endedAt)
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which its headers declare only
+    /// for _GNU_SOURCE.
+    nonisolated(unsafe) private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    static func monotonicSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {

@@ -5,7 +5,7 @@ import FailbackProbes
 
 struct Observe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Probe the world and record what it says (every sample an event).", subcommands: [HTTP.self, Pods.self])
+        abstract: "Probe the world and record what it says (every sample an event).", subcommands: [Lag.self, Recovery.self, RowCount.self, DNS.self, HTTP.self, Pods.self])
 
     /// The sampling options every probe takes.
     struct Loop: ParsableArguments {
@@ -13,6 +13,103 @@ struct Observe: ParsableCommand {
         var until: String?
         @Option(help: ArgumentHelp("Pause between samples.", valueName: "duration")) var every = "2s"
         @Option(help: ArgumentHelp("Give up after this long (also each request's limit).", valueName: "duration")) var timeout = "30s"
+    }
+
+    struct Lag: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure replication lag on a PostgreSQL sender (replay_lag) or standby (now() - last replayed transaction).",
+            discussion: """
+                failback observe lag --postgres 'host=db-us port=5432' --role standby --until 'lag<5s' --every 2s --timeout 5m
+                Asked through psql. When nothing is waiting to be replayed the lag is 0 and the event says idle.
+                Exit 0 when a reading was taken (or --until is met), 1 when none could be or it timed out.
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @OptionGroup var loop: Loop
+        @Option(help: ArgumentHelp("The server's connection string (libpq key=value or URI).", valueName: "conninfo")) var postgres: String
+        @Option(help: "primary: read pg_stat_replication on the sender; standby: ask the standby itself.") var role: String = "standby"
+        @Option(help: "The sending site's name (default: from the server).") var source: String?
+        @Option(help: "The receiving site's name (default: from the server).") var target: String?
+
+        func validate() throws {
+            if LagProbe.Role(rawValue: role) == nil { throw ValidationError("--role must be primary or standby, not \(role.debugDescription)") }
+        }
+
+        func run() throws {
+            try loop.sample(probe: "lag \(serverLabel(postgres)) (\(role))", measures: LagProbe.measures, storeOptions, appendOptions) { _, remaining in
+                LagProbe.check(conninfo: postgres, role: LagProbe.Role(rawValue: role)!, source: source, target: target, timeout: remaining)
+            }
+        }
+    }
+
+    struct Recovery: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record whether a PostgreSQL server is in recovery (a standby) or not (a primary).",
+            discussion: "failback observe recovery --postgres CONNINFO --expect primary --until pass --timeout 1m\nExit 0 when it answered (as expected), else 1.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @OptionGroup var loop: Loop
+        @Option(help: ArgumentHelp("The server's connection string.", valueName: "conninfo")) var postgres: String
+        @Option(help: "The role that passes: primary or standby.") var expect: String?
+
+        func validate() throws {
+            if let expect, expect != "primary" && expect != "standby" { throw ValidationError("--expect must be primary or standby, not \(expect.debugDescription)") }
+        }
+
+        func run() throws {
+            try loop.sample(probe: "recovery \(serverLabel(postgres))", measures: RecoveryProbe.measures, storeOptions, appendOptions) { _, remaining in
+                RecoveryProbe.check(conninfo: postgres, expected: expect, timeout: remaining)
+            }
+        }
+    }
+
+    struct RowCount: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rowcount", abstract: "Count rows of tables at two sites and record both counts and the difference.",
+            discussion: "failback observe rowcount --source CONNINFO --target CONNINFO --table events --table accounts\nExit 0 when every table has the same count on both, else 1.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @OptionGroup var loop: Loop
+        @Option(help: ArgumentHelp("The source site's connection string.", valueName: "conninfo")) var source: String
+        @Option(help: ArgumentHelp("The target site's connection string.", valueName: "conninfo")) var target: String
+        @Option(name: .customLong("table"), help: ArgumentHelp("A table to count (repeat; schema.table allowed).", valueName: "table")) var tables: [String] = []
+        @Option(help: "The source site's name (default: host:port/dbname).") var sourceSite: String?
+        @Option(help: "The target site's name.") var targetSite: String?
+
+        func validate() throws {
+            if tables.isEmpty { throw ValidationError("give at least one --table") }
+            if let t = tables.first(where: { $0.isEmpty || $0.hasPrefix(".") || $0.hasSuffix(".") }) { throw ValidationError("--table \(t.debugDescription) is not a table name") }
+        }
+
+        func run() throws {
+            try loop.sample(probe: "rowcount \(tables.joined(separator: ","))", measures: RowCountProbe.measures, storeOptions, appendOptions) { _, remaining in
+                RowCountProbe.check(source: source, target: target, tables: tables, sourceSite: sourceSite, targetSite: targetSite, timeout: remaining)
+            }
+        }
+    }
+
+    struct DNS: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dns", abstract: "Ask a DNS server directly (UDP, then TCP if truncated) and record every answer with its TTL.",
+            discussion: "failback observe dns api.example.com --server 10.0.0.2:53 --expect 52.1.2.3 --until pass --every 5s --timeout 10m\nExit 0 when the server answered (with the expected value), else 1.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @OptionGroup var loop: Loop
+        @Argument(help: "The name to look up.") var name: String
+        @Option(help: ArgumentHelp("The server's IP address and port.", valueName: "host:port")) var server: String
+        @Option(help: "The record type: A, AAAA, CNAME, MX, NS, PTR, TXT.") var type = "A"
+        @Option(help: "The answer that passes.") var expect: String?
+
+        func validate() throws {
+            _ = try DNSProbe.parseServer(server)
+            if DNSMessage.types[type.uppercased()] == nil { throw ValidationError("--type must be one of \(DNSMessage.types.keys.sorted().joined(separator: ", "))") }
+        }
+
+        func run() throws {
+            try loop.sample(probe: "dns \(name) \(type.uppercased()) @\(server)", measures: DNSProbe.measures, storeOptions, appendOptions) { _, remaining in
+                try DNSProbe.check(name: name, type: type, server: server, expected: expect, timeout: min(remaining, 5))
+            }
+        }
     }
 
     struct HTTP: ParsableCommand {

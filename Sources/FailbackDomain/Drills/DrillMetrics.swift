@@ -62,7 +62,7 @@ extension DrillState {
         }
         let cutover = done.first { $0.0.cutover }?.1
         let propagated = cutover.flatMap { c in dnsAnswers.first { $0.at >= c && $0.answer.matched == true }?.at }
-        let lags = lagSamples.map(\.sample.lagSeconds)
+        let lags = lagSamples.compactMap(\.sample.lagSeconds)
         return DrillMetrics(
             startedAt: startedAt, endedAt: endedAt, totalSeconds: seconds(startedAt, endedAt),
             writesStoppedAt: stopped, writesResumedAt: resumed, rtoSeconds: seconds(stopped, resumed),

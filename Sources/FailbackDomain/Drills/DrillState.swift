@@ -100,7 +100,8 @@ public struct DrillState: Sendable, Equatable {
         lastEventAt = event.recordedAt
         let payload = try EventCatalogue.payload(of: event)
         if let payload, !(payload is NoteAdded || payload is ReplicationLagSampled || payload is RowCountSampled
-            || payload is DNSAnswerObserved || payload is PodStatesObserved || payload is HealthCheckObserved)
+            || payload is DNSAnswerObserved || payload is PodStatesObserved || payload is HealthCheckObserved
+            || payload is RowCountsCompared || payload is RecoveryStateObserved)
         {
             timeline.append(TimelineEntry(drillSeq: event.drillSeq, at: event.recordedAt, type: event.type, summary: payload.summary))
         }
@@ -155,10 +156,17 @@ public struct DrillState: Sendable, Equatable {
             notes += 1
         case let e as ReplicationLagSampled:
             observations += 1
-            lagSamples.append((event.recordedAt, e))
+            if e.lagSeconds != nil { lagSamples.append((event.recordedAt, e)) }
         case let e as RowCountSampled:
             observations += 1
             rowCounts.append((event.recordedAt, e))
+        case let e as RowCountsCompared:
+            observations += 1
+            for t in e.tables {
+                for (site, count) in [(e.source, t.sourceCount), (e.target, t.targetCount)] {
+                    if let count, let sample = try? RowCountSampled(table: t.table, site: site, count: count) { rowCounts.append((event.recordedAt, sample)) }
+                }
+            }
         case let e as DNSAnswerObserved:
             observations += 1
             dnsAnswers.append((event.recordedAt, e))

@@ -25,6 +25,7 @@ public enum EventCatalogue {
     public static let payloadTypes: [any EventPayload.Type] = [
         DrillStarted.self, NoteAdded.self, IssueRaised.self,
         ReplicationLagSampled.self, RowCountSampled.self, DNSAnswerObserved.self, PodStatesObserved.self, HealthCheckObserved.self,
+        RowCountsCompared.self, RecoveryStateObserved.self,
         PhaseStarted.self, PhaseCompleted.self, StepCompleted.self, StepSkipped.self, StepFailed.self, DrillAborted.self, DrillCompleted.self,
         QuestionAnswered.self, OptionChosen.self, ChecklistItemVerified.self, ApprovalGranted.self, GateOverridden.self,
         CommandExecuted.self, CommandFailedToStart.self, WaitConcluded.self,

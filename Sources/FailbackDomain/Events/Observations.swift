@@ -1,30 +1,85 @@
 import FailbackLog
 
-/// A replication lag reading between two sites.
+/// A replication lag reading between two sites: typed in (`record lag`), or measured by the
+/// PostgreSQL probe (`observe lag`) one of the two ways the runbooks do (see `Method`).
 public struct ReplicationLagSampled: EventPayload, Equatable {
     public static let eventType = "ReplicationLagSampled"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
-    public var lagSeconds: Double
+    /// How the lag was measured.
+    public enum Method: String, Sendable {
+        /// Typed in by a person.
+        case manual
+        /// On the sender: `replay_lag` from `pg_stat_replication` (the largest over its standbys).
+        case senderReplayLag = "pg_stat_replication.replay_lag"
+        /// On the standby: `now() - pg_last_xact_replay_timestamp()`.
+        case standbyReplayTimestamp = "now() - pg_last_xact_replay_timestamp()"
+    }
+
+    /// Nil only when the probe got no reading (see `error`).
+    public var lagSeconds: Double?
     /// The site replicated from (the sender).
     public var source: String
     /// The site replicated to (the receiver).
     public var target: String
+    public var method: Method
+    /// WAL not yet replayed, in bytes (sender: current − replay LSN; standby: received − replayed).
+    public var lagBytes: Int?
+    /// True when the lag was taken as 0 because nothing is waiting to be replayed, although the
+    /// raw measure said otherwise (an idle primary: `replay_lag` goes NULL, and the age of the last
+    /// replayed transaction keeps growing with no writes to replay).
+    public var idle: Bool?
+    /// The raw measure when `idle` replaced it, in seconds (nil when PostgreSQL had none).
+    public var rawLagSeconds: Double?
+    /// On the standby: whether replay was paused (`pg_is_wal_replay_paused()`).
+    public var replayPaused: Bool?
+    /// The server asked (its connection string, passwords redacted).
+    public var server: String?
+    /// Why there is no reading (unreachable, not a standby, no standby connected...).
+    public var error: String?
 
-    public init(lagSeconds: Double, source: String, target: String) throws(InvalidInput) {
-        self.lagSeconds = try Check.nonNegative(lagSeconds, "lag seconds")
+    public init(
+        lagSeconds: Double?, source: String, target: String, method: Method = .manual, lagBytes: Int? = nil, idle: Bool? = nil,
+        rawLagSeconds: Double? = nil, replayPaused: Bool? = nil, server: String? = nil, error: String? = nil
+    ) throws(InvalidInput) {
+        self.lagSeconds = try lagSeconds.map { (l) throws(InvalidInput) in try Check.nonNegative(l, "lag seconds") }
+        if lagSeconds == nil && error == nil { throw InvalidInput("a lag sample has a value or an error") }
         self.source = try Check.nonEmpty(source, "source site")
         self.target = try Check.nonEmpty(target, "target site")
+        self.method = method
+        self.lagBytes = lagBytes
+        self.idle = idle
+        self.rawLagSeconds = rawLagSeconds
+        self.replayPaused = replayPaused
+        self.server = server
+        self.error = error
     }
 
-    public var json: JSONValue { ["lag_seconds": .number(lagSeconds), "source": .string(source), "target": .string(target)] }
+    public var json: JSONValue {
+        .members([
+            "lag_seconds": lagSeconds.map(JSONValue.number), "source": .string(source), "target": .string(target),
+            "method": .string(method.rawValue), "lag_bytes": lagBytes.map { JSONValue($0) }, "idle": idle.map(JSONValue.bool),
+            "raw_lag_seconds": rawLagSeconds.map(JSONValue.number), "replay_paused": replayPaused.map(JSONValue.bool),
+            "server": server.map(JSONValue.string), "error": error.map(JSONValue.string),
+        ])
+    }
 
+    /// Reads versions 1 (`lag_seconds`, `source`, `target`: typed in) and 2.
     public init(json: JSONValue) throws(InvalidInput) {
         let r = PayloadReader(json, context: Self.eventType)
-        try self.init(lagSeconds: r.number("lag_seconds"), source: r.string("source"), target: r.string("target"))
+        let methodName = try r.optionalString("method") ?? Method.manual.rawValue
+        guard let method = Method(rawValue: methodName) else { throw InvalidInput("\(Self.eventType): method \(methodName.debugDescription) is unknown") }
+        try self.init(
+            lagSeconds: json["lag_seconds"]?.numberValue, source: r.string("source"), target: r.string("target"), method: method,
+            lagBytes: r.optionalInteger("lag_bytes"), idle: r.optionalBool("idle"), rawLagSeconds: json["raw_lag_seconds"]?.numberValue,
+            replayPaused: r.optionalBool("replay_paused"), server: r.optionalString("server"), error: r.optionalString("error"))
     }
 
-    public var summary: String { "lag \(formatSeconds(lagSeconds)) \(source) → \(target)" }
+    public var summary: String {
+        guard let lagSeconds else { return "lag \(source) → \(target): no reading: \(error ?? "?")" }
+        return "lag \(formatSeconds(lagSeconds)) \(source) → \(target)" + (lagBytes.map { " (\($0) bytes)" } ?? "")
+            + (idle == true ? " (idle: nothing to replay)" : "") + (replayPaused == true ? " (replay paused)" : "")
+    }
 }
 
 /// The number of rows in one table at one site.
@@ -52,45 +107,91 @@ public struct RowCountSampled: EventPayload, Equatable {
     public var summary: String { "\(table)@\(site): \(count) rows" }
 }
 
-/// The answers a DNS resolver gave for a name, and whether they were the expected ones.
+/// The answers a DNS server gave for a name (with their TTLs when the probe asked it), and whether
+/// one was the expected value.
 public struct DNSAnswerObserved: EventPayload, Equatable {
     public static let eventType = "DNSAnswerObserved"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
+
+    /// One answer record: its value as text (an address, a name, TXT strings) and TTL in seconds.
+    public struct Answer: Sendable, Equatable {
+        public var value: String
+        public var ttl: Int?
+        public init(value: String, ttl: Int? = nil) {
+            self.value = value
+            self.ttl = ttl
+        }
+    }
 
     public var name: String
     public var recordType: String
     /// `host:port` of the server asked.
     public var resolver: String
-    public var answers: [String]
+    public var answers: [Answer]
     public var expected: String?
+    /// The response code when the probe asked (`NOERROR`, `NXDOMAIN`, `REFUSED`...).
+    public var responseCode: String?
+    /// `udp`, or `tcp` when the UDP answer was truncated.
+    public var transport: String?
+    public var latencyMilliseconds: Double?
+    /// Why there is no answer (timed out, refused...).
+    public var error: String?
 
     /// True when an expectation was given and one of the answers equals it.
-    public var matched: Bool? { expected.map { answers.contains($0) } }
+    public var matched: Bool? { expected.map { e in answers.contains { $0.value == e } } }
 
-    public init(name: String, recordType: String = "A", resolver: String, answers: [String], expected: String?) throws(InvalidInput) {
+    public init(
+        name: String, recordType: String = "A", resolver: String, answers: [Answer], expected: String?, responseCode: String? = nil,
+        transport: String? = nil, latencyMilliseconds: Double? = nil, error: String? = nil
+    ) throws(InvalidInput) {
         self.name = try Check.nonEmpty(name, "DNS name")
         self.recordType = try Check.nonEmpty(recordType, "record type").uppercased()
         self.resolver = try Check.nonEmpty(resolver, "resolver")
         self.answers = answers
         self.expected = expected
+        self.responseCode = responseCode
+        self.transport = transport
+        self.latencyMilliseconds = latencyMilliseconds
+        self.error = error
+    }
+
+    /// Answers typed in, without TTLs.
+    public init(name: String, recordType: String = "A", resolver: String, answers: [String], expected: String?) throws(InvalidInput) {
+        try self.init(name: name, recordType: recordType, resolver: resolver, answers: answers.map { Answer(value: $0) }, expected: expected)
     }
 
     public var json: JSONValue {
         .members([
             "name": .string(name), "record_type": .string(recordType), "resolver": .string(resolver),
-            "answers": .array(answers.map(JSONValue.string)), "expected": expected.map(JSONValue.string), "matched": matched.map(JSONValue.bool),
+            "answers": .array(answers.map { .members(["value": .string($0.value), "ttl": $0.ttl.map { JSONValue($0) }]) }),
+            "expected": expected.map(JSONValue.string), "matched": matched.map(JSONValue.bool),
+            "rcode": responseCode.map(JSONValue.string), "transport": transport.map(JSONValue.string),
+            "latency_ms": latencyMilliseconds.map(JSONValue.number), "error": error.map(JSONValue.string),
         ])
     }
 
+    /// Reads version 1 (answers as strings) and version 2 (answers as `{value, ttl}`).
     public init(json: JSONValue) throws(InvalidInput) {
         let r = PayloadReader(json, context: Self.eventType)
+        var answers: [Answer] = []
+        for element in try r.array("answers") {
+            if let text = element.stringValue {
+                answers.append(Answer(value: text))
+            } else {
+                let a = PayloadReader(element, context: "\(Self.eventType) answer")
+                answers.append(Answer(value: try a.string("value"), ttl: try a.optionalInteger("ttl")))
+            }
+        }
         try self.init(
-            name: r.string("name"), recordType: r.string("record_type"), resolver: r.string("resolver"),
-            answers: r.strings("answers"), expected: r.optionalString("expected"))
+            name: r.string("name"), recordType: r.string("record_type"), resolver: r.string("resolver"), answers: answers,
+            expected: r.optionalString("expected"), responseCode: r.optionalString("rcode"), transport: r.optionalString("transport"),
+            latencyMilliseconds: json["latency_ms"]?.numberValue, error: r.optionalString("error"))
     }
 
     public var summary: String {
-        let got = answers.isEmpty ? "no answer" : answers.joined(separator: ", ")
+        if let error { return "\(name) \(recordType) @\(resolver): no answer: \(error)" + (expected.map { " (expected \($0))" } ?? "") }
+        let got = answers.isEmpty ? (responseCode.map { "no answer (\($0))" } ?? "no answer")
+            : answers.map { $0.value + ($0.ttl.map { " ttl \($0)s" } ?? "") }.joined(separator: ", ")
         let verdict = matched.map { $0 ? " (matches \(expected!))" : " (expected \(expected!))" } ?? ""
         return "\(name) \(recordType) @\(resolver): \(got)\(verdict)"
     }
@@ -235,5 +336,127 @@ public struct HealthCheckObserved: EventPayload, Equatable {
         guard let status else { return "\(target) → no response: \(error ?? "?") (FAIL)" }
         return "\(target) → \(status)" + (latencyMilliseconds.map { " in \(trimmed($0))ms" } ?? "")
             + (bodyMatched == false ? ", body lacks \"\(expectedBody ?? "")\"" : "") + " (\(passed ? "pass" : "FAIL"))"
+    }
+}
+
+/// Row counts of the same tables at two sites, compared: both counts and the difference.
+public struct RowCountsCompared: EventPayload, Equatable {
+    public static let eventType = "RowCountsCompared"
+    public static let schemaVersion = 1
+
+    /// One table: its count at each site (nil when it could not be counted) and target − source.
+    public struct Table: Sendable, Equatable {
+        public var table: String
+        public var sourceCount: Int?
+        public var targetCount: Int?
+        public var error: String?
+        public var delta: Int? { sourceCount.flatMap { s in targetCount.map { $0 - s } } }
+        public var matched: Bool { delta == 0 }
+
+        public init(table: String, sourceCount: Int?, targetCount: Int?, error: String? = nil) {
+            self.table = table
+            self.sourceCount = sourceCount
+            self.targetCount = targetCount
+            self.error = error
+        }
+    }
+
+    public var source: String
+    public var target: String
+    public var tables: [Table]
+    /// Why the comparison could not be made at all (a site unreachable...).
+    public var error: String?
+
+    public var matched: Bool { error == nil && !tables.isEmpty && tables.allSatisfy(\.matched) }
+    /// The largest difference, in absolute value, over the tables counted on both sites.
+    public var largestDelta: Int? { tables.compactMap(\.delta).map(abs).max() }
+
+    public init(source: String, target: String, tables: [Table], error: String? = nil) throws(InvalidInput) {
+        self.source = try Check.nonEmpty(source, "source site")
+        self.target = try Check.nonEmpty(target, "target site")
+        for t in tables {
+            _ = try Check.nonEmpty(t.table, "table")
+            if let c = t.sourceCount { _ = try Check.count(c, "row count") }
+            if let c = t.targetCount { _ = try Check.count(c, "row count") }
+        }
+        self.tables = tables
+        self.error = error
+    }
+
+    public var json: JSONValue {
+        .members([
+            "source": .string(source), "target": .string(target),
+            "tables": .array(tables.map { t in
+                .members([
+                    "table": .string(t.table), "source_count": t.sourceCount.map { JSONValue($0) }, "target_count": t.targetCount.map { JSONValue($0) },
+                    "delta": t.delta.map { JSONValue($0) }, "matched": .bool(t.matched), "error": t.error.map(JSONValue.string),
+                ])
+            }),
+            "matched": .bool(matched), "error": error.map(JSONValue.string),
+        ])
+    }
+
+    public init(json: JSONValue) throws(InvalidInput) {
+        let r = PayloadReader(json, context: Self.eventType)
+        var tables: [Table] = []
+        for element in try r.array("tables") {
+            let t = PayloadReader(element, context: "\(Self.eventType) table")
+            tables.append(Table(
+                table: try t.string("table"), sourceCount: try t.optionalInteger("source_count"), targetCount: try t.optionalInteger("target_count"),
+                error: try t.optionalString("error")))
+        }
+        try self.init(source: r.string("source"), target: r.string("target"), tables: tables, error: r.optionalString("error"))
+    }
+
+    public var summary: String {
+        if let error { return "row counts \(source) vs \(target): \(error)" }
+        let parts = tables.map { t in
+            if let e = t.error { return "\(t.table) (\(e))" }
+            return "\(t.table) \(t.sourceCount!) vs \(t.targetCount!)" + (t.matched ? "" : " (Δ \(t.delta!))")
+        }
+        return "row counts \(source) vs \(target): " + parts.joined(separator: ", ") + (matched ? " (equal)" : " (DIFFER)")
+    }
+}
+
+/// Whether a PostgreSQL server was in recovery (a standby) or not (a primary): `pg_is_in_recovery()`.
+public struct RecoveryStateObserved: EventPayload, Equatable {
+    public static let eventType = "RecoveryStateObserved"
+    public static let schemaVersion = 1
+
+    /// The server asked (its connection string, passwords redacted), or a site name.
+    public var server: String
+    /// Nil when the server could not be asked (see `error`).
+    public var inRecovery: Bool?
+    /// The state that passes: `primary` or `standby`.
+    public var expected: String?
+    public var error: String?
+
+    public var role: String? { inRecovery.map { $0 ? "standby" : "primary" } }
+    public var passed: Bool { error == nil && role != nil && (expected.map { $0 == role } ?? true) }
+
+    public init(server: String, inRecovery: Bool?, expected: String? = nil, error: String? = nil) throws(InvalidInput) {
+        self.server = try Check.nonEmpty(server, "server")
+        if let expected, expected != "primary" && expected != "standby" { throw InvalidInput("expected role must be primary or standby, got \(expected.debugDescription)") }
+        if inRecovery == nil && error == nil { throw InvalidInput("a recovery observation has a state or an error") }
+        self.inRecovery = inRecovery
+        self.expected = expected
+        self.error = error
+    }
+
+    public var json: JSONValue {
+        .members([
+            "server": .string(server), "in_recovery": inRecovery.map(JSONValue.bool), "role": role.map(JSONValue.string),
+            "expected": expected.map(JSONValue.string), "passed": .bool(passed), "error": error.map(JSONValue.string),
+        ])
+    }
+
+    public init(json: JSONValue) throws(InvalidInput) {
+        let r = PayloadReader(json, context: Self.eventType)
+        try self.init(server: r.string("server"), inRecovery: r.optionalBool("in_recovery"), expected: r.optionalString("expected"), error: r.optionalString("error"))
+    }
+
+    public var summary: String {
+        guard let role else { return "\(server): no answer: \(error ?? "?")" + (expected.map { " (expected \($0), FAIL)" } ?? "") }
+        return "\(server): \(role) (pg_is_in_recovery = \(inRecovery!))" + (expected.map { $0 == role ? " (pass)" : " (expected \($0), FAIL)" } ?? "")
     }
 }
