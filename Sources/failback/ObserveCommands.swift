@@ -101,7 +101,7 @@ struct Observe: ParsableCommand {
         @Option(help: "The answer that passes.") var expect: String?
 
         func validate() throws {
-            _ = try DNSProbe.parseServer(server)
+            do { _ = try DNSProbe.parseServer(server) } catch { throw ValidationError(error.message) }
             if DNSMessage.types[type.uppercased()] == nil { throw ValidationError("--type must be one of \(DNSMessage.types.keys.sorted().joined(separator: ", "))") }
         }
 

@@ -42,10 +42,6 @@ import Glibc
         deinit { stop() }
     }
 
-    func events(_ lab: Lab) throws -> [[String: Any]] {
-        try lab.expectSuccess(["log", "--json"]).stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-    }
-
     @Test func records200And503() throws {
         let lab = try Lab()
         _ = try lab.startDrill("failback-bud")
@@ -56,7 +52,7 @@ import Glibc
         try server.answer(503)
         #expect(try lab.failback(["observe", "http", server.url]).status == 1)
         #expect(try lab.failback(["observe", "http", server.url, "--expect-status", "503"]).status == 0)
-        let checks = try events(lab).filter { $0["type"] as? String == "HealthCheckObserved" }.map { $0["payload"] as! [String: Any] }
+        let checks = try lab.events().filter { $0["type"] as? String == "HealthCheckObserved" }.map { $0["payload"] as! [String: Any] }
         #expect(checks.map { $0["status"] as? Int } == [200, 503, 503])
         #expect(checks.map { $0["passed"] as? Bool } == [true, false, true])
         #expect(checks[0]["body_matched"] as? Bool == true)
@@ -73,7 +69,7 @@ import Glibc
         DispatchQueue.global().asyncAfter(deadline: .now() + 1.0, execute: flip)
         let o = try lab.failback(["observe", "http", server.url, "--until", "status=200", "--every", "300ms", "--timeout", "20s"])
         #expect(o.status == 0)
-        let all = try events(lab)
+        let all = try lab.events()
         let samples = all.filter { $0["type"] as? String == "HealthCheckObserved" }
         #expect(samples.count >= 3)
         #expect((samples.last!["payload"] as! [String: Any])["status"] as? Int == 200)
@@ -88,7 +84,7 @@ import Glibc
         _ = try lab.startDrill("failback-bud")
         let refused = try lab.failback(["observe", "http", "http://127.0.0.1:9/health"])
         #expect(refused.status == 1)
-        let e = try events(lab).last!["payload"] as! [String: Any]
+        let e = try lab.events().last!["payload"] as! [String: Any]
         #expect(e["status"] == nil && (e["error"] as! String).contains("Failed to connect"))
         let server = try Server(dir: lab.dir)
         defer { server.stop() }
@@ -96,7 +92,7 @@ import Glibc
         let slow = try lab.failback(["observe", "http", "http://127.0.0.1:\(server.port)/slow", "--until", "pass", "--timeout", "1s", "--every", "200ms"])
         #expect(slow.status == 1)
         #expect(Date().timeIntervalSince(t0) < 2.5, "observe ran past its timeout")
-        let verdict = try events(lab).last!
+        let verdict = try lab.events().last!
         #expect(verdict["type"] as? String == "WaitConcluded" && (verdict["payload"] as! [String: Any])["met"] as? Bool == false)
     }
 

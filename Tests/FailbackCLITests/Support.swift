@@ -101,6 +101,24 @@ final class Lab {
         return o.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Every event of the store, as `failback log --json` prints them.
+    func events() throws -> [[String: Any]] {
+        try expectSuccess(["log", "--json"]).stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    /// The payloads of the events of one type, in order.
+    func payloads(_ type: String) throws -> [[String: Any]] {
+        try events().filter { $0["type"] as? String == type }.map { $0["payload"] as! [String: Any] }
+    }
+
+    /// Requires every event of the store to validate against `schemas/` (Python jsonschema).
+    func expectValidAgainstSchemas(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let file = "\(dir)/events.jsonl"
+        try expectSuccess(["log", "--json"]).stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try python("validate-events.py", [file])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)", sourceLocation: sourceLocation)
+    }
+
     /// Runs SQL with the real `sqlite3` command-line shell.
     @discardableResult
     func sqlite(_ sql: String, store: String? = nil) throws -> Outcome {

@@ -17,6 +17,11 @@ import Testing
         #expect(try lab.failback(["exec", "--", "sh", "-c", "echo hi; exit 2"]).status == 2)
         #expect(try lab.failback(["exec", "--", "no-such-command-at-all"]).status == 127)
         #expect(try lab.failback(["observe", "http", "http://127.0.0.1:9/", "--until", "pass", "--timeout", "200ms"]).status == 1)
+        let closed = "host=127.0.0.1 port=9 dbname=x"
+        #expect(try lab.failback(["observe", "lag", "--postgres", closed]).status == 1)
+        #expect(try lab.failback(["observe", "recovery", "--postgres", closed]).status == 1)
+        #expect(try lab.failback(["observe", "rowcount", "--source", closed, "--target", closed, "--table", "t"]).status == 1)
+        #expect(try lab.failback(["observe", "dns", "api.example.com", "--server", "127.0.0.1:9"]).status == 1)
         try lab.expectSuccess(["checklist", "verify", "team-assembled", "--by", "dana"])
         try lab.expectSuccess(["approve", "--by", "Morgan", "--role", "change manager"])
         try lab.expectSuccess(["phase", "start", "pre-failback-checks", "--override", "--reason", "checklist done on paper"])
@@ -42,7 +47,7 @@ import Testing
             "DrillStarted", "ReplicationLagSampled", "RowCountSampled", "DNSAnswerObserved", "PodStatesObserved",
             "HealthCheckObserved", "NoteAdded", "IssueRaised", "PhaseStarted", "PhaseCompleted", "StepCompleted", "StepSkipped",
             "StepFailed", "DrillAborted", "DrillCompleted", "ChecklistItemVerified", "ApprovalGranted", "GateOverridden",
-            "CommandExecuted", "CommandFailedToStart", "WaitConcluded",
+            "CommandExecuted", "CommandFailedToStart", "WaitConcluded", "RowCountsCompared", "RecoveryStateObserved",
         ])
     }
 
@@ -50,7 +55,7 @@ import Testing
     @Test(arguments: [
         (#""lag_seconds":3.2"#, #""lag_seconds":-1"#),
         (#""source":"dr""#, #""source":"dr","extra":true"#),
-        (#""schema_version":1"#, #""schema_version":7"#),
+        (#""schema_version":2"#, #""schema_version":7"#),
         (#""type":"ReplicationLagSampled""#, #""type":"LagHappened""#),
         (#""recorded_at":"#, #""recorded_at":"yesterday","was":"#),
     ])
@@ -69,16 +74,16 @@ import Testing
         let lab = try Lab()
         try recordOneOfEach(lab)
         let verify = try lab.expectSuccess(["verify"])
-        #expect(verify.stdout.contains("chain intact, 22 events"))
+        #expect(verify.stdout.contains("chain intact, 26 events"))
         let all = try lab.expectSuccess(["verify", "--all"])
-        #expect(all.stdout.hasPrefix("store: global sequence gapless, 22 events"))
+        #expect(all.stdout.hasPrefix("store: global sequence gapless, 26 events"))
         let independent = try python("verify-log.py", [lab.store])
         #expect(independent.status == 0, "\(independent.stdout)")
         // Both compute the same head.
         let head = try #require(verify.stdout.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(independent.stdout.contains("head \(head)"))
         let log = try lab.expectSuccess(["log"]).stdout.split(separator: "\n")
-        #expect(log.count == 22)
+        #expect(log.count == 26)
         #expect(log[4].contains("PodStatesObserved\t2/4 pods ready; not ready: budcluster-6b7c8d9e0-a1b2c (CrashLoopBackOff)"))
     }
 

@@ -32,6 +32,15 @@ func tinyRunbook() throws -> LoadedRunbook {
             try ReplicationLagSampled(lagSeconds: 3.25, source: "dr", target: "primary"),
             try RowCountSampled(table: "events", site: "dr", count: 1_204_331),
             try DNSAnswerObserved(name: "api.example.com", resolver: "127.0.0.1:5353", answers: ["52.1.2.3"], expected: "52.1.2.3"),
+            try ReplicationLagSampled(
+                lagSeconds: 0, source: "eu", target: "us", method: .standbyReplayTimestamp, lagBytes: 0, idle: true, rawLagSeconds: 12.5,
+                replayPaused: false, server: "host=db port=5432"),
+            try ReplicationLagSampled(lagSeconds: nil, source: "eu", target: "us", method: .senderReplayLag, error: "connection refused"),
+            try DNSAnswerObserved(
+                name: "api", recordType: "A", resolver: "127.0.0.1:53", answers: [.init(value: "1.2.3.4", ttl: 60)], expected: "1.2.3.4",
+                responseCode: "NOERROR", transport: "tcp", latencyMilliseconds: 1.5),
+            try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "events", sourceCount: 10, targetCount: 8), .init(table: "t", sourceCount: nil, targetCount: nil, error: "no such table")]),
+            try RecoveryStateObserved(server: "host=db", inRecovery: false, expected: "primary"),
             try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json")), source: "pods-mixed.json"),
             try HealthCheckObserved(target: "https://api/health", status: 503, latencyMilliseconds: 41.5, expectedStatus: 200),
             PhaseStarted(phase: "p1"), PhaseCompleted(phase: "p1"), StepCompleted(step: "s1", reason: nil),
@@ -53,6 +62,23 @@ func tinyRunbook() throws -> LoadedRunbook {
             let again = try type(of: p).init(json: p.json)
             #expect(CanonicalJSON.encode(again.json) == CanonicalJSON.encode(p.json))
         }
+    }
+
+    /// Events written by earlier versions still read: version 1 lag samples and DNS answers.
+    @Test func earlierSchemaVersionsStillRead() throws {
+        let lag = try ReplicationLagSampled(json: try JSONParser.parse(#"{"lag_seconds":3.2,"source":"dr","target":"primary"}"#))
+        #expect(lag.lagSeconds == 3.2 && lag.method == .manual && lag.error == nil)
+        let dns = try DNSAnswerObserved(json: try JSONParser.parse(#"{"name":"api","record_type":"A","resolver":"r","answers":["52.1.2.3"],"expected":"52.1.2.3","matched":true}"#))
+        #expect(dns.answers == [.init(value: "52.1.2.3")] && dns.matched == true)
+        #expect(throws: InvalidInput.self) { try ReplicationLagSampled(json: try JSONParser.parse(#"{"source":"dr","target":"primary"}"#)) }
+        #expect(throws: InvalidInput.self) { try RecoveryStateObserved(server: "db", inRecovery: nil) }
+    }
+
+    @Test func rowCountComparisonSaysWhichWayAndHowMuch() throws {
+        let c = try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "a", sourceCount: 10, targetCount: 7), .init(table: "b", sourceCount: 3, targetCount: 3)])
+        #expect(c.tables.map(\.delta) == [-3, 0] && c.largestDelta == 3 && !c.matched)
+        #expect(c.summary == "row counts eu vs us: a 10 vs 7 (Δ -3), b 3 vs 3 (DIFFER)")
+        #expect(try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "b", sourceCount: 3, targetCount: 3)]).matched)
     }
 
     @Test func drillStartedRecordsTheRunbookItFollowed() throws {
