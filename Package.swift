@@ -24,11 +24,15 @@ let package = Package(
         .target(name: "FailbackLog", dependencies: ["CSQLite", "COpenSSL"]),
         // The domain: the event catalogue, redaction, and the recorder that appends through the log.
         .target(name: "FailbackDomain", dependencies: ["FailbackLog", "CYAML"]),
-        // Probes: things that observe the world (for now, reading kubectl's pod listings).
+        // Probes: things that observe the world (commands, PostgreSQL through psql, DNS, HTTP, pods).
         .target(name: "FailbackProbes", dependencies: ["FailbackDomain", "FailbackLog"]),
+        // Exporters: the failback report and evidence bundles, from the log and the domain.
+        .target(name: "FailbackExporters", dependencies: ["FailbackDomain", "FailbackLog", "COpenSSL", "CZlib"]),
+        // The system zlib (zlib1g-dev): gzip for evidence bundles.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The thin command-line front end: parses, calls the domain, prints.
         .executableTarget(name: "failback", dependencies: [
-            "FailbackDomain", "FailbackProbes",
+            "FailbackDomain", "FailbackProbes", "FailbackExporters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // A load generator used by the crash, concurrency and benchmark scripts.
@@ -37,6 +41,7 @@ let package = Package(
         .executableTarget(name: "failback-bench", dependencies: ["FailbackDomain", "FailbackLog", "CSQLite"]),
         .testTarget(name: "FailbackLogTests", dependencies: ["FailbackLog"], exclude: ["Vectors"]),
         .testTarget(name: "FailbackDomainTests", dependencies: ["FailbackDomain", "FailbackProbes"]),
+        .testTarget(name: "FailbackExportersTests", dependencies: ["FailbackExporters", "FailbackDomain", "FailbackLog"]),
         .testTarget(name: "FailbackCLITests", dependencies: ["FailbackDomain", "failback", "failback-loadgen"]),
     ]
 )

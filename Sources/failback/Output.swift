@@ -1,5 +1,6 @@
 import ArgumentParser
 import FailbackDomain
+import FailbackExporters
 import FailbackLog
 
 #if canImport(Glibc)
@@ -81,6 +82,8 @@ extension CommandLine {
             fail(error.message, ExitStatus.dataError)
         } catch let error as StoreError {
             fail(error.message, ExitStatus.of(error))
+        } catch let error as ExportError {
+            fail(error.message, ExitStatus.ioError)
         } catch {
             let code = root.exitCode(for: error)
             if code == .success { root.exit(withError: error) }  // --help, --version

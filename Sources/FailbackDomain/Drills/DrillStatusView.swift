@@ -182,7 +182,8 @@ extension DrillState {
         duration(Double(to.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / 1000)
     }
 
-    static func duration(_ seconds: Double) -> String {
+    /// `12m05s`, `1h02m`.
+    public static func duration(_ seconds: Double) -> String {
         let s = Int64(max(0, seconds))
         return s >= 3600 ? "\(s / 3600)h\(String(format2(s % 3600 / 60)))m" : "\(s / 60)m\(format2(s % 60))s"
     }

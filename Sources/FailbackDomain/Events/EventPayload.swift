@@ -140,7 +140,7 @@ enum Check {
 }
 
 /// A duration in seconds for people: `3.2s`, `41ms`.
-func formatSeconds(_ s: Double) -> String {
+public func formatSeconds(_ s: Double) -> String {
     if s < 1 && s > 0 { return "\(trimmed(s * 1000))ms" }
     return "\(trimmed(s))s"
 }

@@ -1,0 +1,143 @@
+import FailbackDomain
+import FailbackLog
+
+/// What a failback report says about one drill, computed from its events alone: the summary table
+/// of seed 1 §5.4, seed 2's rollback metrics and post-rollback checks, phase durations against
+/// targets, every check with its evidence, lag, row counts, DNS cutover, decisions, approvals,
+/// overrides and aborts. Every renderer (`ReportFormat`) reads only this.
+public struct DrillReport: Sendable {
+    /// One pass/fail fact with the event that proves it.
+    public struct Check: Sendable, Equatable {
+        public enum Result: String, Sendable { case pass, fail, skipped }
+        /// `http`, `dns`, `recovery`, `row-counts`, `wait`, `command`, `pods`, `step`.
+        public var kind: String
+        public var name: String
+        public var result: Result
+        public var detail: String
+        public var evidence: EventReference
+    }
+
+    /// Where a fact is in the log: the drill's event number, the global sequence, the chain hash.
+    public struct EventReference: Sendable, Equatable {
+        public var drillSeq: Int
+        public var seq: Int
+        public var at: Timestamp
+        public var type: String
+        public var actor: String
+        public var summary: String
+        public var hash: String
+    }
+
+    public var state: DrillState
+    public var metrics: DrillMetrics
+    public var checks: [Check] = []
+    /// Every event, in order: the evidence index.
+    public var events: [EventReference] = []
+    public var decisions: [(question: String, answer: Bool, by: String?, note: String?, evidence: EventReference)] = []
+    public var lag: [(at: Timestamp, seconds: Double, source: String, target: String)] = []
+    /// Services of the steps that were done or failed, as the runbook names them.
+    public var servicesAffected: [String] = []
+    public var headHash: String?
+
+    /// Builds the report from a drill's events in log order, up to `asOf`.
+    public init(events: some Sequence<RecordedEvent>, asOf: DrillState.Moment? = nil) throws(InvalidInput) {
+        self.init()
+        for event in events {
+            if let asOf, !Self.includes(asOf, event) { break }
+            try apply(event)
+        }
+        finish()
+    }
+
+    /// An empty report, to `apply` events to one at a time and `finish`.
+    public init() {
+        state = DrillState()
+        metrics = state.metrics
+    }
+
+    /// Folds the drill's next event.
+    public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) {
+        try state.apply(event)
+        try collect(event)
+        headHash = event.hash.hex
+    }
+
+    /// Computes what needs every event: metrics, services affected.
+    public mutating func finish() {
+        metrics = state.metrics
+        let recorded = Set(state.steps.filter { $0.status == .done || $0.status == .failed }.map(\.id))
+        var services = Set<String>()
+        for (_, step) in state.followed?.allSteps ?? [] where recorded.contains(step.id) { services.formUnion(step.services) }
+        servicesAffected = services.sorted()
+    }
+
+    /// Whether an event is part of the drill as it was at `moment`.
+    public static func includes(_ moment: DrillState.Moment, _ event: RecordedEvent) -> Bool {
+        switch moment {
+        case .drillSeq(let n): return event.drillSeq <= n
+        case .time(let t): return event.recordedAt <= t
+        }
+    }
+
+    private mutating func collect(_ event: RecordedEvent) throws(InvalidInput) {
+        let payload = try EventCatalogue.payload(of: event)
+        let ref = EventReference(
+            drillSeq: event.drillSeq, seq: event.seq, at: event.recordedAt, type: event.type, actor: event.actor,
+            summary: payload?.summary ?? "(event type unknown to this version)", hash: event.hash.hex)
+        events.append(ref)
+        func check(_ kind: String, _ name: String, _ result: Check.Result) {
+            checks.append(Check(kind: kind, name: name, result: result, detail: ref.summary, evidence: ref))
+        }
+        switch payload {
+        case let e as HealthCheckObserved: check("http", e.target, e.passed ? .pass : .fail)
+        case let e as RecoveryStateObserved: check("recovery", e.server, e.passed ? .pass : .fail)
+        case let e as RowCountsCompared: check("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
+        case let e as DNSAnswerObserved:
+            check("dns", "\(e.name) \(e.recordType) @\(e.resolver)", e.error == nil && (e.matched ?? !e.answers.isEmpty) ? .pass : .fail)
+        case let e as WaitConcluded:
+            // The loop's samples were recorded just before its verdict: the verdict is the check.
+            let kind = ["http": "http", "dns": "dns", "recovery": "recovery", "rowcount": "row-counts", "pods": "pods"][String(e.probe.prefix { $0 != " " })]
+            var dropped = 0
+            while dropped < e.samples, let i = checks.lastIndex(where: { $0.kind == kind }), checks.count - i <= e.samples - dropped {
+                checks.remove(at: i)
+                dropped += 1
+            }
+            check("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
+        case let e as CommandExecuted: check("command", e.argv.joined(separator: " "), e.exitStatus == 0 ? .pass : .fail)
+        case let e as CommandFailedToStart: check("command", e.argv.joined(separator: " "), .fail)
+        case let e as PodStatesObserved: check("pods", e.source, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
+        case let e as StepCompleted: check("step", e.step, .pass)
+        case let e as StepFailed: check("step", e.step, .fail)
+        case let e as StepSkipped: check("step", e.step, .skipped)
+        case let e as QuestionAnswered: decisions.append((e.question, e.answer, e.by, e.note, ref))
+        case let e as ReplicationLagSampled:
+            if let s = e.lagSeconds { lag.append((event.recordedAt, s, e.source, e.target)) }
+        default: break
+        }
+    }
+
+    public var passed: Int { checks.filter { $0.result == .pass }.count }
+    public var failed: Int { checks.filter { $0.result == .fail }.count }
+    public var skipped: Int { checks.filter { $0.result == .skipped }.count }
+
+    /// Lag before the cutover (the last sample before writes stopped, else the first) and after it
+    /// (the last sample of the drill, once writes resumed).
+    public var lagBefore: Double? {
+        guard let first = lag.first else { return nil }
+        guard let stop = metrics.writesStoppedAt else { return first.seconds }
+        return (lag.last { $0.at <= stop } ?? first).seconds
+    }
+
+    public var lagAfter: Double? {
+        guard let resumed = metrics.writesResumedAt else { return nil }
+        return lag.last { $0.at >= resumed }?.seconds
+    }
+
+    /// "Data loss": rows missing across sites and the RPO achieved, as a person would write it.
+    public var dataLoss: String {
+        var parts: [String] = []
+        if let rows = metrics.rowsMissing { parts.append(rows == 0 ? "none (row counts equal)" : "\(rows) rows differ") }
+        if let rpo = metrics.rpoSeconds { parts.append("RPO \(formatSeconds(rpo))") }
+        return parts.isEmpty ? "not measured" : parts.joined(separator: "; ")
+    }
+}

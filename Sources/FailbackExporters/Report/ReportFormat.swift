@@ -1,0 +1,115 @@
+import FailbackDomain
+import FailbackLog
+
+/// The formats `failback report` writes (docs/report.md). Each is a pure function of the report:
+/// the same events always give the same bytes.
+public enum ReportFormat: String, Sendable, CaseIterable {
+    case markdown = "md", json, html, csv, junit
+
+    public func render(_ report: DrillReport) -> String {
+        switch self {
+        case .markdown: return report.markdown
+        case .json: return CanonicalJSON.string(report.json) + "\n"
+        case .html: return report.html
+        case .csv: return report.evidenceCSV
+        case .junit: return report.junitXML
+        }
+    }
+}
+
+extension DrillReport {
+    // MARK: Markdown
+
+    var markdown: String {
+        func cell(_ s: String) -> String { s.replacingAll("|", with: "\\|").replacingAll("\n", with: " ") }
+        var out = "# \(title)\n\n\(subtitle)\n"
+        for t in tables {
+            out += "\n## \(t.title)\n\n"
+            if t.rows.isEmpty { out += "_\(t.empty)_\n"; continue }
+            out += "| " + t.columns.map(cell).joined(separator: " | ") + " |\n"
+            out += "|" + String(repeating: "---|", count: t.columns.count) + "\n"
+            for row in t.rows { out += "| " + row.map(cell).joined(separator: " | ") + " |\n" }
+        }
+        return out
+    }
+
+    // MARK: JSON
+
+    public var json: JSONValue {
+        func ref(_ e: EventReference) -> JSONValue { ["drill_seq": JSONValue(e.drillSeq), "seq": JSONValue(e.seq), "hash": .string(e.hash)] }
+        return .members([
+            "format": .string("failback-report/1"),
+            "drill": state.json,
+            "summary": .members([
+                "data_loss": .string(dataLoss), "services_affected": .array(servicesAffected.map(JSONValue.string)),
+                "checks": ["passed": JSONValue(passed), "failed": JSONValue(failed), "skipped": JSONValue(skipped)],
+                "lag_before_seconds": lagBefore.map(JSONValue.number), "lag_after_seconds": lagAfter.map(JSONValue.number),
+            ]),
+            "checks": .array(checks.map { c in
+                ["kind": .string(c.kind), "name": .string(c.name), "result": .string(c.result.rawValue), "detail": .string(c.detail), "evidence": ref(c.evidence)]
+            }),
+            "replication_lag": .array(lag.map { ["at": .string($0.at.description), "seconds": .number($0.seconds), "source": .string($0.source), "target": .string($0.target)] }),
+            "chain": .members(["events": JSONValue(events.count), "head": headHash.map(JSONValue.string)]),
+        ])
+    }
+
+    // MARK: CSV (RFC 4180): the evidence index
+
+    var evidenceCSV: String {
+        func field(_ s: String) -> String { s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s }
+        var out = "drill_seq,seq,recorded_at,type,actor,summary,sha256_chain_hash\r\n"
+        for e in events {
+            out += [String(e.drillSeq), String(e.seq), e.at.description, e.type, e.actor, e.summary, e.hash].map(field).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+
+    // MARK: JUnit XML: the checks, one suite per kind
+
+    var junitXML: String {
+        let kinds = checks.reduce(into: [String]()) { if !$0.contains($1.kind) { $0.append($1.kind) } }
+        let stamp = state.startedAt.map { " timestamp=\"\(xml($0.description))\"" } ?? ""
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"\(xml(title))\" tests=\"\(checks.count)\" failures=\"\(failed)\" skipped=\"\(skipped)\">\n"
+        for kind in kinds {
+            let cs = checks.filter { $0.kind == kind }
+            out += "  <testsuite name=\"\(xml(kind))\" tests=\"\(cs.count)\" failures=\"\(cs.filter { $0.result == .fail }.count)\" skipped=\"\(cs.filter { $0.result == .skipped }.count)\"\(stamp)>\n"
+            for c in cs {
+                out += "    <testcase classname=\"failback.\(xml(kind))\" name=\"\(xml(c.name)) (event #\(c.evidence.drillSeq))\">"
+                switch c.result {
+                case .pass: out += "\n"
+                case .fail: out += "\n      <failure message=\"\(xml(c.detail))\">\(xml(Self.evidence(c.evidence)))</failure>\n"
+                case .skipped: out += "\n      <skipped message=\"\(xml(c.detail))\"/>\n"
+                }
+                out += "      <system-out>\(xml(c.detail + " — " + Self.evidence(c.evidence)))</system-out>\n    </testcase>\n"
+            }
+            out += "  </testsuite>\n"
+        }
+        return out + "</testsuites>\n"
+    }
+}
+
+/// Text escaped for XML and HTML content and attributes.
+func xml(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.utf8.count)
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        // XML 1.0 forbids most control characters, even escaped.
+        case _ where ch.value < 0x20 && ch != "\n" && ch != "\t" && ch != "\r": out += "\u{FFFD}"
+        default: out.unicodeScalars.append(ch)
+        }
+    }
+    return out
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

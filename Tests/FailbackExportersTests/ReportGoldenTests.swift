@@ -1,0 +1,92 @@
+import FailbackDomain
+import FailbackExporters
+import FailbackLog
+import Foundation
+import Testing
+
+/// Every report format against its golden file, rendered from `FixedDrill`.
+/// To accept a deliberate change: `FAILBACK_UPDATE_GOLDEN=1 swift test --filter ReportGoldenTests`, then review the diff.
+@Suite struct ReportGoldenTests {
+    static let golden = repositoryRoot.appendingPathComponent("Tests/Fixtures/golden")
+
+    @Test(arguments: ReportFormat.allCases)
+    func formatMatchesItsGoldenFile(format: ReportFormat) throws {
+        let folder = TemporaryFolder()
+        let report = try DrillReport(events: FixedDrill.record(in: folder))
+        let rendered = format.render(report)
+        let file = Self.golden.appendingPathComponent("report.\(format.rawValue == "junit" ? "junit.xml" : format.rawValue)")
+        if ProcessInfo.processInfo.environment["FAILBACK_UPDATE_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(at: Self.golden, withIntermediateDirectories: true)
+            try rendered.write(to: file, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: file, encoding: .utf8)
+        #expect(rendered == expected, "report.\(format.rawValue) differs from its golden file")
+    }
+
+    /// Rebuilding from the same events gives the same bytes, and a second recording of the same
+    /// drill (same clock, same ids) gives the same events.
+    @Test func sameEventsGiveTheSameBytes() throws {
+        let a = TemporaryFolder(), b = TemporaryFolder()
+        let first = try FixedDrill.record(in: a), second = try FixedDrill.record(in: b)
+        #expect(first.map(\.hash) == second.map(\.hash))
+        for format in ReportFormat.allCases {
+            #expect(format.render(try DrillReport(events: first)) == format.render(try DrillReport(events: second)))
+        }
+    }
+
+    @Test func reportSaysWhatTheDrillDid() throws {
+        let folder = TemporaryFolder()
+        let report = try DrillReport(events: FixedDrill.record(in: folder))
+        #expect(report.metrics.rpoSeconds == 0.4 && report.metrics.rpoMet == true)
+        #expect(report.metrics.rowsMissing == 0)
+        #expect(report.lagBefore == 0.9 && report.lagAfter == 0.2)
+        #expect(report.servicesAffected == ["postgresql", "reporting-service", "route53"])
+        // The DNS loop's samples are folded into its verdict; the failed step and health check stay.
+        #expect(report.checks.filter { $0.kind == "dns" }.isEmpty)
+        #expect(report.checks.filter { $0.result == .fail }.map(\.kind) == ["step", "http"])
+        #expect(report.checks.filter { $0.result == .skipped }.map(\.name) == ["run-e2e-tests"])
+        // Secrets never reach a report: they were redacted before they were recorded.
+        for format in ReportFormat.allCases {
+            let text = format.render(report)
+            for secret in ["Repl1c4te!", "s3cret", "abc123secret"] { #expect(!text.contains(secret), "\(format) shows \(secret)") }
+        }
+    }
+
+    @Test func asOfReportsTheDrillAsItWas() throws {
+        let folder = TemporaryFolder()
+        let all = try FixedDrill.record(in: folder)
+        let early = try DrillReport(events: all, asOf: .drillSeq(12))
+        #expect(early.state.eventCount == 12 && early.events.count == 12)
+        #expect(early.headHash == all[11].hash.hex)
+        #expect(early.state.status == .running)
+        #expect(try DrillReport(events: all, asOf: .time(all[4].recordedAt)).state.eventCount == 5)
+    }
+
+    /// The machine formats parse with real tools: JSON with Python, JUnit XML with Python's XML parser.
+    @Test func machineFormatsParse() throws {
+        let folder = TemporaryFolder()
+        let report = try DrillReport(events: FixedDrill.record(in: folder))
+        let json = try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as! [String: Any]
+        #expect((json["chain"] as! [String: Any])["head"] as? String == report.headHash)
+        let xmlFile = "\(folder.path)/r.xml", csvFile = "\(folder.path)/r.csv"
+        try ReportFormat.junit.render(report).write(toFile: xmlFile, atomically: true, encoding: .utf8)
+        try ReportFormat.csv.render(report).write(toFile: csvFile, atomically: true, encoding: .utf8)
+        let script = """
+            import csv, sys, xml.etree.ElementTree as ET
+            root = ET.parse(sys.argv[1]).getroot()
+            cases = root.findall('.//testcase')
+            print(root.get('tests'), len(cases), len(root.findall('.//failure')), len(root.findall('.//skipped')))
+            rows = list(csv.reader(open(sys.argv[2], newline='')))
+            print(len(rows) - 1, rows[0][0], rows[-1][3])
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, xmlFile, csvFile]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(text == "\(report.checks.count) \(report.checks.count) \(report.failed) \(report.skipped)\n\(report.events.count) drill_seq DrillCompleted\n")
+    }
+}
