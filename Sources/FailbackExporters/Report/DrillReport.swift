@@ -49,8 +49,14 @@ public struct DrillReport: Sendable {
         finish()
     }
 
+    /// Whether `events` (the evidence index) is kept: a bundle leaves it out, since its
+    /// `events.jsonl` is the index, and memory then does not grow with every event.
+    public let keepsEventIndex: Bool
+    public private(set) var eventCount = 0
+
     /// An empty report, to `apply` events to one at a time and `finish`.
-    public init() {
+    public init(keepsEventIndex: Bool = true) {
+        self.keepsEventIndex = keepsEventIndex
         state = DrillState()
         metrics = state.metrics
     }
@@ -84,7 +90,8 @@ public struct DrillReport: Sendable {
         let ref = EventReference(
             drillSeq: event.drillSeq, seq: event.seq, at: event.recordedAt, type: event.type, actor: event.actor,
             summary: payload?.summary ?? "(event type unknown to this version)", hash: event.hash.hex)
-        events.append(ref)
+        if keepsEventIndex { events.append(ref) }
+        eventCount += 1
         func check(_ kind: String, _ name: String, _ result: Check.Result) {
             checks.append(Check(kind: kind, name: name, result: result, detail: ref.summary, evidence: ref))
         }

@@ -1,0 +1,259 @@
+import FailbackDomain
+import FailbackLog
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Checks an evidence bundle on its own, with no store: every check of docs/evidence-bundle.md §4.
+/// The archive is read as a stream (memory does not grow with the drill, except 32 bytes of
+/// leaf hash per event for the cited inclusions) and nothing is written to disk.
+public enum BundleVerifier {
+    public struct Result: Sendable {
+        /// What was checked and held.
+        public var lines: [String] = []
+        /// What did not hold; empty when the bundle verifies.
+        public var problems: [String] = []
+        public var signed = false
+    }
+
+    /// Small files are kept whole; events.jsonl is checked line by line as it streams.
+    static let keptWhole: Set<String> = ["manifest.json", "checkpoint", "SHA256SUMS", "SHA256SUMS.sig", "public-key.pem"]
+
+    public static func verify(path: String, expectedKey: Ed25519Key?) throws -> Result {
+        var result = Result()
+        func problem(_ p: String) { result.problems.append(p) }
+        guard let f = fopen(path, "rb") else { throw ExportError("\(path): \(String(cString: strerror(errno)))") }
+        defer { fclose(f) }
+
+        let scan = ArchiveScan()
+        try scan.read(f, path: path)
+        let order = scan.order, digests = scan.digests, kept = scan.kept, events = scan.events
+
+        // 1. SHA256SUMS: every file, each once, nothing else.
+        guard let sumsBytes = kept["SHA256SUMS"] else { problem("SHA256SUMS is missing"); return result }
+        var listed: [String] = []
+        for line in String(decoding: sumsBytes, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 1)
+            guard fields.count == 2, fields[1].hasPrefix(" ") else { problem("SHA256SUMS: malformed line \(String(line).debugDescription)"); continue }
+            let file = String(fields[1].dropFirst())
+            listed.append(file)
+            guard let d = digests[file] else { problem("\(file) is listed in SHA256SUMS but missing"); continue }
+            if d.sha256 != fields[0] { problem("\(file) was changed (its SHA-256 is not the one in SHA256SUMS)") }
+        }
+        for file in order where file != "SHA256SUMS" && file != "SHA256SUMS.sig" && !listed.contains(file) { problem("\(file) is an extra file (not in SHA256SUMS)") }
+        if result.problems.isEmpty { result.lines.append("ok: SHA256SUMS matches all \(listed.count) files") }
+
+        // 2. The signature over SHA256SUMS, by the bundle's key (and the expected one).
+        let bundleKey = try kept["public-key.pem"].map { try Ed25519Key.load(pem: $0, what: "public-key.pem") }
+        if let signature = kept["SHA256SUMS.sig"] {
+            result.signed = true
+            if let bundleKey {
+                if !bundleKey.verify(signature, of: sumsBytes) { problem("SHA256SUMS.sig is not a valid signature of SHA256SUMS") } else { result.lines.append("ok: SHA256SUMS signed by the bundle's Ed25519 key") }
+                if let expectedKey, expectedKey.rawPublicKey != bundleKey.rawPublicKey { problem("signed with another key than --pubkey") }
+            } else {
+                problem("SHA256SUMS.sig without public-key.pem")
+            }
+        } else {
+            if bundleKey != nil { problem("public-key.pem without SHA256SUMS.sig") }
+            if expectedKey != nil { problem("the bundle is unsigned, but --pubkey asks for a signature") }
+            result.lines.append("UNSIGNED: no signature (exported without --key)")
+        }
+
+        // 3. The manifest, and the order of the files it lists.
+        guard let manifestBytes = kept["manifest.json"], let manifest = try? JSONParser.parse(manifestBytes) else { problem("manifest.json is missing or not JSON"); return result }
+        guard manifest["format"]?.stringValue == EvidenceBundle.format else { problem("manifest.json: not \(EvidenceBundle.format)"); return result }
+        let files = manifest["files"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? []
+        var expectedOrder = ["events.jsonl"] + files.filter { $0 != "events.jsonl" } + ["manifest.json", "checkpoint"]
+        if bundleKey != nil || result.signed { expectedOrder.append("public-key.pem") }
+        expectedOrder.append("SHA256SUMS")
+        if result.signed { expectedOrder.append("SHA256SUMS.sig") }
+        if order != expectedOrder { problem("the files are not in the bundle's order (\(firstDifference(order, expectedOrder)))") }
+        for entry in manifest["files"]?.arrayValue ?? [] {
+            guard let p = entry["path"]?.stringValue, let d = digests[p] else { continue }
+            if entry["sha256"]?.stringValue != d.sha256 || entry["bytes"]?.integerValue != d.bytes { problem("\(p) does not match manifest.json") }
+        }
+
+        // 4. The events: one drill, numbered 1...n in order, each line canonical, chain and tree recomputed.
+        if let e = events.problem { problem("events.jsonl: \(e)") }
+        let drill = manifest["drill_id"]?.stringValue
+        if let d = events.drillID, d != drill { problem("events.jsonl holds drill \(d), manifest.json says \(drill ?? "none")") }
+        let root = MerkleTree.root(events.leaves[...])
+        if manifest["events"]?.integerValue != events.leaves.count { problem("events.jsonl has \(events.leaves.count) events, manifest.json says \(manifest["events"]?.integerValue ?? -1)") }
+        if manifest["chain_head"]?.stringValue != events.head.hex { problem("the hash chain's head is \(events.head.hex), manifest.json says \(manifest["chain_head"]?.stringValue ?? "none")") }
+        if manifest["merkle_root"]?.stringValue != root.hex { problem("the Merkle root of the events is \(root.hex), manifest.json says \(manifest["merkle_root"]?.stringValue ?? "none")") }
+        if events.problem == nil { result.lines.append("ok: \(events.leaves.count) events of drill \(drill ?? "?"), chain head \(events.head.hex)") }
+
+        // 5. The checkpoint: this tree, signed by the bundle's key.
+        if let text = kept["checkpoint"] {
+            do {
+                let (checkpoint, signatures) = try Checkpoint.parse(String(decoding: text, as: UTF8.self))
+                if checkpoint.size != events.leaves.count || checkpoint.root != root { problem("checkpoint: tree size \(checkpoint.size) and root do not match the events") }
+                if checkpoint.origin != manifest["checkpoint_origin"]?.stringValue { problem("checkpoint: origin \(checkpoint.origin) is not manifest.json's") }
+                if let key = bundleKey {
+                    let name = manifest["key_name"]?.stringValue ?? ""
+                    let mine = signatures.filter { $0.name == name && $0.keyID == Checkpoint.keyID(name: name, publicKey: key.rawPublicKey) }
+                    if mine.isEmpty { problem("checkpoint: no signature by \(name)'s key") }
+                    for s in mine where !key.verify(s.signature, of: Array(checkpoint.body.utf8)) { problem("checkpoint: the signature by \(name) does not verify") }
+                } else if !signatures.isEmpty {
+                    problem("checkpoint: signed, but the bundle has no public key")
+                }
+                if result.problems.isEmpty { result.lines.append("ok: checkpoint \(checkpoint.origin), \(checkpoint.size) events, root \(root.hex)") }
+            } catch {
+                problem(error.message)
+            }
+        } else {
+            problem("checkpoint is missing")
+        }
+
+        // 6. Every inclusion the controls index cites.
+        var cited = 0
+        for control in manifest["controls"]?.arrayValue ?? [] {
+            let id = control["id"]?.stringValue ?? "?"
+            for c in control["events"]?.arrayValue ?? [] {
+                cited += 1
+                let hexPath = c["audit_path"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                let path = hexPath.compactMap(fromHex)
+                guard let index = c["leaf_index"]?.integerValue, let leaf = c["leaf_hash"]?.stringValue, path.count == hexPath.count
+                else { problem("controls \(id): a malformed citation"); continue }
+                guard index < events.leaves.count, events.leaves[index].hex == leaf else { problem("controls \(id): event #\(index + 1) is not the cited one"); continue }
+                if !MerkleTree.verifyInclusion(index: index, size: events.leaves.count, leafHash: events.leaves[index], proof: path, root: root) {
+                    problem("controls \(id): the inclusion proof of event #\(index + 1) does not verify")
+                }
+            }
+            for file in control["files"]?.arrayValue?.compactMap(\.stringValue) ?? [] where digests[file] == nil { problem("controls \(id): cites \(file), which is missing") }
+        }
+        if result.problems.isEmpty { result.lines.append("ok: \(cited) cited events included in the tree (audit paths verified)") }
+        return result
+    }
+
+    static func firstDifference(_ a: [String], _ b: [String]) -> String {
+        for i in 0..<max(a.count, b.count) where (i < a.count ? a[i] : nil) != (i < b.count ? b[i] : nil) {
+            return "entry \(i + 1) is \(i < a.count ? a[i] : "nothing"), expected \(i < b.count ? b[i] : "nothing")"
+        }
+        return ""
+    }
+}
+
+/// One pass over the archive: every entry's digest and size, the small files whole, and
+/// events.jsonl checked as it streams.
+final class ArchiveScan {
+    var order: [String] = []
+    var digests: [String: (sha256: String, bytes: Int)] = [:]
+    var kept: [String: [UInt8]] = [:]
+    var events = EventStreamCheck()
+    var folder: String?
+    var current: String?
+    var hasher = SHA256Hasher()
+    var size = 0
+
+    func read(_ f: UnsafeMutablePointer<FILE>, path: String) throws {
+        let gzip = try GzipReader()
+        var tar = TarReader()
+        var buffer = [UInt8](repeating: 0, count: 1 << 18)
+        while !tar.finished {
+            let n = fread(&buffer, 1, buffer.count, f)
+            if n <= 0 { break }
+            var plain: [[UInt8]] = []
+            try gzip.feed(Array(buffer[0..<n])) { plain.append($0) }
+            for chunk in plain {
+                var entries: [TarReader.Event] = []
+                try tar.feed(chunk) { entries.append($0) }
+                for e in entries { try handle(e) }
+            }
+        }
+        guard gzip.finished, tar.finished else { throw ExportError("\(path): the archive ends early (truncated?)") }
+    }
+
+    func handle(_ event: TarReader.Event) throws {
+        switch event {
+        case .begin(let entry, _):
+            let parts = entry.split(separator: "/", maxSplits: 1)
+            guard parts.count == 2 else { throw ExportError("tar: \(entry) is not inside the bundle's folder") }
+            if folder == nil { folder = String(parts[0]) }
+            guard parts[0] == folder! else { throw ExportError("tar: \(entry) is outside the folder \(folder!)") }
+            current = String(parts[1])
+            hasher = SHA256Hasher()
+            size = 0
+            order.append(current!)
+        case .data(let bytes):
+            hasher.update(bytes)
+            size += bytes.count
+            if BundleVerifier.keptWhole.contains(current!) {
+                guard (kept[current!]?.count ?? 0) + bytes.count <= 1 << 26 else { throw ExportError("\(current!) is too large") }
+                kept[current!, default: []] += bytes
+            }
+            if current == "events.jsonl" { events.feed(bytes) }
+        case .end:
+            digests[current!] = (hasher.finalize().hex, size)
+            if current == "events.jsonl" { events.finish() }
+            current = nil
+        }
+    }
+}
+
+/// Bytes from lowercase or uppercase hexadecimal, nil if it is not.
+func fromHex(_ s: String) -> [UInt8]? {
+    let chars = Array(s.utf8)
+    guard chars.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(chars.count / 2)
+    func v(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 97...102: return c - 87
+        case 65...70: return c - 55
+        default: return nil
+        }
+    }
+    var i = 0
+    while i < chars.count {
+        guard let hi = v(chars[i]), let lo = v(chars[i + 1]) else { return nil }
+        out.append(hi << 4 | lo)
+        i += 2
+    }
+    return out
+}
+
+/// events.jsonl checked as it streams: one canonical envelope a line, one drill, drill_seq 1...n
+/// in order, the hash chain and the Merkle leaves recomputed.
+struct EventStreamCheck {
+    var partial: [UInt8] = []
+    var leaves: [[UInt8]] = []
+    var head = [UInt8](repeating: 0, count: 32)
+    var drillID: String?
+    var problem: String?
+
+    mutating func feed(_ bytes: [UInt8]) {
+        var start = 0
+        for (i, b) in bytes.enumerated() where b == 0x0A {
+            if partial.isEmpty { line(Array(bytes[start..<i])) } else { line(partial + bytes[start..<i]); partial = [] }
+            start = i + 1
+        }
+        partial += bytes[start...]
+    }
+
+    mutating func finish() {
+        if !partial.isEmpty, problem == nil { problem = "the last line has no newline" }
+    }
+
+    mutating func line(_ canonical: [UInt8]) {
+        guard problem == nil else { return }
+        let n = leaves.count + 1
+        guard let value = try? JSONParser.parse(canonical), CanonicalJSON.encode(value) == canonical else {
+            problem = "line \(n) is not an event in canonical JSON"
+            return
+        }
+        guard value["drill_seq"]?.integerValue == n else {
+            problem = "line \(n) is event #\(value["drill_seq"]?.integerValue ?? -1): events are missing, extra or out of order"
+            return
+        }
+        let drill = value["drill_id"]?.stringValue
+        if drillID == nil { drillID = drill }
+        guard drill == drillID else { problem = "line \(n) belongs to another drill"; return }
+        let h = SHA256Hasher()
+        h.update(head + canonical)
+        head = h.finalize()
+        leaves.append(MerkleTree.leafHash(canonical))
+    }
+}

@@ -1,0 +1,195 @@
+import FailbackDomain
+import FailbackLog
+
+/// The evidence bundle of one drill (docs/evidence-bundle.md): a gzip-compressed ustar archive,
+/// the same bytes every time it is exported, that anyone can check with standard tools.
+public enum EvidenceBundle {
+    public static let format = "failback-evidence/1"
+
+    /// The SOC 2 criteria the controls index maps, with the event types that evidence each and the files.
+    static let controls: [(id: String, title: String, types: [String], files: @Sendable (String) -> Bool)] = [
+        ("CC9.1", "Risk mitigation: business disruption is planned for — the runbook followed, the go/no-go decision, approvals, overrides, issues and the outcome",
+         ["DrillStarted", "OptionChosen", "ApprovalGranted", "GateOverridden", "IssueRaised", "DrillAborted", "DrillCompleted"],
+         { $0 == "runbook.json" || $0.hasPrefix("report.") }),
+        ("A1.2", "Recovery infrastructure is monitored: replication lag, row counts across sites, database roles",
+         ["ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved"],
+         { $0 == "events.jsonl" || $0 == "report.json" }),
+        ("A1.3", "The recovery plan is tested: phases and steps as run, commands and their output, waits, DNS cutover, health checks",
+         ["PhaseStarted", "PhaseCompleted", "StepCompleted", "StepFailed", "StepSkipped", "CommandExecuted", "CommandFailedToStart",
+          "WaitConcluded", "DNSAnswerObserved", "HealthCheckObserved", "PodStatesObserved"],
+         { $0.hasPrefix("outputs/") || $0.hasPrefix("report.") }),
+    ]
+    /// At most this many events of one type are cited per control: the first and last halves.
+    static let citationsPerType = 40
+
+    /// What an export wrote.
+    public struct Summary: Sendable {
+        public var path: String
+        public var drillID: String
+        public var events: Int
+        public var merkleRoot: String
+        public var chainHead: String
+        public var files: Int
+        public var signed: Bool
+        public var bytes: Int
+    }
+
+    /// A file of the bundle before it is written: its path inside the bundle's folder, and bytes.
+    struct Member {
+        var path: String
+        var bytes: [UInt8]
+    }
+
+    /// Exports `drill` from `store` to `path`; signs with `key` (under `keyName`) when given.
+    public static func export(drill: String, from store: any EventStore, to path: String, key: Ed25519Key?, keyName: String = "failback") throws -> Summary {
+        // Pass 1: everything but the events' bytes, which pass 2 streams into the archive.
+        var report = DrillReport(keepsEventIndex: false)
+        var leaves: [[UInt8]] = []
+        var byType: [String: [Int]] = [:]
+        let eventsHash = SHA256Hasher()
+        var eventsSize = 0
+        var head: [UInt8] = []
+        var document: JSONValue?
+        var outputs: [Member] = []
+        var failure: (any Error)?
+        try store.forEachEvent(drill: drill) { event in
+            guard failure == nil else { return }
+            do {
+                try report.apply(event)
+                leaves.append(MerkleTree.leafHash(event.canonical))
+                byType[event.type, default: []].append(leaves.count - 1)
+                eventsHash.update(event.canonical)
+                eventsHash.update([0x0A])
+                eventsSize += event.canonical.count + 1
+                head = event.hash
+                if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
+                if let command = try EventCatalogue.payload(of: event) as? CommandExecuted { outputs += capturedFiles(command, drillSeq: event.drillSeq) }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        guard !leaves.isEmpty else { throw InvalidInput("drill \(drill) has no events") }
+        report.finish()
+        let root = MerkleTree.root(leaves[...])
+        let folder = drill
+        let mtime = (report.state.endedAt ?? report.state.lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)).millisecondsSinceEpoch / 1000
+
+        var members: [Member] = []
+        members.append(Member(path: "runbook.json", bytes: Array(CanonicalJSON.string(document ?? .null).utf8) + [0x0A]))
+        members.append(Member(path: "report.md", bytes: Array(ReportFormat.markdown.render(report).utf8)))
+        members.append(Member(path: "report.html", bytes: Array(ReportFormat.html.render(report).utf8)))
+        members.append(Member(path: "report.json", bytes: Array(ReportFormat.json.render(report).utf8)))
+        members += outputs
+        let eventsDigest = eventsHash.finalize()
+        var listed: [(path: String, bytes: Int, sha256: String)] = [("events.jsonl", eventsSize, eventsDigest.hex)]
+        listed += members.map { ($0.path, $0.bytes.count, sha256($0.bytes).hex) }
+
+        // The controls index: each cited event with its leaf hash and audit path to the root.
+        let controlsJSON: [JSONValue] = controls.map { control in
+            var cited: [Int] = []
+            for type in control.types {
+                let all = byType[type] ?? []
+                let half = citationsPerType / 2
+                cited += all.count <= citationsPerType ? all : Array(all.prefix(half) + all.suffix(half))
+            }
+            cited.sort()
+            return .members([
+                "id": .string(control.id), "title": .string(control.title),
+                "files": .array(listed.map(\.path).filter(control.files).map(JSONValue.string)),
+                "events": .array(cited.map { index in
+                    .members([
+                        "leaf_index": JSONValue(index), "drill_seq": JSONValue(index + 1),
+                        "leaf_hash": .string(leaves[index].hex),
+                        "audit_path": .array(MerkleTree.inclusionProof(index: index, leaves: leaves[...]).map { .string($0.hex) }),
+                    ])
+                }),
+            ])
+        }
+        let runbook = report.state.runbook
+        let manifest: JSONValue = .members([
+            "format": .string(format), "drill_id": .string(drill),
+            "runbook": runbook.map { ["id": .string($0.id), "version": .string($0.version), "sha256": .string($0.digest)] },
+            "events": JSONValue(leaves.count), "chain_head": .string(head.hex),
+            "merkle_root": .string(root.hex), "tree_size": JSONValue(leaves.count),
+            "checkpoint_origin": .string(origin(drill)),
+            "signed": .bool(key != nil), "key_name": key.map { _ in .string(keyName) },
+            "files": .array(listed.map { .members(["path": .string($0.path), "bytes": JSONValue($0.bytes), "sha256": .string($0.sha256)]) }),
+            "controls": .array(controlsJSON),
+        ])
+        members.append(Member(path: "manifest.json", bytes: Array(CanonicalJSON.string(manifest).utf8) + [0x0A]))
+        let checkpoint = Checkpoint(origin: origin(drill), size: leaves.count, root: root)
+        members.append(Member(path: "checkpoint", bytes: Array(try checkpoint.note(signedBy: key, name: keyName).utf8)))
+        if let key { members.append(Member(path: "public-key.pem", bytes: Array(key.publicPEM.utf8))) }
+        var sums = "\(eventsDigest.hex)  events.jsonl\n"
+        for m in members { sums += "\(sha256(m.bytes).hex)  \(m.path)\n" }
+        members.append(Member(path: "SHA256SUMS", bytes: Array(sums.utf8)))
+        if let key { members.append(Member(path: "SHA256SUMS.sig", bytes: try key.sign(Array(sums.utf8)))) }
+
+        // Pass 2: the archive, events streamed from the store again.
+        let file = try OutputFile(path: path)
+        var compressedBytes = 0
+        let gzip = try GzipWriter { (bytes: [UInt8]) throws(ExportError) in
+            compressedBytes += bytes.count
+            try file.write(bytes)
+        }
+        var tar = TarWriter(mtime: mtime) { (bytes: [UInt8]) throws(ExportError) in try gzip.write(bytes) }
+        try tar.beginFile("\(folder)/events.jsonl", size: eventsSize)
+        let again = SHA256Hasher()
+        var count = 0
+        var chunk: [UInt8] = []
+        var writeFailure: ExportError?
+        try store.forEachEvent(drill: drill) { event in
+            guard writeFailure == nil, count < leaves.count else { return }
+            count += 1
+            chunk += event.canonical
+            chunk.append(0x0A)
+            if chunk.count >= 1 << 18 {
+                again.update(chunk)
+                do throws(ExportError) { try tar.write(chunk) } catch { writeFailure = error }
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if let writeFailure { throw writeFailure }
+        again.update(chunk)
+        guard count == leaves.count, again.finalize() == eventsDigest else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
+        if !chunk.isEmpty { try tar.write(chunk) }
+        for m in members { try tar.file("\(folder)/\(m.path)", m.bytes) }
+        try tar.finish()
+        try gzip.finish()
+        try file.commit()
+        return Summary(path: path, drillID: drill, events: leaves.count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
+    }
+
+    static func origin(_ drill: String) -> String { "failback/\(drill)" }
+
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        let h = SHA256Hasher()
+        h.update(bytes)
+        return h.finalize()
+    }
+
+    /// A command's captured output: each non-empty stream as text, and both as an asciicast v2
+    /// recording (`asciinema cat` / `asciinema play`).
+    static func capturedFiles(_ c: CommandExecuted, drillSeq: Int) -> [Member] {
+        let stem = "outputs/" + String(repeating: "0", count: max(0, 6 - String(drillSeq).count)) + String(drillSeq)
+        var files: [Member] = []
+        if !c.stdout.text.isEmpty { files.append(Member(path: "\(stem).stdout.txt", bytes: Array(c.stdout.text.utf8))) }
+        if !c.stderr.text.isEmpty { files.append(Member(path: "\(stem).stderr.txt", bytes: Array(c.stderr.text.utf8))) }
+        let seconds = Double(c.endedAt.millisecondsSinceEpoch - c.startedAt.millisecondsSinceEpoch) / 1000
+        let header: JSONValue = .members([
+            "version": 2, "width": 120, "height": 40, "timestamp": JSONValue(Int(c.startedAt.millisecondsSinceEpoch / 1000)),
+            "duration": .number(seconds), "command": .string(c.argv.joined(separator: " ")), "title": .string("event #\(drillSeq): \(c.argv.first ?? "")"),
+        ])
+        // The capture keeps each stream whole, not when each byte came: stdout at the start, stderr
+        // after it, and the exit status at the end. A terminal needs CR LF.
+        func terminal(_ s: String) -> String { s.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n") }
+        var lines = [CanonicalJSON.string(header)]
+        if !c.stdout.text.isEmpty { lines.append(CanonicalJSON.string([.number(0), "o", .string(terminal(c.stdout.text))])) }
+        if !c.stderr.text.isEmpty { lines.append(CanonicalJSON.string([.number(0), "o", .string(terminal(c.stderr.text))])) }
+        let ending = c.exitStatus.map { "[exit status \($0)]" } ?? "[signal \(c.signal ?? 0)]"
+        lines.append(CanonicalJSON.string([.number(seconds), "o", .string("\r\n" + ending + "\r\n")]))
+        files.append(Member(path: "\(stem).cast", bytes: Array((lines.joined(separator: "\n") + "\n").utf8)))
+        return files
+    }
+}

@@ -1,0 +1,84 @@
+import CZlib
+import FailbackDomain
+
+/// gzip (RFC 1952) through the system zlib, streaming. The header zlib writes has no name and a
+/// zero time, so the same input always gives the same bytes.
+public final class GzipWriter {
+    var stream = z_stream()
+    let sink: ([UInt8]) throws(ExportError) -> Void
+    var out = [UInt8](repeating: 0, count: 1 << 18)
+
+    public init(level: Int32 = 6, sink: @escaping ([UInt8]) throws(ExportError) -> Void) throws(ExportError) {
+        self.sink = sink
+        // deflateInit2 is a macro; windowBits 31 = 15 + 16: a gzip wrapper.
+        guard deflateInit2_(&stream, level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ExportError("gzip: zlib would not start")
+        }
+    }
+
+    deinit { deflateEnd(&stream) }
+
+    public func write(_ bytes: [UInt8]) throws(ExportError) { try run(bytes, flush: Z_NO_FLUSH) }
+    public func finish() throws(ExportError) { try run([], flush: Z_FINISH) }
+
+    private func run(_ bytes: [UInt8], flush: Int32) throws(ExportError) {
+        var input = bytes
+        let count = input.count
+        var failure: ExportError?
+        input.withUnsafeMutableBufferPointer { inBuffer in
+            stream.next_in = inBuffer.baseAddress
+            stream.avail_in = uInt(count)
+            repeat {
+                let produced: Int = out.withUnsafeMutableBufferPointer { outBuffer in
+                    stream.next_out = outBuffer.baseAddress
+                    stream.avail_out = uInt(outBuffer.count)
+                    _ = deflate(&stream, flush)
+                    return outBuffer.count - Int(stream.avail_out)
+                }
+                if produced > 0 {
+                    do throws(ExportError) { try sink(Array(out[0..<produced])) } catch { failure = error; return }
+                }
+            } while stream.avail_out == 0 || (flush == Z_FINISH && stream.avail_in > 0)
+            stream.next_in = nil
+        }
+        if let failure { throw failure }
+    }
+}
+
+/// gunzip, streaming: feed compressed bytes, get back what they decompress to.
+public final class GzipReader {
+    var stream = z_stream()
+    var out = [UInt8](repeating: 0, count: 1 << 18)
+    public private(set) var finished = false
+
+    public init() throws(ExportError) {
+        guard inflateInit2_(&stream, 31, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw ExportError("gzip: zlib would not start") }
+    }
+
+    deinit { inflateEnd(&stream) }
+
+    /// Decompresses `bytes`, passing output to `sink`; throws on corrupt data.
+    public func feed(_ bytes: [UInt8], _ sink: ([UInt8]) throws -> Void) throws {
+        var input = bytes
+        let count = input.count
+        var status: Int32 = Z_OK
+        var chunks: [[UInt8]] = []
+        input.withUnsafeMutableBufferPointer { inBuffer in
+            stream.next_in = inBuffer.baseAddress
+            stream.avail_in = uInt(count)
+            repeat {
+                let produced: Int = out.withUnsafeMutableBufferPointer { outBuffer in
+                    stream.next_out = outBuffer.baseAddress
+                    stream.avail_out = uInt(outBuffer.count)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    return outBuffer.count - Int(stream.avail_out)
+                }
+                if produced > 0 { chunks.append(Array(out[0..<produced])) }
+            } while status == Z_OK && (stream.avail_out == 0 || stream.avail_in > 0)
+            stream.next_in = nil
+        }
+        for c in chunks { try sink(c) }
+        if status == Z_STREAM_END { finished = true; return }
+        if status != Z_OK && status != Z_BUF_ERROR { throw ExportError("not gzip data, or corrupt (zlib status \(status))") }
+    }
+}

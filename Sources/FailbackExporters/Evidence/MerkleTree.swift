@@ -1,0 +1,94 @@
+import FailbackLog
+
+/// RFC 9162 §2.1 Merkle tree hashing over SHA-256: leaves are `SHA-256(0x00 || leaf)`, interior
+/// nodes `SHA-256(0x01 || left || right)`, and a tree of n leaves splits at the largest power of
+/// two below n. In a bundle the leaves are the drill's events, their canonical bytes, in order.
+public enum MerkleTree {
+    public static func leafHash(_ leaf: [UInt8]) -> [UInt8] {
+        let h = SHA256Hasher()
+        h.update([0])
+        h.update(leaf)
+        return h.finalize()
+    }
+
+    public static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
+        let h = SHA256Hasher()
+        h.update([1] + left + right)
+        return h.finalize()
+    }
+
+    /// The root of the tree over these leaf hashes (SHA-256 of nothing for no leaves).
+    public static func root(_ leaves: ArraySlice<[UInt8]>) -> [UInt8] {
+        switch leaves.count {
+        case 0: return SHA256Hasher().finalize()
+        case 1: return leaves.first!
+        default:
+            let k = largestPowerOfTwo(below: leaves.count)
+            return nodeHash(root(leaves.prefix(k)), root(leaves.dropFirst(k)))
+        }
+    }
+
+    /// The audit path of leaf `index` (RFC 9162 §2.1.3.1), nearest sibling first.
+    public static func inclusionProof(index: Int, leaves: ArraySlice<[UInt8]>) -> [[UInt8]] {
+        guard leaves.count > 1 else { return [] }
+        let k = largestPowerOfTwo(below: leaves.count)
+        if index - leaves.startIndex < k {
+            return inclusionProof(index: index, leaves: leaves.prefix(k)) + [root(leaves.dropFirst(k))]
+        }
+        return inclusionProof(index: index, leaves: leaves.dropFirst(k)) + [root(leaves.prefix(k))]
+    }
+
+    /// Checks an audit path (RFC 9162 §2.1.3.2).
+    public static func verifyInclusion(index: Int, size: Int, leafHash: [UInt8], proof: [[UInt8]], root: [UInt8]) -> Bool {
+        guard index >= 0, index < size else { return false }
+        var fn = index, sn = size - 1
+        var r = leafHash
+        for p in proof {
+            if sn == 0 { return false }
+            if fn & 1 == 1 || fn == sn {
+                r = nodeHash(p, r)
+                if fn & 1 == 0 {
+                    while fn & 1 == 0 && fn != 0 {
+                        fn >>= 1
+                        sn >>= 1
+                    }
+                }
+            } else {
+                r = nodeHash(r, p)
+            }
+            fn >>= 1
+            sn >>= 1
+        }
+        return sn == 0 && r == root
+    }
+
+    static func largestPowerOfTwo(below n: Int) -> Int {
+        var k = 1
+        while k << 1 < n { k <<= 1 }
+        return k
+    }
+}
+
+/// A tree's root computed leaf by leaf in O(log n) memory: whole subtrees are merged as soon as
+/// they are complete, and the rest folded right to left at the end (the same root as `MerkleTree.root`).
+public struct MerkleRootAccumulator {
+    var stack: [(hash: [UInt8], size: Int)] = []
+    public private(set) var size = 0
+
+    public init() {}
+
+    public mutating func append(leafHash: [UInt8]) {
+        stack.append((leafHash, 1))
+        size += 1
+        while stack.count >= 2, stack[stack.count - 1].size == stack[stack.count - 2].size {
+            let right = stack.removeLast(), left = stack.removeLast()
+            stack.append((MerkleTree.nodeHash(left.hash, right.hash), left.size * 2))
+        }
+    }
+
+    public var root: [UInt8] {
+        guard var acc = stack.last?.hash else { return SHA256Hasher().finalize() }
+        for entry in stack.dropLast().reversed() { acc = MerkleTree.nodeHash(entry.hash, acc) }
+        return acc
+    }
+}

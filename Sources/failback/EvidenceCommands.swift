@@ -1,0 +1,80 @@
+import ArgumentParser
+import FailbackDomain
+import FailbackExporters
+import FailbackLog
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Signing keys for evidence bundles.", subcommands: [Generate.self])
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make an Ed25519 key pair: PRIVATE (PEM, mode 0600) and PRIVATE.pub.pem.",
+            discussion: "failback keys generate -o keys/failback.key")
+        @Option(name: .shortAndLong, help: ArgumentHelp("The private key file to write.", valueName: "file")) var output = "failback.key"
+
+        func run() throws {
+            guard access(output, F_OK) != 0 else { throw InvalidInput("\(output) exists; not overwritten") }
+            let key = try Ed25519Key.generate()
+            let publicFile = try OutputFile(path: output + ".pub.pem")
+            try publicFile.write(key.publicPEM)
+            let privateFile = try OutputFile(path: output)
+            try privateFile.write(key.privatePEM)
+            try privateFile.commit(mode: 0o600)
+            try publicFile.commit()
+            print("private key: \(output) (mode 0600)\npublic key:  \(output).pub.pem")
+        }
+    }
+}
+
+struct Evidence: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "SOC 2 evidence bundles (docs/evidence-bundle.md).", subcommands: [Export.self, VerifyBundle.self])
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a drill's evidence bundle: tar + gzip, the same bytes every time.",
+            discussion: "failback evidence export -o evidence/drill.tar.gz --key failback.key\nWithout --key the bundle is complete but unsigned, and says so.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+        @Option(name: .shortAndLong, help: ArgumentHelp("The bundle to write (default: evidence/DRILL.tar.gz).", valueName: "file")) var output: String?
+        @Option(help: ArgumentHelp("The Ed25519 private key (PEM) to sign with.", valueName: "file")) var key: String?
+        @Option(help: "The signer's name in the checkpoint's signature line.") var keyName = "failback"
+
+        func validate() throws {
+            if keyName.isEmpty || keyName.contains(where: { $0 == " " || $0 == "+" || $0 == "\n" }) { throw ValidationError("--key-name must be non-empty, without spaces or '+'") }
+        }
+
+        func run() throws {
+            let signer = try key.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
+            if let signer, !signer.canSign { throw InvalidInput("\(key!): a public key; signing needs the private key") }
+            let recorder = try storeOptions.workspace.openRecorder()
+            let head = try recorder.drillForReading(drill)
+            let path = output ?? "evidence/\(head.drillID).tar.gz"
+            if output == nil { mkdir("evidence", 0o755) }
+            let s = try EvidenceBundle.export(drill: head.drillID, from: recorder.store, to: path, key: signer, keyName: keyName)
+            print("\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.signed ? "signed (\(keyName))" : "UNSIGNED")")
+        }
+    }
+
+    struct VerifyBundle: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify", abstract: "Check a bundle alone: sums, signature, checkpoint, chain, Merkle root, cited inclusions.",
+            discussion: "Exit 0 when everything holds, 1 when anything does not (named), 65 when it is not a bundle at all.")
+        @Argument(help: "The bundle (.tar.gz).") var bundle: String
+        @Option(help: ArgumentHelp("The public key (PEM) the bundle must be signed with.", valueName: "file")) var pubkey: String?
+
+        func run() throws {
+            let expected = try pubkey.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
+            let result = try BundleVerifier.verify(path: bundle, expectedKey: expected)
+            for line in result.lines { print(line) }
+            if !result.problems.isEmpty {
+                for p in result.problems { Output.printError("failback: \(bundle): \(p)") }
+                throw ExitCode(ExitStatus.integrityFailure)
+            }
+        }
+    }
+}
+
