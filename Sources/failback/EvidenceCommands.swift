@@ -68,7 +68,14 @@ struct Evidence: ParsableCommand {
 
         func run() throws {
             let expected = try pubkey.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
-            let result = try BundleVerifier.verify(path: bundle, expectedKey: expected)
+            guard access(bundle, R_OK) == 0 else { throw StoreError(.missing, "\(bundle): \(String(cString: strerror(errno)))") }
+            let result: BundleVerifier.Result
+            do {
+                result = try BundleVerifier.verify(path: bundle, expectedKey: expected)
+            } catch let error as ExportError {
+                // Not a bundle this verifier will read (refused entries, corrupt gzip, cut short).
+                throw InvalidInput("\(bundle): \(error.message)")
+            }
             for line in result.lines { print(line) }
             if !result.problems.isEmpty {
                 for p in result.problems { Output.printError("failback: \(bundle): \(p)") }

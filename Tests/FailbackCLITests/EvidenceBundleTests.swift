@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+
+/// Evidence bundles through the CLI, checked by the tools an auditor has (tar, sha256sum, openssl,
+/// asciinema) and by both verifiers; every kind of tampering must be caught by both.
+@Suite struct EvidenceBundleTests {
+    /// A small finished drill with commands run (so outputs), signed with a fresh key.
+    func exportedDrill() throws -> (lab: Lab, bundle: String, pub: String) {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei")
+        try lab.expectSuccess(["record", "lag", "--seconds", "2.5", "--source", "eu", "--target", "us"])
+        #expect(try lab.failback(["exec", "--", "sh", "-c", "echo 'replica caught up'; echo 'warn: slow' >&2"]).status == 0)
+        #expect(try lab.failback(["exec", "--", "sh", "-c", "echo failing; exit 3"]).status == 3)
+        try lab.expectSuccess(["record", "rowcount", "--table", "events", "--site", "eu", "--count", "10"])
+        try lab.expectSuccess(["drill", "complete"])
+        #expect(try run("failback", ["keys", "generate", "-o", "\(lab.dir)/k.key"]).status == 0)
+        let bundle = "\(lab.dir)/bundle.tar.gz"
+        try lab.expectSuccess(["evidence", "export", "-o", bundle, "--key", "\(lab.dir)/k.key"])
+        return (lab, bundle, "\(lab.dir)/k.key.pub.pem")
+    }
+
+    /// `failback evidence verify`: the bundle alone, no store.
+    func swiftVerify(_ lab: Lab, _ bundle: String, _ extra: [String] = []) throws -> Outcome { try run("failback", ["evidence", "verify", bundle] + extra) }
+    func pythonVerify(_ bundle: String, _ extra: [String] = []) throws -> Outcome { try python("verify-bundle.py", [bundle] + extra) }
+
+    @Test func standardToolsAcceptTheBundle() throws {
+        let (lab, bundle, pub) = try exportedDrill()
+        let listing = try run(tool("tar"), ["-tzf", bundle])
+        #expect(listing.status == 0)
+        let names = listing.stdout.split(separator: "\n").map { String($0.split(separator: "/", maxSplits: 1)[1]) }
+        #expect(names.first == "events.jsonl" && names.suffix(5) == ["manifest.json", "checkpoint", "public-key.pem", "SHA256SUMS", "SHA256SUMS.sig"])
+        #expect(names.contains("report.md") && names.contains("report.html") && names.contains("report.json") && names.contains("runbook.json"))
+        #expect(names.filter { $0.hasSuffix(".cast") }.count == 2)
+        let out = "\(lab.dir)/unpacked"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        #expect(try run(tool("tar"), ["-xzf", bundle, "-C", out]).status == 0)
+        let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first).description
+        let sums = try run(tool("sha256sum"), ["-c", "SHA256SUMS"], cwd: "\(out)/\(folder)")
+        #expect(sums.status == 0 && !sums.stdout.contains("FAILED"), "\(sums.stdout)\(sums.stderr)")
+        let signature = try run(tool("openssl"), ["pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", "SHA256SUMS", "-sigfile", "SHA256SUMS.sig"], cwd: "\(out)/\(folder)")
+        #expect(signature.status == 0 && signature.stdout.contains("Signature Verified Successfully"))
+        // The bundle's public key is the one generated.
+        #expect(try String(contentsOfFile: "\(out)/\(folder)/public-key.pem", encoding: .utf8) == String(contentsOfFile: pub, encoding: .utf8))
+        // Each captured output replays in asciinema (which wants a terminal: `script` gives it one).
+        for cast in names.filter({ $0.hasSuffix(".cast") }) {
+            let played = try run(tool("script"), ["-qec", "asciinema cat '\(out)/\(folder)/\(cast)'", "/dev/null"])
+            #expect(played.status == 0, "asciinema cat \(cast): \(played.stdout)")
+            #expect(played.stdout.contains("exit status"))
+        }
+        #expect(try swiftVerify(lab, bundle, ["--pubkey", pub]).status == 0)
+        let independent = try pythonVerify(bundle, ["--pubkey", pub])
+        #expect(independent.status == 0, "\(independent.stdout)\(independent.stderr)")
+        #expect(independent.stdout == (try swiftVerify(lab, bundle)).stdout, "the two verifiers report differently")
+        // Private key file mode.
+        let attributes = try FileManager.default.attributesOfItem(atPath: "\(lab.dir)/k.key")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+
+    @Test func exportingTwiceGivesTheSameBytes() throws {
+        let (lab, bundle, _) = try exportedDrill()
+        let again = "\(lab.dir)/again.tar.gz"
+        try lab.expectSuccess(["evidence", "export", "-o", again, "--key", "\(lab.dir)/k.key"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bundle)) == Data(contentsOf: URL(fileURLWithPath: again)))
+        // Unsigned: complete, says so, and verifies as unsigned (but not against a --pubkey).
+        let unsigned = "\(lab.dir)/unsigned.tar.gz"
+        #expect(try lab.expectSuccess(["evidence", "export", "-o", unsigned]).stdout.contains("UNSIGNED"))
+        let v = try swiftVerify(lab, unsigned)
+        #expect(v.status == 0 && v.stdout.contains("UNSIGNED"))
+        #expect(try pythonVerify(unsigned).stdout.contains("UNSIGNED"))
+        #expect(try swiftVerify(lab, unsigned, ["--pubkey", "\(lab.dir)/k.key.pub.pem"]).status == 1)
+    }
+
+    /// Rewrites a bundle: unpack, change, pack again in a given order with GNU tar.
+    func tampered(_ lab: Lab, _ bundle: String, name: String, order reorder: (([String]) -> [String])? = nil, _ change: (String) throws -> Void) throws -> String {
+        let work = "\(lab.dir)/t-\(name)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        #expect(try run(tool("tar"), ["-xzf", bundle, "-C", work]).status == 0)
+        let listing = try run(tool("tar"), ["-tzf", bundle]).stdout.split(separator: "\n").map(String.init)
+        let folder = "\(work)/\(listing[0].split(separator: "/")[0])"
+        try change(folder)
+        var names = listing.filter { FileManager.default.fileExists(atPath: "\(work)/\($0)") }
+        for extra in try FileManager.default.subpathsOfDirectory(atPath: folder) where !listing.contains("\(listing[0].split(separator: "/")[0])/\(extra)") {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(folder)/\(extra)", isDirectory: &isDir), !isDir.boolValue { names.append("\(listing[0].split(separator: "/")[0])/\(extra)") }
+        }
+        if let reorder { names = reorder(names) }
+        let out = "\(lab.dir)/\(name).tar.gz"
+        #expect(try run(tool("tar"), ["--format=ustar", "--no-recursion", "-czf", out, "-C", work] + names).status == 0)
+        return out
+    }
+
+    func rewrite(_ file: String, _ transform: (String) -> String) throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try transform(text).write(toFile: file, atomically: true, encoding: .utf8)
+    }
+
+    /// Rewrites SHA256SUMS to match the files as they now are (an attacker without the key).
+    func resum(_ folder: String) throws {
+        let names = try String(contentsOfFile: "\(folder)/SHA256SUMS", encoding: .utf8).split(separator: "\n").map { String($0.split(separator: " ", maxSplits: 1)[1].dropFirst()) }
+        let o = try run(tool("sha256sum"), names.filter { FileManager.default.fileExists(atPath: "\(folder)/\($0)") }, cwd: folder)
+        try o.stdout.write(toFile: "\(folder)/SHA256SUMS", atomically: true, encoding: .utf8)
+    }
+
+    @Test func everyTamperingIsCaughtByBothVerifiers() throws {
+        let (lab, bundle, _) = try exportedDrill()
+        let cases: [(String, String, (([String]) -> [String])?, (String) throws -> Void)] = [
+            ("event-byte", "events.jsonl", nil, { f in try rewrite("\(f)/events.jsonl") { $0.replacingOccurrences(of: "\"lag_seconds\":2.5", with: "\"lag_seconds\":0.5") } }),
+            ("event-byte-resummed", "signature", nil, { f in
+                try rewrite("\(f)/events.jsonl") { $0.replacingOccurrences(of: "\"count\":10", with: "\"count\":11") }
+                try resum(f)
+            }),
+            ("events-swapped", "order", nil, { f in
+                try rewrite("\(f)/events.jsonl") { text in
+                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                    lines.swapAt(1, 2)
+                    return lines.joined(separator: "\n")
+                }
+            }),
+            ("event-dropped", "events", nil, { f in
+                try rewrite("\(f)/events.jsonl") { text in
+                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                    lines.remove(at: 2)
+                    return lines.joined(separator: "\n")
+                }
+            }),
+            ("report-changed", "report.md", nil, { f in try rewrite("\(f)/report.md") { $0 + "\nAll good.\n" } }),
+            ("file-missing", "missing", nil, { f in try FileManager.default.removeItem(atPath: "\(f)/report.html") }),
+            ("file-extra", "extra", nil, { f in try "x".write(toFile: "\(f)/notes.txt", atomically: true, encoding: .utf8) }),
+            ("files-reordered", "order", { names in var n = names; n.swapAt(1, 2); return n }, { _ in }),
+            ("manifest-root", "manifest.json", nil, { f in
+                try rewrite("\(f)/manifest.json") { text in
+                    let r = text.range(of: "\"merkle_root\":\"")!
+                    var t = text
+                    t.replaceSubrange(r.upperBound..<text.index(r.upperBound, offsetBy: 1), with: text[r.upperBound] == "0" ? "1" : "0")
+                    return t
+                }
+            }),
+            ("checkpoint-size", "checkpoint", nil, { f in
+                try rewrite("\(f)/checkpoint") { text in
+                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    lines[1] = String(Int(lines[1])! - 1)
+                    return lines.joined(separator: "\n")
+                }
+            }),
+            ("signature-flipped", "SHA256SUMS.sig", nil, { f in
+                var sig = try Data(contentsOf: URL(fileURLWithPath: "\(f)/SHA256SUMS.sig"))
+                sig[10] ^= 1
+                try sig.write(to: URL(fileURLWithPath: "\(f)/SHA256SUMS.sig"))
+            }),
+        ]
+        for (name, mentions, order, change) in cases {
+            let bad = try tampered(lab, bundle, name: name, order: order, change)
+            let ours = try swiftVerify(lab, bad), theirs = try pythonVerify(bad)
+            #expect(ours.status == 1, "\(name): failback evidence verify passed: \(ours.stdout)")
+            #expect(theirs.status == 1, "\(name): verify-bundle.py passed: \(theirs.stdout)")
+            #expect(ours.stderr.contains(mentions) || ours.stderr.lowercased().contains(mentions), "\(name): \(ours.stderr)")
+        }
+        // A bundle re-signed by someone else's key verifies alone, but not against the real key.
+        let other = "\(lab.dir)/other.key"
+        #expect(try run("failback", ["keys", "generate", "-o", other]).status == 0)
+        let resigned = try tampered(lab, bundle, name: "resigned") { f in
+            try rewrite("\(f)/events.jsonl") { $0 }
+            #expect(try run(tool("openssl"), ["pkey", "-in", other, "-pubout", "-out", "\(f)/public-key.pem"]).status == 0)
+            #expect(try run(tool("openssl"), ["pkeyutl", "-sign", "-inkey", other, "-rawin", "-in", "\(f)/SHA256SUMS", "-out", "\(f)/SHA256SUMS.sig"]).status == 0)
+            try resum(f)
+        }
+        #expect(try swiftVerify(lab, resigned, ["--pubkey", "\(lab.dir)/k.key.pub.pem"]).status == 1)
+        #expect(try pythonVerify(resigned, ["--pubkey", "\(lab.dir)/k.key.pub.pem"]).status == 1)
+    }
+
+    /// Archives with links, devices, absolute paths or `..` are refused by both, and nothing is written.
+    @Test func maliciousArchivesAreRefused() throws {
+        let lab = try Lab()
+        let maker = """
+            import io, sys, tarfile
+            kind, out = sys.argv[1], sys.argv[2]
+            with tarfile.open(out, "w:gz", format=tarfile.USTAR_FORMAT) as t:
+                info = tarfile.TarInfo({"abs": "/tmp/evil", "dotdot": "d/../../evil", "link": "d/evil", "device": "d/evil", "hardlink": "d/evil"}[kind])
+                if kind == "link": info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                if kind == "hardlink": info.type, info.linkname = tarfile.LNKTYPE, "d/x"
+                if kind == "device": info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
+                data = b"evil"
+                info.size = len(data) if info.type == tarfile.REGTYPE else 0
+                t.addfile(info, io.BytesIO(data) if info.size else None)
+            """
+        for kind in ["abs", "dotdot", "link", "device", "hardlink"] {
+            let out = "\(lab.dir)/\(kind).tar.gz"
+            #expect(try run(tool("python3"), ["-c", maker, kind, out]).status == 0)
+            let ours = try swiftVerify(lab, out)
+            #expect(ours.status == 65 && ours.stderrLines.count == 1 && ours.stderr.contains("refused"), "\(kind): \(ours.stderr)")
+            let theirs = try pythonVerify(out)
+            #expect(theirs.status == 65, "\(kind): \(theirs.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/evil"))
+        // Not gzip, or cut short.
+        try "not a bundle".write(toFile: "\(lab.dir)/junk.tar.gz", atomically: true, encoding: .utf8)
+        #expect(try swiftVerify(lab, "\(lab.dir)/junk.tar.gz").status == 65)
+    }
+
+    @Test func truncatedBundleIsRefused() throws {
+        let (lab, bundle, _) = try exportedDrill()
+        let data = try Data(contentsOf: URL(fileURLWithPath: bundle))
+        let cut = "\(lab.dir)/cut.tar.gz"
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: cut))
+        let o = try swiftVerify(lab, cut)
+        #expect(o.status == 65 && o.stderr.contains("ends early"), "\(o.stderr)")
+        #expect(try pythonVerify(cut).status == 65)
+    }
+}

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""An independent verifier of failback evidence bundles, written from docs/evidence-bundle.md
+(standard library only; Ed25519 verification written from RFC 8032 §5.1.7): a second
+implementation that must agree with `failback evidence verify`.
+
+usage: verify-bundle.py BUNDLE.tar.gz [--pubkey PEM]
+
+Reads the archive as a stream (nothing is extracted), refusing links, devices, directories,
+absolute paths and `..`. Checks SHA256SUMS, the Ed25519 signature over it, manifest.json, the
+events (canonical JSON, one drill, drill_seq 1..n, the hash chain), the RFC 9162 Merkle root,
+the C2SP checkpoint and its signature, and every audit path the controls index cites. Prints
+"ok" lines; exits 1 naming every problem, 65 when the file is not a readable bundle.
+"""
+import base64
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import tarfile
+
+# The RFC 8785 writer of the log verifier (the same spec: docs/log-format.md).
+_spec = importlib.util.spec_from_file_location("verify_log", os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify-log.py"))
+verify_log = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(verify_log)
+jcs, no_duplicates = verify_log.jcs, verify_log.no_duplicates
+
+KEPT = {"manifest.json", "checkpoint", "SHA256SUMS", "SHA256SUMS.sig", "public-key.pem"}
+
+# ---- Ed25519 verification (RFC 8032 §5.1) ----
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def _add(a, b):
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    A = (y1 - x1) * (y2 - x2) % P
+    B = (y1 + x1) * (y2 + x2) % P
+    C = t1 * 2 * D * t2 % P
+    Dd = z1 * 2 * z2 % P
+    E, F, G, H = B - A, Dd - C, Dd + C, B + A
+    return (E * F % P, G * H % P, F * G % P, E * H % P)
+
+
+def _mul(s, p):
+    q = (0, 1, 1, 0)
+    while s > 0:
+        if s & 1:
+            q = _add(q, p)
+        p = _add(p, p)
+        s >>= 1
+    return q
+
+
+def _equal(a, b):
+    return (a[0] * b[2] - b[0] * a[2]) % P == 0 and (a[1] * b[2] - b[1] * a[2]) % P == 0
+
+
+def _decompress(s):
+    if len(s) != 32:
+        return None
+    y = int.from_bytes(s, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P) % P
+    if x2 == 0:
+        if sign:
+            return None
+        x = 0
+    else:
+        x = pow(x2, (P + 3) // 8, P)
+        if (x * x - x2) % P != 0:
+            x = x * SQRT_M1 % P
+        if (x * x - x2) % P != 0:
+            return None
+        if (x & 1) != sign:
+            x = P - x
+    return (x, y, 1, x * y % P)
+
+
+GY = 4 * pow(5, P - 2, P) % P
+G = _decompress(GY.to_bytes(32, "little"))
+
+
+def ed25519_verify(public, message, signature):
+    if len(signature) != 64:
+        return False
+    A = _decompress(public)
+    R = _decompress(signature[:32])
+    s = int.from_bytes(signature[32:], "little")
+    if A is None or R is None or s >= L:
+        return False
+    k = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % L
+    return _equal(_mul(s, G), _add(R, _mul(k, A)))
+
+
+def pem_public_key(pem):
+    """The 32 raw bytes of an Ed25519 SubjectPublicKeyInfo PEM (RFC 8410: a fixed 12-byte prefix)."""
+    body = "".join(line for line in pem.decode().splitlines() if line and not line.startswith("-----"))
+    der = base64.b64decode(body)
+    prefix = bytes.fromhex("302a300506032b6570032100")
+    if len(der) != 44 or not der.startswith(prefix):
+        raise ValueError("not an Ed25519 public key")
+    return der[12:]
+
+
+# ---- RFC 9162 Merkle tree ----
+def leaf_hash(b):
+    return hashlib.sha256(b"\x00" + b).digest()
+
+
+def node_hash(l, r):
+    return hashlib.sha256(b"\x01" + l + r).digest()
+
+
+def merkle_root(leaves):
+    n = len(leaves)
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return node_hash(merkle_root(leaves[:k]), merkle_root(leaves[k:]))
+
+
+def verify_inclusion(index, size, leaf, path, root):
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def main(argv):
+    if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--pubkey"):
+        print(__doc__.strip().splitlines()[3], file=sys.stderr)
+        return 64
+    problems, oks = [], []
+    order, digests, kept = [], {}, {}
+    leaves, head, drill_ids, events_problem = [], bytes(32), set(), None
+    folder = None
+    try:
+        with tarfile.open(argv[1], "r|gz") as tar:
+            for member in tar:
+                if not member.isreg():
+                    raise ValueError(f"tar: {member.name} is not a regular file: refused")
+                name = member.name
+                if name.startswith("/") or ".." in name.split("/"):
+                    raise ValueError(f"tar: {name} is absolute or leaves the folder: refused")
+                top, _, path = name.partition("/")
+                folder = folder or top
+                if top != folder or not path:
+                    raise ValueError(f"tar: {name} is outside the bundle's folder")
+                if path in digests:
+                    raise ValueError(f"tar: {name} appears twice")
+                order.append(path)
+                f = tar.extractfile(member)
+                h, size, partial = hashlib.sha256(), 0, b""
+                while True:
+                    chunk = f.read(1 << 18)
+                    if not chunk:
+                        break
+                    h.update(chunk)
+                    size += len(chunk)
+                    if path in KEPT:
+                        kept[path] = kept.get(path, b"") + chunk
+                    if path == "events.jsonl" and events_problem is None:
+                        lines = (partial + chunk).split(b"\n")
+                        partial = lines.pop()
+                        for line in lines:
+                            n = len(leaves) + 1
+                            try:
+                                value = json.loads(line, object_pairs_hook=no_duplicates)
+                                canonical = jcs(value).encode() == line
+                            except ValueError:
+                                canonical = False
+                            if not canonical:
+                                events_problem = f"line {n} is not an event in canonical JSON"
+                                break
+                            if value.get("drill_seq") != n:
+                                events_problem = f"line {n} is event #{value.get('drill_seq')}: events are missing, extra or out of order"
+                                break
+                            drill_ids.add(value.get("drill_id"))
+                            head = hashlib.sha256(head + line).digest()
+                            leaves.append(leaf_hash(line))
+                if path == "events.jsonl" and partial and events_problem is None:
+                    events_problem = "the last line has no newline"
+                digests[path] = (h.hexdigest(), size)
+    except (tarfile.TarError, OSError, EOFError, ValueError) as e:
+        print(f"verify-bundle: {argv[1]}: {e}", file=sys.stderr)
+        return 65
+
+    sums = kept.get("SHA256SUMS")
+    if sums is None:
+        print("verify-bundle: SHA256SUMS is missing", file=sys.stderr)
+        return 1
+    listed = []
+    for line in sums.decode().splitlines():
+        digest, sep, path = line.partition("  ")
+        if not sep:
+            problems.append(f"SHA256SUMS: malformed line {line!r}")
+            continue
+        listed.append(path)
+        if path not in digests:
+            problems.append(f"{path} is listed in SHA256SUMS but missing")
+        elif digests[path][0] != digest:
+            problems.append(f"{path} was changed (its SHA-256 is not the one in SHA256SUMS)")
+    for path in order:
+        if path not in ("SHA256SUMS", "SHA256SUMS.sig") and path not in listed:
+            problems.append(f"{path} is an extra file (not in SHA256SUMS)")
+    if not problems:
+        oks.append(f"ok: SHA256SUMS matches all {len(listed)} files")
+
+    public = pem_public_key(kept["public-key.pem"]) if "public-key.pem" in kept else None
+    signed = "SHA256SUMS.sig" in kept
+    if signed:
+        if public is None:
+            problems.append("SHA256SUMS.sig without public-key.pem")
+        elif not ed25519_verify(public, sums, kept["SHA256SUMS.sig"]):
+            problems.append("SHA256SUMS.sig is not a valid signature of SHA256SUMS")
+        else:
+            oks.append("ok: SHA256SUMS signed by the bundle's Ed25519 key")
+        if len(argv) == 4 and public is not None:
+            with open(argv[3], "rb") as f:
+                if pem_public_key(f.read()) != public:
+                    problems.append("signed with another key than --pubkey")
+    else:
+        if public is not None:
+            problems.append("public-key.pem without SHA256SUMS.sig")
+        if len(argv) == 4:
+            problems.append("the bundle is unsigned, but --pubkey asks for a signature")
+        oks.append("UNSIGNED: no signature (exported without --key)")
+
+    try:
+        manifest = json.loads(kept["manifest.json"], object_pairs_hook=no_duplicates)
+    except (KeyError, ValueError):
+        problems.append("manifest.json is missing or not JSON")
+        manifest = {}
+    files = [f["path"] for f in manifest.get("files", [])]
+    expected = ["events.jsonl"] + [f for f in files if f != "events.jsonl"] + ["manifest.json", "checkpoint"]
+    expected += (["public-key.pem"] if public is not None or signed else []) + ["SHA256SUMS"] + (["SHA256SUMS.sig"] if signed else [])
+    if order != expected:
+        problems.append("the files are not in the bundle's order")
+    for f in manifest.get("files", []):
+        d = digests.get(f["path"])
+        if d and (d[0] != f.get("sha256") or d[1] != f.get("bytes")):
+            problems.append(f"{f['path']} does not match manifest.json")
+
+    if events_problem:
+        problems.append("events.jsonl: " + events_problem)
+    if drill_ids and drill_ids != {manifest.get("drill_id")}:
+        problems.append("events.jsonl holds another drill than manifest.json")
+    root = merkle_root(leaves)
+    if manifest.get("events") != len(leaves):
+        problems.append(f"events.jsonl has {len(leaves)} events, manifest.json says {manifest.get('events')}")
+    if manifest.get("chain_head") != head.hex():
+        problems.append(f"the hash chain's head is {head.hex()}, manifest.json says {manifest.get('chain_head')}")
+    if manifest.get("merkle_root") != root.hex():
+        problems.append(f"the Merkle root of the events is {root.hex()}, manifest.json says {manifest.get('merkle_root')}")
+    if not events_problem:
+        oks.append(f"ok: {len(leaves)} events of drill {manifest.get('drill_id')}, chain head {head.hex()}")
+
+    note = kept.get("checkpoint", b"").decode()
+    body, _, signatures = note.partition("\n\n")
+    lines = body.split("\n")
+    body = body + "\n" if signatures or note.endswith("\n") else body
+    if len(lines) < 3 or lines[1] != str(len(leaves)) or lines[2] != base64.b64encode(root).decode() or lines[0] != manifest.get("checkpoint_origin"):
+        problems.append("checkpoint: origin, tree size or root do not match")
+    if public is not None:
+        name = manifest.get("key_name", "")
+        key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
+        good = False
+        for line in signatures.splitlines():
+            fields = line.split(" ")
+            if len(fields) == 3 and fields[0] == "\u2014" and fields[1] == name:
+                blob = base64.b64decode(fields[2])
+                if blob[:4] == key_id and ed25519_verify(public, body.encode(), blob[4:]):
+                    good = True
+        if not good:
+            problems.append(f"checkpoint: no valid signature by {name}")
+    elif signatures:
+        problems.append("checkpoint: signed, but the bundle has no public key")
+    if not problems:
+        oks.append(f"ok: checkpoint {lines[0]}, {len(leaves)} events, root {root.hex()}")
+
+    cited = 0
+    for control in manifest.get("controls", []):
+        for c in control.get("events", []):
+            cited += 1
+            i = c.get("leaf_index", -1)
+            if not (0 <= i < len(leaves)) or leaves[i].hex() != c.get("leaf_hash"):
+                problems.append(f"controls {control.get('id')}: event #{i + 1} is not the cited one")
+            elif not verify_inclusion(i, len(leaves), leaves[i], [bytes.fromhex(p) for p in c.get("audit_path", [])], root):
+                problems.append(f"controls {control.get('id')}: the inclusion proof of event #{i + 1} does not verify")
+        for f in control.get("files", []):
+            if f not in digests:
+                problems.append(f"controls {control.get('id')}: cites {f}, which is missing")
+    if not problems:
+        oks.append(f"ok: {cited} cited events included in the tree (audit paths verified)")
+
+    for line in oks:
+        print(line)
+    for p in problems:
+        print(f"verify-bundle: {argv[1]}: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
