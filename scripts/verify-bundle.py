@@ -4,6 +4,7 @@
 implementation that must agree with `failback evidence verify`.
 
 usage: verify-bundle.py BUNDLE.tar.gz [--pubkey PEM]
+       verify-bundle.py --proof PROOF.json [--pubkey PEM]   (what `failback evidence prove` printed)
 
 Reads the archive as a stream (nothing is extracted), refusing links, devices, directories,
 absolute paths and `..`. Checks SHA256SUMS, the Ed25519 signature over it, manifest.json, the
@@ -149,7 +150,54 @@ def verify_inclusion(index, size, leaf, path, root):
     return sn == 0 and r == root
 
 
+def verify_proof(path, pubkey_path):
+    """An inclusion proof alone (docs/evidence-bundle.md §6)."""
+    try:
+        proof = json.load(open(path), object_pairs_hook=no_duplicates)
+        assert proof["format"] == "failback-proof/1"
+        event = proof["event"].encode()
+        value = json.loads(event, object_pairs_hook=no_duplicates)
+        index, size = proof["leaf_index"], proof["tree_size"]
+        path_hashes = [bytes.fromhex(h) for h in proof["audit_path"]]
+    except (OSError, ValueError, KeyError, AssertionError, TypeError) as e:
+        print(f"verify-bundle: {path}: not a proof ({e})", file=sys.stderr)
+        return 65
+    body, _, signatures = proof["checkpoint"].partition("\n\n")
+    lines = body.split("\n")
+    problems = []
+    if jcs(value).encode() != event:
+        problems.append("the event is not canonical JSON")
+    if value.get("drill_seq") != index + 1:
+        problems.append(f"the event is not drill event #{index + 1}")
+    if len(lines) < 3 or lines[0] != "failback/" + str(value.get("drill_id")) or lines[1] != str(size):
+        problems.append("the checkpoint is not this event's drill's, or not of this size")
+    root = base64.b64decode(lines[2]) if len(lines) >= 3 else b""
+    if not verify_inclusion(index, size, leaf_hash(event), path_hashes, root):
+        problems.append("the audit path does not lead from the event to the checkpoint's root")
+    public = pem_public_key(proof["public_key"].encode()) if proof.get("public_key") else None
+    if pubkey_path and (public is None or pem_public_key(open(pubkey_path, "rb").read()) != public):
+        problems.append("not signed with --pubkey's key")
+    if public is not None:
+        name = proof.get("key_name", "")
+        key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
+        ok = any(
+            len(f) == 3 and f[0] == "\u2014" and f[1] == name and base64.b64decode(f[2])[:4] == key_id
+            and ed25519_verify(public, (body + "\n").encode(), base64.b64decode(f[2])[4:])
+            for f in (line.split(" ") for line in signatures.splitlines()))
+        if not ok:
+            problems.append(f"the checkpoint's signature by {name} does not verify")
+    for p in problems:
+        print(f"verify-bundle: {path}: {p}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"ok: event #{index + 1} (seq {value.get('seq')}, {value.get('type')}) is in the tree of {size} events, root {root.hex()}")
+    print(f"ok: checkpoint signed by {proof.get('key_name')}" if public is not None else "UNSIGNED: the checkpoint has no signature")
+    return 0
+
+
 def main(argv):
+    if len(argv) >= 3 and argv[1] == "--proof":
+        return verify_proof(argv[2], argv[4] if len(argv) == 5 and argv[3] == "--pubkey" else None)
     if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--pubkey"):
         print(__doc__.strip().splitlines()[3], file=sys.stderr)
         return 64

@@ -30,8 +30,16 @@ struct Keys: ParsableCommand {
     }
 }
 
+/// The signing key named by `--key`, if any (a private key).
+func signingKey(_ path: String?) throws -> Ed25519Key? {
+    guard let path else { return nil }
+    let key = try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path)
+    if !key.canSign { throw InvalidInput("\(path): a public key; signing needs the private key") }
+    return key
+}
+
 struct Evidence: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "SOC 2 evidence bundles (docs/evidence-bundle.md).", subcommands: [Export.self, VerifyBundle.self])
+    static let configuration = CommandConfiguration(abstract: "SOC 2 evidence bundles (docs/evidence-bundle.md).", subcommands: [Export.self, VerifyBundle.self, Prove.self, VerifyProof.self, Gaps.self])
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -48,14 +56,67 @@ struct Evidence: ParsableCommand {
         }
 
         func run() throws {
-            let signer = try key.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
-            if let signer, !signer.canSign { throw InvalidInput("\(key!): a public key; signing needs the private key") }
+            let signer = try signingKey(key)
             let recorder = try storeOptions.workspace.openRecorder()
             let head = try recorder.drillForReading(drill)
             let path = output ?? "evidence/\(head.drillID).tar.gz"
             if output == nil { mkdir("evidence", 0o755) }
             let s = try EvidenceBundle.export(drill: head.drillID, from: recorder.store, to: path, key: signer, keyName: keyName)
             print("\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.signed ? "signed (\(keyName))" : "UNSIGNED")")
+        }
+    }
+
+    struct Prove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print one event's inclusion proof (RFC 9162 audit path + checkpoint), checkable alone with verify-proof.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+        @Option(help: ArgumentHelp("The event's global sequence number (the first column of failback log).", valueName: "n")) var seq: Int
+        @Option(help: ArgumentHelp("The Ed25519 private key (PEM) to sign the checkpoint with.", valueName: "file")) var key: String?
+        @Option(help: "The signer's name in the checkpoint.") var keyName = "failback"
+
+        func run() throws {
+            let recorder = try storeOptions.workspace.openRecorder()
+            let head = try recorder.drillForReading(drill)
+            let proof = try InclusionProof.make(drill: head.drillID, seq: seq, from: recorder.store, key: try signingKey(key), keyName: keyName)
+            print(CanonicalJSON.string(proof.json))
+        }
+    }
+
+    struct VerifyProof: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-proof", abstract: "Check an inclusion proof alone: the event is in the drill's signed tree.",
+            discussion: "Exit 0 when it holds, 1 when it does not, 65 when the file is not a proof.")
+        @Argument(help: "The proof (what evidence prove printed).") var proof: String
+        @Option(help: ArgumentHelp("The public key (PEM) the checkpoint must be signed with.", valueName: "file")) var pubkey: String?
+
+        func run() throws {
+            let expected = try pubkey.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
+            let text = try readFile(proof, what: "proof")
+            let parsed: InclusionProof
+            do { parsed = try InclusionProof(json: JSONParser.parse(text)) } catch let e as JSONParseError { throw InvalidInput("\(proof): \(e)") }
+            do {
+                for line in try parsed.verify(expectedKey: expected) { print(line) }
+            } catch {
+                Output.printError("failback: \(proof): \(error.message)")
+                throw ExitCode(ExitStatus.integrityFailure)
+            }
+        }
+    }
+
+    struct Gaps: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which SOC 2 control lacks which evidence, from the runbook and the drill.",
+            discussion: "Exit 0 when nothing is missing, 1 when something is (each gap on its own line).")
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+
+        func run() throws {
+            let recorder = try storeOptions.workspace.openRecorder()
+            let head = try recorder.drillForReading(drill)
+            let gaps = try DrillReport.build(drill: head.drillID, from: recorder.store, keepsEventIndex: false).evidenceGaps
+            for g in gaps { print("\(g.control)\t\(g.missing)") }
+            if gaps.isEmpty { print("no gaps: every control has its evidence") } else { throw ExitCode(1) }
         }
     }
 

@@ -21,15 +21,7 @@ struct Report: ParsableCommand {
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder()
         let head = try recorder.drillForReading(drill)
-        let moment = asOf.flatMap(DrillState.Moment.init)
-        var report = DrillReport()
-        var failure: InvalidInput?
-        try recorder.store.forEachEvent(drill: head.drillID) { event in
-            guard failure == nil, moment.map({ DrillReport.includes($0, event) }) ?? true else { return }
-            do throws(InvalidInput) { try report.apply(event) } catch { failure = error }
-        }
-        if let failure { throw failure }
-        report.finish()
+        let report = try DrillReport.build(drill: head.drillID, from: recorder.store, asOf: asOf.flatMap(DrillState.Moment.init))
         let text = ReportFormat(rawValue: format)!.render(report)
         if let output {
             let file = try OutputFile(path: output)

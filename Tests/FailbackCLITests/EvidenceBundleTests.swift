@@ -207,3 +207,63 @@ import Testing
         #expect(try pythonVerify(cut).status == 65)
     }
 }
+
+/// One event's inclusion proof, checked alone by both verifiers; every corruption fails.
+@Suite struct InclusionProofTests {
+    @Test func proofOfOneEventVerifiesAloneAndCorruptionsFail() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei")
+        for s in ["3.5", "1.5", "0.5"] { try lab.expectSuccess(["record", "lag", "--seconds", s, "--source", "eu", "--target", "us"]) }
+        let seq = try #require(try lab.events().first { ($0["payload"] as? [String: Any])?["lag_seconds"] as? Double == 1.5 }?["seq"] as? Int)
+        try lab.expectSuccess(["note", "after"])
+        #expect(try run("failback", ["keys", "generate", "-o", "\(lab.dir)/k.key"]).status == 0)
+        let printed = try lab.expectSuccess(["evidence", "prove", "--seq", String(seq), "--key", "\(lab.dir)/k.key"]).stdout
+        let good = "\(lab.dir)/proof.json"
+        try printed.write(toFile: good, atomically: true, encoding: .utf8)
+        let pub = "\(lab.dir)/k.key.pub.pem"
+        let ours = try run("failback", ["evidence", "verify-proof", good, "--pubkey", pub]), theirs = try python("verify-bundle.py", ["--proof", good, "--pubkey", pub])
+        #expect(ours.status == 0 && theirs.status == 0, "\(ours.stderr)\(theirs.stderr)")
+        #expect(ours.stdout == theirs.stdout && ours.stdout.contains("event #3"))
+        // The proof names nothing but that event: no other event's content is in it.
+        #expect(!printed.contains("\"text\":\"after\"") && !printed.contains("3.5"))
+
+        var object = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as! [String: Any]
+        let path = object["audit_path"] as! [String]
+        let corruptions: [(String, ([String: Any]) -> [String: Any])] = [
+            ("event edited", { var o = $0; o["event"] = (o["event"] as! String).replacingOccurrences(of: "1.5", with: "0.5"); return o }),
+            ("index moved", { var o = $0; o["leaf_index"] = (o["leaf_index"] as! Int) + 1; return o }),
+            ("path element dropped", { var o = $0; o["audit_path"] = Array(path.dropLast()); return o }),
+            ("path element flipped", { var o = $0; var p = path; p[0] = String(p[0].reversed()); o["audit_path"] = p; return o }),
+            ("tree size changed", { var o = $0; o["tree_size"] = (o["tree_size"] as! Int) + 1; return o }),
+            ("checkpoint root changed", { var o = $0
+                var lines = (o["checkpoint"] as! String).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                lines[2] = String(lines[2].reversed())
+                o["checkpoint"] = lines.joined(separator: "\n"); return o }),
+        ]
+        for (name, corrupt) in corruptions {
+            object = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as! [String: Any]
+            let bad = "\(lab.dir)/bad.json"
+            try JSONSerialization.data(withJSONObject: corrupt(object)).write(to: URL(fileURLWithPath: bad))
+            #expect(try run("failback", ["evidence", "verify-proof", bad]).status != 0, "\(name): failback accepted it")
+            #expect(try python("verify-bundle.py", ["--proof", bad]).status != 0, "\(name): verify-bundle.py accepted it")
+        }
+        #expect(try run("failback", ["keys", "generate", "-o", "\(lab.dir)/other.key"]).status == 0)
+        #expect(try run("failback", ["evidence", "verify-proof", good, "--pubkey", "\(lab.dir)/other.key.pub.pem"]).status == 1)
+        #expect(try python("verify-bundle.py", ["--proof", good, "--pubkey", "\(lab.dir)/other.key.pub.pem"]).status == 1)
+        // An event of another drill, or no such seq: a clear error.
+        let missing = try lab.failback(["evidence", "prove", "--seq", "999"])
+        #expect(missing.status == 65 && missing.stderr.contains("no event with seq 999"))
+    }
+
+    @Test func gapsNameWhatEachControlLacks() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei", option: "B")
+        let o = try lab.failback(["evidence", "gaps"])
+        #expect(o.status == 1)
+        for expected in ["CC9.1\tno approval recorded", "A1.2\tno row-count comparison across sites", "A1.2\tno replication lag sample",
+                         "A1.3\tno command output captured", "A1.3\t"] {
+            #expect(o.stdout.contains(expected), "missing gap \(expected.debugDescription) in \(o.stdout)")
+        }
+        #expect(o.stdout.contains("step(s) of the followed procedure have no record: b-demote-us"))
+    }
+}

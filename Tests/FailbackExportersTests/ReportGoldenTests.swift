@@ -90,3 +90,20 @@ import Testing
         #expect(text == "\(report.checks.count) \(report.checks.count) \(report.failed) \(report.skipped)\n\(report.events.count) drill_seq DrillCompleted\n")
     }
 }
+
+/// Evidence gaps follow what the drill recorded.
+@Suite struct EvidenceGapTests {
+    @Test func theFixedDrillHasNoGapsAndItsPrefixesHaveTheRightOnes() throws {
+        let folder = TemporaryFolder()
+        let all = try FixedDrill.record(in: folder)
+        #expect(try DrillReport(events: all).evidenceGaps == [])
+        // Cut just after the cutover step: no DNS proof, no post-cutover lag or health check, not completed.
+        let cutover = try #require(all.firstIndex { $0.type == "StepCompleted" && $0.payload["step"]?.stringValue == "b-update-dns" })
+        let gaps = try DrillReport(events: all.prefix(cutover + 1)).evidenceGaps.map { "\($0.control) \($0.missing)" }
+        #expect(gaps.contains { $0.hasPrefix("A1.3 no DNS cutover proof") })
+        #expect(gaps.contains("A1.2 no post-cutover replication lag sample (after writes resumed)"))
+        #expect(gaps.contains("A1.3 no health check after writes resumed (failback observe http)"))
+        #expect(gaps.contains("CC9.1 the drill is not completed (failback drill complete)"))
+        #expect(!gaps.contains { $0.hasPrefix("A1.2 no row-count") })
+    }
+}

@@ -54,6 +54,19 @@ public struct DrillReport: Sendable {
     public let keepsEventIndex: Bool
     public private(set) var eventCount = 0
 
+    /// The report of a stored drill, read event by event (never all in memory).
+    public static func build(drill: String, from store: any EventStore, asOf: DrillState.Moment? = nil, keepsEventIndex: Bool = true) throws -> DrillReport {
+        var report = DrillReport(keepsEventIndex: keepsEventIndex)
+        var failure: InvalidInput?
+        try store.forEachEvent(drill: drill) { event in
+            guard failure == nil, asOf.map({ includes($0, event) }) ?? true else { return }
+            do throws(InvalidInput) { try report.apply(event) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        report.finish()
+        return report
+    }
+
     /// An empty report, to `apply` events to one at a time and `finish`.
     public init(keepsEventIndex: Bool = true) {
         self.keepsEventIndex = keepsEventIndex

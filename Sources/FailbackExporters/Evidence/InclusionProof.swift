@@ -1,0 +1,87 @@
+import FailbackDomain
+import FailbackLog
+
+/// One event with its RFC 9162 audit path and the drill's checkpoint (docs/evidence-bundle.md §6):
+/// an excerpt an auditor can check alone, without the rest of the drill.
+public struct InclusionProof: Sendable {
+    public static let format = "failback-proof/1"
+
+    public var event: [UInt8]
+    public var leafIndex: Int
+    public var treeSize: Int
+    public var auditPath: [[UInt8]]
+    public var checkpoint: String
+    public var keyName: String?
+    public var publicKeyPEM: String?
+
+    /// The proof of the drill event with global sequence number `seq`.
+    public static func make(drill: String, seq: Int, from store: any EventStore, key: Ed25519Key?, keyName: String) throws -> InclusionProof {
+        var leaves: [[UInt8]] = []
+        var event: (index: Int, bytes: [UInt8])?
+        try store.forEachEvent(drill: drill) { e in
+            if e.seq == seq { event = (leaves.count, e.canonical) }
+            leaves.append(MerkleTree.leafHash(e.canonical))
+        }
+        guard let event else { throw InvalidInput("drill \(drill) has no event with seq \(seq)") }
+        let checkpoint = Checkpoint(origin: EvidenceBundle.origin(drill), size: leaves.count, root: MerkleTree.root(leaves[...]))
+        return InclusionProof(
+            event: event.bytes, leafIndex: event.index, treeSize: leaves.count,
+            auditPath: MerkleTree.inclusionProof(index: event.index, leaves: leaves[...]),
+            checkpoint: try checkpoint.note(signedBy: key, name: keyName), keyName: key == nil ? nil : keyName, publicKeyPEM: key?.publicPEM)
+    }
+
+    public var json: JSONValue {
+        .members([
+            "format": .string(Self.format), "event": .string(String(decoding: event, as: UTF8.self)),
+            "leaf_index": JSONValue(leafIndex), "tree_size": JSONValue(treeSize), "audit_path": .array(auditPath.map { .string($0.hex) }),
+            "checkpoint": .string(checkpoint), "key_name": keyName.map(JSONValue.string), "public_key": publicKeyPEM.map(JSONValue.string),
+        ])
+    }
+
+    public init(event: [UInt8], leafIndex: Int, treeSize: Int, auditPath: [[UInt8]], checkpoint: String, keyName: String?, publicKeyPEM: String?) {
+        self.event = event
+        self.leafIndex = leafIndex
+        self.treeSize = treeSize
+        self.auditPath = auditPath
+        self.checkpoint = checkpoint
+        self.keyName = keyName
+        self.publicKeyPEM = publicKeyPEM
+    }
+
+    public init(json: JSONValue) throws(InvalidInput) {
+        let r = PayloadReader(json, context: "proof")
+        guard try r.string("format") == Self.format else { throw InvalidInput("proof: not \(Self.format)") }
+        let path = try r.strings("audit_path").map { (h) throws(InvalidInput) -> [UInt8] in
+            guard let b = fromHex(h), b.count == 32 else { throw InvalidInput("proof: audit_path holds \(h.debugDescription), not a SHA-256 hash") }
+            return b
+        }
+        self.init(
+            event: Array(try r.string("event").utf8), leafIndex: try r.integer("leaf_index"), treeSize: try r.integer("tree_size"), auditPath: path,
+            checkpoint: try r.string("checkpoint"), keyName: try r.optionalString("key_name"), publicKeyPEM: try r.optionalString("public_key"))
+    }
+
+    /// Checks the proof alone; returns what held, or throws naming what did not.
+    public func verify(expectedKey: Ed25519Key?) throws(ExportError) -> [String] {
+        var lines: [String] = []
+        guard let value = try? JSONParser.parse(event), CanonicalJSON.encode(value) == event else { throw ExportError("the event is not canonical JSON") }
+        let (cp, signatures) = try Checkpoint.parse(checkpoint)
+        guard cp.size == treeSize else { throw ExportError("tree size \(treeSize) is not the checkpoint's \(cp.size)") }
+        guard value["drill_seq"]?.integerValue == leafIndex + 1 else { throw ExportError("the event is not drill event #\(leafIndex + 1)") }
+        guard let drill = value["drill_id"]?.stringValue, cp.origin == EvidenceBundle.origin(drill) else { throw ExportError("the checkpoint is not this event's drill's") }
+        guard MerkleTree.verifyInclusion(index: leafIndex, size: treeSize, leafHash: MerkleTree.leafHash(event), proof: auditPath, root: cp.root) else {
+            throw ExportError("the audit path does not lead from the event to the checkpoint's root")
+        }
+        lines.append("ok: event #\(leafIndex + 1) (seq \(value["seq"]?.integerValue ?? -1), \(value["type"]?.stringValue ?? "?")) is in the tree of \(treeSize) events, root \(cp.root.hex)")
+        let key = try publicKeyPEM.map { (pem) throws(ExportError) in try Ed25519Key.load(pem: Array(pem.utf8), what: "the proof's public key") }
+        if let expectedKey, key?.rawPublicKey != expectedKey.rawPublicKey { throw ExportError("not signed with --pubkey's key") }
+        if let key, let name = keyName {
+            guard signatures.contains(where: { $0.name == name && $0.keyID == Checkpoint.keyID(name: name, publicKey: key.rawPublicKey) && key.verify($0.signature, of: Array(cp.body.utf8)) }) else {
+                throw ExportError("the checkpoint's signature by \(name) does not verify")
+            }
+            lines.append("ok: checkpoint signed by \(name)")
+        } else {
+            lines.append("UNSIGNED: the checkpoint has no signature")
+        }
+        return lines
+    }
+}
