@@ -151,7 +151,7 @@ def verify_inclusion(index, size, leaf, path, root):
 
 
 def verify_proof(path, pubkey_path):
-    """An inclusion proof alone (docs/evidence-bundle.md §6)."""
+    """An inclusion proof alone (docs/evidence-bundle.md §5)."""
     try:
         proof = json.load(open(path), object_pairs_hook=no_duplicates)
         assert proof["format"] == "failback-proof/1"

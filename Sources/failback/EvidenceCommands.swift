@@ -126,13 +126,14 @@ struct Evidence: ParsableCommand {
             discussion: "Exit 0 when everything holds, 1 when anything does not (named), 65 when it is not a bundle at all.")
         @Argument(help: "The bundle (.tar.gz).") var bundle: String
         @Option(help: ArgumentHelp("The public key (PEM) the bundle must be signed with.", valueName: "file")) var pubkey: String?
+        @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
 
         func run() throws {
             let expected = try pubkey.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
             guard access(bundle, R_OK) == 0 else { throw StoreError(.missing, "\(bundle): \(String(cString: strerror(errno)))") }
             let result: BundleVerifier.Result
             do {
-                result = try BundleVerifier.verify(path: bundle, expectedKey: expected)
+                result = try BundleVerifier.verify(path: bundle, expectedKey: expected, deep: deep)
             } catch let error as ExportError {
                 // Not a bundle this verifier will read (refused entries, corrupt gzip, cut short).
                 throw InvalidInput("\(bundle): \(error.message)")

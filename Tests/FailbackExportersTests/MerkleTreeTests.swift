@@ -48,6 +48,16 @@ import Testing
         }
     }
 
+    /// The level-table proofs the exporter uses are the recursive definition's, for every size and index.
+    @Test func levelProofsEqualTheDefinition() {
+        let hashes = (0..<70).map { MerkleTree.leafHash([UInt8($0), 7]) }
+        for size in 1...70 {
+            let levels = MerkleLevels(leafHashes: Array(hashes.prefix(size)))
+            #expect(levels.root == MerkleTree.root(hashes.prefix(size)))
+            for index in 0..<size { #expect(levels.inclusionProof(index: index) == MerkleTree.inclusionProof(index: index, leaves: hashes.prefix(size))) }
+        }
+    }
+
     @Test func everyAuditPathVerifiesAndEveryCorruptionFails() {
         let hashes = (0..<37).map { MerkleTree.leafHash([UInt8($0)]) }
         for size in 1...37 {

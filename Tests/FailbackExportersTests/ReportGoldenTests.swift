@@ -57,7 +57,7 @@ import Testing
         let all = try FixedDrill.record(in: folder)
         let early = try DrillReport(events: all, asOf: .drillSeq(12))
         #expect(early.state.eventCount == 12 && early.events.count == 12)
-        #expect(early.headHash == all[11].hash.hex)
+        #expect(early.headHashHex == all[11].hash.hex)
         #expect(early.state.status == .running)
         #expect(try DrillReport(events: all, asOf: .time(all[4].recordedAt)).state.eventCount == 5)
     }
@@ -67,7 +67,7 @@ import Testing
         let folder = TemporaryFolder()
         let report = try DrillReport(events: FixedDrill.record(in: folder))
         let json = try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as! [String: Any]
-        #expect((json["chain"] as! [String: Any])["head"] as? String == report.headHash)
+        #expect((json["chain"] as! [String: Any])["head"] as? String == report.headHashHex)
         let xmlFile = "\(folder.path)/r.xml", csvFile = "\(folder.path)/r.csv"
         try ReportFormat.junit.render(report).write(toFile: xmlFile, atomically: true, encoding: .utf8)
         try ReportFormat.csv.render(report).write(toFile: csvFile, atomically: true, encoding: .utf8)

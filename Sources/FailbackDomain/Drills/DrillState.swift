@@ -96,9 +96,13 @@ public struct DrillState: Sendable, Equatable {
 
     /// Folds one event into the state.
     public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) {
+        try apply(event, payload: try EventCatalogue.payload(of: event))
+    }
+
+    /// Folds one event whose payload the caller has already decoded (nil: a type unknown here).
+    public mutating func apply(_ event: RecordedEvent, payload: (any EventPayload)?) throws(InvalidInput) {
         eventCount += 1
         lastEventAt = event.recordedAt
-        let payload = try EventCatalogue.payload(of: event)
         if let payload, !(payload is NoteAdded || payload is ReplicationLagSampled || payload is RowCountSampled
             || payload is DNSAnswerObserved || payload is PodStatesObserved || payload is HealthCheckObserved
             || payload is RowCountsCompared || payload is RecoveryStateObserved)

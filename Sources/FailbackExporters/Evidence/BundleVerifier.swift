@@ -20,13 +20,16 @@ public enum BundleVerifier {
     /// Small files are kept whole; events.jsonl is checked line by line as it streams.
     static let keptWhole: Set<String> = ["manifest.json", "checkpoint", "SHA256SUMS", "SHA256SUMS.sig", "public-key.pem"]
 
-    public static func verify(path: String, expectedKey: Ed25519Key?) throws -> Result {
+    /// `deep` also parses every event and requires its RFC 8785 form (the chain, the tree and the
+    /// signatures hold either way: they cover the exact bytes).
+    public static func verify(path: String, expectedKey: Ed25519Key?, deep: Bool = false) throws -> Result {
         var result = Result()
         func problem(_ p: String) { result.problems.append(p) }
         guard let f = fopen(path, "rb") else { throw ExportError("\(path): \(String(cString: strerror(errno)))") }
         defer { fclose(f) }
 
         let scan = ArchiveScan()
+        scan.events.deep = deep
         try scan.read(f, path: path)
         let order = scan.order, digests = scan.digests, kept = scan.kept, events = scan.events
 
@@ -78,17 +81,18 @@ public enum BundleVerifier {
         if let e = events.problem { problem("events.jsonl: \(e)") }
         let drill = manifest["drill_id"]?.stringValue
         if let d = events.drillID, d != drill { problem("events.jsonl holds drill \(d), manifest.json says \(drill ?? "none")") }
-        let root = MerkleTree.root(events.leaves[...])
-        if manifest["events"]?.integerValue != events.leaves.count { problem("events.jsonl has \(events.leaves.count) events, manifest.json says \(manifest["events"]?.integerValue ?? -1)") }
+        let tree = MerkleLevels(flatLeafHashes: events.leaves)
+        let root = tree.root
+        if manifest["events"]?.integerValue != events.count { problem("events.jsonl has \(events.count) events, manifest.json says \(manifest["events"]?.integerValue ?? -1)") }
         if manifest["chain_head"]?.stringValue != events.head.hex { problem("the hash chain's head is \(events.head.hex), manifest.json says \(manifest["chain_head"]?.stringValue ?? "none")") }
         if manifest["merkle_root"]?.stringValue != root.hex { problem("the Merkle root of the events is \(root.hex), manifest.json says \(manifest["merkle_root"]?.stringValue ?? "none")") }
-        if events.problem == nil { result.lines.append("ok: \(events.leaves.count) events of drill \(drill ?? "?"), chain head \(events.head.hex)") }
+        if events.problem == nil { result.lines.append("ok: \(events.count) events of drill \(drill ?? "?"), chain head \(events.head.hex)") }
 
         // 5. The checkpoint: this tree, signed by the bundle's key.
         if let text = kept["checkpoint"] {
             do {
                 let (checkpoint, signatures) = try Checkpoint.parse(String(decoding: text, as: UTF8.self))
-                if checkpoint.size != events.leaves.count || checkpoint.root != root { problem("checkpoint: tree size \(checkpoint.size) and root do not match the events") }
+                if checkpoint.size != events.count || checkpoint.root != root { problem("checkpoint: tree size \(checkpoint.size) and root do not match the events") }
                 if checkpoint.origin != manifest["checkpoint_origin"]?.stringValue { problem("checkpoint: origin \(checkpoint.origin) is not manifest.json's") }
                 if let key = bundleKey {
                     let name = manifest["key_name"]?.stringValue ?? ""
@@ -116,8 +120,8 @@ public enum BundleVerifier {
                 let path = hexPath.compactMap(fromHex)
                 guard let index = c["leaf_index"]?.integerValue, let leaf = c["leaf_hash"]?.stringValue, path.count == hexPath.count
                 else { problem("controls \(id): a malformed citation"); continue }
-                guard index < events.leaves.count, events.leaves[index].hex == leaf else { problem("controls \(id): event #\(index + 1) is not the cited one"); continue }
-                if !MerkleTree.verifyInclusion(index: index, size: events.leaves.count, leafHash: events.leaves[index], proof: path, root: root) {
+                guard index < events.count, tree.hash(level: 0, index: index).hex == leaf else { problem("controls \(id): event #\(index + 1) is not the cited one"); continue }
+                if !MerkleTree.verifyInclusion(index: index, size: events.count, leafHash: tree.hash(level: 0, index: index), proof: path, root: root) {
                     problem("controls \(id): the inclusion proof of event #\(index + 1) does not verify")
                 }
             }
@@ -219,7 +223,11 @@ func fromHex(_ s: String) -> [UInt8]? {
 /// in order, the hash chain and the Merkle leaves recomputed.
 struct EventStreamCheck {
     var partial: [UInt8] = []
-    var leaves: [[UInt8]] = []
+    /// Leaf hashes, 32 bytes each, concatenated.
+    var leaves: [UInt8] = []
+    var count = 0
+    /// Parse every line and require its RFC 8785 form (else only the envelope's place is read).
+    var deep = false
     var head = [UInt8](repeating: 0, count: 32)
     var drillID: String?
     var problem: String?
@@ -239,21 +247,28 @@ struct EventStreamCheck {
 
     mutating func line(_ canonical: [UInt8]) {
         guard problem == nil else { return }
-        let n = leaves.count + 1
-        guard let value = try? JSONParser.parse(canonical), CanonicalJSON.encode(value) == canonical else {
-            problem = "line \(n) is not an event in canonical JSON"
+        let n = count + 1
+        var place = deep ? nil : envelopePlace(of: canonical)
+        if place == nil {
+            guard let value = try? JSONParser.parse(canonical), CanonicalJSON.encode(value) == canonical,
+                let seq = value["seq"]?.integerValue, let drillSeq = value["drill_seq"]?.integerValue, let drill = value["drill_id"]?.stringValue
+            else {
+                problem = "line \(n) is not an event in canonical JSON"
+                return
+            }
+            place = (seq, drillSeq, drill)
+        }
+        guard place!.drillSeq == n else {
+            problem = "line \(n) is event #\(place!.drillSeq): events are missing, extra or out of order"
             return
         }
-        guard value["drill_seq"]?.integerValue == n else {
-            problem = "line \(n) is event #\(value["drill_seq"]?.integerValue ?? -1): events are missing, extra or out of order"
-            return
-        }
-        let drill = value["drill_id"]?.stringValue
-        if drillID == nil { drillID = drill }
-        guard drill == drillID else { problem = "line \(n) belongs to another drill"; return }
+        if drillID == nil { drillID = place!.drillID }
+        guard place!.drillID == drillID else { problem = "line \(n) belongs to another drill"; return }
         let h = SHA256Hasher()
-        h.update(head + canonical)
+        h.update(head)
+        h.update(canonical)
         head = h.finalize()
-        leaves.append(MerkleTree.leafHash(canonical))
+        leaves += MerkleTree.leafHash(canonical)
+        count += 1
     }
 }

@@ -44,8 +44,9 @@ public enum EvidenceBundle {
     public static func export(drill: String, from store: any EventStore, to path: String, key: Ed25519Key?, keyName: String = "failback") throws -> Summary {
         // Pass 1: everything but the events' bytes, which pass 2 streams into the archive.
         var report = DrillReport(keepsEventIndex: false)
-        var leaves: [[UInt8]] = []
+        var leaves: [UInt8] = []
         var byType: [String: [Int]] = [:]
+        var count = 0
         let eventsHash = SHA256Hasher()
         var eventsSize = 0
         var head: [UInt8] = []
@@ -55,23 +56,26 @@ public enum EvidenceBundle {
         try store.forEachEvent(drill: drill) { event in
             guard failure == nil else { return }
             do {
-                try report.apply(event)
-                leaves.append(MerkleTree.leafHash(event.canonical))
-                byType[event.type, default: []].append(leaves.count - 1)
+                let payload = try report.apply(event)
+                leaves += MerkleTree.leafHash(event.canonical)
+                byType[event.type, default: []].append(count)
+                count += 1
                 eventsHash.update(event.canonical)
                 eventsHash.update([0x0A])
                 eventsSize += event.canonical.count + 1
                 head = event.hash
                 if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
-                if let command = try EventCatalogue.payload(of: event) as? CommandExecuted { outputs += capturedFiles(command, drillSeq: event.drillSeq) }
+                if let command = payload as? CommandExecuted { outputs += capturedFiles(command, drillSeq: event.drillSeq) }
             } catch {
                 failure = error
             }
         }
         if let failure { throw failure }
-        guard !leaves.isEmpty else { throw InvalidInput("drill \(drill) has no events") }
+        guard count > 0 else { throw InvalidInput("drill \(drill) has no events") }
         report.finish()
-        let root = MerkleTree.root(leaves[...])
+        let tree = MerkleLevels(flatLeafHashes: leaves)
+        leaves = []
+        let root = tree.root
         let folder = drill
         let mtime = (report.state.endedAt ?? report.state.lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)).millisecondsSinceEpoch / 1000
 
@@ -100,8 +104,8 @@ public enum EvidenceBundle {
                 "events": .array(cited.map { index in
                     .members([
                         "leaf_index": JSONValue(index), "drill_seq": JSONValue(index + 1),
-                        "leaf_hash": .string(leaves[index].hex),
-                        "audit_path": .array(MerkleTree.inclusionProof(index: index, leaves: leaves[...]).map { .string($0.hex) }),
+                        "leaf_hash": .string(tree.hash(level: 0, index: index).hex),
+                        "audit_path": .array(tree.inclusionProof(index: index).map { .string($0.hex) }),
                     ])
                 }),
             ])
@@ -110,15 +114,15 @@ public enum EvidenceBundle {
         let manifest: JSONValue = .members([
             "format": .string(format), "drill_id": .string(drill),
             "runbook": runbook.map { ["id": .string($0.id), "version": .string($0.version), "sha256": .string($0.digest)] },
-            "events": JSONValue(leaves.count), "chain_head": .string(head.hex),
-            "merkle_root": .string(root.hex), "tree_size": JSONValue(leaves.count),
+            "events": JSONValue(count), "chain_head": .string(head.hex),
+            "merkle_root": .string(root.hex), "tree_size": JSONValue(count),
             "checkpoint_origin": .string(origin(drill)),
             "signed": .bool(key != nil), "key_name": key.map { _ in .string(keyName) },
             "files": .array(listed.map { .members(["path": .string($0.path), "bytes": JSONValue($0.bytes), "sha256": .string($0.sha256)]) }),
             "controls": .array(controlsJSON),
         ])
         members.append(Member(path: "manifest.json", bytes: Array(CanonicalJSON.string(manifest).utf8) + [0x0A]))
-        let checkpoint = Checkpoint(origin: origin(drill), size: leaves.count, root: root)
+        let checkpoint = Checkpoint(origin: origin(drill), size: count, root: root)
         members.append(Member(path: "checkpoint", bytes: Array(try checkpoint.note(signedBy: key, name: keyName).utf8)))
         if let key { members.append(Member(path: "public-key.pem", bytes: Array(key.publicPEM.utf8))) }
         var sums = "\(eventsDigest.hex)  events.jsonl\n"
@@ -136,13 +140,13 @@ public enum EvidenceBundle {
         var tar = TarWriter(mtime: mtime) { (bytes: [UInt8]) throws(ExportError) in try gzip.write(bytes) }
         try tar.beginFile("\(folder)/events.jsonl", size: eventsSize)
         let again = SHA256Hasher()
-        var count = 0
+        var written = 0
         var chunk: [UInt8] = []
         var writeFailure: ExportError?
-        try store.forEachEvent(drill: drill) { event in
-            guard writeFailure == nil, count < leaves.count else { return }
-            count += 1
-            chunk += event.canonical
+        try store.forEachCanonical(drill: drill) { canonical in
+            guard writeFailure == nil, written < count else { return }
+            written += 1
+            chunk += canonical
             chunk.append(0x0A)
             if chunk.count >= 1 << 18 {
                 again.update(chunk)
@@ -152,13 +156,13 @@ public enum EvidenceBundle {
         }
         if let writeFailure { throw writeFailure }
         again.update(chunk)
-        guard count == leaves.count, again.finalize() == eventsDigest else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
+        guard written == count, again.finalize() == eventsDigest else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
         if !chunk.isEmpty { try tar.write(chunk) }
         for m in members { try tar.file("\(folder)/\(m.path)", m.bytes) }
         try tar.finish()
         try gzip.finish()
         try file.commit()
-        return Summary(path: path, drillID: drill, events: leaves.count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
+        return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
     }
 
     static func origin(_ drill: String) -> String { "failback/\(drill)" }

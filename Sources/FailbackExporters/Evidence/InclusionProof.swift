@@ -1,7 +1,7 @@
 import FailbackDomain
 import FailbackLog
 
-/// One event with its RFC 9162 audit path and the drill's checkpoint (docs/evidence-bundle.md §6):
+/// One event with its RFC 9162 audit path and the drill's checkpoint (docs/evidence-bundle.md §5):
 /// an excerpt an auditor can check alone, without the rest of the drill.
 public struct InclusionProof: Sendable {
     public static let format = "failback-proof/1"

@@ -69,6 +69,55 @@ public enum MerkleTree {
     }
 }
 
+/// Every aligned perfect subtree's root, level by level (about 2n hashes, flat): audit paths in
+/// O(log² n) hashing instead of rehashing the tree for each one.
+public struct MerkleLevels {
+    /// levels[k] holds the roots of subtrees [i·2^k, (i+1)·2^k), 32 bytes each, concatenated.
+    var levels: [[UInt8]]
+    public let size: Int
+
+    /// From leaf hashes, 32 bytes each, concatenated.
+    public init(flatLeafHashes level: [UInt8]) {
+        size = level.count / 32
+        levels = [level]
+        while levels.last!.count >= 64 {
+            let below = levels.last!
+            var up = [UInt8]()
+            up.reserveCapacity(below.count / 2)
+            var i = 0
+            while i + 64 <= below.count {
+                up += MerkleTree.nodeHash(Array(below[i..<(i + 32)]), Array(below[(i + 32)..<(i + 64)]))
+                i += 64
+            }
+            levels.append(up)
+        }
+    }
+
+    public init(leafHashes: [[UInt8]]) { self.init(flatLeafHashes: leafHashes.flatMap { $0 }) }
+
+    func hash(level k: Int, index i: Int) -> [UInt8] { Array(levels[k][(i * 32)..<(i * 32 + 32)]) }
+
+    /// The root of leaves [start, start + count) as RFC 9162 defines it.
+    func root(start: Int, count: Int) -> [UInt8] {
+        if count == 0 { return SHA256Hasher().finalize() }
+        if count & (count - 1) == 0, start % count == 0 { return hash(level: count.trailingZeroBitCount, index: start / count) }
+        let k = MerkleTree.largestPowerOfTwo(below: count)
+        return MerkleTree.nodeHash(root(start: start, count: k), root(start: start + k, count: count - k))
+    }
+
+    public var root: [UInt8] { root(start: 0, count: size) }
+
+    /// The audit path of leaf `index` (RFC 9162 §2.1.3.1).
+    public func inclusionProof(index: Int) -> [[UInt8]] { proof(index: index, start: 0, count: size) }
+
+    func proof(index: Int, start: Int, count: Int) -> [[UInt8]] {
+        guard count > 1 else { return [] }
+        let k = MerkleTree.largestPowerOfTwo(below: count)
+        if index - start < k { return proof(index: index, start: start, count: k) + [root(start: start + k, count: count - k)] }
+        return proof(index: index, start: start + k, count: count - k) + [root(start: start, count: k)]
+    }
+}
+
 /// A tree's root computed leaf by leaf in O(log n) memory: whole subtrees are merged as soon as
 /// they are complete, and the rest folded right to left at the end (the same root as `MerkleTree.root`).
 public struct MerkleRootAccumulator {

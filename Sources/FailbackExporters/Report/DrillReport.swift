@@ -37,7 +37,7 @@ public struct DrillReport: Sendable {
     public var lag: [(at: Timestamp, seconds: Double, source: String, target: String)] = []
     /// Services of the steps that were done or failed, as the runbook names them.
     public var servicesAffected: [String] = []
-    public var headHash: String?
+    var headHash: [UInt8]?
 
     /// Builds the report from a drill's events in log order, up to `asOf`.
     public init(events: some Sequence<RecordedEvent>, asOf: DrillState.Moment? = nil) throws(InvalidInput) {
@@ -74,11 +74,14 @@ public struct DrillReport: Sendable {
         metrics = state.metrics
     }
 
-    /// Folds the drill's next event.
-    public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) {
-        try state.apply(event)
-        try collect(event)
-        headHash = event.hash.hex
+    /// Folds the drill's next event; returns its decoded payload (nil: a type unknown here).
+    @discardableResult
+    public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) -> (any EventPayload)? {
+        let payload = try EventCatalogue.payload(of: event)
+        try state.apply(event, payload: payload)
+        collect(event, payload)
+        headHash = event.hash
+        return payload
     }
 
     /// Computes what needs every event: metrics, services affected.
@@ -98,14 +101,17 @@ public struct DrillReport: Sendable {
         }
     }
 
-    private mutating func collect(_ event: RecordedEvent) throws(InvalidInput) {
-        let payload = try EventCatalogue.payload(of: event)
-        let ref = EventReference(
-            drillSeq: event.drillSeq, seq: event.seq, at: event.recordedAt, type: event.type, actor: event.actor,
-            summary: payload?.summary ?? "(event type unknown to this version)", hash: event.hash.hex)
-        if keepsEventIndex { events.append(ref) }
+    private mutating func collect(_ event: RecordedEvent, _ payload: (any EventPayload)?) {
+        // Summaries and hex cost time: made only for what the report keeps.
+        func reference() -> EventReference {
+            EventReference(
+                drillSeq: event.drillSeq, seq: event.seq, at: event.recordedAt, type: event.type, actor: event.actor,
+                summary: payload?.summary ?? "(event type unknown to this version)", hash: event.hash.hex)
+        }
+        if keepsEventIndex { events.append(reference()) }
         eventCount += 1
         func check(_ kind: String, _ name: String, _ result: Check.Result) {
+            let ref = reference()
             checks.append(Check(kind: kind, name: name, result: result, detail: ref.summary, evidence: ref))
         }
         switch payload {
@@ -129,12 +135,15 @@ public struct DrillReport: Sendable {
         case let e as StepCompleted: check("step", e.step, .pass)
         case let e as StepFailed: check("step", e.step, .fail)
         case let e as StepSkipped: check("step", e.step, .skipped)
-        case let e as QuestionAnswered: decisions.append((e.question, e.answer, e.by, e.note, ref))
+        case let e as QuestionAnswered: decisions.append((e.question, e.answer, e.by, e.note, reference()))
         case let e as ReplicationLagSampled:
             if let s = e.lagSeconds { lag.append((event.recordedAt, s, e.source, e.target)) }
         default: break
         }
     }
+
+    /// The chain hash of the last event folded (hex).
+    public var headHashHex: String? { headHash?.hex }
 
     public var passed: Int { checks.filter { $0.result == .pass }.count }
     public var failed: Int { checks.filter { $0.result == .fail }.count }

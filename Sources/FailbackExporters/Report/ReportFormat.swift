@@ -49,7 +49,7 @@ extension DrillReport {
                 ["kind": .string(c.kind), "name": .string(c.name), "result": .string(c.result.rawValue), "detail": .string(c.detail), "evidence": ref(c.evidence)]
             }),
             "replication_lag": .array(lag.map { ["at": .string($0.at.description), "seconds": .number($0.seconds), "source": .string($0.source), "target": .string($0.target)] }),
-            "chain": .members(["events": JSONValue(eventCount), "head": headHash.map(JSONValue.string)]),
+            "chain": .members(["events": JSONValue(eventCount), "head": headHashHex.map(JSONValue.string)]),
         ])
     }
 

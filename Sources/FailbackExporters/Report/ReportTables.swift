@@ -72,7 +72,7 @@ extension DrillReport {
         out.append(ReportTable(title: "Approvals", columns: ["By", "Role"], rows: state.approvals.map { [$0.by, $0.role] }))
         out.append(ReportTable(title: "Gate overrides", columns: ["Phase", "Missing", "Reason"], rows: state.overrides.map { [$0.phase, $0.missing.joined(separator: "; "), $0.reason] }))
         out.append(ReportTable(title: "Abort", columns: ["Reason"], rows: state.abortReason.map { [[$0]] } ?? [], empty: "the drill was not aborted"))
-        out.append(ReportTable(title: "Log", columns: ["Events", "Chain head (SHA-256)"], rows: [[String(state.eventCount), headHash ?? "—"]]))
+        out.append(ReportTable(title: "Log", columns: ["Events", "Chain head (SHA-256)"], rows: [[String(state.eventCount), headHashHex ?? "—"]]))
         return out
     }
 }

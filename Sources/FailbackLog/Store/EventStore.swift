@@ -61,6 +61,10 @@ public protocol EventStore: AnyObject {
     /// Events whose stored bytes are not a well-formed envelope end the walk with `.corrupt`.
     func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError)
 
+    /// Calls `body` with each of the drill's events' stored canonical bytes, in `drill_seq` order,
+    /// without reading them back into events (exports that copy the bytes need nothing more).
+    func forEachCanonical(drill id: String, _ body: ([UInt8]) throws(StoreError) -> Void) throws(StoreError)
+
     /// Recomputes the drill's chain from the stored bytes and checks it against the index; `deep`
     /// also parses every event and checks its RFC 8785 form.
     func verify(drill id: String, deep: Bool) throws(StoreError) -> VerificationReport

@@ -307,6 +307,13 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public func forEachCanonical(drill id: String, _ body: ([UInt8]) throws(StoreError) -> Void) throws(StoreError) {
+        try forEachRow(drill: id) { (_, _, _, canonical, _) throws(StoreError) in
+            try body(canonical)
+            return true
+        }
+    }
+
     /// Walks the drill's stored rows in `drill_seq` order until `body` returns false.
     private func forEachRow(
         drill id: String, _ body: (_ seq: Int, _ drillSeq: Int, _ drillID: String, _ canonical: [UInt8], _ hash: [UInt8]) throws(StoreError) -> Bool
