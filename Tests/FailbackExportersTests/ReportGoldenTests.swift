@@ -107,3 +107,28 @@ import Testing
         #expect(!gaps.contains { $0.hasPrefix("A1.2 no row-count") })
     }
 }
+
+/// A drill with many lag samples keeps the report's series bounded, its peak, and exact metrics.
+@Suite struct LongDrillReportTests {
+    @Test func lagSeriesIsBoundedAndKeepsThePeak() throws {
+        let folder = TemporaryFolder()
+        let path = "\(folder.path)/long.sqlite"
+        try SQLiteEventStore.create(at: path)
+        let clock = FixedClock()
+        let r = Recorder(store: try SQLiteEventStore(openingAt: path), context: RecordingContext(actor: "a", host: "h", clock: { clock.next() }, makeDrillID: { _ in "drill-long" }))
+        let runbook = try RunbookLoader.load(path: repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml").path)
+        _ = try r.startDrill(DrillStarted(runbook: runbook, option: "B"))
+        let samples = 7_001
+        for start in stride(from: 0, to: samples, by: 1000) {
+            _ = try r.record(batch: (start..<min(samples, start + 1000)).map { i in
+                try ReplicationLagSampled(lagSeconds: i == 4_321 ? 99 : Double(i % 10) / 10, source: "eu", target: "us")
+            })
+        }
+        let report = try DrillReport.build(drill: "drill-long", from: try SQLiteEventStore(openingAt: path))
+        #expect(report.lag.count < 2 * DrillReport.lagPoints && report.lag.count >= DrillReport.lagPoints / 2)
+        #expect(report.lag.map(\.seconds).max() == 99)
+        #expect(report.metrics.lag?.count == samples && report.metrics.lag?.max == 99)
+        #expect(report.state.lagSamples.count == samples)
+        #expect((try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as! [String: Any])["replication_lag"].map { ($0 as! [Any]).count } == report.lag.count)
+    }
+}

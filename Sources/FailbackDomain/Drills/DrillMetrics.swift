@@ -61,13 +61,13 @@ extension DrillState {
             return (table, counts, (counts.values.max() ?? 0) - (counts.values.min() ?? 0))
         }
         let cutover = done.first { $0.0.cutover }?.1
-        let propagated = cutover.flatMap { c in dnsAnswers.first { $0.at >= c && $0.answer.matched == true }?.at }
-        let lags = lagSamples.compactMap(\.sample.lagSeconds)
+        let propagated = cutover.flatMap { c in dnsAnswers.first { $0.at >= c && $0.matched == true }?.at }
+        let lags = lagSamples.map(\.seconds)
         return DrillMetrics(
             startedAt: startedAt, endedAt: endedAt, totalSeconds: seconds(startedAt, endedAt),
             writesStoppedAt: stopped, writesResumedAt: resumed, rtoSeconds: seconds(stopped, resumed),
             rtoTargetSeconds: followed?.targets.rtoMinutes.map { $0 * 60 },
-            rpoSeconds: lagBeforeResume?.sample.lagSeconds, rpoTargetSeconds: followed?.targets.rpoSeconds,
+            rpoSeconds: lagBeforeResume?.seconds, rpoTargetSeconds: followed?.targets.rpoSeconds,
             rowCounts: tables, rowsMissing: tables.isEmpty ? nil : tables.reduce(0) { $0 + $1.2 },
             cutoverAt: cutover, dnsPropagationSeconds: seconds(cutover, propagated),
             lag: lags.isEmpty ? nil : (lags.count, lags.min()!, lags.max()!, lags.reduce(0, +) / Double(lags.count), lags.last!))

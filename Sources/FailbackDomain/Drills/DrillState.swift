@@ -80,9 +80,10 @@ public struct DrillState: Sendable, Equatable {
     }
 
     /// Observations the metrics are computed from, in log order.
-    public var lagSamples: [(at: Timestamp, sample: ReplicationLagSampled)] = []
+    /// Lag readings, 16 bytes each (a drill can hold millions), and DNS answers' verdicts.
+    public var lagSamples: [(at: Timestamp, seconds: Double)] = []
     public var rowCounts: [(at: Timestamp, sample: RowCountSampled)] = []
-    public var dnsAnswers: [(at: Timestamp, answer: DNSAnswerObserved)] = []
+    public var dnsAnswers: [(at: Timestamp, matched: Bool?)] = []
     public var notes = 0
     public var observations = 0
 
@@ -160,7 +161,7 @@ public struct DrillState: Sendable, Equatable {
             notes += 1
         case let e as ReplicationLagSampled:
             observations += 1
-            if e.lagSeconds != nil { lagSamples.append((event.recordedAt, e)) }
+            if let seconds = e.lagSeconds { lagSamples.append((event.recordedAt, seconds)) }
         case let e as RowCountSampled:
             observations += 1
             rowCounts.append((event.recordedAt, e))
@@ -173,7 +174,7 @@ public struct DrillState: Sendable, Equatable {
             }
         case let e as DNSAnswerObserved:
             observations += 1
-            dnsAnswers.append((event.recordedAt, e))
+            dnsAnswers.append((event.recordedAt, e.matched))
         default:
             observations += 1
         }

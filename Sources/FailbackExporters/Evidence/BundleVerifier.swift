@@ -81,8 +81,7 @@ public enum BundleVerifier {
         if let e = events.problem { problem("events.jsonl: \(e)") }
         let drill = manifest["drill_id"]?.stringValue
         if let d = events.drillID, d != drill { problem("events.jsonl holds drill \(d), manifest.json says \(drill ?? "none")") }
-        let tree = MerkleLevels(flatLeafHashes: events.leaves)
-        let root = tree.root
+        let root = events.tree.root
         if manifest["events"]?.integerValue != events.count { problem("events.jsonl has \(events.count) events, manifest.json says \(manifest["events"]?.integerValue ?? -1)") }
         if manifest["chain_head"]?.stringValue != events.head.hex { problem("the hash chain's head is \(events.head.hex), manifest.json says \(manifest["chain_head"]?.stringValue ?? "none")") }
         if manifest["merkle_root"]?.stringValue != root.hex { problem("the Merkle root of the events is \(root.hex), manifest.json says \(manifest["merkle_root"]?.stringValue ?? "none")") }
@@ -120,8 +119,8 @@ public enum BundleVerifier {
                 let path = hexPath.compactMap(fromHex)
                 guard let index = c["leaf_index"]?.integerValue, let leaf = c["leaf_hash"]?.stringValue, path.count == hexPath.count
                 else { problem("controls \(id): a malformed citation"); continue }
-                guard index < events.count, tree.hash(level: 0, index: index).hex == leaf else { problem("controls \(id): event #\(index + 1) is not the cited one"); continue }
-                if !MerkleTree.verifyInclusion(index: index, size: events.count, leafHash: tree.hash(level: 0, index: index), proof: path, root: root) {
+                guard index < events.count, events.leaf(index).hex == leaf else { problem("controls \(id): event #\(index + 1) is not the cited one"); continue }
+                if !MerkleTree.verifyInclusion(index: index, size: events.count, leafHash: events.leaf(index), proof: path, root: root) {
                     problem("controls \(id): the inclusion proof of event #\(index + 1) does not verify")
                 }
             }
@@ -225,7 +224,10 @@ struct EventStreamCheck {
     var partial: [UInt8] = []
     /// Leaf hashes, 32 bytes each, concatenated.
     var leaves: [UInt8] = []
+    var tree = MerkleRootAccumulator()
     var count = 0
+
+    func leaf(_ i: Int) -> [UInt8] { Array(leaves[(i * 32)..<(i * 32 + 32)]) }
     /// Parse every line and require its RFC 8785 form (else only the envelope's place is read).
     var deep = false
     var head = [UInt8](repeating: 0, count: 32)
@@ -268,7 +270,9 @@ struct EventStreamCheck {
         h.update(head)
         h.update(canonical)
         head = h.finalize()
-        leaves += MerkleTree.leafHash(canonical)
+        let leaf = MerkleTree.leafHash(canonical)
+        leaves += leaf
+        tree.append(leafHash: leaf)
         count += 1
     }
 }

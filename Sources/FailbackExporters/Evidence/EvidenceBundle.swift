@@ -45,7 +45,8 @@ public enum EvidenceBundle {
         // Pass 1: everything but the events' bytes, which pass 2 streams into the archive.
         var report = DrillReport(keepsEventIndex: false)
         var leaves: [UInt8] = []
-        var byType: [String: [Int]] = [:]
+        // Per type, the first and the last `citationsPerType / 2` event indices: bounded memory.
+        var byType: [String: (first: [Int], last: [Int], total: Int)] = [:]
         var count = 0
         let eventsHash = SHA256Hasher()
         var eventsSize = 0
@@ -58,7 +59,13 @@ public enum EvidenceBundle {
             do {
                 let payload = try report.apply(event)
                 leaves += MerkleTree.leafHash(event.canonical)
-                byType[event.type, default: []].append(count)
+                var cited = byType[event.type] ?? ([], [], 0)
+                if cited.first.count < citationsPerType / 2 { cited.first.append(count) } else {
+                    cited.last.append(count)
+                    if cited.last.count > citationsPerType / 2 { cited.last.removeFirst() }
+                }
+                cited.total += 1
+                byType[event.type] = cited
                 count += 1
                 eventsHash.update(event.canonical)
                 eventsHash.update([0x0A])
@@ -93,9 +100,7 @@ public enum EvidenceBundle {
         let controlsJSON: [JSONValue] = controls.map { control in
             var cited: [Int] = []
             for type in control.types {
-                let all = byType[type] ?? []
-                let half = citationsPerType / 2
-                cited += all.count <= citationsPerType ? all : Array(all.prefix(half) + all.suffix(half))
+                if let c = byType[type] { cited += c.first + c.last }
             }
             cited.sort()
             return .members([

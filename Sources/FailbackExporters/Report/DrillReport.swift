@@ -34,7 +34,10 @@ public struct DrillReport: Sendable {
     /// Every event, in order: the evidence index.
     public var events: [EventReference] = []
     public var decisions: [(question: String, answer: Bool, by: String?, note: String?, evidence: EventReference)] = []
+    /// Replication lag over time for charts and report.json: at most `lagPoints` points, each the
+    /// largest reading of its stretch of samples (every reading is in the log).
     public var lag: [(at: Timestamp, seconds: Double, source: String, target: String)] = []
+    public static let lagPoints = 1000
     /// Services of the steps that were done or failed, as the runbook names them.
     public var servicesAffected: [String] = []
     var headHash: [UInt8]?
@@ -137,7 +140,13 @@ public struct DrillReport: Sendable {
         case let e as StepSkipped: check("step", e.step, .skipped)
         case let e as QuestionAnswered: decisions.append((e.question, e.answer, e.by, e.note, reference()))
         case let e as ReplicationLagSampled:
-            if let s = e.lagSeconds { lag.append((event.recordedAt, s, e.source, e.target)) }
+            if let s = e.lagSeconds {
+                lag.append((event.recordedAt, s, e.source, e.target))
+                // Past twice the limit, neighbours merge pairwise (the larger stays): memory stays bounded.
+                if lag.count >= 2 * Self.lagPoints {
+                    lag = stride(from: 0, to: lag.count, by: 2).map { i in i + 1 < lag.count && lag[i + 1].seconds > lag[i].seconds ? lag[i + 1] : lag[i] }
+                }
+            }
         default: break
         }
     }
@@ -152,14 +161,15 @@ public struct DrillReport: Sendable {
     /// Lag before the cutover (the last sample before writes stopped, else the first) and after it
     /// (the last sample of the drill, once writes resumed).
     public var lagBefore: Double? {
-        guard let first = lag.first else { return nil }
+        let samples = state.lagSamples
+        guard let first = samples.first else { return nil }
         guard let stop = metrics.writesStoppedAt else { return first.seconds }
-        return (lag.last { $0.at <= stop } ?? first).seconds
+        return (samples.last { $0.at <= stop } ?? first).seconds
     }
 
     public var lagAfter: Double? {
-        guard let resumed = metrics.writesResumedAt else { return nil }
-        return lag.last { $0.at >= resumed }?.seconds
+        guard let resumed = metrics.writesResumedAt, let last = state.lagSamples.last, last.at >= resumed else { return nil }
+        return last.seconds
     }
 
     /// "Data loss": rows missing across sites and the RPO achieved, as a person would write it.
