@@ -226,6 +226,7 @@ struct EventStreamCheck {
     var leaves: [UInt8] = []
     var tree = MerkleRootAccumulator()
     var count = 0
+    let chain = SHA256Hasher(), leafHasher = SHA256Hasher()
 
     func leaf(_ i: Int) -> [UInt8] { Array(leaves[(i * 32)..<(i * 32 + 32)]) }
     /// Parse every line and require its RFC 8785 form (else only the envelope's place is read).
@@ -235,24 +236,39 @@ struct EventStreamCheck {
     var problem: String?
 
     mutating func feed(_ bytes: [UInt8]) {
-        var start = 0
-        for (i, b) in bytes.enumerated() where b == 0x0A {
-            if partial.isEmpty { line(Array(bytes[start..<i])) } else { line(partial + bytes[start..<i]); partial = [] }
-            start = i + 1
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var start = 0
+            while start < raw.count {
+                guard let found = memchr(base + start, 0x0A, raw.count - start) else {
+                    partial.append(contentsOf: raw[start...])
+                    return
+                }
+                let end = base.distance(to: UnsafeRawPointer(found))
+                if partial.isEmpty {
+                    line(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                } else {
+                    partial.append(contentsOf: raw[start..<end])
+                    let whole = partial
+                    partial = []
+                    whole.withUnsafeBytes { line($0) }
+                }
+                start = end + 1
+            }
         }
-        partial += bytes[start...]
     }
 
     mutating func finish() {
         if !partial.isEmpty, problem == nil { problem = "the last line has no newline" }
     }
 
-    mutating func line(_ canonical: [UInt8]) {
+    mutating func line(_ canonical: UnsafeRawBufferPointer) {
         guard problem == nil else { return }
         let n = count + 1
         var place = deep ? nil : envelopePlace(of: canonical)
         if place == nil {
-            guard let value = try? JSONParser.parse(canonical), CanonicalJSON.encode(value) == canonical,
+            let bytes = Array(canonical)
+            guard let value = try? JSONParser.parse(bytes), CanonicalJSON.encode(value) == bytes,
                 let seq = value["seq"]?.integerValue, let drillSeq = value["drill_seq"]?.integerValue, let drill = value["drill_id"]?.stringValue
             else {
                 problem = "line \(n) is not an event in canonical JSON"
@@ -266,11 +282,10 @@ struct EventStreamCheck {
         }
         if drillID == nil { drillID = place!.drillID }
         guard place!.drillID == drillID else { problem = "line \(n) belongs to another drill"; return }
-        let h = SHA256Hasher()
-        h.update(head)
-        h.update(canonical)
-        head = h.finalize()
-        let leaf = MerkleTree.leafHash(canonical)
+        chain.update(head)
+        chain.update(canonical)
+        head = chain.finalize()
+        let leaf = MerkleTree.leafHash(canonical, using: leafHasher)
         leaves += leaf
         tree.append(leafHash: leaf)
         count += 1

@@ -48,7 +48,7 @@ public enum EvidenceBundle {
         // Per type, the first and the last `citationsPerType / 2` event indices: bounded memory.
         var byType: [String: (first: [Int], last: [Int], total: Int)] = [:]
         var count = 0
-        let eventsHash = SHA256Hasher()
+        let eventsHash = SHA256Hasher(), leafHasher = SHA256Hasher()
         var eventsSize = 0
         var head: [UInt8] = []
         var document: JSONValue?
@@ -58,7 +58,7 @@ public enum EvidenceBundle {
             guard failure == nil else { return }
             do {
                 let payload = try report.apply(event)
-                leaves += MerkleTree.leafHash(event.canonical)
+                leaves += event.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: leafHasher) }
                 var cited = byType[event.type] ?? ([], [], 0)
                 if cited.first.count < citationsPerType / 2 { cited.first.append(count) } else {
                     cited.last.append(count)

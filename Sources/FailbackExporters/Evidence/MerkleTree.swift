@@ -11,9 +11,19 @@ public enum MerkleTree {
         return h.finalize()
     }
 
-    public static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
-        let h = SHA256Hasher()
-        h.update([1] + left + right)
+    /// The leaf hash of `leaf`, computed with a hasher the caller reuses (no allocation per leaf).
+    public static func leafHash(_ leaf: UnsafeRawBufferPointer, using h: SHA256Hasher) -> [UInt8] {
+        var prefix: UInt8 = 0
+        withUnsafeBytes(of: &prefix) { h.update($0) }
+        h.update(leaf)
+        return h.finalize()
+    }
+
+    public static func nodeHash(_ left: [UInt8], _ right: [UInt8], using h: SHA256Hasher = SHA256Hasher()) -> [UInt8] {
+        var prefix: UInt8 = 1
+        withUnsafeBytes(of: &prefix) { h.update($0) }
+        h.update(left)
+        h.update(right)
         return h.finalize()
     }
 
@@ -85,8 +95,12 @@ public struct MerkleLevels {
             var up = [UInt8]()
             up.reserveCapacity(below.count / 2)
             var i = 0
+            let h = SHA256Hasher()
             while i + 64 <= below.count {
-                up += MerkleTree.nodeHash(Array(below[i..<(i + 32)]), Array(below[(i + 32)..<(i + 64)]))
+                var prefix: UInt8 = 1
+                withUnsafeBytes(of: &prefix) { h.update($0) }
+                below.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[i..<(i + 64)])) }
+                up += h.finalize()
                 i += 64
             }
             levels.append(up)
@@ -122,6 +136,7 @@ public struct MerkleLevels {
 /// they are complete, and the rest folded right to left at the end (the same root as `MerkleTree.root`).
 public struct MerkleRootAccumulator {
     var stack: [(hash: [UInt8], size: Int)] = []
+    let hasher = SHA256Hasher()
     public private(set) var size = 0
 
     public init() {}
@@ -131,7 +146,7 @@ public struct MerkleRootAccumulator {
         size += 1
         while stack.count >= 2, stack[stack.count - 1].size == stack[stack.count - 2].size {
             let right = stack.removeLast(), left = stack.removeLast()
-            stack.append((MerkleTree.nodeHash(left.hash, right.hash), left.size * 2))
+            stack.append((MerkleTree.nodeHash(left.hash, right.hash, using: hasher), left.size * 2))
         }
     }
 

@@ -325,8 +325,10 @@ struct EnvelopePlace {
 /// Where an event's canonical bytes say it belongs, read without parsing the payload: its `seq`,
 /// `drill_seq` and `drill_id`. Nil when the bytes are not an envelope of that shape.
 public func envelopePlace(of bytes: [UInt8]) -> (seq: Int, drillSeq: Int, drillID: String)? {
-    bytes.withUnsafeBytes { raw in
-        guard let p = EnvelopePlace(scanning: raw) else { return nil }
-        return (p.seq, p.drillSeq, String(decoding: p.drillID, as: UTF8.self))
-    }
+    bytes.withUnsafeBytes { envelopePlace(of: $0) }
+}
+
+public func envelopePlace(of raw: UnsafeRawBufferPointer) -> (seq: Int, drillSeq: Int, drillID: String)? {
+    guard let p = EnvelopePlace(scanning: raw) else { return nil }
+    return (p.seq, p.drillSeq, String(decoding: p.drillID, as: UTF8.self))
 }
