@@ -7,7 +7,7 @@ enum YesNo: String, ExpressibleByArgument, CaseIterable {
 }
 
 struct Decide: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "decide", 
         abstract: "Answer a yes/no question of the runbook (pre-decision question or flowchart node).",
         discussion: "When the answers lead the flowchart to an option, the choice is recorded with them.")
     @OptionGroup var storeOptions: StoreOptions
@@ -26,10 +26,10 @@ struct Decide: ParsableCommand {
 }
 
 struct Checklist: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The runbook's checklist.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(commandName: "checklist", abstract: "The runbook's checklist.", subcommands: [Verify.self])
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a checklist item as verified.")
+        static let configuration = CommandConfiguration(commandName: "verify", abstract: "Record a checklist item as verified.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Argument(help: "The checklist item id.") var item: String
@@ -43,7 +43,7 @@ struct Checklist: ParsableCommand {
 }
 
 struct Approve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Record an approval of the failback.")
+    static let configuration = CommandConfiguration(commandName: "approve", abstract: "Record an approval of the failback.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var appendOptions: AppendOptions
     @Option(help: "Who approves.") var by: String

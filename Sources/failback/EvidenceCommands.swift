@@ -8,10 +8,10 @@ import Glibc
 #endif
 
 struct Keys: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Signing keys for evidence bundles.", subcommands: [Generate.self])
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Signing keys for evidence bundles.", subcommands: [Generate.self])
 
     struct Generate: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "generate", 
             abstract: "Make an Ed25519 key pair: PRIVATE (PEM, mode 0600) and PRIVATE.pub.pem.",
             discussion: "failback keys generate -o keys/failback.key")
         @Option(name: .shortAndLong, help: ArgumentHelp("The private key file to write.", valueName: "file")) var output = "failback.key"
@@ -39,10 +39,10 @@ func signingKey(_ path: String?) throws -> Ed25519Key? {
 }
 
 struct Evidence: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "SOC 2 evidence bundles (docs/evidence-bundle.md).", subcommands: [Export.self, VerifyBundle.self, Prove.self, VerifyProof.self, Gaps.self])
+    static let configuration = CommandConfiguration(commandName: "evidence", abstract: "SOC 2 evidence bundles (docs/evidence-bundle.md).", subcommands: [Export.self, VerifyBundle.self, Prove.self, VerifyProof.self, Gaps.self])
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "export", 
             abstract: "Write a drill's evidence bundle: tar + gzip, the same bytes every time.",
             discussion: "failback evidence export -o evidence/drill.tar.gz --key failback.key\nWithout --key the bundle is complete but unsigned, and says so.")
         @OptionGroup var storeOptions: StoreOptions
@@ -67,7 +67,7 @@ struct Evidence: ParsableCommand {
     }
 
     struct Prove: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "prove", 
             abstract: "Print one event's inclusion proof (RFC 9162 audit path + checkpoint), checkable alone with verify-proof.")
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
@@ -105,7 +105,7 @@ struct Evidence: ParsableCommand {
     }
 
     struct Gaps: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "gaps", 
             abstract: "Which SOC 2 control lacks which evidence, from the runbook and the drill.",
             discussion: "Exit 0 when nothing is missing, 1 when something is (each gap on its own line).")
         @OptionGroup var storeOptions: StoreOptions

@@ -44,7 +44,7 @@ struct AppendOptions: ParsableArguments {
 }
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create the store (nothing happens if it exists).")
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create the store (nothing happens if it exists).")
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
@@ -58,10 +58,10 @@ struct Init: ParsableCommand {
 }
 
 struct Drill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start, abort and complete drills.", subcommands: [Start.self, Abort.self, Complete.self, List.self])
+    static let configuration = CommandConfiguration(commandName: "drill", abstract: "Start, abort and complete drills.", subcommands: [Start.self, Abort.self, Complete.self, List.self])
 
     struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a drill; prints its id. It becomes the current drill.")
+        static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a drill; prints its id. It becomes the current drill.")
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: ArgumentHelp("The runbook followed: a file, or an id found as runbooks/ID.yaml ($FAILBACK_RUNBOOKS, then ./runbooks).", valueName: "id|file")) var runbook: String
         @Option(help: ArgumentHelp("The strategy option chosen (from the runbook's decision matrix).", valueName: "id")) var option: String?
@@ -82,7 +82,7 @@ struct Drill: ParsableCommand {
 }
 
 struct Note: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Add a note to the drill.")
+    static let configuration = CommandConfiguration(commandName: "note", abstract: "Add a note to the drill.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var appendOptions: AppendOptions
     @Argument(help: "The note.") var text: String
@@ -93,10 +93,10 @@ struct Note: ParsableCommand {
 }
 
 struct Issue: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Record issues encountered.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(commandName: "issue", abstract: "Record issues encountered.", subcommands: [Add.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record an issue encountered during the drill.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Record an issue encountered during the drill.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Argument(help: "What went wrong.") var title: String
@@ -111,7 +111,7 @@ struct Issue: ParsableCommand {
 extension IssueRaised.Severity: ExpressibleByArgument {}
 
 struct Log: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a drill's events in order.")
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Print a drill's events in order.")
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
     @Flag(help: "One JSON object a line: the event as stored, with its chain hash.") var json = false
@@ -126,7 +126,7 @@ struct Log: ParsableCommand {
 }
 
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "verify", 
         abstract: "Recompute a drill's hash chain from the stored bytes; exit 0 only if it is intact.",
         discussion: "Exit status 1 when the chain is broken; the message names the first bad sequence number.")
     @OptionGroup var storeOptions: StoreOptions

@@ -3,10 +3,10 @@ import FailbackDomain
 import FailbackLog
 
 struct Phase: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start and complete the runbook's phases.", subcommands: [Start.self, Complete.self])
+    static let configuration = CommandConfiguration(commandName: "phase", abstract: "Start and complete the runbook's phases.", subcommands: [Start.self, Complete.self])
 
     struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "start", 
             abstract: "Start a phase (the previous one must be complete).",
             discussion: "The first phase is gated: questions answered yes, checklist verified, an approval, an option chosen.")
         @OptionGroup var storeOptions: StoreOptions
@@ -28,7 +28,7 @@ struct Phase: ParsableCommand {
     }
 
     struct Complete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Complete the running phase.")
+        static let configuration = CommandConfiguration(commandName: "complete", abstract: "Complete the running phase.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Argument(help: "The phase id.") var phase: String
@@ -43,7 +43,7 @@ extension Recorder.StepOutcome: ExpressibleByArgument {}
 extension DrillCompleted.Outcome: ExpressibleByArgument {}
 
 struct Step: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Record a step of the running phase (or of the abort procedure) as done, skipped or failed.")
+    static let configuration = CommandConfiguration(commandName: "step", abstract: "Record a step of the running phase (or of the abort procedure) as done, skipped or failed.")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var appendOptions: AppendOptions
     @Argument(help: "done, skip or fail.") var outcome: Recorder.StepOutcome
@@ -59,7 +59,7 @@ struct Step: ParsableCommand {
 
 extension Drill {
     struct Abort: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Abort the drill; it switches to the runbook's abort (rollback) procedure.")
+        static let configuration = CommandConfiguration(commandName: "abort", abstract: "Abort the drill; it switches to the runbook's abort (rollback) procedure.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Option(help: "Why the drill is aborted.") var reason: String
@@ -70,7 +70,7 @@ extension Drill {
     }
 
     struct Complete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End the drill (nothing can be recorded in it afterwards).")
+        static let configuration = CommandConfiguration(commandName: "complete", abstract: "End the drill (nothing can be recorded in it afterwards).")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Option(help: "success, failed or aborted (default: success, or aborted after an abort).") var outcome: DrillCompleted.Outcome?
@@ -82,7 +82,7 @@ extension Drill {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "A drill's state, rebuilt from its events.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "A drill's state, rebuilt from its events.")
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
     @Option(help: ArgumentHelp("The state as it was after drill event #SEQ, or at an RFC 3339 time.", valueName: "seq|time"))
@@ -102,7 +102,7 @@ struct Status: ParsableCommand {
 
 extension Drill {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every drill in the store, oldest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Every drill in the store, oldest first.")
         @OptionGroup var storeOptions: StoreOptions
         @Flag(help: "One JSON object a line.") var json = false
 

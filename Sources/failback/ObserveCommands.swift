@@ -4,7 +4,7 @@ import FailbackLog
 import FailbackProbes
 
 struct Observe: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "observe", 
         abstract: "Probe the world and record what it says (every sample an event).", subcommands: [Lag.self, Recovery.self, RowCount.self, DNS.self, HTTP.self, Pods.self])
 
     /// The sampling options every probe takes.
@@ -16,7 +16,7 @@ struct Observe: ParsableCommand {
     }
 
     struct Lag: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "lag", 
             abstract: "Measure replication lag on a PostgreSQL sender (replay_lag) or standby (now() - last replayed transaction).",
             discussion: """
                 failback observe lag --postgres 'host=db-us port=5432' --role standby --until 'lag<5s' --every 2s --timeout 5m
@@ -43,7 +43,7 @@ struct Observe: ParsableCommand {
     }
 
     struct Recovery: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "recovery", 
             abstract: "Record whether a PostgreSQL server is in recovery (a standby) or not (a primary).",
             discussion: "failback observe recovery --postgres CONNINFO --expect primary --until pass --timeout 1m\nExit 0 when it answered (as expected), else 1.")
         @OptionGroup var storeOptions: StoreOptions
@@ -131,7 +131,7 @@ struct Observe: ParsableCommand {
     }
 
     struct Pods: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "pods", 
             abstract: "Record pod states from a kubectl listing (a file, or the command after --).",
             discussion: "failback observe pods --from-file pods.json | failback observe pods -- kubectl get pods -n bud -o json\nExit 0 when every pod is ready (or --until is met), else 1.")
         @OptionGroup var storeOptions: StoreOptions

@@ -3,12 +3,12 @@ import FailbackDomain
 import FailbackProbes
 
 struct Record: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "record", 
         abstract: "Record an observation.",
         subcommands: [Lag.self, RowCount.self, DNS.self, Pods.self, Health.self])
 
     struct Lag: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A replication lag sample.")
+        static let configuration = CommandConfiguration(commandName: "lag", abstract: "A replication lag sample.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Option(help: "Lag in seconds.") var seconds: Double
@@ -50,7 +50,7 @@ struct Record: ParsableCommand {
     }
 
     struct Pods: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Pod states from `kubectl get pods -o json` output.")
+        static let configuration = CommandConfiguration(commandName: "pods", abstract: "Pod states from `kubectl get pods -o json` output.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Option(help: ArgumentHelp("The JSON kubectl printed ('-' for standard input).", valueName: "file")) var fromFile: String
@@ -62,7 +62,7 @@ struct Record: ParsableCommand {
     }
 
     struct Health: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A health or smoke check result.")
+        static let configuration = CommandConfiguration(commandName: "health", abstract: "A health or smoke check result.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Option(help: "The endpoint checked.") var target: String

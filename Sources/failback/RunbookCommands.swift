@@ -7,7 +7,7 @@ struct RunbookCommand: ParsableCommand {
         commandName: "runbook", abstract: "Check and read runbook files (docs/runbook-format.md).", subcommands: [Validate.self, Show.self])
 
     struct Validate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check runbook files; exit 0 only if all are valid.")
+        static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check runbook files; exit 0 only if all are valid.")
         @Argument(help: "Runbook files (YAML).") var files: [String]
 
         func run() throws {
@@ -16,7 +16,7 @@ struct RunbookCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a runbook's outline (or, with --json, the runbook as JSON).")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a runbook's outline (or, with --json, the runbook as JSON).")
         @Argument(help: "A runbook file (YAML).") var file: String
         @Flag(help: "The runbook as canonical JSON (RFC 8785), one line.") var json = false
 
