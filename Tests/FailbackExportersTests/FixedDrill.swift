@@ -13,6 +13,13 @@ final class FixedClock: @unchecked Sendable {
     }
 }
 
+/// Seed 2's runbook as shipped, recorded under its path in the repository (not where this checkout
+/// happens to be: the recorded source is part of the events, and so of every golden file).
+func shippedRunbook() throws -> LoadedRunbook {
+    let bytes = try Array(Data(contentsOf: repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml")))
+    return try RunbookLoader.load(bytes: bytes, source: "runbooks/rollback-teei.yaml")
+}
+
 /// A fresh folder, removed when dropped.
 final class TemporaryFolder {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("failback-export-\(UUID().uuidString)").path
@@ -33,8 +40,7 @@ enum FixedDrill {
         let r = Recorder(
             store: try SQLiteEventStore(openingAt: path),
             context: RecordingContext(actor: "dana", host: "lab-1", clock: { clock.next() }, makeDrillID: { _ in id }))
-        let runbook = try RunbookLoader.load(path: repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml").path)
-        _ = try r.startDrill(DrillStarted(runbook: runbook, option: nil, operatorName: "Dana (IC)", ticket: "CHG-2041"))
+        _ = try r.startDrill(DrillStarted(runbook: shippedRunbook(), option: nil, operatorName: "Dana (IC)", ticket: "CHG-2041"))
         for q in ["primary-healthy", "sufficient-time-passed", "low-traffic-window", "stakeholders-notified", "backups-current", "valid-reason"] {
             _ = try r.decide(q, true, by: "dana")
         }

@@ -116,8 +116,7 @@ import Testing
         try SQLiteEventStore.create(at: path)
         let clock = FixedClock()
         let r = Recorder(store: try SQLiteEventStore(openingAt: path), context: RecordingContext(actor: "a", host: "h", clock: { clock.next() }, makeDrillID: { _ in "drill-long" }))
-        let runbook = try RunbookLoader.load(path: repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml").path)
-        _ = try r.startDrill(DrillStarted(runbook: runbook, option: "B"))
+        _ = try r.startDrill(DrillStarted(runbook: shippedRunbook(), option: "B"))
         let samples = 7_001
         for start in stride(from: 0, to: samples, by: 1000) {
             _ = try r.record(batch: (start..<min(samples, start + 1000)).map { i in
