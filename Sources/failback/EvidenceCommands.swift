@@ -57,8 +57,7 @@ struct Evidence: ParsableCommand {
 
         func run() throws {
             let signer = try signingKey(key)
-            let recorder = try storeOptions.workspace.openRecorder()
-            let head = try recorder.drillForReading(drill)
+            let (recorder, head) = try storeOptions.drillForReading(drill)
             let path = output ?? "evidence/\(head.drillID).tar.gz"
             if output == nil { mkdir("evidence", 0o755) }
             let s = try EvidenceBundle.export(drill: head.drillID, from: recorder.store, to: path, key: signer, keyName: keyName)
@@ -76,8 +75,7 @@ struct Evidence: ParsableCommand {
         @Option(help: "The signer's name in the checkpoint.") var keyName = "failback"
 
         func run() throws {
-            let recorder = try storeOptions.workspace.openRecorder()
-            let head = try recorder.drillForReading(drill)
+            let (recorder, head) = try storeOptions.drillForReading(drill)
             let proof = try InclusionProof.make(drill: head.drillID, seq: seq, from: recorder.store, key: try signingKey(key), keyName: keyName)
             print(CanonicalJSON.string(proof.json))
         }
@@ -112,8 +110,7 @@ struct Evidence: ParsableCommand {
         @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
 
         func run() throws {
-            let recorder = try storeOptions.workspace.openRecorder()
-            let head = try recorder.drillForReading(drill)
+            let (recorder, head) = try storeOptions.drillForReading(drill)
             let gaps = try DrillReport.build(drill: head.drillID, from: recorder.store, keepsEventIndex: false).evidenceGaps
             for g in gaps { print("\(g.control)\t\(g.missing)") }
             if gaps.isEmpty { print("no gaps: every control has its evidence") } else { throw ExitCode(1) }

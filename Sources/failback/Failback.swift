@@ -26,6 +26,13 @@ struct StoreOptions: ParsableArguments {
     var config: String?
 
     var workspace: Workspace { Workspace(store: store, config: config) }
+
+    /// The store's recorder and the drill a reading command is about (`id`, else the current
+    /// drill, else the latest).
+    func drillForReading(_ id: String?) throws -> (recorder: Recorder, drill: DrillHead) {
+        let recorder = try workspace.openRecorder()
+        return (recorder, try recorder.drillForReading(id))
+    }
 }
 
 /// Options of every command that appends an event.
@@ -117,8 +124,7 @@ struct Log: ParsableCommand {
     @Flag(help: "One JSON object a line: the event as stored, with its chain hash.") var json = false
 
     func run() throws {
-        let recorder = try storeOptions.workspace.openRecorder()
-        let drill = try recorder.drillForReading(drill)
+        let (recorder, drill) = try storeOptions.drillForReading(drill)
         try recorder.store.forEachEvent(drill: drill.drillID) { event in
             print(Output.render(event, json: json))
         }

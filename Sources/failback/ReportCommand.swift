@@ -19,8 +19,7 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        let recorder = try storeOptions.workspace.openRecorder()
-        let head = try recorder.drillForReading(drill)
+        let (recorder, head) = try storeOptions.drillForReading(drill)
         let report = try DrillReport.build(drill: head.drillID, from: recorder.store, asOf: asOf.flatMap(DrillState.Moment.init))
         let text = ReportFormat(rawValue: format)!.render(report)
         if let output {

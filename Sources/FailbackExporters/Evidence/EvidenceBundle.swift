@@ -94,7 +94,7 @@ public enum EvidenceBundle {
         members += outputs
         let eventsDigest = eventsHash.finalize()
         var listed: [(path: String, bytes: Int, sha256: String)] = [("events.jsonl", eventsSize, eventsDigest.hex)]
-        listed += members.map { ($0.path, $0.bytes.count, sha256($0.bytes).hex) }
+        listed += members.map { ($0.path, $0.bytes.count, HashChain.sha256($0.bytes).hex) }
 
         // The controls index: each cited event with its leaf hash and audit path to the root.
         let controlsJSON: [JSONValue] = controls.map { control in
@@ -131,7 +131,7 @@ public enum EvidenceBundle {
         members.append(Member(path: "checkpoint", bytes: Array(try checkpoint.note(signedBy: key, name: keyName).utf8)))
         if let key { members.append(Member(path: "public-key.pem", bytes: Array(key.publicPEM.utf8))) }
         var sums = "\(eventsDigest.hex)  events.jsonl\n"
-        for m in members { sums += "\(sha256(m.bytes).hex)  \(m.path)\n" }
+        for m in members { sums += "\(HashChain.sha256(m.bytes).hex)  \(m.path)\n" }
         members.append(Member(path: "SHA256SUMS", bytes: Array(sums.utf8)))
         if let key { members.append(Member(path: "SHA256SUMS.sig", bytes: try key.sign(Array(sums.utf8)))) }
 
@@ -171,12 +171,6 @@ public enum EvidenceBundle {
     }
 
     static func origin(_ drill: String) -> String { "failback/\(drill)" }
-
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        let h = SHA256Hasher()
-        h.update(bytes)
-        return h.finalize()
-    }
 
     /// A command's captured output: each non-empty stream as text, and both as an asciicast v2
     /// recording (`asciinema cat` / `asciinema play`).

@@ -16,17 +16,21 @@ public struct InclusionProof: Sendable {
 
     /// The proof of the drill event with global sequence number `seq`.
     public static func make(drill: String, seq: Int, from store: any EventStore, key: Ed25519Key?, keyName: String) throws -> InclusionProof {
-        var leaves: [[UInt8]] = []
+        var leaves: [UInt8] = []
+        var count = 0
         var event: (index: Int, bytes: [UInt8])?
+        let hasher = SHA256Hasher()
         try store.forEachEvent(drill: drill) { e in
-            if e.seq == seq { event = (leaves.count, e.canonical) }
-            leaves.append(MerkleTree.leafHash(e.canonical))
+            if e.seq == seq { event = (count, e.canonical) }
+            leaves += e.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: hasher) }
+            count += 1
         }
         guard let event else { throw InvalidInput("drill \(drill) has no event with seq \(seq)") }
-        let checkpoint = Checkpoint(origin: EvidenceBundle.origin(drill), size: leaves.count, root: MerkleTree.root(leaves[...]))
+        let tree = MerkleLevels(flatLeafHashes: leaves)
+        let checkpoint = Checkpoint(origin: EvidenceBundle.origin(drill), size: count, root: tree.root)
         return InclusionProof(
-            event: event.bytes, leafIndex: event.index, treeSize: leaves.count,
-            auditPath: MerkleTree.inclusionProof(index: event.index, leaves: leaves[...]),
+            event: event.bytes, leafIndex: event.index, treeSize: count,
+            auditPath: tree.inclusionProof(index: event.index),
             checkpoint: try checkpoint.note(signedBy: key, name: keyName), keyName: key == nil ? nil : keyName, publicKeyPEM: key?.publicPEM)
     }
 
