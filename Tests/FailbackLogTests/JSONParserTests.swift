@@ -56,6 +56,47 @@ import Testing
     @Test func decodesEscapesAndSurrogatePairs() throws {
         #expect(try JSONParser.parse(#"["\ud83d\ude00\u00e9\n\/"]"#) == .array([.string("😀é\n/")]))
     }
+
+    @Test func utf8ValidatorFindsTheOffsetPastRunsOfASCII() {
+        // The validator skips ASCII eight bytes at a time: a bad byte at any place of a run is found.
+        for prefix in 0..<20 {
+            #expect(firstInvalidUTF8Offset(Array(repeating: 0x61, count: prefix) + [0xC3, 0x28] + Array(repeating: 0x61, count: 9)) == prefix)
+        }
+    }
+
+    @Test func integersReadAsStrtodReadsThem() throws {
+        // Integers up to 15 digits take a fast path; anything else goes through strtod.
+        let texts = ["0", "-0", "7", "-7", "123456789012345", "-999999999999999", "1234567890123456", "9007199254740993",
+                     "12345678901234567890", "1.5", "-0.0", "1e3", "100", "4503599627370497"]
+        for text in texts {
+            let parsed = try JSONParser.parse(text)
+            #expect(parsed == .number(Double(text)!), "\(text)")
+            #expect(parsed.numberValue?.sign == Double(text)!.sign, "\(text)")
+        }
+    }
+
+    @Test func objectMembersComeInTheOrderWritten() throws {
+        let members = try JSONParser.parseObjectMembers(Array(#" {"b": 1, "a": {"y": [true], "x": null}} "#.utf8))
+        #expect(members.map(\.key) == ["b", "a"])
+        #expect(members[1].value == .object(["x": .null, "y": .array([.bool(true)])]))
+        #expect(try JSONParser.parseObjectMembers(Array("{}".utf8)).isEmpty)
+    }
+
+    @Test(arguments: [
+        (#"{"a": 1, "a": 2}"#, "line 1, column 10: duplicate object key \"a\""),
+        (#"{"b": 1, "a": 2, "b": 3}"#, "line 1, column 18: duplicate object key \"b\""),
+        (#"{"a": {"c": 1, "c": 2}}"#, "line 1, column 16: duplicate object key \"c\""),
+        ("[1]", "line 1, column 1: unexpected character \"[\""),
+        ("{\"a\": 1} x", "line 1, column 10: unexpected content after the JSON value"),
+        ("", "line 1, column 1: unexpected end of input"),
+        ("{\"a\": 1", "line 1, column 8: unexpected end of input"),
+    ])
+    func objectMembersRefuseWhatParseRefuses(input: String, message: String) {
+        do {
+            _ = try JSONParser.parseObjectMembers(Array(input.utf8))
+            Issue.record("accepted \(input)")
+        } catch { #expect(error.description == message) }
+    }
 }
 
 @Suite struct TimestampTests {

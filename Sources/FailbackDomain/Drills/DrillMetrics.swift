@@ -54,8 +54,7 @@ extension DrillState {
         let stopped = done.first { $0.0.writes == .stop }?.1
         let resumed = stopped.flatMap { stop in done.first { $0.0.writes == .resume && $0.1 >= stop }?.1 }
         let lagBeforeResume = lagSamples.last { sample in resumed.map { sample.at <= $0 } ?? true }
-        var latest: [String: [String: Int]] = [:]
-        for r in rowCounts { latest[r.sample.table, default: [:]][r.sample.site] = r.sample.count }
+        let latest = latestRowCounts
         let tables = latest.keys.sorted().map { table -> (String, [String: Int], Int) in
             let counts = latest[table]!
             return (table, counts, (counts.values.max() ?? 0) - (counts.values.min() ?? 0))

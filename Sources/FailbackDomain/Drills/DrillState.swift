@@ -82,7 +82,8 @@ public struct DrillState: Sendable, Equatable {
     /// Observations the metrics are computed from, in log order.
     /// Lag readings, 16 bytes each (a drill can hold millions), and DNS answers' verdicts.
     public var lagSamples: [(at: Timestamp, seconds: Double)] = []
-    public var rowCounts: [(at: Timestamp, sample: RowCountSampled)] = []
+    /// The latest row count of each table at each site (table → site → rows).
+    public var latestRowCounts: [String: [String: Int]] = [:]
     public var dnsAnswers: [(at: Timestamp, matched: Bool?)] = []
     public var notes = 0
     public var observations = 0
@@ -104,13 +105,26 @@ public struct DrillState: Sendable, Equatable {
     public mutating func apply(_ event: RecordedEvent, payload: (any EventPayload)?) throws(InvalidInput) {
         eventCount += 1
         lastEventAt = event.recordedAt
-        if let payload, !(payload is NoteAdded || payload is ReplicationLagSampled || payload is RowCountSampled
-            || payload is DNSAnswerObserved || payload is PodStatesObserved || payload is HealthCheckObserved
-            || payload is RowCountsCompared || payload is RecoveryStateObserved)
-        {
+        if let payload, type(of: payload).entersTimeline {
             timeline.append(TimelineEntry(drillSeq: event.drillSeq, at: event.recordedAt, type: event.type, summary: payload.summary))
         }
+        // Samples first: most events of a long drill are samples, and each case is a type check.
         switch payload {
+        case let e as ReplicationLagSampled:
+            observations += 1
+            if let seconds = e.lagSeconds { lagSamples.append((event.recordedAt, seconds)) }
+        case let e as RowCountSampled:
+            observations += 1
+            latestRowCounts[e.table, default: [:]][e.site] = e.count
+        case let e as RowCountsCompared:
+            observations += 1
+            for t in e.tables {
+                if let count = t.sourceCount { latestRowCounts[t.table, default: [:]][e.source] = count }
+                if let count = t.targetCount { latestRowCounts[t.table, default: [:]][e.target] = count }
+            }
+        case let e as DNSAnswerObserved:
+            observations += 1
+            dnsAnswers.append((event.recordedAt, e.matched))
         case let e as DrillStarted:
             drillID = event.drillID
             runbook = e.runbook
@@ -159,22 +173,6 @@ public struct DrillState: Sendable, Equatable {
             overrides.append(e)
         case is NoteAdded:
             notes += 1
-        case let e as ReplicationLagSampled:
-            observations += 1
-            if let seconds = e.lagSeconds { lagSamples.append((event.recordedAt, seconds)) }
-        case let e as RowCountSampled:
-            observations += 1
-            rowCounts.append((event.recordedAt, e))
-        case let e as RowCountsCompared:
-            observations += 1
-            for t in e.tables {
-                for (site, count) in [(e.source, t.sourceCount), (e.target, t.targetCount)] {
-                    if let count, let sample = try? RowCountSampled(table: t.table, site: site, count: count) { rowCounts.append((event.recordedAt, sample)) }
-                }
-            }
-        case let e as DNSAnswerObserved:
-            observations += 1
-            dnsAnswers.append((event.recordedAt, e.matched))
         default:
             observations += 1
         }

@@ -79,6 +79,7 @@ public struct DrillStarted: EventPayload, Equatable {
 
 /// A free-text note for the record.
 public struct NoteAdded: EventPayload, Equatable {
+    public static let entersTimeline = false
     public static let eventType = "NoteAdded"
     public static let schemaVersion = 1
 

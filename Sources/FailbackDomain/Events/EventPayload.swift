@@ -14,10 +14,13 @@ public protocol EventPayload: Sendable {
     init(json: JSONValue) throws(InvalidInput)
     /// One line for a person: the key values.
     var summary: String { get }
+    /// Whether the drill's timeline lists the event (samples and notes stay out of it).
+    static var entersTimeline: Bool { get }
 }
 
 extension EventPayload {
     public static var lifecycle: DrillLifecycle { .continues }
+    public static var entersTimeline: Bool { true }
 }
 
 /// Every event type the recorder writes, for decoding and for the schema tests.

@@ -3,6 +3,7 @@ import FailbackLog
 /// A replication lag reading between two sites: typed in (`record lag`), or measured by the
 /// PostgreSQL probe (`observe lag`) one of the two ways the runbooks do (see `Method`).
 public struct ReplicationLagSampled: EventPayload, Equatable {
+    public static let entersTimeline = false
     public static let eventType = "ReplicationLagSampled"
     public static let schemaVersion = 2
 
@@ -84,6 +85,7 @@ public struct ReplicationLagSampled: EventPayload, Equatable {
 
 /// The number of rows in one table at one site.
 public struct RowCountSampled: EventPayload, Equatable {
+    public static let entersTimeline = false
     public static let eventType = "RowCountSampled"
     public static let schemaVersion = 1
 
@@ -110,6 +112,7 @@ public struct RowCountSampled: EventPayload, Equatable {
 /// The answers a DNS server gave for a name (with their TTLs when the probe asked it), and whether
 /// one was the expected value.
 public struct DNSAnswerObserved: EventPayload, Equatable {
+    public static let entersTimeline = false
     public static let eventType = "DNSAnswerObserved"
     public static let schemaVersion = 2
 
@@ -199,6 +202,7 @@ public struct DNSAnswerObserved: EventPayload, Equatable {
 
 /// The state of pods as `kubectl get pods -o json` showed it.
 public struct PodStatesObserved: EventPayload, Equatable {
+    public static let entersTimeline = false
     public static let eventType = "PodStatesObserved"
     public static let schemaVersion = 1
 
@@ -281,6 +285,7 @@ public struct PodStatesObserved: EventPayload, Equatable {
 /// A health or smoke check against an endpoint: its HTTP status and latency, or why it got none.
 /// Recorded by hand (`record health`) or by the HTTP probe (`observe http`).
 public struct HealthCheckObserved: EventPayload, Equatable {
+    public static let entersTimeline = false
     public static let eventType = "HealthCheckObserved"
     public static let schemaVersion = 2
 
@@ -341,6 +346,7 @@ public struct HealthCheckObserved: EventPayload, Equatable {
 
 /// Row counts of the same tables at two sites, compared: both counts and the difference.
 public struct RowCountsCompared: EventPayload, Equatable {
+    public static let entersTimeline = false
     public static let eventType = "RowCountsCompared"
     public static let schemaVersion = 1
 
@@ -420,6 +426,7 @@ public struct RowCountsCompared: EventPayload, Equatable {
 
 /// Whether a PostgreSQL server was in recovery (a standby) or not (a primary): `pg_is_in_recovery()`.
 public struct RecoveryStateObserved: EventPayload, Equatable {
+    public static let entersTimeline = false
     public static let eventType = "RecoveryStateObserved"
     public static let schemaVersion = 1
 

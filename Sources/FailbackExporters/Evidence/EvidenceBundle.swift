@@ -41,50 +41,80 @@ public enum EvidenceBundle {
     }
 
     /// Exports `drill` from `store` to `path`; signs with `key` (under `keyName`) when given.
+    ///
+    /// One pass over the events: each is folded into the report, hashed into the Merkle tree and
+    /// written to `events.jsonl`, whose bytes a second thread compresses meanwhile. The drill's
+    /// size is read first (tar writes a file's size before its bytes), and only the events up to
+    /// then are exported: appends made during the export are not in the bundle.
     public static func export(drill: String, from store: any EventStore, to path: String, key: Ed25519Key?, keyName: String = "failback") throws -> Summary {
-        // Pass 1: everything but the events' bytes, which pass 2 streams into the archive.
+        guard let drillHead = try store.drill(drill), drillHead.eventCount > 0 else { throw InvalidInput("drill \(drill) has no events") }
+        let count = drillHead.eventCount
+        var lastEvent: RecordedEvent?
+        try store.forEachEvent(drill: drill, drillSeqs: count...count) { lastEvent = $0 }
+        guard let lastEvent else { throw InvalidInput("drill \(drill) has no event \(count)") }
+        let eventsSize = try store.canonicalSize(drill: drill, through: count) + count
+        let folder = drill
+        let archive = try BundleArchive(path: path, mtime: lastEvent.recordedAt.millisecondsSinceEpoch / 1000)
+        try archive.beginFile("\(folder)/events.jsonl", size: eventsSize)
+
         var report = DrillReport(keepsEventIndex: false)
         var leaves: [UInt8] = []
+        leaves.reserveCapacity(32 * count)
         // Per type, the first and the last `citationsPerType / 2` event indices: bounded memory.
         var byType: [String: (first: [Int], last: [Int], total: Int)] = [:]
-        var count = 0
+        var exported = 0
         let eventsHash = SHA256Hasher(), leafHasher = SHA256Hasher()
-        var eventsSize = 0
         var head: [UInt8] = []
         var document: JSONValue?
         var outputs: [Member] = []
-        var failure: (any Error)?
-        try store.forEachEvent(drill: drill) { event in
-            guard failure == nil else { return }
-            do {
+        // The events file is hashed and compressed on the pipe's thread.
+        let pipe = ChunkPipe(depth: 4) { chunk throws(ExportError) in
+            eventsHash.update(chunk)
+            try archive.write(chunk)
+        }
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(1 << 20 + 4096)
+        do {
+            var failure: (any Error)?
+            try store.forEachEvent(drill: drill, drillSeqs: 1...count) { event in
+              guard failure == nil else { return }
+              do {
                 let payload = try report.apply(event)
                 leaves += event.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: leafHasher) }
-                var cited = byType[event.type] ?? ([], [], 0)
-                if cited.first.count < citationsPerType / 2 { cited.first.append(count) } else {
-                    cited.last.append(count)
-                    if cited.last.count > citationsPerType / 2 { cited.last.removeFirst() }
+                let index = exported
+                modify(&byType[event.type, default: ([], [], 0)]) { cited in
+                    if cited.first.count < citationsPerType / 2 { cited.first.append(index) } else {
+                        cited.last.append(index)
+                        if cited.last.count > citationsPerType / 2 { cited.last.removeFirst() }
+                    }
+                    cited.total += 1
                 }
-                cited.total += 1
-                byType[event.type] = cited
-                count += 1
-                eventsHash.update(event.canonical)
-                eventsHash.update([0x0A])
-                eventsSize += event.canonical.count + 1
+                exported += 1
                 head = event.hash
                 if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
-                if let command = payload as? CommandExecuted { outputs += capturedFiles(command, drillSeq: event.drillSeq) }
-            } catch {
+                if event.type == CommandExecuted.eventType, let command = payload as? CommandExecuted { outputs += capturedFiles(command, drillSeq: event.drillSeq) }
+                chunk += event.canonical
+                chunk.append(0x0A)
+                if chunk.count >= 1 << 20 {
+                    try pipe.send(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+              } catch {
                 failure = error
+              }
             }
+            if let failure { throw failure }
+            if !chunk.isEmpty { try pipe.send(chunk) }
+            try pipe.finish()
+        } catch {
+            try? pipe.finish()
+            throw error
         }
-        if let failure { throw failure }
-        guard count > 0 else { throw InvalidInput("drill \(drill) has no events") }
+        guard exported == count, head == lastEvent.hash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
         report.finish()
         let tree = MerkleLevels(flatLeafHashes: leaves)
         leaves = []
         let root = tree.root
-        let folder = drill
-        let mtime = (report.state.endedAt ?? report.state.lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)).millisecondsSinceEpoch / 1000
 
         var members: [Member] = []
         members.append(Member(path: "runbook.json", bytes: Array(CanonicalJSON.string(document ?? .null).utf8) + [0x0A]))
@@ -135,40 +165,12 @@ public enum EvidenceBundle {
         members.append(Member(path: "SHA256SUMS", bytes: Array(sums.utf8)))
         if let key { members.append(Member(path: "SHA256SUMS.sig", bytes: try key.sign(Array(sums.utf8)))) }
 
-        // Pass 2: the archive, events streamed from the store again.
-        let file = try OutputFile(path: path)
-        var compressedBytes = 0
-        let gzip = try GzipWriter { (bytes: [UInt8]) throws(ExportError) in
-            compressedBytes += bytes.count
-            try file.write(bytes)
-        }
-        var tar = TarWriter(mtime: mtime) { (bytes: [UInt8]) throws(ExportError) in try gzip.write(bytes) }
-        try tar.beginFile("\(folder)/events.jsonl", size: eventsSize)
-        let again = SHA256Hasher()
-        var written = 0
-        var chunk: [UInt8] = []
-        var writeFailure: ExportError?
-        try store.forEachCanonical(drill: drill) { canonical in
-            guard writeFailure == nil, written < count else { return }
-            written += 1
-            chunk += canonical
-            chunk.append(0x0A)
-            if chunk.count >= 1 << 18 {
-                again.update(chunk)
-                do throws(ExportError) { try tar.write(chunk) } catch { writeFailure = error }
-                chunk.removeAll(keepingCapacity: true)
-            }
-        }
-        if let writeFailure { throw writeFailure }
-        again.update(chunk)
-        guard written == count, again.finalize() == eventsDigest else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
-        if !chunk.isEmpty { try tar.write(chunk) }
-        for m in members { try tar.file("\(folder)/\(m.path)", m.bytes) }
-        try tar.finish()
-        try gzip.finish()
-        try file.commit()
+        for m in members { try archive.file("\(folder)/\(m.path)", m.bytes) }
+        let compressedBytes = try archive.commit()
         return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
     }
+
+    private static func modify<T>(_ value: inout T, _ body: (inout T) -> Void) { body(&value) }
 
     static func origin(_ drill: String) -> String { "failback/\(drill)" }
 

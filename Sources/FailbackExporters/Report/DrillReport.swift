@@ -81,10 +81,15 @@ public struct DrillReport: Sendable {
     @discardableResult
     public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) -> (any EventPayload)? {
         let payload = try EventCatalogue.payload(of: event)
+        try apply(event, payload: payload)
+        return payload
+    }
+
+    /// Folds the drill's next event whose payload is already decoded.
+    public mutating func apply(_ event: RecordedEvent, payload: (any EventPayload)?) throws(InvalidInput) {
         try state.apply(event, payload: payload)
         collect(event, payload)
         headHash = event.hash
-        return payload
     }
 
     /// Computes what needs every event: metrics, services affected.
@@ -117,7 +122,17 @@ public struct DrillReport: Sendable {
             let ref = reference()
             checks.append(Check(kind: kind, name: name, result: result, detail: ref.summary, evidence: ref))
         }
+        // Lag samples first: the commonest event of a long drill (each case is a type check).
         switch payload {
+        case let e as ReplicationLagSampled:
+            if let s = e.lagSeconds {
+                lag.append((event.recordedAt, s, e.source, e.target))
+                // Past twice the limit, neighbours merge pairwise (the larger stays): memory stays bounded.
+                if lag.count >= 2 * Self.lagPoints {
+                    lag = stride(from: 0, to: lag.count, by: 2).map { i in i + 1 < lag.count && lag[i + 1].seconds > lag[i].seconds ? lag[i + 1] : lag[i] }
+                }
+            }
+        case is RowCountSampled: break
         case let e as HealthCheckObserved: check("http", e.target, e.passed ? .pass : .fail)
         case let e as RecoveryStateObserved: check("recovery", e.server, e.passed ? .pass : .fail)
         case let e as RowCountsCompared: check("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
@@ -139,14 +154,6 @@ public struct DrillReport: Sendable {
         case let e as StepFailed: check("step", e.step, .fail)
         case let e as StepSkipped: check("step", e.step, .skipped)
         case let e as QuestionAnswered: decisions.append((e.question, e.answer, e.by, e.note, reference()))
-        case let e as ReplicationLagSampled:
-            if let s = e.lagSeconds {
-                lag.append((event.recordedAt, s, e.source, e.target))
-                // Past twice the limit, neighbours merge pairwise (the larger stays): memory stays bounded.
-                if lag.count >= 2 * Self.lagPoints {
-                    lag = stride(from: 0, to: lag.count, by: 2).map { i in i + 1 < lag.count && lag[i + 1].seconds > lag[i].seconds ? lag[i + 1] : lag[i] }
-                }
-            }
         default: break
         }
     }

@@ -47,6 +47,8 @@ public struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
     private var depth = 0
+    /// Members of the objects being parsed, innermost last.
+    private var pending: [(key: String, value: JSONValue, offset: Int)] = []
 
     /// Parses one JSON document.
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
@@ -56,6 +58,26 @@ public struct JSONParser {
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8))
+    }
+
+    /// Parses a document that must be one JSON object, giving its members in the order written
+    /// rather than as a dictionary: for readers that visit each member once (an event envelope).
+    /// Refuses what `parse` refuses, duplicate names included.
+    public static func parseObjectMembers(_ bytes: [UInt8]) throws(JSONParseError) -> [(key: String, value: JSONValue)] {
+        var parser = JSONParser(bytes: bytes)
+        if let bad = firstInvalidUTF8Offset(bytes) { throw parser.error(.invalidUTF8, at: bad) }
+        parser.skipWhitespace()
+        guard parser.peek() == UInt8(ascii: "{") else { throw parser.index < bytes.count ? parser.unexpected() : parser.error(.unexpectedEnd, at: 0) }
+        try parser.parseMembers()
+        parser.skipWhitespace()
+        if parser.index < bytes.count { throw parser.error(.trailingContent, at: parser.index) }
+        let members = parser.pending
+        // Names in increasing order (as RFC 8785 writes them) cannot repeat; otherwise look.
+        if zip(members, members.dropFirst()).contains(where: { !($0.key < $1.key) }) {
+            var seen = Set<String>()
+            for m in members where !seen.insert(m.key).inserted { throw parser.error(.duplicateKey(m.key), at: m.offset) }
+        }
+        return members.map { ($0.key, $0.value) }
     }
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
@@ -84,11 +106,24 @@ public struct JSONParser {
     }
 
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
+        // Members gather on a stack shared by nested objects, so that each object's dictionary is
+        // made once at its final size (growing one member at a time rehashes it again and again).
+        let base = pending.count
+        try parseMembers()
+        var members = [String: JSONValue](minimumCapacity: pending.count - base)
+        for i in base..<pending.count where members.updateValue(pending[i].value, forKey: pending[i].key) != nil {
+            throw error(.duplicateKey(pending[i].key), at: pending[i].offset)
+        }
+        pending.removeSubrange(base...)
+        return .object(members)
+    }
+
+    /// Parses an object, leaving its members on `pending`.
+    private mutating func parseMembers() throws(JSONParseError) {
         try enter()
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
-        if peek() == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(members) }
+        if peek() == UInt8(ascii: "}") { index += 1; depth -= 1; return }
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
@@ -99,11 +134,11 @@ public struct JSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue()
-            if members.updateValue(value, forKey: key) != nil { throw error(.duplicateKey(key), at: keyOffset) }
+            pending.append((key, value, keyOffset))
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; depth -= 1; return .object(members)
+            case UInt8(ascii: "}"): index += 1; depth -= 1; return
             case nil: throw error(.unexpectedEnd, at: index)
             default: throw unexpected()
             }
@@ -227,16 +262,27 @@ public struct JSONParser {
         } else {
             throw error(.invalidNumber, at: start)
         }
+        var fraction = false
         if peek() == UInt8(ascii: ".") {
+            fraction = true
             index += 1
             guard isDigit(peek()) else { throw error(.invalidNumber, at: start) }
             while isDigit(peek()) { index += 1 }
         }
         if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            fraction = true
             index += 1
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
             guard isDigit(peek()) else { throw error(.invalidNumber, at: start) }
             while isDigit(peek()) { index += 1 }
+        }
+        // Integers of up to 15 digits are exact in a double: no need for strtod.
+        if !fraction, index - start <= 15 {
+            var value = 0, i = start
+            let negative = bytes[i] == UInt8(ascii: "-")
+            if negative { i += 1 }
+            while i < index { value = value &* 10 &+ Int(bytes[i] &- UInt8(ascii: "0")); i += 1 }
+            return negative ? -Double(value) : Double(value)
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text) else { throw error(.invalidNumber, at: start) }
@@ -297,6 +343,11 @@ public func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
     var i = 0
     let n = bytes.count
     while i < n {
+        // ASCII, eight bytes at a time.
+        if i + 8 <= n, bytes.withUnsafeBytes({ $0.loadUnaligned(fromByteOffset: i, as: UInt64.self) }) & 0x8080_8080_8080_8080 == 0 {
+            i += 8
+            continue
+        }
         let b0 = bytes[i]
         if b0 < 0x80 { i += 1; continue }
         let length: Int

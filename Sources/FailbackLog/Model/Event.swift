@@ -140,34 +140,53 @@ public struct RecordedEvent: Sendable, Equatable {
 
     /// Reads an event back from its canonical bytes, checking that they hold a well-formed envelope.
     public init(canonical: [UInt8], hash: [UInt8]) throws(EnvelopeError) {
-        let value: JSONValue
-        do { value = try JSONParser.parse(canonical) } catch { throw EnvelopeError("not JSON (\(error))") }
-        guard case .object(let o) = value else { throw EnvelopeError("not a JSON object") }
-        func string(_ k: String) throws(EnvelopeError) -> String {
-            guard let s = o[k]?.stringValue else { throw EnvelopeError("member \"\(k)\" missing or not a string") }
-            return s
+        let members: [(key: String, value: JSONValue)]
+        do { members = try JSONParser.parseObjectMembers(canonical) } catch { throw EnvelopeError("not a JSON object (\(error))") }
+        // Each member visited once (no dictionary: this runs for every event read).
+        var seq: Int?, drillSeq: Int?, schemaVersion: Int?
+        var drillID: String?, type: String?, recordedAt: String?, actor: String?, host: String?
+        var payload: JSONValue?, redactions: JSONValue?, idempotencyKey: String?
+        for (key, value) in members {
+            switch key {
+            case "seq": seq = value.integerValue
+            case "drill_seq": drillSeq = value.integerValue
+            case "schema_version": schemaVersion = value.integerValue
+            case "drill_id": drillID = value.stringValue
+            case "type": type = value.stringValue
+            case "recorded_at": recordedAt = value.stringValue
+            case "actor": actor = value.stringValue
+            case "host": host = value.stringValue
+            case "payload": payload = value
+            case "redactions": redactions = value
+            case "idempotency_key": idempotencyKey = value.stringValue
+            default: break
+            }
         }
-        func int(_ k: String) throws(EnvelopeError) -> Int {
-            guard let i = o[k]?.integerValue else { throw EnvelopeError("member \"\(k)\" missing or not an integer") }
-            return i
+        func string(_ k: String, _ v: String?) throws(EnvelopeError) -> String {
+            guard let v else { throw EnvelopeError("member \"\(k)\" missing or not a string") }
+            return v
         }
-        self.seq = try int("seq")
-        self.drillSeq = try int("drill_seq")
-        self.drillID = try string("drill_id")
-        self.type = try string("type")
-        self.schemaVersion = try int("schema_version")
-        let at = try string("recorded_at")
+        func int(_ k: String, _ v: Int?) throws(EnvelopeError) -> Int {
+            guard let v else { throw EnvelopeError("member \"\(k)\" missing or not an integer") }
+            return v
+        }
+        self.seq = try int("seq", seq)
+        self.drillSeq = try int("drill_seq", drillSeq)
+        self.drillID = try string("drill_id", drillID)
+        self.type = try string("type", type)
+        self.schemaVersion = try int("schema_version", schemaVersion)
+        let at = try string("recorded_at", recordedAt)
         guard let ts = Timestamp(rfc3339: at) else { throw EnvelopeError("recorded_at \"\(at)\" is not RFC 3339") }
         self.recordedAt = ts
-        self.actor = try string("actor")
-        self.host = try string("host")
-        guard let payload = o["payload"], case .object = payload else { throw EnvelopeError("member \"payload\" missing or not an object") }
+        self.actor = try string("actor", actor)
+        self.host = try string("host", host)
+        guard let payload, case .object = payload else { throw EnvelopeError("member \"payload\" missing or not an object") }
         self.payload = payload
-        self.redactions = (o["redactions"]?.arrayValue ?? []).compactMap { r in
+        self.redactions = (redactions?.arrayValue ?? []).compactMap { r in
             guard let p = r["pointer"]?.stringValue, let k = r["kind"]?.stringValue else { return nil }
             return Redaction(pointer: p, kind: k)
         }
-        self.idempotencyKey = o["idempotency_key"]?.stringValue
+        self.idempotencyKey = idempotencyKey
         self.canonical = canonical
         self.hash = hash
     }

@@ -57,13 +57,14 @@ public protocol EventStore: AnyObject {
     /// The latest open drill (the default target of commands, as HEAD is in git), or nil.
     func currentDrill() throws(StoreError) -> DrillHead?
 
-    /// Calls `body` with the drill's events in `drill_seq` order, one at a time (memory stays flat).
+    /// Calls `body` with the drill's events in `drill_seq` order, one at a time (memory stays flat),
+    /// only those whose `drill_seq` is in `drillSeqs` when given.
     /// Events whose stored bytes are not a well-formed envelope end the walk with `.corrupt`.
-    func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError)
+    func forEachEvent(drill id: String, drillSeqs: ClosedRange<Int>?, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError)
 
-    /// Calls `body` with each of the drill's events' stored canonical bytes, in `drill_seq` order,
-    /// without reading them back into events (exports that copy the bytes need nothing more).
-    func forEachCanonical(drill id: String, _ body: ([UInt8]) throws(StoreError) -> Void) throws(StoreError)
+    /// The total size in bytes of the canonical forms of the drill's events 1...`drillSeq`
+    /// (an export writes the size of its events file before the events).
+    func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int
 
     /// Recomputes the drill's chain from the stored bytes and checks it against the index; `deep`
     /// also parses every event and checks its RFC 8785 form.
@@ -75,6 +76,11 @@ public protocol EventStore: AnyObject {
 
 extension EventStore {
     public func verify(drill id: String) throws(StoreError) -> VerificationReport { try verify(drill: id, deep: false) }
+
+    /// Every event of the drill, in `drill_seq` order.
+    public func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
+        try forEachEvent(drill: id, drillSeqs: nil, body)
+    }
 }
 
 /// A store failure: what went wrong, with the context a person needs to act on it.

@@ -300,36 +300,26 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    public func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
-        try forEachRow(drill: id) { (seq, _, _, canonical, hash) throws(StoreError) in
-            try body(try decode(canonical: canonical, hash: hash, seq: seq))
-            return true
-        }
-    }
-
-    public func forEachCanonical(drill id: String, _ body: ([UInt8]) throws(StoreError) -> Void) throws(StoreError) {
-        try forEachRow(drill: id) { (_, _, _, canonical, _) throws(StoreError) in
-            try body(canonical)
-            return true
-        }
-    }
-
-    /// Walks the drill's stored rows in `drill_seq` order until `body` returns false.
-    private func forEachRow(
-        drill id: String, _ body: (_ seq: Int, _ drillSeq: Int, _ drillID: String, _ canonical: [UInt8], _ hash: [UInt8]) throws(StoreError) -> Bool
-    ) throws(StoreError) {
+    public func forEachEvent(drill id: String, drillSeqs: ClosedRange<Int>?, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
         // A dedicated statement (not the cache): `body` may call back into the store.
         var stmt: OpaquePointer?
-        let sql = "SELECT seq, drill_seq, drill_id, canonical, hash FROM events WHERE drill_id = ? ORDER BY drill_seq"
+        let sql = "SELECT seq, canonical, hash FROM events WHERE drill_id = ? AND drill_seq BETWEEN ? AND ? ORDER BY drill_seq"
         guard sqlite3_prepare_v2(db.handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
             throw storeError(db.lastError(), doing: "read events")
         }
         let s = SQLiteStatement(stmt, connection: db)
         try translatingErrors(doing: "read events") {
-            try s.bind([.text(id)])
+            try s.bind([.text(id), .int(drillSeqs?.lowerBound ?? 1), .int(drillSeqs?.upperBound ?? Int.max)])
             while try s.step() {
-                guard try body(s.int(0), s.int(1), s.text(2), s.blob(3), s.blob(4)) else { break }
+                try body(try decode(canonical: s.blob(1), hash: s.blob(2), seq: s.int(0)))
             }
+        }
+    }
+
+    public func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int {
+        // length() of a blob is read from the record header: the blobs themselves are not loaded.
+        try translatingErrors(doing: "read events") {
+            try db.integer("SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE drill_id = ? AND drill_seq <= ?", .text(id), .int(drillSeq)) ?? 0
         }
     }
 

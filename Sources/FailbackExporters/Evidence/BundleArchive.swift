@@ -1,0 +1,137 @@
+import Dispatch
+import FailbackDomain
+import Synchronization
+
+/// A bundle's bytes on their way out: tar entries, gzip, then the output file, written whole or
+/// not at all (`OutputFile`).
+final class BundleArchive {
+    private let file: OutputFile
+    private let gzip: GzipWriter
+    private var tar: TarWriter
+    private let counter = Counter()
+
+    private final class Counter { var bytes = 0 }
+
+    init(path: String, mtime: Int64) throws(ExportError) {
+        let file = try OutputFile(path: path), counter = counter
+        let gzip = try GzipWriter { (bytes: [UInt8]) throws(ExportError) in
+            counter.bytes += bytes.count
+            try file.write(bytes)
+        }
+        self.file = file
+        self.gzip = gzip
+        tar = TarWriter(mtime: mtime) { (bytes: [UInt8]) throws(ExportError) in try gzip.write(bytes) }
+    }
+
+    func beginFile(_ path: String, size: Int) throws(ExportError) { try tar.beginFile(path, size: size) }
+    func write(_ bytes: [UInt8]) throws(ExportError) { try tar.write(bytes) }
+    func file(_ path: String, _ bytes: [UInt8]) throws(ExportError) { try tar.file(path, bytes) }
+
+    /// Ends the archive and puts the file in place; returns its size.
+    func commit() throws(ExportError) -> Int {
+        try tar.finish()
+        try gzip.finish()
+        try file.commit()
+        return counter.bytes
+    }
+}
+
+/// A bounded queue between two threads, in order: one `put`s, the other `take`s, at most `depth`
+/// waiting. The producer ends it with `close` (and why it stopped, if it failed); the consumer
+/// can `cancel` it, after which `put` returns false at once.
+final class HandOff<Element: Sendable>: Sendable {
+    private let state = Mutex<(items: [Element], closed: Bool, cancelled: Bool, failure: (any Error)?)>(([], false, false, nil))
+    private let available = DispatchSemaphore(value: 0)
+    private let space: DispatchSemaphore
+
+    init(depth: Int) {
+        // Made at 0 and raised: libdispatch traps when a semaphore is freed below its initial value.
+        space = DispatchSemaphore(value: 0)
+        for _ in 0..<depth { space.signal() }
+    }
+
+    /// Queues `item`, waiting while the queue is full; false once the consumer has cancelled.
+    func put(_ item: Element) -> Bool {
+        space.wait()
+        let accepted = state.withLock { s in
+            if !s.cancelled { s.items.append(item) }
+            return !s.cancelled
+        }
+        if accepted { available.signal() } else { space.signal() }  // wake the next waiting put too
+        return accepted
+    }
+
+    func close(failure: (any Error)? = nil) {
+        state.withLock { s in
+            s.closed = true
+            s.failure = failure
+        }
+        available.signal()
+    }
+
+    /// The next item, waiting for it; nil at the end; the producer's failure once its items are taken.
+    func take() throws -> Element? {
+        available.wait()
+        let next: Element? = state.withLock { s in s.items.isEmpty ? nil : s.items.removeFirst() }
+        if let next {
+            space.signal()
+            return next
+        }
+        available.signal()  // the end stays the end for any later take
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+        return nil
+    }
+
+    func cancel() {
+        state.withLock { $0.cancelled = true }
+        space.signal()
+    }
+}
+
+/// Byte chunks consumed on another thread, in order: an export reads and folds events on one
+/// core while the other hashes and deflates. The consumer's first error stops it; `send` and
+/// `finish` then throw it.
+final class ChunkPipe: @unchecked Sendable {
+    // `consumer` runs only on the pipe's thread until `finish` returns (the queue and the
+    // semaphore order the hand-overs); `failure` is written there before `drained` is signalled.
+    private let consumer: ([UInt8]) throws(ExportError) -> Void
+    private let queue: HandOff<[UInt8]>
+    private let drained = DispatchSemaphore(value: 0)
+    private var failure: ExportError?
+
+    init(depth: Int, consumer: @escaping ([UInt8]) throws(ExportError) -> Void) {
+        self.consumer = consumer
+        queue = HandOff(depth: depth)
+        // A queue of its own gets a thread of its own at once (the shared pool may wait to add one
+        // while its threads are blocked, as the consumer is between chunks).
+        DispatchQueue(label: "failback.chunk-pipe").async { self.consume() }
+    }
+
+    private func consume() {
+        while let chunk = (try? queue.take()) ?? nil {
+            do throws(ExportError) { try consumer(chunk) } catch {
+                failure = error
+                queue.cancel()
+                break
+            }
+        }
+        drained.signal()
+    }
+
+    /// Queues `chunk`, waiting while `depth` chunks are queued.
+    func send(_ chunk: [UInt8]) throws(ExportError) {
+        guard queue.put(chunk) else {
+            drained.wait()
+            drained.signal()
+            throw failure ?? ExportError("export stopped")
+        }
+    }
+
+    /// Waits until every queued chunk is consumed; throws the consumer's error, if any.
+    func finish() throws(ExportError) {
+        queue.close()
+        drained.wait()
+        drained.signal()
+        if let failure { throw failure }
+    }
+}
