@@ -28,8 +28,7 @@ public enum BundleVerifier {
         guard let f = fopen(path, "rb") else { throw ExportError("\(path): \(String(cString: strerror(errno)))") }
         defer { fclose(f) }
 
-        let scan = ArchiveScan()
-        scan.events.deep = deep
+        let scan = ArchiveScan(deep: deep)
         try scan.read(f, path: path)
         let order = scan.order, digests = scan.digests, kept = scan.kept, events = scan.events
 
@@ -139,18 +138,25 @@ public enum BundleVerifier {
 }
 
 /// One pass over the archive: every entry's digest and size, the small files whole, and
-/// events.jsonl checked as it streams.
+/// events.jsonl checked as it streams, on a second thread (this one inflates and hashes files).
 final class ArchiveScan {
     var order: [String] = []
     var digests: [String: (sha256: String, bytes: Int)] = [:]
     var kept: [String: [UInt8]] = [:]
-    var events = EventStreamCheck()
+    /// The events' check; read it only once the scan is over.
+    var events: EventStreamCheck { checked.value }
+    private final class Checked { var value = EventStreamCheck() }
+    private let checked = Checked()
+    private var eventsPipe: ChunkPipe?
     var folder: String?
     var current: String?
     var hasher = SHA256Hasher()
     var size = 0
 
+    init(deep: Bool) { checked.value.deep = deep }
+
     func read(_ f: UnsafeMutablePointer<FILE>, path: String) throws {
+        defer { try? eventsPipe?.finish() }  // an archive that ends early leaves no thread waiting
         let gzip = try GzipReader()
         var tar = TarReader()
         var buffer = [UInt8](repeating: 0, count: 1 << 18)
@@ -176,6 +182,10 @@ final class ArchiveScan {
             if folder == nil { folder = String(parts[0]) }
             guard parts[0] == folder! else { throw ExportError("tar: \(entry) is outside the folder \(folder!)") }
             current = String(parts[1])
+            if current == "events.jsonl", eventsPipe == nil {
+                let checked = checked
+                eventsPipe = ChunkPipe(depth: 8) { (bytes: [UInt8]) throws(ExportError) in checked.value.feed(bytes) }
+            }
             hasher = SHA256Hasher()
             size = 0
             order.append(current!)
@@ -186,10 +196,13 @@ final class ArchiveScan {
                 guard (kept[current!]?.count ?? 0) + bytes.count <= 1 << 26 else { throw ExportError("\(current!) is too large") }
                 kept[current!, default: []] += bytes
             }
-            if current == "events.jsonl" { events.feed(bytes) }
+            if current == "events.jsonl" { try eventsPipe?.send(bytes) }
         case .end:
             digests[current!] = (hasher.finalize().hex, size)
-            if current == "events.jsonl" { events.finish() }
+            if current == "events.jsonl", let pipe = eventsPipe {
+                try pipe.finish()
+                checked.value.finish()
+            }
             current = nil
         }
     }
@@ -228,6 +241,7 @@ struct EventStreamCheck {
     var count = 0
     let chain = SHA256Hasher(), leafHasher = SHA256Hasher()
 
+    static let zeros = [UInt8](repeating: 0, count: 32)
     func leaf(_ i: Int) -> [UInt8] { Array(leaves[(i * 32)..<(i * 32 + 32)]) }
     /// Parse every line and require its RFC 8785 form (else only the envelope's place is read).
     var deep = false
@@ -282,12 +296,17 @@ struct EventStreamCheck {
         }
         if drillID == nil { drillID = place!.drillID }
         guard place!.drillID == drillID else { problem = "line \(n) belongs to another drill"; return }
+        // Hashed in place: nothing is allocated per event.
         chain.update(head)
         chain.update(canonical)
-        head = chain.finalize()
-        let leaf = MerkleTree.leafHash(canonical, using: leafHasher)
-        leaves += leaf
-        tree.append(leafHash: leaf)
+        head.withUnsafeMutableBufferPointer { chain.finalize(into: $0.baseAddress!) }
+        var prefix: UInt8 = 0
+        withUnsafeBytes(of: &prefix) { leafHasher.update($0) }
+        leafHasher.update(canonical)
+        let at = leaves.count
+        leaves.append(contentsOf: Self.zeros)
+        leaves.withUnsafeMutableBufferPointer { leafHasher.finalize(into: $0.baseAddress! + at) }
+        leaves.withUnsafeBytes { tree.append(leafHash: UnsafeRawBufferPointer(rebasing: $0[at..<(at + 32)])) }
         count += 1
     }
 }

@@ -135,24 +135,39 @@ public struct MerkleLevels {
 /// A tree's root computed leaf by leaf in O(log n) memory: whole subtrees are merged as soon as
 /// they are complete, and the rest folded right to left at the end (the same root as `MerkleTree.root`).
 public struct MerkleRootAccumulator {
-    var stack: [(hash: [UInt8], size: Int)] = []
+    /// The roots of the perfect subtrees not yet joined, 32 bytes each, largest first, and their sizes.
+    var stack: [UInt8] = []
+    var sizes: [Int] = []
     let hasher = SHA256Hasher()
     public private(set) var size = 0
 
     public init() {}
 
     public mutating func append(leafHash: [UInt8]) {
-        stack.append((leafHash, 1))
+        leafHash.withUnsafeBytes { append(leafHash: $0) }
+    }
+
+    /// Adds the next leaf; joins equal subtrees in place (nothing allocated once the stack has grown).
+    public mutating func append(leafHash: UnsafeRawBufferPointer) {
+        stack.append(contentsOf: leafHash)
+        sizes.append(1)
         size += 1
-        while stack.count >= 2, stack[stack.count - 1].size == stack[stack.count - 2].size {
-            let right = stack.removeLast(), left = stack.removeLast()
-            stack.append((MerkleTree.nodeHash(left.hash, right.hash, using: hasher), left.size * 2))
+        var prefix: UInt8 = 1
+        while sizes.count >= 2, sizes[sizes.count - 1] == sizes[sizes.count - 2] {
+            let end = stack.count
+            withUnsafeBytes(of: &prefix) { hasher.update($0) }
+            stack.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[(end - 64)..<end])) }
+            stack.removeLast(32)
+            stack.withUnsafeMutableBufferPointer { hasher.finalize(into: $0.baseAddress! + end - 64) }
+            sizes.removeLast()
+            sizes[sizes.count - 1] *= 2
         }
     }
 
     public var root: [UInt8] {
-        guard var acc = stack.last?.hash else { return SHA256Hasher().finalize() }
-        for entry in stack.dropLast().reversed() { acc = MerkleTree.nodeHash(entry.hash, acc) }
+        guard !sizes.isEmpty else { return SHA256Hasher().finalize() }
+        var acc = Array(stack[(stack.count - 32)...])
+        for i in stride(from: sizes.count - 2, through: 0, by: -1) { acc = MerkleTree.nodeHash(Array(stack[(i * 32)..<(i * 32 + 32)]), acc) }
         return acc
     }
 }

@@ -28,40 +28,25 @@ public enum HashChain {
     }
 }
 
-/// The SHA-256 algorithm object, fetched from OpenSSL once (OpenSSL 3 looks algorithms up by name;
-/// doing that per digest would cost more than hashing a small event).
-private final class SHA256Algorithm: @unchecked Sendable {
-    // Immutable after init; OpenSSL's EVP_MD objects may be shared between threads.
-    let md: OpaquePointer
-    static let shared = SHA256Algorithm()
-    private init() {
-        guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA256") }
-        self.md = md
-    }
-}
-
-/// Incremental SHA-256 through OpenSSL's EVP interface (which uses the CPU's SHA instructions).
-/// One instance is reused across digests (`reset`), so hashing an event allocates nothing.
+/// Incremental SHA-256 through OpenSSL (which uses the CPU's SHA instructions), by its low-level
+/// context calls: cheaper than EVP per small message (see Sources/COpenSSL/shim.h). One instance
+/// is reused across digests (`finalize` resets it), so hashing an event allocates nothing.
 public final class SHA256Hasher {
-    private let ctx: OpaquePointer
+    private let ctx: UnsafeMutablePointer<SHA256_CTX>
 
     public init() {
-        ctx = EVP_MD_CTX_new()
-        reset()
+        ctx = .allocate(capacity: 1)
+        failback_sha256_init(ctx)
     }
 
-    deinit { EVP_MD_CTX_free(ctx) }
-
-    func reset() {
-        EVP_DigestInit_ex2(ctx, SHA256Algorithm.shared.md, nil)
-    }
+    deinit { ctx.deallocate() }
 
     public func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
-        if bytes.count > 0 { EVP_DigestUpdate(ctx, bytes.baseAddress, bytes.count) }
+        if bytes.count > 0 { failback_sha256_update(ctx, bytes.baseAddress, bytes.count) }
     }
 
     /// The digest; the hasher is reset for the next one.
@@ -72,10 +57,9 @@ public final class SHA256Hasher {
     }
 
     /// Writes the 32-byte digest to `out`; the hasher is reset for the next one.
-    func finalize(into out: UnsafeMutablePointer<UInt8>) {
-        var length: UInt32 = 32
-        EVP_DigestFinal_ex(ctx, out, &length)
-        reset()
+    public func finalize(into out: UnsafeMutablePointer<UInt8>) {
+        failback_sha256_final(out, ctx)
+        failback_sha256_init(ctx)
     }
 
     /// Whether the digest equals `expected` (the hasher is reset), without allocating.
