@@ -107,8 +107,8 @@ extension Drill {
         @Flag(help: "One JSON object a line.") var json = false
 
         func run() throws {
-            for state in try storeOptions.workspace.openRecorder().allDrills() {
-                print(json ? CanonicalJSON.string(state.listEntry) : state.listLine)
+            for summary in try storeOptions.workspace.openRecorder().drillSummaries() {
+                print(json ? CanonicalJSON.string(summary.json) : summary.line)
             }
         }
     }

@@ -12,11 +12,6 @@ extension Recorder {
         try DrillState.rebuild(drill: drillForReading(drillID).drillID, from: store, asOf: asOf)
     }
 
-    /// Every drill of the store, oldest first, with its state.
-    public func allDrills() throws -> [DrillState] {
-        try store.drills().map { try DrillState.rebuild(drill: $0.drillID, from: store) }
-    }
-
     /// The event a retried command recorded the first time (same key), if any.
     private func retried(_ key: String?, _ payload: any EventPayload) throws -> AppendOutcome? {
         guard let key, let earlier = try store.event(withIdempotencyKey: key) else { return nil }

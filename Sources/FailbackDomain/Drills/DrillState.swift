@@ -239,18 +239,36 @@ public struct DrillState: Sendable, Equatable {
         }
     }
 
-    /// Rebuilds a drill's state from its stored events, up to `asOf` (nil: all).
+    /// Rebuilds a drill's state from its stored events, up to `asOf` (nil: all), reading them one
+    /// at a time.
     public static func rebuild(drill id: String, from store: any EventStore, asOf: Moment? = nil) throws -> DrillState {
-        var events: [RecordedEvent] = []
-        try store.forEachEvent(drill: id) { events.append($0) }
-        var last = events.count
-        switch asOf {
-        case .drillSeq(let n)?: last = min(n, events.count)
-        case .time(let t)?: last = (events.lastIndex { $0.recordedAt <= t }).map { $0 + 1 } ?? 0
-        case nil: break
-        }
         var state = DrillState()
-        for event in events.prefix(last) { try state.apply(event) }
+        try store.forEachEvent(drill: id, through: asOf) { event throws(InvalidInput) in try state.apply(event) }
         return state
+    }
+}
+
+extension DrillState.Moment {
+    /// The `drill_seq` of the last event of `drill` this moment includes (0: none).
+    public func lastDrillSeq(of drill: String, in store: any EventStore) throws(StoreError) -> Int {
+        switch self {
+        case .drillSeq(let n): return n
+        case .time(let t): return try store.lastDrillSeq(drill: drill, recordedAtOrBefore: t)
+        }
+    }
+}
+
+extension EventStore {
+    /// Calls `body` with the drill's events in order, up to `moment` (nil: all); `body`'s error
+    /// ends the walk and is thrown.
+    public func forEachEvent<E: Error>(drill id: String, through moment: DrillState.Moment?, _ body: (RecordedEvent) throws(E) -> Void) throws {
+        let last = try moment?.lastDrillSeq(of: id, in: self) ?? Int.max
+        guard last >= 1 else { return }
+        var failure: E?
+        try forEachEvent(drill: id, drillSeqs: 1...last) { event in
+            guard failure == nil else { return }
+            do throws(E) { try body(event) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 }

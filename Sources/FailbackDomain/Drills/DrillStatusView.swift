@@ -136,29 +136,6 @@ extension DrillState {
         return out.joined(separator: "\n")
     }
 
-    /// One line of `drill list`: id, runbook, status or outcome, start, duration, RTO.
-    public var listLine: String {
-        let m = metrics
-        let state = status == .completed ? (outcome?.rawValue ?? "completed") : status.rawValue
-        return [
-            drillID ?? "?", runbook.map { "\($0.id) v\($0.version)" + (option.map { " option \($0)" } ?? "") } ?? "?", state,
-            startedAt?.description ?? "", m.totalSeconds.map { "took \(Self.duration($0))" } ?? "open",
-            m.rtoSeconds.map { "RTO \(Self.duration($0))" + (m.rtoMet == false ? " MISSED" : "") } ?? "",
-        ].joined(separator: "\t")
-    }
-
-    /// One object of `drill list --json`.
-    public var listEntry: JSONValue {
-        let m = metrics
-        return .members([
-            "drill_id": drillID.map(JSONValue.string), "runbook": runbook.map { .string($0.id) }, "option": option.map(JSONValue.string),
-            "status": .string(status.rawValue), "outcome": outcome.map { .string($0.rawValue) },
-            "started_at": startedAt.map { .string($0.description) }, "ended_at": endedAt.map { .string($0.description) },
-            "events": JSONValue(eventCount), "total_seconds": m.totalSeconds.map(JSONValue.number), "rto_seconds": m.rtoSeconds.map(JSONValue.number),
-            "rto_met": m.rtoMet.map(JSONValue.bool),
-        ])
-    }
-
     /// The command that moves the drill on, as a hint.
     public var nextAction: String? {
         switch status {

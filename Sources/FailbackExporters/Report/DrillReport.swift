@@ -43,12 +43,15 @@ public struct DrillReport: Sendable {
     var headHash: [UInt8]?
 
     /// Builds the report from a drill's events in log order, up to `asOf`.
-    public init(events: some Sequence<RecordedEvent>, asOf: DrillState.Moment? = nil) throws(InvalidInput) {
+    public init(events: some BidirectionalCollection<RecordedEvent>, asOf: DrillState.Moment? = nil) throws(InvalidInput) {
         self.init()
-        for event in events {
-            if let asOf, !Self.includes(asOf, event) { break }
-            try apply(event)
+        let last: Int
+        switch asOf {
+        case .drillSeq(let n)?: last = n
+        case .time(let t)?: last = events.last { $0.recordedAt <= t }?.drillSeq ?? 0
+        case nil: last = .max
         }
+        for event in events where event.drillSeq <= last { try apply(event) }
         finish()
     }
 
@@ -57,15 +60,10 @@ public struct DrillReport: Sendable {
     public let keepsEventIndex: Bool
     public private(set) var eventCount = 0
 
-    /// The report of a stored drill, read event by event (never all in memory).
+    /// The report of a stored drill, read event by event (never all in memory), up to `asOf`.
     public static func build(drill: String, from store: any EventStore, asOf: DrillState.Moment? = nil, keepsEventIndex: Bool = true) throws -> DrillReport {
         var report = DrillReport(keepsEventIndex: keepsEventIndex)
-        var failure: InvalidInput?
-        try store.forEachEvent(drill: drill) { event in
-            guard failure == nil, asOf.map({ includes($0, event) }) ?? true else { return }
-            do throws(InvalidInput) { try report.apply(event) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try store.forEachEvent(drill: drill, through: asOf) { event throws(InvalidInput) in try report.apply(event) }
         report.finish()
         return report
     }
@@ -101,14 +99,6 @@ public struct DrillReport: Sendable {
         servicesAffected = services.sorted()
     }
 
-    /// Whether an event is part of the drill as it was at `moment`.
-    public static func includes(_ moment: DrillState.Moment, _ event: RecordedEvent) -> Bool {
-        switch moment {
-        case .drillSeq(let n): return event.drillSeq <= n
-        case .time(let t): return event.recordedAt <= t
-        }
-    }
-
     private mutating func collect(_ event: RecordedEvent, _ payload: (any EventPayload)?) {
         // Summaries and hex cost time: made only for what the report keeps.
         func reference() -> EventReference {
@@ -133,11 +123,6 @@ public struct DrillReport: Sendable {
                 }
             }
         case is RowCountSampled: break
-        case let e as HealthCheckObserved: check("http", e.target, e.passed ? .pass : .fail)
-        case let e as RecoveryStateObserved: check("recovery", e.server, e.passed ? .pass : .fail)
-        case let e as RowCountsCompared: check("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
-        case let e as DNSAnswerObserved:
-            check("dns", "\(e.name) \(e.recordType) @\(e.resolver)", e.error == nil && (e.matched ?? !e.answers.isEmpty) ? .pass : .fail)
         case let e as WaitConcluded:
             // The loop's samples were recorded just before its verdict: the verdict is the check.
             let kind = ["http": "http", "dns": "dns", "recovery": "recovery", "rowcount": "row-counts", "pods": "pods"][String(e.probe.prefix { $0 != " " })]
@@ -147,14 +132,30 @@ public struct DrillReport: Sendable {
                 dropped += 1
             }
             check("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
-        case let e as CommandExecuted: check("command", e.argv.joined(separator: " "), e.exitStatus == 0 ? .pass : .fail)
-        case let e as CommandFailedToStart: check("command", e.argv.joined(separator: " "), .fail)
-        case let e as PodStatesObserved: check("pods", e.source, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
-        case let e as StepCompleted: check("step", e.step, .pass)
-        case let e as StepFailed: check("step", e.step, .fail)
-        case let e as StepSkipped: check("step", e.step, .skipped)
         case let e as QuestionAnswered: decisions.append((e.question, e.answer, e.by, e.note, reference()))
+        case let payload?:
+            if let v = Self.verdict(of: payload) { check(v.kind, v.name, v.result) }
         default: break
+        }
+    }
+
+    /// The pass/fail fact an event states, if it states one: an HTTP, DNS, recovery, row-count,
+    /// pod or wait check, a command's exit, a step's outcome.
+    public static func verdict(of payload: any EventPayload) -> (kind: String, name: String, result: Check.Result)? {
+        switch payload {
+        case let e as HealthCheckObserved: return ("http", e.target, e.passed ? .pass : .fail)
+        case let e as RecoveryStateObserved: return ("recovery", e.server, e.passed ? .pass : .fail)
+        case let e as RowCountsCompared: return ("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
+        case let e as DNSAnswerObserved:
+            return ("dns", "\(e.name) \(e.recordType) @\(e.resolver)", e.error == nil && (e.matched ?? !e.answers.isEmpty) ? .pass : .fail)
+        case let e as WaitConcluded: return ("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
+        case let e as CommandExecuted: return ("command", e.argv.joined(separator: " "), e.exitStatus == 0 ? .pass : .fail)
+        case let e as CommandFailedToStart: return ("command", e.argv.joined(separator: " "), .fail)
+        case let e as PodStatesObserved: return ("pods", e.source, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
+        case let e as StepCompleted: return ("step", e.step, .pass)
+        case let e as StepFailed: return ("step", e.step, .fail)
+        case let e as StepSkipped: return ("step", e.step, .skipped)
+        default: return nil
         }
     }
 

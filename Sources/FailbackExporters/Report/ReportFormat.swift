@@ -21,16 +21,7 @@ extension DrillReport {
     // MARK: Markdown
 
     var markdown: String {
-        func cell(_ s: String) -> String { s.replacingAll("|", with: "\\|").replacingAll("\n", with: " ") }
-        var out = "# \(title)\n\n\(subtitle)\n"
-        for t in tables {
-            out += "\n## \(t.title)\n\n"
-            if t.rows.isEmpty { out += "_\(t.empty)_\n"; continue }
-            out += "| " + t.columns.map(cell).joined(separator: " | ") + " |\n"
-            out += "|" + String(repeating: "---|", count: t.columns.count) + "\n"
-            for row in t.rows { out += "| " + row.map(cell).joined(separator: " | ") + " |\n" }
-        }
-        return out
+        "# \(title)\n\n\(subtitle)\n" + tables.map(\.markdown).joined()
     }
 
     // MARK: JSON

@@ -8,6 +8,38 @@ struct ReportTable {
     var rows: [[String]]
     /// Shown when there are no rows.
     var empty = "none recorded"
+
+    /// A `##` section with a Markdown table (pipes in cells escaped, newlines flattened).
+    var markdown: String {
+        func cell(_ s: String) -> String { s.replacingAll("|", with: "\\|").replacingAll("\n", with: " ") }
+        var out = "\n## \(title)\n\n"
+        if rows.isEmpty { return out + "_\(empty)_\n" }
+        out += "| " + columns.map(cell).joined(separator: " | ") + " |\n"
+        out += "|" + String(repeating: "---|", count: columns.count) + "\n"
+        for row in rows { out += "| " + row.map(cell).joined(separator: " | ") + " |\n" }
+        return out
+    }
+
+    /// The title, then the columns aligned with spaces, for a terminal.
+    var text: String {
+        var out = "\n\(title)\n"
+        if rows.isEmpty { return out + "  \(empty)\n" }
+        let all = [columns] + rows.map { $0.map { $0.replacingAll("\n", with: " ") } }
+        let widths = columns.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+        for row in all {
+            let cells = row.enumerated().map { i, c in i == row.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }
+            out += "  " + cells.joined(separator: "  ").trimmingTrailingSpaces + "\n"
+        }
+        return out
+    }
+}
+
+extension String {
+    var trimmingTrailingSpaces: String {
+        var s = Substring(self)
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
 }
 
 extension DrillReport {

@@ -66,6 +66,16 @@ public protocol EventStore: AnyObject {
     /// (an export writes the size of its events file before the events).
     func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int
 
+    /// The `drill_seq` of the drill's last event recorded at or before `time` (0: none).
+    func lastDrillSeq(drill id: String, recordedAtOrBefore time: Timestamp) throws(StoreError) -> Int
+
+    /// Projections computed earlier under `name`, by drill (see `cacheProjections`).
+    func cachedProjections(_ name: String) throws(StoreError) -> [String: CachedProjection]
+
+    /// Keeps projections beside the log, to be read back instead of refolding every event: a
+    /// cache, never part of the log or its chain. A read-only store keeps nothing (no error).
+    func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError)
+
     /// Recomputes the drill's chain from the stored bytes and checks it against the index; `deep`
     /// also parses every event and checks its RFC 8785 form.
     func verify(drill id: String, deep: Bool) throws(StoreError) -> VerificationReport
@@ -81,6 +91,23 @@ extension EventStore {
     public func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
         try forEachEvent(drill: id, drillSeqs: nil, body)
     }
+}
+
+/// A projection of a drill as it was after its first `eventCount` events, the last of which had
+/// the chain hash `headHash`; valid while the drill's head is still that.
+public struct CachedProjection: Sendable, Equatable {
+    public var eventCount: Int
+    public var headHash: [UInt8]
+    public var value: [UInt8]
+
+    public init(eventCount: Int, headHash: [UInt8], value: [UInt8]) {
+        self.eventCount = eventCount
+        self.headHash = headHash
+        self.value = value
+    }
+
+    /// Whether it was computed from exactly the events `head` says the drill has.
+    public func isCurrent(for head: DrillHead) -> Bool { eventCount == head.eventCount && headHash == head.headHash }
 }
 
 /// A store failure: what went wrong, with the context a person needs to act on it.

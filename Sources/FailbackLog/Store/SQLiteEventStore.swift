@@ -323,6 +323,59 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public func lastDrillSeq(drill id: String, recordedAtOrBefore time: Timestamp) throws(StoreError) -> Int {
+        // recorded_at is RFC 3339 in UTC with milliseconds, fixed width: text order is time order.
+        try translatingErrors(doing: "read events") {
+            try db.integer("SELECT coalesce(max(drill_seq), 0) FROM events WHERE drill_id = ? AND recorded_at <= ?", .text(id), .text(time.description)) ?? 0
+        }
+    }
+
+    // MARK: Projections kept beside the log
+
+    private static let projectionsTable = """
+        CREATE TABLE IF NOT EXISTS projections (
+            name        TEXT    NOT NULL,
+            drill_id    TEXT    NOT NULL,
+            event_count INTEGER NOT NULL,
+            head_hash   BLOB    NOT NULL,
+            value       BLOB    NOT NULL,
+            PRIMARY KEY (name, drill_id)
+        ) STRICT
+        """
+
+    public func cachedProjections(_ name: String) throws(StoreError) -> [String: CachedProjection] {
+        try translatingErrors(doing: "read projections") {
+            // Stores made before this table existed have none yet.
+            guard try db.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'projections'") == 1 else { return [:] }
+            let s = try db.statement("SELECT drill_id, event_count, head_hash, value FROM projections WHERE name = ?")
+            defer { s.reset() }
+            try s.bind([.text(name)])
+            var found: [String: CachedProjection] = [:]
+            while try s.step() { found[s.text(0)] = CachedProjection(eventCount: s.int(1), headHash: s.blob(2), value: s.blob(3)) }
+            return found
+        }
+    }
+
+    public func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError) {
+        guard !isReadOnly, !projections.isEmpty else { return }
+        try translatingErrors(doing: "keep projections") {
+            try db.execute(Self.projectionsTable)
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                let s = try db.statement("INSERT OR REPLACE INTO projections (name, drill_id, event_count, head_hash, value) VALUES (?, ?, ?, ?, ?)")
+                defer { s.reset() }
+                for (drill, p) in projections.sorted(by: { $0.key < $1.key }) {
+                    try s.bind([.text(name), .text(drill), .int(p.eventCount), .blob(p.headHash), .blob(p.value)])
+                    _ = try s.step()
+                }
+                try db.execute("COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
     private func decode(canonical: [UInt8], hash: [UInt8], seq: Int? = nil) throws(StoreError) -> RecordedEvent {
         do {
             return try RecordedEvent(canonical: canonical, hash: hash)
