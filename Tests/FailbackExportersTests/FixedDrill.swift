@@ -1,6 +1,7 @@
 import FailbackDomain
 import FailbackLog
 import Foundation
+import Testing
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -18,6 +19,19 @@ final class FixedClock: @unchecked Sendable {
 func shippedRunbook() throws -> LoadedRunbook {
     let bytes = try Array(Data(contentsOf: repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml")))
     return try RunbookLoader.load(bytes: bytes, source: "runbooks/rollback-teei.yaml")
+}
+
+/// Compares `rendered` with the golden file `name` (Tests/Fixtures/golden); with
+/// FAILBACK_UPDATE_GOLDEN=1 it writes the file first (review the diff before committing).
+func expectGolden(_ rendered: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let folder = repositoryRoot.appendingPathComponent("Tests/Fixtures/golden")
+    let file = folder.appendingPathComponent(name)
+    if ProcessInfo.processInfo.environment["FAILBACK_UPDATE_GOLDEN"] == "1" {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try rendered.write(to: file, atomically: true, encoding: .utf8)
+    }
+    let expected = try String(contentsOf: file, encoding: .utf8)
+    #expect(rendered == expected, "\(name) differs from its golden file", sourceLocation: sourceLocation)
 }
 
 /// A fresh folder, removed when dropped.

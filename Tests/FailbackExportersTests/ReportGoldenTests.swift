@@ -7,20 +7,11 @@ import Testing
 /// Every report format against its golden file, rendered from `FixedDrill`.
 /// To accept a deliberate change: `FAILBACK_UPDATE_GOLDEN=1 swift test --filter ReportGoldenTests`, then review the diff.
 @Suite struct ReportGoldenTests {
-    static let golden = repositoryRoot.appendingPathComponent("Tests/Fixtures/golden")
-
     @Test(arguments: ReportFormat.allCases)
     func formatMatchesItsGoldenFile(format: ReportFormat) throws {
         let folder = TemporaryFolder()
         let report = try DrillReport(events: FixedDrill.record(in: folder))
-        let rendered = format.render(report)
-        let file = Self.golden.appendingPathComponent("report.\(format.rawValue == "junit" ? "junit.xml" : format.rawValue)")
-        if ProcessInfo.processInfo.environment["FAILBACK_UPDATE_GOLDEN"] == "1" {
-            try FileManager.default.createDirectory(at: Self.golden, withIntermediateDirectories: true)
-            try rendered.write(to: file, atomically: true, encoding: .utf8)
-        }
-        let expected = try String(contentsOf: file, encoding: .utf8)
-        #expect(rendered == expected, "report.\(format.rawValue) differs from its golden file")
+        try expectGolden(format.render(report), "report.\(format.rawValue == "junit" ? "junit.xml" : format.rawValue)")
     }
 
     /// Rebuilding from the same events gives the same bytes, and a second recording of the same

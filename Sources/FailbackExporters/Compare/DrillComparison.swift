@@ -95,7 +95,8 @@ public struct DrillComparison: Sendable {
             if pa == nil { differences.append("phase \(id) is only in \(b.drillID)") }
             if pb == nil { differences.append("phase \(id) is only in \(a.drillID)") }
             if let pa, let pb, pa.targetMinutes != pb.targetMinutes {
-                differences.append("phase \(id) has target \(DrillReport.minutes(pa.targetMinutes)) in \(a.drillID), \(DrillReport.minutes(pb.targetMinutes)) in \(b.drillID)")
+                func target(_ p: DrillState.PhaseState) -> String { p.targetMinutes == nil ? "no target" : "a target of \(DrillReport.minutes(p.targetMinutes))" }
+                differences.append("phase \(id) has \(target(pa)) in \(a.drillID) and \(target(pb)) in \(b.drillID)")
             }
         }
 
