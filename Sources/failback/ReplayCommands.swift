@@ -29,7 +29,7 @@ struct Replay: ParsableCommand {
 
     func validate() throws {
         for (name, value) in [("--from", from), ("--until", until)] {
-            if let value, DrillState.Moment(value) == nil { throw ValidationError("\(name) takes a drill event number or an RFC 3339 time, not \(value.debugDescription)") }
+            if let value, DrillState.Moment(value) == nil { throw ValidationError("\(name) takes a drill event number or an RFC 3339 time, not '\(value)'") }
         }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a number above 0, not \(speed)") }
         guard maxWait >= 0, maxWait.isFinite else { throw ValidationError("--max-wait must be 0 or more seconds, not \(maxWait)") }
@@ -62,7 +62,7 @@ struct Compare: ParsableCommand {
     @Flag(help: "Same as --format json.") var json = false
 
     func validate() throws {
-        if DrillComparison.Format(rawValue: format) == nil { throw ValidationError("--format must be one of text, md, json, not \(format.debugDescription)") }
+        if DrillComparison.Format(rawValue: format) == nil { throw ValidationError("--format must be one of text, md, json, not '\(format)'") }
     }
 
     func run() throws {

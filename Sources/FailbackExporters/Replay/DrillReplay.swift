@@ -218,9 +218,9 @@ public struct ReplayPace: Sendable, Equatable {
         self.maxWait = maxWait
     }
 
-    /// Seconds to wait before `frame`.
-    public func delay(before frame: DrillReplay.Frame) -> Double {
-        min(Double(frame.wait) / 1000 / speed, maxWait)
+    /// Seconds to wait for a gap of `milliseconds` of drill time.
+    public func delay(forGap milliseconds: Int64) -> Double {
+        min(Double(max(0, milliseconds)) / 1000 / speed, maxWait)
     }
 }
 

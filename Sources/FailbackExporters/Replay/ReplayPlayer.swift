@@ -61,11 +61,14 @@ public struct ReplayPlayer {
         struct Quit: Error {}
         do {
             try store.forEachEvent(drill: drill, through: until) { (event: RecordedEvent) throws in
-                // A key is asked for before the event is folded: quitting leaves the drill as shown.
-                if case .terminal(_, _, true) = mode, shown >= 1, event.drillSeq >= firstShown,
-                    let key = console.readKey(), key == UInt8(ascii: "q") || key == 3 || key == 4
-                {
-                    throw Quit()  // q, ctrl-C or ctrl-D; any other key: the next event
+                // Keys and waits come before the event is folded: the bar shows the drill as shown
+                // so far, and quitting leaves it there.
+                if case .terminal(let colour, let pace, let step) = mode, shown >= 1, event.drillSeq >= firstShown {
+                    if step {
+                        if let key = console.readKey(), key == UInt8(ascii: "q") || key == 3 || key == 4 { throw Quit() }  // q, ctrl-C, ctrl-D
+                    } else if let pace, let last = replay.state.lastEventAt {
+                        wait(until: event.recordedAt, from: last, replay: replay, pace: pace, colour: colour, console: console)
+                    }
                 }
                 let frame = try replay.next(event)
                 guard event.drillSeq >= firstShown else { return }
@@ -76,10 +79,7 @@ public struct ReplayPlayer {
                     if outputs { for l in frame.outputLines { console.write(l + "\n") } }
                 case .json:
                     console.write(CanonicalJSON.string(frame.json) + "\n")
-                case .terminal(let colour, let pace, let step):
-                    if !step, let pace, shown > 1 {
-                        wait(pace.delay(before: frame), replay: replay, frame: frame, pace: pace, colour: colour, console: console)
-                    }
+                case .terminal(let colour, _, let step):
                     if bar { console.write(Terminal.clearLine) }
                     console.write(Terminal.line(frame, colour: colour) + "\n")
                     if outputs { for l in frame.outputLines { console.write(Terminal.dim(l, colour) + "\n") } }
@@ -100,17 +100,17 @@ public struct ReplayPlayer {
         return ending
     }
 
-    /// Waits before `frame`, the progress bar's clocks running meanwhile (in drill time).
-    private func wait(_ seconds: Double, replay: DrillReplay, frame: DrillReplay.Frame, pace: ReplayPace, colour: Bool, console: Console) {
-        guard seconds > 0 else { return }
-        let start = frame.at.millisecondsSinceEpoch - frame.wait
+    /// Waits for the gap between the drill's last event shown (`from`) and the next one, the
+    /// progress bar's clocks running meanwhile in drill time.
+    private func wait(until next: Timestamp, from last: Timestamp, replay: DrillReplay, pace: ReplayPace, colour: Bool, console: Console) {
+        let seconds = pace.delay(forGap: next.millisecondsSinceEpoch - last.millisecondsSinceEpoch)
         var waited = 0.0
         while waited < seconds {
             let slice = min(0.25, seconds - waited)
             console.sleep(slice)
             waited += slice
             // Drill time advanced by the wait, scaled, never past the next event.
-            let now = min(frame.at.millisecondsSinceEpoch, start + Int64(waited * pace.speed * 1000))
+            let now = min(next.millisecondsSinceEpoch, last.millisecondsSinceEpoch + Int64(waited * pace.speed * 1000))
             console.write(Terminal.clearLine + Terminal.bar(replay.progress(at: Timestamp(millisecondsSinceEpoch: now)).line, colour: colour))
         }
     }
