@@ -87,6 +87,7 @@ struct Evidence: ParsableCommand {
             discussion: "Exit 0 when it holds, 1 when it does not, 65 when the file is not a proof.")
         @Argument(help: "The proof (what evidence prove printed).") var proof: String
         @Option(help: ArgumentHelp("The public key (PEM) the checkpoint must be signed with.", valueName: "file")) var pubkey: String?
+        @Flag(help: "The result as one JSON object.") var json = false
 
         func run() throws {
             let expected = try pubkey.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
@@ -94,8 +95,10 @@ struct Evidence: ParsableCommand {
             let parsed: InclusionProof
             do { parsed = try InclusionProof(json: JSONParser.parse(text)) } catch let e as JSONParseError { throw InvalidInput("\(proof): \(e)") }
             do {
-                for line in try parsed.verify(expectedKey: expected) { print(line) }
+                let lines = try parsed.verify(expectedKey: expected)
+                print(json ? CanonicalJSON.string(["proof": .string(proof), "verified": true, "checks": .array(lines.map(JSONValue.string))]) : lines.joined(separator: "\n"))
             } catch {
+                if json { print(CanonicalJSON.string(["proof": .string(proof), "verified": false, "problem": .string(error.message)])) }
                 Output.printError("failback: \(proof): \(error.message)")
                 throw ExitCode(ExitStatus.integrityFailure)
             }
@@ -108,12 +111,21 @@ struct Evidence: ParsableCommand {
             discussion: "Exit 0 when nothing is missing, 1 when something is (each gap on its own line).")
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+        @Flag(help: "The gaps as one JSON object.") var json = false
 
         func run() throws {
             let (recorder, head) = try storeOptions.drillForReading(drill)
             let gaps = try DrillReport.build(drill: head.drillID, from: recorder.store, keepsEventIndex: false).evidenceGaps
-            for g in gaps { print("\(g.control)\t\(g.missing)") }
-            if gaps.isEmpty { print("no gaps: every control has its evidence") } else { throw ExitCode(1) }
+            if json {
+                print(CanonicalJSON.string(.members([
+                    "drill_id": .string(head.drillID),
+                    "gaps": .array(gaps.map { ["control": .string($0.control), "missing": .string($0.missing)] }),
+                ])))
+            } else {
+                for g in gaps { print("\(g.control)\t\(g.missing)") }
+                if gaps.isEmpty { print("no gaps: every control has its evidence") }
+            }
+            if !gaps.isEmpty { throw ExitCode(1) }
         }
     }
 
@@ -124,6 +136,7 @@ struct Evidence: ParsableCommand {
         @Argument(help: "The bundle (.tar.gz).") var bundle: String
         @Option(help: ArgumentHelp("The public key (PEM) the bundle must be signed with.", valueName: "file")) var pubkey: String?
         @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
+        @Flag(help: "The result as one JSON object (problems still go to standard error too).") var json = false
 
         func run() throws {
             let expected = try pubkey.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
@@ -135,7 +148,14 @@ struct Evidence: ParsableCommand {
                 // Not a bundle this verifier will read (refused entries, corrupt gzip, cut short).
                 throw InvalidInput("\(bundle): \(error.message)")
             }
-            for line in result.lines { print(line) }
+            if json {
+                print(CanonicalJSON.string(.members([
+                    "bundle": .string(bundle), "verified": .bool(result.problems.isEmpty), "signed": .bool(result.signed),
+                    "checks": .array(result.lines.map(JSONValue.string)), "problems": .array(result.problems.map(JSONValue.string)),
+                ])))
+            } else {
+                for line in result.lines { print(line) }
+            }
             if !result.problems.isEmpty {
                 for p in result.problems { Output.printError("failback: \(bundle): \(p)") }
                 throw ExitCode(ExitStatus.integrityFailure)

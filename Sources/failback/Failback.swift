@@ -139,6 +139,7 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
     @Flag(help: "Verify every drill and the store's global sequence.") var all = false
     @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
+    @Flag(help: "One JSON object a line, per drill (and the global sequence).") var json = false
 
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder()
@@ -149,7 +150,7 @@ struct Verify: ParsableCommand {
         } else {
             reports.append(try recorder.store.verify(drill: recorder.drillForReading(drill).drillID, deep: deep))
         }
-        for report in reports { print(report.summary) }
+        for report in reports { print(json ? CanonicalJSON.string(report.json) : report.summary) }
         if reports.contains(where: { !$0.isIntact }) { throw ExitCode(1) }
     }
 }

@@ -9,9 +9,13 @@ struct RunbookCommand: ParsableCommand {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check runbook files; exit 0 only if all are valid.")
         @Argument(help: "Runbook files (YAML).") var files: [String]
+        @Flag(help: "One JSON object a valid file (the first invalid one still ends with its error).") var json = false
 
         func run() throws {
-            for file in files { print(try RunbookLoader.load(path: file).validationSummary) }
+            for file in files {
+                let loaded = try RunbookLoader.load(path: file)
+                print(json ? CanonicalJSON.string(["file": .string(file), "valid": true, "id": .string(loaded.runbook.id), "version": .string(loaded.runbook.version), "sha256": .string(loaded.digest)]) : loaded.validationSummary)
+            }
         }
     }
 

@@ -146,4 +146,38 @@ import Testing
         defer { _ = try? run("/bin/chmod", ["-R", "u+w", lab.dir]) }
         #expect(try listed().map { $0["drill_id"] as? String } == [first, second])
     }
+
+    /// Every command that reads prints JSON when asked: each line of its output parses.
+    @Test func everyReadCommandSpeaksJSON() throws {
+        let lab = try Lab()
+        let a = try recordedDrill(lab)
+        try lab.expectSuccess(["drill", "complete"])
+        let b = try lab.startDrill("failback-bud")
+        let bundle = "\(lab.dir)/b.tar.gz", proof = "\(lab.dir)/proof.json"
+        try lab.expectSuccess(["evidence", "export", "--drill", a, "-o", bundle])
+        try lab.expectSuccess(["evidence", "prove", "--drill", a, "--seq", "3"]).stdout.write(toFile: proof, atomically: true, encoding: .utf8)
+        let commands: [[String]] = [
+            ["status", "--json"], ["drill", "list", "--json"], ["log", "--json"], ["verify", "--all", "--json"], ["replay", "--json"],
+            ["compare", a, b, "--json"], ["report", "--drill", a, "--format", "json"], ["evidence", "gaps", "--drill", a, "--json"],
+        ]
+        for args in commands {
+            let o = try lab.failback(args)
+            #expect(o.status == 0 || args.contains("gaps") && o.status == 1, "\(args): \(o.stderr)")
+            let lines = o.stdout.split(separator: "\n")
+            #expect(!lines.isEmpty, "\(args) printed nothing")
+            for line in lines { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(args): not JSON: \(line)") }
+        }
+        // Commands without a store.
+        let runbook = repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml").path
+        for args in [["runbook", "show", "--json", runbook], ["runbook", "validate", "--json", runbook]] {
+            let o = try run("failback", args)
+            #expect(o.status == 0 && (try? JSONSerialization.jsonObject(with: Data(o.stdout.utf8))) != nil, "\(args): \(o.stdout) \(o.stderr)")
+        }
+        for args in [["evidence", "verify", "--json", bundle], ["evidence", "verify-proof", "--json", proof]] {
+            let o = try run("failback", args)
+            #expect(o.status == 0, "\(args): \(o.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+            #expect(object?["verified"] as? Bool == true, "\(args): \(o.stdout)")
+        }
+    }
 }

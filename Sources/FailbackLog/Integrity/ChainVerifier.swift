@@ -39,6 +39,15 @@ public struct VerificationReport: Sendable, Equatable {
 
     public var isIntact: Bool { problem == nil }
 
+    /// The result as JSON (`failback verify --json`).
+    public var json: JSONValue {
+        .members([
+            "drill_id": drillID.map(JSONValue.string), "intact": .bool(isIntact), "checked": JSONValue(checked),
+            "head": head.map { .string($0.hex) }, "bad_seq": badSeq.map { JSONValue($0) }, "bad_drill_seq": badDrillSeq.map { JSONValue($0) },
+            "summary": .string(summary),
+        ])
+    }
+
     /// One line for a person.
     public var summary: String {
         let subject = drillID.map { "drill \($0)" } ?? "store"
