@@ -1,10 +1,11 @@
 // Appends events in a loop for the crash, concurrency and benchmark tests.
 //
-//   failback-loadgen --store PATH [--drill ID] [--count N] [--batch B] [--writer NAME]
+//   failback-loadgen --store PATH [--drill ID] [--count N] [--batch B] [--writer NAME] [--complete] [--quiet]
 //
 // Without --drill it starts a drill and prints "drill <id>". It then appends --count lag samples
 // (in transactions of --batch events) and prints "ack <seq>" for each event once its transaction
 // has committed durably; a test that kills this process checks that every acked event survived.
+// --complete then completes the drill (outcome success); --quiet prints no acks.
 import FailbackDomain
 import FailbackLog
 
@@ -64,9 +65,10 @@ do {
             try RowCountSampled(table: writer, site: "loadgen", count: written + i)
         }
         let outcomes = try recorder.record(batch: payloads, drill: drill)
-        for outcome in outcomes { say("ack \(outcome.event.seq)") }
+        if !CommandLine.arguments.contains("--quiet") { for outcome in outcomes { say("ack \(outcome.event.seq)") } }
         written += n
     }
+    if CommandLine.arguments.contains("--complete") { _ = try recorder.completeDrill(outcome: .success, drill: drill) }
 } catch {
     say("error \(error)")
     exit(1)
