@@ -300,12 +300,9 @@ struct EventStreamCheck {
         chain.update(head)
         chain.update(canonical)
         head.withUnsafeMutableBufferPointer { chain.finalize(into: $0.baseAddress!) }
-        var prefix: UInt8 = 0
-        withUnsafeBytes(of: &prefix) { leafHasher.update($0) }
-        leafHasher.update(canonical)
         let at = leaves.count
         leaves.append(contentsOf: Self.zeros)
-        leaves.withUnsafeMutableBufferPointer { leafHasher.finalize(into: $0.baseAddress! + at) }
+        MerkleTree.leafHash(canonical, using: leafHasher, into: &leaves, at: at)
         leaves.withUnsafeBytes { tree.append(leafHash: UnsafeRawBufferPointer(rebasing: $0[at..<(at + 32)])) }
         count += 1
     }

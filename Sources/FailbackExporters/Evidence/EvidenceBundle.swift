@@ -1,6 +1,10 @@
 import FailbackDomain
 import FailbackLog
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The evidence bundle of one drill (docs/evidence-bundle.md): a gzip-compressed ustar archive,
 /// the same bytes every time it is exported, that anyone can check with standard tools.
 public enum EvidenceBundle {
@@ -58,18 +62,31 @@ public enum EvidenceBundle {
         try archive.beginFile("\(folder)/events.jsonl", size: eventsSize)
 
         var report = DrillReport(keepsEventIndex: false)
-        var leaves: [UInt8] = []
-        leaves.reserveCapacity(32 * count)
+        // The Merkle leaves, 32 bytes an event, hashed on the pipe's thread from the lines it gets.
+        final class Leaves { var hashes: [UInt8] = [] }
+        let leaves = Leaves()
+        leaves.hashes.reserveCapacity(32 * count)
         // Per type, the first and the last `citationsPerType / 2` event indices: bounded memory.
         var byType: [String: (first: [Int], last: [Int], total: Int)] = [:]
         var exported = 0
         let eventsHash = SHA256Hasher(), leafHasher = SHA256Hasher()
+        let zeros = [UInt8](repeating: 0, count: 32)
         var head: [UInt8] = []
         var document: JSONValue?
         var outputs: [Member] = []
         // The events file is hashed and compressed on the pipe's thread.
         let pipe = ChunkPipe(depth: 4) { chunk throws(ExportError) in
             eventsHash.update(chunk)
+            chunk.withUnsafeBytes { raw in
+                var start = 0
+                while start < raw.count, let found = memchr(raw.baseAddress! + start, 0x0A, raw.count - start) {
+                    let end = raw.baseAddress!.distance(to: UnsafeRawPointer(found))
+                    let at = leaves.hashes.count
+                    leaves.hashes.append(contentsOf: zeros)
+                    MerkleTree.leafHash(UnsafeRawBufferPointer(rebasing: raw[start..<end]), using: leafHasher, into: &leaves.hashes, at: at)
+                    start = end + 1
+                }
+            }
             try archive.write(chunk)
         }
         var chunk: [UInt8] = []
@@ -80,7 +97,6 @@ public enum EvidenceBundle {
               guard failure == nil else { return }
               do {
                 let payload = try report.apply(event)
-                leaves += event.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: leafHasher) }
                 let index = exported
                 modify(&byType[event.type, default: ([], [], 0)]) { cited in
                     if cited.first.count < citationsPerType / 2 { cited.first.append(index) } else {
@@ -112,8 +128,8 @@ public enum EvidenceBundle {
         }
         guard exported == count, head == lastEvent.hash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
         report.finish()
-        let tree = MerkleLevels(flatLeafHashes: leaves)
-        leaves = []
+        let tree = MerkleLevels(flatLeafHashes: leaves.hashes)
+        leaves.hashes = []
         let root = tree.root
 
         var members: [Member] = []

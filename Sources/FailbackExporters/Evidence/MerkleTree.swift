@@ -19,6 +19,14 @@ public enum MerkleTree {
         return h.finalize()
     }
 
+    /// Writes the leaf hash of `leaf` into `out[at..<at + 32]` (no allocation).
+    public static func leafHash(_ leaf: UnsafeRawBufferPointer, using h: SHA256Hasher, into out: inout [UInt8], at: Int) {
+        var prefix: UInt8 = 0
+        withUnsafeBytes(of: &prefix) { h.update($0) }
+        h.update(leaf)
+        out.withUnsafeMutableBufferPointer { h.finalize(into: $0.baseAddress! + at) }
+    }
+
     public static func nodeHash(_ left: [UInt8], _ right: [UInt8], using h: SHA256Hasher = SHA256Hasher()) -> [UInt8] {
         var prefix: UInt8 = 1
         withUnsafeBytes(of: &prefix) { h.update($0) }
