@@ -58,6 +58,29 @@ import Testing
         }
     }
 
+    /// A tree kept as block roots gives the definition's root and proofs, for every size, index
+    /// and block size; a block read back different is refused.
+    @Test func blockProofsEqualTheDefinition() {
+        let hashes = (0..<70).map { MerkleTree.leafHash([UInt8($0), 9]) }
+        for blockSize in [1, 2, 4, 8, 64] {
+            for size in 1...70 {
+                var blocks = MerkleBlocks(blockSize: blockSize)
+                for h in hashes.prefix(size) { h.withUnsafeBytes { blocks.append(leafHash: $0) } }
+                #expect(blocks.root == MerkleTree.root(hashes.prefix(size)), "block \(blockSize), size \(size)")
+                for index in 0..<size {
+                    let leaves = Array(hashes[blocks.block(of: index)].joined())
+                    #expect(blocks.inclusionProof(index: index, blockLeaves: leaves) == MerkleTree.inclusionProof(index: index, leaves: hashes.prefix(size)))
+                }
+            }
+        }
+        var blocks = MerkleBlocks(blockSize: 4)
+        for h in hashes.prefix(10) { h.withUnsafeBytes { blocks.append(leafHash: $0) } }
+        var wrong = Array(hashes[4..<8].joined())
+        wrong[0] ^= 1
+        #expect(blocks.inclusionProof(index: 5, blockLeaves: wrong) == nil)
+        #expect(blocks.inclusionProof(index: 5, blockLeaves: Array(hashes[4..<7].joined())) == nil)
+    }
+
     @Test func everyAuditPathVerifiesAndEveryCorruptionFails() {
         let hashes = (0..<37).map { MerkleTree.leafHash([UInt8($0)]) }
         for size in 1...37 {

@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// Checks an evidence bundle on its own, with no store: every check of docs/evidence-bundle.md §4.
-/// The archive is read as a stream (memory does not grow with the drill, except 32 bytes of
-/// leaf hash per event for the cited inclusions) and nothing is written to disk.
+/// The archive is read as a stream (memory does not grow with the drill: the Merkle root is
+/// accumulated, and a cited inclusion is checked against it) and nothing is written to disk.
 public enum BundleVerifier {
     public struct Result: Sendable {
         /// What was checked and held.
@@ -118,8 +118,10 @@ public enum BundleVerifier {
                 let path = hexPath.compactMap(fromHex)
                 guard let index = c["leaf_index"]?.integerValue, let leaf = c["leaf_hash"]?.stringValue, path.count == hexPath.count
                 else { problem("controls \(id): a malformed citation"); continue }
-                guard index < events.count, events.leaf(index).hex == leaf else { problem("controls \(id): event #\(index + 1) is not the cited one"); continue }
-                if !MerkleTree.verifyInclusion(index: index, size: events.count, leafHash: events.leaf(index), proof: path, root: root) {
+                // A path that leads from this leaf hash at this index to the root recomputed from
+                // the events proves the event there has this hash: no leaf needs keeping.
+                guard index < events.count, let leafHash = fromHex(leaf), leafHash.count == 32 else { problem("controls \(id): event #\(index + 1) is not in the events"); continue }
+                if !MerkleTree.verifyInclusion(index: index, size: events.count, leafHash: leafHash, proof: path, root: root) {
                     problem("controls \(id): the inclusion proof of event #\(index + 1) does not verify")
                 }
             }
@@ -235,14 +237,12 @@ func fromHex(_ s: String) -> [UInt8]? {
 /// in order, the hash chain and the Merkle leaves recomputed.
 struct EventStreamCheck {
     var partial: [UInt8] = []
-    /// Leaf hashes, 32 bytes each, concatenated.
-    var leaves: [UInt8] = []
+    /// The current event's leaf hash.
+    var leaf = [UInt8](repeating: 0, count: 32)
     var tree = MerkleRootAccumulator()
     var count = 0
     let chain = SHA256Hasher(), leafHasher = SHA256Hasher()
 
-    static let zeros = [UInt8](repeating: 0, count: 32)
-    func leaf(_ i: Int) -> [UInt8] { Array(leaves[(i * 32)..<(i * 32 + 32)]) }
     /// Parse every line and require its RFC 8785 form (else only the envelope's place is read).
     var deep = false
     var head = [UInt8](repeating: 0, count: 32)
@@ -300,10 +300,8 @@ struct EventStreamCheck {
         chain.update(head)
         chain.update(canonical)
         head.withUnsafeMutableBufferPointer { chain.finalize(into: $0.baseAddress!) }
-        let at = leaves.count
-        leaves.append(contentsOf: Self.zeros)
-        MerkleTree.leafHash(canonical, using: leafHasher, into: &leaves, at: at)
-        leaves.withUnsafeBytes { tree.append(leafHash: UnsafeRawBufferPointer(rebasing: $0[at..<(at + 32)])) }
+        MerkleTree.leafHash(canonical, using: leafHasher, into: &leaf, at: 0)
+        leaf.withUnsafeBytes { tree.append(leafHash: $0) }
         count += 1
     }
 }

@@ -62,15 +62,14 @@ public enum EvidenceBundle {
         try archive.beginFile("\(folder)/events.jsonl", size: eventsSize)
 
         var report = DrillReport(keepsEventIndex: false)
-        // The Merkle leaves, 32 bytes an event, hashed on the pipe's thread from the lines it gets.
-        final class Leaves { var hashes: [UInt8] = [] }
-        let leaves = Leaves()
-        leaves.hashes.reserveCapacity(32 * count)
+        // The Merkle tree, as block roots (flat memory), built on the pipe's thread from the lines it gets.
+        final class Tree { var blocks = MerkleBlocks() }
+        let merkle = Tree()
         // Per type, the first and the last `citationsPerType / 2` event indices: bounded memory.
         var byType: [String: (first: [Int], last: [Int], total: Int)] = [:]
         var exported = 0
         let eventsHash = SHA256Hasher(), leafHasher = SHA256Hasher()
-        let zeros = [UInt8](repeating: 0, count: 32)
+        var leaf = [UInt8](repeating: 0, count: 32)
         var head: [UInt8] = []
         var document: JSONValue?
         var outputs: [Member] = []
@@ -81,9 +80,8 @@ public enum EvidenceBundle {
                 var start = 0
                 while start < raw.count, let found = memchr(raw.baseAddress! + start, 0x0A, raw.count - start) {
                     let end = raw.baseAddress!.distance(to: UnsafeRawPointer(found))
-                    let at = leaves.hashes.count
-                    leaves.hashes.append(contentsOf: zeros)
-                    MerkleTree.leafHash(UnsafeRawBufferPointer(rebasing: raw[start..<end]), using: leafHasher, into: &leaves.hashes, at: at)
+                    MerkleTree.leafHash(UnsafeRawBufferPointer(rebasing: raw[start..<end]), using: leafHasher, into: &leaf, at: 0)
+                    leaf.withUnsafeBytes { merkle.blocks.append(leafHash: $0) }
                     start = end + 1
                 }
             }
@@ -128,8 +126,7 @@ public enum EvidenceBundle {
         }
         guard exported == count, head == lastEvent.hash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
         report.finish()
-        let tree = MerkleLevels(flatLeafHashes: leaves.hashes)
-        leaves.hashes = []
+        let tree = merkle.blocks
         let root = tree.root
 
         var members: [Member] = []
@@ -142,21 +139,39 @@ public enum EvidenceBundle {
         var listed: [(path: String, bytes: Int, sha256: String)] = [("events.jsonl", eventsSize, eventsDigest.hex)]
         listed += members.map { ($0.path, $0.bytes.count, HashChain.sha256($0.bytes).hex) }
 
-        // The controls index: each cited event with its leaf hash and audit path to the root.
-        let controlsJSON: [JSONValue] = controls.map { control in
+        // The controls index: each cited event with its leaf hash and audit path to the root. The
+        // tree kept only its block roots: each cited event's block is read again for its leaves.
+        var citedByControl: [[Int]] = []
+        for control in controls {
             var cited: [Int] = []
             for type in control.types {
                 if let c = byType[type] { cited += c.first + c.last }
             }
-            cited.sort()
-            return .members([
+            citedByControl.append(cited.sorted())
+        }
+        var proofs: [Int: (leaf: [UInt8], path: [[UInt8]])] = [:]
+        for index in Set(citedByControl.joined()).sorted() where proofs[index] == nil {
+            let block = tree.block(of: index)
+            var blockLeaves: [UInt8] = []
+            try store.forEachEvent(drill: drill, drillSeqs: (block.lowerBound + 1)...block.upperBound) { e in
+                blockLeaves += e.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: leafHasher) }
+            }
+            for i in block where proofs[i] == nil && citedByControl.contains(where: { $0.contains(i) }) {
+                guard let path = tree.inclusionProof(index: i, blockLeaves: blockLeaves) else {
+                    throw ExportError("drill \(drill) changed while it was being exported; export again")
+                }
+                proofs[i] = (Array(blockLeaves[((i - block.lowerBound) * 32)..<((i - block.lowerBound) * 32 + 32)]), path)
+            }
+        }
+        let controlsJSON: [JSONValue] = zip(controls, citedByControl).map { control, cited in
+            .members([
                 "id": .string(control.id), "title": .string(control.title),
                 "files": .array(listed.map(\.path).filter(control.files).map(JSONValue.string)),
                 "events": .array(cited.map { index in
                     .members([
                         "leaf_index": JSONValue(index), "drill_seq": JSONValue(index + 1),
-                        "leaf_hash": .string(tree.hash(level: 0, index: index).hex),
-                        "audit_path": .array(tree.inclusionProof(index: index).map { .string($0.hex) }),
+                        "leaf_hash": .string(proofs[index]!.leaf.hex),
+                        "audit_path": .array(proofs[index]!.path.map { .string($0.hex) }),
                     ])
                 }),
             ])

@@ -179,3 +179,54 @@ public struct MerkleRootAccumulator {
         return acc
     }
 }
+
+/// A Merkle tree kept as the roots of its blocks of `blockSize` leaves (a power of two): 32 bytes
+/// per block rather than per leaf, so memory stays flat as a drill grows.
+///
+/// RFC 9162 splits a tree at the largest power of two below its size; above one block that split
+/// falls on a block boundary, so the nodes above the blocks form the tree over the block roots
+/// (the last block may be partial). An audit path is therefore the path inside the leaf's block,
+/// from that block's leaves (read again by the caller), then the block's path among the roots.
+public struct MerkleBlocks {
+    public let blockSize: Int
+    /// Roots of the full blocks, 32 bytes each.
+    private var roots: [UInt8] = []
+    /// Leaf hashes of the block being filled.
+    private var current: [UInt8] = []
+    public private(set) var size = 0
+
+    public init(blockSize: Int = 1024) {
+        precondition(blockSize > 0 && blockSize & (blockSize - 1) == 0, "a power of two")
+        self.blockSize = blockSize
+    }
+
+    public mutating func append(leafHash: UnsafeRawBufferPointer) {
+        current.append(contentsOf: leafHash)
+        size += 1
+        if current.count == 32 * blockSize {
+            roots += MerkleLevels(flatLeafHashes: current).root
+            current.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// The roots of every block, the partial last one included.
+    private var allRoots: [UInt8] { current.isEmpty ? roots : roots + MerkleLevels(flatLeafHashes: current).root }
+
+    public var root: [UInt8] { size == 0 ? SHA256Hasher().finalize() : MerkleLevels(flatLeafHashes: allRoots).root }
+
+    /// The leaves of the block that holds leaf `index`.
+    public func block(of index: Int) -> Range<Int> {
+        let start = index / blockSize * blockSize
+        return start..<min(start + blockSize, size)
+    }
+
+    /// The audit path of leaf `index`, given the leaf hashes of its block (`block(of: index)`);
+    /// nil when those leaves are not the ones this tree was built from.
+    public func inclusionProof(index: Int, blockLeaves: [UInt8]) -> [[UInt8]]? {
+        let range = block(of: index), b = index / blockSize
+        let inBlock = MerkleLevels(flatLeafHashes: blockLeaves)
+        let all = allRoots
+        guard blockLeaves.count == 32 * range.count, inBlock.root[...] == all[(b * 32)..<(b * 32 + 32)] else { return nil }
+        return inBlock.inclusionProof(index: index - range.lowerBound) + MerkleLevels(flatLeafHashes: all).inclusionProof(index: b)
+    }
+}
