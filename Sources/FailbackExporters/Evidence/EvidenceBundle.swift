@@ -152,10 +152,7 @@ public enum EvidenceBundle {
         var proofs: [Int: (leaf: [UInt8], path: [[UInt8]])] = [:]
         for index in Set(citedByControl.joined()).sorted() where proofs[index] == nil {
             let block = tree.block(of: index)
-            var blockLeaves: [UInt8] = []
-            try store.forEachEvent(drill: drill, drillSeqs: (block.lowerBound + 1)...block.upperBound) { e in
-                blockLeaves += e.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: leafHasher) }
-            }
+            let blockLeaves = try tree.leavesOfBlock(of: index, drill: drill, in: store)
             for i in block where proofs[i] == nil && citedByControl.contains(where: { $0.contains(i) }) {
                 guard let path = tree.inclusionProof(index: i, blockLeaves: blockLeaves) else {
                     throw ExportError("drill \(drill) changed while it was being exported; export again")

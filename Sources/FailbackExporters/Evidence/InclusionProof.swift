@@ -16,21 +16,20 @@ public struct InclusionProof: Sendable {
 
     /// The proof of the drill event with global sequence number `seq`.
     public static func make(drill: String, seq: Int, from store: any EventStore, key: Ed25519Key?, keyName: String) throws -> InclusionProof {
-        var leaves: [UInt8] = []
-        var count = 0
+        var tree = MerkleBlocks()
         var event: (index: Int, bytes: [UInt8])?
         let hasher = SHA256Hasher()
         try store.forEachEvent(drill: drill) { e in
-            if e.seq == seq { event = (count, e.canonical) }
-            leaves += e.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: hasher) }
-            count += 1
+            if e.seq == seq { event = (tree.size, e.canonical) }
+            e.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: hasher) }.withUnsafeBytes { tree.append(leafHash: $0) }
         }
         guard let event else { throw InvalidInput("drill \(drill) has no event with seq \(seq)") }
-        let tree = MerkleLevels(flatLeafHashes: leaves)
-        let checkpoint = Checkpoint(origin: EvidenceBundle.origin(drill), size: count, root: tree.root)
+        guard let path = tree.inclusionProof(index: event.index, blockLeaves: try tree.leavesOfBlock(of: event.index, drill: drill, in: store)) else {
+            throw ExportError("drill \(drill) changed while the proof was being made; try again")
+        }
+        let checkpoint = Checkpoint(origin: EvidenceBundle.origin(drill), size: tree.size, root: tree.root)
         return InclusionProof(
-            event: event.bytes, leafIndex: event.index, treeSize: count,
-            auditPath: tree.inclusionProof(index: event.index),
+            event: event.bytes, leafIndex: event.index, treeSize: tree.size, auditPath: path,
             checkpoint: try checkpoint.note(signedBy: key, name: keyName), keyName: key == nil ? nil : keyName, publicKeyPEM: key?.publicPEM)
     }
 
@@ -87,5 +86,18 @@ public struct InclusionProof: Sendable {
             lines.append("UNSIGNED: the checkpoint has no signature")
         }
         return lines
+    }
+}
+
+extension MerkleBlocks {
+    /// The leaf hashes of the block holding leaf `index` of `drill`, read again from the store.
+    func leavesOfBlock(of index: Int, drill: String, in store: any EventStore) throws -> [UInt8] {
+        let block = block(of: index)
+        var leaves: [UInt8] = []
+        let hasher = SHA256Hasher()
+        try store.forEachEvent(drill: drill, drillSeqs: (block.lowerBound + 1)...block.upperBound) { e in
+            leaves += e.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: hasher) }
+        }
+        return leaves
     }
 }
