@@ -90,10 +90,7 @@ public enum EvidenceBundle {
         var chunk: [UInt8] = []
         chunk.reserveCapacity(1 << 20 + 4096)
         do {
-            var failure: (any Error)?
-            try store.forEachEvent(drill: drill, drillSeqs: 1...count) { event in
-              guard failure == nil else { return }
-              do {
+            try store.forEachEvent(drill: drill, through: .drillSeq(count)) { (event: RecordedEvent) throws in
                 let payload = try report.apply(event)
                 let index = exported
                 modify(&byType[event.type, default: ([], [], 0)]) { cited in
@@ -113,15 +110,11 @@ public enum EvidenceBundle {
                     try pipe.send(chunk)
                     chunk.removeAll(keepingCapacity: true)
                 }
-              } catch {
-                failure = error
-              }
             }
-            if let failure { throw failure }
             if !chunk.isEmpty { try pipe.send(chunk) }
             try pipe.finish()
         } catch {
-            try? pipe.finish()
+            try? pipe.finish()  // the pipe's thread stops; nothing is committed
             throw error
         }
         guard exported == count, head == lastEvent.hash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
