@@ -118,7 +118,7 @@ import Testing
         #expect(report.lag.count < 2 * DrillReport.lagPoints && report.lag.count >= DrillReport.lagPoints / 2)
         #expect(report.lag.map(\.seconds).max() == 99)
         #expect(report.metrics.lag?.count == samples && report.metrics.lag?.max == 99)
-        #expect(report.state.lagSamples.count == samples)
+        #expect(report.state.lag.count == samples)
         #expect((try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as! [String: Any])["replication_lag"].map { ($0 as! [Any]).count } == report.lag.count)
     }
 }

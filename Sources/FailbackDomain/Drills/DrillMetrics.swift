@@ -53,7 +53,7 @@ extension DrillState {
         let done = steps.filter { $0.status == .done }.compactMap { s in s.at.map { (s, $0) } }.sorted { $0.1 < $1.1 }
         let stopped = done.first { $0.0.writes == .stop }?.1
         let resumed = stopped.flatMap { stop in done.first { $0.0.writes == .resume && $0.1 >= stop }?.1 }
-        let lagBeforeResume = lagSamples.last { sample in resumed.map { sample.at <= $0 } ?? true }
+        let lagBeforeResume = resumed.map { lag.last(atOrBefore: $0) } ?? lag.last
         let latest = latestRowCounts
         let tables = latest.keys.sorted().map { table -> (String, [String: Int], Int) in
             let counts = latest[table]!
@@ -61,7 +61,6 @@ extension DrillState {
         }
         let cutover = done.first { $0.0.cutover }?.1
         let propagated = cutover.flatMap { c in dnsAnswers.first { $0.at >= c && $0.matched == true }?.at }
-        let lags = lagSamples.map(\.seconds)
         return DrillMetrics(
             startedAt: startedAt, endedAt: endedAt, totalSeconds: seconds(startedAt, endedAt),
             writesStoppedAt: stopped, writesResumedAt: resumed, rtoSeconds: seconds(stopped, resumed),
@@ -69,6 +68,6 @@ extension DrillState {
             rpoSeconds: lagBeforeResume?.seconds, rpoTargetSeconds: followed?.targets.rpoSeconds,
             rowCounts: tables, rowsMissing: tables.isEmpty ? nil : tables.reduce(0) { $0 + $1.2 },
             cutoverAt: cutover, dnsPropagationSeconds: seconds(cutover, propagated),
-            lag: lags.isEmpty ? nil : (lags.count, lags.min()!, lags.max()!, lags.reduce(0, +) / Double(lags.count), lags.last!))
+            lag: lag.last.map { (lag.count, lag.min, lag.max, lag.mean!, $0.seconds) })
     }
 }

@@ -79,9 +79,9 @@ public struct DrillState: Sendable, Equatable {
         public var summary: String
     }
 
-    /// Observations the metrics are computed from, in log order.
-    /// Lag readings, 16 bytes each (a drill can hold millions), and DNS answers' verdicts.
-    public var lagSamples: [(at: Timestamp, seconds: Double)] = []
+    /// Observations the metrics are computed from, in log order: lag readings (folded), the
+    /// latest row counts, DNS answers' verdicts.
+    public var lag = LagReadings()
     /// The latest row count of each table at each site (table → site → rows).
     public var latestRowCounts: [String: [String: Int]] = [:]
     public var dnsAnswers: [(at: Timestamp, matched: Bool?)] = []
@@ -112,7 +112,7 @@ public struct DrillState: Sendable, Equatable {
         switch payload {
         case let e as ReplicationLagSampled:
             observations += 1
-            if let seconds = e.lagSeconds { lagSamples.append((event.recordedAt, seconds)) }
+            if let seconds = e.lagSeconds { lag.add(at: event.recordedAt, seconds: seconds) }
         case let e as RowCountSampled:
             observations += 1
             latestRowCounts[e.table, default: [:]][e.site] = e.count
@@ -225,6 +225,8 @@ public struct DrillState: Sendable, Equatable {
         steps[i].status = status
         steps[i].reason = reason
         steps[i].at = at
+        // The RPO and the lag before and after the cutover are read at these moments.
+        if status == .done, steps[i].writes != nil { lag.mark(at) }
     }
 
     /// A moment of a drill: after its event `#drill_seq`, or after its last event recorded at or

@@ -18,9 +18,9 @@ extension DrillReport {
         if state.option == nil && state.chosen == nil && !(state.followed?.options.isEmpty ?? true) { gap("CC9.1", "no strategy option chosen (failback decide ... or drill start --option)") }
         if state.status != .completed { gap("CC9.1", "the drill is not completed (failback drill complete)") }
         // A1.2: the recovery infrastructure was measured.
-        if state.lagSamples.isEmpty { gap("A1.2", "no replication lag sample (failback observe lag)") }
+        if state.lag.isEmpty { gap("A1.2", "no replication lag sample (failback observe lag)") }
         if m.writesStoppedAt != nil && m.rpoSeconds == nil { gap("A1.2", "no replication lag sample before writes resumed (RPO not measured)") }
-        if let resumed = m.writesResumedAt, !(state.lagSamples.last.map { $0.at >= resumed } ?? false) { gap("A1.2", "no post-cutover replication lag sample (after writes resumed)") }
+        if let resumed = m.writesResumedAt, !(state.lag.last.map { $0.at >= resumed } ?? false) { gap("A1.2", "no post-cutover replication lag sample (after writes resumed)") }
         if !m.rowCounts.contains(where: { $0.counts.count >= 2 }) { gap("A1.2", "no row-count comparison across sites (failback observe rowcount)") }
         let usesPostgres = state.followed?.allSteps.contains { $0.step.services.contains("postgresql") } ?? false
         if usesPostgres && !checks.contains(where: { $0.kind == "recovery" }) { gap("A1.2", "no database role check (failback observe recovery)") }

@@ -169,14 +169,13 @@ public struct DrillReport: Sendable {
     /// Lag before the cutover (the last sample before writes stopped, else the first) and after it
     /// (the last sample of the drill, once writes resumed).
     public var lagBefore: Double? {
-        let samples = state.lagSamples
-        guard let first = samples.first else { return nil }
+        guard let first = state.lag.first else { return nil }
         guard let stop = metrics.writesStoppedAt else { return first.seconds }
-        return (samples.last { $0.at <= stop } ?? first).seconds
+        return (state.lag.last(atOrBefore: stop) ?? first).seconds
     }
 
     public var lagAfter: Double? {
-        guard let resumed = metrics.writesResumedAt, let last = state.lagSamples.last, last.at >= resumed else { return nil }
+        guard let resumed = metrics.writesResumedAt, let last = state.lag.last, last.at >= resumed else { return nil }
         return last.seconds
     }
 
