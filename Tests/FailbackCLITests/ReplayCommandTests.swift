@@ -147,6 +147,22 @@ import Testing
         #expect(try listed().map { $0["drill_id"] as? String } == [first, second])
     }
 
+    /// Keeping summaries never makes a listing wait for a recorder holding the write lock.
+    @Test func drillListDoesNotWaitForWriters() throws {
+        let lab = try Lab()
+        let drill = try lab.startDrill("failback-bud")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: tool("sqlite3"))
+        holder.arguments = [lab.store, "BEGIN IMMEDIATE;", ".system sleep 4", "COMMIT;"]
+        try holder.run()
+        defer { holder.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let started = Date()
+        let o = try lab.expectSuccess(["drill", "list"])
+        #expect(Date().timeIntervalSince(started) < 2.5, "drill list waited for the lock")
+        #expect(o.stdout.hasPrefix("\(drill)\tfailback-bud v1.0\trunning\t"))
+    }
+
     /// Every command that reads prints JSON when asked: each line of its output parses.
     @Test func everyReadCommandSpeaksJSON() throws {
         let lab = try Lab()

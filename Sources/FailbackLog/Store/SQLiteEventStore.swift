@@ -358,6 +358,9 @@ public final class SQLiteEventStore: EventStore {
 
     public func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError) {
         guard !isReadOnly, !projections.isEmpty else { return }
+        // A cache is not worth waiting for: while a recorder holds the write lock, give up at once.
+        sqlite3_busy_timeout(db.handle, 50)
+        defer { sqlite3_busy_timeout(db.handle, Self.busyTimeoutMilliseconds) }
         try translatingErrors(doing: "keep projections") {
             try db.execute(Self.projectionsTable)
             try db.execute("BEGIN IMMEDIATE")
