@@ -31,9 +31,13 @@ struct Keys: ParsableCommand {
 }
 
 /// The signing key named by `--key`, if any (a private key).
+/// The key in the PEM file at `path` (public or private), if a path is given.
+func loadKey(_ path: String?) throws -> Ed25519Key? {
+    try path.map { try Ed25519Key.load(pem: try readFile($0, what: "key"), what: $0) }
+}
+
 func signingKey(_ path: String?) throws -> Ed25519Key? {
-    guard let path else { return nil }
-    let key = try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path)
+    guard let path, let key = try loadKey(path) else { return nil }
     if !key.canSign { throw InvalidInput("\(path): a public key; signing needs the private key") }
     return key
 }
@@ -90,7 +94,7 @@ struct Evidence: ParsableCommand {
         @Flag(help: "The result as one JSON object.") var json = false
 
         func run() throws {
-            let expected = try pubkey.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
+            let expected = try loadKey(pubkey)
             let text = try readFile(proof, what: "proof")
             let parsed: InclusionProof
             do { parsed = try InclusionProof(json: JSONParser.parse(text)) } catch let e as JSONParseError { throw InvalidInput("\(proof): \(e)") }
@@ -139,7 +143,7 @@ struct Evidence: ParsableCommand {
         @Flag(help: "The result as one JSON object (problems still go to standard error too).") var json = false
 
         func run() throws {
-            let expected = try pubkey.map { path in try Ed25519Key.load(pem: try readFile(path, what: "key"), what: path) }
+            let expected = try loadKey(pubkey)
             guard access(bundle, R_OK) == 0 else { throw StoreError(.missing, "\(bundle): \(String(cString: strerror(errno)))") }
             let result: BundleVerifier.Result
             do {

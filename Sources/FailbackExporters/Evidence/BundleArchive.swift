@@ -40,7 +40,7 @@ final class BundleArchive {
 /// waiting. The producer ends it with `close` (and why it stopped, if it failed); the consumer
 /// can `cancel` it, after which `put` returns false at once.
 final class HandOff<Element: Sendable>: Sendable {
-    private let state = Mutex<(items: [Element], closed: Bool, cancelled: Bool, failure: (any Error)?)>(([], false, false, nil))
+    private let state = Mutex<(items: [Element], cancelled: Bool, failure: (any Error)?)>(([], false, nil))
     private let available = DispatchSemaphore(value: 0)
     private let space: DispatchSemaphore
 
@@ -62,10 +62,7 @@ final class HandOff<Element: Sendable>: Sendable {
     }
 
     func close(failure: (any Error)? = nil) {
-        state.withLock { s in
-            s.closed = true
-            s.failure = failure
-        }
+        state.withLock { $0.failure = failure }
         available.signal()
     }
 

@@ -13,10 +13,9 @@ public enum MerkleTree {
 
     /// The leaf hash of `leaf`, computed with a hasher the caller reuses (no allocation per leaf).
     public static func leafHash(_ leaf: UnsafeRawBufferPointer, using h: SHA256Hasher) -> [UInt8] {
-        var prefix: UInt8 = 0
-        withUnsafeBytes(of: &prefix) { h.update($0) }
-        h.update(leaf)
-        return h.finalize()
+        var out = [UInt8](repeating: 0, count: 32)
+        leafHash(leaf, using: h, into: &out, at: 0)
+        return out
     }
 
     /// Writes the leaf hash of `leaf` into `out[at..<at + 32]` (no allocation).

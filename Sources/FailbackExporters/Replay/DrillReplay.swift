@@ -172,10 +172,18 @@ extension DrillReplay.Frame {
     }
 
     /// The frame as one plain line: `+00:12:05.250  #34  phase  Type  summary  FAILED`.
-    public var line: String {
-        var text = "\(offsetText)  #\(drillSeq)  \(phase ?? "-")  \(type)  \(summary)"
-        if !marks.isEmpty { text += "  " + marks.map(\.rawValue).joined(separator: " ") }
-        if let behind = clockBehind { text += "  [clock \(formatSeconds(Double(behind) / 1000)) behind the event before]" }
+    public var line: String { line(colour: false) }
+
+    /// The line, with ANSI colour when asked: offsets dim, phase and drill events bold,
+    /// failures red, overruns and the rest yellow.
+    func line(colour: Bool) -> String {
+        let phaseEvent = type == PhaseStarted.eventType || type == PhaseCompleted.eventType || type.hasPrefix("Drill")
+        var text = Terminal.dim(offsetText, colour) + "  " + Terminal.dim("#\(drillSeq)", colour) + "  \(phase ?? "-")  "
+            + (phaseEvent ? Terminal.bold(type, colour) : type) + "  \(summary)"
+        if !marks.isEmpty {
+            text += "  " + marks.map { Terminal.sgr($0 == .failed || $0 == .aborted ? "1;31" : "1;33", $0.rawValue, colour) }.joined(separator: colour ? "  " : " ")
+        }
+        if let behind = clockBehind { text += "  " + Terminal.sgr("33", "[clock \(formatSeconds(Double(behind) / 1000)) behind the event before]", colour) }
         return text
     }
 

@@ -81,7 +81,7 @@ public struct ReplayPlayer {
                     console.write(CanonicalJSON.string(frame.json) + "\n")
                 case .terminal(let colour, _, let step):
                     if bar { console.write(Terminal.clearLine) }
-                    console.write(Terminal.line(frame, colour: colour) + "\n")
+                    console.write(frame.line(colour: colour) + "\n")
                     if outputs { for l in frame.outputLines { console.write(Terminal.dim(l, colour) + "\n") } }
                     console.write(Terminal.bar(frame.progress.line + (step ? "   [any key: next · q: quit]" : ""), colour: colour))
                     bar = true
@@ -124,19 +124,4 @@ enum Terminal {
     static func bold(_ text: String, _ on: Bool) -> String { sgr("1", text, on) }
     /// The progress bar: reverse video with colour, in brackets without.
     static func bar(_ text: String, colour: Bool) -> String { colour ? sgr("7", " \(text) ", true) : "[\(text)]" }
-
-    /// A frame's line: failures red, overruns and overrides yellow, phase changes bold.
-    static func line(_ f: DrillReplay.Frame, colour: Bool) -> String {
-        guard colour else { return f.line }
-        var text = dim(f.offsetText, true) + "  " + dim("#\(f.drillSeq)", true) + "  " + (f.phase ?? "-") + "  "
-        let phaseEvent = f.type == PhaseStarted.eventType || f.type == PhaseCompleted.eventType || f.type.hasPrefix("Drill")
-        text += phaseEvent ? bold(f.type, true) : f.type
-        text += "  " + f.summary
-        for m in f.marks {
-            let code = m == .failed || m == .aborted ? "1;31" : "1;33"
-            text += "  " + sgr(code, m.rawValue, true)
-        }
-        if let behind = f.clockBehind { text += "  " + sgr("33", "[clock \(formatSeconds(Double(behind) / 1000)) behind the event before]", true) }
-        return text
-    }
 }

@@ -111,6 +111,7 @@ public struct DrillReport: Sendable {
         func check(_ kind: String, _ name: String, _ result: Check.Result) {
             let ref = reference()
             checks.append(Check(kind: kind, name: name, result: result, detail: ref.summary, evidence: ref))
+            if result == .fail { failedCount += 1 }
         }
         // Lag samples first: the commonest event of a long drill (each case is a type check).
         switch payload {
@@ -128,10 +129,10 @@ public struct DrillReport: Sendable {
             let kind = ["http": "http", "dns": "dns", "recovery": "recovery", "rowcount": "row-counts", "pods": "pods"][String(e.probe.prefix { $0 != " " })]
             var dropped = 0
             while dropped < e.samples, let i = checks.lastIndex(where: { $0.kind == kind }), checks.count - i <= e.samples - dropped {
-                checks.remove(at: i)
+                if checks.remove(at: i).result == .fail { failedCount -= 1 }
                 dropped += 1
             }
-            check("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
+            if let v = Self.verdict(of: e) { check(v.kind, v.name, v.result) }
         case let e as QuestionAnswered: decisions.append((e.question, e.answer, e.by, e.note, reference()))
         case let payload?:
             if let v = Self.verdict(of: payload) { check(v.kind, v.name, v.result) }
@@ -163,7 +164,9 @@ public struct DrillReport: Sendable {
     public var headHashHex: String? { headHash?.hex }
 
     public var passed: Int { checks.filter { $0.result == .pass }.count }
-    public var failed: Int { checks.filter { $0.result == .fail }.count }
+    /// Kept as checks come and go: a replay asks after every event.
+    public var failed: Int { failedCount }
+    private var failedCount = 0
     public var skipped: Int { checks.filter { $0.result == .skipped }.count }
 
     /// Lag before the cutover (the last sample before writes stopped, else the first) and after it
