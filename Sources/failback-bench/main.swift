@@ -41,6 +41,10 @@ func check(_ rc: Int32, _ db: OpaquePointer?, _ what: String) {
 }
 
 let args = CommandLine.arguments
+if let i = args.firstIndex(of: "--read-phases"), i + 1 < args.count {
+    readPhases(args[i + 1])
+    exit(0)
+}
 guard let dirIndex = args.firstIndex(of: "--dir"), dirIndex + 1 < args.count else {
     warn("usage: failback-bench --dir DIR [--events N] [--batch B] [--single N]")
     exit(64)
@@ -188,4 +192,46 @@ do {
 } catch {
     warn("bench: \(error)")
     exit(1)
+}
+
+/// `--read-phases STORE`: where the time of reading a drill goes, phase by phase (each run adds one
+/// phase to the one before): rows, envelopes, typed payloads, the drill's state. Best of 3 each.
+func readPhases(_ path: String) {
+    do {
+        let store = try SQLiteEventStore(openingAt: path)
+        guard let drill = try store.drills().max(by: { $0.eventCount < $1.eventCount }) else { return warn("bench: no drill") }
+        let only = getenv("BENCH_PHASE").map { String(cString: $0) }
+        func best(_ name: String, _ body: () throws -> Void) throws {
+            if let only, !name.hasPrefix(only) { return }
+            var times: [Double] = []
+            for _ in 0..<3 { let t0 = seconds(); try body(); times.append(seconds() - t0) }
+            print("\(name): \(Int(times.min()! * 1000)) ms")
+        }
+        var n = 0
+        try best("rows (SQLite, blobs copied)") {
+            var db: OpaquePointer?, stmt: OpaquePointer?
+            check(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil), db, "open")
+            check(sqlite3_prepare_v2(db, "SELECT seq, canonical, hash FROM events WHERE drill_id = ? AND drill_seq BETWEEN 1 AND ? ORDER BY drill_seq", -1, &stmt, nil), db, "prepare")
+            sqlite3_bind_text(stmt, 1, drill.drillID, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            sqlite3_bind_int64(stmt, 2, Int64.max)
+            while sqlite3_step(stmt) == SQLITE_ROW {
+                let c = [UInt8](UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 1), count: Int(sqlite3_column_bytes(stmt, 1))))
+                let h = [UInt8](UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 2), count: Int(sqlite3_column_bytes(stmt, 2))))
+                n += (c.count + h.count) > 0 ? 1 : 0
+            }
+            sqlite3_finalize(stmt)
+            sqlite3_close(db)
+        }
+        try best("rows + envelopes") { try store.forEachEvent(drill: drill.drillID) { _ in n += 1 } }
+        try best("+ typed payloads") { try store.forEachEvent(drill: drill.drillID) { e in if try! EventCatalogue.payload(of: e) != nil { n += 1 } } }
+        try best("+ drill state") {
+            var state = DrillState()
+            try store.forEachEvent(drill: drill.drillID) { e in try! state.apply(e) }
+            n += state.eventCount
+        }
+        print("events read: \(n / 12)")
+    } catch {
+        warn("bench: \(error)")
+        exit(1)
+    }
 }

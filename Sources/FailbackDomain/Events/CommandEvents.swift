@@ -17,8 +17,7 @@ public struct CapturedOutput: Sendable, Equatable {
 
     var json: JSONValue { ["text": .string(text), "bytes": JSONValue(bytes), "sha256": .string(sha256), "truncated": .bool(truncated)] }
 
-    init(json: JSONValue?, context: String) throws(InvalidInput) {
-        let r = PayloadReader(json ?? .null, context: context)
+    init(reading r: PayloadReader) throws(InvalidInput) {
         self.init(text: try r.string("text"), bytes: try r.integer("bytes"), sha256: try r.string("sha256"), truncated: try r.optionalBool("truncated") ?? false)
     }
 }
@@ -65,16 +64,15 @@ public struct CommandExecuted: EventPayload, Equatable {
         ])
     }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         guard let started = Timestamp(rfc3339: try r.string("started_at")), let ended = Timestamp(rfc3339: try r.string("ended_at")) else {
             throw InvalidInput("\(Self.eventType): started_at / ended_at are not RFC 3339")
         }
         self.init(
             argv: try r.strings("argv"), cwd: try r.string("cwd"), step: try r.optionalString("step"), startedAt: started, endedAt: ended,
             exitStatus: try r.optionalInteger("exit_status"), signal: try r.optionalInteger("signal"),
-            stdout: try CapturedOutput(json: json["stdout"], context: "\(Self.eventType) stdout"),
-            stderr: try CapturedOutput(json: json["stderr"], context: "\(Self.eventType) stderr"))
+            stdout: try CapturedOutput(reading: PayloadReader(r.object["stdout"], context: "\(Self.eventType) stdout")),
+            stderr: try CapturedOutput(reading: PayloadReader(r.object["stderr"], context: "\(Self.eventType) stderr")))
     }
 
     public var summary: String {
@@ -105,8 +103,7 @@ public struct CommandFailedToStart: EventPayload, Equatable {
         .members(["argv": .array(argv.map(JSONValue.string)), "cwd": .string(cwd), "step": step.map(JSONValue.string), "error": .string(error)])
     }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         self.init(argv: try r.strings("argv"), cwd: try r.string("cwd"), step: try r.optionalString("step"), error: try r.string("error"))
     }
 

@@ -19,8 +19,7 @@ public struct QuestionAnswered: EventPayload, Equatable {
     public var json: JSONValue {
         .members(["question": .string(question), "answer": .string(answer ? "yes" : "no"), "by": by.map(JSONValue.string), "note": note.map(JSONValue.string)])
     }
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         let answer = try r.string("answer")
         guard answer == "yes" || answer == "no" else { throw InvalidInput("\(Self.eventType): answer must be yes or no") }
         self.init(question: try r.string("question"), answer: answer == "yes", by: try r.optionalString("by"), note: try r.optionalString("note"))
@@ -46,11 +45,10 @@ public struct OptionChosen: EventPayload, Equatable {
     public var json: JSONValue {
         ["option": .string(option), "path": .array(path.map { ["node": .string($0.node), "answer": .string($0.answer ? "yes" : "no")] })]
     }
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         self.option = try r.string("option")
         var path: [(String, Bool)] = []
-        for step in try r.array("path") {
+        for step in try r.elements("path") {
             let s = PayloadReader(step, context: "\(Self.eventType) path")
             path.append((try s.string("node"), try s.string("answer") == "yes"))
         }
@@ -73,8 +71,7 @@ public struct ChecklistItemVerified: EventPayload, Equatable {
         self.notes = notes
     }
     public var json: JSONValue { .members(["item": .string(item), "by": by.map(JSONValue.string), "notes": notes.map(JSONValue.string)]) }
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         self.init(item: try r.string("item"), by: try r.optionalString("by"), notes: try r.optionalString("notes"))
     }
     public var summary: String { "checklist \(item) verified" + (by.map { " by \($0)" } ?? "") + (notes.map { " — \($0)" } ?? "") }
@@ -92,8 +89,7 @@ public struct ApprovalGranted: EventPayload, Equatable {
         self.role = try Check.nonEmpty(role, "approver's role")
     }
     public var json: JSONValue { ["by": .string(by), "role": .string(role)] }
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         try self.init(by: try r.string("by"), role: try r.string("role"))
     }
     public var summary: String { "approved by \(by) (\(role))" }
@@ -113,8 +109,7 @@ public struct GateOverridden: EventPayload, Equatable {
         self.reason = try Check.nonEmpty(reason, "override reason")
     }
     public var json: JSONValue { ["phase": .string(phase), "missing": .array(missing.map(JSONValue.string)), "reason": .string(reason)] }
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         try self.init(phase: try r.string("phase"), missing: try r.strings("missing"), reason: try r.string("reason"))
     }
     public var summary: String { "gate of phase \(phase) OVERRIDDEN (\(reason)); missing: " + missing.joined(separator: "; ") }

@@ -52,14 +52,13 @@ public struct DrillStarted: EventPayload, Equatable {
         ])
     }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
-        guard let ref = json["runbook"] else { throw InvalidInput("\(Self.eventType): member \"runbook\" is missing") }
+    public init(reading r: PayloadReader) throws(InvalidInput) {
+        guard let ref = r.object["runbook"] else { throw InvalidInput("\(Self.eventType): member \"runbook\" is missing") }
         let rr = PayloadReader(ref, context: "\(Self.eventType) runbook")
         self.runbook = RunbookReference(
             id: try rr.string("id"), version: try rr.string("version"), title: try rr.string("title"),
             digest: try rr.string("digest"), source: try rr.string("source"))
-        guard let document = json["runbook_document"] else { throw InvalidInput("\(Self.eventType): member \"runbook_document\" is missing") }
+        guard let document = r.value("runbook_document") else { throw InvalidInput("\(Self.eventType): member \"runbook_document\" is missing") }
         self.document = document
         self.option = try r.optionalString("option")
         self.operatorName = try r.optionalString("operator")
@@ -89,7 +88,7 @@ public struct NoteAdded: EventPayload, Equatable {
 
     public var json: JSONValue { ["text": .string(text)] }
 
-    public init(json: JSONValue) throws(InvalidInput) { self.text = try PayloadReader(json, context: Self.eventType).string("text") }
+    public init(reading r: PayloadReader) throws(InvalidInput) { self.text = try r.string("text") }
 
     public var summary: String { text }
 }
@@ -113,8 +112,7 @@ public struct IssueRaised: EventPayload, Equatable {
 
     public var json: JSONValue { ["severity": .string(severity.rawValue), "title": .string(title)] }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         self.title = try r.string("title")
         let s = try r.string("severity")
         guard let severity = Severity(rawValue: s) else { throw InvalidInput("\(Self.eventType): unknown severity \"\(s)\"") }

@@ -11,7 +11,7 @@ public protocol EventPayload: Sendable {
     /// The payload as JSON (snake_case members, as in the schema).
     var json: JSONValue { get }
     /// Reads a stored payload back.
-    init(json: JSONValue) throws(InvalidInput)
+    init(reading r: PayloadReader) throws(InvalidInput)
     /// One line for a person: the key values.
     var summary: String { get }
     /// Whether the drill's timeline lists the event (samples and notes stay out of it).
@@ -19,6 +19,9 @@ public protocol EventPayload: Sendable {
 }
 
 extension EventPayload {
+    /// Reads a payload built in memory.
+    public init(json: JSONValue) throws(InvalidInput) { try self.init(reading: PayloadReader(json, context: Self.eventType)) }
+
     public static var lifecycle: DrillLifecycle { .continues }
     public static var entersTimeline: Bool { true }
 }
@@ -39,7 +42,7 @@ public enum EventCatalogue {
     /// The typed payload of a stored event, or nil for a type this build does not know.
     public static func payload(of event: RecordedEvent) throws(InvalidInput) -> (any EventPayload)? {
         guard let type = byType[event.type] else { return nil }
-        return try type.init(json: event.payload)
+        return try type.init(reading: PayloadReader(event.payloadView, context: type.eventType))
     }
 
     /// One line describing a stored event's payload.
@@ -53,14 +56,25 @@ public enum EventCatalogue {
     }
 }
 
-/// Reads typed members out of a JSON object, naming the member in its errors.
+/// Reads typed members out of a JSON object, naming the member in its errors. It reads in place
+/// (`JSONObjectView`): a stored payload is never built into a tree of values to be read.
 public struct PayloadReader {
-    public let value: JSONValue
+    public let object: JSONObjectView
     public let context: String
 
-    public init(_ value: JSONValue, context: String) {
-        self.value = value
+    public init(_ object: JSONObjectView, context: String) {
+        self.object = object
         self.context = context
+    }
+
+    /// Reads a member read in place; a missing member or a non-object has no members.
+    public init(_ value: JSONValueView?, context: String) {
+        self.init(value?.object ?? JSONObjectView(.object([:])), context: context)
+    }
+
+    /// Reads a value built in memory (a non-object has no members).
+    public init(_ value: JSONValue, context: String) {
+        self.init(JSONObjectView(value), context: context)
     }
 
     private func fail(_ key: String, _ what: String) -> InvalidInput {
@@ -68,52 +82,60 @@ public struct PayloadReader {
     }
 
     public func string(_ key: String) throws(InvalidInput) -> String {
-        guard let s = value[key]?.stringValue else { throw fail(key, "is missing or not a string") }
+        guard let s = object.string(key) else { throw fail(key, "is missing or not a string") }
         return s
     }
 
     public func optionalString(_ key: String) throws(InvalidInput) -> String? {
-        guard let v = value[key], v != .null else { return nil }
-        guard let s = v.stringValue else { throw fail(key, "is not a string") }
+        guard object.has(key) else { return nil }
+        guard let s = object.string(key) else { throw fail(key, "is not a string") }
         return s
     }
 
     public func number(_ key: String) throws(InvalidInput) -> Double {
-        guard let d = value[key]?.numberValue else { throw fail(key, "is missing or not a number") }
+        guard let d = object.number(key) else { throw fail(key, "is missing or not a number") }
         return d
     }
 
+    /// The number `key`, or nil when it is absent or not a number.
+    public func numberIfAny(_ key: String) -> Double? { object.number(key) }
+
     public func integer(_ key: String) throws(InvalidInput) -> Int {
-        guard let i = value[key]?.integerValue else { throw fail(key, "is missing or not an integer") }
+        guard let i = object.integer(key) else { throw fail(key, "is missing or not an integer") }
         return i
     }
 
     public func optionalInteger(_ key: String) throws(InvalidInput) -> Int? {
-        guard let v = value[key], v != .null else { return nil }
-        guard let i = v.integerValue else { throw fail(key, "is not an integer") }
+        guard object.has(key) else { return nil }
+        guard let i = object.integer(key) else { throw fail(key, "is not an integer") }
         return i
     }
 
     public func optionalBool(_ key: String) throws(InvalidInput) -> Bool? {
-        guard let v = value[key], v != .null else { return nil }
-        guard let b = v.boolValue else { throw fail(key, "is not a boolean") }
+        guard object.has(key) else { return nil }
+        guard let b = object.bool(key) else { throw fail(key, "is not a boolean") }
         return b
     }
 
     public func strings(_ key: String) throws(InvalidInput) -> [String] {
-        guard let a = value[key]?.arrayValue else { throw fail(key, "is missing or not an array") }
+        guard let elements = object[key]?.elements else { throw fail(key, "is missing or not an array") }
         var out: [String] = []
-        for element in a {
-            guard let s = element.stringValue else { throw fail(key, "holds a non-string") }
+        out.reserveCapacity(elements.count)
+        for element in elements {
+            guard let s = element.string else { throw fail(key, "holds a non-string") }
             out.append(s)
         }
         return out
     }
 
-    public func array(_ key: String) throws(InvalidInput) -> [JSONValue] {
-        guard let a = value[key]?.arrayValue else { throw fail(key, "is missing or not an array") }
-        return a
+    /// The elements of the array `key`, each read in place.
+    public func elements(_ key: String) throws(InvalidInput) -> [JSONValueView] {
+        guard let elements = object[key]?.elements else { throw fail(key, "is missing or not an array") }
+        return elements
     }
+
+    /// The member `key` as a tree of values (parsed now), or nil when absent.
+    public func value(_ key: String) -> JSONValue? { object[key]?.value }
 }
 
 /// Input that cannot become an event: what was wrong, and where. Nothing is appended.
@@ -137,6 +159,8 @@ enum Check {
     }
 
     static func nonEmpty(_ value: String, _ name: String) throws(InvalidInput) -> String {
+        // Most values start with a visible ASCII character: no need to walk their characters.
+        if let first = value.utf8.first, first > 0x20, first < 0x7F { return value }
         guard !value.allSatisfy(\.isWhitespace) else { throw InvalidInput("\(name) must not be empty") }
         return value
     }

@@ -8,7 +8,7 @@ public struct PhaseStarted: EventPayload, Equatable {
 
     public init(phase: String) { self.phase = phase }
     public var json: JSONValue { ["phase": .string(phase)] }
-    public init(json: JSONValue) throws(InvalidInput) { self.phase = try PayloadReader(json, context: Self.eventType).string("phase") }
+    public init(reading r: PayloadReader) throws(InvalidInput) { self.phase = try r.string("phase") }
     public var summary: String { "phase \(phase) started" }
 }
 
@@ -20,7 +20,7 @@ public struct PhaseCompleted: EventPayload, Equatable {
 
     public init(phase: String) { self.phase = phase }
     public var json: JSONValue { ["phase": .string(phase)] }
-    public init(json: JSONValue) throws(InvalidInput) { self.phase = try PayloadReader(json, context: Self.eventType).string("phase") }
+    public init(reading r: PayloadReader) throws(InvalidInput) { self.phase = try r.string("phase") }
     public var summary: String { "phase \(phase) completed" }
 }
 
@@ -35,8 +35,7 @@ public protocol StepOutcomeEvent: EventPayload {
 extension StepOutcomeEvent {
     public static var schemaVersion: Int { 1 }
     public var json: JSONValue { .members(["step": .string(step), "reason": reason.map(JSONValue.string)]) }
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         self.init(step: try r.string("step"), reason: try r.optionalString("reason"))
     }
     public var summary: String { "step \(step) \(Self.verb)" + (reason.map { ": \($0)" } ?? "") }
@@ -83,7 +82,7 @@ public struct DrillAborted: EventPayload, Equatable {
 
     public init(reason: String) throws(InvalidInput) { self.reason = try Check.nonEmpty(reason, "abort reason") }
     public var json: JSONValue { ["reason": .string(reason)] }
-    public init(json: JSONValue) throws(InvalidInput) { self.reason = try PayloadReader(json, context: Self.eventType).string("reason") }
+    public init(reading r: PayloadReader) throws(InvalidInput) { self.reason = try r.string("reason") }
     public var summary: String { "ABORTED: \(reason)" }
 }
 
@@ -101,8 +100,8 @@ public struct DrillCompleted: EventPayload, Equatable {
 
     public init(outcome: Outcome) { self.outcome = outcome }
     public var json: JSONValue { ["outcome": .string(outcome.rawValue)] }
-    public init(json: JSONValue) throws(InvalidInput) {
-        let s = try PayloadReader(json, context: Self.eventType).string("outcome")
+    public init(reading r: PayloadReader) throws(InvalidInput) {
+        let s = try r.string("outcome")
         guard let o = Outcome(rawValue: s) else { throw InvalidInput("\(Self.eventType): unknown outcome \"\(s)\"") }
         self.outcome = o
     }

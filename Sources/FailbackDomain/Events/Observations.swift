@@ -66,13 +66,12 @@ public struct ReplicationLagSampled: EventPayload, Equatable {
     }
 
     /// Reads versions 1 (`lag_seconds`, `source`, `target`: typed in) and 2.
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         let methodName = try r.optionalString("method") ?? Method.manual.rawValue
         guard let method = Method(rawValue: methodName) else { throw InvalidInput("\(Self.eventType): method \(methodName.debugDescription) is unknown") }
         try self.init(
-            lagSeconds: json["lag_seconds"]?.numberValue, source: r.string("source"), target: r.string("target"), method: method,
-            lagBytes: r.optionalInteger("lag_bytes"), idle: r.optionalBool("idle"), rawLagSeconds: json["raw_lag_seconds"]?.numberValue,
+            lagSeconds: r.numberIfAny("lag_seconds"), source: r.string("source"), target: r.string("target"), method: method,
+            lagBytes: r.optionalInteger("lag_bytes"), idle: r.optionalBool("idle"), rawLagSeconds: r.numberIfAny("raw_lag_seconds"),
             replayPaused: r.optionalBool("replay_paused"), server: r.optionalString("server"), error: r.optionalString("error"))
     }
 
@@ -101,8 +100,7 @@ public struct RowCountSampled: EventPayload, Equatable {
 
     public var json: JSONValue { ["count": JSONValue(count), "site": .string(site), "table": .string(table)] }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         try self.init(table: r.string("table"), site: r.string("site"), count: r.integer("count"))
     }
 
@@ -174,11 +172,10 @@ public struct DNSAnswerObserved: EventPayload, Equatable {
     }
 
     /// Reads version 1 (answers as strings) and version 2 (answers as `{value, ttl}`).
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         var answers: [Answer] = []
-        for element in try r.array("answers") {
-            if let text = element.stringValue {
+        for element in try r.elements("answers") {
+            if let text = element.string {
                 answers.append(Answer(value: text))
             } else {
                 let a = PayloadReader(element, context: "\(Self.eventType) answer")
@@ -188,7 +185,7 @@ public struct DNSAnswerObserved: EventPayload, Equatable {
         try self.init(
             name: r.string("name"), recordType: r.string("record_type"), resolver: r.string("resolver"), answers: answers,
             expected: r.optionalString("expected"), responseCode: r.optionalString("rcode"), transport: r.optionalString("transport"),
-            latencyMilliseconds: json["latency_ms"]?.numberValue, error: r.optionalString("error"))
+            latencyMilliseconds: r.numberIfAny("latency_ms"), error: r.optionalString("error"))
     }
 
     public var summary: String {
@@ -260,11 +257,10 @@ public struct PodStatesObserved: EventPayload, Equatable {
         ]
     }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         self.source = try r.string("source")
         var pods: [Pod] = []
-        for element in try r.array("pods") {
+        for element in try r.elements("pods") {
             let p = PayloadReader(element, context: "\(Self.eventType) pod")
             pods.append(Pod(
                 name: try p.string("name"), namespace: try p.optionalString("namespace"), phase: try p.string("phase"),
@@ -329,11 +325,10 @@ public struct HealthCheckObserved: EventPayload, Equatable {
         ])
     }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         try self.init(
             target: r.string("target"), status: r.optionalInteger("status"),
-            latencyMilliseconds: json["latency_ms"]?.numberValue, expectedStatus: r.optionalInteger("expected_status"),
+            latencyMilliseconds: r.numberIfAny("latency_ms"), expectedStatus: r.optionalInteger("expected_status"),
             expectedBody: r.optionalString("expected_body"), bodyMatched: r.optionalBool("body_matched"), error: r.optionalString("error"))
     }
 
@@ -402,10 +397,9 @@ public struct RowCountsCompared: EventPayload, Equatable {
         ])
     }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         var tables: [Table] = []
-        for element in try r.array("tables") {
+        for element in try r.elements("tables") {
             let t = PayloadReader(element, context: "\(Self.eventType) table")
             tables.append(Table(
                 table: try t.string("table"), sourceCount: try t.optionalInteger("source_count"), targetCount: try t.optionalInteger("target_count"),
@@ -457,8 +451,7 @@ public struct RecoveryStateObserved: EventPayload, Equatable {
         ])
     }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         try self.init(server: r.string("server"), inRecovery: r.optionalBool("in_recovery"), expected: r.optionalString("expected"), error: r.optionalString("error"))
     }
 

@@ -30,10 +30,9 @@ public struct WaitConcluded: EventPayload, Equatable {
         ]
     }
 
-    public init(json: JSONValue) throws(InvalidInput) {
-        let r = PayloadReader(json, context: Self.eventType)
+    public init(reading r: PayloadReader) throws(InvalidInput) {
         var last: [String: Double] = [:]
-        for (k, v) in json["last"]?.objectValue ?? [:] { if let d = v.numberValue { last[k] = d } }
+        for (k, v) in r.value("last")?.objectValue ?? [:] { if let d = v.numberValue { last[k] = d } }
         self.init(
             probe: try r.string("probe"), condition: try r.string("condition"), met: try r.optionalBool("met") ?? false,
             samples: try r.integer("samples"), elapsedMilliseconds: try r.integer("elapsed_ms"), last: last)

@@ -38,6 +38,30 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
+extension JSONParseError {
+    /// The error at byte `offset` of `bytes`, with its line and column.
+    init(_ reason: Reason, at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) {
+        var line = 1
+        var lineStart = 0
+        let end = min(offset, bytes.count)
+        for i in 0..<end where bytes[i] == 0x0A {
+            line += 1
+            lineStart = i + 1
+        }
+        // Columns count characters, not bytes (continuation bytes are skipped).
+        var column = 1
+        if lineStart < end { for i in lineStart..<end where bytes[i] & 0xC0 != 0x80 { column += 1 } }
+        self.init(reason: reason, offset: offset, line: line, column: column)
+    }
+
+    /// The character starting at `offset` of valid UTF-8, for a message.
+    static func character(at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Character {
+        var end = offset + 1
+        while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
+        return String(decoding: bytes[offset..<end], as: UTF8.self).first ?? "?"
+    }
+}
+
 /// A strict RFC 8259 parser producing I-JSON values: it rejects invalid UTF-8, lone surrogates,
 /// duplicate member names and numbers that overflow a double, so that whatever it accepts has exactly
 /// one RFC 8785 canonical form.
@@ -82,6 +106,20 @@ public struct JSONParser {
     }
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
+
+    /// The value starting at `offset` of a document already validated (`JSONScanner`).
+    static func value(in bytes: [UInt8], at offset: Int) -> JSONValue? {
+        var parser = JSONParser(bytes: bytes)
+        parser.index = offset
+        return try? parser.parseValue()
+    }
+
+    /// The text of the string whose opening quote is at `offset`, escapes decoded.
+    static func string(in bytes: [UInt8], openingQuoteAt offset: Int) -> String? {
+        var parser = JSONParser(bytes: bytes)
+        parser.index = offset
+        return try? parser.parseString()
+    }
 
     private mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         if let bad = firstInvalidUTF8Offset(bytes) { throw error(.invalidUTF8, at: bad) }
@@ -296,7 +334,7 @@ public struct JSONParser {
         let count = literal.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw error(.unexpectedEnd, at: bytes.count) }
         for i in 0..<count where bytes[index + i] != literal.utf8Start[i] {
-            throw error(.unexpectedCharacter(character(at: index + i)), at: index + i)
+            throw error(.unexpectedCharacter(bytes.withUnsafeBufferPointer { JSONParseError.character(at: index + i, in: $0) }), at: index + i)
         }
         index = start + count
     }
@@ -312,29 +350,12 @@ public struct JSONParser {
         }
     }
 
-    private func character(at offset: Int) -> Character {
-        // The input is valid UTF-8 by now; decode the scalar starting here for the message.
-        var end = offset + 1
-        while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
-        return String(decoding: bytes[offset..<end], as: UTF8.self).first ?? "?"
-    }
-
     private func unexpected() -> JSONParseError {
-        error(.unexpectedCharacter(character(at: index)), at: index)
+        error(.unexpectedCharacter(bytes.withUnsafeBufferPointer { JSONParseError.character(at: index, in: $0) }), at: index)
     }
 
     private func error(_ reason: JSONParseError.Reason, at offset: Int) -> JSONParseError {
-        var line = 1
-        var lineStart = 0
-        let end = min(offset, bytes.count)
-        for i in 0..<end where bytes[i] == 0x0A {
-            line += 1
-            lineStart = i + 1
-        }
-        // Columns count characters, not bytes (continuation bytes are skipped).
-        var column = 1
-        if lineStart < end { for i in lineStart..<end where bytes[i] & 0xC0 != 0x80 { column += 1 } }
-        return JSONParseError(reason: reason, offset: offset, line: line, column: column)
+        bytes.withUnsafeBufferPointer { JSONParseError(reason, at: offset, in: $0) }
     }
 }
 

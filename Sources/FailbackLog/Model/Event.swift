@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A secret that was replaced before the event was written: where it was (a JSON Pointer, RFC 6901,
 /// into the envelope, e.g. `/payload/text`) and which rule found it. Never the secret itself.
 public struct Redaction: Sendable, Hashable {
@@ -66,7 +72,11 @@ public struct EventDraft: Sendable {
     /// The envelope's member names are ASCII and fixed, so their canonical order is fixed too:
     /// this writes them in that order around the payload's canonical bytes instead of sorting a
     /// dictionary per event. `CanonicalJSON.encode(envelope(...))` gives the same bytes (tested).
-    public func canonicalBytes(seq: Int, drillSeq: Int) -> [UInt8] {
+    public func canonicalBytes(seq: Int, drillSeq: Int) -> [UInt8] { placedBytes(seq: seq, drillSeq: drillSeq).bytes }
+
+    /// `canonicalBytes`, and where the payload's bytes begin in them.
+    func placedBytes(seq: Int, drillSeq: Int) -> (bytes: [UInt8], payloadStart: Int) {
+        var payloadStart = 0
         var out: [UInt8] = []
         out.reserveCapacity(canonicalPayload.count + 256)
         func key(_ name: StaticString, first: Bool = false) {
@@ -81,14 +91,14 @@ public struct EventDraft: Sendable {
         key("drill_seq"); CanonicalJSON.writeNumber(Double(drillSeq), into: &out)
         key("host"); CanonicalJSON.writeString(host, into: &out)
         if let idempotencyKey { key("idempotency_key"); CanonicalJSON.writeString(idempotencyKey, into: &out) }
-        key("payload"); out.append(contentsOf: canonicalPayload)
+        key("payload"); payloadStart = out.count; out.append(contentsOf: canonicalPayload)
         key("recorded_at"); CanonicalJSON.writeString(recordedAtText, into: &out)
         if !redactions.isEmpty { key("redactions"); CanonicalJSON.write(.array(redactions.map(\.json)), into: &out) }
         key("schema_version"); CanonicalJSON.writeNumber(Double(schemaVersion), into: &out)
         key("seq"); CanonicalJSON.writeNumber(Double(seq), into: &out)
         key("type"); CanonicalJSON.writeString(type, into: &out)
         out.append(UInt8(ascii: "}"))
-        return out
+        return (out, payloadStart)
     }
 
     /// The envelope as a JSON value (the slow, obviously-correct form of `canonicalBytes`).
@@ -130,7 +140,8 @@ public struct RecordedEvent: Sendable, Equatable {
     public var recordedAt: Timestamp
     public var actor: String
     public var host: String
-    public var payload: JSONValue
+    /// The payload object, read in place from `canonical`: typed readers decode only what they ask for.
+    public var payloadView: JSONObjectView
     public var redactions: [Redaction]
     public var idempotencyKey: String?
     /// RFC 8785 bytes of the envelope: exactly what was hashed.
@@ -138,55 +149,73 @@ public struct RecordedEvent: Sendable, Equatable {
     /// `SHA-256(previous hash || canonical)`.
     public var hash: [UInt8]
 
+    /// The payload as a tree of values (parsed from `canonical` on each use).
+    public var payload: JSONValue { payloadView.value }
+
     /// Reads an event back from its canonical bytes, checking that they hold a well-formed envelope.
+    ///
+    /// The bytes are validated whole (the same rules as `JSONParser`), then only the envelope's own
+    /// members are decoded; the payload stays in place until a reader asks for its members.
     public init(canonical: [UInt8], hash: [UInt8]) throws(EnvelopeError) {
-        let members: [(key: String, value: JSONValue)]
-        do { members = try JSONParser.parseObjectMembers(canonical) } catch { throw EnvelopeError("not a JSON object (\(error))") }
-        // Each member visited once (no dictionary: this runs for every event read).
-        var seq: Int?, drillSeq: Int?, schemaVersion: Int?
-        var drillID: String?, type: String?, recordedAt: String?, actor: String?, host: String?
-        var payload: JSONValue?, redactions: JSONValue?, idempotencyKey: String?
-        for (key, value) in members {
-            switch key {
-            case "seq": seq = value.integerValue
-            case "drill_seq": drillSeq = value.integerValue
-            case "schema_version": schemaVersion = value.integerValue
-            case "drill_id": drillID = value.stringValue
-            case "type": type = value.stringValue
-            case "recorded_at": recordedAt = value.stringValue
-            case "actor": actor = value.stringValue
-            case "host": host = value.stringValue
-            case "payload": payload = value
-            case "redactions": redactions = value
-            case "idempotency_key": idempotencyKey = value.stringValue
-            default: break
-            }
+        var strings = SharedStrings()
+        try self.init(canonical: canonical, hash: hash, sharing: &strings)
+    }
+
+    /// Envelope strings one event shares with the events read after it.
+    public struct SharedStrings {
+        var drillID: String?, type: String?, actor: String?, host: String?
+        public init() {}
+        init(drillID: String, type: String, actor: String, host: String) {
+            self.drillID = drillID
+            self.type = type
+            self.actor = actor
+            self.host = host
         }
-        func string(_ k: String, _ v: String?) throws(EnvelopeError) -> String {
-            guard let v else { throw EnvelopeError("member \"\(k)\" missing or not a string") }
+    }
+
+    /// `init(canonical:hash:)` for one of a run of events: envelope strings equal to the previous
+    /// event's (a drill's id, actor, host, often its type) are shared, not made again.
+    public init(canonical: [UInt8], hash: [UInt8], sharing strings: inout SharedStrings) throws(EnvelopeError) {
+        let found: JSONScanner.DocumentMembers
+        do { found = try JSONScanner.members(ofDocument: canonical, nestedName: "payload") } catch { throw EnvelopeError("not a JSON object (\(error))") }
+        // Where each envelope member's value is (no value views made: they would retain the bytes).
+        var spans = InlineArray<11, Range<Int>?>(repeating: nil)
+        for span in found.members.spans {
+            if let m = EnvelopeMember(named: span, in: canonical) { spans[m.rawValue] = span.value }
+        }
+        func value(_ m: EnvelopeMember) -> JSONValueView? { spans[m.rawValue].map { JSONValueView(document: canonical, range: $0) } }
+        func string(_ m: EnvelopeMember, reusing earlier: String?) throws(EnvelopeError) -> String {
+            guard let s = value(m)?.string(reusing: earlier) else { throw EnvelopeError("member \"\(m.name)\" missing or not a string") }
+            return s
+        }
+        func int(_ m: EnvelopeMember) throws(EnvelopeError) -> Int {
+            guard let v = value(m)?.integer else { throw EnvelopeError("member \"\(m.name)\" missing or not an integer") }
             return v
         }
-        func int(_ k: String, _ v: Int?) throws(EnvelopeError) -> Int {
-            guard let v else { throw EnvelopeError("member \"\(k)\" missing or not an integer") }
-            return v
+        self.seq = try int(.seq)
+        self.drillSeq = try int(.drillSeq)
+        self.drillID = try string(.drillID, reusing: strings.drillID)
+        self.type = try string(.type, reusing: strings.type)
+        self.schemaVersion = try int(.schemaVersion)
+        let at = value(.recordedAt)
+        guard let ts = at?.timestamp else {
+            guard let text = at?.string else { throw EnvelopeError("member \"recorded_at\" missing or not a string") }
+            throw EnvelopeError("recorded_at \"\(text)\" is not RFC 3339")
         }
-        self.seq = try int("seq", seq)
-        self.drillSeq = try int("drill_seq", drillSeq)
-        self.drillID = try string("drill_id", drillID)
-        self.type = try string("type", type)
-        self.schemaVersion = try int("schema_version", schemaVersion)
-        let at = try string("recorded_at", recordedAt)
-        guard let ts = Timestamp(rfc3339: at) else { throw EnvelopeError("recorded_at \"\(at)\" is not RFC 3339") }
         self.recordedAt = ts
-        self.actor = try string("actor", actor)
-        self.host = try string("host", host)
-        guard let payload, case .object = payload else { throw EnvelopeError("member \"payload\" missing or not an object") }
-        self.payload = payload
-        self.redactions = (redactions?.arrayValue ?? []).compactMap { r in
-            guard let p = r["pointer"]?.stringValue, let k = r["kind"]?.stringValue else { return nil }
+        self.actor = try string(.actor, reusing: strings.actor)
+        self.host = try string(.host, reusing: strings.host)
+        strings = SharedStrings(drillID: drillID, type: type, actor: actor, host: host)
+        let payload = value(.payload)
+        guard let payload, let object = found.nested.map({ JSONObjectView(document: canonical, range: payload.range, members: $0) }) ?? payload.object else {
+            throw EnvelopeError("member \"payload\" missing or not an object")
+        }
+        self.payloadView = object
+        self.redactions = (value(.redactions)?.elements ?? []).compactMap { r in
+            guard let o = r.object, let p = o["pointer"]?.string, let k = o["kind"]?.string else { return nil }
             return Redaction(pointer: p, kind: k)
         }
-        self.idempotencyKey = idempotencyKey
+        self.idempotencyKey = value(.idempotencyKey)?.string
         self.canonical = canonical
         self.hash = hash
     }
@@ -205,3 +234,57 @@ public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+
+/// The members of an event envelope, found by their names' bytes.
+private enum EnvelopeMember: Int, CaseIterable {
+    case actor, drillID, drillSeq, host, idempotencyKey, payload, recordedAt, redactions, schemaVersion, seq, type
+
+    var name: StaticString {
+        switch self {
+        case .actor: "actor"
+        case .drillID: "drill_id"
+        case .drillSeq: "drill_seq"
+        case .host: "host"
+        case .idempotencyKey: "idempotency_key"
+        case .payload: "payload"
+        case .recordedAt: "recorded_at"
+        case .redactions: "redactions"
+        case .schemaVersion: "schema_version"
+        case .seq: "seq"
+        case .type: "type"
+        }
+    }
+
+    /// The member a span names, or nil for a name the envelope does not have.
+    init?(named span: JSONMemberSpan, in document: [UInt8]) {
+        if span.nameIsEscaped {
+            guard let text = JSONParser.string(in: document, openingQuoteAt: span.name.lowerBound - 1),
+                let m = Self.allCases.first(where: { $0.name.description == text })
+            else { return nil }
+            self = m
+            return
+        }
+        let candidate: EnvelopeMember, other: EnvelopeMember?
+        switch span.name.count {
+        case 3: (candidate, other) = (.seq, nil)
+        case 4: (candidate, other) = (.host, .type)
+        case 5: (candidate, other) = (.actor, nil)
+        case 7: (candidate, other) = (.payload, nil)
+        case 8: (candidate, other) = (.drillID, nil)
+        case 9: (candidate, other) = (.drillSeq, nil)
+        case 10: (candidate, other) = (.redactions, nil)
+        case 11: (candidate, other) = (.recordedAt, nil)
+        case 14: (candidate, other) = (.schemaVersion, nil)
+        case 15: (candidate, other) = (.idempotencyKey, nil)
+        default: return nil
+        }
+        let found = document.withUnsafeBufferPointer { doc -> EnvelopeMember? in
+            let name = doc.baseAddress! + span.name.lowerBound
+            if compareBytes(name, span.name.count, candidate.name.utf8Start, candidate.name.utf8CodeUnitCount) == 0 { return candidate }
+            if let other, compareBytes(name, span.name.count, other.name.utf8Start, other.name.utf8CodeUnitCount) == 0 { return other }
+            return nil
+        }
+        guard let found else { return nil }
+        self = found
+    }
+}

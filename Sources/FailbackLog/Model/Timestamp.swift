@@ -50,7 +50,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses RFC 3339 in UTC (`Z`) or with an offset (`+02:00`), with 0–9 fraction digits
     /// (precision past milliseconds is truncated). Nil for anything else.
     public init?(rfc3339 text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let parsed = text.withUTF8({ Self(rfc3339UTF8: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// `init(rfc3339:)` over the text's UTF-8 bytes.
+    public init?(rfc3339UTF8 b: UnsafeBufferPointer<UInt8>) {
         func num(_ r: Range<Int>) -> Int64? {
             guard r.upperBound <= b.count else { return nil }
             var v: Int64 = 0
@@ -75,8 +81,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
             let digits = i - start
             guard digits >= 1, digits <= 9 else { return nil }
-            let firstThree = b[start..<min(i, start + 3)].reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
-            millis = firstThree * [100, 10, 1][min(digits, 3) - 1]
+            var firstThree: Int64 = 0
+            for k in start..<min(i, start + 3) { firstThree = firstThree * 10 + Int64(b[k] - 0x30) }
+            millis = firstThree * (digits == 1 ? 100 : digits == 2 ? 10 : 1)
         }
         var offsetMinutes: Int64 = 0
         guard i < b.count else { return nil }
@@ -130,4 +137,14 @@ private func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
     let d = doy - (153 * mp + 2) / 5 + 1
     let m = mp < 10 ? mp + 3 : mp - 9
     return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+}
+
+extension JSONValueView {
+    /// The value as an RFC 3339 time (`Timestamp(rfc3339:)`), read from its bytes in place.
+    public var timestamp: Timestamp? {
+        guard range.count >= 2, document[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
+        let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
+        if document[inner].contains(UInt8(ascii: "\\")) { return string.flatMap { Timestamp(rfc3339: $0) } }
+        return document.withUnsafeBufferPointer { Timestamp(rfc3339UTF8: UnsafeBufferPointer(rebasing: $0[inner])) }
+    }
 }

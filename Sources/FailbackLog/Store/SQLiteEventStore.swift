@@ -179,7 +179,7 @@ public final class SQLiteEventStore: EventStore {
                     if let earlier {
                         // A retried drill start generates a new drill id; it is the same start all the same.
                         guard earlier.type == draft.type, draft.lifecycle == .opens || earlier.drillID == draft.drillID,
-                            CanonicalJSON.encode(earlier.payload) == draft.canonicalPayload
+                            earlier.canonical[earlier.payloadView.range].elementsEqual(draft.canonicalPayload)
                         else {
                             throw StoreError(
                                 .idempotencyConflict,
@@ -210,7 +210,7 @@ public final class SQLiteEventStore: EventStore {
                 }
                 let seq = lastSeq + 1
                 let drillSeq = h.drillSeq + 1
-                let canonical = draft.canonicalBytes(seq: seq, drillSeq: drillSeq)
+                let (canonical, payloadStart) = draft.placedBytes(seq: seq, drillSeq: drillSeq)
                 hasher.update(h.hash)
                 hasher.update(canonical)
                 let hash = hasher.finalize()
@@ -230,7 +230,7 @@ public final class SQLiteEventStore: EventStore {
                 h.hash = hash
                 if draft.lifecycle == .closes { h.closedSeq = seq }
                 heads[draft.drillID] = h
-                let recorded = RecordedEvent(draft: draft, seq: seq, drillSeq: drillSeq, canonical: canonical, hash: hash)
+                let recorded = RecordedEvent(draft: draft, seq: seq, drillSeq: drillSeq, canonical: canonical, payloadStart: payloadStart, hash: hash)
                 if let key = draft.idempotencyKey { keysInBatch[key] = recorded }
                 outcomes.append(.appended(recorded))
             }
@@ -265,7 +265,8 @@ public final class SQLiteEventStore: EventStore {
             defer { s.reset() }
             try s.bind([.text(key)])
             guard try s.step() else { return nil }
-            return try decode(canonical: s.blob(0), hash: s.blob(1))
+            var strings = RecordedEvent.SharedStrings()
+            return try decode(canonical: s.blob(0), hash: s.blob(1), sharing: &strings)
         }
     }
 
@@ -310,8 +311,9 @@ public final class SQLiteEventStore: EventStore {
         let s = SQLiteStatement(stmt, connection: db)
         try translatingErrors(doing: "read events") {
             try s.bind([.text(id), .int(drillSeqs?.lowerBound ?? 1), .int(drillSeqs?.upperBound ?? Int.max)])
+            var strings = RecordedEvent.SharedStrings()
             while try s.step() {
-                try body(try decode(canonical: s.blob(1), hash: s.blob(2), seq: s.int(0)))
+                try body(try decode(canonical: s.blob(1), hash: s.blob(2), seq: s.int(0), sharing: &strings))
             }
         }
     }
@@ -379,9 +381,9 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    private func decode(canonical: [UInt8], hash: [UInt8], seq: Int? = nil) throws(StoreError) -> RecordedEvent {
+    private func decode(canonical: [UInt8], hash: [UInt8], seq: Int? = nil, sharing strings: inout RecordedEvent.SharedStrings) throws(StoreError) -> RecordedEvent {
         do {
-            return try RecordedEvent(canonical: canonical, hash: hash)
+            return try RecordedEvent(canonical: canonical, hash: hash, sharing: &strings)
         } catch {
             let at = seq.map { " at seq \($0)" } ?? ""
             throw StoreError(.corrupt, "stored event\(at) is not readable: \(error.description) (run 'failback verify')", path: path)
@@ -556,7 +558,7 @@ public final class SQLiteEventStore: EventStore {
 
 extension RecordedEvent {
     /// The event a draft became at `seq` / `drillSeq` (no need to re-parse the bytes just written).
-    init(draft: EventDraft, seq: Int, drillSeq: Int, canonical: [UInt8], hash: [UInt8]) {
+    init(draft: EventDraft, seq: Int, drillSeq: Int, canonical: [UInt8], payloadStart: Int, hash: [UInt8]) {
         self.seq = seq
         self.drillSeq = drillSeq
         self.drillID = draft.drillID
@@ -565,7 +567,8 @@ extension RecordedEvent {
         self.recordedAt = draft.recordedAt
         self.actor = draft.actor
         self.host = draft.host
-        self.payload = draft.payload
+        let payload = payloadStart..<(payloadStart + draft.canonicalPayload.count)
+        self.payloadView = JSONObjectView(document: canonical, range: payload, members: JSONScanner.members(ofObjectIn: canonical, at: payload))
         self.redactions = draft.redactions
         self.idempotencyKey = draft.idempotencyKey
         self.canonical = canonical

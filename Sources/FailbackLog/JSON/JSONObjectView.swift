@@ -1,0 +1,177 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One JSON value read in place, in a document already validated: typed reads decode only it.
+public struct JSONValueView: Sendable, Equatable {
+    public let document: [UInt8]
+    /// The value's bytes in `document`.
+    public let range: Range<Int>
+
+    init(document: [UInt8], range: Range<Int>) {
+        self.document = document
+        self.range = range
+    }
+
+    private var first: UInt8 { document[range.lowerBound] }
+
+    public var isNull: Bool { first == UInt8(ascii: "n") }
+
+    public var bool: Bool? { document.withUnsafeBufferPointer { Self.bool(in: $0, range) } }
+
+    public var string: String? { document.withUnsafeBufferPointer { Self.string(in: $0, range, of: document) } }
+
+    /// `string`, giving back `earlier` instead of a new string when it holds the same text.
+    public func string(reusing earlier: String?) -> String? {
+        guard var earlier, first == UInt8(ascii: "\""), range.count - 2 == earlier.utf8.count else { return string }
+        let same = earlier.withUTF8 { e in
+            document.withUnsafeBufferPointer { doc in compareBytes(doc.baseAddress! + range.lowerBound + 1, e.count, e.baseAddress ?? doc.baseAddress!, e.count) == 0 }
+        }
+        return same ? earlier : string
+    }
+
+    public var number: Double? { document.withUnsafeBufferPointer { Self.number(in: $0, range) } }
+
+    // The decoders, over the bytes (shared by the views and by `JSONObjectView`'s member reads).
+
+    static func bool(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool? {
+        switch doc[range.lowerBound] {
+        case UInt8(ascii: "t"): return true
+        case UInt8(ascii: "f"): return false
+        default: return nil
+        }
+    }
+
+    static func string(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, of document: [UInt8]) -> String? {
+        guard doc[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
+        let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
+        if inner.isEmpty { return "" }
+        if memchr(doc.baseAddress! + inner.lowerBound, Int32(UInt8(ascii: "\\")), inner.count) == nil {
+            return String(decoding: UnsafeBufferPointer(rebasing: doc[inner]), as: UTF8.self)
+        }
+        return JSONParser.string(in: document, openingQuoteAt: range.lowerBound)
+    }
+
+    static func number(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Double? {
+        let b = doc[range.lowerBound]
+        guard b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) else { return nil }
+        // Integers of up to 15 digits are exact in a double, as in the parser.
+        if range.count <= 15 {
+            var value = 0
+            var i = range.lowerBound
+            let negative = b == UInt8(ascii: "-")
+            if negative { i += 1 }
+            var integral = true
+            while i < range.upperBound {
+                let d = doc[i] &- UInt8(ascii: "0")
+                if d > 9 { integral = false; break }
+                value = value &* 10 &+ Int(d)
+                i += 1
+            }
+            if integral { return negative ? -Double(value) : Double(value) }
+        }
+        return Double(String(decoding: UnsafeBufferPointer(rebasing: doc[range]), as: UTF8.self))
+    }
+
+    static func integer(exactly d: Double?) -> Int? {
+        guard let d, d == d.rounded(), abs(d) <= 9_007_199_254_740_991 else { return nil }
+        return Int(d)
+    }
+
+    /// The number as an integer, when it is one exactly (as `JSONValue.integerValue`).
+    public var integer: Int? { Self.integer(exactly: number) }
+
+    public var object: JSONObjectView? {
+        guard first == UInt8(ascii: "{") else { return nil }
+        return JSONObjectView(document: document, range: range, members: JSONScanner.members(ofObjectIn: document, at: range))
+    }
+
+    public var elements: [JSONValueView]? {
+        guard first == UInt8(ascii: "[") else { return nil }
+        return JSONScanner.elements(ofArrayIn: document, at: range).map { JSONValueView(document: document, range: $0) }
+    }
+
+    /// The value as a tree (parsed now).
+    public var value: JSONValue { JSONParser.value(in: document, at: range.lowerBound) ?? .null }
+}
+
+/// A JSON object read in place: where its members are in a validated document, and each member
+/// decoded only when asked for. Stored events are read this way (no tree, no dictionary).
+public struct JSONObjectView: Sendable, Equatable {
+    public let document: [UInt8]
+    /// The object's bytes in `document`.
+    public let range: Range<Int>
+    public let members: [JSONMemberSpan]
+    /// Names in strictly increasing byte order, none escaped (RFC 8785's order): searched by halves.
+    let ascending: Bool
+
+    init(document: [UInt8], range: Range<Int>, members: JSONScanner.ObjectMembers) {
+        self.document = document
+        self.range = range
+        self.members = members.spans
+        self.ascending = members.ascending
+    }
+
+    /// Views a value built in memory (through its canonical bytes); a non-object has no members.
+    public init(_ value: JSONValue) {
+        let bytes = CanonicalJSON.encode(value)
+        self.init(document: bytes, range: 0..<bytes.count, members: (try? JSONScanner.members(ofDocument: bytes).members) ?? .init())
+    }
+
+    /// The member named `name`, or nil.
+    public subscript(name: String) -> JSONValueView? {
+        var name = name
+        guard let i = name.withUTF8({ index(of: $0) }) else { return nil }
+        return JSONValueView(document: document, range: members[i].value)
+    }
+
+    // Typed reads of one member, with no view made (nil: absent or of another type).
+
+    /// Reads the member `name`'s bytes with `decode`; nil when there is no such member.
+    private func read<T>(_ name: String, _ decode: (UnsafeBufferPointer<UInt8>, Range<Int>) -> T?) -> T? {
+        var name = name
+        return name.withUTF8 { wanted in
+            guard let i = index(of: wanted) else { return nil }
+            return document.withUnsafeBufferPointer { decode($0, members[i].value) }
+        }
+    }
+
+    public func string(_ name: String) -> String? { read(name) { JSONValueView.string(in: $0, $1, of: document) } }
+    public func number(_ name: String) -> Double? { read(name) { JSONValueView.number(in: $0, $1) } }
+    public func integer(_ name: String) -> Int? { read(name) { JSONValueView.integer(exactly: JSONValueView.number(in: $0, $1)) } }
+    public func bool(_ name: String) -> Bool? { read(name) { JSONValueView.bool(in: $0, $1) } }
+    /// True when the member is present and not null.
+    public func has(_ name: String) -> Bool { read(name) { doc, range in doc[range.lowerBound] != UInt8(ascii: "n") ? true : nil } ?? false }
+
+    /// The index of the member whose name's UTF-8 is `wanted`.
+    func index(of wanted: UnsafeBufferPointer<UInt8>) -> Int? {
+        document.withUnsafeBufferPointer { doc -> Int? in
+            let base = doc.baseAddress!
+            let w = wanted.baseAddress ?? base
+            if ascending {
+                var low = 0, high = members.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    let name = members[mid].name
+                    let order = compareBytes(base + name.lowerBound, name.count, w, wanted.count)
+                    if order == 0 { return mid }
+                    if order < 0 { low = mid + 1 } else { high = mid }
+                }
+                return nil
+            }
+            for (i, span) in members.enumerated() {
+                if span.nameIsEscaped {
+                    if JSONParser.string(in: document, openingQuoteAt: span.name.lowerBound - 1) == String(decoding: wanted, as: UTF8.self) { return i }
+                } else if compareBytes(base + span.name.lowerBound, span.name.count, w, wanted.count) == 0 {
+                    return i
+                }
+            }
+            return nil
+        }
+    }
+
+    /// The object as a tree (parsed now).
+    public var value: JSONValue { JSONParser.value(in: document, at: range.lowerBound) ?? .object([:]) }
+}

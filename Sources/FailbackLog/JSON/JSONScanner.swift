@@ -1,0 +1,376 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where one member of a JSON object lies in the document that holds it.
+public struct JSONMemberSpan: Sendable, Equatable {
+    /// The name's bytes between its quotes (escapes not decoded).
+    public var name: Range<Int>
+    /// True when the name holds a backslash escape (its bytes are not its text).
+    public var nameIsEscaped: Bool
+    /// The value's bytes, from its first byte to its last.
+    public var value: Range<Int>
+}
+
+/// The validating half of `JSONParser` without the building half: it accepts exactly what the parser
+/// accepts, refuses the rest with the same error at the same place (a differential test holds the two
+/// together), and instead of values it gives the positions of one object's members. Reading typed
+/// members from those positions (`JSONObjectView`) costs no tree of values, no dictionary and no
+/// string the reader does not ask for: this is how stored events are read.
+struct JSONScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index: Int
+    private var depth = 0
+    /// Names of the skipped objects being scanned, innermost last (for the duplicate-name check).
+    private var names: [JSONMemberSpan] = []
+
+    /// The member of the outermost object whose members are recorded too.
+    private var nestedName: StaticString?
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) {
+        self.bytes = bytes
+        self.index = index
+    }
+
+    /// A document's members, and those of its member named `nestedName` when that is an object.
+    struct DocumentMembers {
+        var members = ObjectMembers()
+        var nested: ObjectMembers?
+    }
+
+    /// One object's members, and whether their names are in strictly increasing byte order (as
+    /// RFC 8785 writes them; a reader may then search them by halves).
+    struct ObjectMembers {
+        var spans: [JSONMemberSpan] = []
+        var ascending = true
+    }
+
+    /// Validates a whole document that must be one object, and gives its members (and those of the
+    /// object member `nestedName`, found in the same pass).
+    static func members(ofDocument document: [UInt8], nestedName: StaticString? = nil) throws(JSONParseError) -> DocumentMembers {
+        let result: Result<DocumentMembers, JSONParseError> = document.withUnsafeBufferPointer { buffer in
+            do throws(JSONParseError) {
+                var scanner = JSONScanner(buffer, at: 0)
+                if let bad = firstInvalidUTF8Offset(document) { throw scanner.error(.invalidUTF8, at: bad) }
+                scanner.skipWhitespace()
+                guard scanner.peek() == UInt8(ascii: "{") else {
+                    throw scanner.index < buffer.count ? scanner.unexpected() : scanner.error(.unexpectedEnd, at: 0)
+                }
+                var found = DocumentMembers()
+                found.members.spans.reserveCapacity(16)
+                scanner.nestedName = nestedName
+                try scanner.scanObject(into: &found.members.spans, record: true, checkNamesLater: true, nested: &found.nested)
+                scanner.skipWhitespace()
+                if scanner.index < buffer.count { throw scanner.error(.trailingContent, at: scanner.index) }
+                found.members.ascending = try scanner.checkNames(found.members.spans[...])
+                return .success(found)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// The members of the object at `range` of a document already validated.
+    static func members(ofObjectIn document: [UInt8], at range: Range<Int>) -> ObjectMembers {
+        document.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer, at: range.lowerBound)
+            var spans: [JSONMemberSpan] = []
+            spans.reserveCapacity(16)
+            var none: ObjectMembers?
+            try? scanner.scanObject(into: &spans, record: true, checkNamesLater: true, nested: &none)
+            return ObjectMembers(spans: spans, ascending: (try? scanner.checkNames(spans[...])) ?? false)
+        }
+    }
+
+    /// The elements of the array at `range` of a document already validated.
+    static func elements(ofArrayIn document: [UInt8], at range: Range<Int>) -> [Range<Int>] {
+        document.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer, at: range.lowerBound + 1)
+            var elements: [Range<Int>] = []
+            scanner.skipWhitespace()
+            if scanner.peek() == UInt8(ascii: "]") { return elements }
+            while scanner.index < range.upperBound {
+                scanner.skipWhitespace()
+                let start = scanner.index
+                guard (try? scanner.skipValue()) != nil else { break }
+                elements.append(start..<scanner.index)
+                scanner.skipWhitespace()
+                scanner.index += 1  // , or ]
+            }
+            return elements
+        }
+    }
+
+    // MARK: Grammar (mirrors JSONParser, error for error)
+
+    private mutating func skipValue() throws(JSONParseError) {
+        guard index < bytes.count else { throw error(.unexpectedEnd, at: index) }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            var unused: [JSONMemberSpan] = []
+            var none: ObjectMembers?
+            try scanObject(into: &unused, record: false, checkNamesLater: false, nested: &none)
+        case UInt8(ascii: "["): try skipArray()
+        case UInt8(ascii: "\""): _ = try skipString()
+        case UInt8(ascii: "t"): try expectLiteral("true")
+        case UInt8(ascii: "f"): try expectLiteral("false")
+        case UInt8(ascii: "n"): try expectLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+        default: throw unexpected()
+        }
+    }
+
+    /// Scans an object, its members' spans going to `spans` when `record` is set (else to `names`).
+    /// Names are checked for duplicates when the object ends, as the parser does, unless the caller
+    /// checks them later. The object member `nestedName` has its members recorded in `nested`.
+    private mutating func scanObject(
+        into spans: inout [JSONMemberSpan], record: Bool, checkNamesLater: Bool, nested: inout ObjectMembers?
+    ) throws(JSONParseError) {
+        let base = record ? spans.count : names.count
+        try enter()
+        index += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") { index += 1; depth -= 1; return }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
+            let nameStart = index + 1
+            let escaped = try skipString()
+            let name = nameStart..<(index - 1)
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
+            index += 1
+            skipWhitespace()
+            let valueStart = index
+            if record, let wanted = nestedName, peek() == UInt8(ascii: "{"), !escaped, isName(name, wanted) {
+                var members: [JSONMemberSpan] = []
+                members.reserveCapacity(16)
+                var none: ObjectMembers?
+                nestedName = nil
+                try scanObject(into: &members, record: true, checkNamesLater: true, nested: &none)
+                nestedName = wanted
+                nested = ObjectMembers(spans: members, ascending: try checkNames(members[...]))
+            } else {
+                try skipValue()
+            }
+            let span = JSONMemberSpan(name: name, nameIsEscaped: escaped, value: valueStart..<index)
+            if record { spans.append(span) } else { names.append(span) }
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                depth -= 1
+                if !checkNamesLater {
+                    if record { _ = try checkNames(spans[base...]) } else { _ = try checkNames(names[base...]); names.removeSubrange(base...) }
+                }
+                return
+            case nil: throw error(.unexpectedEnd, at: index)
+            default: throw unexpected()
+            }
+        }
+    }
+
+    /// Refuses a name given twice among one object's members, at the later one. Names in strictly
+    /// increasing byte order (as RFC 8785 writes them) cannot repeat: true when they are.
+    private func checkNames(_ members: ArraySlice<JSONMemberSpan>) throws(JSONParseError) -> Bool {
+        var ordered = true
+        var i = members.startIndex + 1
+        while ordered, i < members.endIndex {
+            ordered = !members[i - 1].nameIsEscaped && !members[i].nameIsEscaped && precedes(members[i - 1].name, members[i].name)
+            i += 1
+        }
+        if ordered { return true }
+        var seen = Set<String>()
+        for m in members where !seen.insert(text(ofString: m.name, escaped: m.nameIsEscaped)).inserted {
+            throw error(.duplicateKey(text(ofString: m.name, escaped: m.nameIsEscaped)), at: m.name.lowerBound - 1)
+        }
+        return false
+    }
+
+    private func isName(_ range: Range<Int>, _ name: StaticString) -> Bool {
+        compareBytes(bytes.baseAddress! + range.lowerBound, range.count, name.utf8Start, name.utf8CodeUnitCount) == 0
+    }
+
+    private func precedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        compareBytes(bytes.baseAddress! + a.lowerBound, a.count, bytes.baseAddress! + b.lowerBound, b.count) < 0
+    }
+
+    private func text(ofString range: Range<Int>, escaped: Bool) -> String {
+        escaped ? JSONParser.string(in: Array(bytes), openingQuoteAt: range.lowerBound - 1) ?? "" : String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    private mutating func skipArray() throws(JSONParseError) {
+        try enter()
+        index += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") { index += 1; depth -= 1; return }
+        while true {
+            skipWhitespace()
+            try skipValue()
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"): index += 1; depth -= 1; return
+            case nil: throw error(.unexpectedEnd, at: index)
+            default: throw unexpected()
+            }
+        }
+    }
+
+    private mutating func enter() throws(JSONParseError) {
+        depth += 1
+        if depth > JSONParser.maximumDepth { throw error(.tooDeep, at: index) }
+    }
+
+    /// Skips a string, checking its escapes; true when it holds one.
+    private mutating func skipString() throws(JSONParseError) -> Bool {
+        index += 1  // opening quote
+        var escaped = false
+        while index < bytes.count {
+            // Eight bytes at a time while none is a quote, a backslash or a control character.
+            while index + 8 <= bytes.count {
+                let w = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+                let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)) & (ones &* 0x80)
+                // The lowest flagged byte is the first special one (flags above it may be false).
+                if special != 0 { index += special.trailingZeroBitCount / 8; break }
+                index += 8
+            }
+            guard index < bytes.count else { break }
+            let b = bytes[index]
+            switch b {
+            case UInt8(ascii: "\""):
+                index += 1
+                return escaped
+            case UInt8(ascii: "\\"):
+                escaped = true
+                let escapeOffset = index
+                index += 1
+                guard index < bytes.count else { throw error(.unexpectedEnd, at: index) }
+                let e = bytes[index]
+                index += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                    UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    break
+                case UInt8(ascii: "u"):
+                    let code = try hex4(escapeOffset: escapeOffset)
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                            throw error(.loneSurrogate, at: escapeOffset)
+                        }
+                        index += 2
+                        let low = try hex4(escapeOffset: escapeOffset)
+                        guard (0xDC00...0xDFFF).contains(low) else { throw error(.loneSurrogate, at: escapeOffset) }
+                    } else if (0xDC00...0xDFFF).contains(code) {
+                        throw error(.loneSurrogate, at: escapeOffset)
+                    }
+                default:
+                    throw error(.invalidEscape, at: escapeOffset)
+                }
+            default:
+                if b < 0x20 { throw error(.controlCharacterInString, at: index) }
+                index += 1
+            }
+        }
+        throw error(.unexpectedEnd, at: index)
+    }
+
+    private mutating func hex4(escapeOffset: Int) throws(JSONParseError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw error(.unexpectedEnd, at: bytes.count) }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[index]
+            let digit: UInt8
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+            default: throw error(.invalidEscape, at: escapeOffset)
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    private mutating func skipNumber() throws(JSONParseError) {
+        let start = index
+        func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        let integerStart = index
+        if peek() == UInt8(ascii: "0") {
+            index += 1
+            if isDigit(peek()) { throw error(.invalidNumber, at: start) }
+        } else if isDigit(peek()) {
+            while isDigit(peek()) { index += 1 }
+        } else {
+            throw error(.invalidNumber, at: start)
+        }
+        let integerDigits = index - integerStart
+        if peek() == UInt8(ascii: ".") {
+            index += 1
+            guard isDigit(peek()) else { throw error(.invalidNumber, at: start) }
+            while isDigit(peek()) { index += 1 }
+        }
+        var exponent = false
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            exponent = true
+            index += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            guard isDigit(peek()) else { throw error(.invalidNumber, at: start) }
+            while isDigit(peek()) { index += 1 }
+        }
+        // Without an exponent, fewer than 309 integer digits stay below the largest double.
+        if exponent || integerDigits > 300 {
+            guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw error(.invalidNumber, at: start) }
+            guard value.isFinite else { throw error(.numberOutOfRange, at: start) }
+        }
+    }
+
+    private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw error(.unexpectedEnd, at: bytes.count) }
+        for i in 0..<count where bytes[index + i] != literal.utf8Start[i] {
+            throw error(.unexpectedCharacter(JSONParseError.character(at: index + i, in: bytes)), at: index + i)
+        }
+        index += count
+    }
+
+    private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private func unexpected() -> JSONParseError {
+        error(.unexpectedCharacter(JSONParseError.character(at: index, in: bytes)), at: index)
+    }
+
+    private func error(_ reason: JSONParseError.Reason, at offset: Int) -> JSONParseError {
+        JSONParseError(reason, at: offset, in: bytes)
+    }
+}
+
+/// Byte order of two byte strings (memcmp, then the shorter first): <0, 0 or >0.
+/// (Names are short: a loop, not a call to memcmp.)
+@inline(__always)
+func compareBytes(_ a: UnsafePointer<UInt8>, _ aCount: Int, _ b: UnsafePointer<UInt8>, _ bCount: Int) -> Int {
+    let n = min(aCount, bCount)
+    var i = 0
+    while i < n {
+        if a[i] != b[i] { return Int(a[i]) - Int(b[i]) }
+        i += 1
+    }
+    return aCount - bCount
+}
