@@ -1,0 +1,131 @@
+import Testing
+@testable import FailbackLog
+
+/// The scanner (positions, no values) must accept exactly what the parser accepts and refuse the rest
+/// with the same error at the same place; the in-place reads must give what the parsed tree holds.
+@Suite struct JSONScannerTests {
+    /// Objects of every shape the grammar allows: escapes, surrogates, whitespace, nesting, numbers
+    /// of each form, names out of order, an escaped name, non-ASCII text.
+    static let seeds: [String] = [
+        #"{"actor":"ana","drill_id":"d-1","drill_seq":7,"payload":{"lag_seconds":1.5,"source":"dr","target":"primary"},"seq":42,"type":"ReplicationLagSampled"}"#,
+        #"{ "b" : [1, -2.5e3, 0, true, false, null, {"x": {}}, []] , "a" : "t\u00e9\"\\\/\b\f\n\r\t\ud83d\ude00" }"#,
+        #"{"n":{"deep":[[[{"k":"v"}]]]},"m":-0,"l":123456789012345678,"k":1E+2,"j":0.000001,"i":"\u0061"}"#,
+        #"{"p\u0061yload":{"a":1},"z":"ünïcødé ✓","":""}"#,
+        "{\n\t\"payload\"\r: { \"b\" :1, \"a\":2 } ,\"q\":[ ]\n}",
+        #"{}"#,
+    ]
+
+    /// Each seed, and each seed broken in the ways inputs break: cut short, a byte removed, a byte
+    /// replaced by one that matters to the grammar, a member repeated.
+    static var corpus: [[UInt8]] {
+        var out: [[UInt8]] = []
+        let specials: [UInt8] = Array("\"\\{}[],:-.eE0 \t\u{1}x".utf8) + [0x80, 0xC3, 0xED]
+        for seed in seeds {
+            let bytes = Array(seed.utf8)
+            out.append(bytes)
+            for cut in stride(from: 0, to: bytes.count, by: 3) { out.append(Array(bytes[..<cut])) }
+            for i in stride(from: 0, to: bytes.count, by: 2) {
+                var removed = bytes
+                removed.remove(at: i)
+                out.append(removed)
+                var replaced = bytes
+                replaced[i] = specials[i % specials.count]
+                out.append(replaced)
+            }
+        }
+        out.append(Array(#"{"a":1,"b":{"c":1,"c":2},"a":3}"#.utf8))
+        out.append(Array(#"{"a":1,"\u0061":2}"#.utf8))
+        out.append(Array(#"{"b":1,"a":2,"b":3}"#.utf8))
+        out.append(Array(("{\"a\":" + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}").utf8))
+        out.append(Array(#"{"a":1e400}"#.utf8))
+        out.append(Array(("{\"a\":" + String(repeating: "9", count: 320) + "}").utf8))
+        out.append(Array(#"{"a":"\ud800x"}"#.utf8))
+        out.append(Array("[1]".utf8))
+        out.append(Array(#"{"a":1} {}"#.utf8))
+        return out
+    }
+
+    @Test func acceptsAndRefusesExactlyAsTheParserDoes() {
+        var accepted = 0, refused = 0
+        for document in Self.corpus {
+            let parsed = Result { () throws(JSONParseError) in try JSONParser.parseObjectMembers(document) }
+            let scanned = Result { () throws(JSONParseError) in try JSONScanner.members(ofDocument: document, nestedName: "payload") }
+            switch (parsed, scanned) {
+            case (.success(let members), .success(let found)):
+                accepted += 1
+                #expect(found.members.spans.count == members.count, "\(String(decoding: document, as: UTF8.self))")
+                for (span, member) in zip(found.members.spans, members) {
+                    let name = span.nameIsEscaped
+                        ? JSONParser.string(in: document, openingQuoteAt: span.name.lowerBound - 1)
+                        : String(decoding: document[span.name], as: UTF8.self)
+                    #expect(name == member.key)
+                    #expect(JSONParser.value(in: document, at: span.value.lowerBound) == member.value)
+                }
+            case (.failure(let p), .failure(let s)):
+                refused += 1
+                #expect(p == s, "\(String(decoding: document, as: UTF8.self))")
+            default:
+                Issue.record("parser and scanner disagree on \(String(decoding: document, as: UTF8.self)): \(parsed) vs \(scanned)")
+            }
+        }
+        // The corpus exercises both sides.
+        #expect(accepted > 20)
+        #expect(refused > 100)
+    }
+
+    @Test func findsTheNestedObjectsMembersInTheSamePass() throws {
+        let document = Array(Self.seeds[0].utf8)
+        let found = try JSONScanner.members(ofDocument: document, nestedName: "payload")
+        let nested = try #require(found.nested)
+        #expect(nested.spans.map { String(decoding: document[$0.name], as: UTF8.self) } == ["lag_seconds", "source", "target"])
+        #expect(nested.ascending)
+        #expect(found.members.ascending)
+        // An escaped name is not searched by halves, and is still found by its text.
+        let escaped = try JSONScanner.members(ofDocument: Array(Self.seeds[3].utf8), nestedName: "payload")
+        #expect(!escaped.members.ascending)
+    }
+
+    @Test func readsInPlaceWhatTheTreeHolds() throws {
+        for seed in Self.seeds {
+            let value = try JSONParser.parse(seed)
+            guard case .object(let members) = value else { continue }
+            let document = Array(seed.utf8)
+            let view = JSONObjectView(
+                document: document, range: 0..<document.count, members: try JSONScanner.members(ofDocument: document).members)
+            #expect(view.value == value)
+            for (name, member) in members {
+                #expect(view[name]?.value == member, "\(name) of \(seed)")
+                #expect(view.string(name) == member.stringValue)
+                #expect(view.number(name) == member.numberValue)
+                #expect(view.integer(name) == member.integerValue)
+                #expect(view.bool(name) == member.boolValue)
+                #expect(view.has(name) == (member != .null))
+                if case .object = member { #expect(view[name]?.object?.value == member) }
+                if case .array(let elements) = member { #expect(view[name]?.elements?.map(\.value) == elements) }
+            }
+            #expect(view["absent"] == nil)
+            #expect(view.string("absent") == nil)
+            #expect(!view.has("absent"))
+        }
+    }
+
+    @Test func anEventReadInPlaceEqualsTheEventAsWritten() throws {
+        let draft = EventDraft(
+            type: "NoteAdded", schemaVersion: 1, drillID: "drill-x", recordedAt: Timestamp(millisecondsSinceEpoch: 1_700_000_000_123),
+            actor: "ana", host: "h", payload: ["text": "a \"quoted\" note ✓", "n": 3, "flags": [true, .null]],
+            redactions: [Redaction(pointer: "/payload/text", kind: "token")], idempotencyKey: "k-1")
+        let (bytes, payloadStart) = draft.placedBytes(seq: 9, drillSeq: 4)
+        let read = try RecordedEvent(canonical: bytes, hash: [1])
+        #expect(read.payload == draft.payload)
+        #expect(read.payloadView.range.lowerBound == payloadStart)
+        #expect(read.redactions == draft.redactions)
+        #expect(read.idempotencyKey == "k-1")
+        #expect(read.recordedAt == draft.recordedAt)
+        #expect((read.seq, read.drillSeq, read.drillID, read.type, read.actor, read.host) == (9, 4, "drill-x", "NoteAdded", "ana", "h"))
+        // Read after another event, sharing its strings: the same event.
+        var shared = RecordedEvent.SharedStrings()
+        let other = EventDraft(type: "NoteAdded", schemaVersion: 1, drillID: "drill-x", recordedAt: draft.recordedAt, actor: "bo", host: "h", payload: ["text": "x"])
+        _ = try RecordedEvent(canonical: other.canonicalBytes(seq: 8, drillSeq: 3), hash: [0], sharing: &shared)
+        #expect(try RecordedEvent(canonical: bytes, hash: [1], sharing: &shared) == read)
+    }
+}
