@@ -65,8 +65,7 @@ public enum EvidenceBundle {
         // The Merkle tree, as block roots (flat memory), built on the pipe's thread from the lines it gets.
         final class Tree { var blocks = MerkleBlocks() }
         let merkle = Tree()
-        // Per type, the first and the last `citationsPerType / 2` event indices: bounded memory.
-        var byType: [String: (first: [Int], last: [Int], total: Int)] = [:]
+        var citations = CitedEvents(perType: citationsPerType)
         var exported = 0
         let eventsHash = SHA256Hasher(), leafHasher = SHA256Hasher()
         var leaf = [UInt8](repeating: 0, count: 32)
@@ -93,13 +92,7 @@ public enum EvidenceBundle {
             try store.forEachEvent(drill: drill, through: .drillSeq(count)) { (event: RecordedEvent) throws in
                 let payload = try report.apply(event)
                 let index = exported
-                modify(&byType[event.type, default: ([], [], 0)]) { cited in
-                    if cited.first.count < citationsPerType / 2 { cited.first.append(index) } else {
-                        cited.last.append(index)
-                        if cited.last.count > citationsPerType / 2 { cited.last.removeFirst() }
-                    }
-                    cited.total += 1
-                }
+                citations.note(index, type: event.type)
                 exported += 1
                 head = event.hash
                 if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
@@ -138,7 +131,7 @@ public enum EvidenceBundle {
         for control in controls {
             var cited: [Int] = []
             for type in control.types {
-                if let c = byType[type] { cited += c.first + c.last }
+                cited += citations.indices(ofType: type)
             }
             citedByControl.append(cited.sorted())
         }
@@ -191,8 +184,6 @@ public enum EvidenceBundle {
         return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
     }
 
-    private static func modify<T>(_ value: inout T, _ body: (inout T) -> Void) { body(&value) }
-
     static func origin(_ drill: String) -> String { "failback/\(drill)" }
 
     /// A command's captured output: each non-empty stream as text, and both as an asciicast v2
@@ -217,5 +208,38 @@ public enum EvidenceBundle {
         lines.append(CanonicalJSON.string([.number(seconds), "o", .string("\r\n" + ending + "\r\n")]))
         files.append(Member(path: "\(stem).cast", bytes: Array((lines.joined(separator: "\n") + "\n").utf8)))
         return files
+    }
+}
+
+/// The events a bundle's controls index cites: per type, the first and the last `perType / 2`
+/// (bounded memory however long the drill). Types are few: found by a look along them, which
+/// costs less than hashing each event's type.
+struct CitedEvents {
+    private var types: [String] = []
+    private var first: [[Int]] = []
+    private var last: [[Int]] = []
+    let perType: Int
+
+    init(perType: Int) { self.perType = perType }
+
+    mutating func note(_ index: Int, type: String) {
+        let slot: Int
+        if let i = types.firstIndex(of: type) {
+            slot = i
+        } else {
+            slot = types.count
+            types.append(type)
+            first.append([])
+            last.append([])
+        }
+        if first[slot].count < perType / 2 { first[slot].append(index); return }
+        last[slot].append(index)
+        if last[slot].count > perType / 2 { last[slot].removeFirst() }
+    }
+
+    /// The cited indices of one type, in order.
+    func indices(ofType type: String) -> [Int] {
+        guard let i = types.firstIndex(of: type) else { return [] }
+        return first[i] + last[i]
     }
 }
