@@ -8,6 +8,11 @@
 //    process. Runs alternate (baseline, ours, baseline, ours); the best of each counts.
 // 2. Durable single-event appends: one event per transaction (fsync per commit), events/second.
 // Leaves DIR/ours.sqlite (N events in one drill) for the verify benchmark.
+//
+//   failback-bench --read-phases STORE
+//
+// 3. Reading a store's largest drill, phase by phase: raw SQLite rows (the baseline), + event
+//    envelopes, + typed payloads, + the drill's state; each as ms and as a multiple of the rows.
 import CSQLite
 import FailbackDomain
 import FailbackLog
@@ -200,12 +205,13 @@ func readPhases(_ path: String) {
     do {
         let store = try SQLiteEventStore(openingAt: path)
         guard let drill = try store.drills().max(by: { $0.eventCount < $1.eventCount }) else { return warn("bench: no drill") }
-        let only = getenv("BENCH_PHASE").map { String(cString: $0) }
+        var rowsMs = 0.0
         func best(_ name: String, _ body: () throws -> Void) throws {
-            if let only, !name.hasPrefix(only) { return }
             var times: [Double] = []
             for _ in 0..<3 { let t0 = seconds(); try body(); times.append(seconds() - t0) }
-            print("\(name): \(Int(times.min()! * 1000)) ms")
+            let ms = times.min()! * 1000
+            if rowsMs == 0 { rowsMs = ms }
+            print("\(name): \(Int(ms)) ms (\((ms / rowsMs * 10).rounded() / 10)x the rows)")
         }
         var n = 0
         try best("rows (SQLite, blobs copied)") {
