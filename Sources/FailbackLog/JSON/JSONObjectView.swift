@@ -23,13 +23,13 @@ public struct JSONValueView: Sendable, Equatable {
 
     public var string: String? { document.withUnsafeBufferPointer { Self.string(in: $0, range, of: document) } }
 
-    /// `string`, giving back `earlier` instead of a new string when it holds the same text.
-    public func string(reusing earlier: String?) -> String? {
-        guard var earlier, first == UInt8(ascii: "\""), range.count - 2 == earlier.utf8.count else { return string }
-        let same = earlier.withUTF8 { e in
-            document.withUnsafeBufferPointer { doc in compareBytes(doc.baseAddress! + range.lowerBound + 1, e.count, e.baseAddress ?? doc.baseAddress!, e.count) == 0 }
+    /// True when the value is a string written as `text`'s UTF-8 exactly (no escapes).
+    public func isString(_ text: String) -> Bool {
+        var text = text
+        guard first == UInt8(ascii: "\""), range.count - 2 == text.utf8.count else { return false }
+        return text.withUTF8 { t in
+            document.withUnsafeBufferPointer { doc in compareBytes(doc.baseAddress! + range.lowerBound + 1, t.count, t.baseAddress ?? doc.baseAddress!, t.count) == 0 }
         }
-        return same ? earlier : string
     }
 
     public var number: Double? { document.withUnsafeBufferPointer { Self.number(in: $0, range) } }

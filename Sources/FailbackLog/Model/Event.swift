@@ -161,20 +161,24 @@ public struct RecordedEvent: Sendable, Equatable {
         try self.init(canonical: canonical, hash: hash, sharing: &strings)
     }
 
-    /// Envelope strings one event shares with the events read after it.
+    /// Envelope strings a run of events shares: a drill's id, its types, actors and hosts repeat
+    /// from event to event, and are made once (up to `capacity` distinct ones), then shared.
     public struct SharedStrings {
-        var drillID: String?, type: String?, actor: String?, host: String?
+        private var known: [String] = []
+        private let capacity = 64
         public init() {}
-        init(drillID: String, type: String, actor: String, host: String) {
-            self.drillID = drillID
-            self.type = type
-            self.actor = actor
-            self.host = host
+
+        /// The text of the string value `view`, shared when already known.
+        mutating func string(_ view: JSONValueView) -> String? {
+            for candidate in known where view.isString(candidate) { return candidate }
+            guard let made = view.string else { return nil }
+            if known.count < capacity { known.append(made) }
+            return made
         }
     }
 
-    /// `init(canonical:hash:)` for one of a run of events: envelope strings equal to the previous
-    /// event's (a drill's id, actor, host, often its type) are shared, not made again.
+    /// `init(canonical:hash:)` for one of a run of events, sharing envelope strings with the
+    /// events read before it (`SharedStrings`).
     public init(canonical: [UInt8], hash: [UInt8], sharing strings: inout SharedStrings) throws(EnvelopeError) {
         let found: JSONScanner.DocumentMembers
         do { found = try JSONScanner.members(ofDocument: canonical, nestedName: "payload") } catch { throw EnvelopeError("not a JSON object (\(error))") }
@@ -184,8 +188,8 @@ public struct RecordedEvent: Sendable, Equatable {
             if let m = EnvelopeMember(named: span, in: canonical) { spans[m.rawValue] = span.value }
         }
         func value(_ m: EnvelopeMember) -> JSONValueView? { spans[m.rawValue].map { JSONValueView(document: canonical, range: $0) } }
-        func string(_ m: EnvelopeMember, reusing earlier: String?) throws(EnvelopeError) -> String {
-            guard let s = value(m)?.string(reusing: earlier) else { throw EnvelopeError("member \"\(m.name)\" missing or not a string") }
+        func string(_ m: EnvelopeMember) throws(EnvelopeError) -> String {
+            guard let v = value(m), let s = strings.string(v) else { throw EnvelopeError("member \"\(m.name)\" missing or not a string") }
             return s
         }
         func int(_ m: EnvelopeMember) throws(EnvelopeError) -> Int {
@@ -194,8 +198,8 @@ public struct RecordedEvent: Sendable, Equatable {
         }
         self.seq = try int(.seq)
         self.drillSeq = try int(.drillSeq)
-        self.drillID = try string(.drillID, reusing: strings.drillID)
-        self.type = try string(.type, reusing: strings.type)
+        self.drillID = try string(.drillID)
+        self.type = try string(.type)
         self.schemaVersion = try int(.schemaVersion)
         let at = value(.recordedAt)
         guard let ts = at?.timestamp else {
@@ -203,9 +207,8 @@ public struct RecordedEvent: Sendable, Equatable {
             throw EnvelopeError("recorded_at \"\(text)\" is not RFC 3339")
         }
         self.recordedAt = ts
-        self.actor = try string(.actor, reusing: strings.actor)
-        self.host = try string(.host, reusing: strings.host)
-        strings = SharedStrings(drillID: drillID, type: type, actor: actor, host: host)
+        self.actor = try string(.actor)
+        self.host = try string(.host)
         let payload = value(.payload)
         guard let payload, let object = found.nested.map({ JSONObjectView(document: canonical, range: payload.range, members: $0) }) ?? payload.object else {
             throw EnvelopeError("member \"payload\" missing or not an object")
