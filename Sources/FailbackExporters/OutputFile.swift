@@ -59,10 +59,14 @@ public final class OutputFile {
         guard rename(temporary, path) == 0 else { throw ExportError.errno("cannot rename into", path) }
     }
 
-    deinit {
-        if fd >= 0 {
-            close(fd)
-            unlink(temporary)
-        }
+    /// Removes the temporary file (nothing appears at `path`). Also done when the file is dropped
+    /// uncommitted; a process about to exit cannot wait for that (another thread may hold it).
+    public func discard() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        unlink(temporary)
     }
+
+    deinit { discard() }
 }

@@ -27,6 +27,25 @@ import Testing
 
     static let dropTriggers = "DROP TRIGGER events_refuse_update; DROP TRIGGER events_refuse_delete; DROP TRIGGER drills_heads_only_advance;"
 
+    /// An export reads every event: one that is not readable, or not one line, stops it with the
+    /// event named, and no bundle (nor a part of one) is left.
+    @Test(arguments: [
+        ("UPDATE events SET canonical = CAST(substr(canonical, 1, 40) AS BLOB) WHERE seq = 5;", "stored event at seq 5 is not readable"),
+        (#"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '{"actor"', '{'||char(10)||'"actor"') AS BLOB) WHERE seq = 6;"#,
+         "stored event at seq 6 holds a line break"),
+    ])
+    func anExportOfADamagedStoreStopsAndWritesNothing(sql: String, saying: String) throws {
+        let (lab, verify) = try tamperedStore(Self.dropTriggers + sql)
+        #expect(verify.status == 1)
+        try FileManager.default.createDirectory(atPath: "\(lab.dir)/out", withIntermediateDirectories: true)
+        let export = try lab.failback(["evidence", "export", "-o", "\(lab.dir)/out/bundle.tar.gz"])
+        #expect(export.status != 0)
+        #expect(export.stderr.contains(saying), "\(export.stderr)")
+        #expect(export.stderr.split(separator: "\n").count == 1)
+        let left = try FileManager.default.contentsOfDirectory(atPath: "\(lab.dir)/out")
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     @Test func withoutDroppingTriggersTheDatabaseRefuses() throws {
         let lab = try Lab()
         _ = try lab.startDrill()

@@ -27,6 +27,9 @@ final class BundleArchive {
     func write(_ bytes: [UInt8]) throws(ExportError) { try tar.write(bytes) }
     func file(_ path: String, _ bytes: [UInt8]) throws(ExportError) { try tar.file(path, bytes) }
 
+    /// Leaves nothing behind (after a failure; no thread may be writing).
+    func discard() { file.discard() }
+
     /// Ends the archive and puts the file in place; returns its size.
     func commit() throws(ExportError) -> Int {
         try tar.finish()
@@ -85,18 +88,17 @@ final class HandOff<Element: Sendable>: Sendable {
     }
 }
 
-/// Byte chunks consumed on another thread, in order: an export reads and folds events on one
-/// core while the other hashes and deflates. The consumer's first error stops it; `send` and
-/// `finish` then throw it.
-final class ChunkPipe: @unchecked Sendable {
+/// Chunks consumed on another thread, in order: an export reads events on one thread while others
+/// fold them, hash and deflate. The consumer's first error stops it; `send` and `finish` then throw it.
+final class ChunkPipe<Chunk: Sendable, Failure: Error>: @unchecked Sendable {
     // `consumer` runs only on the pipe's thread until `finish` returns (the queue and the
     // semaphore order the hand-overs); `failure` is written there before `drained` is signalled.
-    private let consumer: ([UInt8]) throws(ExportError) -> Void
-    private let queue: HandOff<[UInt8]>
+    private let consumer: (Chunk) throws(Failure) -> Void
+    private let queue: HandOff<Chunk>
     private let drained = DispatchSemaphore(value: 0)
-    private var failure: ExportError?
+    private var failure: Failure?
 
-    init(depth: Int, consumer: @escaping ([UInt8]) throws(ExportError) -> Void) {
+    init(depth: Int, consumer: @escaping (Chunk) throws(Failure) -> Void) {
         self.consumer = consumer
         queue = HandOff(depth: depth)
         // A queue of its own gets a thread of its own at once (the shared pool may wait to add one
@@ -106,7 +108,7 @@ final class ChunkPipe: @unchecked Sendable {
 
     private func consume() {
         while let chunk = (try? queue.take()) ?? nil {
-            do throws(ExportError) { try consumer(chunk) } catch {
+            do throws(Failure) { try consumer(chunk) } catch {
                 failure = error
                 queue.cancel()
                 break
@@ -116,16 +118,17 @@ final class ChunkPipe: @unchecked Sendable {
     }
 
     /// Queues `chunk`, waiting while `depth` chunks are queued.
-    func send(_ chunk: [UInt8]) throws(ExportError) {
+    func send(_ chunk: Chunk) throws(Failure) {
         guard queue.put(chunk) else {
             drained.wait()
             drained.signal()
-            throw failure ?? ExportError("export stopped")
+            // The queue refuses chunks only once the consumer failed, which it records first.
+            throw failure!
         }
     }
 
     /// Waits until every queued chunk is consumed; throws the consumer's error, if any.
-    func finish() throws(ExportError) {
+    func finish() throws(Failure) {
         queue.close()
         drained.wait()
         drained.signal()

@@ -149,7 +149,7 @@ final class ArchiveScan {
     var events: EventStreamCheck { checked.value }
     private final class Checked { var value = EventStreamCheck() }
     private let checked = Checked()
-    private var eventsPipe: ChunkPipe?
+    private var eventsPipe: ChunkPipe<[UInt8], ExportError>?
     var folder: String?
     var current: String?
     var hasher = SHA256Hasher()

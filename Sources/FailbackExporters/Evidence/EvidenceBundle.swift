@@ -59,23 +59,20 @@ public enum EvidenceBundle {
         let eventsSize = try store.canonicalSize(drill: drill, through: count) + count
         let folder = drill
         let archive = try BundleArchive(path: path, mtime: lastEvent.recordedAt.millisecondsSinceEpoch / 1000)
+        // On any failure the partial file goes (the threads writing it have stopped by then).
+        var committed = false
+        defer { if !committed { archive.discard() } }
         try archive.beginFile("\(folder)/events.jsonl", size: eventsSize)
 
-        var report = DrillReport(keepsEventIndex: false)
-        // The Merkle tree, as block roots (flat memory), built on the pipe's thread from the lines it gets.
+        // Three threads: this one copies the stored events into the lines of `events.jsonl` and
+        // hashes them; one reads and folds them into the report; one computes their Merkle leaves
+        // (block roots only: flat memory) and compresses.
         final class Tree { var blocks = MerkleBlocks() }
         let merkle = Tree()
-        var citations = CitedEvents(perType: citationsPerType)
-        var exported = 0
-        let eventsHash = SHA256Hasher(), leafHasher = SHA256Hasher()
+        let leafHasher = SHA256Hasher()
         var leaf = [UInt8](repeating: 0, count: 32)
-        var head: [UInt8] = []
-        var document: JSONValue?
-        var outputs: [Member] = []
-        // The events file is hashed and compressed on the pipe's thread.
-        let pipe = ChunkPipe(depth: 4) { chunk throws(ExportError) in
-            eventsHash.update(chunk)
-            chunk.withUnsafeBytes { raw in
+        let deflating = ChunkPipe(depth: 4) { (lines: [UInt8]) throws(ExportError) in
+            lines.withUnsafeBytes { raw in
                 var start = 0
                 while start < raw.count, let found = memchr(raw.baseAddress! + start, 0x0A, raw.count - start) {
                     let end = raw.baseAddress!.distance(to: UnsafeRawPointer(found))
@@ -84,32 +81,41 @@ public enum EvidenceBundle {
                     start = end + 1
                 }
             }
-            try archive.write(chunk)
+            try archive.write(lines)
         }
-        var chunk: [UInt8] = []
-        chunk.reserveCapacity(1 << 20 + 4096)
+        let fold = ExportFold(citationsPerType: citationsPerType)
+        let folding = ChunkPipe(depth: 4) { (batch: EventBatch) throws in try fold.fold(batch) }
+        let eventsHash = SHA256Hasher()
+        var batch = EventBatch()
         do {
-            try store.forEachEvent(drill: drill, through: .drillSeq(count)) { (event: RecordedEvent) throws in
-                let payload = try report.apply(event)
-                let index = exported
-                citations.note(index, type: event.type)
-                exported += 1
-                head = event.hash
-                if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
-                if event.type == CommandExecuted.eventType, let command = payload as? CommandExecuted { outputs += capturedFiles(command, drillSeq: event.drillSeq) }
-                chunk += event.canonical
-                chunk.append(0x0A)
-                if chunk.count >= 1 << 20 {
-                    try pipe.send(chunk)
-                    chunk.removeAll(keepingCapacity: true)
+            try store.forEachStoredEvent(drill: drill, drillSeqs: 1...count) { row in
+                // One event a line: a line break inside stored bytes (never canonical) would split it.
+                if row.canonical.count > 0, memchr(row.canonical.baseAddress!, 0x0A, row.canonical.count) != nil {
+                    throw StoreError(.corrupt, "stored event at seq \(row.seq) holds a line break: it is not canonical JSON (run 'failback verify')")
+                }
+                batch.append(row)
+                if batch.lines.count >= 1 << 20 {
+                    eventsHash.update(batch.lines)
+                    try deflating.send(batch.lines)
+                    try folding.send(batch)
+                    batch = EventBatch()
                 }
             }
-            if !chunk.isEmpty { try pipe.send(chunk) }
-            try pipe.finish()
+            if !batch.lines.isEmpty {
+                eventsHash.update(batch.lines)
+                try deflating.send(batch.lines)
+                try folding.send(batch)
+            }
+            try folding.finish()
+            try deflating.finish()
         } catch {
-            try? pipe.finish()  // the pipe's thread stops; nothing is committed
+            // Both threads stop; nothing is committed. A folding error says more than the send it stopped.
+            try? deflating.finish()
+            do { try folding.finish() } catch { throw error }
             throw error
         }
+        var report = fold.report
+        let (exported, head, document, outputs, citations) = (fold.exported, fold.head, fold.document, fold.outputs, fold.citations)
         guard exported == count, head == lastEvent.hash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
         report.finish()
         let tree = merkle.blocks
@@ -181,6 +187,7 @@ public enum EvidenceBundle {
 
         for m in members { try archive.file("\(folder)/\(m.path)", m.bytes) }
         let compressedBytes = try archive.commit()
+        committed = true
         return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
     }
 
@@ -208,6 +215,67 @@ public enum EvidenceBundle {
         lines.append(CanonicalJSON.string([.number(seconds), "o", .string("\r\n" + ending + "\r\n")]))
         files.append(Member(path: "\(stem).cast", bytes: Array((lines.joined(separator: "\n") + "\n").utf8)))
         return files
+    }
+}
+
+/// Stored events on their way from the reading thread to the others: the lines of `events.jsonl`
+/// (each event's canonical bytes and a line break), where each line ends, the chain hashes (32
+/// bytes an event) and global `seq`s, in order.
+struct EventBatch: Sendable {
+    var lines: [UInt8] = []
+    var ends: [Int] = []
+    var hashes: [UInt8] = []
+    var seqs: [Int] = []
+
+    init() {
+        lines.reserveCapacity(1 << 20 + 4096)
+        ends.reserveCapacity(8192)
+        hashes.reserveCapacity(8192 * 32)
+        seqs.reserveCapacity(8192)
+    }
+
+    mutating func append(_ row: StoredEvent) {
+        lines.append(contentsOf: row.canonical)
+        lines.append(0x0A)
+        ends.append(lines.count)
+        hashes.append(contentsOf: row.hash)
+        seqs.append(row.seq)
+    }
+}
+
+/// What an export folds from its events, on the folding thread: the report, the citations of
+/// the controls index, the runbook followed and the commands' outputs. Read by the exporting
+/// thread once the folding pipe has finished (which orders the two).
+final class ExportFold {
+    var report = DrillReport(keepsEventIndex: false)
+    var citations: CitedEvents
+    var exported = 0
+    var head: [UInt8] = []
+    var document: JSONValue?
+    var outputs: [EvidenceBundle.Member] = []
+    private var strings = RecordedEvent.SharedStrings()
+
+    init(citationsPerType: Int) { citations = CitedEvents(perType: citationsPerType) }
+
+    func fold(_ batch: EventBatch) throws {
+        var start = 0
+        for (i, end) in batch.ends.enumerated() {
+            let event: RecordedEvent
+            do {
+                event = try RecordedEvent(canonical: Array(batch.lines[start..<(end - 1)]), hash: Array(batch.hashes[(i * 32)..<(i * 32 + 32)]), sharing: &strings)
+            } catch {
+                throw StoreError.unreadable(seq: batch.seqs[i], error)
+            }
+            start = end
+            let payload = try report.apply(event)
+            citations.note(exported, type: event.type)
+            exported += 1
+            head = event.hash
+            if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
+            if event.type == CommandExecuted.eventType, let command = payload as? CommandExecuted {
+                outputs += EvidenceBundle.capturedFiles(command, drillSeq: event.drillSeq)
+            }
+        }
     }
 }
 

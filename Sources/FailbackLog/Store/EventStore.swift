@@ -62,6 +62,11 @@ public protocol EventStore: AnyObject {
     /// Events whose stored bytes are not a well-formed envelope end the walk with `.corrupt`.
     func forEachEvent(drill id: String, drillSeqs: ClosedRange<Int>?, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError)
 
+    /// Calls `body` with the drill's events in `drillSeqs`, in order, as their rows hold them (not
+    /// read as events: for copying them whole). The bytes are valid only during the call; `body`'s
+    /// error ends the walk and is thrown.
+    func forEachStoredEvent(drill id: String, drillSeqs: ClosedRange<Int>, _ body: (StoredEvent) throws -> Void) throws
+
     /// The total size in bytes of the canonical forms of the drill's events 1...`drillSeq`
     /// (an export writes the size of its events file before the events).
     func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int
@@ -111,6 +116,13 @@ public struct CachedProjection: Sendable, Equatable {
 }
 
 /// A store failure: what went wrong, with the context a person needs to act on it.
+/// One event as its row holds it: global `seq`, canonical bytes and chain hash, in place.
+public struct StoredEvent {
+    public let seq: Int
+    public let canonical: UnsafeRawBufferPointer
+    public let hash: UnsafeRawBufferPointer
+}
+
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Equatable {
         /// No store file at the path.
@@ -145,4 +157,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// Stored bytes (at global `seq`, when known) that are not a readable event.
+    public static func unreadable(seq: Int?, _ error: EnvelopeError, path: String? = nil) -> StoreError {
+        StoreError(.corrupt, "stored event\(seq.map { " at seq \($0)" } ?? "") is not readable: \(error.description) (run 'failback verify')", path: path)
+    }
 }

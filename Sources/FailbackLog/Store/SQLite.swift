@@ -149,6 +149,12 @@ final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
+    /// The blob in place: valid until the next step or reset.
+    func blobBytes(_ column: Int32) -> UnsafeRawBufferPointer {
+        let n = Int(sqlite3_column_bytes(stmt, column))
+        return UnsafeRawBufferPointer(start: n > 0 ? sqlite3_column_blob(stmt, column) : nil, count: n)
+    }
+
     func blob(_ column: Int32) -> [UInt8] {
         let n = Int(sqlite3_column_bytes(stmt, column))
         guard n > 0, let p = sqlite3_column_blob(stmt, column) else { return [] }

@@ -302,6 +302,19 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func forEachEvent(drill id: String, drillSeqs: ClosedRange<Int>?, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
+        var strings = RecordedEvent.SharedStrings()
+        do {
+            try forEachStoredEvent(drill: id, drillSeqs: drillSeqs ?? 1...Int.max) { row in
+                try body(try decode(canonical: Array(row.canonical), hash: Array(row.hash), seq: row.seq, sharing: &strings))
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "read events: \(error)", path: path)  // nothing else is thrown
+        }
+    }
+
+    public func forEachStoredEvent(drill id: String, drillSeqs: ClosedRange<Int>, _ body: (StoredEvent) throws -> Void) throws {
         // A dedicated statement (not the cache): `body` may call back into the store.
         var stmt: OpaquePointer?
         let sql = "SELECT seq, canonical, hash FROM events WHERE drill_id = ? AND drill_seq BETWEEN ? AND ? ORDER BY drill_seq"
@@ -309,12 +322,12 @@ public final class SQLiteEventStore: EventStore {
             throw storeError(db.lastError(), doing: "read events")
         }
         let s = SQLiteStatement(stmt, connection: db)
-        try translatingErrors(doing: "read events") {
-            try s.bind([.text(id), .int(drillSeqs?.lowerBound ?? 1), .int(drillSeqs?.upperBound ?? Int.max)])
-            var strings = RecordedEvent.SharedStrings()
-            while try s.step() {
-                try body(try decode(canonical: s.blob(1), hash: s.blob(2), seq: s.int(0), sharing: &strings))
-            }
+        do { try s.bind([.text(id), .int(drillSeqs.lowerBound), .int(drillSeqs.upperBound)]) } catch { throw storeError(error, doing: "read events") }
+        while true {
+            let row: Bool
+            do { row = try s.step() } catch { throw storeError(error, doing: "read events") }
+            guard row else { return }
+            try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(1), hash: s.blobBytes(2)))
         }
     }
 
@@ -385,8 +398,7 @@ public final class SQLiteEventStore: EventStore {
         do {
             return try RecordedEvent(canonical: canonical, hash: hash, sharing: &strings)
         } catch {
-            let at = seq.map { " at seq \($0)" } ?? ""
-            throw StoreError(.corrupt, "stored event\(at) is not readable: \(error.description) (run 'failback verify')", path: path)
+            throw StoreError.unreadable(seq: seq, error, path: path)
         }
     }
 
