@@ -35,6 +35,9 @@ import Testing
         }
         out.append(Array(#"{"a":1,"b":{"c":1,"c":2},"a":3}"#.utf8))
         out.append(Array(#"{"a":1,"\u0061":2}"#.utf8))
+        out.append(Array(#"{"payload":{"c":1,"c":2},"a":[}"#.utf8))
+        out.append(Array(#"{"payload":{"b":1,"a":2,"b":3}}"#.utf8))
+        out.append(Array(#"{"payload":{"b":1,"a":2},"payload":{}}"#.utf8))
         out.append(Array(#"{"b":1,"a":2,"b":3}"#.utf8))
         out.append(Array(("{\"a\":" + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}").utf8))
         out.append(Array(#"{"a":1e400}"#.utf8))

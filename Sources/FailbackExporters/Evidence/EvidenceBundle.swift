@@ -86,6 +86,11 @@ public enum EvidenceBundle {
         let fold = ExportFold(citationsPerType: citationsPerType)
         let folding = ChunkPipe(depth: 4) { (batch: EventBatch) throws in try fold.fold(batch) }
         let eventsHash = SHA256Hasher()
+        func send(_ batch: EventBatch) throws {
+            eventsHash.update(batch.lines)
+            try deflating.send(batch.lines)
+            try folding.send(batch)
+        }
         var batch = EventBatch()
         do {
             try store.forEachStoredEvent(drill: drill, drillSeqs: 1...count) { row in
@@ -95,17 +100,11 @@ public enum EvidenceBundle {
                 }
                 batch.append(row)
                 if batch.lines.count >= 1 << 20 {
-                    eventsHash.update(batch.lines)
-                    try deflating.send(batch.lines)
-                    try folding.send(batch)
+                    try send(batch)
                     batch = EventBatch()
                 }
             }
-            if !batch.lines.isEmpty {
-                eventsHash.update(batch.lines)
-                try deflating.send(batch.lines)
-                try folding.send(batch)
-            }
+            if !batch.lines.isEmpty { try send(batch) }
             try folding.finish()
             try deflating.finish()
         } catch {

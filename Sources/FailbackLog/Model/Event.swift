@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A secret that was replaced before the event was written: where it was (a JSON Pointer, RFC 6901,
 /// into the envelope, e.g. `/payload/text`) and which rule found it. Never the secret itself.
 public struct Redaction: Sendable, Hashable {
@@ -165,14 +159,14 @@ public struct RecordedEvent: Sendable, Equatable {
     /// from event to event, and are made once (up to `capacity` distinct ones), then shared.
     public struct SharedStrings {
         private var known: [String] = []
-        private let capacity = 64
+        private static let capacity = 64
         public init() {}
 
         /// The text of the string value `view`, shared when already known.
         mutating func string(_ view: JSONValueView) -> String? {
             for candidate in known where view.isString(candidate) { return candidate }
             guard let made = view.string else { return nil }
-            if known.count < capacity { known.append(made) }
+            if known.count < Self.capacity { known.append(made) }
             return made
         }
     }
@@ -183,7 +177,7 @@ public struct RecordedEvent: Sendable, Equatable {
         let found: JSONScanner.DocumentMembers
         do { found = try JSONScanner.members(ofDocument: canonical, nestedName: "payload") } catch { throw EnvelopeError("not a JSON object (\(error))") }
         // Where each envelope member's value is (no value views made: they would retain the bytes).
-        var spans = InlineArray<11, Range<Int>?>(repeating: nil)
+        var spans = InlineArray<11, Range<Int>?>(repeating: nil)  // by EnvelopeMember.rawValue
         for span in found.members.spans {
             if let m = EnvelopeMember(named: span, in: canonical) { spans[m.rawValue] = span.value }
         }
@@ -237,10 +231,12 @@ public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-
 /// The members of an event envelope, found by their names' bytes.
 private enum EnvelopeMember: Int, CaseIterable {
     case actor, drillID, drillSeq, host, idempotencyKey, payload, recordedAt, redactions, schemaVersion, seq, type
+
+    /// Made once (`allCases` makes a new array each time it is asked).
+    static let all = allCases
 
     var name: StaticString {
         switch self {
@@ -262,30 +258,13 @@ private enum EnvelopeMember: Int, CaseIterable {
     init?(named span: JSONMemberSpan, in document: [UInt8]) {
         if span.nameIsEscaped {
             guard let text = JSONParser.string(in: document, openingQuoteAt: span.name.lowerBound - 1),
-                let m = Self.allCases.first(where: { $0.name.description == text })
+                let m = Self.all.first(where: { $0.name.description == text })
             else { return nil }
             self = m
             return
         }
-        let candidate: EnvelopeMember, other: EnvelopeMember?
-        switch span.name.count {
-        case 3: (candidate, other) = (.seq, nil)
-        case 4: (candidate, other) = (.host, .type)
-        case 5: (candidate, other) = (.actor, nil)
-        case 7: (candidate, other) = (.payload, nil)
-        case 8: (candidate, other) = (.drillID, nil)
-        case 9: (candidate, other) = (.drillSeq, nil)
-        case 10: (candidate, other) = (.redactions, nil)
-        case 11: (candidate, other) = (.recordedAt, nil)
-        case 14: (candidate, other) = (.schemaVersion, nil)
-        case 15: (candidate, other) = (.idempotencyKey, nil)
-        default: return nil
-        }
-        let found = document.withUnsafeBufferPointer { doc -> EnvelopeMember? in
-            let name = doc.baseAddress! + span.name.lowerBound
-            if compareBytes(name, span.name.count, candidate.name.utf8Start, candidate.name.utf8CodeUnitCount) == 0 { return candidate }
-            if let other, compareBytes(name, span.name.count, other.name.utf8Start, other.name.utf8CodeUnitCount) == 0 { return other }
-            return nil
+        let found = document.withUnsafeBufferPointer { doc in
+            Self.all.first { compareBytes(doc.baseAddress! + span.name.lowerBound, span.name.count, $0.name.utf8Start, $0.name.utf8CodeUnitCount) == 0 }
         }
         guard let found else { return nil }
         self = found
