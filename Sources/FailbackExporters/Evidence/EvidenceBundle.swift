@@ -64,25 +64,13 @@ public enum EvidenceBundle {
         defer { if !committed { archive.discard() } }
         try archive.beginFile("\(folder)/events.jsonl", size: eventsSize)
 
-        // Three threads: this one copies the stored events into the lines of `events.jsonl` and
-        // hashes them; one reads and folds them into the report; one computes their Merkle leaves
-        // (block roots only: flat memory) and compresses.
-        final class Tree { var blocks = MerkleBlocks() }
-        let merkle = Tree()
+        // Three threads: this one copies the stored events into the lines of `events.jsonl`,
+        // hashes them and their Merkle leaves (the tree kept as block roots: flat memory); one reads
+        // and folds them into the report; one compresses.
+        var tree = MerkleBlocks()
         let leafHasher = SHA256Hasher()
         var leaf = [UInt8](repeating: 0, count: 32)
-        let deflating = ChunkPipe(depth: 4) { (lines: [UInt8]) throws(ExportError) in
-            lines.withUnsafeBytes { raw in
-                var start = 0
-                while start < raw.count, let found = memchr(raw.baseAddress! + start, 0x0A, raw.count - start) {
-                    let end = raw.baseAddress!.distance(to: UnsafeRawPointer(found))
-                    MerkleTree.leafHash(UnsafeRawBufferPointer(rebasing: raw[start..<end]), using: leafHasher, into: &leaf, at: 0)
-                    leaf.withUnsafeBytes { merkle.blocks.append(leafHash: $0) }
-                    start = end + 1
-                }
-            }
-            try archive.write(lines)
-        }
+        let deflating = ChunkPipe(depth: 4) { (lines: [UInt8]) throws(ExportError) in try archive.write(lines) }
         let fold = ExportFold(citationsPerType: citationsPerType)
         let folding = ChunkPipe(depth: 4) { (batch: EventBatch) throws in try fold.fold(batch) }
         let eventsHash = SHA256Hasher()
@@ -99,6 +87,8 @@ public enum EvidenceBundle {
                     throw StoreError(.corrupt, "stored event at seq \(row.seq) holds a line break: it is not canonical JSON (run 'failback verify')")
                 }
                 batch.append(row)
+                MerkleTree.leafHash(row.canonical, using: leafHasher, into: &leaf, at: 0)
+                leaf.withUnsafeBytes { tree.append(leafHash: $0) }
                 if batch.lines.count >= 1 << 20 {
                     try send(batch)
                     batch = EventBatch()
@@ -117,7 +107,6 @@ public enum EvidenceBundle {
         let (exported, head, document, outputs, citations) = (fold.exported, fold.head, fold.document, fold.outputs, fold.citations)
         guard exported == count, head == lastEvent.hash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
         report.finish()
-        let tree = merkle.blocks
         let root = tree.root
 
         var members: [Member] = []

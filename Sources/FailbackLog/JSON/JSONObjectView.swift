@@ -25,8 +25,8 @@ public struct JSONValueView: Sendable, Equatable {
 
     /// True when the value is a string written as `text`'s UTF-8 exactly (no escapes).
     public func isString(_ text: String) -> Bool {
+        guard range.count - 2 == text.utf8.count, first == UInt8(ascii: "\"") else { return false }
         var text = text
-        guard first == UInt8(ascii: "\""), range.count - 2 == text.utf8.count else { return false }
         return text.withUTF8 { t in
             document.withUnsafeBufferPointer { doc in compareBytes(doc.baseAddress! + range.lowerBound + 1, t.count, t.baseAddress ?? doc.baseAddress!, t.count) == 0 }
         }

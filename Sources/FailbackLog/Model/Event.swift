@@ -264,7 +264,10 @@ private enum EnvelopeMember: Int, CaseIterable {
             return
         }
         let found = document.withUnsafeBufferPointer { doc in
-            Self.all.first { compareBytes(doc.baseAddress! + span.name.lowerBound, span.name.count, $0.name.utf8Start, $0.name.utf8CodeUnitCount) == 0 }
+            Self.all.first {
+                $0.name.utf8CodeUnitCount == span.name.count
+                    && compareBytes(doc.baseAddress! + span.name.lowerBound, span.name.count, $0.name.utf8Start, $0.name.utf8CodeUnitCount) == 0
+            }
         }
         guard let found else { return nil }
         self = found
