@@ -23,6 +23,15 @@ public struct JSONValueView: Sendable, Equatable {
 
     public var string: String? { document.withUnsafeBufferPointer { Self.string(in: $0, range, of: document) } }
 
+    /// The length of a string value's written bytes and their first eight (a quick way to tell two
+    /// strings apart; equal keys say nothing).
+    var stringKey: (count: Int, prefix: UInt64) {
+        let inner = (range.lowerBound + 1)..<max(range.lowerBound + 1, range.upperBound - 1)
+        var prefix: UInt64 = 0
+        for i in inner.prefix(8) { prefix = prefix << 8 | UInt64(document[i]) }
+        return (inner.count, prefix)
+    }
+
     /// True when the value is a string written as `text`'s UTF-8 exactly (no escapes).
     public func isString(_ text: String) -> Bool {
         guard range.count - 2 == text.utf8.count, first == UInt8(ascii: "\"") else { return false }
@@ -129,21 +138,22 @@ public struct JSONObjectView: Sendable, Equatable {
 
     // Typed reads of one member, with no view made (nil: absent or of another type).
 
-    /// Reads the member `name`'s bytes with `decode`; nil when there is no such member.
-    private func read<T>(_ name: String, _ decode: (UnsafeBufferPointer<UInt8>, Range<Int>) -> T?) -> T? {
+    /// Reads the member `name`'s bytes with `decode`; nil when there is no such member. (`decode`
+    /// is handed the document rather than capturing it: a capture would retain it on every read.)
+    private func read<T>(_ name: String, _ decode: (UnsafeBufferPointer<UInt8>, Range<Int>, [UInt8]) -> T?) -> T? {
         var name = name
         return name.withUTF8 { wanted in
             guard let i = index(of: wanted) else { return nil }
-            return document.withUnsafeBufferPointer { decode($0, members[i].value) }
+            return document.withUnsafeBufferPointer { decode($0, members[i].value, document) }
         }
     }
 
-    public func string(_ name: String) -> String? { read(name) { JSONValueView.string(in: $0, $1, of: document) } }
-    public func number(_ name: String) -> Double? { read(name) { JSONValueView.number(in: $0, $1) } }
-    public func integer(_ name: String) -> Int? { read(name) { JSONValueView.integer(exactly: JSONValueView.number(in: $0, $1)) } }
-    public func bool(_ name: String) -> Bool? { read(name) { JSONValueView.bool(in: $0, $1) } }
+    public func string(_ name: String) -> String? { read(name) { JSONValueView.string(in: $0, $1, of: $2) } }
+    public func number(_ name: String) -> Double? { read(name) { doc, range, _ in JSONValueView.number(in: doc, range) } }
+    public func integer(_ name: String) -> Int? { read(name) { doc, range, _ in JSONValueView.integer(exactly: JSONValueView.number(in: doc, range)) } }
+    public func bool(_ name: String) -> Bool? { read(name) { doc, range, _ in JSONValueView.bool(in: doc, range) } }
     /// True when the member is present and not null.
-    public func has(_ name: String) -> Bool { read(name) { doc, range in doc[range.lowerBound] != UInt8(ascii: "n") ? true : nil } ?? false }
+    public func has(_ name: String) -> Bool { read(name) { doc, range, _ in doc[range.lowerBound] != UInt8(ascii: "n") ? true : nil } ?? false }
 
     /// The index of the member whose name's UTF-8 is `wanted`.
     func index(of wanted: UnsafeBufferPointer<UInt8>) -> Int? {

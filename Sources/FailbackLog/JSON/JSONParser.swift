@@ -65,19 +65,40 @@ extension JSONParseError {
 /// A strict RFC 8259 parser producing I-JSON values: it rejects invalid UTF-8, lone surrogates,
 /// duplicate member names and numbers that overflow a double, so that whatever it accepts has exactly
 /// one RFC 8785 canonical form.
+///
+/// Tokens (strings, numbers, literals) are checked by `JSONScanner`, which says where each ends;
+/// the parser builds values from them, so the two accept and refuse by the same rules.
 public struct JSONParser {
     public static let maximumDepth = 512
 
-    private let bytes: [UInt8]
-    private var index = 0
-    private var depth = 0
+    private var scanner: JSONScanner
+    private let bytes: UnsafeBufferPointer<UInt8>
     /// Members of the objects being parsed, innermost last.
     private var pending: [(key: String, value: JSONValue, offset: Int)] = []
 
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) {
+        self.bytes = bytes
+        scanner = JSONScanner(bytes, at: index)
+    }
+
+    /// Runs `body` with a parser over `document`, from `index`.
+    private static func with<T>(_ document: [UInt8], at index: Int = 0, _ body: (inout JSONParser) throws(JSONParseError) -> T) throws(JSONParseError) -> T {
+        let result: Result<T, JSONParseError> = document.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(buffer, at: index)
+            do throws(JSONParseError) { return .success(try body(&parser)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     /// Parses one JSON document.
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
-        return try parser.parseDocument()
+        try with(bytes) { (p: inout JSONParser) throws(JSONParseError) in
+            try p.checkUTF8()
+            p.scanner.skipWhitespace()
+            let value = try p.parseValue()
+            try p.expectEnd()
+            return value
+        }
     }
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
@@ -85,62 +106,58 @@ public struct JSONParser {
     }
 
     /// Parses a document that must be one JSON object, giving its members in the order written
-    /// rather than as a dictionary: for readers that visit each member once (an event envelope).
+    /// rather than as a dictionary: for readers that visit each member once.
     /// Refuses what `parse` refuses, duplicate names included.
     public static func parseObjectMembers(_ bytes: [UInt8]) throws(JSONParseError) -> [(key: String, value: JSONValue)] {
-        var parser = JSONParser(bytes: bytes)
-        if let bad = firstInvalidUTF8Offset(bytes) { throw parser.error(.invalidUTF8, at: bad) }
-        parser.skipWhitespace()
-        guard parser.peek() == UInt8(ascii: "{") else { throw parser.index < bytes.count ? parser.unexpected() : parser.error(.unexpectedEnd, at: 0) }
-        try parser.parseMembers()
-        parser.skipWhitespace()
-        if parser.index < bytes.count { throw parser.error(.trailingContent, at: parser.index) }
-        let members = parser.pending
-        // Names in increasing byte order (as RFC 8785 writes ASCII names) cannot repeat; otherwise
-        // look. Bytes, not `<`: String comparison is Unicode-aware and far slower.
-        if zip(members, members.dropFirst()).contains(where: { !$0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-            var seen = Set<String>()
-            for m in members where !seen.insert(m.key).inserted { throw parser.error(.duplicateKey(m.key), at: m.offset) }
+        try with(bytes) { (p: inout JSONParser) throws(JSONParseError) in
+            try p.checkUTF8()
+            p.scanner.skipWhitespace()
+            guard p.scanner.peek() == UInt8(ascii: "{") else {
+                throw p.scanner.index < p.bytes.count ? p.scanner.unexpected() : p.scanner.error(.unexpectedEnd, at: 0)
+            }
+            try p.parseMembers()
+            try p.expectEnd()
+            let members = p.pending
+            // Names in increasing byte order (as RFC 8785 writes ASCII names) cannot repeat; otherwise
+            // look. Bytes, not `<`: String comparison is Unicode-aware and far slower.
+            if zip(members, members.dropFirst()).contains(where: { !$0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                var seen = Set<String>()
+                for m in members where !seen.insert(m.key).inserted { throw p.scanner.error(.duplicateKey(m.key), at: m.offset) }
+            }
+            return members.map { ($0.key, $0.value) }
         }
-        return members.map { ($0.key, $0.value) }
     }
-
-    private init(bytes: [UInt8]) { self.bytes = bytes }
 
     /// The value starting at `offset` of a document already validated (`JSONScanner`).
     static func value(in bytes: [UInt8], at offset: Int) -> JSONValue? {
-        var parser = JSONParser(bytes: bytes)
-        parser.index = offset
-        return try? parser.parseValue()
+        try? with(bytes, at: offset) { (p: inout JSONParser) throws(JSONParseError) in try p.parseValue() }
     }
 
     /// The text of the string whose opening quote is at `offset`, escapes decoded.
     static func string(in bytes: [UInt8], openingQuoteAt offset: Int) -> String? {
-        var parser = JSONParser(bytes: bytes)
-        parser.index = offset
-        return try? parser.parseString()
+        try? with(bytes, at: offset) { (p: inout JSONParser) throws(JSONParseError) in try p.parseString() }
     }
 
-    private mutating func parseDocument() throws(JSONParseError) -> JSONValue {
-        if let bad = firstInvalidUTF8Offset(bytes) { throw error(.invalidUTF8, at: bad) }
-        skipWhitespace()
-        let value = try parseValue()
-        skipWhitespace()
-        if index < bytes.count { throw error(.trailingContent, at: index) }
-        return value
+    private func checkUTF8() throws(JSONParseError) {
+        if let bad = firstInvalidUTF8Offset(bytes) { throw scanner.error(.invalidUTF8, at: bad) }
+    }
+
+    private mutating func expectEnd() throws(JSONParseError) {
+        scanner.skipWhitespace()
+        if scanner.index < bytes.count { throw scanner.error(.trailingContent, at: scanner.index) }
     }
 
     private mutating func parseValue() throws(JSONParseError) -> JSONValue {
-        guard index < bytes.count else { throw error(.unexpectedEnd, at: index) }
-        switch bytes[index] {
+        guard let first = scanner.peek() else { throw scanner.error(.unexpectedEnd, at: scanner.index) }
+        switch first {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"): try scanner.expectLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try scanner.expectLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try scanner.expectLiteral("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default: throw unexpected()
+        default: throw scanner.unexpected()
         }
     }
 
@@ -151,7 +168,7 @@ public struct JSONParser {
         try parseMembers()
         var members = [String: JSONValue](minimumCapacity: pending.count - base)
         for i in base..<pending.count where members.updateValue(pending[i].value, forKey: pending[i].key) != nil {
-            throw error(.duplicateKey(pending[i].key), at: pending[i].offset)
+            throw scanner.error(.duplicateKey(pending[i].key), at: pending[i].offset)
         }
         pending.removeSubrange(base...)
         return .object(members)
@@ -159,214 +176,103 @@ public struct JSONParser {
 
     /// Parses an object, leaving its members on `pending`.
     private mutating func parseMembers() throws(JSONParseError) {
-        try enter()
-        index += 1
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") { index += 1; depth -= 1; return }
-        while true {
-            skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
-            let keyOffset = index
+        try scanner.open()
+        if try scanner.closes(UInt8(ascii: "}")) { return }
+        repeat {
+            let keyOffset = try scanner.expectName()
             let key = try parseString()
-            skipWhitespace()
-            guard peek() == UInt8(ascii: ":") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
-            index += 1
-            skipWhitespace()
-            let value = try parseValue()
-            pending.append((key, value, keyOffset))
-            skipWhitespace()
-            switch peek() {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; depth -= 1; return
-            case nil: throw error(.unexpectedEnd, at: index)
-            default: throw unexpected()
-            }
-        }
+            try scanner.expectColon()
+            pending.append((key, try parseValue(), keyOffset))
+        } while try scanner.continues(closing: UInt8(ascii: "}"))
     }
 
     private mutating func parseArray() throws(JSONParseError) -> JSONValue {
-        try enter()
-        index += 1
+        try scanner.open()
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if peek() == UInt8(ascii: "]") { index += 1; depth -= 1; return .array(elements) }
-        while true {
-            skipWhitespace()
+        if try scanner.closes(UInt8(ascii: "]")) { return .array(elements) }
+        repeat {
+            scanner.skipWhitespace()
             elements.append(try parseValue())
-            skipWhitespace()
-            switch peek() {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): index += 1; depth -= 1; return .array(elements)
-            case nil: throw error(.unexpectedEnd, at: index)
-            default: throw unexpected()
-            }
-        }
+        } while try scanner.continues(closing: UInt8(ascii: "]"))
+        return .array(elements)
     }
 
-    private mutating func enter() throws(JSONParseError) {
-        depth += 1
-        if depth > Self.maximumDepth { throw error(.tooDeep, at: index) }
-    }
-
+    /// The string at the scanner (checked by it), escapes decoded.
     private mutating func parseString() throws(JSONParseError) -> String {
-        index += 1  // opening quote
-        let start = index
-        // Fast path: no escapes.
-        while index < bytes.count {
-            let b = bytes[index]
-            if b == UInt8(ascii: "\"") {
-                let s = String(decoding: bytes[start..<index], as: UTF8.self)
-                index += 1
-                return s
-            }
-            if b == UInt8(ascii: "\\") { break }
-            if b < 0x20 { throw error(.controlCharacterInString, at: index) }
-            index += 1
-        }
-        var scalars = Array(bytes[start..<index])
-        while index < bytes.count {
-            let b = bytes[index]
-            switch b {
-            case UInt8(ascii: "\""):
-                index += 1
-                return String(decoding: scalars, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                let escapeOffset = index
-                index += 1
-                guard index < bytes.count else { throw error(.unexpectedEnd, at: index) }
-                let e = bytes[index]
-                index += 1
-                switch e {
-                case UInt8(ascii: "\""): scalars.append(0x22)
-                case UInt8(ascii: "\\"): scalars.append(0x5C)
-                case UInt8(ascii: "/"): scalars.append(0x2F)
-                case UInt8(ascii: "b"): scalars.append(0x08)
-                case UInt8(ascii: "f"): scalars.append(0x0C)
-                case UInt8(ascii: "n"): scalars.append(0x0A)
-                case UInt8(ascii: "r"): scalars.append(0x0D)
-                case UInt8(ascii: "t"): scalars.append(0x09)
-                case UInt8(ascii: "u"):
-                    var code = try parseHex4(escapeOffset: escapeOffset)
-                    if (0xD800...0xDBFF).contains(code) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw error(.loneSurrogate, at: escapeOffset)
-                        }
-                        index += 2
-                        let low = try parseHex4(escapeOffset: escapeOffset)
-                        guard (0xDC00...0xDFFF).contains(low) else { throw error(.loneSurrogate, at: escapeOffset) }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(code) {
-                        throw error(.loneSurrogate, at: escapeOffset)
-                    }
-                    scalars.append(contentsOf: Array(String(Character(Unicode.Scalar(code)!)).utf8))
-                default:
-                    throw error(.invalidEscape, at: escapeOffset)
+        let start = scanner.index + 1
+        let escaped = try scanner.skipString()
+        let text = start..<(scanner.index - 1)
+        guard escaped else { return String(decoding: UnsafeBufferPointer(rebasing: bytes[text]), as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        var i = text.lowerBound
+        while i < text.upperBound {
+            let b = bytes[i]
+            i += 1
+            guard b == UInt8(ascii: "\\") else { out.append(b); continue }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var code = hex4(at: i)
+                i += 4
+                if (0xD800...0xDBFF).contains(code) {  // the scanner saw its low half follow
+                    code = 0x10000 + ((code - 0xD800) << 10) + (hex4(at: i + 2) - 0xDC00)
+                    i += 6
                 }
-            default:
-                if b < 0x20 { throw error(.controlCharacterInString, at: index) }
-                scalars.append(b)
-                index += 1
+                out.append(contentsOf: Array(String(Character(Unicode.Scalar(code) ?? "\u{FFFD}")).utf8))
+            default: out.append(e)  // " \ /
             }
         }
-        throw error(.unexpectedEnd, at: index)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private mutating func parseHex4(escapeOffset: Int) throws(JSONParseError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error(.unexpectedEnd, at: bytes.count) }
+    /// Four hex digits the scanner has checked.
+    private func hex4(at i: Int) -> UInt32 {
         var value: UInt32 = 0
-        for _ in 0..<4 {
-            let b = bytes[index]
-            let digit: UInt8
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
-            default: throw error(.invalidEscape, at: escapeOffset)
-            }
-            value = value << 4 | UInt32(digit)
-            index += 1
+        for b in bytes[i..<(i + 4)] {
+            value = value << 4 | UInt32(b <= UInt8(ascii: "9") ? b - UInt8(ascii: "0") : (b | 0x20) - UInt8(ascii: "a") + 10)
         }
         return value
     }
 
+    /// The number at the scanner (checked by it).
     private mutating func parseNumber() throws(JSONParseError) -> Double {
-        let start = index
-        func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
-        if peek() == UInt8(ascii: "-") { index += 1 }
-        if peek() == UInt8(ascii: "0") {
-            index += 1
-            if isDigit(peek()) { throw error(.invalidNumber, at: start) }
-        } else if isDigit(peek()) {
-            while isDigit(peek()) { index += 1 }
-        } else {
-            throw error(.invalidNumber, at: start)
-        }
-        var fraction = false
-        if peek() == UInt8(ascii: ".") {
-            fraction = true
-            index += 1
-            guard isDigit(peek()) else { throw error(.invalidNumber, at: start) }
-            while isDigit(peek()) { index += 1 }
-        }
-        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
-            fraction = true
-            index += 1
-            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
-            guard isDigit(peek()) else { throw error(.invalidNumber, at: start) }
-            while isDigit(peek()) { index += 1 }
-        }
+        let start = scanner.index
+        let integral = try scanner.skipNumber()
+        let text = start..<scanner.index
         // Integers of up to 15 digits are exact in a double: no need for strtod.
-        if !fraction, index - start <= 15 {
+        if integral, text.count <= 15 {
             var value = 0, i = start
             let negative = bytes[i] == UInt8(ascii: "-")
             if negative { i += 1 }
-            while i < index { value = value &* 10 &+ Int(bytes[i] &- UInt8(ascii: "0")); i += 1 }
+            while i < text.upperBound { value = value &* 10 &+ Int(bytes[i] &- UInt8(ascii: "0")); i += 1 }
             return negative ? -Double(value) : Double(value)
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        guard let value = Double(text) else { throw error(.invalidNumber, at: start) }
-        guard value.isFinite else { throw error(.numberOutOfRange, at: start) }
+        guard let value = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[text]), as: UTF8.self)) else {
+            throw scanner.error(.invalidNumber, at: start)
+        }
         return value
-    }
-
-    private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
-        let start = index
-        let count = literal.utf8CodeUnitCount
-        guard index + count <= bytes.count else { throw error(.unexpectedEnd, at: bytes.count) }
-        for i in 0..<count where bytes[index + i] != literal.utf8Start[i] {
-            throw error(.unexpectedCharacter(bytes.withUnsafeBufferPointer { JSONParseError.character(at: index + i, in: $0) }), at: index + i)
-        }
-        index = start + count
-    }
-
-    private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
-
-    private mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: index += 1
-            default: return
-            }
-        }
-    }
-
-    private func unexpected() -> JSONParseError {
-        error(.unexpectedCharacter(bytes.withUnsafeBufferPointer { JSONParseError.character(at: index, in: $0) }), at: index)
-    }
-
-    private func error(_ reason: JSONParseError.Reason, at offset: Int) -> JSONParseError {
-        bytes.withUnsafeBufferPointer { JSONParseError(reason, at: offset, in: $0) }
     }
 }
 
 /// The offset of the first byte that does not belong to well-formed UTF-8 (RFC 3629: no overlong forms,
 /// no surrogates, nothing above U+10FFFF), or nil when all of it is well-formed.
 public func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
+    bytes.withUnsafeBufferPointer { firstInvalidUTF8Offset($0) }
+}
+
+func firstInvalidUTF8Offset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
     var i = 0
     let n = bytes.count
     while i < n {
         // ASCII, eight bytes at a time.
-        if i + 8 <= n, bytes.withUnsafeBytes({ $0.loadUnaligned(fromByteOffset: i, as: UInt64.self) }) & 0x8080_8080_8080_8080 == 0 {
+        if i + 8 <= n, UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
             i += 8
             continue
         }

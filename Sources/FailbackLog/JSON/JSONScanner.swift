@@ -14,14 +14,16 @@ public struct JSONMemberSpan: Sendable, Equatable {
     public var value: Range<Int>
 }
 
-/// The validating half of `JSONParser` without the building half: it accepts exactly what the parser
-/// accepts, refuses the rest with the same error at the same place (a differential test holds the two
-/// together), and instead of values it gives the positions of one object's members. Reading typed
+/// JSON's grammar without values: it accepts exactly what `JSONParser` accepts and refuses the rest
+/// with the same error at the same place (the parser builds values on these same steps; a
+/// differential test holds the two together), and instead of values it gives the positions of one
+/// object's members. Reading typed
 /// members from those positions (`JSONObjectView`) costs no tree of values, no dictionary and no
 /// string the reader does not ask for: this is how stored events are read.
 struct JSONScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
-    private var index: Int
+    /// Where the scan is: the next byte to read.
+    var index: Int
     private var depth = 0
     /// Names of the skipped objects being scanned, innermost last (for the duplicate-name check).
     private var names: [JSONMemberSpan] = []
@@ -29,7 +31,7 @@ struct JSONScanner {
     /// The member of the outermost object whose members are recorded too.
     private var nestedName: StaticString?
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) {
         self.bytes = bytes
         self.index = index
     }
@@ -53,7 +55,7 @@ struct JSONScanner {
         let result: Result<DocumentMembers, JSONParseError> = document.withUnsafeBufferPointer { buffer in
             do throws(JSONParseError) {
                 var scanner = JSONScanner(buffer, at: 0)
-                if let bad = firstInvalidUTF8Offset(document) { throw scanner.error(.invalidUTF8, at: bad) }
+                if let bad = firstInvalidUTF8Offset(buffer) { throw scanner.error(.invalidUTF8, at: bad) }
                 scanner.skipWhitespace()
                 guard scanner.peek() == UInt8(ascii: "{") else {
                     throw scanner.index < buffer.count ? scanner.unexpected() : scanner.error(.unexpectedEnd, at: 0)
@@ -104,7 +106,7 @@ struct JSONScanner {
         }
     }
 
-    // MARK: Grammar (mirrors JSONParser, error for error)
+    // MARK: Grammar (the parser reads tokens through these same checks)
 
     private mutating func skipValue() throws(JSONParseError) {
         guard index < bytes.count else { throw error(.unexpectedEnd, at: index) }
@@ -118,7 +120,7 @@ struct JSONScanner {
         case UInt8(ascii: "t"): try expectLiteral("true")
         case UInt8(ascii: "f"): try expectLiteral("false")
         case UInt8(ascii: "n"): try expectLiteral("null")
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try skipNumber()
         default: throw unexpected()
         }
     }
@@ -130,20 +132,13 @@ struct JSONScanner {
         into spans: inout [JSONMemberSpan], record: Bool, checkNamesLater: Bool, nested: inout ObjectMembers?
     ) throws(JSONParseError) {
         let base = record ? spans.count : names.count
-        try enter()
-        index += 1
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") { index += 1; depth -= 1; return }
-        while true {
-            skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
-            let nameStart = index + 1
+        try open()
+        if try closes(UInt8(ascii: "}")) { return }
+        repeat {
+            let nameStart = try expectName() + 1
             let escaped = try skipString()
             let name = nameStart..<(index - 1)
-            skipWhitespace()
-            guard peek() == UInt8(ascii: ":") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
-            index += 1
-            skipWhitespace()
+            try expectColon()
             let valueStart = index
             if record, let wanted = nestedName, peek() == UInt8(ascii: "{"), !escaped, isName(name, wanted) {
                 var members: [JSONMemberSpan] = []
@@ -158,19 +153,9 @@ struct JSONScanner {
             }
             let span = JSONMemberSpan(name: name, nameIsEscaped: escaped, value: valueStart..<index)
             if record { spans.append(span) } else { names.append(span) }
-            skipWhitespace()
-            switch peek() {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"):
-                index += 1
-                depth -= 1
-                if !checkNamesLater {
-                    if record { _ = try checkNames(spans[base...]) } else { _ = try checkNames(names[base...]); names.removeSubrange(base...) }
-                }
-                return
-            case nil: throw error(.unexpectedEnd, at: index)
-            default: throw unexpected()
-            }
+        } while try continues(closing: UInt8(ascii: "}"))
+        if !checkNamesLater {
+            if record { _ = try checkNames(spans[base...]) } else { _ = try checkNames(names[base...]); names.removeSubrange(base...) }
         }
     }
 
@@ -204,30 +189,70 @@ struct JSONScanner {
     }
 
     private mutating func skipArray() throws(JSONParseError) {
-        try enter()
-        index += 1
-        skipWhitespace()
-        if peek() == UInt8(ascii: "]") { index += 1; depth -= 1; return }
-        while true {
+        try open()
+        if try closes(UInt8(ascii: "]")) { return }
+        repeat {
             skipWhitespace()
             try skipValue()
-            skipWhitespace()
-            switch peek() {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): index += 1; depth -= 1; return
-            case nil: throw error(.unexpectedEnd, at: index)
-            default: throw unexpected()
-            }
+        } while try continues(closing: UInt8(ascii: "]"))
+    }
+
+    // MARK: The steps of objects and arrays (shared with the parser, which builds as it goes)
+
+    /// Enters the object or array whose bracket is at `index`.
+    @inline(__always)
+    mutating func open() throws(JSONParseError) {
+        depth += 1
+        if depth > JSONParser.maximumDepth { throw error(.tooDeep, at: index) }
+        index += 1
+        skipWhitespace()
+    }
+
+    /// Leaves the object or array just opened if it is empty (`closing` next).
+    @inline(__always)
+    mutating func closes(_ closing: UInt8) throws(JSONParseError) -> Bool {
+        guard peek() == closing else { return false }
+        index += 1
+        depth -= 1
+        return true
+    }
+
+    /// After a member or element: true at a comma (another follows), false at `closing` (left).
+    @inline(__always)
+    mutating func continues(closing: UInt8) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        switch peek() {
+        case UInt8(ascii: ","):
+            index += 1
+            return true
+        case closing:
+            index += 1
+            depth -= 1
+            return false
+        case nil: throw error(.unexpectedEnd, at: index)
+        default: throw unexpected()
         }
     }
 
-    private mutating func enter() throws(JSONParseError) {
-        depth += 1
-        if depth > JSONParser.maximumDepth { throw error(.tooDeep, at: index) }
+    /// A member's name must come next: where its opening quote is.
+    @inline(__always)
+    mutating func expectName() throws(JSONParseError) -> Int {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
+        return index
+    }
+
+    /// The colon after a member's name, and the space around it.
+    @inline(__always)
+    mutating func expectColon() throws(JSONParseError) {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: ":") else { throw index < bytes.count ? unexpected() : error(.unexpectedEnd, at: index) }
+        index += 1
+        skipWhitespace()
     }
 
     /// Skips a string, checking its escapes; true when it holds one.
-    private mutating func skipString() throws(JSONParseError) -> Bool {
+    mutating func skipString() throws(JSONParseError) -> Bool {
         index += 1  // opening quote
         var escaped = false
         while index < bytes.count {
@@ -299,7 +324,8 @@ struct JSONScanner {
         return value
     }
 
-    private mutating func skipNumber() throws(JSONParseError) {
+    /// Skips a number, checking it; true when it has neither fraction nor exponent.
+    mutating func skipNumber() throws(JSONParseError) -> Bool {
         let start = index
         func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
         if peek() == UInt8(ascii: "-") { index += 1 }
@@ -313,7 +339,9 @@ struct JSONScanner {
             throw error(.invalidNumber, at: start)
         }
         let integerDigits = index - integerStart
+        var fraction = false
         if peek() == UInt8(ascii: ".") {
+            fraction = true
             index += 1
             guard isDigit(peek()) else { throw error(.invalidNumber, at: start) }
             while isDigit(peek()) { index += 1 }
@@ -331,9 +359,10 @@ struct JSONScanner {
             guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw error(.invalidNumber, at: start) }
             guard value.isFinite else { throw error(.numberOutOfRange, at: start) }
         }
+        return !exponent && !fraction
     }
 
-    private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
         let count = literal.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw error(.unexpectedEnd, at: bytes.count) }
         for i in 0..<count where bytes[index + i] != literal.utf8Start[i] {
@@ -342,9 +371,11 @@ struct JSONScanner {
         index += count
     }
 
-    private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+    @inline(__always)
+    func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
-    private mutating func skipWhitespace() {
+    @inline(__always)
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -353,11 +384,11 @@ struct JSONScanner {
         }
     }
 
-    private func unexpected() -> JSONParseError {
+    func unexpected() -> JSONParseError {
         error(.unexpectedCharacter(JSONParseError.character(at: index, in: bytes)), at: index)
     }
 
-    private func error(_ reason: JSONParseError.Reason, at offset: Int) -> JSONParseError {
+    func error(_ reason: JSONParseError.Reason, at offset: Int) -> JSONParseError {
         JSONParseError(reason, at: offset, in: bytes)
     }
 }

@@ -159,14 +159,21 @@ public struct RecordedEvent: Sendable, Equatable {
     /// from event to event, and are made once (up to `capacity` distinct ones), then shared.
     public struct SharedStrings {
         private var known: [String] = []
+        /// Per known string, its UTF-8 length and first eight bytes: most candidates are told apart
+        /// by these alone, without touching the string.
+        private var keys: [(count: Int, prefix: UInt64)] = []
         private static let capacity = 64
         public init() {}
 
         /// The text of the string value `view`, shared when already known.
         mutating func string(_ view: JSONValueView) -> String? {
-            for candidate in known where view.isString(candidate) { return candidate }
+            let key = view.stringKey
+            for i in keys.indices where keys[i] == key && view.isString(known[i]) { return known[i] }
             guard let made = view.string else { return nil }
-            if known.count < Self.capacity { known.append(made) }
+            if known.count < Self.capacity {
+                known.append(made)
+                keys.append(key)
+            }
             return made
         }
     }
