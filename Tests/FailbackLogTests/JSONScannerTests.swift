@@ -131,4 +131,68 @@ import Testing
         _ = try RecordedEvent(canonical: other.canonicalBytes(seq: 8, drillSeq: 3), hash: [0], sharing: &shared)
         #expect(try RecordedEvent(canonical: bytes, hash: [1], sharing: &shared) == read)
     }
+
+    /// Envelopes as the log writes them, one of each shape: optional members present and absent,
+    /// escapes and non-ASCII text, an empty payload, a nested payload.
+    static var envelopes: [[UInt8]] {
+        let at = Timestamp(millisecondsSinceEpoch: 1_700_000_000_123)
+        let drafts = [
+            EventDraft(type: "ReplicationLagSampled", schemaVersion: 2, drillID: "drill-1", recordedAt: at, actor: "ana", host: "h",
+                       payload: ["lag_seconds": 1.5, "source": "dr", "target": "primary"]),
+            EventDraft(type: "NoteAdded", schemaVersion: 1, drillID: "drill-é", recordedAt: at, actor: "bo \"b\"", host: "h✓",
+                       payload: ["text": "tab\there", "n": [1, ["k": .null]]], redactions: [Redaction(pointer: "/payload/text", kind: "token")],
+                       idempotencyKey: "k-1"),
+            EventDraft(type: "DrillCompleted", schemaVersion: 1, drillID: "d", recordedAt: at, actor: "a", host: "h", payload: [:]),
+        ]
+        return drafts.enumerated().map { i, d in d.canonicalBytes(seq: 10 + i, drillSeq: 1 + i) }
+    }
+
+    /// The envelope read by its fixed layout must never accept what the general reading refuses, and
+    /// where it accepts it must find the same members: it is only a shortcut.
+    @Test func theEnvelopeLayoutIsAShortcutToTheSameMembers() throws {
+        var shortcuts = 0, declined = 0
+        var documents: [[UInt8]] = []
+        let specials: [UInt8] = Array("\"\\{}[],:-.eE0 \t\u{1}x".utf8) + [0x80, 0xC3, 0xED]
+        for envelope in Self.envelopes {
+            documents.append(envelope)
+            for i in 0..<envelope.count {
+                documents.append(Array(envelope[..<i]))
+                var removed = envelope
+                removed.remove(at: i)
+                documents.append(removed)
+                var replaced = envelope
+                replaced[i] = specials[i % specials.count]
+                documents.append(replaced)
+                var spaced = envelope
+                spaced.insert(0x20, at: i)
+                documents.append(spaced)
+            }
+        }
+        for document in documents {
+            var spans = EnvelopeMember.Spans(repeating: nil)
+            var payload: JSONScanner.ObjectMembers?
+            let general = try? JSONScanner.members(ofDocument: document, nestedName: "payload")
+            guard EnvelopeMember.readCanonical(document, into: &spans, payload: &payload) else {
+                declined += 1
+                continue
+            }
+            shortcuts += 1
+            let found = try #require(general, "the shortcut accepted what the general reading refuses: \(String(decoding: document, as: UTF8.self))")
+            var expected = EnvelopeMember.Spans(repeating: nil)
+            for span in found.members.spans {
+                if let m = EnvelopeMember(named: span, in: document) { expected[m.rawValue] = span.value }
+            }
+            for m in EnvelopeMember.all { #expect(spans[m.rawValue] == expected[m.rawValue], "\(m) of \(String(decoding: document, as: UTF8.self))") }
+            #expect(payload?.spans == found.nested?.spans)
+            #expect(payload?.ascending == found.nested?.ascending)
+        }
+        // Every envelope as written takes the shortcut; most broken ones do not.
+        #expect(shortcuts >= Self.envelopes.count)
+        #expect(declined > 1000)
+        for envelope in Self.envelopes {
+            var spans = EnvelopeMember.Spans(repeating: nil)
+            var payload: JSONScanner.ObjectMembers?
+            #expect(EnvelopeMember.readCanonical(envelope, into: &spans, payload: &payload))
+        }
+    }
 }

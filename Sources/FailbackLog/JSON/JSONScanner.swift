@@ -106,9 +106,33 @@ struct JSONScanner {
         }
     }
 
+    // MARK: Documents of a known layout (an event envelope as the log writes it)
+
+    /// Steps over `literal` when the bytes at `index` are exactly it; false (and no step) otherwise.
+    @inline(__always)
+    mutating func skip(ifNext literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count, compareBytes(bytes.baseAddress! + index, count, literal.utf8Start, count) == 0 else { return false }
+        index += count
+        return true
+    }
+
+    /// Scans the object at `index`, recording its members (as `members(ofDocument:)` records the
+    /// object member it is asked for).
+    mutating func recordObject() throws(JSONParseError) -> ObjectMembers {
+        var members: [JSONMemberSpan] = []
+        members.reserveCapacity(16)
+        var none: ObjectMembers?
+        try scanObject(into: &members, record: true, checkNamesLater: true, nested: &none)
+        return ObjectMembers(spans: members, ascending: try checkNames(members[...]))
+    }
+
+    /// True when the scan has read every byte.
+    var isAtEnd: Bool { index == bytes.count }
+
     // MARK: Grammar (the parser reads tokens through these same checks)
 
-    private mutating func skipValue() throws(JSONParseError) {
+    mutating func skipValue() throws(JSONParseError) {
         guard index < bytes.count else { throw error(.unexpectedEnd, at: index) }
         switch bytes[index] {
         case UInt8(ascii: "{"):
@@ -141,13 +165,9 @@ struct JSONScanner {
             try expectColon()
             let valueStart = index
             if record, let wanted = nestedName, peek() == UInt8(ascii: "{"), !escaped, isName(name, wanted) {
-                var members: [JSONMemberSpan] = []
-                members.reserveCapacity(16)
-                var none: ObjectMembers?
                 nestedName = nil
-                try scanObject(into: &members, record: true, checkNamesLater: true, nested: &none)
+                nested = try recordObject()
                 nestedName = wanted
-                nested = ObjectMembers(spans: members, ascending: try checkNames(members[...]))
             } else {
                 try skipValue()
             }

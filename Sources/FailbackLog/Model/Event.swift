@@ -181,12 +181,18 @@ public struct RecordedEvent: Sendable, Equatable {
     /// `init(canonical:hash:)` for one of a run of events, sharing envelope strings with the
     /// events read before it (`SharedStrings`).
     public init(canonical: [UInt8], hash: [UInt8], sharing strings: inout SharedStrings) throws(EnvelopeError) {
-        let found: JSONScanner.DocumentMembers
-        do { found = try JSONScanner.members(ofDocument: canonical, nestedName: "payload") } catch { throw EnvelopeError("not a JSON object (\(error))") }
         // Where each envelope member's value is (no value views made: they would retain the bytes).
-        var spans = InlineArray<11, Range<Int>?>(repeating: nil)  // by EnvelopeMember.rawValue
-        for span in found.members.spans {
-            if let m = EnvelopeMember(named: span, in: canonical) { spans[m.rawValue] = span.value }
+        var spans = EnvelopeMember.Spans(repeating: nil)
+        var nested: JSONScanner.ObjectMembers?
+        if !EnvelopeMember.readCanonical(canonical, into: &spans, payload: &nested) {
+            // Not in the log's own layout (or not valid): read by the general rules, which name the fault.
+            let found: JSONScanner.DocumentMembers
+            do { found = try JSONScanner.members(ofDocument: canonical, nestedName: "payload") } catch { throw EnvelopeError("not a JSON object (\(error))") }
+            spans = EnvelopeMember.Spans(repeating: nil)
+            for span in found.members.spans {
+                if let m = EnvelopeMember(named: span, in: canonical) { spans[m.rawValue] = span.value }
+            }
+            nested = found.nested
         }
         func value(_ m: EnvelopeMember) -> JSONValueView? { spans[m.rawValue].map { JSONValueView(document: canonical, range: $0) } }
         func string(_ m: EnvelopeMember) throws(EnvelopeError) -> String {
@@ -211,7 +217,7 @@ public struct RecordedEvent: Sendable, Equatable {
         self.actor = try string(.actor)
         self.host = try string(.host)
         let payload = value(.payload)
-        guard let payload, let object = found.nested.map({ JSONObjectView(document: canonical, range: payload.range, members: $0) }) ?? payload.object else {
+        guard let payload, let object = nested.map({ JSONObjectView(document: canonical, range: payload.range, members: $0) }) ?? payload.object else {
             throw EnvelopeError("member \"payload\" missing or not an object")
         }
         self.payloadView = object
@@ -239,7 +245,7 @@ public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The members of an event envelope, found by their names' bytes.
-private enum EnvelopeMember: Int, CaseIterable {
+enum EnvelopeMember: Int, CaseIterable {
     case actor, drillID, drillSeq, host, idempotencyKey, payload, recordedAt, redactions, schemaVersion, seq, type
 
     /// Made once (`allCases` makes a new array each time it is asked).
@@ -258,6 +264,60 @@ private enum EnvelopeMember: Int, CaseIterable {
         case .schemaVersion: "schema_version"
         case .seq: "seq"
         case .type: "type"
+        }
+    }
+
+    /// Where each member's value is, by `rawValue`.
+    typealias Spans = InlineArray<11, Range<Int>?>
+
+    /// The member's name as `EventDraft.canonicalBytes` writes it: quoted, with the comma before it
+    /// (but the first) and the colon after.
+    var key: StaticString {
+        switch self {
+        case .actor: #""actor":"#
+        case .drillID: #","drill_id":"#
+        case .drillSeq: #","drill_seq":"#
+        case .host: #","host":"#
+        case .idempotencyKey: #","idempotency_key":"#
+        case .payload: #","payload":"#
+        case .recordedAt: #","recorded_at":"#
+        case .redactions: #","redactions":"#
+        case .schemaVersion: #","schema_version":"#
+        case .seq: #","seq":"#
+        case .type: #","type":"#
+        }
+    }
+
+    var isOptional: Bool { self == .idempotencyKey || self == .redactions }
+
+    /// Reads an envelope in the one layout the log writes (RFC 8785: no space, members in name
+    /// order, the optional ones left out when absent), checking every value by the parser's rules
+    /// and the payload's members too. False for anything else, valid or not: the general reading
+    /// then takes over, so both accept and refuse the same bytes (tested side by side).
+    static func readCanonical(_ document: [UInt8], into spans: inout Spans, payload: inout JSONScanner.ObjectMembers?) -> Bool {
+        document.withUnsafeBufferPointer { buffer in
+            guard firstInvalidUTF8Offset(buffer) == nil else { return false }
+            var scanner = JSONScanner(buffer, at: 0)
+            guard scanner.skip(ifNext: "{") else { return false }
+            do throws(JSONParseError) {
+                for member in all {
+                    guard scanner.skip(ifNext: member.key) else {
+                        if member.isOptional { continue }
+                        return false
+                    }
+                    let start = scanner.index
+                    if member == .payload {
+                        guard scanner.peek() == UInt8(ascii: "{") else { return false }
+                        payload = try scanner.recordObject()
+                    } else {
+                        try scanner.skipValue()
+                    }
+                    spans[member.rawValue] = start..<scanner.index
+                }
+            } catch {
+                return false
+            }
+            return scanner.skip(ifNext: "}") && scanner.isAtEnd
         }
     }
 
