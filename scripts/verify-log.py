@@ -7,7 +7,7 @@ usage: verify-log.py STORE [--drill ID]      (without --drill: every drill, and 
 For each drill, in drill_seq order, it checks that each event's stored bytes are the RFC 8785
 canonical form of the JSON they hold, that the envelope's seq / drill_id / drill_seq match the row
 and run gapless, that hash_n = SHA-256(hash_{n-1} || canonical_n) from 32 zero bytes, and that the
-drills table's count and head hash equal the recomputed ones. Prints one line a drill; exits 1 on
+drills table's count, head hash and (format 2) total canonical bytes equal the recomputed ones. Prints one line a drill; exits 1 on
 the first broken drill, naming the first bad seq.
 """
 import hashlib
@@ -87,10 +87,11 @@ def no_duplicates(pairs):
 
 
 def verify_drill(db, drill_id):
-    head = db.execute("SELECT event_count, head_hash FROM drills WHERE drill_id = ?", (drill_id,)).fetchone()
+    sizes = db.execute("PRAGMA user_version").fetchone()[0] >= 2
+    head = db.execute(f"SELECT event_count, head_hash, {'canonical_bytes' if sizes else 'NULL'} FROM drills WHERE drill_id = ?", (drill_id,)).fetchone()
     if head is None:
         return f"drill {drill_id}: not in the drills table", False
-    previous, expected, last_seq = bytes(32), 1, 0
+    previous, expected, last_seq, size = bytes(32), 1, 0, 0
     rows = db.execute("SELECT seq, drill_seq, drill_id, canonical, hash FROM events WHERE drill_id = ? ORDER BY drill_seq", (drill_id,))
     for seq, drill_seq, row_drill, canonical, stored in rows:
         def broken(why):
@@ -107,12 +108,14 @@ def verify_drill(db, drill_id):
             return broken("event bytes do not match their row")
         if jcs(event).encode("utf-8") != canonical:
             return broken("not RFC 8785 canonical")
-        previous, expected, last_seq = stored, expected + 1, seq
+        previous, expected, last_seq, size = stored, expected + 1, seq, size + len(canonical)
     count = expected - 1
     if count != head[0]:
         return f"drill {drill_id}: BROKEN: drills table records {head[0]} events, chain has {count}", False
     if previous != head[1]:
         return f"drill {drill_id}: BROKEN: head hash differs from drills table", False
+    if sizes and size != head[2]:
+        return f"drill {drill_id}: BROKEN: drills table records {head[2]} bytes of events, they hold {size}", False
     return f"drill {drill_id}: intact, {count} events, head {previous.hex()}", True
 
 

@@ -33,6 +33,9 @@ import Testing
         ("UPDATE events SET canonical = CAST(substr(canonical, 1, 40) AS BLOB) WHERE seq = 5;", "stored event at seq 5 is not readable"),
         (#"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '{"actor"', '{'||char(10)||'"actor"') AS BLOB) WHERE seq = 6;"#,
          "stored event at seq 6 holds a line break"),
+        // The size an export writes in the tar header before the events, kept in the drills index.
+        ("UPDATE drills SET canonical_bytes = canonical_bytes - 1;", "the store's index records"),
+        ("UPDATE drills SET canonical_bytes = canonical_bytes + 1;", "the store's index records"),
     ])
     func anExportOfADamagedStoreStopsAndWritesNothing(sql: String, saying: String) throws {
         let (lab, verify) = try tamperedStore(Self.dropTriggers + sql)
@@ -44,6 +47,10 @@ import Testing
         #expect(export.stderr.split(separator: "\n").count == 1)
         let left = try FileManager.default.contentsOfDirectory(atPath: "\(lab.dir)/out")
         #expect(left.isEmpty, "left behind: \(left)")
+    }
+
+    @Test func theRecordedSizeOfADrillsEventsChanged() throws {
+        try expectDetected(Self.dropTriggers + "UPDATE drills SET canonical_bytes = canonical_bytes + 7;", seq: nil, saying: "bytes of events but they hold")
     }
 
     @Test func withoutDroppingTriggersTheDatabaseRefuses() throws {

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 @testable import FailbackLog
@@ -16,6 +17,42 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
 }
 
 @Suite struct EventStoreTests {
+    /// A store of format 1 (before drills kept the size of their events): an upgrade adds the sizes,
+    /// summed from the events, in place; read-only, it is read as it is and the sizes are summed.
+    @Test func aFormat1StoreIsUpgradedOrReadAsItIs() throws {
+        let dir = TemporaryDirectory()
+        let path = "\(dir.path)/ledger.sqlite"
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens), draft("a", 1), draft("b", 2, lifecycle: .opens), draft("a", 3)])
+        let sizes = try ["a", "b"].map { d in try store.canonicalSize(drill: d, through: store.drill(d)!.eventCount) }
+        var summed = 0
+        try store.forEachEvent(drill: "a") { summed += $0.canonical.count }
+        #expect(sizes[0] == summed)
+        func downgrade() throws {
+            let db = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE)
+            try db.execute("""
+                DROP TRIGGER drills_heads_only_advance; ALTER TABLE drills DROP COLUMN canonical_bytes;
+                CREATE TRIGGER drills_heads_only_advance BEFORE UPDATE ON drills WHEN OLD.event_count >= NEW.event_count
+                    BEGIN SELECT RAISE(ABORT, 'failback drill heads only move forward'); END;
+                PRAGMA user_version = 1;
+                """)
+        }
+        try downgrade()
+        chmod(path, 0o444)
+        let readOnly = try SQLiteEventStore(openingAt: path)
+        #expect(try ["a", "b"].map { d in try readOnly.canonicalSize(drill: d, through: readOnly.drill(d)!.eventCount) } == sizes)
+        #expect(try readOnly.verify(drill: "a").isIntact)
+        chmod(path, 0o644)
+        let upgraded = try SQLiteEventStore(openingAt: path)
+        #expect(try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY).integer("PRAGMA user_version") == SQLiteEventStore.formatVersion)
+        #expect(try ["a", "b"].map { d in try upgraded.canonicalSize(drill: d, through: upgraded.drill(d)!.eventCount) } == sizes)
+        let appended = try upgraded.append([draft("a", 4)]).map(\.event)
+        #expect(try upgraded.canonicalSize(drill: "a", through: 4) == sizes[0] + appended[0].canonical.count)
+        #expect(try upgraded.canonicalSize(drill: "a", through: 3) == sizes[0])  // a part of the drill: summed
+        #expect(try upgraded.verify(drill: "a").isIntact)
+        #expect(try upgraded.verify(drill: "b").isIntact)
+    }
+
     @Test func assignsGaplessGlobalAndPerDrillSequences() throws {
         let dir = TemporaryDirectory()
         let store = try newStore(dir)

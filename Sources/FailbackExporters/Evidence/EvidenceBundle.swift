@@ -74,7 +74,15 @@ public enum EvidenceBundle {
         let fold = ExportFold(citationsPerType: citationsPerType)
         let folding = ChunkPipe(depth: 4) { (batch: EventBatch) throws in try fold.fold(batch) }
         let eventsHash = SHA256Hasher()
+        var sent = 0
+        // The size written in the tar header comes from the store's index of drills: bytes that
+        // disagree with it stop the export (only a damaged store can do that).
+        func sizeDisagrees() -> StoreError {
+            StoreError(.corrupt, "drill \(drill): the store's index records \(eventsSize - count) bytes of events, but they hold more or fewer (run 'failback verify')")
+        }
         func send(_ batch: EventBatch) throws {
+            sent += batch.lines.count
+            if sent > eventsSize { throw sizeDisagrees() }
             eventsHash.update(batch.lines)
             try deflating.send(batch.lines)
             try folding.send(batch)
@@ -95,6 +103,7 @@ public enum EvidenceBundle {
                 }
             }
             if !batch.lines.isEmpty { try send(batch) }
+            if sent != eventsSize { throw sizeDisagrees() }
             try folding.finish()
             try deflating.finish()
         } catch {

@@ -7,6 +7,8 @@ public struct TarWriter {
     let sink: ([UInt8]) throws(ExportError) -> Void
     var written = 0
     var pending = 0
+    /// The entry being written, and its declared size.
+    var entry: (path: String, size: Int)?
 
     public init(mtime: Int64, sink: @escaping ([UInt8]) throws(ExportError) -> Void) {
         self.mtime = mtime
@@ -15,14 +17,19 @@ public struct TarWriter {
 
     /// Starts a regular file of `size` bytes; its bytes follow through `write`.
     public mutating func beginFile(_ path: String, size: Int) throws(ExportError) {
-        precondition(pending == 0, "the previous entry is not complete")
+        try checkEntryComplete()
         try emit(try Self.header(path: path, size: size, mtime: mtime))
         pending = size
+        entry = (path, size)
         if size == 0 { try endFile() }
     }
 
+    /// Bytes of the entry begun last. More than its declared size is an error (the size came from
+    /// somewhere that disagrees with the bytes), and nothing more is written.
     public mutating func write(_ bytes: [UInt8]) throws(ExportError) {
-        precondition(bytes.count <= pending, "more bytes than the entry's size")
+        guard bytes.count <= pending, let entry else {
+            throw ExportError("tar: \(entry?.path ?? "an entry") has more bytes than the \(entry?.size ?? 0) its header declares")
+        }
         try emit(bytes)
         pending -= bytes.count
         if pending == 0 { try endFile() }
@@ -38,8 +45,16 @@ public struct TarWriter {
         if pad > 0 { try emit([UInt8](repeating: 0, count: pad)) }
     }
 
+    /// Throws when the entry begun last has fewer bytes than its header declares.
+    func checkEntryComplete() throws(ExportError) {
+        guard pending == 0 else {
+            throw ExportError("tar: \(entry?.path ?? "an entry") has \((entry?.size ?? 0) - pending) bytes, not the \(entry?.size ?? 0) its header declares")
+        }
+    }
+
     /// Two zero blocks, then zeros to a whole 10,240-byte record (tar's default blocking).
     public mutating func finish() throws(ExportError) {
+        try checkEntryComplete()
         try emit([UInt8](repeating: 0, count: 1024))
         let pad = (10_240 - written % 10_240) % 10_240
         if pad > 0 { try emit([UInt8](repeating: 0, count: pad)) }

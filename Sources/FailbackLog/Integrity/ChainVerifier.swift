@@ -23,6 +23,8 @@ public struct VerificationReport: Sendable, Equatable {
         case truncated(recordedCount: Int, found: Int, recordedHeadSeq: Int)
         /// The drill's recorded head hash differs from the recomputed one.
         case headMismatch
+        /// The drill's index records another total size of its events' bytes than they have.
+        case sizeMismatch(recorded: Int, found: Int)
         /// A global sequence number is missing.
         case globalGap(expected: Int, found: Int)
     }
@@ -70,6 +72,8 @@ public struct VerificationReport: Sendable, Equatable {
             let missing = found + 1 == recorded ? "drill event #\(recorded)" : "drill events #\(found + 1)–#\(recorded)"
             why = "the drill's index records \(recorded) events ending at seq \(headSeq) but the chain has \(found): \(missing) missing"
         case .headMismatch: why = "drill index head hash differs from the recomputed chain head"
+        case .sizeMismatch(let recorded, let found):
+            why = "the drill's index records \(recorded) bytes of events but they hold \(found) (an export would write a wrong events.jsonl size)"
         case .globalGap(let expected, let found): why = "global sequence jumps from \(expected - 1) to \(found): event(s) missing"
         }
         return "\(subject): chain BROKEN at \(at): \(why)"
@@ -90,6 +94,7 @@ public struct ChainVerifier {
     private let hasher = SHA256Hasher()
     private var expectedDrillSeq = 1
     private var lastSeq = 0
+    private var canonicalBytes = 0
     public private(set) var report: VerificationReport
 
     public init(drillID: String, deep: Bool = false) {
@@ -154,13 +159,15 @@ public struct ChainVerifier {
         }
         previous.withUnsafeMutableBytes { $0.copyMemory(from: storedHash) }  // equal to the recomputed link, 32 bytes
         lastSeq = seq
+        canonicalBytes += canonical.count
         expectedDrillSeq += 1
         report.checked += 1
         return true
     }
 
-    /// Ends the walk: checks the recomputed head against the drill's index entry.
-    public mutating func finish(recordedCount: Int, recordedHeadSeq: Int, recordedHeadHash: [UInt8]) -> VerificationReport {
+    /// Ends the walk: checks the recomputed head (and, when the index keeps it, the total size of the
+    /// events' bytes) against the drill's index entry.
+    public mutating func finish(recordedCount: Int, recordedHeadSeq: Int, recordedHeadHash: [UInt8], recordedCanonicalBytes: Int? = nil) -> VerificationReport {
         guard report.problem == nil else { return report }
         if report.checked != recordedCount {
             report.problem = .truncated(recordedCount: recordedCount, found: report.checked, recordedHeadSeq: recordedHeadSeq)
@@ -173,6 +180,12 @@ public struct ChainVerifier {
             report.problem = .headMismatch
             report.badSeq = lastSeq
             report.badDrillSeq = report.checked
+            return report
+        }
+        if let recorded = recordedCanonicalBytes, recorded != canonicalBytes {
+            report.problem = .sizeMismatch(recorded: recorded, found: canonicalBytes)
+            report.badSeq = nil
+            report.badDrillSeq = nil
             return report
         }
         report.head = previous

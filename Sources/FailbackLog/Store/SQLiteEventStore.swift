@@ -16,13 +16,16 @@ import Darwin
 public final class SQLiteEventStore: EventStore {
     /// `PRAGMA application_id` of a failback store: "FBLG".
     public static let applicationID: Int32 = 0x4642_4C47
-    /// `PRAGMA user_version`: the store's format version.
-    public static let formatVersion = 1
+    /// `PRAGMA user_version`: the store's format version. Format 1 (no `drills.canonical_bytes`) is
+    /// upgraded in place when opened with write access, and read as it is otherwise.
+    public static let formatVersion = 2
     /// How long a writer waits for the write lock before giving up.
     public static let busyTimeoutMilliseconds: Int32 = 30_000
 
     public let path: String
     public let isReadOnly: Bool
+    /// False for a format-1 store opened read-only: the drills' sizes are summed from their events.
+    private var keepsSizes = true
     private let db: SQLiteConnection
     private let hasher = SHA256Hasher()
 
@@ -50,8 +53,36 @@ public final class SQLiteEventStore: EventStore {
             throw StoreError(.notAStore, "\(path) is not a failback store", path: path)
         }
         let version = (try? db.integer("PRAGMA user_version")) ?? nil
-        guard version == Self.formatVersion else {
-            throw StoreError(.notAStore, "\(path) is a failback store of format \(version ?? 0); this build reads format \(Self.formatVersion)", path: path)
+        switch version {
+        case Self.formatVersion?: break
+        case 1? where readOnly: keepsSizes = false
+        case 1?: try upgradeFromFormat1()
+        default:
+            throw StoreError(.notAStore, "\(path) is a failback store of format \(version ?? 0); this build reads formats 1 and \(Self.formatVersion)", path: path)
+        }
+    }
+
+    /// Format 1 → 2: each drill's index entry gains the total size of its events' canonical bytes,
+    /// summed once here (one transaction: a failed upgrade leaves format 1 as it was).
+    private func upgradeFromFormat1() throws(StoreError) {
+        do throws(SQLiteError) {
+            try db.execute("BEGIN IMMEDIATE")
+            do throws(SQLiteError) {
+                // The trigger guarding heads is replaced by one that also guards the new column.
+                try db.execute("""
+                    DROP TRIGGER drills_heads_only_advance;
+                    ALTER TABLE drills ADD COLUMN canonical_bytes INTEGER NOT NULL DEFAULT 0;
+                    UPDATE drills SET canonical_bytes = (SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE events.drill_id = drills.drill_id);
+                    \(Self.headsOnlyAdvance)
+                    PRAGMA user_version = \(Self.formatVersion);
+                    COMMIT;
+                    """)
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        } catch {
+            throw storeError(error, doing: "upgrade the store from format 1")
         }
     }
 
@@ -114,15 +145,21 @@ public final class SQLiteEventStore: EventStore {
             event_count INTEGER NOT NULL,
             head_seq    INTEGER NOT NULL,
             head_hash   BLOB    NOT NULL,
-            closed_seq  INTEGER
+            closed_seq  INTEGER,
+            canonical_bytes INTEGER NOT NULL       -- sum of length(canonical) over the drill's events
         ) STRICT;
         CREATE TRIGGER drills_refuse_delete BEFORE DELETE ON drills
             BEGIN SELECT RAISE(ABORT, 'failback drills are never deleted'); END;
+        \(headsOnlyAdvance)
+        COMMIT;
+        """
+
+    static let headsOnlyAdvance = """
         CREATE TRIGGER drills_heads_only_advance BEFORE UPDATE ON drills
             WHEN OLD.closed_seq IS NOT NULL OR NEW.event_count <= OLD.event_count OR NEW.head_seq <= OLD.head_seq
+              OR NEW.canonical_bytes <= OLD.canonical_bytes
               OR NEW.drill_id IS NOT OLD.drill_id OR NEW.started_seq IS NOT OLD.started_seq
             BEGIN SELECT RAISE(ABORT, 'failback drill heads only move forward'); END;
-        COMMIT;
         """
 
     private func configure() throws(StoreError) {
@@ -143,6 +180,7 @@ public final class SQLiteEventStore: EventStore {
         var startedSeq: Int
         var startedAt: Timestamp
         var closedSeq: Int?
+        var canonicalBytes: Int
         var isNew: Bool
     }
 
@@ -195,7 +233,9 @@ public final class SQLiteEventStore: EventStore {
                 case (.opens, .some):
                     throw StoreError(.drillExists, "drill \(draft.drillID) already exists: nothing appended", path: path)
                 case (.opens, .none):
-                    head = Head(drillSeq: 0, headSeq: 0, hash: HashChain.genesis, startedSeq: lastSeq + 1, startedAt: draft.recordedAt, closedSeq: nil, isNew: true)
+                    head = Head(
+                        drillSeq: 0, headSeq: 0, hash: HashChain.genesis, startedSeq: lastSeq + 1, startedAt: draft.recordedAt, closedSeq: nil,
+                        canonicalBytes: 0, isNew: true)
                 case (_, .none):
                     throw StoreError(.unknownDrill, "no drill \(draft.drillID) in store \(path): nothing appended", path: path)
                 case (_, .some(let h)) where h.closedSeq != nil:
@@ -228,6 +268,7 @@ public final class SQLiteEventStore: EventStore {
                 h.drillSeq = drillSeq
                 h.headSeq = seq
                 h.hash = hash
+                h.canonicalBytes += canonical.count
                 if draft.lifecycle == .closes { h.closedSeq = seq }
                 heads[draft.drillID] = h
                 let recorded = RecordedEvent(draft: draft, seq: seq, drillSeq: drillSeq, canonical: canonical, payloadStart: payloadStart, hash: hash)
@@ -237,11 +278,14 @@ public final class SQLiteEventStore: EventStore {
             for (id, h) in heads where h.drillSeq > 0 {
                 if h.isNew {
                     try db.statement(
-                        "INSERT INTO drills (drill_id, started_seq, started_at, event_count, head_seq, head_hash, closed_seq) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                    ).run([.text(id), .int(h.startedSeq), .text(h.startedAt.description), .int(h.drillSeq), .int(h.headSeq), .blob(h.hash), h.closedSeq.map(SQLiteValue.int) ?? .null])
+                        "INSERT INTO drills (drill_id, started_seq, started_at, event_count, head_seq, head_hash, closed_seq, canonical_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    ).run([
+                        .text(id), .int(h.startedSeq), .text(h.startedAt.description), .int(h.drillSeq), .int(h.headSeq), .blob(h.hash),
+                        h.closedSeq.map(SQLiteValue.int) ?? .null, .int(h.canonicalBytes),
+                    ])
                 } else {
-                    try db.statement("UPDATE drills SET event_count = ?, head_seq = ?, head_hash = ?, closed_seq = ? WHERE drill_id = ?")
-                        .run([.int(h.drillSeq), .int(h.headSeq), .blob(h.hash), h.closedSeq.map(SQLiteValue.int) ?? .null, .text(id)])
+                    try db.statement("UPDATE drills SET event_count = ?, head_seq = ?, head_hash = ?, closed_seq = ?, canonical_bytes = ? WHERE drill_id = ?")
+                        .run([.int(h.drillSeq), .int(h.headSeq), .blob(h.hash), h.closedSeq.map(SQLiteValue.int) ?? .null, .int(h.canonicalBytes), .text(id)])
                 }
             }
         }
@@ -249,14 +293,14 @@ public final class SQLiteEventStore: EventStore {
     }
 
     private func loadHead(_ drillID: String) throws(SQLiteError) -> Head? {
-        let s = try db.statement("SELECT event_count, head_seq, head_hash, started_seq, started_at, closed_seq FROM drills WHERE drill_id = ?")
+        let s = try db.statement("SELECT event_count, head_seq, head_hash, started_seq, started_at, closed_seq, canonical_bytes FROM drills WHERE drill_id = ?")
         defer { s.reset() }
         try s.bind([.text(drillID)])
         guard try s.step() else { return nil }
         return Head(
             drillSeq: s.int(0), headSeq: s.int(1), hash: s.blob(2), startedSeq: s.int(3),
             startedAt: Timestamp(rfc3339: s.text(4)) ?? Timestamp(millisecondsSinceEpoch: 0),
-            closedSeq: s.isNull(5) ? nil : s.int(5), isNew: false)
+            closedSeq: s.isNull(5) ? nil : s.int(5), canonicalBytes: s.int(6), isNew: false)
     }
 
     public func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent? {
@@ -332,9 +376,13 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int {
-        // length() of a blob is read from the record header: the blobs themselves are not loaded.
         try translatingErrors(doing: "read events") {
-            try db.integer("SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE drill_id = ? AND drill_seq <= ?", .text(id), .int(drillSeq)) ?? 0
+            // The whole drill's size is kept in its index entry; a part of it is summed (each row
+            // read, though length() of a blob needs only the record header).
+            if keepsSizes, let kept = try db.integer("SELECT canonical_bytes FROM drills WHERE drill_id = ? AND event_count = ?", .text(id), .int(drillSeq)) {
+                return kept
+            }
+            return try db.integer("SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE drill_id = ? AND drill_seq <= ?", .text(id), .int(drillSeq)) ?? 0
         }
     }
 
@@ -475,7 +523,8 @@ public final class SQLiteEventStore: EventStore {
         done.wait()
         sqlite3_finalize(stmt)
         if let readFailure { throw StoreError(.database, "cannot read events in store \(path): \(readFailure)", path: path) }
-        return verifier.finish(recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash)
+        let recordedBytes = try keepsSizes ? translatingErrors(doing: "read drills") { try db.integer("SELECT canonical_bytes FROM drills WHERE drill_id = ?", .text(id)) } : nil
+        return verifier.finish(recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: recordedBytes)
     }
 
     public func verifyGlobalSequence() throws(StoreError) -> VerificationReport {
