@@ -15,23 +15,30 @@ import Testing
         #"{}"#,
     ]
 
-    /// Each seed, and each seed broken in the ways inputs break: cut short, a byte removed, a byte
-    /// replaced by one that matters to the grammar, a member repeated.
+    /// `bytes` broken in the ways inputs break: cut short (every `cutEvery` bytes), and, every `step`
+    /// bytes, a byte removed or replaced by one that matters to the grammar.
+    static func broken(_ bytes: [UInt8], cutEvery: Int, step: Int) -> [[UInt8]] {
+        let specials: [UInt8] = Array("\"\\{}[],:-.eE0 \t\u{1}x".utf8) + [0x80, 0xC3, 0xED]
+        var out: [[UInt8]] = []
+        for cut in stride(from: 0, to: bytes.count, by: cutEvery) { out.append(Array(bytes[..<cut])) }
+        for i in stride(from: 0, to: bytes.count, by: step) {
+            var removed = bytes
+            removed.remove(at: i)
+            out.append(removed)
+            var replaced = bytes
+            replaced[i] = specials[i % specials.count]
+            out.append(replaced)
+        }
+        return out
+    }
+
+    /// Each seed, and each seed broken (`broken`), and members repeated.
     static var corpus: [[UInt8]] {
         var out: [[UInt8]] = []
-        let specials: [UInt8] = Array("\"\\{}[],:-.eE0 \t\u{1}x".utf8) + [0x80, 0xC3, 0xED]
         for seed in seeds {
             let bytes = Array(seed.utf8)
             out.append(bytes)
-            for cut in stride(from: 0, to: bytes.count, by: 3) { out.append(Array(bytes[..<cut])) }
-            for i in stride(from: 0, to: bytes.count, by: 2) {
-                var removed = bytes
-                removed.remove(at: i)
-                out.append(removed)
-                var replaced = bytes
-                replaced[i] = specials[i % specials.count]
-                out.append(replaced)
-            }
+            out += broken(bytes, cutEvery: 3, step: 2)
         }
         out.append(Array(#"{"a":1,"b":{"c":1,"c":2},"a":3}"#.utf8))
         out.append(Array(#"{"a":1,"\u0061":2}"#.utf8))
@@ -152,17 +159,11 @@ import Testing
     @Test func theEnvelopeLayoutIsAShortcutToTheSameMembers() throws {
         var shortcuts = 0, declined = 0
         var documents: [[UInt8]] = []
-        let specials: [UInt8] = Array("\"\\{}[],:-.eE0 \t\u{1}x".utf8) + [0x80, 0xC3, 0xED]
         for envelope in Self.envelopes {
             documents.append(envelope)
+            documents += Self.broken(envelope, cutEvery: 1, step: 1)
             for i in 0..<envelope.count {
-                documents.append(Array(envelope[..<i]))
-                var removed = envelope
-                removed.remove(at: i)
-                documents.append(removed)
-                var replaced = envelope
-                replaced[i] = specials[i % specials.count]
-                documents.append(replaced)
+                // A space anywhere: where JSON allows one, still valid but not the log's layout.
                 var spaced = envelope
                 spaced.insert(0x20, at: i)
                 documents.append(spaced)
