@@ -27,6 +27,8 @@ public struct DrillHead: Sendable, Equatable {
     public var headHash: [UInt8]
     /// Global `seq` of the event that closed the drill, if any.
     public var closedSeq: Int?
+    /// Total size of the drill's events' canonical bytes (nil where the store does not keep it).
+    public var canonicalBytes: Int?
 
     public var isOpen: Bool { closedSeq == nil }
 }

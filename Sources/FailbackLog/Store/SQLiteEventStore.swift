@@ -330,14 +330,16 @@ public final class SQLiteEventStore: EventStore {
 
     private func drillHeads(where clause: String, _ bindings: [SQLiteValue]) throws(StoreError) -> [DrillHead] {
         do {
-            let s = try db.statement("SELECT drill_id, started_seq, started_at, event_count, head_seq, head_hash, closed_seq FROM drills \(clause)")
+            let bytes = keepsSizes ? "canonical_bytes" : "NULL"
+            let s = try db.statement("SELECT drill_id, started_seq, started_at, event_count, head_seq, head_hash, closed_seq, \(bytes) FROM drills \(clause)")
             defer { s.reset() }
             try s.bind(bindings)
             var result: [DrillHead] = []
             while try s.step() {
                 result.append(DrillHead(
                     drillID: s.text(0), startedSeq: s.int(1), startedAt: Timestamp(rfc3339: s.text(2)) ?? Timestamp(millisecondsSinceEpoch: 0),
-                    eventCount: s.int(3), headSeq: s.int(4), headHash: s.blob(5), closedSeq: s.isNull(6) ? nil : s.int(6)))
+                    eventCount: s.int(3), headSeq: s.int(4), headHash: s.blob(5), closedSeq: s.isNull(6) ? nil : s.int(6),
+                    canonicalBytes: s.isNull(7) ? nil : s.int(7)))
             }
             return result
         } catch {
@@ -376,13 +378,11 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int {
-        try translatingErrors(doing: "read events") {
-            // The whole drill's size is kept in its index entry; a part of it is summed (each row
-            // read, though length() of a blob needs only the record header).
-            if keepsSizes, let kept = try db.integer("SELECT canonical_bytes FROM drills WHERE drill_id = ? AND event_count = ?", .text(id), .int(drillSeq)) {
-                return kept
-            }
-            return try db.integer("SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE drill_id = ? AND drill_seq <= ?", .text(id), .int(drillSeq)) ?? 0
+        // The whole drill's size is kept in its index entry; a part of it is summed (each row
+        // read, though length() of a blob needs only the record header).
+        if let head = try drill(id), head.eventCount == drillSeq, let kept = head.canonicalBytes { return kept }
+        return try translatingErrors(doing: "read events") {
+            try db.integer("SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE drill_id = ? AND drill_seq <= ?", .text(id), .int(drillSeq)) ?? 0
         }
     }
 
@@ -523,8 +523,8 @@ public final class SQLiteEventStore: EventStore {
         done.wait()
         sqlite3_finalize(stmt)
         if let readFailure { throw StoreError(.database, "cannot read events in store \(path): \(readFailure)", path: path) }
-        let recordedBytes = try keepsSizes ? translatingErrors(doing: "read drills") { try db.integer("SELECT canonical_bytes FROM drills WHERE drill_id = ?", .text(id)) } : nil
-        return verifier.finish(recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: recordedBytes)
+        return verifier.finish(
+            recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: head.canonicalBytes)
     }
 
     public func verifyGlobalSequence() throws(StoreError) -> VerificationReport {
