@@ -64,14 +64,29 @@ import Testing
         }
     }
 
-    @Test func integersReadAsStrtodReadsThem() throws {
-        // Integers up to 15 digits take a fast path; anything else goes through strtod.
-        let texts = ["0", "-0", "7", "-7", "123456789012345", "-999999999999999", "1234567890123456", "9007199254740993",
-                     "12345678901234567890", "1.5", "-0.0", "1e3", "100", "4503599627370497"]
+    @Test func numbersReadAsStrtodReadsThem() throws {
+        // Numbers of up to 15 digits and no exponent take a fast path; anything else goes through
+        // strtod. Both readers (the parser and the in-place view) must give strtod's double, bit for bit.
+        var texts = ["0", "-0", "7", "-7", "123456789012345", "-999999999999999", "1234567890123456", "9007199254740993",
+                     "12345678901234567890", "1.5", "-0.0", "1e3", "100", "4503599627370497", "0.1", "0.3", "-0.000000000000001",
+                     "0.000000000000000001", "9.99999999999999", "123456.789012345", "1234567.8901234567", "2.5E-3", "0.7e1"]
+        // Short decimals at random: every split of up to 17 digits around the point.
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let digits = String((0..<Int.random(in: 1...17, using: &random)).map { _ in Character(String(Int.random(in: 0...9, using: &random))) })
+            let integer = digits.prefix(Int.random(in: 1...digits.count, using: &random))
+            let fraction = digits.dropFirst(integer.count)
+            let trimmed = integer.drop { $0 == "0" }
+            texts.append((Bool.random(using: &random) ? "-" : "") + (trimmed.isEmpty ? "0" : String(trimmed)) + (fraction.isEmpty ? "" : "." + fraction))
+        }
         for text in texts {
+            let expected = Double(text)!
             let parsed = try JSONParser.parse(text)
-            #expect(parsed == .number(Double(text)!), "\(text)")
-            #expect(parsed.numberValue?.sign == Double(text)!.sign, "\(text)")
+            #expect(parsed.numberValue?.bitPattern == expected.bitPattern, "\(text)")
+            let document = Array("{\"n\":\(text)}".utf8)
+            let object = JSONObjectView(document: document, range: 0..<document.count, members: try JSONScanner.members(ofDocument: document).members)
+            let viewed = try #require(object.number("n"))
+            #expect(viewed.bitPattern == expected.bitPattern, "\(text)")
         }
     }
 

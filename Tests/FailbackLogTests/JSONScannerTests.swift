@@ -13,6 +13,8 @@ import Testing
         #"{"p\u0061yload":{"a":1},"z":"ünïcødé ✓","":""}"#,
         "{\n\t\"payload\"\r: { \"b\" :1, \"a\":2 } ,\"q\":[ ]\n}",
         #"{}"#,
+        // More members than a look along them is used for: searched by halves.
+        #"{"a":1,"b":2.5,"c":"three","d":true,"e":null,"f":[6],"g":{"h":7},"h":-8,"i":"nine","j":false}"#,
     ]
 
     /// `bytes` broken in the ways inputs break: cut short (every `cutEvery` bytes), and, every `step`
@@ -110,12 +112,17 @@ import Testing
                 #expect(view.integer(name) == member.integerValue)
                 #expect(view.bool(name) == member.boolValue)
                 #expect(view.has(name) == (member != .null))
+                // Optional reads: nil when absent or null, .some(nil) when of another type.
+                #expect(view.stringIfPresent(name) == (member == .null ? nil : .some(member.stringValue)))
+                #expect(view.integerIfPresent(name) == (member == .null ? nil : .some(member.integerValue)))
+                #expect(view.boolIfPresent(name) == (member == .null ? nil : .some(member.boolValue)))
                 if case .object = member { #expect(view[name]?.object?.value == member) }
                 if case .array(let elements) = member { #expect(view[name]?.elements?.map(\.value) == elements) }
             }
             #expect(view["absent"] == nil)
             #expect(view.string("absent") == nil)
             #expect(!view.has("absent"))
+            #expect(view.stringIfPresent("absent") == nil && view.integerIfPresent("absent") == nil && view.boolIfPresent("absent") == nil)
         }
     }
 

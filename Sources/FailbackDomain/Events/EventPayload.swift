@@ -37,11 +37,28 @@ public enum EventCatalogue {
         CommandExecuted.self, CommandFailedToStart.self, WaitConcluded.self,
     ]
 
-    private static let byType: [String: any EventPayload.Type] = Dictionary(uniqueKeysWithValues: payloadTypes.map { ($0.eventType, $0) })
+    /// The payload types by the UTF-8 length of their names: a type is found by comparing a few
+    /// names of its length (hashing every event's type name cost more than reading some payloads).
+    private static let byNameLength: [[any EventPayload.Type]] = {
+        var table: [[any EventPayload.Type]] = []
+        for type in payloadTypes {
+            let length = type.eventType.utf8.count
+            while table.count <= length { table.append([]) }
+            table[length].append(type)
+        }
+        return table
+    }()
+
+    /// The payload type named `name`, or nil for a type this build does not know.
+    public static func payloadType(named name: String) -> (any EventPayload.Type)? {
+        let length = name.utf8.count
+        guard length < byNameLength.count else { return nil }
+        return byNameLength[length].first { $0.eventType == name }
+    }
 
     /// The typed payload of a stored event, or nil for a type this build does not know.
     public static func payload(of event: RecordedEvent) throws(InvalidInput) -> (any EventPayload)? {
-        guard let type = byType[event.type] else { return nil }
+        guard let type = payloadType(named: event.type) else { return nil }
         return try type.init(reading: PayloadReader(event.payloadView, context: type.eventType))
     }
 
@@ -87,8 +104,8 @@ public struct PayloadReader {
     }
 
     public func optionalString(_ key: String) throws(InvalidInput) -> String? {
-        guard object.has(key) else { return nil }
-        guard let s = object.string(key) else { throw fail(key, "is not a string") }
+        guard let found = object.stringIfPresent(key) else { return nil }
+        guard let s = found else { throw fail(key, "is not a string") }
         return s
     }
 
@@ -106,14 +123,14 @@ public struct PayloadReader {
     }
 
     public func optionalInteger(_ key: String) throws(InvalidInput) -> Int? {
-        guard object.has(key) else { return nil }
-        guard let i = object.integer(key) else { throw fail(key, "is not an integer") }
+        guard let found = object.integerIfPresent(key) else { return nil }
+        guard let i = found else { throw fail(key, "is not an integer") }
         return i
     }
 
     public func optionalBool(_ key: String) throws(InvalidInput) -> Bool? {
-        guard object.has(key) else { return nil }
-        guard let b = object.bool(key) else { throw fail(key, "is not a boolean") }
+        guard let found = object.boolIfPresent(key) else { return nil }
+        guard let b = found else { throw fail(key, "is not a boolean") }
         return b
     }
 

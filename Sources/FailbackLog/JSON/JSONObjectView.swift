@@ -66,21 +66,7 @@ public struct JSONValueView: Sendable, Equatable {
     static func number(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Double? {
         let b = doc[range.lowerBound]
         guard b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) else { return nil }
-        // Integers of up to 15 digits are exact in a double, as in the parser.
-        if range.count <= 15 {
-            var value = 0
-            var i = range.lowerBound
-            let negative = b == UInt8(ascii: "-")
-            if negative { i += 1 }
-            var integral = true
-            while i < range.upperBound {
-                let d = doc[i] &- UInt8(ascii: "0")
-                if d > 9 { integral = false; break }
-                value = value &* 10 &+ Int(d)
-                i += 1
-            }
-            if integral { return negative ? -Double(value) : Double(value) }
-        }
+        if let value = shortDecimal(doc, range) { return value }
         return Double(String(decoding: UnsafeBufferPointer(rebasing: doc[range]), as: UTF8.self))
     }
 
@@ -155,11 +141,33 @@ public struct JSONObjectView: Sendable, Equatable {
     /// True when the member is present and not null.
     public func has(_ name: String) -> Bool { read(name) { doc, range, _ in doc[range.lowerBound] != UInt8(ascii: "n") ? true : nil } ?? false }
 
+    // Reads of an optional member, found once: nil when it is absent or null, `.some(nil)` when it
+    // holds a value of another type.
+
+    public func stringIfPresent(_ name: String) -> String?? { readIfPresent(name) { JSONValueView.string(in: $0, $1, of: $2) } }
+    public func integerIfPresent(_ name: String) -> Int?? {
+        readIfPresent(name) { doc, range, _ in JSONValueView.integer(exactly: JSONValueView.number(in: doc, range)) }
+    }
+    public func boolIfPresent(_ name: String) -> Bool?? { readIfPresent(name) { doc, range, _ in JSONValueView.bool(in: doc, range) } }
+
+    private func readIfPresent<T>(_ name: String, _ decode: (UnsafeBufferPointer<UInt8>, Range<Int>, [UInt8]) -> T?) -> T?? {
+        read(name) { doc, range, document -> T?? in doc[range.lowerBound] == UInt8(ascii: "n") ? nil : .some(decode(doc, range, document)) } ?? nil
+    }
+
     /// The index of the member whose name's UTF-8 is `wanted`.
     func index(of wanted: UnsafeBufferPointer<UInt8>) -> Int? {
         document.withUnsafeBufferPointer { doc -> Int? in
             let base = doc.baseAddress!
             let w = wanted.baseAddress ?? base
+            // Few members (most payloads): one look along them, bytes compared only where the
+            // lengths agree.
+            if ascending && members.count <= 8 {
+                for i in members.indices {
+                    let name = members[i].name
+                    if name.count == wanted.count && compareBytes(base + name.lowerBound, name.count, w, wanted.count) == 0 { return i }
+                }
+                return nil
+            }
             if ascending {
                 var low = 0, high = members.count
                 while low < high {

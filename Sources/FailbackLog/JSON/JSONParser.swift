@@ -244,16 +244,10 @@ public struct JSONParser {
     /// The number at the scanner (checked by it).
     private mutating func parseNumber() throws(JSONParseError) -> Double {
         let start = scanner.index
-        let integral = try scanner.skipNumber()
+        _ = try scanner.skipNumber()
         let text = start..<scanner.index
-        // Integers of up to 15 digits are exact in a double: no need for strtod.
-        if integral, text.count <= 15 {
-            var value = 0, i = start
-            let negative = bytes[i] == UInt8(ascii: "-")
-            if negative { i += 1 }
-            while i < text.upperBound { value = value &* 10 &+ Int(bytes[i] &- UInt8(ascii: "0")); i += 1 }
-            return negative ? -Double(value) : Double(value)
-        }
+        // Most numbers are short: no need for strtod.
+        if let value = shortDecimal(bytes, text) { return value }
         guard let value = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[text]), as: UTF8.self)) else {
             throw scanner.error(.invalidNumber, at: start)
         }

@@ -413,6 +413,37 @@ struct JSONScanner {
     }
 }
 
+/// The value of a number the scanner has checked, when it has at most 15 significant digits and
+/// no exponent: then both its digits and the power of ten dividing them are exact doubles, and one
+/// division rounds correctly (Clinger's fast path), as `strtod` would. Nil for any other number.
+@inline(__always)
+func shortDecimal(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Double? {
+    guard range.count <= 17 else { return nil }
+    var i = range.lowerBound
+    let negative = bytes[i] == UInt8(ascii: "-")
+    if negative { i += 1 }
+    var digits = 0, value = 0, fractionDigits = 0, inFraction = false
+    while i < range.upperBound {
+        let b = bytes[i]
+        if b == UInt8(ascii: ".") {
+            inFraction = true
+        } else {
+            let d = b &- UInt8(ascii: "0")
+            if d > 9 { return nil }  // an exponent
+            value = value &* 10 &+ Int(d)
+            digits += 1
+            if inFraction { fractionDigits += 1 }
+        }
+        i += 1
+    }
+    guard digits <= 15 else { return nil }
+    let magnitude = fractionDigits == 0 ? Double(value) : Double(value) / exactPowersOfTen[fractionDigits]
+    return negative ? -magnitude : magnitude
+}
+
+/// 10^0 through 10^15, each exact in a double.
+private let exactPowersOfTen: [Double] = (0...15).map { k in (0..<k).reduce(1.0) { r, _ in r * 10 } }
+
 /// Byte order of two byte strings (memcmp, then the shorter first): <0, 0 or >0.
 /// (Names are short: a loop, not a call to memcmp.)
 @inline(__always)
