@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A secret that was replaced before the event was written: where it was (a JSON Pointer, RFC 6901,
 /// into the envelope, e.g. `/payload/text`) and which rule found it. Never the secret itself.
 public struct Redaction: Sendable, Hashable {
@@ -159,20 +165,24 @@ public struct RecordedEvent: Sendable, Equatable {
     /// from event to event, and are made once (up to `capacity` distinct ones), then shared.
     public struct SharedStrings {
         private var known: [String] = []
-        /// Per known string, its UTF-8 length and first eight bytes: most candidates are told apart
-        /// by these alone, without touching the string.
-        private var keys: [(count: Int, prefix: UInt64)] = []
+        /// Each known string's UTF-8, compared with a candidate's bytes.
+        private var knownBytes: [[UInt8]] = []
         private static let capacity = 64
         public init() {}
 
-        /// The text of the string value `view`, shared when already known.
-        mutating func string(_ view: JSONValueView) -> String? {
-            let key = view.stringKey
-            for i in keys.indices where keys[i] == key && view.isString(known[i]) { return known[i] }
-            guard let made = view.string else { return nil }
-            if known.count < Self.capacity {
+        /// The text of the string value at `range` of `document` (`doc` is its bytes), shared when
+        /// already known; nil when the value is not a string.
+        mutating func string(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, of document: [UInt8]) -> String? {
+            guard range.count >= 2, doc[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
+            let start = doc.baseAddress! + range.lowerBound + 1, count = range.count - 2
+            for i in knownBytes.indices where knownBytes[i].count == count {
+                if knownBytes[i].withUnsafeBufferPointer({ compareBytes($0.baseAddress!, count, start, count) }) == 0 { return known[i] }
+            }
+            guard let made = JSONValueView.string(in: doc, range, of: document) else { return nil }
+            // Text written with escapes is not kept: its bytes are not its text.
+            if known.count < Self.capacity && memchr(start, Int32(UInt8(ascii: "\\")), count) == nil {
                 known.append(made)
-                keys.append(key)
+                knownBytes.append(Array(UnsafeBufferPointer(start: start, count: count)))
             }
             return made
         }
@@ -194,38 +204,41 @@ public struct RecordedEvent: Sendable, Equatable {
             }
             nested = found.nested
         }
+        // The envelope's own values, read from the bytes where they lie.
+        let envelope = try canonical.withUnsafeBufferPointer { (doc) throws(EnvelopeError) in
+            func string(_ m: EnvelopeMember) throws(EnvelopeError) -> String {
+                guard let range = spans[m.rawValue], let s = strings.string(in: doc, range, of: canonical) else {
+                    throw EnvelopeError("member \"\(m.name)\" missing or not a string")
+                }
+                return s
+            }
+            func int(_ m: EnvelopeMember) throws(EnvelopeError) -> Int {
+                guard let range = spans[m.rawValue], let v = JSONValueView.integer(exactly: JSONValueView.number(in: doc, range)) else {
+                    throw EnvelopeError("member \"\(m.name)\" missing or not an integer")
+                }
+                return v
+            }
+            let at = spans[EnvelopeMember.recordedAt.rawValue]
+            guard let at, let recordedAt = Timestamp(jsonString: doc, at, of: canonical) else {
+                guard let at, let text = JSONValueView.string(in: doc, at, of: canonical) else { throw EnvelopeError("member \"recorded_at\" missing or not a string") }
+                throw EnvelopeError("recorded_at \"\(text)\" is not RFC 3339")
+            }
+            return (
+                seq: try int(.seq), drillSeq: try int(.drillSeq), drillID: try string(.drillID), type: try string(.type),
+                schemaVersion: try int(.schemaVersion), recordedAt: recordedAt, actor: try string(.actor), host: try string(.host))
+        }
+        (seq, drillSeq, drillID, type, schemaVersion, recordedAt, actor, host) = envelope
         func value(_ m: EnvelopeMember) -> JSONValueView? { spans[m.rawValue].map { JSONValueView(document: canonical, range: $0) } }
-        func string(_ m: EnvelopeMember) throws(EnvelopeError) -> String {
-            guard let v = value(m), let s = strings.string(v) else { throw EnvelopeError("member \"\(m.name)\" missing or not a string") }
-            return s
-        }
-        func int(_ m: EnvelopeMember) throws(EnvelopeError) -> Int {
-            guard let v = value(m)?.integer else { throw EnvelopeError("member \"\(m.name)\" missing or not an integer") }
-            return v
-        }
-        self.seq = try int(.seq)
-        self.drillSeq = try int(.drillSeq)
-        self.drillID = try string(.drillID)
-        self.type = try string(.type)
-        self.schemaVersion = try int(.schemaVersion)
-        let at = value(.recordedAt)
-        guard let ts = at?.timestamp else {
-            guard let text = at?.string else { throw EnvelopeError("member \"recorded_at\" missing or not a string") }
-            throw EnvelopeError("recorded_at \"\(text)\" is not RFC 3339")
-        }
-        self.recordedAt = ts
-        self.actor = try string(.actor)
-        self.host = try string(.host)
         let payload = value(.payload)
         guard let payload, let object = nested.map({ JSONObjectView(document: canonical, range: payload.range, members: $0) }) ?? payload.object else {
             throw EnvelopeError("member \"payload\" missing or not an object")
         }
         self.payloadView = object
-        self.redactions = (value(.redactions)?.elements ?? []).compactMap { r in
+        self.redactions = spans[EnvelopeMember.redactions.rawValue] == nil ? [] : (value(.redactions)?.elements ?? []).compactMap { r in
             guard let o = r.object, let p = o["pointer"]?.string, let k = o["kind"]?.string else { return nil }
             return Redaction(pointer: p, kind: k)
         }
-        self.idempotencyKey = value(.idempotencyKey)?.string
+        self.idempotencyKey = spans[EnvelopeMember.idempotencyKey.rawValue] == nil ? nil : value(.idempotencyKey)?.string
         self.canonical = canonical
         self.hash = hash
     }

@@ -141,10 +141,20 @@ private func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
 
 extension JSONValueView {
     /// The value as an RFC 3339 time (`Timestamp(rfc3339:)`), read from its bytes in place.
-    public var timestamp: Timestamp? {
-        guard range.count >= 2, document[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
-        let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
-        if document[inner].contains(UInt8(ascii: "\\")) { return string.flatMap { Timestamp(rfc3339: $0) } }
-        return document.withUnsafeBufferPointer { Timestamp(rfc3339UTF8: UnsafeBufferPointer(rebasing: $0[inner])) }
+    public var timestamp: Timestamp? { document.withUnsafeBufferPointer { Timestamp(jsonString: $0, range, of: document) } }
+}
+
+extension Timestamp {
+    /// The JSON string value at `range` of `document` (`doc` is its bytes) read as an RFC 3339
+    /// time; nil when it is not a string or not such a time.
+    init?(jsonString doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, of document: [UInt8]) {
+        guard range.count >= 2, doc[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
+        let inner = UnsafeBufferPointer(rebasing: doc[(range.lowerBound + 1)..<(range.upperBound - 1)])
+        if memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) != nil {
+            guard let text = JSONValueView.string(in: doc, range, of: document), let t = Timestamp(rfc3339: text) else { return nil }
+            self = t
+            return
+        }
+        self.init(rfc3339UTF8: inner)
     }
 }
