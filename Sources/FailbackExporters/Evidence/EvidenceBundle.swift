@@ -71,8 +71,8 @@ public enum EvidenceBundle {
         let leafHasher = SHA256Hasher()
         var leaf = [UInt8](repeating: 0, count: 32)
         let deflating = ChunkPipe(depth: 4) { (lines: [UInt8]) throws(ExportError) in try archive.write(lines) }
-        let fold = ExportFold(citationsPerType: citationsPerType)
-        let folding = ChunkPipe(depth: 4) { (batch: EventBatch) throws in try fold.fold(batch) }
+        let fold = Folded(ExportFold(citationsPerType: citationsPerType))
+        let folding = ChunkPipe(depth: 4) { (batch: EventBatch) throws in try fold.value.fold(batch) }
         let eventsHash = SHA256Hasher()
         var sent = 0
         // The size written in the tar header comes from the store's index of drills: bytes that
@@ -112,8 +112,8 @@ public enum EvidenceBundle {
             do { try folding.finish() } catch { throw error }
             throw error
         }
-        var report = fold.report
-        let (exported, head, document, outputs, citations) = (fold.exported, fold.head, fold.document, fold.outputs, fold.citations)
+        var report = fold.value.report
+        let (exported, head, document, outputs, citations) = (fold.value.exported, fold.value.head, fold.value.document, fold.value.outputs, fold.value.citations)
         guard exported == count, head == lastEvent.hash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
         report.finish()
         let root = tree.root
@@ -240,10 +240,16 @@ struct EventBatch: Sendable {
     }
 }
 
+/// The fold of an export, owned by the folding thread while the pipe runs and read by the
+/// exporting thread once the pipe has finished (which orders the two).
+final class Folded: @unchecked Sendable {
+    var value: ExportFold
+    init(_ value: ExportFold) { self.value = value }
+}
+
 /// What an export folds from its events, on the folding thread: the report, the citations of
-/// the controls index, the runbook followed and the commands' outputs. Read by the exporting
-/// thread once the folding pipe has finished (which orders the two).
-final class ExportFold {
+/// the controls index, the runbook followed and the commands' outputs.
+struct ExportFold {
     var report = DrillReport(keepsEventIndex: false)
     var citations: CitedEvents
     var exported = 0
@@ -254,7 +260,7 @@ final class ExportFold {
 
     init(citationsPerType: Int) { citations = CitedEvents(perType: citationsPerType) }
 
-    func fold(_ batch: EventBatch) throws {
+    mutating func fold(_ batch: EventBatch) throws {
         var start = 0
         for (i, end) in batch.ends.enumerated() {
             let event: RecordedEvent
@@ -267,44 +273,55 @@ final class ExportFold {
             let payload = try report.apply(event)
             citations.note(exported, type: event.type)
             exported += 1
-            head = event.hash
             if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
             if event.type == CommandExecuted.eventType, let command = payload as? CommandExecuted {
                 outputs += EvidenceBundle.capturedFiles(command, drillSeq: event.drillSeq)
             }
         }
+        if !batch.ends.isEmpty { head = Array(batch.hashes.suffix(32)) }
     }
 }
 
 /// The events a bundle's controls index cites: per type, the first and the last `perType / 2`
-/// (bounded memory however long the drill). Types are few: found by a look along them, which
-/// costs less than hashing each event's type.
+/// (bounded memory however long the drill). Types are few: found by a look along them (the type
+/// of the event before first), which costs less than hashing each event's type.
 struct CitedEvents {
-    private var types: [String] = []
-    private var first: [[Int]] = []
-    private var last: [[Int]] = []
+    private struct Kept {
+        var type: String
+        var first: [Int] = []
+        /// The last ones, a ring: the oldest at `next` once it is full.
+        var last: [Int] = []
+        var next = 0
+    }
+    private var kept: [Kept] = []
+    private var recent = 0
     let perType: Int
 
     init(perType: Int) { self.perType = perType }
 
     mutating func note(_ index: Int, type: String) {
-        let slot: Int
-        if let i = types.firstIndex(of: type) {
-            slot = i
-        } else {
-            slot = types.count
-            types.append(type)
-            first.append([])
-            last.append([])
+        if recent >= kept.count || kept[recent].type != type {
+            if let i = kept.firstIndex(where: { $0.type == type }) {
+                recent = i
+            } else {
+                recent = kept.count
+                kept.append(Kept(type: type))
+            }
         }
-        if first[slot].count < perType / 2 { first[slot].append(index); return }
-        last[slot].append(index)
-        if last[slot].count > perType / 2 { last[slot].removeFirst() }
+        let half = perType / 2
+        if kept[recent].first.count < half {
+            kept[recent].first.append(index)
+        } else if kept[recent].last.count < half {
+            kept[recent].last.append(index)
+        } else if half > 0 {
+            kept[recent].last[kept[recent].next] = index
+            kept[recent].next = (kept[recent].next + 1) % half
+        }
     }
 
     /// The cited indices of one type, in order.
     func indices(ofType type: String) -> [Int] {
-        guard let i = types.firstIndex(of: type) else { return [] }
-        return first[i] + last[i]
+        guard let k = kept.first(where: { $0.type == type }) else { return [] }
+        return k.first + k.last[k.next...] + k.last[..<k.next]
     }
 }
