@@ -140,10 +140,38 @@ import Testing
         #expect(read.recordedAt == draft.recordedAt)
         #expect((read.seq, read.drillSeq, read.drillID, read.type, read.actor, read.host) == (9, 4, "drill-x", "NoteAdded", "ana", "h"))
         // Read after another event, sharing its strings: the same event.
-        var shared = RecordedEvent.SharedStrings()
+        var shared = RecordedEvent.SharedValues()
         let other = EventDraft(type: "NoteAdded", schemaVersion: 1, drillID: "drill-x", recordedAt: draft.recordedAt, actor: "bo", host: "h", payload: ["text": "x"])
         _ = try RecordedEvent(canonical: other.canonicalBytes(seq: 8, drillSeq: 3), hash: [0], sharing: &shared)
         #expect(try RecordedEvent(canonical: bytes, hash: [1], sharing: &shared) == read)
+    }
+
+    /// Events of a run share the reading of a second: each time read in a run equals the time
+    /// read alone, whatever came before it (the same second, the next, an earlier one, before 1970,
+    /// a leap second, a time not in the log's own form).
+    @Test func timesReadInARunEqualTimesReadAlone() throws {
+        let base = Timestamp(millisecondsSinceEpoch: 1_700_000_000_123)
+        var times = [0, 1, 876, 877, 1_000, 999, 60_000, -1_700_000_000_123, -1_700_000_000_000, -1_800_000_000_000, -1_800_000_000_001, -1, 86_400_000].map {
+            Timestamp(millisecondsSinceEpoch: base.millisecondsSinceEpoch + Int64($0))
+        }
+        times += times.reversed()
+        var envelopes = times.map { at in
+            EventDraft(type: "NoteAdded", schemaVersion: 1, drillID: "d", recordedAt: at, actor: "a", host: "h", payload: [:]).canonicalBytes(seq: 1, drillSeq: 1)
+        }
+        // Written by hand: a leap second, then the same second in another form, then the next.
+        let written = envelopes[0]
+        let at = written.firstRange(of: Array(times[0].description.utf8))!
+        for text in ["2016-12-31T23:59:60.500Z", "2016-12-31T23:59:60.5Z", "2016-12-31T23:59:60.501Z", "2016-12-31T23:59:59.999+00:00", "2017-01-01T00:00:00.000Z"] {
+            var bytes = written
+            bytes.replaceSubrange(at, with: Array(text.utf8))
+            envelopes.append(bytes)
+        }
+        var shared = RecordedEvent.SharedValues()
+        for envelope in envelopes + envelopes.reversed() {
+            let alone = try RecordedEvent(canonical: envelope, hash: [0])
+            let inRun = try RecordedEvent(canonical: envelope, hash: [0], sharing: &shared)
+            #expect(inRun.recordedAt == alone.recordedAt, "\(String(decoding: envelope, as: UTF8.self))")
+        }
     }
 
     /// Envelopes as the log writes them, one of each shape: optional members present and absent,

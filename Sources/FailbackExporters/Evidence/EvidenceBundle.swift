@@ -256,7 +256,7 @@ struct ExportFold {
     var head: [UInt8] = []
     var document: JSONValue?
     var outputs: [EvidenceBundle.Member] = []
-    private var strings = RecordedEvent.SharedStrings()
+    private var shared = RecordedEvent.SharedValues()
 
     init(citationsPerType: Int) { citations = CitedEvents(perType: citationsPerType) }
 
@@ -265,7 +265,7 @@ struct ExportFold {
         for (i, end) in batch.ends.enumerated() {
             let event: RecordedEvent
             do {
-                event = try RecordedEvent(canonical: Array(batch.lines[start..<(end - 1)]), hash: Array(batch.hashes[(i * 32)..<(i * 32 + 32)]), sharing: &strings)
+                event = try RecordedEvent(canonical: Array(batch.lines[start..<(end - 1)]), hash: Array(batch.hashes[(i * 32)..<(i * 32 + 32)]), sharing: &shared)
             } catch {
                 throw StoreError.unreadable(seq: batch.seqs[i], error)
             }

@@ -157,18 +157,42 @@ public struct RecordedEvent: Sendable, Equatable {
     /// The bytes are validated whole (the same rules as `JSONParser`), then only the envelope's own
     /// members are decoded; the payload stays in place until a reader asks for its members.
     public init(canonical: [UInt8], hash: [UInt8]) throws(EnvelopeError) {
-        var strings = SharedStrings()
-        try self.init(canonical: canonical, hash: hash, sharing: &strings)
+        var shared = SharedValues()
+        try self.init(canonical: canonical, hash: hash, sharing: &shared)
     }
 
-    /// Envelope strings a run of events shares: a drill's id, its types, actors and hosts repeat
-    /// from event to event, and are made once (up to `capacity` distinct ones), then shared.
-    public struct SharedStrings {
+    /// Envelope values a run of events shares: a drill's id, its types, actors and hosts repeat
+    /// from event to event, and are made once (up to `capacity` distinct strings), then shared;
+    /// events recorded in the same second share the reading of that second.
+    public struct SharedValues {
         private var known: [String] = []
         /// Each known string's UTF-8, compared with a candidate's bytes.
         private var knownBytes: [[UInt8]] = []
         private static let capacity = 64
+        /// The last time read as the log writes times (`YYYY-MM-DDTHH:MM:SS.mmmZ`): its first 20
+        /// bytes (to the second and the point, as three words), and that second in milliseconds.
+        private var second: (text: (UInt64, UInt64, UInt32), milliseconds: Int64)?
         public init() {}
+
+        /// The time in the string value at `range` of `document` (`doc` is its bytes); nil when it
+        /// is not a string or not an RFC 3339 time.
+        mutating func timestamp(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, of document: [UInt8]) -> Timestamp? {
+            // The log's own form: 24 bytes between the quotes, milliseconds and Z at the end.
+            let start = range.lowerBound + 1
+            guard range.count == 26, doc[range.lowerBound] == UInt8(ascii: "\""), doc[start + 19] == UInt8(ascii: "."),
+                doc[start + 23] == UInt8(ascii: "Z")
+            else { return Timestamp(jsonString: doc, range, of: document) }
+            let d0 = doc[start + 20] &- 0x30, d1 = doc[start + 21] &- 0x30, d2 = doc[start + 22] &- 0x30
+            let p = UnsafeRawPointer(doc.baseAddress! + start)
+            let text = (p.loadUnaligned(as: UInt64.self), p.loadUnaligned(fromByteOffset: 8, as: UInt64.self), p.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+            if let second, second.text == text, d0 <= 9, d1 <= 9, d2 <= 9 {
+                return Timestamp(millisecondsSinceEpoch: second.milliseconds + Int64(d0) * 100 + Int64(d1) * 10 + Int64(d2))
+            }
+            guard let time = Timestamp(jsonString: doc, range, of: document) else { return nil }
+            let ms = time.millisecondsSinceEpoch
+            second = (text, ms - (ms % 1000 + 1000) % 1000)
+            return time
+        }
 
         /// The text of the string value at `range` of `document` (`doc` is its bytes), shared when
         /// already known; nil when the value is not a string.
@@ -188,9 +212,9 @@ public struct RecordedEvent: Sendable, Equatable {
         }
     }
 
-    /// `init(canonical:hash:)` for one of a run of events, sharing envelope strings with the
-    /// events read before it (`SharedStrings`).
-    public init(canonical: [UInt8], hash: [UInt8], sharing strings: inout SharedStrings) throws(EnvelopeError) {
+    /// `init(canonical:hash:)` for one of a run of events, sharing envelope values with the
+    /// events read before it (`SharedValues`).
+    public init(canonical: [UInt8], hash: [UInt8], sharing shared: inout SharedValues) throws(EnvelopeError) {
         // Where each envelope member's value is (no value views made: they would retain the bytes).
         var spans = EnvelopeMember.Spans(repeating: nil)
         var nested: JSONScanner.ObjectMembers?
@@ -207,7 +231,7 @@ public struct RecordedEvent: Sendable, Equatable {
         // The envelope's own values, read from the bytes where they lie.
         let envelope = try canonical.withUnsafeBufferPointer { (doc) throws(EnvelopeError) in
             func string(_ m: EnvelopeMember) throws(EnvelopeError) -> String {
-                guard let range = spans[m.rawValue], let s = strings.string(in: doc, range, of: canonical) else {
+                guard let range = spans[m.rawValue], let s = shared.string(in: doc, range, of: canonical) else {
                     throw EnvelopeError("member \"\(m.name)\" missing or not a string")
                 }
                 return s
@@ -219,7 +243,7 @@ public struct RecordedEvent: Sendable, Equatable {
                 return v
             }
             let at = spans[EnvelopeMember.recordedAt.rawValue]
-            guard let at, let recordedAt = Timestamp(jsonString: doc, at, of: canonical) else {
+            guard let at, let recordedAt = shared.timestamp(in: doc, at, of: canonical) else {
                 guard let at, let text = JSONValueView.string(in: doc, at, of: canonical) else { throw EnvelopeError("member \"recorded_at\" missing or not a string") }
                 throw EnvelopeError("recorded_at \"\(text)\" is not RFC 3339")
             }

@@ -309,8 +309,8 @@ public final class SQLiteEventStore: EventStore {
             defer { s.reset() }
             try s.bind([.text(key)])
             guard try s.step() else { return nil }
-            var strings = RecordedEvent.SharedStrings()
-            return try decode(canonical: s.blob(0), hash: s.blob(1), sharing: &strings)
+            var shared = RecordedEvent.SharedValues()
+            return try decode(canonical: s.blob(0), hash: s.blob(1), sharing: &shared)
         }
     }
 
@@ -348,10 +348,10 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func forEachEvent(drill id: String, drillSeqs: ClosedRange<Int>?, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
-        var strings = RecordedEvent.SharedStrings()
+        var shared = RecordedEvent.SharedValues()
         do {
             try forEachStoredEvent(drill: id, drillSeqs: drillSeqs ?? 1...Int.max) { row in
-                try body(try decode(canonical: Array(row.canonical), hash: Array(row.hash), seq: row.seq, sharing: &strings))
+                try body(try decode(canonical: Array(row.canonical), hash: Array(row.hash), seq: row.seq, sharing: &shared))
             }
         } catch let error as StoreError {
             throw error
@@ -442,9 +442,9 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    private func decode(canonical: [UInt8], hash: [UInt8], seq: Int? = nil, sharing strings: inout RecordedEvent.SharedStrings) throws(StoreError) -> RecordedEvent {
+    private func decode(canonical: [UInt8], hash: [UInt8], seq: Int? = nil, sharing shared: inout RecordedEvent.SharedValues) throws(StoreError) -> RecordedEvent {
         do {
-            return try RecordedEvent(canonical: canonical, hash: hash, sharing: &strings)
+            return try RecordedEvent(canonical: canonical, hash: hash, sharing: &shared)
         } catch {
             throw StoreError.unreadable(seq: seq, error, path: path)
         }
