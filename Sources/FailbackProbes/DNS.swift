@@ -132,7 +132,7 @@ public struct DNSMessage: Sendable, Equatable {
             case 28 where length == 16:
                 var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
                 _ = data.withUnsafeBytes { inet_ntop(AF_INET6, $0.baseAddress, &text, socklen_t(text.count)) }
-                value = String(cString: text)
+                value = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             case 2, 5, 12:
                 var inner = self
                 inner.offset = start
