@@ -242,7 +242,7 @@ struct EventBatch: Sendable {
 
 /// The fold of an export, owned by the folding thread while the pipe runs and read by the
 /// exporting thread once the pipe has finished (which orders the two).
-final class Folded: @unchecked Sendable {
+final class Folded {
     var value: ExportFold
     init(_ value: ExportFold) { self.value = value }
 }

@@ -27,7 +27,7 @@ public struct TarWriter {
     /// Bytes of the entry begun last. More than its declared size is an error (the size came from
     /// somewhere that disagrees with the bytes), and nothing more is written.
     public mutating func write(_ bytes: [UInt8]) throws(ExportError) {
-        guard bytes.count <= pending, let entry else {
+        guard bytes.count <= pending, entry != nil else {
             throw ExportError("tar: \(entry?.path ?? "an entry") has more bytes than the \(entry?.size ?? 0) its header declares")
         }
         try emit(bytes)

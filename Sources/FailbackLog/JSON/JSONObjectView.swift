@@ -23,15 +23,6 @@ public struct JSONValueView: Sendable, Equatable {
 
     public var string: String? { document.withUnsafeBufferPointer { Self.string(in: $0, range, of: document) } }
 
-    /// The length of a string value's written bytes and their first eight (a quick way to tell two
-    /// strings apart; equal keys say nothing).
-    var stringKey: (count: Int, prefix: UInt64) {
-        let inner = (range.lowerBound + 1)..<max(range.lowerBound + 1, range.upperBound - 1)
-        var prefix: UInt64 = 0
-        for i in inner.prefix(8) { prefix = prefix << 8 | UInt64(document[i]) }
-        return (inner.count, prefix)
-    }
-
     /// True when the value is a string written as `text`'s UTF-8 exactly (no escapes).
     public func isString(_ text: String) -> Bool {
         guard range.count - 2 == text.utf8.count, first == UInt8(ascii: "\"") else { return false }

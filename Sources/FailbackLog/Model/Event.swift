@@ -242,14 +242,14 @@ public struct RecordedEvent: Sendable, Equatable {
                 }
                 return v
             }
+            // (In this order: the first fault found is the one named.)
+            let (seq, drillSeq, drillID, type, schemaVersion) = (try int(.seq), try int(.drillSeq), try string(.drillID), try string(.type), try int(.schemaVersion))
             let at = spans[EnvelopeMember.recordedAt.rawValue]
             guard let at, let recordedAt = shared.timestamp(in: doc, at, of: canonical) else {
                 guard let at, let text = JSONValueView.string(in: doc, at, of: canonical) else { throw EnvelopeError("member \"recorded_at\" missing or not a string") }
                 throw EnvelopeError("recorded_at \"\(text)\" is not RFC 3339")
             }
-            return (
-                seq: try int(.seq), drillSeq: try int(.drillSeq), drillID: try string(.drillID), type: try string(.type),
-                schemaVersion: try int(.schemaVersion), recordedAt: recordedAt, actor: try string(.actor), host: try string(.host))
+            return (seq, drillSeq, drillID, type, schemaVersion, recordedAt, try string(.actor), try string(.host))
         }
         (seq, drillSeq, drillID, type, schemaVersion, recordedAt, actor, host) = envelope
         func value(_ m: EnvelopeMember) -> JSONValueView? { spans[m.rawValue].map { JSONValueView(document: canonical, range: $0) } }
