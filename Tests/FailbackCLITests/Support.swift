@@ -31,8 +31,8 @@ func run(_ executable: String, _ arguments: [String], cwd: String? = nil, env: [
     // Output goes to temporary files: no pipe can fill up and stall the child.
     let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
     let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("err-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    #expect(FileManager.default.createFile(atPath: outURL.path, contents: nil), "made \(outURL.path)")
+    #expect(FileManager.default.createFile(atPath: errURL.path, contents: nil), "made \(errURL.path)")
     defer {
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
