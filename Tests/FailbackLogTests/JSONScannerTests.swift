@@ -174,6 +174,20 @@ import Testing
         }
     }
 
+    /// Strings a run shares, the empty one too: each event read in a run equals the event read alone.
+    @Test func stringsReadInARunEqualStringsReadAlone() throws {
+        let at = Timestamp(millisecondsSinceEpoch: 1_700_000_000_123)
+        let texts = ["", "a", "", "ab", "a\"b", "é", "a", "b", ""]
+        var shared = RecordedEvent.SharedValues()
+        for (i, text) in (texts + texts.reversed()).enumerated() {
+            let bytes = EventDraft(type: "NoteAdded", schemaVersion: 1, drillID: text, recordedAt: at, actor: text, host: "h", payload: [:])
+                .canonicalBytes(seq: i + 1, drillSeq: i + 1)
+            let inRun = try RecordedEvent(canonical: bytes, hash: [0], sharing: &shared)
+            #expect(inRun == (try RecordedEvent(canonical: bytes, hash: [0])))
+            #expect((inRun.actor, inRun.drillID) == (text, text))
+        }
+    }
+
     /// Envelopes as the log writes them, one of each shape: optional members present and absent,
     /// escapes and non-ASCII text, an empty payload, a nested payload.
     static var envelopes: [[UInt8]] {

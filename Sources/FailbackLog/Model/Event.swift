@@ -199,6 +199,7 @@ public struct RecordedEvent: Sendable, Equatable {
         mutating func string(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, of document: [UInt8]) -> String? {
             guard range.count >= 2, doc[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
             let start = doc.baseAddress! + range.lowerBound + 1, count = range.count - 2
+            if count == 0 { return "" }
             for i in knownBytes.indices where knownBytes[i].count == count {
                 if knownBytes[i].withUnsafeBufferPointer({ compareBytes($0.baseAddress!, count, start, count) }) == 0 { return known[i] }
             }
