@@ -81,6 +81,22 @@ import Testing
         #expect(blocks.inclusionProof(index: 5, blockLeaves: Array(hashes[4..<7].joined())) == nil)
     }
 
+    /// The paths of several leaves of one block, made together, are the paths made one by one; an
+    /// index outside the block's leaves is refused.
+    @Test func blockProofsTogetherEqualProofsOneByOne() {
+        let hashes = (0..<23).map { MerkleTree.leafHash([UInt8($0), 7]) }
+        var blocks = MerkleBlocks(blockSize: 8)
+        for h in hashes { h.withUnsafeBytes { blocks.append(leafHash: $0) } }
+        for start in stride(from: 0, to: 23, by: 8) {
+            let block = blocks.block(of: start)
+            let leaves = Array(hashes[block].joined())
+            let indices = Array(block).filter { $0 % 3 != 1 }
+            #expect(blocks.inclusionProofs(of: indices, blockLeaves: leaves) == indices.map { blocks.inclusionProof(index: $0, blockLeaves: leaves)! })
+            #expect(blocks.inclusionProofs(of: indices + [block.upperBound], blockLeaves: leaves) == nil)
+        }
+        #expect(blocks.inclusionProofs(of: [], blockLeaves: []) == [])
+    }
+
     @Test func everyAuditPathVerifiesAndEveryCorruptionFails() {
         let hashes = (0..<37).map { MerkleTree.leafHash([UInt8($0)]) }
         for size in 1...37 {

@@ -50,7 +50,7 @@ public enum EventCatalogue {
     }()
 
     /// The payload type named `name`, or nil for a type this build does not know.
-    public static func payloadType(named name: String) -> (any EventPayload.Type)? {
+    static func payloadType(named name: String) -> (any EventPayload.Type)? {
         let length = name.utf8.count
         guard length < byNameLength.count else { return nil }
         return byNameLength[length].first { $0.eventType == name }

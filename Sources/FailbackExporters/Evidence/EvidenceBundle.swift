@@ -138,14 +138,16 @@ public enum EvidenceBundle {
             }
             citedByControl.append(cited.sorted())
         }
+        let cited = Set(citedByControl.joined())
         var proofs: [Int: (leaf: [UInt8], path: [[UInt8]])] = [:]
-        for index in Set(citedByControl.joined()).sorted() where proofs[index] == nil {
+        for index in cited.sorted() where proofs[index] == nil {
             let block = tree.block(of: index)
             let blockLeaves = try tree.leavesOfBlock(of: index, drill: drill, in: store)
-            for i in block where proofs[i] == nil && citedByControl.contains(where: { $0.contains(i) }) {
-                guard let path = tree.inclusionProof(index: i, blockLeaves: blockLeaves) else {
-                    throw ExportError("drill \(drill) changed while it was being exported; export again")
-                }
+            let citedInBlock = block.filter(cited.contains)
+            guard let paths = tree.inclusionProofs(of: citedInBlock, blockLeaves: blockLeaves) else {
+                throw ExportError("drill \(drill) changed while it was being exported; export again")
+            }
+            for (i, path) in zip(citedInBlock, paths) {
                 proofs[i] = (Array(blockLeaves[((i - block.lowerBound) * 32)..<((i - block.lowerBound) * 32 + 32)]), path)
             }
         }

@@ -222,10 +222,21 @@ public struct MerkleBlocks {
     /// The audit path of leaf `index`, given the leaf hashes of its block (`block(of: index)`);
     /// nil when those leaves are not the ones this tree was built from.
     public func inclusionProof(index: Int, blockLeaves: [UInt8]) -> [[UInt8]]? {
-        let range = block(of: index), b = index / blockSize
+        inclusionProofs(of: [index], blockLeaves: blockLeaves)?.first
+    }
+
+    /// The audit paths of leaves `indices`, all of one block, given that block's leaf hashes: the
+    /// block's tree and the tree over the blocks are each built once for all of them. Nil when the
+    /// leaves are not the ones this tree was built from, or an index is outside their block.
+    public func inclusionProofs(of indices: [Int], blockLeaves: [UInt8]) -> [[[UInt8]]]? {
+        guard let first = indices.first else { return [] }
+        let range = block(of: first), b = first / blockSize
         let inBlock = MerkleLevels(flatLeafHashes: blockLeaves)
         let all = allRoots
-        guard blockLeaves.count == 32 * range.count, inBlock.root[...] == all[(b * 32)..<(b * 32 + 32)] else { return nil }
-        return inBlock.inclusionProof(index: index - range.lowerBound) + MerkleLevels(flatLeafHashes: all).inclusionProof(index: b)
+        guard indices.allSatisfy(range.contains), blockLeaves.count == 32 * range.count, inBlock.root[...] == all[(b * 32)..<(b * 32 + 32)] else {
+            return nil
+        }
+        let above = MerkleLevels(flatLeafHashes: all).inclusionProof(index: b)
+        return indices.map { inBlock.inclusionProof(index: $0 - range.lowerBound) + above }
     }
 }

@@ -17,20 +17,9 @@ public struct JSONValueView: Sendable, Equatable {
 
     private var first: UInt8 { document[range.lowerBound] }
 
-    public var isNull: Bool { first == UInt8(ascii: "n") }
-
     public var bool: Bool? { document.withUnsafeBufferPointer { Self.bool(in: $0, range) } }
 
     public var string: String? { document.withUnsafeBufferPointer { Self.string(in: $0, range, of: document) } }
-
-    /// True when the value is a string written as `text`'s UTF-8 exactly (no escapes).
-    public func isString(_ text: String) -> Bool {
-        guard range.count - 2 == text.utf8.count, first == UInt8(ascii: "\"") else { return false }
-        var text = text
-        return text.withUTF8 { t in
-            document.withUnsafeBufferPointer { doc in compareBytes(doc.baseAddress! + range.lowerBound + 1, t.count, t.baseAddress ?? doc.baseAddress!, t.count) == 0 }
-        }
-    }
 
     public var number: Double? { document.withUnsafeBufferPointer { Self.number(in: $0, range) } }
 

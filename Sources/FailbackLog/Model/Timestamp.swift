@@ -139,11 +139,6 @@ private func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
     return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
 }
 
-extension JSONValueView {
-    /// The value as an RFC 3339 time (`Timestamp(rfc3339:)`), read from its bytes in place.
-    public var timestamp: Timestamp? { document.withUnsafeBufferPointer { Timestamp(jsonString: $0, range, of: document) } }
-}
-
 extension Timestamp {
     /// The JSON string value at `range` of `document` (`doc` is its bytes) read as an RFC 3339
     /// time; nil when it is not a string or not such a time.

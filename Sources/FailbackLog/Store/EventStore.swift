@@ -117,7 +117,6 @@ public struct CachedProjection: Sendable, Equatable {
     public func isCurrent(for head: DrillHead) -> Bool { eventCount == head.eventCount && headHash == head.headHash }
 }
 
-/// A store failure: what went wrong, with the context a person needs to act on it.
 /// One event as its row holds it: global `seq`, canonical bytes and chain hash, in place.
 public struct StoredEvent {
     public let seq: Int
@@ -125,6 +124,7 @@ public struct StoredEvent {
     public let hash: UnsafeRawBufferPointer
 }
 
+/// A store failure: what went wrong, with the context a person needs to act on it.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Equatable {
         /// No store file at the path.
