@@ -69,6 +69,48 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         #expect(try store.verify(drill: "b").isIntact)
     }
 
+    /// A drill whose rows lie close together is read as a range of the table, one spread among
+    /// many other rows (or read from a later event) through its index: both give the rows of its
+    /// index, in `drill_seq` order, for any range.
+    @Test func bothWaysOfReadingADrillGiveItsRowsInOrder() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens), draft("b", 1, lifecycle: .opens), draft("a", 2), draft("c", 3, lifecycle: .opens)])
+        _ = try store.append([draft("a", 4)] + (5..<21).map { draft("b", $0) } + [draft("c", 21)])
+        let raw = try SQLiteConnection(path: store.path, flags: SQLITE_OPEN_READONLY)
+        for drill in ["a", "b", "c"] {
+            for range in [1...Int.max, 1...2, 2...3, 3...3, 1...1, 5...9] {
+                var read: [Int] = []
+                try store.forEachStoredEvent(drill: drill, drillSeqs: range) { read.append($0.seq) }
+                let s = try raw.statement("SELECT seq FROM events WHERE drill_id = ? AND drill_seq BETWEEN ? AND ? ORDER BY drill_seq")
+                try s.bind([.text(drill), .int(range.lowerBound), .int(range.upperBound)])
+                var indexed: [Int] = []
+                while try s.step() { indexed.append(s.int(0)) }
+                s.reset()
+                #expect(read == indexed, "drill \(drill), drill_seq \(range)")
+            }
+        }
+        // Drill c (2 events 18 rows apart) is read through its index; a (3 in 5 rows), by range.
+        let (a, c) = (try #require(try store.drill("a")), try #require(try store.drill("c")))
+        #expect(a.headSeq - a.startedSeq < 2 * a.eventCount)
+        #expect(c.headSeq - c.startedSeq >= 2 * c.eventCount)
+    }
+
+    /// Rows whose `drill_seq` goes back in `seq` order (only a damaged store holds them) end a walk
+    /// by range with an error naming the row, not events out of order.
+    @Test func rowsOutOfOrderEndAWalk() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens), draft("a", 1), draft("a", 2)])
+        let raw = try SQLiteConnection(path: store.path, flags: SQLITE_OPEN_READWRITE)
+        try raw.execute("DROP TRIGGER events_refuse_update; UPDATE events SET drill_seq = 0 WHERE seq = 3")
+        var read: [Int] = []
+        let error = #expect(throws: StoreError.self) { try store.forEachStoredEvent(drill: "a", drillSeqs: 1...3) { read.append($0.seq) } }
+        #expect(error?.code == .corrupt)
+        #expect(error?.message.contains("seq 3 has drill_seq 0 after 2") == true)
+        #expect(read == [1, 2])
+    }
+
     @Test func chainLinksAreSHA256OfPreviousAndCanonicalBytes() throws {
         let dir = TemporaryDirectory()
         let store = try newStore(dir)

@@ -58,9 +58,37 @@ import Testing
     }
 
     @Test func utf8ValidatorFindsTheOffsetPastRunsOfASCII() {
-        // The validator skips ASCII eight bytes at a time: a bad byte at any place of a run is found.
-        for prefix in 0..<20 {
+        // The validator skips ASCII 32 and eight bytes at a time: a bad byte at any place of a run
+        // is found, and a run of any length ends where the bytes end.
+        for prefix in 0..<80 {
             #expect(firstInvalidUTF8Offset(Array(repeating: 0x61, count: prefix) + [0xC3, 0x28] + Array(repeating: 0x61, count: 9)) == prefix)
+            #expect(firstInvalidUTF8Offset(Array(repeating: 0x61, count: prefix)) == nil)
+            #expect(firstInvalidUTF8Offset(Array(repeating: 0x61, count: prefix) + Array("é".utf8)) == nil)
+        }
+    }
+
+    /// The validator finds what the standard library's UTF-8 decoder finds, at the same offset,
+    /// in random bytes: mostly ASCII, some well-formed multi-byte characters, some stray bytes.
+    @Test func utf8ValidatorAgreesWithTheStandardDecoder() {
+        var random = SystemRandomNumberGenerator()
+        let pieces: [[UInt8]] = [Array("é".utf8), Array("€".utf8), Array("😀".utf8), [0x80], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0xFF]]
+        for _ in 0..<5_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...6, using: &random) {
+                bytes += Array(repeating: UInt8.random(in: 0x20...0x7E, using: &random), count: Int.random(in: 0...70, using: &random))
+                if Bool.random(using: &random) { bytes += pieces.randomElement(using: &random)! }
+            }
+            var parser = Unicode.UTF8.ForwardParser()
+            var iterator = bytes.makeIterator()
+            var offset = 0, expected: Int?
+            decoding: while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid(let scalar): offset += scalar.count
+                case .error: expected = offset; break decoding
+                case .emptyInput: break decoding
+                }
+            }
+            #expect(firstInvalidUTF8Offset(bytes) == expected, "\(bytes)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import FailbackLog
 
@@ -123,6 +124,32 @@ import Testing
             #expect(view.string("absent") == nil)
             #expect(!view.has("absent"))
             #expect(view.stringIfPresent("absent") == nil && view.integerIfPresent("absent") == nil && view.boolIfPresent("absent") == nil)
+        }
+    }
+
+    /// Names are looked up past a filter of their bits (length, first and last byte): every
+    /// name of an object is found, whatever its bit, and a name that is not one of them is not,
+    /// whether or not it shares a bit with one (escaped names, which have no bit, included).
+    @Test func everyMemberIsFoundAndNoOtherName() throws {
+        var random = SystemRandomNumberGenerator()
+        let letters = Array("abyz_é0".unicodeScalars).map(String.init)
+        func name() -> String { (0..<Int.random(in: 0...9, using: &random)).map { _ in letters.randomElement(using: &random)! }.joined() }
+        for round in 0..<400 {
+            var members: [String: JSONValue] = [:]
+            for i in 0..<Int.random(in: 0...12, using: &random) { members[name()] = JSONValue(i) }
+            var document = CanonicalJSON.encode(.object(members))
+            if round % 4 == 0, let key = members.keys.first(where: { !$0.isEmpty }) {
+                // The same object with one name written with an escape (not in RFC 8785's order).
+                let written = Array(CanonicalJSON.string(.string(key)).utf8)
+                let escaped = Array(("\"\\u" + String(format: "%04x", key.unicodeScalars.first!.value) + String(key.dropFirst()) + "\"").utf8)
+                if let at = document.firstRange(of: written + [UInt8(ascii: ":")]) { document.replaceSubrange(at, with: escaped + [UInt8(ascii: ":")]) }
+            }
+            let view = JSONObjectView(document: document, range: 0..<document.count, members: try JSONScanner.members(ofDocument: document).members)
+            for (key, value) in members { #expect(view.integer(key) == value.integerValue, "\(key) in \(String(decoding: document, as: UTF8.self))") }
+            for _ in 0..<20 {
+                let other = name()
+                if members[other] == nil { #expect(view[other] == nil, "\(other) in \(String(decoding: document, as: UTF8.self))") }
+            }
         }
     }
 

@@ -81,12 +81,15 @@ public struct JSONObjectView: Sendable, Equatable {
     public let members: [JSONMemberSpan]
     /// Names in strictly increasing byte order, none escaped (RFC 8785's order): searched by halves.
     let ascending: Bool
+    /// A bit for each member's name (`JSONScanner.nameBit`): a name without its bit is absent.
+    let names: UInt64
 
     init(document: [UInt8], range: Range<Int>, members: JSONScanner.ObjectMembers) {
         self.document = document
         self.range = range
         self.members = members.spans
         self.ascending = members.ascending
+        self.names = members.names
     }
 
     /// Views a value built in memory (through its canonical bytes); a non-object has no members.
@@ -98,7 +101,7 @@ public struct JSONObjectView: Sendable, Equatable {
     /// The member named `name`, or nil.
     public subscript(name: String) -> JSONValueView? {
         var name = name
-        guard let i = name.withUTF8({ index(of: $0) }) else { return nil }
+        guard let i = name.withUTF8({ wanted in document.withUnsafeBufferPointer { index(of: wanted, in: $0) } }) else { return nil }
         return JSONValueView(document: document, range: members[i].value)
     }
 
@@ -109,8 +112,10 @@ public struct JSONObjectView: Sendable, Equatable {
     private func read<T>(_ name: String, _ decode: (UnsafeBufferPointer<UInt8>, Range<Int>, [UInt8]) -> T?) -> T? {
         var name = name
         return name.withUTF8 { wanted in
-            guard let i = index(of: wanted) else { return nil }
-            return document.withUnsafeBufferPointer { decode($0, members[i].value, document) }
+            document.withUnsafeBufferPointer { doc in
+                guard let i = index(of: wanted, in: doc) else { return nil }
+                return decode(doc, members[i].value, document)
+            }
         }
     }
 
@@ -134,17 +139,18 @@ public struct JSONObjectView: Sendable, Equatable {
         read(name) { doc, range, document -> T?? in doc[range.lowerBound] == UInt8(ascii: "n") ? nil : .some(decode(doc, range, document)) } ?? nil
     }
 
-    /// The index of the member whose name's UTF-8 is `wanted`.
-    func index(of wanted: UnsafeBufferPointer<UInt8>) -> Int? {
-        document.withUnsafeBufferPointer { doc -> Int? in
+    /// The index of the member whose name's UTF-8 is `wanted` (`doc`: the document's bytes).
+    func index(of wanted: UnsafeBufferPointer<UInt8>, in doc: UnsafeBufferPointer<UInt8>) -> Int? {
+        do {
             let base = doc.baseAddress!
             let w = wanted.baseAddress ?? base
+            if names & JSONScanner.nameBit(w, wanted.count) == 0 { return nil }
             // Few members (most payloads): one look along them, bytes compared only where the
             // lengths agree.
             if ascending && members.count <= 8 {
                 for i in members.indices {
                     let name = members[i].name
-                    if name.count == wanted.count && compareBytes(base + name.lowerBound, name.count, w, wanted.count) == 0 { return i }
+                    if name.count == wanted.count && bytesEqual(base + name.lowerBound, w, wanted.count) { return i }
                 }
                 return nil
             }

@@ -47,6 +47,27 @@ struct JSONScanner {
     struct ObjectMembers {
         var spans: [JSONMemberSpan] = []
         var ascending = true
+        /// A bit for each member's name (`nameBit`); all bits when a name is escaped.
+        var names: UInt64 = 0
+    }
+
+    /// A bit picked by a name's length and its first and last bytes: a name whose bit an object's
+    /// `names` lacks is not among its members, found so with no bytes compared (most of the
+    /// optional members a payload reader asks for are absent).
+    @inline(__always)
+    static func nameBit(_ name: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+        guard count > 0 else { return 1 }
+        let h = UInt(count) &* 31 &+ UInt(name[0]) &* 7 &+ UInt(name[count - 1])
+        return 1 << (h & 63)
+    }
+
+    /// The `names` bits of `spans`.
+    private func nameBits(_ spans: [JSONMemberSpan]) -> UInt64 {
+        var bits: UInt64 = 0
+        for span in spans {
+            bits |= span.nameIsEscaped ? ~0 : Self.nameBit(bytes.baseAddress! + span.name.lowerBound, span.name.count)
+        }
+        return bits
     }
 
     /// Validates a whole document that must be one object, and gives its members (and those of the
@@ -67,6 +88,7 @@ struct JSONScanner {
                 scanner.skipWhitespace()
                 if scanner.index < buffer.count { throw scanner.error(.trailingContent, at: scanner.index) }
                 found.members.ascending = try scanner.checkNames(found.members.spans[...])
+                found.members.names = scanner.nameBits(found.members.spans)
                 return .success(found)
             } catch {
                 return .failure(error)
@@ -83,7 +105,7 @@ struct JSONScanner {
             spans.reserveCapacity(16)
             var none: ObjectMembers?
             try? scanner.scanObject(into: &spans, record: true, checkNamesLater: true, nested: &none)
-            return ObjectMembers(spans: spans, ascending: (try? scanner.checkNames(spans[...])) ?? false)
+            return ObjectMembers(spans: spans, ascending: (try? scanner.checkNames(spans[...])) ?? false, names: scanner.nameBits(spans))
         }
     }
 
@@ -112,7 +134,7 @@ struct JSONScanner {
     @inline(__always)
     mutating func skip(ifNext literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
-        guard index + count <= bytes.count, compareBytes(bytes.baseAddress! + index, count, literal.utf8Start, count) == 0 else { return false }
+        guard index + count <= bytes.count, bytesEqual(bytes.baseAddress! + index, literal.utf8Start, count) else { return false }
         index += count
         return true
     }
@@ -124,7 +146,7 @@ struct JSONScanner {
         members.reserveCapacity(16)
         var none: ObjectMembers?
         try scanObject(into: &members, record: true, checkNamesLater: true, nested: &none)
-        return ObjectMembers(spans: members, ascending: try checkNames(members[...]))
+        return ObjectMembers(spans: members, ascending: try checkNames(members[...]), names: nameBits(members))
     }
 
     /// True when the scan has read every byte.
@@ -182,7 +204,9 @@ struct JSONScanner {
     /// Refuses a name given twice among one object's members, at the later one. Names in strictly
     /// increasing byte order (as RFC 8785 writes them) cannot repeat: true when they are.
     private func checkNames(_ members: ArraySlice<JSONMemberSpan>) throws(JSONParseError) -> Bool {
-        var ordered = true
+        // (An escaped name is never taken as ordered: its bytes are not its text. The loop checks
+        // each name of a pair; a lone name is checked here.)
+        var ordered = !(members.first?.nameIsEscaped ?? false)
         var i = members.startIndex + 1
         while ordered, i < members.endIndex {
             ordered = !members[i - 1].nameIsEscaped && !members[i].nameIsEscaped && precedes(members[i - 1].name, members[i].name)
@@ -197,7 +221,7 @@ struct JSONScanner {
     }
 
     private func isName(_ range: Range<Int>, _ name: StaticString) -> Bool {
-        compareBytes(bytes.baseAddress! + range.lowerBound, range.count, name.utf8Start, name.utf8CodeUnitCount) == 0
+        range.count == name.utf8CodeUnitCount && bytesEqual(bytes.baseAddress! + range.lowerBound, name.utf8Start, range.count)
     }
 
     private func precedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
@@ -455,4 +479,20 @@ func compareBytes(_ a: UnsafePointer<UInt8>, _ aCount: Int, _ b: UnsafePointer<U
         i += 1
     }
     return aCount - bCount
+}
+
+/// Whether `count` bytes at `a` and at `b` are equal: eight at a time, then one at a time (the
+/// names, keys and short values compared here are a few words long: no call to memcmp).
+@inline(__always)
+func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+    var i = 0
+    while i + 8 <= count {
+        if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) { return false }
+        i += 8
+    }
+    while i < count {
+        if a[i] != b[i] { return false }
+        i += 1
+    }
+    return true
 }

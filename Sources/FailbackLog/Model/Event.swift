@@ -201,7 +201,7 @@ public struct RecordedEvent: Sendable, Equatable {
             let start = doc.baseAddress! + range.lowerBound + 1, count = range.count - 2
             if count == 0 { return "" }
             for i in knownBytes.indices where knownBytes[i].count == count {
-                if knownBytes[i].withUnsafeBufferPointer({ compareBytes($0.baseAddress!, count, start, count) }) == 0 { return known[i] }
+                if knownBytes[i].withUnsafeBufferPointer({ bytesEqual($0.baseAddress!, start, count) }) { return known[i] }
             }
             guard let made = JSONValueView.string(in: doc, range, of: document) else { return nil }
             // Text written with escapes is not kept: its bytes are not its text.
@@ -371,7 +371,7 @@ enum EnvelopeMember: Int, CaseIterable {
         let found = document.withUnsafeBufferPointer { doc in
             Self.all.first {
                 $0.name.utf8CodeUnitCount == span.name.count
-                    && compareBytes(doc.baseAddress! + span.name.lowerBound, span.name.count, $0.name.utf8Start, $0.name.utf8CodeUnitCount) == 0
+                    && bytesEqual(doc.baseAddress! + span.name.lowerBound, $0.name.utf8Start, span.name.count)
             }
         }
         guard let found else { return nil }

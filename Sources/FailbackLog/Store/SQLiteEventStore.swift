@@ -361,20 +361,48 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func forEachStoredEvent(drill id: String, drillSeqs: ClosedRange<Int>, _ body: (StoredEvent) throws -> Void) throws {
-        // A dedicated statement (not the cache): `body` may call back into the store.
+        // A drill read from its first event whose rows lie close together (few other drills'
+        // events recorded meanwhile) is read as a range of the table in `seq` order, passing over
+        // other drills' rows: a rowid range scan costs less than walking the (drill_id, drill_seq)
+        // index and seeking each row (0.30 s against 0.42 s for 1M events, scripts/bench-evidence).
+        // In a sound store `seq` order is `drill_seq` order within a drill; a row out of that order
+        // ends the walk.
+        let head = drillSeqs.lowerBound <= 1 ? try drill(id) : nil
+        if let head, head.headSeq - head.startedSeq < 2 * head.eventCount {
+            let s = try dedicatedStatement("SELECT seq, drill_seq, drill_id = ?1, canonical, hash FROM events WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq")
+            do { try s.bind([.text(id), .int(head.startedSeq), .int(head.headSeq)]) } catch { throw storeError(error, doing: "read events") }
+            var previous = 0
+            while try step(s) {
+                guard s.int(2) == 1 else { continue }
+                let drillSeq = s.int(1)
+                guard drillSeq > previous else {
+                    throw StoreError(.corrupt, "drill \(id): event at seq \(s.int(0)) has drill_seq \(drillSeq) after \(previous) (run 'failback verify')", path: path)
+                }
+                previous = drillSeq
+                if drillSeq > drillSeqs.upperBound { return }
+                if drillSeq >= drillSeqs.lowerBound { try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(3), hash: s.blobBytes(4))) }
+            }
+            return
+        }
+        let s = try dedicatedStatement("SELECT seq, canonical, hash FROM events WHERE drill_id = ? AND drill_seq BETWEEN ? AND ? ORDER BY drill_seq")
+        do { try s.bind([.text(id), .int(drillSeqs.lowerBound), .int(drillSeqs.upperBound)]) } catch { throw storeError(error, doing: "read events") }
+        while try step(s) {
+            try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(1), hash: s.blobBytes(2)))
+        }
+    }
+
+    /// A statement of its own (not the cache): a caller's `body` may call back into the store
+    /// while it is being stepped. Finalized when the value goes.
+    private func dedicatedStatement(_ sql: String) throws(StoreError) -> SQLiteStatement {
         var stmt: OpaquePointer?
-        let sql = "SELECT seq, canonical, hash FROM events WHERE drill_id = ? AND drill_seq BETWEEN ? AND ? ORDER BY drill_seq"
         guard sqlite3_prepare_v2(db.handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
             throw storeError(db.lastError(), doing: "read events")
         }
-        let s = SQLiteStatement(stmt, connection: db)
-        do { try s.bind([.text(id), .int(drillSeqs.lowerBound), .int(drillSeqs.upperBound)]) } catch { throw storeError(error, doing: "read events") }
-        while true {
-            let row: Bool
-            do { row = try s.step() } catch { throw storeError(error, doing: "read events") }
-            guard row else { return }
-            try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(1), hash: s.blobBytes(2)))
-        }
+        return SQLiteStatement(stmt, connection: db)
+    }
+
+    private func step(_ s: SQLiteStatement) throws(StoreError) -> Bool {
+        do { return try s.step() } catch { throw storeError(error, doing: "read events") }
     }
 
     public func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int {
