@@ -141,39 +141,37 @@ public struct JSONObjectView: Sendable, Equatable {
 
     /// The index of the member whose name's UTF-8 is `wanted` (`doc`: the document's bytes).
     func index(of wanted: UnsafeBufferPointer<UInt8>, in doc: UnsafeBufferPointer<UInt8>) -> Int? {
-        do {
-            let base = doc.baseAddress!
-            let w = wanted.baseAddress ?? base
-            if names & JSONScanner.nameBit(w, wanted.count) == 0 { return nil }
-            // Few members (most payloads): one look along them, bytes compared only where the
-            // lengths agree.
-            if ascending && members.count <= 8 {
-                for i in members.indices {
-                    let name = members[i].name
-                    if name.count == wanted.count && bytesEqual(base + name.lowerBound, w, wanted.count) { return i }
-                }
-                return nil
-            }
-            if ascending {
-                var low = 0, high = members.count
-                while low < high {
-                    let mid = (low + high) / 2
-                    let name = members[mid].name
-                    let order = compareBytes(base + name.lowerBound, name.count, w, wanted.count)
-                    if order == 0 { return mid }
-                    if order < 0 { low = mid + 1 } else { high = mid }
-                }
-                return nil
-            }
-            for (i, span) in members.enumerated() {
-                if span.nameIsEscaped {
-                    if JSONParser.string(in: document, openingQuoteAt: span.name.lowerBound - 1) == String(decoding: wanted, as: UTF8.self) { return i }
-                } else if compareBytes(base + span.name.lowerBound, span.name.count, w, wanted.count) == 0 {
-                    return i
-                }
+        let base = doc.baseAddress!
+        let w = wanted.baseAddress ?? base
+        if names & JSONScanner.nameBit(w, wanted.count) == 0 { return nil }
+        // Few members (most payloads): one look along them, bytes compared only where the
+        // lengths agree.
+        if ascending && members.count <= 8 {
+            for i in members.indices {
+                let name = members[i].name
+                if name.count == wanted.count && bytesEqual(base + name.lowerBound, w, wanted.count) { return i }
             }
             return nil
         }
+        if ascending {
+            var low = 0, high = members.count
+            while low < high {
+                let mid = (low + high) / 2
+                let name = members[mid].name
+                let order = compareBytes(base + name.lowerBound, name.count, w, wanted.count)
+                if order == 0 { return mid }
+                if order < 0 { low = mid + 1 } else { high = mid }
+            }
+            return nil
+        }
+        for (i, span) in members.enumerated() {
+            if span.nameIsEscaped {
+                if JSONParser.string(in: document, openingQuoteAt: span.name.lowerBound - 1) == String(decoding: wanted, as: UTF8.self) { return i }
+            } else if compareBytes(base + span.name.lowerBound, span.name.count, w, wanted.count) == 0 {
+                return i
+            }
+        }
+        return nil
     }
 
     /// The object as a tree (parsed now).
