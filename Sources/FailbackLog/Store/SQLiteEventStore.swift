@@ -369,7 +369,7 @@ public final class SQLiteEventStore: EventStore {
         // ends the walk.
         let head = drillSeqs.lowerBound <= 1 ? try drill(id) : nil
         if let head, head.headSeq - head.startedSeq < 2 * head.eventCount {
-            let s = try dedicatedStatement("SELECT seq, drill_seq, drill_id = ?1, canonical, hash FROM events WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq")
+            let s = try dedicatedStatement(Self.rowsInSeqOrder)
             do { try s.bind([.text(id), .int(head.startedSeq), .int(head.headSeq)]) } catch { throw storeError(error, doing: "read events") }
             var previous = 0
             while try step(s) {
@@ -390,6 +390,10 @@ public final class SQLiteEventStore: EventStore {
             try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(1), hash: s.blobBytes(2)))
         }
     }
+
+    /// The rows from `seq` ?2 to ?3 in `seq` order, with whether each is of drill ?1 (a rowid range
+    /// scan: reading a drill whose rows lie close together, and verifying one).
+    private static let rowsInSeqOrder = "SELECT seq, drill_seq, drill_id = ?1, canonical, hash FROM events WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq"
 
     /// A statement of its own (not the cache): a caller's `body` may call back into the store
     /// while it is being stepped. Finalized when the value goes.
@@ -490,7 +494,7 @@ public final class SQLiteEventStore: EventStore {
         // over other drills' rows. A row of this drill filed under another drill id is thereby
         // skipped, which leaves a gap the verifier reports.
         var prepared: OpaquePointer?
-        let sql = "SELECT seq, drill_seq, drill_id = ?1, canonical, hash FROM events WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq"
+        let sql = Self.rowsInSeqOrder
         guard sqlite3_prepare_v2(db.handle, sql, -1, &prepared, nil) == SQLITE_OK, let stmt = prepared else {
             throw storeError(db.lastError(), doing: "read events")
         }
