@@ -244,7 +244,7 @@ public struct JSONParser {
     /// The number at the scanner (checked by it).
     private mutating func parseNumber() throws(JSONParseError) -> Double {
         let start = scanner.index
-        _ = try scanner.skipNumber()
+        try scanner.skipNumber()
         let text = start..<scanner.index
         // Most numbers are short: no need for strtod.
         if let value = shortDecimal(bytes, text) { return value }

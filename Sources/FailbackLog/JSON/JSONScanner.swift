@@ -61,13 +61,14 @@ struct JSONScanner {
         return 1 << (h & 63)
     }
 
-    /// The `names` bits of `spans`.
-    private func nameBits(_ spans: [JSONMemberSpan]) -> UInt64 {
+    /// One object's members, recorded by `scanObject`: whether they are in order (their names
+    /// checked for duplicates when not), and their `names` bits.
+    private func objectMembers(_ spans: [JSONMemberSpan]) throws(JSONParseError) -> ObjectMembers {
         var bits: UInt64 = 0
         for span in spans {
             bits |= span.nameIsEscaped ? ~0 : Self.nameBit(bytes.baseAddress! + span.name.lowerBound, span.name.count)
         }
-        return bits
+        return ObjectMembers(spans: spans, ascending: try checkNames(spans[...]), names: bits)
     }
 
     /// Validates a whole document that must be one object, and gives its members (and those of the
@@ -87,8 +88,7 @@ struct JSONScanner {
                 try scanner.scanObject(into: &found.members.spans, record: true, checkNamesLater: true, nested: &found.nested)
                 scanner.skipWhitespace()
                 if scanner.index < buffer.count { throw scanner.error(.trailingContent, at: scanner.index) }
-                found.members.ascending = try scanner.checkNames(found.members.spans[...])
-                found.members.names = scanner.nameBits(found.members.spans)
+                found.members = try scanner.objectMembers(found.members.spans)
                 return .success(found)
             } catch {
                 return .failure(error)
@@ -101,11 +101,7 @@ struct JSONScanner {
     static func members(ofObjectIn document: [UInt8], at range: Range<Int>) -> ObjectMembers {
         document.withUnsafeBufferPointer { buffer in
             var scanner = JSONScanner(buffer, at: range.lowerBound)
-            var spans: [JSONMemberSpan] = []
-            spans.reserveCapacity(16)
-            var none: ObjectMembers?
-            try? scanner.scanObject(into: &spans, record: true, checkNamesLater: true, nested: &none)
-            return ObjectMembers(spans: spans, ascending: (try? scanner.checkNames(spans[...])) ?? false, names: scanner.nameBits(spans))
+            return (try? scanner.recordObject()) ?? ObjectMembers()
         }
     }
 
@@ -146,7 +142,7 @@ struct JSONScanner {
         members.reserveCapacity(16)
         var none: ObjectMembers?
         try scanObject(into: &members, record: true, checkNamesLater: true, nested: &none)
-        return ObjectMembers(spans: members, ascending: try checkNames(members[...]), names: nameBits(members))
+        return try objectMembers(members)
     }
 
     /// True when the scan has read every byte.
@@ -166,7 +162,7 @@ struct JSONScanner {
         case UInt8(ascii: "t"): try expectLiteral("true")
         case UInt8(ascii: "f"): try expectLiteral("false")
         case UInt8(ascii: "n"): try expectLiteral("null")
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try skipNumber()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
         default: throw unexpected()
         }
     }
@@ -368,8 +364,8 @@ struct JSONScanner {
         return value
     }
 
-    /// Skips a number, checking it; true when it has neither fraction nor exponent.
-    mutating func skipNumber() throws(JSONParseError) -> Bool {
+    /// Skips a number, checking it.
+    mutating func skipNumber() throws(JSONParseError) {
         let start = index
         func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
         if peek() == UInt8(ascii: "-") { index += 1 }
@@ -383,9 +379,7 @@ struct JSONScanner {
             throw error(.invalidNumber, at: start)
         }
         let integerDigits = index - integerStart
-        var fraction = false
         if peek() == UInt8(ascii: ".") {
-            fraction = true
             index += 1
             guard isDigit(peek()) else { throw error(.invalidNumber, at: start) }
             while isDigit(peek()) { index += 1 }
@@ -403,7 +397,6 @@ struct JSONScanner {
             guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw error(.invalidNumber, at: start) }
             guard value.isFinite else { throw error(.numberOutOfRange, at: start) }
         }
-        return !exponent && !fraction
     }
 
     mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {

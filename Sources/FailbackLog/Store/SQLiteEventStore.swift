@@ -494,8 +494,7 @@ public final class SQLiteEventStore: EventStore {
         // over other drills' rows. A row of this drill filed under another drill id is thereby
         // skipped, which leaves a gap the verifier reports.
         var prepared: OpaquePointer?
-        let sql = Self.rowsInSeqOrder
-        guard sqlite3_prepare_v2(db.handle, sql, -1, &prepared, nil) == SQLITE_OK, let stmt = prepared else {
+        guard sqlite3_prepare_v2(db.handle, Self.rowsInSeqOrder, -1, &prepared, nil) == SQLITE_OK, let stmt = prepared else {
             throw storeError(db.lastError(), doing: "read events")
         }
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
