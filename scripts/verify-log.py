@@ -6,9 +6,10 @@ usage: verify-log.py STORE [--drill ID]      (without --drill: every drill, and 
 
 For each drill, in drill_seq order, it checks that each event's stored bytes are the RFC 8785
 canonical form of the JSON they hold, that the envelope's seq / drill_id / drill_seq match the row
-and run gapless, that hash_n = SHA-256(hash_{n-1} || canonical_n) from 32 zero bytes, and that the
-drills table's count, head hash and (format 2) total canonical bytes equal the recomputed ones. Prints one line a drill; exits 1 on
-the first broken drill, naming the first bad seq.
+and run gapless, that hash_n = SHA-256(hash_{n-1} || canonical_n) from 32 zero bytes, that a stored
+leaf hash (format 3) is SHA-256(0x00 || canonical_n), and that the drills table's count, head hash
+and (format 2 on) total canonical bytes equal the recomputed ones. Prints one line a drill; exits 1
+on the first broken drill, naming the first bad seq.
 """
 import hashlib
 import json
@@ -87,13 +88,14 @@ def no_duplicates(pairs):
 
 
 def verify_drill(db, drill_id):
-    sizes = db.execute("PRAGMA user_version").fetchone()[0] >= 2
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    sizes, leaves = version >= 2, version >= 3
     head = db.execute(f"SELECT event_count, head_hash, {'canonical_bytes' if sizes else 'NULL'} FROM drills WHERE drill_id = ?", (drill_id,)).fetchone()
     if head is None:
         return f"drill {drill_id}: not in the drills table", False
     previous, expected, last_seq, size = bytes(32), 1, 0, 0
-    rows = db.execute("SELECT seq, drill_seq, drill_id, canonical, hash FROM events WHERE drill_id = ? ORDER BY drill_seq", (drill_id,))
-    for seq, drill_seq, row_drill, canonical, stored in rows:
+    rows = db.execute(f"SELECT seq, drill_seq, drill_id, canonical, hash, {'leaf_hash' if leaves else 'NULL'} FROM events WHERE drill_id = ? ORDER BY drill_seq", (drill_id,))
+    for seq, drill_seq, row_drill, canonical, stored, leaf in rows:
         def broken(why):
             return f"drill {drill_id}: BROKEN at seq {seq}: {why}", False
         try:
@@ -104,6 +106,9 @@ def verify_drill(db, drill_id):
             return broken(f"expected drill event #{expected}, found #{event.get('drill_seq')}")
         if hashlib.sha256(previous + canonical).digest() != stored:
             return broken("hash mismatch")
+        # Format 3: the RFC 9162 leaf hash beside the chain hash (NULL in rows stored before).
+        if leaf is not None and hashlib.sha256(b"\x00" + canonical).digest() != leaf:
+            return broken("leaf hash mismatch")
         if event.get("seq") != seq or event.get("drill_id") != row_drill or row_drill != drill_id or drill_seq != expected or seq <= last_seq:
             return broken("event bytes do not match their row")
         if jcs(event).encode("utf-8") != canonical:

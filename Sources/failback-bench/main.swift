@@ -113,19 +113,19 @@ final class BatchCounter: @unchecked Sendable {
 }
 
 /// The rows a store holds, to replay as raw INSERTs.
-struct Row { var seq: Int64; var drill: String; var drillSeq: Int64; var type: String; var at: String; var canonical: [UInt8]; var hash: [UInt8] }
+struct Row { var seq: Int64; var drill: String; var drillSeq: Int64; var type: String; var at: String; var canonical: [UInt8]; var hash: [UInt8]; var leafHash: [UInt8] }
 
 func readRows(_ path: String) -> [Row] {
     var db: OpaquePointer?
     check(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil), db, "open")
     var stmt: OpaquePointer?
-    check(sqlite3_prepare_v2(db, "SELECT seq, drill_id, drill_seq, type, recorded_at, canonical, hash FROM events ORDER BY seq", -1, &stmt, nil), db, "prepare")
+    check(sqlite3_prepare_v2(db, "SELECT seq, drill_id, drill_seq, type, recorded_at, canonical, hash, leaf_hash FROM events ORDER BY seq", -1, &stmt, nil), db, "prepare")
     var rows: [Row] = []
     rows.reserveCapacity(total + 1)
     func text(_ i: Int32) -> String { String(cString: sqlite3_column_text(stmt, i)) }
     func blob(_ i: Int32) -> [UInt8] { Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, i), count: Int(sqlite3_column_bytes(stmt, i)))) }
     while sqlite3_step(stmt) == SQLITE_ROW {
-        rows.append(Row(seq: sqlite3_column_int64(stmt, 0), drill: text(1), drillSeq: sqlite3_column_int64(stmt, 2), type: text(3), at: text(4), canonical: blob(5), hash: blob(6)))
+        rows.append(Row(seq: sqlite3_column_int64(stmt, 0), drill: text(1), drillSeq: sqlite3_column_int64(stmt, 2), type: text(3), at: text(4), canonical: blob(5), hash: blob(6), leafHash: blob(7)))
     }
     sqlite3_finalize(stmt)
     sqlite3_close(db)
@@ -140,7 +140,7 @@ func runRaw(_ path: String, _ rows: [Row]) throws -> Double {
     check(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil), db, "open")
     check(sqlite3_exec(db, "PRAGMA synchronous = FULL", nil, nil, nil), db, "pragma")
     var stmt: OpaquePointer?
-    check(sqlite3_prepare_v2(db, "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)", -1, &stmt, nil), db, "prepare")
+    check(sqlite3_prepare_v2(db, "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)", -1, &stmt, nil), db, "prepare")
     let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
     let t0 = seconds()
     var i = 0
@@ -155,6 +155,7 @@ func runRaw(_ path: String, _ rows: [Row]) throws -> Double {
             sqlite3_bind_text(stmt, 5, row.at, -1, transient)
             row.canonical.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, 6, $0.baseAddress, Int32($0.count), transient) }
             row.hash.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, 7, $0.baseAddress, Int32($0.count), transient) }
+            row.leafHash.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, 8, $0.baseAddress, Int32($0.count), transient) }
             check(sqlite3_step(stmt), db, "insert")
         }
         check(sqlite3_exec(db, "COMMIT", nil, nil, nil), db, "commit")

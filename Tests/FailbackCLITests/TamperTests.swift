@@ -70,6 +70,12 @@ import Testing
             seq: 5, saying: "the event was altered")
     }
 
+    /// A leaf hash changed (an export would build its Merkle tree from it), or cut short.
+    @Test(arguments: ["zeroblob(32)", "x'00'"])
+    func aStoredLeafHashChanged(value: String) throws {
+        try expectDetected(Self.dropTriggers + "UPDATE events SET leaf_hash = \(value) WHERE seq = 4;", seq: 4, saying: "the leaf hash was altered")
+    }
+
     @Test func aPayloadByteEditedInHex() throws {
         // Flip one byte in the middle of event 7's stored bytes.
         try expectDetected(
@@ -104,8 +110,9 @@ import Testing
     }
 
     @Test func aHashRecomputedForAnEditedEventStillBreaksTheNextLink() throws {
-        // The attacker edits event 5 and fixes its stored hash (but cannot fix every later one without
-        // recomputing the chain, which the signed checkpoints of the evidence bundle pin down).
+        // The attacker edits event 5 and fixes its stored hash and leaf hash (but cannot fix every
+        // later one without recomputing the chain, which the signed checkpoints of the evidence
+        // bundle pin down).
         let lab = try Lab()
         _ = try lab.startDrill()
         for i in 1...9 { try lab.expectSuccess(["record", "lag", "--seconds", "\(i)", "--source", "dr", "--target", "primary"]) }
@@ -114,11 +121,13 @@ import Testing
         let edited = canonical.replacingOccurrences(of: "\"lag_seconds\":4", with: "\"lag_seconds\":0")
         let hash = try run(tool("python3"), ["-c", "import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + sys.argv[2].encode()).hexdigest())", before, edited])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let sql = Self.dropTriggers + "UPDATE events SET canonical = CAST('\(edited)' AS BLOB), hash = x'\(hash)' WHERE seq = 5;"
+        let leaf = try run(tool("python3"), ["-c", "import hashlib,sys; print(hashlib.sha256(b'\\x00' + sys.argv[1].encode()).hexdigest())", edited])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let sql = Self.dropTriggers + "UPDATE events SET canonical = CAST('\(edited)' AS BLOB), hash = x'\(hash)', leaf_hash = x'\(leaf)' WHERE seq = 5;"
         #expect(try lab.sqlite(sql).status == 0)
         let verify = try lab.failback(["verify"])
         #expect(verify.status == 1)
-        #expect(verify.stdout.contains("BROKEN at seq 6"))
+        #expect(verify.stdout.contains("BROKEN at seq 6"), "\(verify.stdout)")
     }
 
     @Test func aDrillHeadRewound() throws {

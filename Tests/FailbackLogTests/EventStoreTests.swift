@@ -17,6 +17,58 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
 }
 
 @Suite struct EventStoreTests {
+    /// Every event appended, in a batch or alone, has its RFC 9162 leaf hash stored beside it.
+    @Test func everyAppendedEventHasItsLeafHashStored() throws {
+        let dir = TemporaryDirectory()
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens), draft("a", 1), draft("b", 2, lifecycle: .opens), draft("a", 3)])
+        _ = try store.append([draft("b", 4)])
+        for drill in ["a", "b"] {
+            var rows = 0
+            try store.forEachStoredEvent(drill: drill, drillSeqs: 1...Int.max) { row in
+                rows += 1
+                #expect(row.leafHash.map(Array.init) == MerkleLeaf.hash(Array(row.canonical)), "seq \(row.seq)")
+            }
+            #expect(rows == (drill == "a" ? 3 : 2))
+        }
+        // The known answer: RFC 9162's leaf hash of the empty string, SHA-256 of the byte 0x00
+        // (`printf '\0' | sha256sum`).
+        #expect(MerkleLeaf.hash([]).hex == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
+    }
+
+    /// A store of format 2 (before events kept their leaf hash): an upgrade adds the column in place,
+    /// leaving it empty for the events already there; read-only, it is read as it is. Either way
+    /// those events' leaf hashes are computed when asked for, and verify passes.
+    @Test func aFormat2StoreIsUpgradedOrReadAsItIs() throws {
+        let dir = TemporaryDirectory()
+        let path = "\(dir.path)/ledger.sqlite"
+        let store = try newStore(dir)
+        _ = try store.append([draft("a", 0, lifecycle: .opens), draft("a", 1), draft("a", 2)])
+        let db = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE)
+        try db.execute("ALTER TABLE events DROP COLUMN leaf_hash; PRAGMA user_version = 2;")
+        let hasher = SHA256Hasher()
+        func leaves(_ store: SQLiteEventStore) throws -> (stored: [Bool], hashes: [[UInt8]]) {
+            var stored: [Bool] = [], hashes: [[UInt8]] = []
+            try store.forEachStoredEvent(drill: "a", drillSeqs: 1...Int.max) { row in
+                stored.append(row.leafHash != nil)
+                hashes.append(try row.withLeafHash(using: hasher) { Array($0) })
+                #expect(hashes.last == MerkleLeaf.hash(Array(row.canonical)))
+            }
+            return (stored, hashes)
+        }
+        chmod(path, 0o444)
+        let readOnly = try SQLiteEventStore(openingAt: path)
+        #expect(try leaves(readOnly).stored == [false, false, false])
+        #expect(try readOnly.verify(drill: "a").isIntact)
+        chmod(path, 0o644)
+        let upgraded = try SQLiteEventStore(openingAt: path)
+        #expect(try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY).integer("PRAGMA user_version") == 3)
+        _ = try upgraded.append([draft("a", 3)])
+        #expect(try leaves(upgraded).stored == [false, false, false, true])
+        #expect(try upgraded.verify(drill: "a").isIntact)
+        #expect(try upgraded.verify(drill: "a", deep: true).isIntact)
+    }
+
     /// A store of format 1 (before drills kept the size of their events): an upgrade adds the sizes,
     /// summed from the events, in place; read-only, it is read as it is and the sizes are summed.
     @Test func aFormat1StoreIsUpgradedOrReadAsItIs() throws {
@@ -31,6 +83,7 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         func downgrade() throws {
             let db = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE)
             try db.execute("""
+                ALTER TABLE events DROP COLUMN leaf_hash;
                 DROP TRIGGER drills_heads_only_advance; ALTER TABLE drills DROP COLUMN canonical_bytes;
                 CREATE TRIGGER drills_heads_only_advance BEFORE UPDATE ON drills WHEN OLD.event_count >= NEW.event_count
                     BEGIN SELECT RAISE(ABORT, 'failback drill heads only move forward'); END;

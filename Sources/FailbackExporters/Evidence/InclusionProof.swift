@@ -19,9 +19,9 @@ public struct InclusionProof: Sendable {
         var tree = MerkleBlocks()
         var event: (index: Int, bytes: [UInt8])?
         let hasher = SHA256Hasher()
-        try store.forEachEvent(drill: drill) { e in
-            if e.seq == seq { event = (tree.size, e.canonical) }
-            e.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: hasher) }.withUnsafeBytes { tree.append(leafHash: $0) }
+        try store.forEachStoredEvent(drill: drill, drillSeqs: 1...Int.max) { row in
+            if row.seq == seq { event = (tree.size, Array(row.canonical)) }
+            try row.withLeafHash(using: hasher) { tree.append(leafHash: $0) }
         }
         guard let event else { throw InvalidInput("drill \(drill) has no event with seq \(seq)") }
         guard let path = tree.inclusionProof(index: event.index, blockLeaves: try tree.leavesOfBlock(of: event.index, drill: drill, in: store)) else {
@@ -95,8 +95,8 @@ extension MerkleBlocks {
         let block = block(of: index)
         var leaves: [UInt8] = []
         let hasher = SHA256Hasher()
-        try store.forEachEvent(drill: drill, drillSeqs: (block.lowerBound + 1)...block.upperBound) { e in
-            leaves += e.canonical.withUnsafeBytes { MerkleTree.leafHash($0, using: hasher) }
+        try store.forEachStoredEvent(drill: drill, drillSeqs: (block.lowerBound + 1)...block.upperBound) { row in
+            try row.withLeafHash(using: hasher) { leaves.append(contentsOf: $0) }
         }
         return leaves
     }

@@ -4,12 +4,7 @@ import FailbackLog
 /// nodes `SHA-256(0x01 || left || right)`, and a tree of n leaves splits at the largest power of
 /// two below n. In a bundle the leaves are the drill's events, their canonical bytes, in order.
 public enum MerkleTree {
-    public static func leafHash(_ leaf: [UInt8]) -> [UInt8] {
-        let h = SHA256Hasher()
-        h.update([0])
-        h.update(leaf)
-        return h.finalize()
-    }
+    public static func leafHash(_ leaf: [UInt8]) -> [UInt8] { MerkleLeaf.hash(leaf) }
 
     /// The leaf hash of `leaf`, computed with a hasher the caller reuses (no allocation per leaf).
     public static func leafHash(_ leaf: UnsafeRawBufferPointer, using h: SHA256Hasher) -> [UInt8] {
@@ -20,10 +15,8 @@ public enum MerkleTree {
 
     /// Writes the leaf hash of `leaf` into `out[at..<at + 32]` (no allocation).
     public static func leafHash(_ leaf: UnsafeRawBufferPointer, using h: SHA256Hasher, into out: inout [UInt8], at: Int) {
-        var prefix: UInt8 = 0
-        withUnsafeBytes(of: &prefix) { h.update($0) }
-        h.update(leaf)
-        out.withUnsafeMutableBufferPointer { h.finalize(into: $0.baseAddress! + at) }
+        precondition(at >= 0 && at + 32 <= out.count)
+        out.withUnsafeMutableBufferPointer { MerkleLeaf.hash(leaf, using: h, into: $0.baseAddress! + at) }
     }
 
     public static func nodeHash(_ left: [UInt8], _ right: [UInt8], using h: SHA256Hasher = SHA256Hasher()) -> [UInt8] {
@@ -171,6 +164,13 @@ public struct MerkleRootAccumulator {
         }
     }
 
+    /// Back to no leaves, keeping the memory grown so far.
+    mutating func removeAll() {
+        stack.removeAll(keepingCapacity: true)
+        sizes.removeAll(keepingCapacity: true)
+        size = 0
+    }
+
     public var root: [UInt8] {
         guard !sizes.isEmpty else { return SHA256Hasher().finalize() }
         var acc = Array(stack[(stack.count - 32)...])
@@ -190,8 +190,8 @@ public struct MerkleBlocks {
     public let blockSize: Int
     /// Roots of the full blocks, 32 bytes each.
     private var roots: [UInt8] = []
-    /// Leaf hashes of the block being filled.
-    private var current: [UInt8] = []
+    /// The block being filled, as the roots of its complete subtrees (its leaves are not kept).
+    private var current = MerkleRootAccumulator()
     public private(set) var size = 0
 
     public init(blockSize: Int = 1024) {
@@ -200,16 +200,17 @@ public struct MerkleBlocks {
     }
 
     public mutating func append(leafHash: UnsafeRawBufferPointer) {
-        current.append(contentsOf: leafHash)
+        current.append(leafHash: leafHash)
         size += 1
-        if current.count == 32 * blockSize {
-            roots += MerkleLevels(flatLeafHashes: current).root
-            current.removeAll(keepingCapacity: true)
+        if current.size == blockSize {
+            // A full block is one perfect subtree: its root is the accumulator's only one.
+            roots += current.stack
+            current.removeAll()
         }
     }
 
     /// The roots of every block, the partial last one included.
-    private var allRoots: [UInt8] { current.isEmpty ? roots : roots + MerkleLevels(flatLeafHashes: current).root }
+    private var allRoots: [UInt8] { current.size == 0 ? roots : roots + current.root }
 
     public var root: [UInt8] { size == 0 ? SHA256Hasher().finalize() : MerkleLevels(flatLeafHashes: allRoots).root }
 

@@ -10,6 +10,9 @@ public struct VerificationReport: Sendable, Equatable {
     public enum Problem: Sendable, Equatable {
         /// The stored hash is not SHA-256(previous hash || canonical bytes): bytes were changed.
         case hashMismatch
+        /// The stored leaf hash is not SHA-256(0x00 || canonical bytes) (RFC 9162): it was changed,
+        /// and a bundle exported from it would have a Merkle root its events do not give.
+        case leafHashMismatch
         /// The next event of the drill is not the one expected: an event is missing or out of place.
         case sequenceBreak(expectedDrillSeq: Int, found: Int)
         /// The canonical bytes disagree with the row that holds them (seq, drill id or drill_seq).
@@ -61,6 +64,7 @@ public struct VerificationReport: Sendable, Equatable {
         let why: String
         switch problem {
         case .hashMismatch: why = "stored hash does not match SHA-256(previous hash || canonical bytes): the event was altered"
+        case .leafHashMismatch: why = "stored leaf hash does not match SHA-256(0x00 || canonical bytes): the leaf hash was altered"
         case .sequenceBreak(let expected, let found):
             why = found > expected
                 ? "expected drill event #\(expected) but found #\(found): event(s) missing"
@@ -105,17 +109,24 @@ public struct ChainVerifier {
     }
 
     /// Feeds the next stored row. Returns false once a problem has been found (stop feeding).
-    public mutating func feed(seq: Int, drillSeq: Int, drillIDColumn: String, canonical: [UInt8], storedHash: [UInt8]) -> Bool {
+    public mutating func feed(seq: Int, drillSeq: Int, drillIDColumn: String, canonical: [UInt8], storedHash: [UInt8], storedLeafHash: [UInt8]? = nil) -> Bool {
         canonical.withUnsafeBytes { c in
             storedHash.withUnsafeBytes { h in
-                feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: drillIDColumn == drillID, canonical: c, storedHash: h)
+                guard let storedLeafHash else {
+                    return feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: drillIDColumn == drillID, canonical: c, storedHash: h, storedLeafHash: nil)
+                }
+                return storedLeafHash.withUnsafeBytes { l in
+                    feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: drillIDColumn == drillID, canonical: c, storedHash: h, storedLeafHash: l)
+                }
             }
         }
     }
 
-    /// Feeds the next stored row from buffers owned by the caller (no copy).
+    /// Feeds the next stored row from buffers owned by the caller (no copy). `storedLeafHash` is
+    /// nil for a row stored without one (before format 3).
     public mutating func feed(
-        seq: Int, drillSeq: Int, drillIDColumnMatches: Bool, canonical: UnsafeRawBufferPointer, storedHash: UnsafeRawBufferPointer
+        seq: Int, drillSeq: Int, drillIDColumnMatches: Bool, canonical: UnsafeRawBufferPointer, storedHash: UnsafeRawBufferPointer,
+        storedLeafHash: UnsafeRawBufferPointer?
     ) -> Bool {
         guard report.problem == nil else { return false }
         func fail(_ p: VerificationReport.Problem, drillSeq: Int? = nil) -> Bool {
@@ -145,6 +156,12 @@ public struct ChainVerifier {
         hasher.update(previous)
         hasher.update(canonical)
         guard hasher.finalize(equals: storedHash) else { return fail(.hashMismatch, drillSeq: drillSeq) }
+        if let storedLeafHash {
+            var prefix: UInt8 = 0
+            withUnsafeBytes(of: &prefix) { hasher.update($0) }
+            hasher.update(canonical)
+            guard hasher.finalize(equals: storedLeafHash) else { return fail(.leafHashMismatch, drillSeq: drillSeq) }
+        }
         if place.seq != seq { return fail(.misplaced("bytes say seq \(place.seq), row is seq \(seq)"), drillSeq: drillSeq) }
         if !drillIDColumnMatches || !place.drillIDMatches {
             return fail(.misplaced("the bytes name another drill than the row is filed under"), drillSeq: drillSeq)

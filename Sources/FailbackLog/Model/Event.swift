@@ -215,6 +215,7 @@ public struct RecordedEvent: Sendable, Equatable {
 
     /// `init(canonical:hash:)` for one of a run of events, sharing envelope values with the
     /// events read before it (`SharedValues`).
+    @inline(__always)
     public init(canonical: [UInt8], hash: [UInt8], sharing shared: inout SharedValues) throws(EnvelopeError) {
         // Where each envelope member's value is (no value views made: they would retain the bytes).
         var spans = EnvelopeMember.Spans(repeating: nil)

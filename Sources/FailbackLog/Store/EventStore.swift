@@ -117,11 +117,30 @@ public struct CachedProjection: Sendable, Equatable {
     public func isCurrent(for head: DrillHead) -> Bool { eventCount == head.eventCount && headHash == head.headHash }
 }
 
-/// One event as its row holds it: global `seq`, canonical bytes and chain hash, in place.
+/// One event as its row holds it: global `seq`, canonical bytes, chain hash and leaf hash, in place.
 public struct StoredEvent {
     public let seq: Int
     public let canonical: UnsafeRawBufferPointer
     public let hash: UnsafeRawBufferPointer
+    /// `SHA-256(0x00 || canonical)` (RFC 9162), as stored; nil for events stored before the store
+    /// kept it (format 3).
+    public let leafHash: UnsafeRawBufferPointer?
+
+    /// Calls `body` with the event's leaf hash: the stored one, or (for an event stored without
+    /// one) computed with `hasher`. A stored one of another size than 32 bytes is damage.
+    public func withLeafHash<T>(using hasher: SHA256Hasher, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        if let leafHash {
+            guard leafHash.count == 32 else {
+                throw StoreError(.corrupt, "stored event at seq \(seq) has a leaf hash of \(leafHash.count) bytes, not 32 (run 'failback verify')")
+            }
+            return try body(leafHash)
+        }
+        var computed: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return try withUnsafeMutableBytes(of: &computed) { out in
+            MerkleLeaf.hash(canonical, using: hasher, into: out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            return try body(UnsafeRawBufferPointer(out))
+        }
+    }
 }
 
 /// A store failure: what went wrong, with the context a person needs to act on it.

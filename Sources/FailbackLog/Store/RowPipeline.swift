@@ -13,6 +13,9 @@ final class RowBatch: @unchecked Sendable {
     private var canonicalEnds: [Int] = []
     private var hashes: [UInt8] = []
     private var hashEnds: [Int] = []
+    /// Each row's stored leaf hash, if it has one: where it is in `leafHashes`.
+    private var leafHashes: [UInt8] = []
+    private var leafHashRanges: [Range<Int>?] = []
 
     var count: Int { seqs.count }
 
@@ -23,23 +26,35 @@ final class RowBatch: @unchecked Sendable {
         canonicalEnds.removeAll(keepingCapacity: true)
         hashes.removeAll(keepingCapacity: true)
         hashEnds.removeAll(keepingCapacity: true)
+        leafHashes.removeAll(keepingCapacity: true)
+        leafHashRanges.removeAll(keepingCapacity: true)
     }
 
-    func append(seq: Int, drillSeq: Int, canonical c: UnsafeRawBufferPointer, hash h: UnsafeRawBufferPointer) {
+    func append(seq: Int, drillSeq: Int, canonical c: UnsafeRawBufferPointer, hash h: UnsafeRawBufferPointer, leafHash l: UnsafeRawBufferPointer?) {
         seqs.append(seq)
         drillSeqs.append(drillSeq)
         canonical.append(contentsOf: c)
         canonicalEnds.append(canonical.count)
         hashes.append(contentsOf: h)
         hashEnds.append(hashes.count)
+        if let l {
+            leafHashes.append(contentsOf: l)
+            leafHashRanges.append((leafHashes.count - l.count)..<leafHashes.count)
+        } else {
+            leafHashRanges.append(nil)
+        }
     }
 
-    /// Calls `body` with row `i`'s seq, drill_seq, canonical bytes and stored hash.
-    func withRow<T>(_ i: Int, _ body: (Int, Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> T) -> T {
+    /// Calls `body` with row `i`'s seq, drill_seq, canonical bytes, stored hash and stored leaf hash.
+    func withRow<T>(_ i: Int, _ body: (Int, Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> T) -> T {
         let c0 = i == 0 ? 0 : canonicalEnds[i - 1], h0 = i == 0 ? 0 : hashEnds[i - 1]
         return canonical.withUnsafeBytes { c in
             hashes.withUnsafeBytes { h in
-                body(seqs[i], drillSeqs[i], UnsafeRawBufferPointer(rebasing: c[c0..<canonicalEnds[i]]), UnsafeRawBufferPointer(rebasing: h[h0..<hashEnds[i]]))
+                leafHashes.withUnsafeBytes { l in
+                    body(
+                        seqs[i], drillSeqs[i], UnsafeRawBufferPointer(rebasing: c[c0..<canonicalEnds[i]]), UnsafeRawBufferPointer(rebasing: h[h0..<hashEnds[i]]),
+                        leafHashRanges[i].map { UnsafeRawBufferPointer(rebasing: l[$0]) })
+                }
             }
         }
     }

@@ -155,6 +155,11 @@ final class SQLiteStatement {
         return UnsafeRawBufferPointer(start: n > 0 ? sqlite3_column_blob(stmt, column) : nil, count: n)
     }
 
+    /// The blob in place, or nil when the column is NULL.
+    func optionalBlobBytes(_ column: Int32) -> UnsafeRawBufferPointer? {
+        sqlite3_column_type(stmt, column) == SQLITE_NULL ? nil : blobBytes(column)
+    }
+
     func blob(_ column: Int32) -> [UInt8] {
         let n = Int(sqlite3_column_bytes(stmt, column))
         guard n > 0, let p = sqlite3_column_blob(stmt, column) else { return [] }

@@ -16,9 +16,10 @@ import Darwin
 public final class SQLiteEventStore: EventStore {
     /// `PRAGMA application_id` of a failback store: "FBLG".
     public static let applicationID: Int32 = 0x4642_4C47
-    /// `PRAGMA user_version`: the store's format version. Format 1 (no `drills.canonical_bytes`) is
-    /// upgraded in place when opened with write access, and read as it is otherwise.
-    public static let formatVersion = 2
+    /// `PRAGMA user_version`: the store's format version. Format 1 (no `drills.canonical_bytes`)
+    /// and format 2 (no `events.leaf_hash`) are upgraded in place when opened with write access,
+    /// and read as they are otherwise.
+    public static let formatVersion = 3
     /// How long a writer waits for the write lock before giving up.
     public static let busyTimeoutMilliseconds: Int32 = 30_000
 
@@ -26,6 +27,8 @@ public final class SQLiteEventStore: EventStore {
     public let isReadOnly: Bool
     /// False for a format-1 store opened read-only: the drills' sizes are summed from their events.
     private var keepsSizes = true
+    /// False for a format-1 or -2 store opened read-only: no event has a stored leaf hash.
+    private var keepsLeafHashes = true
     private let db: SQLiteConnection
     private let hasher = SHA256Hasher()
 
@@ -55,25 +58,34 @@ public final class SQLiteEventStore: EventStore {
         let version = (try? db.integer("PRAGMA user_version")) ?? nil
         switch version {
         case Self.formatVersion?: break
-        case 1? where readOnly: keepsSizes = false
-        case 1?: try upgradeFromFormat1()
+        case let old? where (1...2).contains(old) && readOnly:
+            keepsSizes = old >= 2
+            keepsLeafHashes = false
+        case let old? where (1...2).contains(old): try upgrade(fromFormat: old)
         default:
-            throw StoreError(.notAStore, "\(path) is a failback store of format \(version ?? 0); this build reads formats 1 and \(Self.formatVersion)", path: path)
+            throw StoreError(.notAStore, "\(path) is a failback store of format \(version ?? 0); this build reads formats 1 to \(Self.formatVersion)", path: path)
         }
     }
 
     /// Format 1 → 2: each drill's index entry gains the total size of its events' canonical bytes,
-    /// summed once here (one transaction: a failed upgrade leaves format 1 as it was).
-    private func upgradeFromFormat1() throws(StoreError) {
+    /// summed once here. Format 2 → 3: events gain a column for their leaf hash, left empty (NULL)
+    /// for the events already there; readers hash those. One transaction: a failed upgrade leaves
+    /// the store as it was.
+    private func upgrade(fromFormat old: Int) throws(StoreError) {
         do throws(SQLiteError) {
             try db.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
-                // The trigger guarding heads is replaced by one that also guards the new column.
+                if old < 2 {
+                    // The trigger guarding heads is replaced by one that also guards the new column.
+                    try db.execute("""
+                        DROP TRIGGER drills_heads_only_advance;
+                        ALTER TABLE drills ADD COLUMN canonical_bytes INTEGER NOT NULL DEFAULT 0;
+                        UPDATE drills SET canonical_bytes = (SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE events.drill_id = drills.drill_id);
+                        \(Self.headsOnlyAdvance)
+                        """)
+                }
                 try db.execute("""
-                    DROP TRIGGER drills_heads_only_advance;
-                    ALTER TABLE drills ADD COLUMN canonical_bytes INTEGER NOT NULL DEFAULT 0;
-                    UPDATE drills SET canonical_bytes = (SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE events.drill_id = drills.drill_id);
-                    \(Self.headsOnlyAdvance)
+                    ALTER TABLE events ADD COLUMN leaf_hash BLOB;
                     PRAGMA user_version = \(Self.formatVersion);
                     COMMIT;
                     """)
@@ -82,7 +94,7 @@ public final class SQLiteEventStore: EventStore {
                 throw error
             }
         } catch {
-            throw storeError(error, doing: "upgrade the store from format 1")
+            throw storeError(error, doing: "upgrade the store from format \(old)")
         }
     }
 
@@ -129,6 +141,7 @@ public final class SQLiteEventStore: EventStore {
             idempotency_key TEXT,
             canonical       BLOB    NOT NULL,        -- RFC 8785 bytes of the envelope: the source of truth
             hash            BLOB    NOT NULL,        -- SHA-256(previous hash || canonical)
+            leaf_hash       BLOB,                    -- SHA-256(0x00 || canonical), RFC 9162; NULL in rows from before format 3
             UNIQUE (drill_id, drill_seq)
         ) STRICT;
         CREATE UNIQUE INDEX events_by_idempotency_key ON events (idempotency_key) WHERE idempotency_key IS NOT NULL;
@@ -210,7 +223,8 @@ public final class SQLiteEventStore: EventStore {
         try translatingErrors(doing: "append") {
             var lastSeq = try db.integer("SELECT max(seq) FROM events") ?? 0
             let insert = try db.statement(
-                "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            var leaf = [UInt8](repeating: 0, count: 32)
             for draft in drafts {
                 if let key = draft.idempotencyKey {
                     let earlier = try keysInBatch[key] ?? event(withIdempotencyKey: key)
@@ -254,6 +268,7 @@ public final class SQLiteEventStore: EventStore {
                 hasher.update(h.hash)
                 hasher.update(canonical)
                 let hash = hasher.finalize()
+                canonical.withUnsafeBytes { c in leaf.withUnsafeMutableBufferPointer { MerkleLeaf.hash(c, using: hasher, into: $0.baseAddress!) } }
                 insert.reset()
                 insert.bind(1, seq)
                 insert.bind(2, draft.drillID)
@@ -263,6 +278,7 @@ public final class SQLiteEventStore: EventStore {
                 if let key = draft.idempotencyKey { insert.bind(6, key) } else { insert.bindNull(6) }
                 insert.bind(7, canonical)
                 insert.bind(8, hash)
+                insert.bind(9, leaf)
                 _ = try insert.step()
                 lastSeq = seq
                 h.drillSeq = drillSeq
@@ -369,7 +385,7 @@ public final class SQLiteEventStore: EventStore {
         // ends the walk.
         let head = drillSeqs.lowerBound <= 1 ? try drill(id) : nil
         if let head, head.headSeq - head.startedSeq < 2 * head.eventCount {
-            let s = try dedicatedStatement(Self.rowsInSeqOrder)
+            let s = try dedicatedStatement(rowsInSeqOrder)
             do { try s.bind([.text(id), .int(head.startedSeq), .int(head.headSeq)]) } catch { throw storeError(error, doing: "read events") }
             var previous = 0
             while try step(s) {
@@ -380,20 +396,25 @@ public final class SQLiteEventStore: EventStore {
                 }
                 previous = drillSeq
                 if drillSeq > drillSeqs.upperBound { return }
-                if drillSeq >= drillSeqs.lowerBound { try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(3), hash: s.blobBytes(4))) }
+                if drillSeq >= drillSeqs.lowerBound { try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(3), hash: s.blobBytes(4), leafHash: s.optionalBlobBytes(5))) }
             }
             return
         }
-        let s = try dedicatedStatement("SELECT seq, canonical, hash FROM events WHERE drill_id = ? AND drill_seq BETWEEN ? AND ? ORDER BY drill_seq")
+        let s = try dedicatedStatement("SELECT seq, canonical, hash, \(leafHashColumn) FROM events WHERE drill_id = ? AND drill_seq BETWEEN ? AND ? ORDER BY drill_seq")
         do { try s.bind([.text(id), .int(drillSeqs.lowerBound), .int(drillSeqs.upperBound)]) } catch { throw storeError(error, doing: "read events") }
         while try step(s) {
-            try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(1), hash: s.blobBytes(2)))
+            try body(StoredEvent(seq: s.int(0), canonical: s.blobBytes(1), hash: s.blobBytes(2), leafHash: s.optionalBlobBytes(3)))
         }
     }
 
     /// The rows from `seq` ?2 to ?3 in `seq` order, with whether each is of drill ?1 (a rowid range
     /// scan: reading a drill whose rows lie close together, and verifying one).
-    private static let rowsInSeqOrder = "SELECT seq, drill_seq, drill_id = ?1, canonical, hash FROM events WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq"
+    private var rowsInSeqOrder: String {
+        "SELECT seq, drill_seq, drill_id = ?1, canonical, hash, \(leafHashColumn) FROM events WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq"
+    }
+
+    /// The events' leaf hash column, or NULL in a store from before it (read-only).
+    private var leafHashColumn: String { keepsLeafHashes ? "leaf_hash" : "NULL" }
 
     /// A statement of its own (not the cache): a caller's `body` may call back into the store
     /// while it is being stepped. Finalized when the value goes.
@@ -494,7 +515,7 @@ public final class SQLiteEventStore: EventStore {
         // over other drills' rows. A row of this drill filed under another drill id is thereby
         // skipped, which leaves a gap the verifier reports.
         var prepared: OpaquePointer?
-        guard sqlite3_prepare_v2(db.handle, Self.rowsInSeqOrder, -1, &prepared, nil) == SQLITE_OK, let stmt = prepared else {
+        guard sqlite3_prepare_v2(db.handle, rowsInSeqOrder, -1, &prepared, nil) == SQLITE_OK, let stmt = prepared else {
             throw storeError(db.lastError(), doing: "read events")
         }
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -521,10 +542,12 @@ public final class SQLiteEventStore: EventStore {
                         break
                     }
                     guard sqlite3_column_int(stmt, 2) == 1 else { continue }  // another drill's event
+                    func blob(_ column: Int32) -> UnsafeRawBufferPointer {
+                        UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, column), count: Int(sqlite3_column_bytes(stmt, column)))
+                    }
                     batch.append(
-                        seq: Int(sqlite3_column_int64(stmt, 0)), drillSeq: Int(sqlite3_column_int64(stmt, 1)),
-                        canonical: UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 3), count: Int(sqlite3_column_bytes(stmt, 3))),
-                        hash: UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, 4), count: Int(sqlite3_column_bytes(stmt, 4))))
+                        seq: Int(sqlite3_column_int64(stmt, 0)), drillSeq: Int(sqlite3_column_int64(stmt, 1)), canonical: blob(3), hash: blob(4),
+                        leafHash: sqlite3_column_type(stmt, 5) == SQLITE_NULL ? nil : blob(5))
                 }
                 let full = batch.count == 2048
                 if batch.count > 0 { queue.putFilled(batch) }
@@ -541,8 +564,8 @@ public final class SQLiteEventStore: EventStore {
             }
             var intact = true
             for i in 0..<batch.count where intact {
-                intact = batch.withRow(i) { seq, drillSeq, canonical, hash in
-                    verifier.feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: true, canonical: canonical, storedHash: hash)
+                intact = batch.withRow(i) { seq, drillSeq, canonical, hash, leafHash in
+                    verifier.feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: true, canonical: canonical, storedHash: hash, storedLeafHash: leafHash)
                 }
             }
             queue.putFree(batch)
