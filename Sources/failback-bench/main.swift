@@ -230,7 +230,7 @@ func readPhases(_ path: String) {
             sqlite3_close(db)
         }
         try best("rows + envelopes") { try store.forEachEvent(drill: drill.drillID) { _ in n += 1 } }
-        try best("+ typed payloads") { try store.forEachEvent(drill: drill.drillID) { e in if try! EventCatalogue.payload(of: e) != nil { n += 1 } } }
+        try best("+ typed payloads") { try store.forEachEvent(drill: drill.drillID) { e in if try! EventCatalogue.decode(e) != nil { n += 1 } } }
         try best("+ drill state") {
             var state = DrillState()
             try store.forEachEvent(drill: drill.drillID) { e in try! state.apply(e) }

@@ -98,34 +98,37 @@ public struct DrillState: Sendable, Equatable {
 
     /// Folds one event into the state.
     public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) {
-        try apply(event, payload: try EventCatalogue.payload(of: event))
+        try apply(event, payload: try EventCatalogue.decode(event))
     }
 
     /// Folds one event whose payload the caller has already decoded (nil: a type unknown here).
-    public mutating func apply(_ event: RecordedEvent, payload: (any EventPayload)?) throws(InvalidInput) {
+    public mutating func apply(_ event: RecordedEvent, payload: KnownPayload?) throws(InvalidInput) {
         eventCount += 1
         lastEventAt = event.recordedAt
-        if let payload, type(of: payload).entersTimeline {
-            timeline.append(TimelineEntry(drillSeq: event.drillSeq, at: event.recordedAt, type: event.type, summary: payload.summary))
+        if let payload, payload.type.entersTimeline {
+            timeline.append(TimelineEntry(drillSeq: event.drillSeq, at: event.recordedAt, type: event.type, summary: payload.value.summary))
         }
-        // Samples first: most events of a long drill are samples, and each case is a type check.
+        guard let payload else {
+            observations += 1
+            return
+        }
         switch payload {
-        case let e as ReplicationLagSampled:
+        case .replicationLagSampled(let e):
             observations += 1
             if let seconds = e.lagSeconds { lag.add(at: event.recordedAt, seconds: seconds) }
-        case let e as RowCountSampled:
+        case .rowCountSampled(let e):
             observations += 1
             latestRowCounts[e.table, default: [:]][e.site] = e.count
-        case let e as RowCountsCompared:
+        case .rowCountsCompared(let e):
             observations += 1
             for t in e.tables {
                 if let count = t.sourceCount { latestRowCounts[t.table, default: [:]][e.source] = count }
                 if let count = t.targetCount { latestRowCounts[t.table, default: [:]][e.target] = count }
             }
-        case let e as DNSAnswerObserved:
+        case .dnsAnswerObserved(let e):
             observations += 1
             dnsAnswers.append((event.recordedAt, e.matched))
-        case let e as DrillStarted:
+        case .drillStarted(let e):
             drillID = event.drillID
             runbook = e.runbook
             option = e.option
@@ -141,39 +144,39 @@ public struct DrillState: Sendable, Equatable {
             steps = rb.allSteps.map {
                 StepState(id: $0.step.id, cutover: $0.step.cutover, targetMinutes: $0.step.targetMinutes, title: $0.step.title, section: $0.section, status: .pending, writes: $0.step.writes)
             }
-        case let e as PhaseStarted:
+        case .phaseStarted(let e):
             if let i = phases.firstIndex(where: { $0.id == e.phase }) { phases[i].startedAt = event.recordedAt }
-        case let e as PhaseCompleted:
+        case .phaseCompleted(let e):
             if let i = phases.firstIndex(where: { $0.id == e.phase }) { phases[i].completedAt = event.recordedAt }
-        case let e as StepCompleted: setStep(e.step, .done, e.reason, event.recordedAt)
-        case let e as StepSkipped: setStep(e.step, .skipped, e.reason, event.recordedAt)
-        case let e as StepFailed: setStep(e.step, .failed, e.reason, event.recordedAt)
-        case let e as DrillAborted:
+        case .stepCompleted(let e): setStep(e.step, .done, e.reason, event.recordedAt)
+        case .stepSkipped(let e): setStep(e.step, .skipped, e.reason, event.recordedAt)
+        case .stepFailed(let e): setStep(e.step, .failed, e.reason, event.recordedAt)
+        case .drillAborted(let e):
             status = .rollingBack
             abortReason = e.reason
-        case let e as DrillCompleted:
+        case .drillCompleted(let e):
             status = .completed
             outcome = e.outcome
             endedAt = event.recordedAt
-        case let e as IssueRaised:
+        case .issueRaised(let e):
             issues.append(e)
-        case let e as QuestionAnswered:
+        case .questionAnswered(let e):
             answers[e.question] = e
-        case let e as OptionChosen:
+        case .optionChosen(let e):
             chosen = e
             if option == nil {
                 option = e.option
                 for i in phases.indices { phases[i].applies = phases[i].option == nil || phases[i].option == e.option }
             }
-        case let e as ChecklistItemVerified:
+        case .checklistItemVerified(let e):
             verified[e.item] = e
-        case let e as ApprovalGranted:
+        case .approvalGranted(let e):
             approvals.append(e)
-        case let e as GateOverridden:
+        case .gateOverridden(let e):
             overrides.append(e)
-        case is NoteAdded:
+        case .noteAdded:
             notes += 1
-        default:
+        case .podStatesObserved, .healthCheckObserved, .recoveryStateObserved, .commandExecuted, .commandFailedToStart, .waitConcluded:
             observations += 1
         }
     }

@@ -26,40 +26,162 @@ extension EventPayload {
     public static var entersTimeline: Bool { true }
 }
 
+/// A stored event's payload decoded to its type. The recorder writes a closed set of types, so a
+/// projection switches over this enum, with no dynamic cast per case. Its cases are `indirect`
+/// (the payload in one heap box, the enum one reference): inline, the enum is as large as the
+/// largest payload, and copying it on the way to the state cost about what the casts had.
+public indirect enum KnownPayload: Sendable {
+    case drillStarted(DrillStarted)
+    case noteAdded(NoteAdded)
+    case issueRaised(IssueRaised)
+    case replicationLagSampled(ReplicationLagSampled)
+    case rowCountSampled(RowCountSampled)
+    case dnsAnswerObserved(DNSAnswerObserved)
+    case podStatesObserved(PodStatesObserved)
+    case healthCheckObserved(HealthCheckObserved)
+    case rowCountsCompared(RowCountsCompared)
+    case recoveryStateObserved(RecoveryStateObserved)
+    case phaseStarted(PhaseStarted)
+    case phaseCompleted(PhaseCompleted)
+    case stepCompleted(StepCompleted)
+    case stepSkipped(StepSkipped)
+    case stepFailed(StepFailed)
+    case drillAborted(DrillAborted)
+    case drillCompleted(DrillCompleted)
+    case questionAnswered(QuestionAnswered)
+    case optionChosen(OptionChosen)
+    case checklistItemVerified(ChecklistItemVerified)
+    case approvalGranted(ApprovalGranted)
+    case gateOverridden(GateOverridden)
+    case commandExecuted(CommandExecuted)
+    case commandFailedToStart(CommandFailedToStart)
+    case waitConcluded(WaitConcluded)
+
+    /// The payload as its protocol (for what every payload has: its JSON, its summary).
+    public var value: any EventPayload {
+        switch self {
+        case .drillStarted(let p): p
+        case .noteAdded(let p): p
+        case .issueRaised(let p): p
+        case .replicationLagSampled(let p): p
+        case .rowCountSampled(let p): p
+        case .dnsAnswerObserved(let p): p
+        case .podStatesObserved(let p): p
+        case .healthCheckObserved(let p): p
+        case .rowCountsCompared(let p): p
+        case .recoveryStateObserved(let p): p
+        case .phaseStarted(let p): p
+        case .phaseCompleted(let p): p
+        case .stepCompleted(let p): p
+        case .stepSkipped(let p): p
+        case .stepFailed(let p): p
+        case .drillAborted(let p): p
+        case .drillCompleted(let p): p
+        case .questionAnswered(let p): p
+        case .optionChosen(let p): p
+        case .checklistItemVerified(let p): p
+        case .approvalGranted(let p): p
+        case .gateOverridden(let p): p
+        case .commandExecuted(let p): p
+        case .commandFailedToStart(let p): p
+        case .waitConcluded(let p): p
+        }
+    }
+
+    /// The payload's type (a metatype: the payload is not copied into an existential).
+    public var type: any EventPayload.Type {
+        switch self {
+        case .drillStarted: DrillStarted.self
+        case .noteAdded: NoteAdded.self
+        case .issueRaised: IssueRaised.self
+        case .replicationLagSampled: ReplicationLagSampled.self
+        case .rowCountSampled: RowCountSampled.self
+        case .dnsAnswerObserved: DNSAnswerObserved.self
+        case .podStatesObserved: PodStatesObserved.self
+        case .healthCheckObserved: HealthCheckObserved.self
+        case .rowCountsCompared: RowCountsCompared.self
+        case .recoveryStateObserved: RecoveryStateObserved.self
+        case .phaseStarted: PhaseStarted.self
+        case .phaseCompleted: PhaseCompleted.self
+        case .stepCompleted: StepCompleted.self
+        case .stepSkipped: StepSkipped.self
+        case .stepFailed: StepFailed.self
+        case .drillAborted: DrillAborted.self
+        case .drillCompleted: DrillCompleted.self
+        case .questionAnswered: QuestionAnswered.self
+        case .optionChosen: OptionChosen.self
+        case .checklistItemVerified: ChecklistItemVerified.self
+        case .approvalGranted: ApprovalGranted.self
+        case .gateOverridden: GateOverridden.self
+        case .commandExecuted: CommandExecuted.self
+        case .commandFailedToStart: CommandFailedToStart.self
+        case .waitConcluded: WaitConcluded.self
+        }
+    }
+}
+
 /// Every event type the recorder writes, for decoding and for the schema tests.
 public enum EventCatalogue {
-    public static let payloadTypes: [any EventPayload.Type] = [
-        DrillStarted.self, NoteAdded.self, IssueRaised.self,
-        ReplicationLagSampled.self, RowCountSampled.self, DNSAnswerObserved.self, PodStatesObserved.self, HealthCheckObserved.self,
-        RowCountsCompared.self, RecoveryStateObserved.self,
-        PhaseStarted.self, PhaseCompleted.self, StepCompleted.self, StepSkipped.self, StepFailed.self, DrillAborted.self, DrillCompleted.self,
-        QuestionAnswered.self, OptionChosen.self, ChecklistItemVerified.self, ApprovalGranted.self, GateOverridden.self,
-        CommandExecuted.self, CommandFailedToStart.self, WaitConcluded.self,
+    private typealias Read = @Sendable (PayloadReader) throws(InvalidInput) -> KnownPayload
+
+    /// A payload type with the reading of a stored payload of that type into its case.
+    private static func entry<P: EventPayload>(_ type: P.Type, _ wrap: @escaping @Sendable (P) -> KnownPayload) -> (type: any EventPayload.Type, read: Read) {
+        (type, { (reader) throws(InvalidInput) in wrap(try P(reading: reader)) })
+    }
+
+    /// Each payload type with the reading of a stored payload of that type.
+    private static let decoders: [(type: any EventPayload.Type, read: Read)] = [
+        entry(DrillStarted.self, KnownPayload.drillStarted),
+        entry(NoteAdded.self, KnownPayload.noteAdded),
+        entry(IssueRaised.self, KnownPayload.issueRaised),
+        entry(ReplicationLagSampled.self, KnownPayload.replicationLagSampled),
+        entry(RowCountSampled.self, KnownPayload.rowCountSampled),
+        entry(DNSAnswerObserved.self, KnownPayload.dnsAnswerObserved),
+        entry(PodStatesObserved.self, KnownPayload.podStatesObserved),
+        entry(HealthCheckObserved.self, KnownPayload.healthCheckObserved),
+        entry(RowCountsCompared.self, KnownPayload.rowCountsCompared),
+        entry(RecoveryStateObserved.self, KnownPayload.recoveryStateObserved),
+        entry(PhaseStarted.self, KnownPayload.phaseStarted),
+        entry(PhaseCompleted.self, KnownPayload.phaseCompleted),
+        entry(StepCompleted.self, KnownPayload.stepCompleted),
+        entry(StepSkipped.self, KnownPayload.stepSkipped),
+        entry(StepFailed.self, KnownPayload.stepFailed),
+        entry(DrillAborted.self, KnownPayload.drillAborted),
+        entry(DrillCompleted.self, KnownPayload.drillCompleted),
+        entry(QuestionAnswered.self, KnownPayload.questionAnswered),
+        entry(OptionChosen.self, KnownPayload.optionChosen),
+        entry(ChecklistItemVerified.self, KnownPayload.checklistItemVerified),
+        entry(ApprovalGranted.self, KnownPayload.approvalGranted),
+        entry(GateOverridden.self, KnownPayload.gateOverridden),
+        entry(CommandExecuted.self, KnownPayload.commandExecuted),
+        entry(CommandFailedToStart.self, KnownPayload.commandFailedToStart),
+        entry(WaitConcluded.self, KnownPayload.waitConcluded),
     ]
 
-    /// The payload types by the UTF-8 length of their names: a type is found by comparing a few
+    public static let payloadTypes: [any EventPayload.Type] = decoders.map(\.type)
+
+    /// The decoders by the UTF-8 length of their type's name: a type is found by comparing a few
     /// names of its length (hashing every event's type name cost more than reading some payloads).
-    private static let byNameLength: [[any EventPayload.Type]] = {
-        var table: [[any EventPayload.Type]] = []
-        for type in payloadTypes {
-            let length = type.eventType.utf8.count
-            while table.count <= length { table.append([]) }
-            table[length].append(type)
+    private static let byNameLength: [[(name: String, read: Read)]] = {
+        var table: [[(name: String, read: Read)]] = []
+        for decoder in decoders {
+            let name = decoder.type.eventType
+            while table.count <= name.utf8.count { table.append([]) }
+            table[name.utf8.count].append((name, decoder.read))
         }
         return table
     }()
 
-    /// The payload type named `name`, or nil for a type this build does not know.
-    static func payloadType(named name: String) -> (any EventPayload.Type)? {
-        let length = name.utf8.count
-        guard length < byNameLength.count else { return nil }
-        return byNameLength[length].first { $0.eventType == name }
+    /// The typed payload of a stored event, or nil for a type this build does not know.
+    public static func decode(_ event: RecordedEvent) throws(InvalidInput) -> KnownPayload? {
+        let length = event.type.utf8.count
+        guard length < byNameLength.count, let decoder = byNameLength[length].first(where: { $0.name == event.type }) else { return nil }
+        return try decoder.read(PayloadReader(event.payloadView, context: decoder.name))
     }
 
-    /// The typed payload of a stored event, or nil for a type this build does not know.
+    /// The typed payload of a stored event as its protocol, or nil for a type this build does not know.
     public static func payload(of event: RecordedEvent) throws(InvalidInput) -> (any EventPayload)? {
-        guard let type = payloadType(named: event.type) else { return nil }
-        return try type.init(reading: PayloadReader(event.payloadView, context: type.eventType))
+        try decode(event)?.value
     }
 
     /// One line describing a stored event's payload.

@@ -277,7 +277,7 @@ struct ExportFold {
             citations.note(exported, type: event.type)
             exported += 1
             if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
-            if event.type == CommandExecuted.eventType, let command = payload as? CommandExecuted {
+            if case .commandExecuted(let command)? = payload {
                 outputs += EvidenceBundle.capturedFiles(command, drillSeq: event.drillSeq)
             }
         }

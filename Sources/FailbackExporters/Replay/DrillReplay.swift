@@ -90,7 +90,7 @@ public struct DrillReplay {
 
     /// Folds the drill's next event and returns its frame.
     public mutating func next(_ event: RecordedEvent) throws(InvalidInput) -> Frame {
-        let payload = try EventCatalogue.payload(of: event)
+        let payload = try EventCatalogue.decode(event)
         let phaseBefore = state.currentPhase?.id
         try report.apply(event, payload: payload)
         let at = event.recordedAt.millisecondsSinceEpoch
@@ -102,14 +102,14 @@ public struct DrillReplay {
         var marks: [Mark] = []
         var phase = state.currentPhase?.id ?? phaseBefore
         switch payload {
-        case let e as PhaseStarted: phase = e.phase
-        case let e as PhaseCompleted:
+        case .phaseStarted(let e)?: phase = e.phase
+        case .phaseCompleted(let e)?:
             phase = e.phase
             if state.phase(e.phase)?.overran(now: event.recordedAt) == true { marks.append(.overrun) }
-        case let e as StepCompleted: if state.step(e.step)?.overran == true { marks.append(.overrun) }
-        case is DrillAborted: marks.append(.aborted)
-        case is GateOverridden: marks.append(.overridden)
-        case is IssueRaised: marks.append(.issue)
+        case .stepCompleted(let e)?: if state.step(e.step)?.overran == true { marks.append(.overrun) }
+        case .drillAborted?: marks.append(.aborted)
+        case .gateOverridden?: marks.append(.overridden)
+        case .issueRaised?: marks.append(.issue)
         default: break
         }
         if let payload, let verdict = DrillReport.verdict(of: payload) {
@@ -118,9 +118,9 @@ public struct DrillReplay {
         }
         var frame = Frame(
             drillSeq: event.drillSeq, seq: event.seq, type: event.type, at: event.recordedAt, offset: at - start, wait: max(0, since),
-            clockBehind: since < 0 ? -since : nil, phase: phase, summary: payload?.summary ?? "(event type unknown to this version)",
+            clockBehind: since < 0 ? -since : nil, phase: phase, summary: payload?.value.summary ?? "(event type unknown to this version)",
             marks: marks, progress: progress(at: event.recordedAt))
-        if let c = payload as? CommandExecuted { frame.output = CapturedText(stdout: c.stdout.text, stderr: c.stderr.text) }
+        if case .commandExecuted(let c)? = payload { frame.output = CapturedText(stdout: c.stdout.text, stderr: c.stderr.text) }
         return frame
     }
 

@@ -77,14 +77,14 @@ public struct DrillReport: Sendable {
 
     /// Folds the drill's next event; returns its decoded payload (nil: a type unknown here).
     @discardableResult
-    public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) -> (any EventPayload)? {
-        let payload = try EventCatalogue.payload(of: event)
+    public mutating func apply(_ event: RecordedEvent) throws(InvalidInput) -> KnownPayload? {
+        let payload = try EventCatalogue.decode(event)
         try apply(event, payload: payload)
         return payload
     }
 
     /// Folds the drill's next event whose payload is already decoded.
-    public mutating func apply(_ event: RecordedEvent, payload: (any EventPayload)?) throws(InvalidInput) {
+    public mutating func apply(_ event: RecordedEvent, payload: KnownPayload?) throws(InvalidInput) {
         try state.apply(event, payload: payload)
         collect(event, payload)
         headHash = event.hash
@@ -99,12 +99,12 @@ public struct DrillReport: Sendable {
         servicesAffected = services.sorted()
     }
 
-    private mutating func collect(_ event: RecordedEvent, _ payload: (any EventPayload)?) {
+    private mutating func collect(_ event: RecordedEvent, _ payload: KnownPayload?) {
         // Summaries and hex cost time: made only for what the report keeps.
         func reference() -> EventReference {
             EventReference(
                 drillSeq: event.drillSeq, seq: event.seq, at: event.recordedAt, type: event.type, actor: event.actor,
-                summary: payload?.summary ?? "(event type unknown to this version)", hash: event.hash.hex)
+                summary: payload?.value.summary ?? "(event type unknown to this version)", hash: event.hash.hex)
         }
         if keepsEventIndex { events.append(reference()) }
         eventCount += 1
@@ -113,9 +113,8 @@ public struct DrillReport: Sendable {
             checks.append(Check(kind: kind, name: name, result: result, detail: ref.summary, evidence: ref))
             if result == .fail { failedCount += 1 }
         }
-        // Lag samples first: the commonest event of a long drill (each case is a type check).
         switch payload {
-        case let e as ReplicationLagSampled:
+        case .replicationLagSampled(let e)?:
             if let s = e.lagSeconds {
                 lag.append((event.recordedAt, s, e.source, e.target))
                 // Past twice the limit, neighbours merge pairwise (the larger stays): memory stays bounded.
@@ -123,8 +122,8 @@ public struct DrillReport: Sendable {
                     lag = stride(from: 0, to: lag.count, by: 2).map { i in i + 1 < lag.count && lag[i + 1].seconds > lag[i].seconds ? lag[i + 1] : lag[i] }
                 }
             }
-        case is RowCountSampled: break
-        case let e as WaitConcluded:
+        case .rowCountSampled?: break
+        case .waitConcluded(let e)?:
             // The loop's samples were recorded just before its verdict: the verdict is the check.
             let kind = ["http": "http", "dns": "dns", "recovery": "recovery", "rowcount": "row-counts", "pods": "pods"][String(e.probe.prefix { $0 != " " })]
             var dropped = 0
@@ -132,30 +131,30 @@ public struct DrillReport: Sendable {
                 if checks.remove(at: i).result == .fail { failedCount -= 1 }
                 dropped += 1
             }
-            if let v = Self.verdict(of: e) { check(v.kind, v.name, v.result) }
-        case let e as QuestionAnswered: decisions.append((e.question, e.answer, e.by, e.note, reference()))
+            if let v = Self.verdict(of: .waitConcluded(e)) { check(v.kind, v.name, v.result) }
+        case .questionAnswered(let e)?: decisions.append((e.question, e.answer, e.by, e.note, reference()))
         case let payload?:
             if let v = Self.verdict(of: payload) { check(v.kind, v.name, v.result) }
-        default: break
+        case nil: break
         }
     }
 
     /// The pass/fail fact an event states, if it states one: an HTTP, DNS, recovery, row-count,
     /// pod or wait check, a command's exit, a step's outcome.
-    public static func verdict(of payload: any EventPayload) -> (kind: String, name: String, result: Check.Result)? {
+    public static func verdict(of payload: KnownPayload) -> (kind: String, name: String, result: Check.Result)? {
         switch payload {
-        case let e as HealthCheckObserved: return ("http", e.target, e.passed ? .pass : .fail)
-        case let e as RecoveryStateObserved: return ("recovery", e.server, e.passed ? .pass : .fail)
-        case let e as RowCountsCompared: return ("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
-        case let e as DNSAnswerObserved:
+        case .healthCheckObserved(let e): return ("http", e.target, e.passed ? .pass : .fail)
+        case .recoveryStateObserved(let e): return ("recovery", e.server, e.passed ? .pass : .fail)
+        case .rowCountsCompared(let e): return ("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
+        case .dnsAnswerObserved(let e):
             return ("dns", "\(e.name) \(e.recordType) @\(e.resolver)", e.error == nil && (e.matched ?? !e.answers.isEmpty) ? .pass : .fail)
-        case let e as WaitConcluded: return ("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
-        case let e as CommandExecuted: return ("command", e.argv.joined(separator: " "), e.exitStatus == 0 ? .pass : .fail)
-        case let e as CommandFailedToStart: return ("command", e.argv.joined(separator: " "), .fail)
-        case let e as PodStatesObserved: return ("pods", e.source, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
-        case let e as StepCompleted: return ("step", e.step, .pass)
-        case let e as StepFailed: return ("step", e.step, .fail)
-        case let e as StepSkipped: return ("step", e.step, .skipped)
+        case .waitConcluded(let e): return ("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
+        case .commandExecuted(let e): return ("command", e.argv.joined(separator: " "), e.exitStatus == 0 ? .pass : .fail)
+        case .commandFailedToStart(let e): return ("command", e.argv.joined(separator: " "), .fail)
+        case .podStatesObserved(let e): return ("pods", e.source, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
+        case .stepCompleted(let e): return ("step", e.step, .pass)
+        case .stepFailed(let e): return ("step", e.step, .fail)
+        case .stepSkipped(let e): return ("step", e.step, .skipped)
         default: return nil
         }
     }
