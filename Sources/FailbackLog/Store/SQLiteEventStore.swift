@@ -71,10 +71,17 @@ public final class SQLiteEventStore: EventStore {
     /// summed once here. Format 2 → 3: events gain a column for their leaf hash, left empty (NULL)
     /// for the events already there; readers hash those. One transaction: a failed upgrade leaves
     /// the store as it was.
-    private func upgrade(fromFormat old: Int) throws(StoreError) {
+    func upgrade(fromFormat old: Int) throws(StoreError) {
         do throws(SQLiteError) {
             try db.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
+                // Another process may have upgraded the store since it was opened here: the
+                // version is read again under the write lock.
+                let old = try db.integer("PRAGMA user_version") ?? old
+                if old == Self.formatVersion {
+                    try db.execute("COMMIT")
+                    return
+                }
                 if old < 2 {
                     // The trigger guarding heads is replaced by one that also guards the new column.
                     try db.execute("""
