@@ -61,6 +61,16 @@ func tinyRunbook() throws -> LoadedRunbook {
         for p in payloads {
             let again = try type(of: p).init(json: p.json)
             #expect(CanonicalJSON.encode(again.json) == CanonicalJSON.encode(p.json))
+            // Stored and read back through the catalogue, each type lands in its own case of the
+            // closed enum, whose type and value are that type's.
+            let draft = EventDraft(
+                type: type(of: p).eventType, schemaVersion: type(of: p).schemaVersion, drillID: "d", recordedAt: Timestamp(millisecondsSinceEpoch: 0),
+                actor: "a", host: "h", payload: p.json)
+            let event = try RecordedEvent(canonical: draft.canonicalBytes(seq: 1, drillSeq: 1), hash: [])
+            let decoded = try #require(try EventCatalogue.decode(event))
+            #expect(ObjectIdentifier(decoded.type) == ObjectIdentifier(type(of: p)), "\(type(of: p).eventType)")
+            #expect(ObjectIdentifier(type(of: decoded.value)) == ObjectIdentifier(type(of: p)), "\(type(of: p).eventType)")
+            #expect(CanonicalJSON.encode(decoded.value.json) == CanonicalJSON.encode(p.json))
         }
     }
 
