@@ -112,12 +112,10 @@ public struct ChainVerifier {
     public mutating func feed(seq: Int, drillSeq: Int, drillIDColumn: String, canonical: [UInt8], storedHash: [UInt8], storedLeafHash: [UInt8]? = nil) -> Bool {
         canonical.withUnsafeBytes { c in
             storedHash.withUnsafeBytes { h in
-                guard let storedLeafHash else {
-                    return feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: drillIDColumn == drillID, canonical: c, storedHash: h, storedLeafHash: nil)
+                func feed(_ l: UnsafeRawBufferPointer?) -> Bool {
+                    self.feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: drillIDColumn == drillID, canonical: c, storedHash: h, storedLeafHash: l)
                 }
-                return storedLeafHash.withUnsafeBytes { l in
-                    feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: drillIDColumn == drillID, canonical: c, storedHash: h, storedLeafHash: l)
-                }
+                return storedLeafHash.map { $0.withUnsafeBytes(feed) } ?? feed(nil)
             }
         }
     }
