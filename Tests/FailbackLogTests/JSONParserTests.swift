@@ -67,6 +67,24 @@ import Testing
         }
     }
 
+    /// A number is read as an integer exactly when it is a whole number within ±(2^53 − 1): the
+    /// same answer as rounding it and comparing, on edge cases and random doubles.
+    @Test func integersAreTheWholeNumbersWithinI_JSONRange() {
+        func reference(_ d: Double) -> Int? { d == d.rounded() && abs(d) <= 9_007_199_254_740_991 ? Int(d) : nil }
+        var cases: [Double] = [
+            0, -0.0, 1, -1, 0.5, -0.5, 1.5, 9_007_199_254_740_991, -9_007_199_254_740_991, 9_007_199_254_740_992, 4_503_599_627_370_495.5,
+            1e300, -1e300, .nan, .infinity, -.infinity, .ulpOfOne, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+        ]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let whole = Double(Int64.random(in: -(1 << 54)...(1 << 54), using: &rng))
+            cases += [whole, whole + Double.random(in: -1..<1, using: &rng), Double(bitPattern: rng.next())]
+        }
+        let firstWrong = Array(cases.lazy.filter { JSONValueView.integer(exactly: $0) != reference($0) }.prefix(5))
+        #expect(firstWrong.isEmpty)
+        #expect(JSONValueView.integer(exactly: nil) == nil)
+    }
+
     /// The validator finds what the standard library's UTF-8 decoder finds, at the same offset,
     /// in random bytes: mostly ASCII, some well-formed multi-byte characters, some stray bytes.
     @Test func utf8ValidatorAgreesWithTheStandardDecoder() {

@@ -51,8 +51,11 @@ public struct JSONValueView: Sendable, Equatable {
     }
 
     static func integer(exactly d: Double?) -> Int? {
-        guard let d, d == d.rounded(), abs(d) <= 9_007_199_254_740_991 else { return nil }
-        return Int(d)
+        // Within ±(2^53 − 1) a double converts to Int exactly when it has no fraction (NaN fails
+        // the range test); this asks no libm `round` per envelope number.
+        guard let d, abs(d) <= 9_007_199_254_740_991 else { return nil }
+        let i = Int(d)
+        return Double(i) == d ? i : nil
     }
 
     /// The number as an integer, when it is one exactly (as `JSONValue.integerValue`).
