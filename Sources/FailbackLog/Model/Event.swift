@@ -217,19 +217,9 @@ public struct RecordedEvent: Sendable, Equatable {
     /// events read before it (`SharedValues`).
     @inline(__always)
     public init(canonical: [UInt8], hash: [UInt8], sharing shared: inout SharedValues) throws(EnvelopeError) {
-        // Where each envelope member's value is (no value views made: they would retain the bytes).
-        var spans = EnvelopeMember.Spans(repeating: nil)
-        var nested: JSONScanner.ObjectMembers?
-        if !EnvelopeMember.readCanonical(canonical, into: &spans, payload: &nested) {
-            // Not in the log's own layout (or not valid): read by the general rules, which name the fault.
-            let found: JSONScanner.DocumentMembers
-            do { found = try JSONScanner.members(ofDocument: canonical, nestedName: "payload") } catch { throw EnvelopeError("not a JSON object (\(error))") }
-            spans = EnvelopeMember.Spans(repeating: nil)
-            for span in found.members.spans {
-                if let m = EnvelopeMember(named: span, in: canonical) { spans[m.rawValue] = span.value }
-            }
-            nested = found.nested
-        }
+        // Constants, not variables: the reads below capture them, and a captured variable is boxed
+        // and checked for exclusive access at run time on every use.
+        let (spans, nested) = try EnvelopeMember.locate(in: canonical)
         // The envelope's own values, read from the bytes where they lie.
         let envelope = try canonical.withUnsafeBufferPointer { (doc) throws(EnvelopeError) in
             func string(_ m: EnvelopeMember) throws(EnvelopeError) -> String {
@@ -328,6 +318,22 @@ enum EnvelopeMember: Int, CaseIterable {
     }
 
     var isOptional: Bool { self == .idempotencyKey || self == .redactions }
+
+    /// Where each envelope member's value is in `document` (no value views made: they would retain
+    /// the bytes), and the payload's members.
+    static func locate(in document: [UInt8]) throws(EnvelopeError) -> (Spans, JSONScanner.ObjectMembers?) {
+        var spans = Spans(repeating: nil)
+        var nested: JSONScanner.ObjectMembers?
+        if readCanonical(document, into: &spans, payload: &nested) { return (spans, nested) }
+        // Not in the log's own layout (or not valid): read by the general rules, which name the fault.
+        let found: JSONScanner.DocumentMembers
+        do { found = try JSONScanner.members(ofDocument: document, nestedName: "payload") } catch { throw EnvelopeError("not a JSON object (\(error))") }
+        spans = Spans(repeating: nil)
+        for span in found.members.spans {
+            if let m = EnvelopeMember(named: span, in: document) { spans[m.rawValue] = span.value }
+        }
+        return (spans, found.nested)
+    }
 
     /// Reads an envelope in the one layout the log writes (RFC 8785: no space, members in name
     /// order, the optional ones left out when absent), checking every value by the parser's rules
