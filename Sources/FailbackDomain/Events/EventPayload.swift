@@ -158,6 +158,7 @@ public enum EventCatalogue {
         entry(WaitConcluded.self, KnownPayload.waitConcluded),
     ]
 
+    /// Every payload type, in the catalogue's order (the schema tests walk them).
     public static let payloadTypes: [any EventPayload.Type] = decoders.map(\.type)
 
     /// The decoders by the UTF-8 length of their type's name: a type is found by comparing a few
