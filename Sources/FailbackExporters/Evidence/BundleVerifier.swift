@@ -300,7 +300,7 @@ struct EventStreamCheck {
         chain.update(head)
         chain.update(canonical)
         head.withUnsafeMutableBufferPointer { chain.finalize(into: $0.baseAddress!) }
-        MerkleTree.leafHash(canonical, using: leafHasher, into: &leaf, at: 0)
+        leaf.withUnsafeMutableBufferPointer { MerkleLeaf.hash(canonical, using: leafHasher, into: $0.baseAddress!) }
         leaf.withUnsafeBytes { tree.append(leafHash: $0) }
         count += 1
     }

@@ -276,7 +276,7 @@ struct ExportFold {
             let payload = try report.apply(event)
             citations.note(exported, type: event.type)
             exported += 1
-            if event.type == DrillStarted.eventType { document = event.payload["runbook_document"] }
+            if case .drillStarted? = payload { document = event.payload["runbook_document"] }
             if case .commandExecuted(let command)? = payload {
                 outputs += EvidenceBundle.capturedFiles(command, drillSeq: event.drillSeq)
             }

@@ -4,20 +4,8 @@ import FailbackLog
 /// nodes `SHA-256(0x01 || left || right)`, and a tree of n leaves splits at the largest power of
 /// two below n. In a bundle the leaves are the drill's events, their canonical bytes, in order.
 public enum MerkleTree {
+    /// The leaf hash of `leaf` (the log's `MerkleLeaf.hash`, which also hashes in place).
     public static func leafHash(_ leaf: [UInt8]) -> [UInt8] { MerkleLeaf.hash(leaf) }
-
-    /// The leaf hash of `leaf`, computed with a hasher the caller reuses (no allocation per leaf).
-    public static func leafHash(_ leaf: UnsafeRawBufferPointer, using h: SHA256Hasher) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        leafHash(leaf, using: h, into: &out, at: 0)
-        return out
-    }
-
-    /// Writes the leaf hash of `leaf` into `out[at..<at + 32]` (no allocation).
-    public static func leafHash(_ leaf: UnsafeRawBufferPointer, using h: SHA256Hasher, into out: inout [UInt8], at: Int) {
-        precondition(at >= 0 && at + 32 <= out.count)
-        out.withUnsafeMutableBufferPointer { MerkleLeaf.hash(leaf, using: h, into: $0.baseAddress! + at) }
-    }
 
     public static func nodeHash(_ left: [UInt8], _ right: [UInt8], using h: SHA256Hasher = SHA256Hasher()) -> [UInt8] {
         var prefix: UInt8 = 1
