@@ -100,10 +100,19 @@ def ed25519_verify(public, message, signature):
     return _equal(_mul(s, G), _add(R, _mul(k, A)))
 
 
+def b64(text):
+    """Strict base64 (RFC 4648), or None: what a bundle or proof holds is not trusted to be well formed."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+
+
 def pem_public_key(pem):
-    """The 32 raw bytes of an Ed25519 SubjectPublicKeyInfo PEM (RFC 8410: a fixed 12-byte prefix)."""
+    """The 32 raw bytes of an Ed25519 SubjectPublicKeyInfo PEM (RFC 8410: a fixed 12-byte prefix);
+    ValueError for anything else (not UTF-8, not base64, another kind of key)."""
     body = "".join(line for line in pem.decode().splitlines() if line and not line.startswith("-----"))
-    der = base64.b64decode(body)
+    der = b64(body) or b""
     prefix = bytes.fromhex("302a300506032b6570032100")
     if len(der) != 44 or not der.startswith(prefix):
         raise ValueError("not an Ed25519 public key")
@@ -171,18 +180,30 @@ def verify_proof(path, pubkey_path):
         problems.append(f"the event is not drill event #{index + 1}")
     if len(lines) < 3 or lines[0] != "failback/" + str(value.get("drill_id")) or lines[1] != str(size):
         problems.append("the checkpoint is not this event's drill's, or not of this size")
-    root = base64.b64decode(lines[2]) if len(lines) >= 3 else b""
+    root = (b64(lines[2]) if len(lines) >= 3 else None) or b""
     if not verify_inclusion(index, size, leaf_hash(event), path_hashes, root):
         problems.append("the audit path does not lead from the event to the checkpoint's root")
-    public = pem_public_key(proof["public_key"].encode()) if proof.get("public_key") else None
-    if pubkey_path and (public is None or pem_public_key(open(pubkey_path, "rb").read()) != public):
+    expected = None
+    if pubkey_path:
+        try:
+            expected = pem_public_key(open(pubkey_path, "rb").read())
+        except (OSError, ValueError) as e:
+            print(f"verify-bundle: {pubkey_path}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
+            return 65
+    public = None
+    if proof.get("public_key"):
+        try:
+            public = pem_public_key(str(proof["public_key"]).encode())
+        except ValueError:
+            problems.append("the proof's public key is not a PEM Ed25519 public key")
+    if pubkey_path and public != expected:
         problems.append("not signed with --pubkey's key")
     if public is not None:
         name = proof.get("key_name", "")
         key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
         ok = any(
-            len(f) == 3 and f[0] == "\u2014" and f[1] == name and base64.b64decode(f[2])[:4] == key_id
-            and ed25519_verify(public, (body + "\n").encode(), base64.b64decode(f[2])[4:])
+            len(f) == 3 and f[0] == "\u2014" and f[1] == name and (b64(f[2]) or b"")[:4] == key_id
+            and ed25519_verify(public, (body + "\n").encode(), b64(f[2])[4:])
             for f in (line.split(" ") for line in signatures.splitlines()))
         if not ok:
             problems.append(f"the checkpoint's signature by {name} does not verify")
@@ -201,6 +222,14 @@ def main(argv):
     if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--pubkey"):
         print(__doc__.strip().splitlines()[3], file=sys.stderr)
         return 64
+    expected_key = None
+    if len(argv) == 4:
+        try:
+            with open(argv[3], "rb") as f:
+                expected_key = pem_public_key(f.read())
+        except (OSError, ValueError) as e:
+            print(f"verify-bundle: {argv[3]}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
+            return 65
     problems, oks = [], []
     order, digests, kept = [], {}, {}
     leaves, head, drill_ids, events_problem = [], bytes(32), set(), None
@@ -240,7 +269,7 @@ def main(argv):
                                 canonical = jcs(value).encode() == line
                             except ValueError:
                                 canonical = False
-                            if not canonical:
+                            if not canonical or not isinstance(value, dict):
                                 events_problem = f"line {n} is not an event in canonical JSON"
                                 break
                             if value.get("drill_seq") != n:
@@ -277,21 +306,27 @@ def main(argv):
     if not problems:
         oks.append(f"ok: SHA256SUMS matches all {len(listed)} files")
 
-    public = pem_public_key(kept["public-key.pem"]) if "public-key.pem" in kept else None
+    has_key = "public-key.pem" in kept
+    public = None
+    if has_key:
+        try:
+            public = pem_public_key(kept["public-key.pem"])
+        except ValueError:
+            problems.append("public-key.pem is not a PEM Ed25519 public key")
     signed = "SHA256SUMS.sig" in kept
     if signed:
-        if public is None:
+        if not has_key:
             problems.append("SHA256SUMS.sig without public-key.pem")
+        elif public is None:
+            pass  # named above: nothing to check the signature with
         elif not ed25519_verify(public, sums, kept["SHA256SUMS.sig"]):
             problems.append("SHA256SUMS.sig is not a valid signature of SHA256SUMS")
         else:
             oks.append("ok: SHA256SUMS signed by the bundle's Ed25519 key")
-        if len(argv) == 4 and public is not None:
-            with open(argv[3], "rb") as f:
-                if pem_public_key(f.read()) != public:
-                    problems.append("signed with another key than --pubkey")
+        if expected_key is not None and public is not None and expected_key != public:
+            problems.append("signed with another key than --pubkey")
     else:
-        if public is not None:
+        if has_key:
             problems.append("public-key.pem without SHA256SUMS.sig")
         if len(argv) == 4:
             problems.append("the bundle is unsigned, but --pubkey asks for a signature")
@@ -302,12 +337,16 @@ def main(argv):
     except (KeyError, ValueError):
         problems.append("manifest.json is missing or not JSON")
         manifest = {}
-    files = [f["path"] for f in manifest.get("files", [])]
+    if not isinstance(manifest, dict) or manifest.get("format") != "failback-evidence/1":
+        problems.append("manifest.json: not failback-evidence/1")
+        manifest = {}
+    entries = [f for f in manifest.get("files", []) if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    files = [f["path"] for f in entries]
     expected = ["events.jsonl"] + [f for f in files if f != "events.jsonl"] + ["manifest.json", "checkpoint"]
-    expected += (["public-key.pem"] if public is not None or signed else []) + ["SHA256SUMS"] + (["SHA256SUMS.sig"] if signed else [])
+    expected += (["public-key.pem"] if has_key or signed else []) + ["SHA256SUMS"] + (["SHA256SUMS.sig"] if signed else [])
     if order != expected:
         problems.append("the files are not in the bundle's order")
-    for f in manifest.get("files", []):
+    for f in entries:
         d = digests.get(f["path"])
         if d and (d[0] != f.get("sha256") or d[1] != f.get("bytes")):
             problems.append(f"{f['path']} does not match manifest.json")
@@ -326,25 +365,25 @@ def main(argv):
     if not events_problem:
         oks.append(f"ok: {len(leaves)} events of drill {manifest.get('drill_id')}, chain head {head.hex()}")
 
-    note = kept.get("checkpoint", b"").decode()
+    note = kept.get("checkpoint", b"").decode(errors="replace")
     body, _, signatures = note.partition("\n\n")
     lines = body.split("\n")
     body = body + "\n" if signatures or note.endswith("\n") else body
     if len(lines) < 3 or lines[1] != str(len(leaves)) or lines[2] != base64.b64encode(root).decode() or lines[0] != manifest.get("checkpoint_origin"):
         problems.append("checkpoint: origin, tree size or root do not match")
     if public is not None:
-        name = manifest.get("key_name", "")
+        name = str(manifest.get("key_name") or "")
         key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
         good = False
         for line in signatures.splitlines():
             fields = line.split(" ")
             if len(fields) == 3 and fields[0] == "\u2014" and fields[1] == name:
-                blob = base64.b64decode(fields[2])
-                if blob[:4] == key_id and ed25519_verify(public, body.encode(), blob[4:]):
+                blob = b64(fields[2]) or b""
+                if len(blob) == 68 and blob[:4] == key_id and ed25519_verify(public, body.encode(), blob[4:]):
                     good = True
         if not good:
             problems.append(f"checkpoint: no valid signature by {name}")
-    elif signatures:
+    elif signatures and not has_key:
         problems.append("checkpoint: signed, but the bundle has no public key")
     if not problems:
         oks.append(f"ok: checkpoint {lines[0]}, {len(leaves)} events, root {root.hex()}")
@@ -353,10 +392,17 @@ def main(argv):
     for control in manifest.get("controls", []):
         for c in control.get("events", []):
             cited += 1
-            i = c.get("leaf_index", -1)
-            if not (0 <= i < len(leaves)) or leaves[i].hex() != c.get("leaf_hash"):
+            try:
+                i = c["leaf_index"]
+                audit_path = [bytes.fromhex(p) for p in c.get("audit_path", [])]
+                well_formed = type(i) is int and all(len(h) == 32 for h in audit_path)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                well_formed = False
+            if not well_formed:
+                problems.append(f"controls {control.get('id')}: a malformed citation")
+            elif not (0 <= i < len(leaves)) or leaves[i].hex() != c.get("leaf_hash"):
                 problems.append(f"controls {control.get('id')}: event #{i + 1} is not the cited one")
-            elif not verify_inclusion(i, len(leaves), leaves[i], [bytes.fromhex(p) for p in c.get("audit_path", [])], root):
+            elif not verify_inclusion(i, len(leaves), leaves[i], audit_path, root):
                 problems.append(f"controls {control.get('id')}: the inclusion proof of event #{i + 1} does not verify")
         for f in control.get("files", []):
             if f not in digests:
@@ -372,4 +418,11 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
+        # Content shaped as no check above foresaw (a manifest member of another type...): the
+        # bundle or proof fails, in one line, never with a traceback.
+        named = next((a for a in sys.argv[1:] if not a.startswith("--")), "?")
+        print(f"verify-bundle: {named}: malformed content ({type(e).__name__}: {e})", file=sys.stderr)
+        sys.exit(1)

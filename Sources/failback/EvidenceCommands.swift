@@ -30,12 +30,15 @@ struct Keys: ParsableCommand {
     }
 }
 
-/// The signing key named by `--key`, if any (a private key).
 /// The key in the PEM file at `path` (public or private), if a path is given.
 func loadKey(_ path: String?) throws -> Ed25519Key? {
-    try path.map { try Ed25519Key.load(pem: try readFile($0, what: "key"), what: $0) }
+    guard let path else { return nil }
+    let pem = try readFile(path, what: "key")
+    // A file that holds no key is wrong input (65), not a failure to write.
+    do { return try Ed25519Key.load(pem: pem, what: path) } catch { throw InvalidInput(error.message) }
 }
 
+/// The signing key named by `--key`, if any (a private key).
 func signingKey(_ path: String?) throws -> Ed25519Key? {
     guard let path, let key = try loadKey(path) else { return nil }
     if !key.canSign { throw InvalidInput("\(path): a public key; signing needs the private key") }

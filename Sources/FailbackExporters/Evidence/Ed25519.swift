@@ -42,7 +42,7 @@ public final class Ed25519Key: @unchecked Sendable {
             return PEM_read_bio_PUBKEY(bio, nil, nil, nil)
         }
         ERR_clear_error()
-        guard let pub else { throw ExportError("\(what): not a PEM key") }
+        guard let pub else { throw ExportError("\(what): not a PEM key (an Ed25519 private key, PKCS #8, or public key)") }
         guard EVP_PKEY_get_id(pub) == EVP_PKEY_ED25519 else { EVP_PKEY_free(pub); throw ExportError("\(what): not an Ed25519 key") }
         return Ed25519Key(pub, canSign: false)
     }
