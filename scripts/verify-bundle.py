@@ -168,7 +168,7 @@ def verify_proof(path, pubkey_path):
         value = json.loads(event, object_pairs_hook=no_duplicates)
         index, size = proof["leaf_index"], proof["tree_size"]
         path_hashes = [bytes.fromhex(h) for h in proof["audit_path"]]
-    except (OSError, ValueError, KeyError, AssertionError, TypeError) as e:
+    except (OSError, ValueError, KeyError, AssertionError, TypeError, RecursionError) as e:
         print(f"verify-bundle: {path}: not a proof ({e})", file=sys.stderr)
         return 65
     body, _, signatures = proof["checkpoint"].partition("\n\n")
@@ -267,7 +267,7 @@ def main(argv):
                             try:
                                 value = json.loads(line, object_pairs_hook=no_duplicates)
                                 canonical = jcs(value).encode() == line
-                            except ValueError:
+                            except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
                                 canonical = False
                             if not canonical or not isinstance(value, dict):
                                 events_problem = f"line {n} is not an event in canonical JSON"
@@ -334,7 +334,7 @@ def main(argv):
 
     try:
         manifest = json.loads(kept["manifest.json"], object_pairs_hook=no_duplicates)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, RecursionError):
         problems.append("manifest.json is missing or not JSON")
         manifest = {}
     if not isinstance(manifest, dict) or manifest.get("format") != "failback-evidence/1":
@@ -420,7 +420,7 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
+    except (ArithmeticError, AttributeError, IndexError, KeyError, RecursionError, TypeError, ValueError) as e:
         # Content shaped as no check above foresaw (a manifest member of another type...): the
         # bundle or proof fails, in one line, never with a traceback.
         named = next((a for a in sys.argv[1:] if not a.startswith("--")), "?")

@@ -169,6 +169,13 @@ import Testing
                 try rewrite("\(f)/manifest.json") { $0.replacingOccurrences(of: #""leaf_index":0}"#, with: #""leaf_index":"0"}"#) }
                 try resum(f)
             }),
+            ("event-nested-deep", "events.jsonl", nil, { f in
+                try rewrite("\(f)/events.jsonl") { text in
+                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                    lines[1] = Substring(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000))
+                    return lines.joined(separator: "\n")
+                }
+            }),
             ("event-not-an-object", "events.jsonl", nil, { f in
                 try rewrite("\(f)/events.jsonl") { text in
                     var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
