@@ -108,11 +108,24 @@ def b64(text):
         return None
 
 
+def hash32(text):
+    """A SHA-256 hash written in hex (64 digits, nothing else; bytes.fromhex alone skips spaces)."""
+    if not isinstance(text, str) or len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise ValueError(f"{text!r} is not a SHA-256 hash in hex")
+    return bytes.fromhex(text)
+
+
 def pem_public_key(pem):
     """The 32 raw bytes of an Ed25519 SubjectPublicKeyInfo PEM (RFC 8410: a fixed 12-byte prefix);
     ValueError for anything else (not UTF-8, not base64, another kind of key)."""
-    body = "".join(line for line in pem.decode().splitlines() if line and not line.startswith("-----"))
-    der = b64(body) or b""
+    # RFC 7468 as OpenSSL reads it: text may come before and after, the label must be PUBLIC KEY.
+    lines = [line.strip() for line in pem.decode().splitlines()]
+    if "-----BEGIN PUBLIC KEY-----" not in lines:
+        raise ValueError("no -----BEGIN PUBLIC KEY----- line")
+    begin = lines.index("-----BEGIN PUBLIC KEY-----")
+    if "-----END PUBLIC KEY-----" not in lines[begin:]:
+        raise ValueError("no -----END PUBLIC KEY----- line")
+    der = b64("".join(lines[begin + 1:lines.index("-----END PUBLIC KEY-----", begin)])) or b""
     prefix = bytes.fromhex("302a300506032b6570032100")
     if len(der) != 44 or not der.startswith(prefix):
         raise ValueError("not an Ed25519 public key")
@@ -167,7 +180,7 @@ def verify_proof(path, pubkey_path):
         event = proof["event"].encode()
         value = json.loads(event, object_pairs_hook=no_duplicates)
         index, size = proof["leaf_index"], proof["tree_size"]
-        path_hashes = [bytes.fromhex(h) for h in proof["audit_path"]]
+        path_hashes = [hash32(h) for h in proof["audit_path"]]
     except (OSError, ValueError, KeyError, AssertionError, TypeError, RecursionError) as e:
         print(f"verify-bundle: {path}: not a proof ({e})", file=sys.stderr)
         return 65
@@ -198,8 +211,10 @@ def verify_proof(path, pubkey_path):
             problems.append("the proof's public key is not a PEM Ed25519 public key")
     if pubkey_path and public != expected:
         problems.append("not signed with --pubkey's key")
-    if public is not None:
-        name = proof.get("key_name", "")
+    if public is not None and not isinstance(proof.get("key_name"), str):
+        problems.append("the proof has a public key but no key_name")
+    elif public is not None:
+        name = proof["key_name"]
         key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
         ok = any(
             len(f) == 3 and f[0] == "\u2014" and f[1] == name and (b64(f[2]) or b"")[:4] == key_id
@@ -207,6 +222,9 @@ def verify_proof(path, pubkey_path):
             for f in (line.split(" ") for line in signatures.splitlines()))
         if not ok:
             problems.append(f"the checkpoint's signature by {name} does not verify")
+    elif signatures.strip() and not proof.get("public_key"):
+        # A signature left without its key is a proof stripped of it, not an unsigned one.
+        problems.append("the checkpoint is signed, but the proof has no public key to check it with")
     for p in problems:
         print(f"verify-bundle: {path}: {p}", file=sys.stderr)
     if problems:
@@ -394,8 +412,8 @@ def main(argv):
             cited += 1
             try:
                 i = c["leaf_index"]
-                audit_path = [bytes.fromhex(p) for p in c.get("audit_path", [])]
-                well_formed = type(i) is int and all(len(h) == 32 for h in audit_path)
+                audit_path = [hash32(p) for p in c.get("audit_path", [])]
+                well_formed = type(i) is int
             except (AttributeError, KeyError, TypeError, ValueError):
                 well_formed = False
             if not well_formed:

@@ -294,6 +294,10 @@ import Testing
                 }.joined(separator: "\n"); return o }),
             ("public key not a key", { var o = $0; o["public_key"] = "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n"; return o }),
             ("key name not a string", { var o = $0; o["key_name"] = 7; return o }),
+            // Stripped of its key, a signed proof is not an unsigned one; a key without its name checks nothing.
+            ("public key removed", { var o = $0; o["public_key"] = nil; return o }),
+            ("key name removed", { var o = $0; o["key_name"] = nil; return o }),
+            ("path element with a line break", { var o = $0; var p = path; p[0] = String(p[0].prefix(32)) + "\n" + String(p[0].dropFirst(32)); o["audit_path"] = p; return o }),
         ]
         for (name, corrupt) in corruptions {
             object = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as! [String: Any]

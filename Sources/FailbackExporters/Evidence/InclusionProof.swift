@@ -77,12 +77,15 @@ public struct InclusionProof: Sendable {
         lines.append("ok: event #\(leafIndex + 1) (seq \(value["seq"]?.integerValue ?? -1), \(value["type"]?.stringValue ?? "?")) is in the tree of \(treeSize) events, root \(cp.root.hex)")
         let key = try publicKeyPEM.map { (pem) throws(ExportError) in try Ed25519Key.load(pem: Array(pem.utf8), what: "the proof's public key") }
         if let expectedKey, key?.rawPublicKey != expectedKey.rawPublicKey { throw ExportError("not signed with --pubkey's key") }
-        if let key, let name = keyName {
+        if let key {
+            guard let name = keyName else { throw ExportError("the proof has a public key but no key_name") }
             guard signatures.contains(where: { $0.name == name && $0.keyID == Checkpoint.keyID(name: name, publicKey: key.rawPublicKey) && key.verify($0.signature, of: Array(cp.body.utf8)) }) else {
                 throw ExportError("the checkpoint's signature by \(name) does not verify")
             }
             lines.append("ok: checkpoint signed by \(name)")
         } else {
+            // A signature left without its key is a proof stripped of it, not an unsigned one.
+            if !signatures.isEmpty { throw ExportError("the checkpoint is signed, but the proof has no public key to check it with") }
             lines.append("UNSIGNED: the checkpoint has no signature")
         }
         return lines
