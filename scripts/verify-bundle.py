@@ -101,11 +101,13 @@ def ed25519_verify(public, message, signature):
 
 
 def b64(text):
-    """Strict base64 (RFC 4648), or None: what a bundle or proof holds is not trusted to be well formed."""
+    """Canonical padded base64 (RFC 4648: what encoding the bytes gives back), or None: what a
+    bundle or proof holds is not trusted to be well formed."""
     try:
-        return base64.b64decode(text, validate=True)
+        decoded = base64.b64decode(text, validate=True)
     except ValueError:
         return None
+    return decoded if base64.b64encode(decoded).decode() == text else None
 
 
 def hash32(text):
@@ -116,10 +118,12 @@ def hash32(text):
 
 
 def pem_public_key(pem):
-    """The 32 raw bytes of an Ed25519 SubjectPublicKeyInfo PEM (RFC 8410: a fixed 12-byte prefix);
-    ValueError for anything else (not UTF-8, not base64, another kind of key)."""
-    # RFC 7468 as OpenSSL reads it: text may come before and after, the label must be PUBLIC KEY.
-    lines = [line.strip() for line in pem.decode().splitlines()]
+    """The 32 raw bytes of the Ed25519 public key of an RFC 7468 PUBLIC KEY block, by the rule the
+    Swift verifier shares (docs/evidence-bundle.md §4); ValueError for anything else. The bytes are
+    UTF-8; of the lines (split at line feeds, spaces, tabs and carriage returns trimmed), those
+    between the first BEGIN line and the END line after it are canonical padded base64 of the
+    SubjectPublicKeyInfo (RFC 8410: a fixed 12-byte prefix, then the key)."""
+    lines = [line.strip(" \t\r") for line in pem.decode().split("\n")]
     if "-----BEGIN PUBLIC KEY-----" not in lines:
         raise ValueError("no -----BEGIN PUBLIC KEY----- line")
     begin = lines.index("-----BEGIN PUBLIC KEY-----")

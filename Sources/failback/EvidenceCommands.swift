@@ -30,12 +30,16 @@ struct Keys: ParsableCommand {
     }
 }
 
-/// The key in the PEM file at `path` (public or private), if a path is given.
-func loadKey(_ path: String?) throws -> Ed25519Key? {
+/// The key in the PEM file at `path`, if a path is given: any key for signing, or only a public
+/// key, read as the verifiers read one. A file that holds none is wrong input (65).
+func loadKey(_ path: String?, publicOnly: Bool = false) throws -> Ed25519Key? {
     guard let path else { return nil }
     let pem = try readFile(path, what: "key")
-    // A file that holds no key is wrong input (65), not a failure to write.
-    do { return try Ed25519Key.load(pem: pem, what: path) } catch { throw InvalidInput(error.message) }
+    do {
+        return publicOnly ? try Ed25519Key.load(publicPEM: pem, what: path) : try Ed25519Key.load(pem: pem, what: path)
+    } catch {
+        throw InvalidInput(error.message)
+    }
 }
 
 /// The signing key named by `--key`, if any (a private key).
@@ -97,7 +101,7 @@ struct Evidence: ParsableCommand {
         @Flag(help: "The result as one JSON object.") var json = false
 
         func run() throws {
-            let expected = try loadKey(pubkey)
+            let expected = try loadKey(pubkey, publicOnly: true)
             let text = try readFile(proof, what: "proof")
             let parsed: InclusionProof
             do { parsed = try InclusionProof(json: JSONParser.parse(text)) } catch let e as JSONParseError { throw InvalidInput("\(proof): \(e)") }
@@ -146,7 +150,7 @@ struct Evidence: ParsableCommand {
         @Flag(help: "The result as one JSON object (problems still go to standard error too).") var json = false
 
         func run() throws {
-            let expected = try loadKey(pubkey)
+            let expected = try loadKey(pubkey, publicOnly: true)
             guard access(bundle, R_OK) == 0 else { throw StoreError(.missing, "\(bundle): \(String(cString: strerror(errno)))") }
             let result: BundleVerifier.Result
             do {

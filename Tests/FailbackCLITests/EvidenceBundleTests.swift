@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func everyTamperingIsCaughtByBothVerifiers() throws {
-        let (lab, bundle, _) = try exportedDrill()
+        let (lab, bundle, pub) = try exportedDrill()
         let cases: [(String, String, (([String]) -> [String])?, (String) throws -> Void)] = [
             ("event-byte", "events.jsonl", nil, { f in try rewrite("\(f)/events.jsonl") { $0.replacingOccurrences(of: "\"lag_seconds\":2.5", with: "\"lag_seconds\":0.5") } }),
             ("event-byte-resummed", "signature", nil, { f in
@@ -196,10 +196,20 @@ import Testing
         let junk = "\(lab.dir)/junk.pem"
         try "not a key\n".write(toFile: junk, atomically: true, encoding: .utf8)
         let ours = try swiftVerify(lab, bundle, ["--pubkey", junk]), theirs = try pythonVerify(bundle, ["--pubkey", junk])
-        #expect(ours.status == 65 && ours.stderrLines.count == 1 && ours.stderr.contains("junk.pem: not a PEM key"), "\(ours.stderr)")
+        #expect(ours.status == 65 && ours.stderrLines.count == 1 && ours.stderr.contains("junk.pem: not a PEM public key"), "\(ours.stderr)")
         #expect(theirs.status == 65 && theirs.stderrLines.count == 1 && theirs.stderr.contains("junk.pem"), "\(theirs.stderr)")
         let signedByJunk = try lab.failback(["evidence", "export", "-o", "\(lab.dir)/junk.tar.gz", "--key", junk])
         #expect(signedByJunk.status == 65 && signedByJunk.stderrLines.count == 1 && !FileManager.default.fileExists(atPath: "\(lab.dir)/junk.tar.gz"))
+        // Both read a public key by one rule: CRLF line ends and text around the block are fine...
+        let pem = try String(contentsOfFile: pub, encoding: .utf8)
+        let crlf = "\(lab.dir)/crlf.pem", damaged = "\(lab.dir)/damaged.pem"
+        try ("issued by ops\r\n" + pem.replacingOccurrences(of: "\n", with: "\r\n") + "end\r\n").write(toFile: crlf, atomically: true, encoding: .utf8)
+        #expect(try swiftVerify(lab, bundle, ["--pubkey", crlf]).status == 0)
+        #expect(try pythonVerify(bundle, ["--pubkey", crlf]).status == 0)
+        // ...a line of damage inside it is not (OpenSSL's own reader passes over this one).
+        try pem.replacingOccurrences(of: "\n-----END", with: "\n-----Eb6I=\n-----END").write(toFile: damaged, atomically: true, encoding: .utf8)
+        #expect(try swiftVerify(lab, bundle, ["--pubkey", damaged]).status == 65)
+        #expect(try pythonVerify(bundle, ["--pubkey", damaged]).status == 65)
         // A bundle re-signed by someone else's key verifies alone, but not against the real key.
         let other = "\(lab.dir)/other.key"
         #expect(try run("failback", ["keys", "generate", "-o", other]).status == 0)

@@ -51,7 +51,7 @@ public enum BundleVerifier {
         let hasKey = kept["public-key.pem"] != nil
         var bundleKey: Ed25519Key?
         if let pem = kept["public-key.pem"] {
-            do { bundleKey = try Ed25519Key.load(pem: pem, what: "public-key.pem") } catch { problem(error.message) }
+            do { bundleKey = try Ed25519Key.load(publicPEM: pem, what: "public-key.pem") } catch { problem(error.message) }
         }
         if let signature = kept["SHA256SUMS.sig"] {
             result.signed = true

@@ -1,5 +1,6 @@
 import COpenSSL
 import FailbackDomain
+import FailbackLog
 
 /// Ed25519 keys and signatures through the system OpenSSL (libcrypto), PEM on disk: the files
 /// `openssl pkeyutl -verify -pubin -rawin` reads.
@@ -45,6 +46,30 @@ public final class Ed25519Key: @unchecked Sendable {
         guard let pub else { throw ExportError("\(what): not a PEM key (an Ed25519 private key, PKCS #8, or public key)") }
         guard EVP_PKEY_get_id(pub) == EVP_PKEY_ED25519 else { EVP_PKEY_free(pub); throw ExportError("\(what): not an Ed25519 key") }
         return Ed25519Key(pub, canSign: false)
+    }
+
+    /// The public key of an RFC 7468 `PUBLIC KEY` block, read by one exact rule that the Python
+    /// verifier shares (a bundle's or proof's key, and `--pubkey`, are read this way; OpenSSL's
+    /// reader passes over some damage inside a block): the bytes are UTF-8; of the lines (split at
+    /// line feeds, spaces, tabs and carriage returns trimmed), those between the first
+    /// `-----BEGIN PUBLIC KEY-----` and the `-----END PUBLIC KEY-----` after it are canonical
+    /// padded base64 of the Ed25519 SubjectPublicKeyInfo (RFC 8410: 12 fixed bytes, then the key).
+    public static func load(publicPEM pem: [UInt8], what: String) throws(ExportError) -> Ed25519Key {
+        guard firstInvalidUTF8Offset(pem) == nil else { throw ExportError("\(what): not UTF-8, so not a PEM public key") }
+        // Bytes, not characters: Swift holds "\r\n" as one character, which no "\n" would split.
+        func trimmed(_ line: ArraySlice<UInt8>) -> String {
+            let blank: Set<UInt8> = [0x20, 0x09, 0x0D]
+            return String(decoding: line.drop(while: blank.contains).reversed().drop(while: blank.contains).reversed(), as: UTF8.self)
+        }
+        let lines = pem.split(separator: 0x0A, omittingEmptySubsequences: false).map(trimmed)
+        guard let begin = lines.firstIndex(of: "-----BEGIN PUBLIC KEY-----"),
+            let end = lines[begin...].firstIndex(of: "-----END PUBLIC KEY-----")
+        else { throw ExportError("\(what): not a PEM public key (no BEGIN/END PUBLIC KEY lines)") }
+        let spkiPrefix: [UInt8] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]
+        guard let der = Base64.decode(lines[(begin + 1)..<end].joined()), der.count == 44, Array(der.prefix(12)) == spkiPrefix else {
+            throw ExportError("\(what): not an Ed25519 public key (its PEM body is not the base64 of one)")
+        }
+        return try publicKey(raw: Array(der.suffix(32)))
     }
 
     /// A key from its 32 raw public bytes.

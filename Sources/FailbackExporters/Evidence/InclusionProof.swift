@@ -75,7 +75,7 @@ public struct InclusionProof: Sendable {
             throw ExportError("the audit path does not lead from the event to the checkpoint's root")
         }
         lines.append("ok: event #\(leafIndex + 1) (seq \(value["seq"]?.integerValue ?? -1), \(value["type"]?.stringValue ?? "?")) is in the tree of \(treeSize) events, root \(cp.root.hex)")
-        let key = try publicKeyPEM.map { (pem) throws(ExportError) in try Ed25519Key.load(pem: Array(pem.utf8), what: "the proof's public key") }
+        let key = try publicKeyPEM.map { (pem) throws(ExportError) in try Ed25519Key.load(publicPEM: Array(pem.utf8), what: "the proof's public key") }
         if let expectedKey, key?.rawPublicKey != expectedKey.rawPublicKey { throw ExportError("not signed with --pubkey's key") }
         if let key {
             guard let name = keyName else { throw ExportError("the proof has a public key but no key_name") }
