@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import tarfile
 
@@ -176,6 +177,40 @@ def verify_inclusion(index, size, leaf, path, root):
     return sn == 0 and r == root
 
 
+def parse_note(text):
+    """A checkpoint note (docs/evidence-bundle.md §3) as (origin, size, root, signatures), each
+    signature (name, key id, signature); ValueError when it breaks a rule (the Swift verifier's
+    Checkpoint.parse has the same rules: both must refuse the same notes)."""
+    parts = text.split("\n\n")
+    lines = parts[0].split("\n")
+    root = b64(lines[2]) if len(lines) >= 3 else None
+    if len(lines) < 3 or not lines[0] or not re.fullmatch(r"0|[1-9][0-9]*", lines[1]) or root is None or len(root) != 32:
+        raise ValueError("not origin, size and root hash on three lines")
+    if not (len(lines) == 3 or (len(lines) == 4 and lines[3] == "")):
+        raise ValueError("extension lines are not expected")
+    signatures = []
+    if len(parts) > 2:
+        raise ValueError("more than one blank line")
+    for line in (parts[1].split("\n") if len(parts) == 2 else []):
+        if not line:
+            continue
+        fields = [f for f in line.split(" ") if f]
+        blob = b64(fields[2]) if len(fields) == 3 else None
+        if len(fields) != 3 or fields[0] != "\u2014" or blob is None or len(blob) != 68:
+            raise ValueError("malformed signature line")
+        signatures.append((fields[1], blob[:4], blob[4:]))
+    return lines[0], int(lines[1]), root, signatures
+
+
+def note_body(origin, size, root):
+    """The signed text of a checkpoint."""
+    return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
+
+
+def key_id(name, public):
+    return hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
+
+
 def verify_proof(path, pubkey_path):
     """An inclusion proof alone (docs/evidence-bundle.md §5)."""
     try:
@@ -188,16 +223,18 @@ def verify_proof(path, pubkey_path):
     except (OSError, ValueError, KeyError, AssertionError, TypeError, RecursionError) as e:
         print(f"verify-bundle: {path}: not a proof ({e})", file=sys.stderr)
         return 65
-    body, _, signatures = proof["checkpoint"].partition("\n\n")
-    lines = body.split("\n")
     problems = []
+    try:
+        origin, cp_size, root, signatures = parse_note(proof["checkpoint"])
+    except ValueError as e:
+        problems.append(f"checkpoint: {e}")
+        origin, cp_size, root, signatures = None, None, b"", []
     if jcs(value).encode() != event:
         problems.append("the event is not canonical JSON")
     if value.get("drill_seq") != index + 1:
         problems.append(f"the event is not drill event #{index + 1}")
-    if len(lines) < 3 or lines[0] != "failback/" + str(value.get("drill_id")) or lines[1] != str(size):
+    if origin is not None and (origin != "failback/" + str(value.get("drill_id")) or cp_size != size):
         problems.append("the checkpoint is not this event's drill's, or not of this size")
-    root = (b64(lines[2]) if len(lines) >= 3 else None) or b""
     if not verify_inclusion(index, size, leaf_hash(event), path_hashes, root):
         problems.append("the audit path does not lead from the event to the checkpoint's root")
     expected = None
@@ -219,14 +256,10 @@ def verify_proof(path, pubkey_path):
         problems.append("the proof has a public key but no key_name")
     elif public is not None:
         name = proof["key_name"]
-        key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
-        ok = any(
-            len(f) == 3 and f[0] == "\u2014" and f[1] == name and (b64(f[2]) or b"")[:4] == key_id
-            and ed25519_verify(public, (body + "\n").encode(), b64(f[2])[4:])
-            for f in (line.split(" ") for line in signatures.splitlines()))
-        if not ok:
+        body = note_body(origin, cp_size, root).encode() if origin is not None else b""
+        if not any(n == name and k == key_id(name, public) and ed25519_verify(public, body, sig) for n, k, sig in signatures):
             problems.append(f"the checkpoint's signature by {name} does not verify")
-    elif signatures.strip() and not proof.get("public_key"):
+    elif signatures and not proof.get("public_key"):
         # A signature left without its key is a proof stripped of it, not an unsigned one.
         problems.append("the checkpoint is signed, but the proof has no public key to check it with")
     for p in problems:
@@ -387,28 +420,28 @@ def main(argv):
     if not events_problem:
         oks.append(f"ok: {len(leaves)} events of drill {manifest.get('drill_id')}, chain head {head.hex()}")
 
-    note = kept.get("checkpoint", b"").decode(errors="replace")
-    body, _, signatures = note.partition("\n\n")
-    lines = body.split("\n")
-    body = body + "\n" if signatures or note.endswith("\n") else body
-    if len(lines) < 3 or lines[1] != str(len(leaves)) or lines[2] != base64.b64encode(root).decode() or lines[0] != manifest.get("checkpoint_origin"):
-        problems.append("checkpoint: origin, tree size or root do not match")
-    if public is not None:
-        name = str(manifest.get("key_name") or "")
-        key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
-        good = False
-        for line in signatures.splitlines():
-            fields = line.split(" ")
-            if len(fields) == 3 and fields[0] == "\u2014" and fields[1] == name:
-                blob = b64(fields[2]) or b""
-                if len(blob) == 68 and blob[:4] == key_id and ed25519_verify(public, body.encode(), blob[4:]):
-                    good = True
-        if not good:
-            problems.append(f"checkpoint: no valid signature by {name}")
-    elif signatures and not has_key:
-        problems.append("checkpoint: signed, but the bundle has no public key")
-    if not problems:
-        oks.append(f"ok: checkpoint {lines[0]}, {len(leaves)} events, root {root.hex()}")
+    try:
+        if "checkpoint" not in kept:
+            raise ValueError("is missing")
+        origin, cp_size, cp_root, signatures = parse_note(kept["checkpoint"].decode())
+    except ValueError as e:
+        problems.append(f"checkpoint: {e}")
+    else:
+        if cp_size != len(leaves) or cp_root != root:
+            problems.append(f"checkpoint: tree size {cp_size} and root do not match the events")
+        if origin != manifest.get("checkpoint_origin"):
+            problems.append(f"checkpoint: origin {origin} is not manifest.json's")
+        if public is not None:
+            name = str(manifest.get("key_name") or "")
+            mine = [sig for n, k, sig in signatures if n == name and k == key_id(name, public)]
+            if not mine:
+                problems.append(f"checkpoint: no signature by {name}'s key")
+            if any(not ed25519_verify(public, note_body(origin, cp_size, cp_root).encode(), sig) for sig in mine):
+                problems.append(f"checkpoint: the signature by {name} does not verify")
+        elif signatures and not has_key:
+            problems.append("checkpoint: signed, but the bundle has no public key")
+        if not problems:
+            oks.append(f"ok: checkpoint {origin}, {cp_size} events, root {root.hex()}")
 
     cited = 0
     for control in manifest.get("controls", []):

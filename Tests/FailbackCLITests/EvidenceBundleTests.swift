@@ -302,6 +302,8 @@ import Testing
                 o["checkpoint"] = (o["checkpoint"] as! String).split(separator: "\n", omittingEmptySubsequences: false).map { line in
                     line.hasPrefix("\u{2014} ") ? line.split(separator: " ").prefix(2).joined(separator: " ") + " %%%" : String(line)
                 }.joined(separator: "\n"); return o }),
+            ("checkpoint with a second blank line", { var o = $0
+                o["checkpoint"] = (o["checkpoint"] as! String).replacingOccurrences(of: "\n\n", with: "\n\n\u{2014} junk\n\n"); return o }),
             ("public key not a key", { var o = $0; o["public_key"] = "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n"; return o }),
             ("key name not a string", { var o = $0; o["key_name"] = 7; return o }),
             // Stripped of its key, a signed proof is not an unsigned one; a key without its name checks nothing.
