@@ -223,6 +223,18 @@ import Testing
         #expect(try pythonVerify(resigned, ["--pubkey", "\(lab.dir)/k.key.pub.pem"]).status == 1)
     }
 
+    /// Differential fuzzing, seeded (scripts/fuzz-verifiers.py): every mutated bundle fails in both
+    /// verifiers, and on every mutated proof they agree; none crashes. Longer runs: the script alone.
+    @Test func bothVerifiersAgreeOnMutatedBundlesAndProofs() throws {
+        let (lab, bundle, _) = try exportedDrill()
+        let proof = "\(lab.dir)/proof.json"
+        try lab.expectSuccess(["evidence", "prove", "--seq", "3", "--key", "\(lab.dir)/k.key"]).stdout.write(toFile: proof, atomically: true, encoding: .utf8)
+        let fuzz = try python("fuzz-verifiers.py", [
+            "--failback", buildDirectory.appendingPathComponent("failback").path, "--bundle", bundle, "--proof", proof, "--iterations", "40", "--seed", "2026",
+        ])
+        #expect(fuzz.status == 0 && fuzz.stdout.contains(": 0 disagreements or crashes"), "\(fuzz.stdout)\(fuzz.stderr)")
+    }
+
     /// Archives with links, devices, absolute paths or `..` are refused by both, and nothing is written.
     @Test func maliciousArchivesAreRefused() throws {
         let lab = try Lab()
