@@ -397,4 +397,27 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         Array("{\"seq\":1}".utf8).withUnsafeBytes { #expect(EnvelopePlace(scanning: $0) == nil) }
         Array("{\"drill_seq\":1,\"drill_id\":\"a\",\"seq\":2".utf8).withUnsafeBytes { #expect(EnvelopePlace(scanning: $0) == nil) }
     }
+
+    /// Damaged envelopes are read without reading past their bytes (the scan reads raw memory; a
+    /// bounds failure here crashed `failback verify` on a row cut short after its `drill_seq`): every
+    /// prefix and every one-byte deletion of real envelopes gives a place or nil, and a whole one
+    /// gives its own place. Each damaged copy is its own allocation, so a read past it is caught.
+    @Test func damagedEnvelopesAreScannedWithinTheirBytes() {
+        for (i, d) in [draft("drill-x", 1), draft("d", 2, key: "k")].enumerated() {
+            let bytes = d.canonicalBytes(seq: 7 + i, drillSeq: 3)
+            var damaged = (0..<bytes.count).map { Array(bytes.prefix($0)) }
+            damaged += bytes.indices.map { k in var b = bytes; b.remove(at: k); return b }
+            var places = 0
+            for b in damaged {
+                b.withUnsafeBytes { raw in
+                    let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: raw.count, alignment: 1)
+                    defer { copy.deallocate() }
+                    copy.copyMemory(from: raw)
+                    if EnvelopePlace(scanning: UnsafeRawBufferPointer(copy)) != nil { places += 1 }
+                }
+            }
+            #expect(places < damaged.count)
+            bytes.withUnsafeBytes { #expect(EnvelopePlace(scanning: $0)?.seq == 7 + i) }
+        }
+    }
 }

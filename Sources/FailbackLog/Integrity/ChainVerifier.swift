@@ -306,7 +306,7 @@ struct EnvelopePlace {
         // Front.
         guard match("{\"actor\":\"", at: 0), let actorEnd = stringEnd(from: 10),
             match(",\"drill_id\":\"", at: actorEnd + 1), let idEnd = stringEnd(from: actorEnd + 14),
-            match(",\"drill_seq\":", at: idEnd + 1), let drillSeq = number(from: idEnd + 14), b[drillSeq.end] == UInt8(ascii: ",")
+            match(",\"drill_seq\":", at: idEnd + 1), let drillSeq = number(from: idEnd + 14), drillSeq.end < n, b[drillSeq.end] == UInt8(ascii: ",")
         else { return nil }
         // Back: the type is an identifier (letters and digits), so its quotes are found without ambiguity.
         guard n >= 2, b[n - 1] == UInt8(ascii: "}"), b[n - 2] == UInt8(ascii: "\"") else { return nil }
