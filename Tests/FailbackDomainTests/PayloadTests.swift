@@ -89,6 +89,13 @@ func tinyRunbook() throws -> LoadedRunbook {
         #expect(c.tables.map(\.delta) == [-3, 0] && c.largestDelta == 3 && !c.matched)
         #expect(c.summary == "row counts eu vs us: a 10 vs 7 (Δ -3), b 3 vs 3 (DIFFER)")
         #expect(try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "b", sourceCount: 3, targetCount: 3)]).matched)
+        // A table counted at one site only says why; only a comparison that failed whole may leave counts out.
+        #expect(throws: InvalidInput.self) { try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "a", sourceCount: 10, targetCount: nil)]) }
+        #expect(throws: InvalidInput.self) {
+            try RowCountsCompared(json: try JSONParser.parse(#"{"source":"eu","target":"us","tables":[{"table":"a","source_count":1}]}"#))
+        }
+        let failedWhole = try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "a", sourceCount: nil, targetCount: nil)], error: "eu: unreachable")
+        #expect(failedWhole.summary == "row counts eu vs us: eu: unreachable" && !failedWhole.matched)
     }
 
     @Test func drillStartedRecordsTheRunbookItFollowed() throws {

@@ -379,6 +379,10 @@ public struct RowCountsCompared: EventPayload, Equatable {
             _ = try Check.nonEmpty(t.table, "table")
             if let c = t.sourceCount { _ = try Check.count(c, "row count") }
             if let c = t.targetCount { _ = try Check.count(c, "row count") }
+            // What the comparison says of a table: both counts, or why not (unless it failed whole).
+            if error == nil, t.error == nil, t.sourceCount == nil || t.targetCount == nil {
+                throw InvalidInput("table \(t.table.debugDescription) has neither both counts nor an error")
+            }
         }
         self.tables = tables
         self.error = error
@@ -412,7 +416,8 @@ public struct RowCountsCompared: EventPayload, Equatable {
         if let error { return "row counts \(source) vs \(target): \(error)" }
         let parts = tables.map { t in
             if let e = t.error { return "\(t.table) (\(e))" }
-            return "\(t.table) \(t.sourceCount!) vs \(t.targetCount!)" + (t.matched ? "" : " (Δ \(t.delta!))")
+            guard let source = t.sourceCount, let target = t.targetCount else { return "\(t.table) (not counted)" }
+            return "\(t.table) \(source) vs \(target)" + (t.matched ? "" : " (Δ \(target - source))")
         }
         return "row counts \(source) vs \(target): " + parts.joined(separator: ", ") + (matched ? " (equal)" : " (DIFFER)")
     }
