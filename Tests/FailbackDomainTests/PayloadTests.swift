@@ -96,6 +96,16 @@ func tinyRunbook() throws -> LoadedRunbook {
         }
         let failedWhole = try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "a", sourceCount: nil, targetCount: nil)], error: "eu: unreachable")
         #expect(failedWhole.summary == "row counts eu vs us: eu: unreachable" && !failedWhole.matched)
+        // Stored so (damaged since it was appended), it is named by its place when read.
+        let draft = EventDraft(
+            type: "RowCountsCompared", schemaVersion: 1, drillID: "d", recordedAt: Timestamp(millisecondsSinceEpoch: 0), actor: "a", host: "h",
+            payload: try JSONParser.parse(#"{"source":"eu","target":"us","tables":[{"table":"a","source_count":1}]}"#))
+        let stored = try RecordedEvent(canonical: draft.canonicalBytes(seq: 35, drillSeq: 9), hash: [])
+        #expect {
+            _ = try EventCatalogue.decode(stored)
+        } throws: { error in
+            (error as? InvalidInput)?.message.hasPrefix("stored event at seq 35 (RowCountsCompared) is not readable: table \"a\"") == true
+        }
     }
 
     @Test func drillStartedRecordsTheRunbookItFollowed() throws {

@@ -173,11 +173,17 @@ public enum EventCatalogue {
         return table
     }()
 
-    /// The typed payload of a stored event, or nil for a type this build does not know.
+    /// The typed payload of a stored event, or nil for a type this build does not know. A payload
+    /// its type refuses is named by the event's place (a stored event was checked when appended:
+    /// one that no longer reads was damaged since).
     public static func decode(_ event: RecordedEvent) throws(InvalidInput) -> KnownPayload? {
         let length = event.type.utf8.count
         guard length < byNameLength.count, let decoder = byNameLength[length].first(where: { $0.name == event.type }) else { return nil }
-        return try decoder.read(PayloadReader(event.payloadView, context: decoder.name))
+        do {
+            return try decoder.read(PayloadReader(event.payloadView, context: decoder.name))
+        } catch {
+            throw InvalidInput("stored event at seq \(event.seq) (\(event.type)) is not readable: \(error.message) (run 'failback verify')")
+        }
     }
 
     /// The typed payload of a stored event as its protocol, or nil for a type this build does not know.
