@@ -96,7 +96,7 @@ public enum EvidenceBundle {
                 if row.canonical.count > 0, memchr(row.canonical.baseAddress!, 0x0A, row.canonical.count) != nil {
                     throw StoreError(.corrupt, "stored event at seq \(row.seq) holds a line break: it is not canonical JSON (run 'failback verify')")
                 }
-                batch.append(row)
+                try batch.append(row)
                 try row.withLeafHash(using: leafHasher) { tree.append(leafHash: $0) }
                 if batch.lines.count >= 1 << 20 {
                     try send(batch)
@@ -234,11 +234,12 @@ struct EventBatch: Sendable {
         seqs.reserveCapacity(8192)
     }
 
-    mutating func append(_ row: StoredEvent) {
+    /// Adds a row; a damaged hash (not 32 bytes) would shift every hash after it, and is refused.
+    mutating func append(_ row: StoredEvent) throws(StoreError) {
+        hashes.append(contentsOf: try row.checkedHash())
         lines.append(contentsOf: row.canonical)
         lines.append(0x0A)
         ends.append(lines.count)
-        hashes.append(contentsOf: row.hash)
         seqs.append(row.seq)
     }
 }

@@ -126,6 +126,15 @@ public struct StoredEvent {
     /// kept it (format 3).
     public let leafHash: UnsafeRawBufferPointer?
 
+    /// The stored chain hash, 32 bytes unless the row was damaged (readers that lay hashes end to
+    /// end rely on the size; `verify` reports a wrong one as a broken link instead).
+    public func checkedHash() throws(StoreError) -> UnsafeRawBufferPointer {
+        guard hash.count == 32 else {
+            throw StoreError(.corrupt, "stored event at seq \(seq) has a hash of \(hash.count) bytes, not 32 (run 'failback verify')")
+        }
+        return hash
+    }
+
     /// Calls `body` with the event's leaf hash: the stored one, or (for an event stored without
     /// one) computed with `hasher`. A stored one of another size than 32 bytes is damage.
     public func withLeafHash<T>(using hasher: SHA256Hasher, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
