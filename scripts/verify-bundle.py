@@ -19,7 +19,7 @@ import json
 import os
 import re
 import sys
-import tarfile
+import zlib
 
 # The RFC 8785 writer of the log verifier (the same spec: docs/log-format.md).
 _spec = importlib.util.spec_from_file_location("verify_log", os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify-log.py"))
@@ -177,6 +177,103 @@ def verify_inclusion(index, size, leaf, path, root):
     return sn == 0 and r == root
 
 
+def gzip_member(path):
+    """The decompressed bytes of a bundle, in pieces: exactly one gzip member (RFC 1952), CRC and
+    length checked, and nothing after it (the Swift verifier's rule)."""
+    inflater = zlib.decompressobj(31)
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 18)
+            if not chunk:
+                break
+            if inflater.eof:
+                raise ValueError("data after the end of the gzip stream")
+            try:
+                out = inflater.decompress(chunk)
+            except zlib.error as e:
+                raise ValueError(f"not gzip data, or corrupt ({e})")
+            if inflater.unused_data:
+                raise ValueError("data after the end of the gzip stream")
+            if out:
+                yield out
+    if not inflater.eof:
+        raise ValueError("the archive ends early (truncated?)")
+
+
+class PlainStream:
+    """Reads exact lengths from pieces of bytes (a position into a buffer, compacted now and then)."""
+
+    def __init__(self, pieces):
+        self.pieces, self.buffer, self.position = pieces, bytearray(), 0
+
+    def read(self, n):
+        while len(self.buffer) - self.position < n:
+            piece = next(self.pieces, None)
+            if piece is None:
+                break
+            if self.position > (1 << 20):
+                del self.buffer[:self.position]
+                self.position = 0
+            self.buffer += piece
+        out = bytes(self.buffer[self.position:self.position + n])
+        self.position += len(out)
+        return out
+
+    def drain(self):
+        for _ in self.pieces:
+            pass
+
+
+def ustar_header(h):
+    """(path, size) of a 512-byte ustar header, by the Swift verifier's TarReader rules: the
+    checksum unsigned, numbers octal digits (spaces ignored, empty is 0), regular files only, no
+    absolute path and no `..`."""
+    def text(a, b):
+        return h[a:b].split(b"\0", 1)[0].decode("utf-8", errors="replace")
+
+    def number(a, b):
+        t = text(a, b).replace(" ", "")
+        if t and not re.fullmatch(r"[0-7]+", t):
+            raise ValueError("tar: bad number in a header")
+        return int(t or "0", 8)
+
+    if number(148, 156) != sum(32 if 148 <= i < 156 else b for i, b in enumerate(h)):
+        raise ValueError("tar: header checksum mismatch")
+    name, prefix = text(0, 100), text(345, 500)
+    path = prefix + "/" + name if prefix else name
+    if h[156] not in (0, ord("0")):
+        raise ValueError(f"tar: {path} is not a regular file: refused")
+    if not path or path.startswith("/"):
+        raise ValueError(f"tar: {path or 'an empty path'} is absolute: refused")
+    if ".." in path.split("/"):
+        raise ValueError(f"tar: {path} leaves the folder (..): refused")
+    return path, number(124, 136)
+
+
+def ustar_entries(plain):
+    """Each entry's (path, size); the caller reads its `size` bytes before asking for the next.
+    The archive ends at two zero blocks in a row; what follows them is not read as entries."""
+    zero_blocks, seen = 0, set()
+    while True:
+        header = plain.read(512)
+        if len(header) < 512:
+            raise ValueError("the archive ends early (truncated?)")
+        if header == bytes(512):
+            zero_blocks += 1
+            if zero_blocks == 2:
+                return
+            continue
+        zero_blocks = 0
+        path, size = ustar_header(header)
+        if path in seen:
+            raise ValueError(f"tar: {path} appears twice")
+        seen.add(path)
+        yield path, size
+        padding = (512 - size % 512) % 512
+        if len(plain.read(padding)) < padding:
+            raise ValueError("the archive ends early (truncated?)")
+
+
 def parse_note(text):
     """A checkpoint note (docs/evidence-bundle.md §3) as (origin, size, root, signatures), each
     signature (name, key id, signature); ValueError when it breaks a rule (the Swift verifier's
@@ -290,53 +387,46 @@ def main(argv):
     leaves, head, drill_ids, events_problem = [], bytes(32), set(), None
     folder = None
     try:
-        with tarfile.open(argv[1], "r|gz") as tar:
-            for member in tar:
-                if not member.isreg():
-                    raise ValueError(f"tar: {member.name} is not a regular file: refused")
-                name = member.name
-                if name.startswith("/") or ".." in name.split("/"):
-                    raise ValueError(f"tar: {name} is absolute or leaves the folder: refused")
-                top, _, path = name.partition("/")
-                folder = folder or top
-                if top != folder or not path:
-                    raise ValueError(f"tar: {name} is outside the bundle's folder")
-                if path in digests:
-                    raise ValueError(f"tar: {name} appears twice")
-                order.append(path)
-                f = tar.extractfile(member)
-                h, size, partial = hashlib.sha256(), 0, b""
-                while True:
-                    chunk = f.read(1 << 18)
-                    if not chunk:
-                        break
-                    h.update(chunk)
-                    size += len(chunk)
-                    if path in KEPT:
-                        kept[path] = kept.get(path, b"") + chunk
-                    if path == "events.jsonl" and events_problem is None:
-                        lines = (partial + chunk).split(b"\n")
-                        partial = lines.pop()
-                        for line in lines:
-                            n = len(leaves) + 1
-                            try:
-                                value = json.loads(line, object_pairs_hook=no_duplicates)
-                                canonical = jcs(value).encode() == line
-                            except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
-                                canonical = False
-                            if not canonical or not isinstance(value, dict):
-                                events_problem = f"line {n} is not an event in canonical JSON"
-                                break
-                            if value.get("drill_seq") != n:
-                                events_problem = f"line {n} is event #{value.get('drill_seq')}: events are missing, extra or out of order"
-                                break
-                            drill_ids.add(value.get("drill_id"))
-                            head = hashlib.sha256(head + line).digest()
-                            leaves.append(leaf_hash(line))
-                if path == "events.jsonl" and partial and events_problem is None:
-                    events_problem = "the last line has no newline"
-                digests[path] = (h.hexdigest(), size)
-    except (tarfile.TarError, OSError, EOFError, ValueError) as e:
+        plain = PlainStream(gzip_member(argv[1]))
+        for name, member_size in ustar_entries(plain):
+            top, _, path = name.partition("/")
+            folder = folder or top
+            if top != folder or not path:
+                raise ValueError(f"tar: {name} is outside the bundle's folder")
+            order.append(path)
+            h, size, partial = hashlib.sha256(), 0, b""
+            while size < member_size:
+                chunk = plain.read(min(member_size - size, 1 << 18))
+                if not chunk:
+                    raise ValueError("the archive ends early (truncated?)")
+                h.update(chunk)
+                size += len(chunk)
+                if path in KEPT:
+                    kept[path] = kept.get(path, b"") + chunk
+                if path == "events.jsonl" and events_problem is None:
+                    lines = (partial + chunk).split(b"\n")
+                    partial = lines.pop()
+                    for line in lines:
+                        n = len(leaves) + 1
+                        try:
+                            value = json.loads(line, object_pairs_hook=no_duplicates)
+                            canonical = jcs(value).encode() == line
+                        except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
+                            canonical = False
+                        if not canonical or not isinstance(value, dict):
+                            events_problem = f"line {n} is not an event in canonical JSON"
+                            break
+                        if value.get("drill_seq") != n:
+                            events_problem = f"line {n} is event #{value.get('drill_seq')}: events are missing, extra or out of order"
+                            break
+                        drill_ids.add(value.get("drill_id"))
+                        head = hashlib.sha256(head + line).digest()
+                        leaves.append(leaf_hash(line))
+            if path == "events.jsonl" and partial and events_problem is None:
+                events_problem = "the last line has no newline"
+            digests[path] = (h.hexdigest(), size)
+        plain.drain()
+    except (OSError, ValueError, zlib.error) as e:
         print(f"verify-bundle: {argv[1]}: {e}", file=sys.stderr)
         return 65
 

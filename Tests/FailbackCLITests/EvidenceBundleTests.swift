@@ -264,6 +264,44 @@ import Testing
         #expect(try swiftVerify(lab, "\(lab.dir)/junk.tar.gz").status == 65)
     }
 
+    /// A bundle is one gzip member holding one ustar archive, read by one rule in both verifiers
+    /// (Python's tarfile and gzip modules take more: each case here passed there, or in Swift).
+    @Test func archivesOutsideTheFormatAreRefusedByBoth() throws {
+        let (lab, bundle, _) = try exportedDrill()
+        let maker = """
+            import gzip, io, sys, tarfile
+            kind, src, out = sys.argv[1:4]
+            data = open(src, "rb").read()
+            raw = bytearray(gzip.decompress(data))
+            end = 0
+            while raw[end:end + 512] != bytes(512):
+                end += 512 + (int(raw[end + 124:end + 136].strip(b"\\0 ") or b"0", 8) + 511) // 512 * 512
+            if kind == "trailing-bytes": result = data + b"junk"
+            elif kind == "two-members": result = data + data
+            else:
+                if kind == "garbage-at-the-end": raw[end:end + 512] = b"x" * 512
+                if kind == "signed-checksum":  # a byte over 0x7F, the checksum summed with signed chars
+                    raw[500] = 0xE9
+                    raw[148:156] = b" " * 8
+                    raw[148:156] = b"%06o\\0 " % sum(b - 256 if b > 127 else b for b in raw[0:512])
+                if kind == "pax-header":  # an extended header before the first file
+                    t = io.BytesIO()
+                    with tarfile.open(fileobj=t, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                        info = tarfile.TarInfo("x"); info.pax_headers = {"comment": "hello"}; tar.addfile(info)
+                    raw[0:0] = t.getvalue()[:1024]
+                result = gzip.compress(bytes(raw), mtime=0)
+            open(out, "wb").write(result)
+            """
+        for kind in ["trailing-bytes", "two-members", "garbage-at-the-end", "signed-checksum", "pax-header"] {
+            let out = "\(lab.dir)/\(kind).tar.gz"
+            let made = try run(tool("python3"), ["-c", maker, kind, bundle, out])
+            #expect(made.status == 0, "\(made.stderr)")
+            let ours = try swiftVerify(lab, out), theirs = try pythonVerify(out)
+            #expect(ours.status == 65 && ours.stderrLines.count == 1, "\(kind): \(ours.status) \(ours.stderr)")
+            #expect(theirs.status == 65 && theirs.stderrLines.count == 1, "\(kind): \(theirs.status) \(theirs.stderr)")
+        }
+    }
+
     @Test func truncatedBundleIsRefused() throws {
         let (lab, bundle, _) = try exportedDrill()
         let data = try Data(contentsOf: URL(fileURLWithPath: bundle))

@@ -167,12 +167,14 @@ final class ArchiveScan {
         let gzip = try GzipReader()
         var tar = TarReader()
         var buffer = [UInt8](repeating: 0, count: 1 << 18)
-        while !tar.finished {
+        // To the end of the file, also past the tar's end: the gzip member must end there (its
+        // CRC checked), with nothing after it.
+        while true {
             let n = fread(&buffer, 1, buffer.count, f)
             if n <= 0 { break }
             var plain: [[UInt8]] = []
             try gzip.feed(Array(buffer[0..<n])) { plain.append($0) }
-            for chunk in plain {
+            for chunk in plain where !tar.finished {
                 var entries: [TarReader.Event] = []
                 try tar.feed(chunk) { entries.append($0) }
                 for e in entries { try handle(e) }

@@ -57,11 +57,14 @@ public final class GzipReader {
 
     deinit { inflateEnd(&stream) }
 
-    /// Decompresses `bytes`, passing output to `sink`; throws on corrupt data.
+    /// Decompresses `bytes`, passing output to `sink`; throws on corrupt data, and on any byte
+    /// after the end of the (one) gzip member.
     public func feed(_ bytes: [UInt8], _ sink: ([UInt8]) throws -> Void) throws {
+        if finished && !bytes.isEmpty { throw ExportError("data after the end of the gzip stream") }
         var input = bytes
         let count = input.count
         var status: Int32 = Z_OK
+        var left = 0
         var chunks: [[UInt8]] = []
         input.withUnsafeMutableBufferPointer { inBuffer in
             stream.next_in = inBuffer.baseAddress
@@ -75,10 +78,15 @@ public final class GzipReader {
                 }
                 if produced > 0 { chunks.append(Array(out[0..<produced])) }
             } while status == Z_OK && (stream.avail_out == 0 || stream.avail_in > 0)
+            left = Int(stream.avail_in)
             stream.next_in = nil
         }
         for c in chunks { try sink(c) }
-        if status == Z_STREAM_END { finished = true; return }
+        if status == Z_STREAM_END {
+            finished = true
+            if left > 0 { throw ExportError("data after the end of the gzip stream") }
+            return
+        }
         if status != Z_OK && status != Z_BUF_ERROR { throw ExportError("not gzip data, or corrupt (zlib status \(status))") }
     }
 }

@@ -164,7 +164,8 @@ public struct TarReader {
         func text(_ range: Range<Int>) -> String { String(decoding: h[range].prefix { $0 != 0 }, as: UTF8.self) }
         func number(_ range: Range<Int>) throws(ExportError) -> Int {
             let t = text(range).filter { $0 != " " }
-            guard let v = Int(t.isEmpty ? "0" : t, radix: 8) else { throw ExportError("tar: bad number in a header") }
+            // Octal digits only (Int(_:radix:) would also take a sign).
+            guard t.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(t.isEmpty ? "0" : t, radix: 8) else { throw ExportError("tar: bad number in a header") }
             return v
         }
         var sum = 0
