@@ -5,13 +5,16 @@
 
 Mutates a good bundle and a good inclusion proof N times each (seeded: the same seed gives the same
 mutations), and runs `failback evidence verify` / `verify-proof` and `verify-bundle.py` on each:
-- every mutated bundle must fail in both (status 1: the archive itself stays well formed; every
-  byte of every file is covered by SHA256SUMS and its signature);
+- every bundle with a file's bytes mutated must fail in both (status 1: the archive itself stays
+  well formed; every byte of every file is covered by SHA256SUMS and its signature);
+- on a bundle whose archive is mutated (tar headers, end blocks, the gzip stream) both must agree,
+  and may pass only if every file they would read is unchanged;
 - on a mutated proof both must agree (a proof can change without changing what it says, e.g.
   the case of a hex digit), and a failure is one named line, never a traceback.
 Prints each disagreement with how to reproduce it, then a summary; exit 1 if there was any.
 """
 import argparse
+import gzip
 import io
 import os
 import random
@@ -88,6 +91,47 @@ def main():
             print(f"bundle, seed {args.seed}, iteration {i} ({members[k][0].name}): failback {ours[0]} {ours[1].strip()[-300:]!r}; "
                   f"verify-bundle.py {theirs[0]} {theirs[1].strip()[-300:]!r}")
 
+    # The archive itself: tar headers and end blocks (mostly), or the gzip stream.
+    with open(args.bundle, "rb") as f:
+        compressed = f.read()
+    plain = gzip.decompress(compressed)
+    headers, offset = [], 0
+    while plain[offset:offset + 512] != bytes(512):
+        headers.append(offset)
+        offset += 512 + (int(plain[offset + 124:offset + 136].strip(b"\0 ") or b"0", 8) + 511) // 512 * 512
+    headers.append(offset)  # the end blocks
+
+    def contents(data):
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as t:
+                return [(m.name, m.type, t.extractfile(m).read() if m.isreg() else None) for m in t]
+        except Exception as e:  # noqa: BLE001 -- anything tarfile cannot read is "changed"
+            return repr(e)
+
+    original = contents(compressed)
+    for i in range(args.iterations):
+        if rng.random() < 0.8:
+            edited = bytearray(plain)
+            start = rng.choice(headers)
+            for _ in range(rng.randint(1, 3)):
+                p = start + rng.randrange(1024)
+                if p < len(edited):
+                    edited[p] = rng.choice([edited[p] ^ (1 << rng.randrange(8)), rng.randrange(256), rng.choice(b"01234567 \0x-")])
+            data = gzip.compress(bytes(edited), mtime=0)
+        else:
+            data = mutate(rng, compressed)
+        if data == compressed:
+            continue
+        with open(mutated_bundle, "wb") as f:
+            f.write(data)
+        ours = run([args.failback, "evidence", "verify", mutated_bundle])
+        theirs = run([sys.executable, VERIFIER, mutated_bundle])
+        unchanged = contents(data) == original
+        if not (sound(*ours) and sound(*theirs) and (ours[0] == 0) == (theirs[0] == 0) and (ours[0] != 0 or unchanged)):
+            problems += 1
+            print(f"archive, seed {args.seed}, iteration {i}: failback {ours[0]} {ours[1].strip()[-300:]!r}; "
+                  f"verify-bundle.py {theirs[0]} {theirs[1].strip()[-300:]!r}")
+
     with open(args.proof, "rb") as f:
         proof = f.read()
     mutated_proof = os.path.join(work, f"fuzz-{args.seed}.json")
@@ -102,7 +146,8 @@ def main():
             print(f"proof, seed {args.seed}, iteration {i}: failback {ours[0]} {ours[1].strip()[-300:]!r}; "
                   f"verify-bundle.py {theirs[0]} {theirs[1].strip()[-300:]!r}")
 
-    print(f"{args.iterations} mutated bundles and {args.iterations} mutated proofs: {problems} disagreements or crashes")
+    print(f"{args.iterations} bundles with a file mutated, {args.iterations} with the archive mutated, "
+          f"{args.iterations} mutated proofs: {problems} disagreements or crashes")
     return 1 if problems else 0
 
 
