@@ -111,22 +111,33 @@ public enum LagProbe {
                   pg_is_in_recovery()
                 FROM pg_stat_replication ORDER BY 1
                 """
-            let (rows, error) = PSQL.query(conninfo, [sql], timeout: timeout)
             func failed(_ message: String) -> ProbeSample {
                 sample(try? ReplicationLagSampled(
                     lagSeconds: nil, source: source ?? here, target: target ?? "standby", method: .senderReplayLag, server: conninfo, error: message))
             }
-            if let error { return failed(error) }
-            if rows.first?[4] == "t" { return failed("\(here) is in recovery (a standby): ask the sender, or use --role standby") }
-            guard !rows.isEmpty else { return failed("no standby is streaming from \(here) (pg_stat_replication is empty)") }
-            // The standby furthest behind decides.
+            // A standby that starts receiving again after an idle spell is behind before the sender
+            // has measured its replay_lag (NULL until the standby's next reply, milliseconds later):
+            // asked again every 0.1 s for up to 2 s (within the timeout), then recorded as unmeasured.
+            let deadline = CommandRunner.monotonicSeconds() + min(2, timeout)
+            var rows: [[String?]] = []
             var worst: (name: String, lag: Double?, bytes: Int?, idle: Bool?)?
-            for row in rows {
-                let bytes = row[3].flatMap { Int($0) }, replayLag = row[2].flatMap { Double($0) }
-                let caughtUp = bytes == 0
-                let lag = replayLag.map { caughtUp ? 0 : $0 } ?? (caughtUp ? 0 : nil)
-                let candidate = (name: row[0] ?? "standby", lag: lag, bytes: bytes, idle: caughtUp && (replayLag ?? 1) > 0 ? true : nil)
-                if worst == nil || (candidate.lag ?? .infinity) > (worst!.lag ?? .infinity) { worst = candidate }
+            while true {
+                let (found, error) = PSQL.query(conninfo, [sql], timeout: timeout)
+                if let error { return failed(error) }
+                rows = found
+                if rows.first?[4] == "t" { return failed("\(here) is in recovery (a standby): ask the sender, or use --role standby") }
+                guard !rows.isEmpty else { return failed("no standby is streaming from \(here) (pg_stat_replication is empty)") }
+                // The standby furthest behind decides.
+                worst = nil
+                for row in rows {
+                    let bytes = row[3].flatMap { Int($0) }, replayLag = row[2].flatMap { Double($0) }
+                    let caughtUp = bytes == 0
+                    let lag = replayLag.map { caughtUp ? 0 : $0 } ?? (caughtUp ? 0 : nil)
+                    let candidate = (name: row[0] ?? "standby", lag: lag, bytes: bytes, idle: caughtUp && (replayLag ?? 1) > 0 ? true : nil)
+                    if worst == nil || (candidate.lag ?? .infinity) > (worst!.lag ?? .infinity) { worst = candidate }
+                }
+                if worst!.lag != nil || CommandRunner.monotonicSeconds() >= deadline { break }
+                usleep(100_000)
             }
             let w = worst!
             let names = rows.compactMap { $0[0] }.joined(separator: ",")
