@@ -25,12 +25,19 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("verify_log", os.path.join(HERE, "verify-log.py"))
-verify_log = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(verify_log)
+
+
+def _script(name, path):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+verify_log = _script("verify_log", "verify-log.py")
+mutate = _script("fuzz_verifiers", "fuzz-verifiers.py").mutate  # the byte edits, shared
 
 VALUES = [None, "", "x", -1, 0, 1.5, 1e300, 2 ** 53, [], {}, [1], {"a": 1}, True, "\u2014", "a" * 2000, [None], [{}], [""]]
-INSERTS = [b" ", b"\n", b"0", b'"', b"\xff", b"{}", b",", b"[", b"null", b"-1", b"1e999", b"\\u0000"]
 
 
 def reading_commands(work):
@@ -38,24 +45,6 @@ def reading_commands(work):
             ["report", "--format", "md"], ["report", "--format", "json"], ["report", "--format", "csv"], ["report", "--format", "junit"],
             ["report", "--format", "html", "-o", os.path.join(work, "report.html")], ["evidence", "gaps"],
             ["evidence", "export", "-o", os.path.join(work, "bundle.tar.gz")], ["verify", "--deep"]]
-
-
-def edit_bytes(rng, data):
-    d = bytearray(data)
-    for _ in range(rng.randint(1, 2)):
-        op = rng.choice(["flip", "cut", "insert", "delete", "repeat"])
-        p = rng.randrange(len(d)) if d else 0
-        if op == "flip" and d:
-            d[p] ^= 1 << rng.randrange(8)
-        elif op == "cut":
-            d = d[:p]
-        elif op == "insert" or not d:
-            d[p:p] = rng.choice(INSERTS)
-        elif op == "delete":
-            del d[p:p + rng.randrange(1, 10)]
-        else:
-            d[p:p] = d[p:p + rng.randrange(1, 30)]
-    return bytes(d)
 
 
 def member_paths(value, prefix=()):
@@ -126,7 +115,7 @@ def main():
             column = rng.choice(["canonical", "canonical", "hash", "leaf_hash"])
             seq = rng.choice([s for (s,) in db.execute("SELECT seq FROM events")])
             (old,) = db.execute(f"SELECT {column} FROM events WHERE seq = ?", (seq,)).fetchone()
-            db.execute(f"UPDATE events SET {column} = ? WHERE seq = ?", (edit_bytes(rng, old or b""), seq))
+            db.execute(f"UPDATE events SET {column} = ? WHERE seq = ?", (mutate(rng, old or b""), seq))
             what, intact = f"{column} of seq {seq}", False
         else:
             what, intact = edit_payload(rng, db), True

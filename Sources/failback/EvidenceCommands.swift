@@ -110,7 +110,7 @@ struct Evidence: ParsableCommand {
                 print(json ? CanonicalJSON.string(["proof": .string(proof), "verified": true, "checks": .array(lines.map(JSONValue.string))]) : lines.joined(separator: "\n"))
             } catch {
                 if json { print(CanonicalJSON.string(["proof": .string(proof), "verified": false, "problem": .string(error.message)])) }
-                Output.printError("failback: \(proof): \(error.message)")
+                Output.printError("failback: \(proof): \(Output.oneLine(error.message))")
                 throw ExitCode(ExitStatus.integrityFailure)
             }
         }
@@ -168,7 +168,7 @@ struct Evidence: ParsableCommand {
                 for line in result.lines { print(line) }
             }
             if !result.problems.isEmpty {
-                for p in result.problems { Output.printError("failback: \(bundle): \(p)") }
+                for p in result.problems { Output.printError("failback: \(bundle): \(Output.oneLine(p))") }
                 throw ExitCode(ExitStatus.integrityFailure)
             }
         }

@@ -41,6 +41,23 @@ enum Output {
         var text = line + "\n"
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
+
+    /// `text` on one line: control characters (a line break in a damaged stored value quoted by an
+    /// error, say) written as escapes, so that an error or a problem is always exactly one line.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\u{\(String(scalar.value, radix: 16))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
 }
 
 /// Exit statuses (sysexits.h), as docs/cli.md lists them.
@@ -93,7 +110,7 @@ extension CommandLine {
     }
 
     static func fail(_ message: String, _ status: Int32) -> Never {
-        Output.printError("failback: error: \(message)")
+        Output.printError("failback: error: \(Output.oneLine(message))")
         exit(status)
     }
 

@@ -36,6 +36,9 @@ import Testing
         // The size an export writes in the tar header before the events, kept in the drills index.
         ("UPDATE drills SET canonical_bytes = canonical_bytes - 1;", "the store's index records"),
         ("UPDATE drills SET canonical_bytes = canonical_bytes + 1;", "the store's index records"),
+        // A damaged value quoted by the error, with a line break in it: still one line.
+        (#"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '"recorded_at":"', '"recorded_at":"\n') AS BLOB) WHERE seq = 5; UPDATE drills SET canonical_bytes = canonical_bytes + 2;"#,
+         #"stored event at seq 5 is not readable: recorded_at "\n"#),
         // A hash cut short would shift every hash after it in the export's batch (this crashed it).
         ("UPDATE events SET hash = substr(hash, 1, 31) WHERE seq = 4;", "stored event at seq 4 has a hash of 31 bytes"),
     ])

@@ -239,7 +239,7 @@ public struct RecordedEvent: Sendable, Equatable {
             let at = spans[EnvelopeMember.recordedAt.rawValue]
             guard let at, let recordedAt = shared.timestamp(in: doc, at, of: canonical) else {
                 guard let at, let text = JSONValueView.string(in: doc, at, of: canonical) else { throw EnvelopeError("member \"recorded_at\" missing or not a string") }
-                throw EnvelopeError("recorded_at \"\(text)\" is not RFC 3339")
+                throw EnvelopeError("recorded_at \(text.debugDescription) is not RFC 3339")
             }
             return (seq, drillSeq, drillID, type, schemaVersion, recordedAt, try string(.actor), try string(.host))
         }
