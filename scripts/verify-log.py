@@ -15,7 +15,6 @@ import hashlib
 import json
 import math
 import sqlite3
-import struct
 import sys
 
 

@@ -173,7 +173,8 @@ final class ArchiveScan {
             let n = fread(&buffer, 1, buffer.count, f)
             if n <= 0 { break }
             var plain: [[UInt8]] = []
-            try gzip.feed(Array(buffer[0..<n])) { plain.append($0) }
+            let tarFinished = tar.finished  // past the tar's end the bytes are only inflated, not kept
+            try gzip.feed(Array(buffer[0..<n])) { if !tarFinished { plain.append($0) } }
             for chunk in plain where !tar.finished {
                 var entries: [TarReader.Event] = []
                 try tar.feed(chunk) { entries.append($0) }
