@@ -106,16 +106,40 @@ public enum EvidenceBundle {
             if !batch.lines.isEmpty { try send(batch) }
             if sent != eventsSize { throw sizeDisagrees() }
             try folding.finish()
-            try deflating.finish()
         } catch {
             // Both threads stop; nothing is committed. A folding error says more than the send it stopped.
             try? deflating.finish()
             do { try folding.finish() } catch { throw error }
             throw error
         }
-        var report = fold.value.report
-        let (exported, head, document, outputs, citations) = (fold.value.exported, fold.value.head, fold.value.document, fold.value.outputs, fold.value.citations)
-        guard exported == count, head == lastEvent.hash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
+        // The last files are made while the deflating thread finishes events.jsonl (up to 32 MiB
+        // behind the reading): they need the fold and the tree, not the compressed bytes.
+        let members: [Member], root: [UInt8], head: [UInt8]
+        do {
+            (members, root, head) = try closingFiles(
+                drill: drill, count: count, fold: fold.value, lastHash: lastEvent.hash, tree: tree,
+                events: (eventsSize, eventsHash.finalize()), store: store, key: key, keyName: keyName)
+            try deflating.finish()
+        } catch {
+            try? deflating.finish()
+            throw error
+        }
+        for m in members { try archive.file("\(folder)/\(m.path)", m.bytes) }
+        let compressedBytes = try archive.commit()
+        committed = true
+        return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
+    }
+
+    /// The files of the bundle after `events.jsonl` (runbook, reports, outputs, manifest,
+    /// checkpoint, sums, signature), from the export's fold and Merkle tree; with the tree's root
+    /// and the chain's head.
+    private static func closingFiles(
+        drill: String, count: Int, fold: ExportFold, lastHash: [UInt8], tree: MerkleBlocks,
+        events: (size: Int, digest: [UInt8]), store: any EventStore, key: Ed25519Key?, keyName: String
+    ) throws -> (members: [Member], root: [UInt8], head: [UInt8]) {
+        var report = fold.report
+        let (exported, head, document, outputs, citations) = (fold.exported, fold.head, fold.document, fold.outputs, fold.citations)
+        guard exported == count, head == lastHash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
         report.finish()
         let root = tree.root
 
@@ -125,8 +149,8 @@ public enum EvidenceBundle {
         members.append(Member(path: "report.html", bytes: Array(ReportFormat.html.render(report).utf8)))
         members.append(Member(path: "report.json", bytes: Array(ReportFormat.json.render(report).utf8)))
         members += outputs
-        let eventsDigest = eventsHash.finalize()
-        var listed: [(path: String, bytes: Int, sha256: String)] = [("events.jsonl", eventsSize, eventsDigest.hex)]
+        let eventsDigest = events.digest
+        var listed: [(path: String, bytes: Int, sha256: String)] = [("events.jsonl", events.size, eventsDigest.hex)]
         listed += members.map { ($0.path, $0.bytes.count, HashChain.sha256($0.bytes).hex) }
 
         // The controls index: each cited event with its leaf hash and audit path to the root. The
@@ -184,11 +208,7 @@ public enum EvidenceBundle {
         for m in members { sums += "\(HashChain.sha256(m.bytes).hex)  \(m.path)\n" }
         members.append(Member(path: "SHA256SUMS", bytes: Array(sums.utf8)))
         if let key { members.append(Member(path: "SHA256SUMS.sig", bytes: try key.sign(Array(sums.utf8)))) }
-
-        for m in members { try archive.file("\(folder)/\(m.path)", m.bytes) }
-        let compressedBytes = try archive.commit()
-        committed = true
-        return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
+        return (members, root, head)
     }
 
     static func origin(_ drill: String) -> String { "failback/\(drill)" }
