@@ -272,4 +272,35 @@ import Testing
             #expect(EnvelopeMember.readCanonical(envelope, into: &spans, payload: &payload))
         }
     }
+
+    /// A line read alone (`RecordedEvent.readLine`) must take only what the event's own reading
+    /// takes, and read the same envelope from it.
+    @Test func aLineReadsAsItsEventReads() throws {
+        var documents: [[UInt8]] = []
+        for envelope in Self.envelopes {
+            documents.append(envelope)
+            documents += Self.broken(envelope, cutEvery: 1, step: 1)
+            let text = String(decoding: envelope, as: UTF8.self)
+            // Valid JSON in the log's layout whose values the envelope refuses.
+            for (from, to) in [(#""seq":1"#, #""seq":1.5"#), (#""seq":1"#, #""seq":"1""#), (#""recorded_at":"2"#, #""recorded_at":"x2"#),
+                               (#""type":""#, #""type":7,"x":""#), (#""actor":"#, #""actor":null,"z":"#), (#""drill_seq":"#, #""drill_seq":-"#)] {
+                documents.append(Array(text.replacingOccurrences(of: from, with: to).utf8))
+            }
+        }
+        var taken = 0
+        for document in documents {
+            var shared = RecordedEvent.SharedValues()
+            guard let line = RecordedEvent.readLine(document, sharing: &shared) else { continue }
+            taken += 1
+            let text = String(decoding: document, as: UTF8.self)
+            let event = try #require(try? RecordedEvent(canonical: document, hash: []), "read alone, refused as an event: \(text)")
+            #expect(line == EnvelopeLine(seq: event.seq, drillSeq: event.drillSeq, type: event.type, schemaVersion: event.schemaVersion,
+                                         recordedAt: event.recordedAt, payload: event.payloadView.members), "\(text)")
+        }
+        for envelope in Self.envelopes {
+            var shared = RecordedEvent.SharedValues()
+            #expect(RecordedEvent.readLine(envelope, sharing: &shared) != nil)
+        }
+        #expect(taken >= Self.envelopes.count)
+    }
 }

@@ -115,10 +115,10 @@ public struct DrillState: Sendable, Equatable {
         switch payload {
         case .replicationLagSampled(let e):
             observations += 1
-            if let seconds = e.lagSeconds { lag.add(at: event.recordedAt, seconds: seconds) }
+            if let seconds = e.lagSeconds { note(.lag(seconds: seconds, source: e.source, target: e.target), at: event.recordedAt) }
         case .rowCountSampled(let e):
             observations += 1
-            latestRowCounts[e.table, default: [:]][e.site] = e.count
+            note(.rowCount(table: e.table, site: e.site, count: e.count), at: event.recordedAt)
         case .rowCountsCompared(let e):
             observations += 1
             for t in e.tables {
@@ -178,6 +178,23 @@ public struct DrillState: Sendable, Equatable {
             notes += 1
         case .podStatesObserved, .healthCheckObserved, .recoveryStateObserved, .commandExecuted, .commandFailedToStart, .waitConcluded:
             observations += 1
+        }
+    }
+
+    /// Folds the drill's next event when it is a sample read in one pass (`DrillSample.read`): what
+    /// `apply(_:payload:)` does with the `ReplicationLagSampled` or `RowCountSampled` it came from
+    /// (neither enters the timeline).
+    public mutating func apply(_ sample: DrillSample, at: Timestamp) {
+        eventCount += 1
+        lastEventAt = at
+        observations += 1
+        note(sample, at: at)
+    }
+
+    private mutating func note(_ sample: DrillSample, at: Timestamp) {
+        switch sample {
+        case .lag(let seconds, _, _): lag.add(at: at, seconds: seconds)
+        case .rowCount(let table, let site, let count): latestRowCounts[table, default: [:]][site] = count
         }
     }
 

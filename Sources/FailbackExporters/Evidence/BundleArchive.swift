@@ -1,6 +1,9 @@
 import Dispatch
 import FailbackDomain
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A bundle's bytes on their way out: tar entries, gzip, then the output file, written whole or
 /// not at all (`OutputFile`).
@@ -97,9 +100,14 @@ final class ChunkPipe<Chunk: Sendable, Failure: Error>: @unchecked Sendable {
     private let queue: HandOff<Chunk>
     private let drained = DispatchSemaphore(value: 0)
     private var failure: Failure?
+    private let niceness: Int32
 
-    init(depth: Int, consumer: @escaping (Chunk) throws(Failure) -> Void) {
+    /// `niceness` above 0 lowers the consuming thread's priority (Linux: `nice` is per thread) for
+    /// as long as it consumes: on fewer cores than threads, a consumer that can wait yields to
+    /// one that cannot.
+    init(depth: Int, niceness: Int32 = 0, consumer: @escaping (Chunk) throws(Failure) -> Void) {
         self.consumer = consumer
+        self.niceness = niceness
         queue = HandOff(depth: depth)
         // A queue of its own gets a thread of its own at once (the shared pool may wait to add one
         // while its threads are blocked, as the consumer is between chunks).
@@ -107,6 +115,11 @@ final class ChunkPipe<Chunk: Sendable, Failure: Error>: @unchecked Sendable {
     }
 
     private func consume() {
+        #if os(Linux)
+        // The thread is the pool's: its priority is given back when the pipe is done.
+        if niceness != 0 { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
+        defer { if niceness != 0 { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 0) } }
+        #endif
         while let chunk = (try? queue.take()) ?? nil {
             do throws(Failure) { try consumer(chunk) } catch {
                 failure = error

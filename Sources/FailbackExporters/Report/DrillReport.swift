@@ -115,13 +115,7 @@ public struct DrillReport: Sendable {
         }
         switch payload {
         case .replicationLagSampled(let e)?:
-            if let s = e.lagSeconds {
-                lag.append((event.recordedAt, s, e.source, e.target))
-                // Past twice the limit, neighbours merge pairwise (the larger stays): memory stays bounded.
-                if lag.count >= 2 * Self.lagPoints {
-                    lag = stride(from: 0, to: lag.count, by: 2).map { i in i + 1 < lag.count && lag[i + 1].seconds > lag[i].seconds ? lag[i + 1] : lag[i] }
-                }
-            }
+            if let s = e.lagSeconds { noteLag(at: event.recordedAt, seconds: s, source: e.source, target: e.target) }
         case .rowCountSampled?: break
         case .waitConcluded(let e)?:
             // The loop's samples were recorded just before its verdict: the verdict is the check.
@@ -137,6 +131,25 @@ public struct DrillReport: Sendable {
             if let v = Self.verdict(of: payload) { check(v.kind, v.name, v.result) }
         case nil: break
         }
+    }
+
+    private mutating func noteLag(at: Timestamp, seconds: Double, source: String, target: String) {
+        lag.append((at, seconds, source, target))
+        // Past twice the limit, neighbours merge pairwise (the larger stays): memory stays bounded.
+        if lag.count >= 2 * Self.lagPoints {
+            lag = stride(from: 0, to: lag.count, by: 2).map { i in i + 1 < lag.count && lag[i + 1].seconds > lag[i].seconds ? lag[i + 1] : lag[i] }
+        }
+    }
+
+    /// Folds the drill's next event when it is a sample read in one pass (`DrillSample.read`), as
+    /// `apply` folds the event it came from, but for the chain head: the caller sets `headHash`
+    /// (a run of samples needs only the last one's). Only without the evidence index, whose
+    /// entries need each event's summary and hash.
+    mutating func apply(_ sample: DrillSample, at: Timestamp) {
+        precondition(!keepsEventIndex, "a sample read in one pass has no entry for the evidence index")
+        state.apply(sample, at: at)
+        eventCount += 1
+        if case .lag(let seconds, let source, let target) = sample { noteLag(at: at, seconds: seconds, source: source, target: target) }
     }
 
     /// The pass/fail fact an event states, if it states one: an HTTP, DNS, recovery, row-count,

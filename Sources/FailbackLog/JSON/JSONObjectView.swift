@@ -23,9 +23,10 @@ public struct JSONValueView: Sendable, Equatable {
 
     public var number: Double? { document.withUnsafeBufferPointer { Self.number(in: $0, range) } }
 
-    // The decoders, over the bytes (shared by the views and by `JSONObjectView`'s member reads).
+    // The decoders, over the bytes (shared by the views, by `JSONObjectView`'s member reads, and by
+    // readers that walk a validated object's members themselves, `EnvelopeLine.payload`).
 
-    static func bool(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool? {
+    public static func bool(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool? {
         switch doc[range.lowerBound] {
         case UInt8(ascii: "t"): return true
         case UInt8(ascii: "f"): return false
@@ -43,14 +44,24 @@ public struct JSONValueView: Sendable, Equatable {
         return JSONParser.string(in: document, openingQuoteAt: range.lowerBound)
     }
 
-    static func number(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Double? {
+    /// The text of a string value with no escape in it; nil for any other value, and for a string
+    /// with an escape (a reader that wants those reads them the general way).
+    public static func plainString(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
+        guard doc[range.lowerBound] == UInt8(ascii: "\""), range.count >= 2 else { return nil }
+        let inner = UnsafeBufferPointer(rebasing: doc[(range.lowerBound + 1)..<(range.upperBound - 1)])
+        if inner.isEmpty { return "" }
+        guard memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil else { return nil }
+        return String(decoding: inner, as: UTF8.self)
+    }
+
+    public static func number(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Double? {
         let b = doc[range.lowerBound]
         guard b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) else { return nil }
         if let value = shortDecimal(doc, range) { return value }
         return Double(String(decoding: UnsafeBufferPointer(rebasing: doc[range]), as: UTF8.self))
     }
 
-    static func integer(exactly d: Double?) -> Int? {
+    public static func integer(exactly d: Double?) -> Int? {
         // Within ±(2^53 − 1) a double converts to Int exactly when it has no fraction (NaN fails
         // the range test); this asks no libm `round` per envelope number.
         guard let d, abs(d) <= 9_007_199_254_740_991 else { return nil }

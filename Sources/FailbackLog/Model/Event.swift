@@ -220,8 +220,29 @@ public struct RecordedEvent: Sendable, Equatable {
         // Constants, not variables: the reads below capture them, and a captured variable is boxed
         // and checked for exclusive access at run time on every use.
         let (spans, nested) = try EnvelopeMember.locate(in: canonical)
-        // The envelope's own values, read from the bytes where they lie.
-        let envelope = try canonical.withUnsafeBufferPointer { (doc) throws(EnvelopeError) in
+        (seq, drillSeq, drillID, type, schemaVersion, recordedAt, actor, host) = try Self.envelopeValues(of: canonical, at: spans, sharing: &shared)
+        func value(_ m: EnvelopeMember) -> JSONValueView? { spans[m.rawValue].map { JSONValueView(document: canonical, range: $0) } }
+        let payload = value(.payload)
+        guard let payload, let object = nested.map({ JSONObjectView(document: canonical, range: payload.range, members: $0) }) ?? payload.object else {
+            throw EnvelopeError("member \"payload\" missing or not an object")
+        }
+        self.payloadView = object
+        self.redactions = spans[EnvelopeMember.redactions.rawValue] == nil ? [] : (value(.redactions)?.elements ?? []).compactMap { r in
+            guard let o = r.object, let p = o["pointer"]?.string, let k = o["kind"]?.string else { return nil }
+            return Redaction(pointer: p, kind: k)
+        }
+        self.idempotencyKey = spans[EnvelopeMember.idempotencyKey.rawValue] == nil ? nil : value(.idempotencyKey)?.string
+        self.canonical = canonical
+        self.hash = hash
+    }
+
+    /// The envelope's own values, read from the bytes where they lie (`spans`: where each member's
+    /// value is). The first fault found is the one named.
+    @inline(__always)
+    static func envelopeValues(of canonical: [UInt8], at spans: EnvelopeMember.Spans, sharing shared: inout SharedValues) throws(EnvelopeError)
+        -> (seq: Int, drillSeq: Int, drillID: String, type: String, schemaVersion: Int, recordedAt: Timestamp, actor: String, host: String)
+    {
+        try canonical.withUnsafeBufferPointer { (doc) throws(EnvelopeError) in
             func string(_ m: EnvelopeMember) throws(EnvelopeError) -> String {
                 guard let range = spans[m.rawValue], let s = shared.string(in: doc, range, of: canonical) else {
                     throw EnvelopeError("member \"\(m.name)\" missing or not a string")
@@ -243,20 +264,20 @@ public struct RecordedEvent: Sendable, Equatable {
             }
             return (seq, drillSeq, drillID, type, schemaVersion, recordedAt, try string(.actor), try string(.host))
         }
-        (seq, drillSeq, drillID, type, schemaVersion, recordedAt, actor, host) = envelope
-        func value(_ m: EnvelopeMember) -> JSONValueView? { spans[m.rawValue].map { JSONValueView(document: canonical, range: $0) } }
-        let payload = value(.payload)
-        guard let payload, let object = nested.map({ JSONObjectView(document: canonical, range: payload.range, members: $0) }) ?? payload.object else {
-            throw EnvelopeError("member \"payload\" missing or not an object")
-        }
-        self.payloadView = object
-        self.redactions = spans[EnvelopeMember.redactions.rawValue] == nil ? [] : (value(.redactions)?.elements ?? []).compactMap { r in
-            guard let o = r.object, let p = o["pointer"]?.string, let k = o["kind"]?.string else { return nil }
-            return Redaction(pointer: p, kind: k)
-        }
-        self.idempotencyKey = spans[EnvelopeMember.idempotencyKey.rawValue] == nil ? nil : value(.idempotencyKey)?.string
-        self.canonical = canonical
-        self.hash = hash
+    }
+
+    /// An event line in the log's own layout (`EnvelopeMember.readCanonical`), read without making
+    /// a `RecordedEvent`: the envelope's values by the same reads as `init(canonical:hash:)`, and
+    /// where the payload's members are. Nil for anything else (another layout, a value the envelope
+    /// refuses): the general reading then reads it, or names its fault. For folds over millions
+    /// of events, with one `line` buffer refilled for each.
+    public static func readLine(_ line: [UInt8], sharing shared: inout SharedValues) -> EnvelopeLine? {
+        var spans = EnvelopeMember.Spans(repeating: nil)
+        var payload: JSONScanner.ObjectMembers?
+        guard EnvelopeMember.readCanonical(line, into: &spans, payload: &payload), let payload,
+            let v = try? envelopeValues(of: line, at: spans, sharing: &shared)
+        else { return nil }
+        return EnvelopeLine(seq: v.seq, drillSeq: v.drillSeq, type: v.type, schemaVersion: v.schemaVersion, recordedAt: v.recordedAt, payload: payload.spans)
     }
 
     /// The envelope plus its `hash` (hex): one line of `failback log --json`.
@@ -265,6 +286,17 @@ public struct RecordedEvent: Sendable, Equatable {
         o["hash"] = .string(hash.hex)
         return .object(o)
     }
+}
+
+/// An event line's envelope as `RecordedEvent.readLine` reads it: no payload view, no bytes kept.
+public struct EnvelopeLine: Sendable, Equatable {
+    public var seq: Int
+    public var drillSeq: Int
+    public var type: String
+    public var schemaVersion: Int
+    public var recordedAt: Timestamp
+    /// The payload's members, in name order (the log's layout), as positions in the line.
+    public var payload: [JSONMemberSpan]
 }
 
 /// Stored bytes that do not hold a well-formed event envelope.

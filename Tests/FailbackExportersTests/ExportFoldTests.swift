@@ -1,0 +1,53 @@
+import FailbackDomain
+import FailbackLog
+import Testing
+@testable import FailbackExporters
+
+/// The export's fold reads lag samples and row counts in one pass (`DrillSample`) and every other
+/// event the general way: its report must be the report of the general fold, byte for byte.
+@Suite struct ExportFoldTests {
+    @Test func theExportsFoldGivesTheGeneralFoldsReport() throws {
+        let folder = TemporaryFolder()
+        var events = try FixedDrill.record(in: folder)
+        // Samples of other shapes after the fixed drill's: row counts, a lag with no reading (read
+        // the general way), a lag as typed in.
+        let last = events.removeLast()
+        let extra: [any EventPayload] = [
+            try RowCountSampled(table: "events", site: "eu-central-1", count: 1_204_331),
+            try RowCountSampled(table: "events", site: "us-east-1", count: 1_204_329),
+            try ReplicationLagSampled(lagSeconds: nil, source: "eu-central-1", target: "us-east-1", error: "connection refused"),
+            try ReplicationLagSampled(lagSeconds: 7.25, source: "eu-central-1", target: "us-east-1"),
+        ]
+        for (i, payload) in extra.enumerated() {
+            let draft = EventDraft(type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, drillID: last.drillID,
+                                   recordedAt: last.recordedAt, actor: last.actor, host: last.host, payload: payload.json)
+            events.append(try RecordedEvent(canonical: draft.canonicalBytes(seq: last.seq + i, drillSeq: last.drillSeq + i), hash: Array(repeating: UInt8(i), count: 32)))
+        }
+        events.append(try RecordedEvent(canonical: last.canonical, hash: last.hash))
+
+        var general = DrillReport(keepsEventIndex: false)
+        for event in events { try general.apply(event) }
+        general.finish()
+
+        // In batches of three events, as the reading thread hands them over.
+        var fold = ExportFold(citationsPerType: 40)
+        for start in stride(from: 0, to: events.count, by: 3) {
+            var batch = EventBatch()
+            for event in events[start..<min(start + 3, events.count)] {
+                batch.lines += event.canonical + [0x0A]
+                batch.ends.append(batch.lines.count)
+                batch.hashes += event.hash
+                batch.seqs.append(event.seq)
+            }
+            try fold.fold(batch)
+        }
+        var folded = fold.report
+        folded.finish()
+        let samples = events.filter { $0.type == ReplicationLagSampled.eventType || $0.type == RowCountSampled.eventType }.count
+        #expect(fold.samplesReadInOnePass == samples - 1, "all samples but the one with no reading are read in one pass")
+        #expect(fold.exported == events.count && fold.head == events.last!.hash)
+        for format in [ReportFormat.json, .markdown, .html] {
+            #expect(format.render(folded) == format.render(general), "\(format)")
+        }
+    }
+}
