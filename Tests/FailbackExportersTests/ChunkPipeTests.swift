@@ -1,4 +1,5 @@
 @testable import FailbackExporters
+import Glibc
 import Synchronization
 import Testing
 
@@ -11,6 +12,23 @@ import Testing
         for chunk in sent { try pipe.send(chunk) }
         try pipe.finish()
         #expect(seen.withLock { $0 } == sent)
+    }
+
+    /// A pipe asked to yield consumes at that niceness; one not asked, at the process's.
+    @Test func aYieldingConsumerRunsAtItsNiceness() throws {
+        let seen = Mutex<[Int32]>([])
+        let pipe = ChunkPipe(depth: 2, niceness: 3) { (_: [UInt8]) throws(ExportError) in
+            seen.withLock { $0.append(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)) }
+        }
+        for _ in 0..<3 { try pipe.send([1]) }
+        try pipe.finish()
+        #expect(seen.withLock { $0 } == [3, 3, 3])
+        let plain = ChunkPipe(depth: 2) { (_: [UInt8]) throws(ExportError) in
+            seen.withLock { $0.append(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)) }
+        }
+        try plain.send([1])
+        try plain.finish()
+        #expect(seen.withLock { $0.last } == 0)
     }
 
     @Test func theConsumersErrorReachesTheSenderAndNothingMoreIsConsumed() {
