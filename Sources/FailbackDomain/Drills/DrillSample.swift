@@ -53,10 +53,10 @@ public enum DrillSample: Sendable, Equatable {
                 guard let s = JSONValueView.number(in: doc, v), s.isFinite, s >= 0 else { return nil }
                 seconds = s
             } else if named(m, "source", doc) {
-                guard let s = site(doc, v) else { return nil }
+                guard let s = nonBlank(doc, v) else { return nil }
                 source = s
             } else if named(m, "target", doc) {
-                guard let s = site(doc, v) else { return nil }
+                guard let s = nonBlank(doc, v) else { return nil }
                 target = s
             } else if named(m, "method", doc) {
                 guard let s = JSONValueView.plainString(in: doc, v), ReplicationLagSampled.Method(rawValue: s) != nil else { return nil }
@@ -83,9 +83,9 @@ public enum DrillSample: Sendable, Equatable {
         for m in members {
             if m.nameIsEscaped { return nil }
             if named(m, "table", doc) {
-                table = Self.site(doc, m.value)
+                table = nonBlank(doc, m.value)
             } else if named(m, "site", doc) {
-                site = Self.site(doc, m.value)
+                site = nonBlank(doc, m.value)
             } else if named(m, "count", doc) {
                 count = JSONValueView.integer(exactly: JSONValueView.number(in: doc, m.value)).flatMap { (0...9_007_199_254_740_991).contains($0) ? $0 : nil }
             }
@@ -96,7 +96,7 @@ public enum DrillSample: Sendable, Equatable {
 
     /// A string that starts with a visible ASCII character (what `Check.nonEmpty` passes without
     /// looking further), with no escape.
-    private static func site(_ doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
+    private static func nonBlank(_ doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
         guard range.count > 2, doc[range.lowerBound + 1] > 0x20, doc[range.lowerBound + 1] < 0x7F else { return nil }
         return JSONValueView.plainString(in: doc, range)
     }

@@ -35,12 +35,8 @@ public struct JSONValueView: Sendable, Equatable {
     }
 
     static func string(in doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, of document: [UInt8]) -> String? {
+        if let plain = plainString(in: doc, range) { return plain }
         guard doc[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
-        let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
-        if inner.isEmpty { return "" }
-        if memchr(doc.baseAddress! + inner.lowerBound, Int32(UInt8(ascii: "\\")), inner.count) == nil {
-            return String(decoding: UnsafeBufferPointer(rebasing: doc[inner]), as: UTF8.self)
-        }
         return JSONParser.string(in: document, openingQuoteAt: range.lowerBound)
     }
 
