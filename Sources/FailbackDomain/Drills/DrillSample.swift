@@ -48,25 +48,24 @@ public enum DrillSample: Sendable, Equatable {
         var seconds: Double?, source: String?, target: String?
         for m in members {
             let v = m.value
-            if m.nameIsEscaped { return nil }
-            if named(m, "lag_seconds", doc) {
+            if m.isNamed("lag_seconds", in: doc) {
                 guard let s = JSONValueView.number(in: doc, v), s.isFinite, s >= 0 else { return nil }
                 seconds = s
-            } else if named(m, "source", doc) {
+            } else if m.isNamed("source", in: doc) {
                 guard let s = nonBlank(doc, v) else { return nil }
                 source = s
-            } else if named(m, "target", doc) {
+            } else if m.isNamed("target", in: doc) {
                 guard let s = nonBlank(doc, v) else { return nil }
                 target = s
-            } else if named(m, "method", doc) {
+            } else if m.isNamed("method", in: doc) {
                 guard let s = JSONValueView.plainString(in: doc, v), ReplicationLagSampled.Method(rawValue: s) != nil else { return nil }
-            } else if named(m, "lag_bytes", doc) {
+            } else if m.isNamed("lag_bytes", in: doc) {
                 guard JSONValueView.integer(exactly: JSONValueView.number(in: doc, v)) != nil else { return nil }
-            } else if named(m, "raw_lag_seconds", doc) {
+            } else if m.isNamed("raw_lag_seconds", in: doc) {
                 guard JSONValueView.number(in: doc, v) != nil else { return nil }
-            } else if named(m, "idle", doc) || named(m, "replay_paused", doc) {
+            } else if m.isNamed("idle", in: doc) || m.isNamed("replay_paused", in: doc) {
                 guard JSONValueView.bool(in: doc, v) != nil else { return nil }
-            } else if named(m, "server", doc) || named(m, "error", doc) {
+            } else if m.isNamed("server", in: doc) || m.isNamed("error", in: doc) {
                 guard doc[v.lowerBound] == UInt8(ascii: "\"") else { return nil }
             } else {
                 return nil
@@ -81,12 +80,11 @@ public enum DrillSample: Sendable, Equatable {
         guard members.count == 3 else { return nil }
         var table: String?, site: String?, count: Int?
         for m in members {
-            if m.nameIsEscaped { return nil }
-            if named(m, "table", doc) {
+            if m.isNamed("table", in: doc) {
                 table = nonBlank(doc, m.value)
-            } else if named(m, "site", doc) {
+            } else if m.isNamed("site", in: doc) {
                 site = nonBlank(doc, m.value)
-            } else if named(m, "count", doc) {
+            } else if m.isNamed("count", in: doc) {
                 count = JSONValueView.integer(exactly: JSONValueView.number(in: doc, m.value)).flatMap { (0...9_007_199_254_740_991).contains($0) ? $0 : nil }
             }
         }
@@ -99,10 +97,5 @@ public enum DrillSample: Sendable, Equatable {
     private static func nonBlank(_ doc: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
         guard range.count > 2, doc[range.lowerBound + 1] > 0x20, doc[range.lowerBound + 1] < 0x7F else { return nil }
         return JSONValueView.plainString(in: doc, range)
-    }
-
-    @inline(__always)
-    private static func named(_ member: JSONMemberSpan, _ name: StaticString, _ doc: UnsafeBufferPointer<UInt8>) -> Bool {
-        member.name.count == name.utf8CodeUnitCount && memcmp(doc.baseAddress! + member.name.lowerBound, name.utf8Start, member.name.count) == 0
     }
 }

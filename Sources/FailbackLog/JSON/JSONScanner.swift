@@ -12,6 +12,13 @@ public struct JSONMemberSpan: Sendable, Equatable {
     public var nameIsEscaped: Bool
     /// The value's bytes, from its first byte to its last.
     public var value: Range<Int>
+
+    /// Whether the member is named `name` in `doc` (the document the span is in); an escaped name
+    /// never is (its bytes are not its text): readers that walk members read such names the general way.
+    @inlinable
+    public func isNamed(_ name: StaticString, in doc: UnsafeBufferPointer<UInt8>) -> Bool {
+        !nameIsEscaped && self.name.count == name.utf8CodeUnitCount && bytesEqual(doc.baseAddress! + self.name.lowerBound, name.utf8Start, self.name.count)
+    }
 }
 
 /// JSON's grammar without values: it accepts exactly what `JSONParser` accepts and refuses the rest
@@ -476,7 +483,7 @@ func compareBytes(_ a: UnsafePointer<UInt8>, _ aCount: Int, _ b: UnsafePointer<U
 
 /// Whether `count` bytes at `a` and at `b` are equal: eight at a time, then one at a time (the
 /// names, keys and short values compared here are a few words long: no call to memcmp).
-@inline(__always)
+@inline(__always) @usableFromInline
 func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
     var i = 0
     while i + 8 <= count {
