@@ -78,12 +78,20 @@ public struct ProbeSample {
 /// Takes samples: once, or every `every` seconds until `until` is met or `timeout` seconds pass.
 /// Each sample is recorded as it is taken; a loop ends with one `WaitConcluded` event.
 public enum Sampler {
+    /// The shortest pause between samples: a loop never floods the log (a 0 s pause once wrote
+    /// hundreds of events a second).
+    public static let minimumInterval = 0.1
+
     /// Returns whether the (last) check passed, or whether the condition was met. A `sample` that
-    /// throws ends the run with its error; the samples before it stay recorded.
+    /// throws ends the run with its error; the samples before it stay recorded. A pause shorter
+    /// than `minimumInterval` is refused before anything is sampled.
     public static func run(
         probe: String, until: UntilCondition?, every: Double, timeout: Double,
         record: (any EventPayload) throws -> Void, sample: (_ remaining: Double) throws -> ProbeSample
     ) throws -> Bool {
+        guard every >= minimumInterval else {
+            throw InvalidInput("--every must be at least 100ms (got \(formatDuration(every))): nothing sampled, nothing appended")
+        }
         guard let until else {
             let s = try sample(timeout)
             try record(s.payload)

@@ -12,6 +12,7 @@ struct Exec: ParsableCommand {
         abstract: "Run a command, show its output live, and record it; exits with its exit status.",
         discussion: """
             failback exec [--step STEP] -- COMMAND ARGS...
+            With --step, the step is started first (StepStarted) unless it already runs; a step that cannot start yet is refused and nothing runs.
             Records argv (redacted), working directory, start and end, exit status, and each output stream
             (redacted, kept up to limits.max_output_bytes, with the whole stream's size and SHA-256).
             A command that cannot start is recorded too (exit status 127).
@@ -28,8 +29,14 @@ struct Exec: ParsableCommand {
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder(actor: appendOptions.actor)
         let drill = try recorder.drillForWriting(appendOptions.drill)  // refuse before running anything
-        if let step, try recorder.state(of: drill.drillID).step(step) == nil {
-            throw InvalidInput("the drill's runbook has no step \(step): nothing run, nothing appended")
+        if let step {
+            if try recorder.state(of: drill.drillID).step(step) == nil {
+                throw InvalidInput("the drill's runbook has no step \(step): nothing run, nothing appended")
+            }
+            // The step's time runs from here, unless it was started before (failback step start).
+            if let started = try recorder.startStepIfNeeded(step, drill: drill.drillID) {
+                Output.printError(Output.render(started.event, json: appendOptions.json))
+            }
         }
         var path = [CChar](repeating: 0, count: 4096)
         let cwd = getcwd(&path, path.count) != nil ? String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "."

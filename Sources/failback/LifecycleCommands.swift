@@ -39,20 +39,43 @@ struct Phase: ParsableCommand {
     }
 }
 
-extension Recorder.StepOutcome: ExpressibleByArgument {}
 extension DrillCompleted.Outcome: ExpressibleByArgument {}
 
+/// What `failback step` records of a step.
+enum StepAction: String, ExpressibleByArgument, CaseIterable {
+    case start, done, skip, fail
+}
+
 struct Step: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "step", abstract: "Record a step of the running phase (or of the abort procedure) as done, skipped or failed.")
+    static let configuration = CommandConfiguration(commandName: "step", 
+        abstract: "Record that a step started, or that it was done, skipped or failed.",
+        discussion: """
+            failback step start b-promote-us      # its duration runs from here (exec --step starts it too)
+            failback step done b-promote-us
+            failback step skip run-e2e-tests --reason "no e2e suite in the lab"
+            A step whose after: steps are not done is refused (start, done) unless --override --reason TEXT (recorded).
+            """)
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var appendOptions: AppendOptions
-    @Argument(help: "done, skip or fail.") var outcome: Recorder.StepOutcome
+    @Argument(help: "start, done, skip or fail.") var action: StepAction
     @Argument(help: "The step id.") var step: String
-    @Option(help: "Why (required for skip and fail).") var reason: String?
+    @Option(help: "Why (required for skip and fail; with --override, why the gate is passed).") var reason: String?
+    @Flag(help: "Start (or record done) a step whose after: steps are not done (needs --reason; recorded).") var override = false
+
+    func validate() throws {
+        if override && reason == nil { throw ValidationError("--override needs --reason TEXT") }
+        if override && (action == .skip || action == .fail) { throw ValidationError("--override goes with start or done") }
+    }
 
     func run() throws {
-        try Output.printing(storeOptions, appendOptions) {
-            try $0.recordStep(outcome, step, reason: reason, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey)
+        try Output.printing(storeOptions, appendOptions) { recorder in
+            let key = appendOptions.idempotencyKey, drill = appendOptions.drill
+            switch action {
+            case .start: return try recorder.startStep(step, overrideReason: override ? reason : nil, drill: drill, idempotencyKey: key)
+            case .done: return try recorder.recordStep(.done, step, reason: override ? nil : reason, overrideReason: override ? reason : nil, drill: drill, idempotencyKey: key)
+            case .skip: return try recorder.recordStep(.skip, step, reason: reason, drill: drill, idempotencyKey: key)
+            case .fail: return try recorder.recordStep(.fail, step, reason: reason, drill: drill, idempotencyKey: key)
+            }
         }
     }
 }
@@ -70,13 +93,31 @@ extension Drill {
     }
 
     struct Complete: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "complete", abstract: "End the drill (nothing can be recorded in it afterwards).")
+        static let configuration = CommandConfiguration(commandName: "complete", 
+            abstract: "End the drill (nothing can be recorded in it afterwards).",
+            discussion: """
+                Without --outcome the outcome is worked out from the drill and printed with its reasons:
+                success only when the followed procedure ran whole (every phase completed, every step done or
+                skipped), writes resumed and no check's latest run failed; aborted after an abort; no-go or
+                postponed when no phase started and the decision was not to go; else failed.
+                --outcome success over a drill that does not support it is refused unless --override --reason TEXT.
+                """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
-        @Option(help: "success, failed or aborted (default: success, or aborted after an abort).") var outcome: DrillCompleted.Outcome?
+        @Option(help: "success, failed, aborted, no-go or postponed (default: worked out from the drill).") var outcome: DrillCompleted.Outcome?
+        @Flag(help: "Record --outcome success although the drill does not support it (needs --reason; recorded).") var override = false
+        @Option(help: "Why the outcome is overridden.") var reason: String?
+
+        func validate() throws {
+            if override && reason == nil { throw ValidationError("--override needs --reason TEXT") }
+            if reason != nil && !override { throw ValidationError("--reason goes with --override") }
+            if override && outcome == nil { throw ValidationError("--override goes with --outcome") }
+        }
 
         func run() throws {
-            try Output.printing(storeOptions, appendOptions) { try $0.completeDrill(outcome: outcome, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey) }
+            try Output.printing(storeOptions, appendOptions) {
+                try $0.completeDrill(outcome: outcome, overrideReason: override ? reason : nil, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey)
+            }
         }
     }
 }
@@ -96,7 +137,9 @@ struct Status: ParsableCommand {
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder()
         let state = try recorder.state(of: drill, asOf: asOf.flatMap(DrillState.Moment.init))
-        print(json ? CanonicalJSON.string(state.json) : state.render(now: asOf == nil ? Timestamp.now() : state.lastEventAt ?? Timestamp.now()))
+        // Live (no --as-of): running work is measured to now, in the text and the JSON alike.
+        let now = asOf == nil ? Timestamp.now() : nil
+        print(json ? CanonicalJSON.string(state.json(now: now)) : state.render(now: now ?? state.lastEventAt ?? Timestamp.now()))
     }
 }
 

@@ -76,7 +76,20 @@ import Testing
         #expect(o.stderr == "failback: error: the drill's runbook has no step no-such-step: nothing run, nothing appended\n")
         #expect(!FileManager.default.fileExists(atPath: "\(lab.dir)/ran"))
         #expect(try lab.eventCount == before)
+        // A step whose phase has not started cannot start: nothing runs.
+        let early = try lab.failback(["exec", "--step", "check-primary-cluster-health", "--", "touch", "\(lab.dir)/ran"])
+        #expect(early.status == 65)
+        #expect(early.stderr == "failback: error: step check-primary-cluster-health belongs to phase pre-failback-checks, which is not started: nothing appended\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(lab.dir)/ran"))
+        #expect(try lab.eventCount == before)
+        try lab.expectSuccess(["phase", "start", "pre-failback-checks", "--override", "--reason", "test"])
         try lab.expectSuccess(["exec", "--step", "check-primary-cluster-health", "--", "true"])
         #expect(((try lastEvent(lab))["payload"] as! [String: Any])["step"] as? String == "check-primary-cluster-health")
+        // exec --step started the step first: its time runs from before the command.
+        let log = try lab.expectSuccess(["log", "--json"]).stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(log.suffix(2).map { $0["type"] as! String } == ["StepStarted", "CommandExecuted"])
+        // A second command of the running step does not start it again.
+        try lab.expectSuccess(["exec", "--step", "check-primary-cluster-health", "--", "true"])
+        #expect(try lab.eventCount == before + 5)  // override, phase, start, two commands
     }
 }

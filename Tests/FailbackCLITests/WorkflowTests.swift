@@ -23,11 +23,16 @@ import Testing
         #expect(try lab.failback(["observe", "rowcount", "--source", closed, "--target", closed, "--table", "t"]).status == 1)
         #expect(try lab.failback(["observe", "dns", "api.example.com", "--server", "127.0.0.1:9"]).status == 1)
         try lab.expectSuccess(["checklist", "verify", "team-assembled", "--by", "dana"])
+        try lab.expectSuccess(["decline", "--by", "Sam", "--role", "incident commander", "--reason", "backups not yet verified"])
         try lab.expectSuccess(["approve", "--by", "Morgan", "--role", "change manager"])
         try lab.expectSuccess(["phase", "start", "pre-failback-checks", "--override", "--reason", "checklist done on paper"])
+        try lab.expectSuccess(["step", "start", "check-primary-cluster-health"])
         try lab.expectSuccess(["step", "done", "check-primary-cluster-health"])
         try lab.expectSuccess(["step", "skip", "verify-minio-sync", "--reason", "no MinIO in the lab"])
         try lab.expectSuccess(["step", "fail", "verify-primary-redis", "--reason", "PING timed out"])
+        for step in ["verify-primary-nodes-ready", "check-primary-storage", "verify-primary-postgresql", "check-replication-possible", "check-replication-lag", "ensure-dr-data-synced"] {
+            try lab.expectSuccess(["step", "skip", step, "--reason", "not in this lab"])
+        }
         try lab.expectSuccess(["phase", "complete", "pre-failback-checks"])
         try lab.expectSuccess(["drill", "abort", "--reason", "Redis not ready"])
         try lab.expectSuccess(["drill", "complete"])
@@ -46,7 +51,7 @@ import Testing
         #expect(Set(types.keys) == [
             "DrillStarted", "ReplicationLagSampled", "RowCountSampled", "DNSAnswerObserved", "PodStatesObserved",
             "HealthCheckObserved", "NoteAdded", "IssueRaised", "PhaseStarted", "PhaseCompleted", "StepCompleted", "StepSkipped",
-            "StepFailed", "DrillAborted", "DrillCompleted", "ChecklistItemVerified", "ApprovalGranted", "GateOverridden",
+            "StepFailed", "DrillAborted", "DrillCompleted", "ChecklistItemVerified", "ApprovalGranted", "GateOverridden", "StepStarted", "ApprovalDeclined",
             "CommandExecuted", "CommandFailedToStart", "WaitConcluded", "RowCountsCompared", "RecoveryStateObserved",
         ])
     }
@@ -74,16 +79,16 @@ import Testing
         let lab = try Lab()
         try recordOneOfEach(lab)
         let verify = try lab.expectSuccess(["verify"])
-        #expect(verify.stdout.contains("chain intact, 26 events"))
+        #expect(verify.stdout.contains("chain intact, 34 events"))
         let all = try lab.expectSuccess(["verify", "--all"])
-        #expect(all.stdout.hasPrefix("store: global sequence gapless, 26 events"))
+        #expect(all.stdout.hasPrefix("store: global sequence gapless, 34 events"))
         let independent = try python("verify-log.py", [lab.store])
         #expect(independent.status == 0, "\(independent.stdout)")
         // Both compute the same head.
         let head = try #require(verify.stdout.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(independent.stdout.contains("head \(head)"))
         let log = try lab.expectSuccess(["log"]).stdout.split(separator: "\n")
-        #expect(log.count == 26)
+        #expect(log.count == 34)
         #expect(log[4].contains("PodStatesObserved\t2/4 pods ready; not ready: budcluster-6b7c8d9e0-a1b2c (CrashLoopBackOff)"))
     }
 

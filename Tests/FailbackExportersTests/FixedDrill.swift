@@ -69,6 +69,7 @@ enum FixedDrill {
         _ = try r.decide("low-traffic", true, by: "dana")
         _ = try r.approve(by: "Morgan Lee", role: "change manager")
         _ = try r.startPhase("b-configure-us-standby")
+        _ = try r.startStep("b-demote-us")
         _ = try r.record(CommandExecuted(
             argv: ["pg_rewind", "--target-pgdata=/var/lib/postgresql/data", "--source-server=host=eu port=5432 user=replicator password=s3cret"],
             cwd: "/ops", step: "b-demote-us", startedAt: Timestamp(millisecondsSinceEpoch: 1_795_458_090_000),
@@ -108,7 +109,7 @@ enum FixedDrill {
         _ = try r.record(HealthCheckObserved(target: "https://eu.teei.example.com/health", status: nil, latencyMilliseconds: nil, error: "connection refused"))
         _ = try r.recordStep(.skip, "run-e2e-tests", reason: "no e2e suite <in> the lab & \"quotes\"")
         _ = try r.record(IssueRaised(title: "EU kept accepting writes for 40s after the switchover", severity: .high))
-        _ = try r.completeDrill(outcome: .success)
+        _ = try r.completeDrill()  // worked out: failed (a failed step, two steps not done, a failed check)
         var events: [RecordedEvent] = []
         try r.store.forEachEvent(drill: id) { if events.count < last { events.append($0) } }
         return events

@@ -47,7 +47,7 @@ final class RecordingConsole: @unchecked Sendable {
         let numbers = eventLines.map { String($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
         #expect(numbers == events.map { "#\($0.drillSeq)" })
         #expect(out.lines.contains("    stdout | pg_rewind: Done!"))
-        #expect(out.lines.dropLast().last?.hasPrefix("drill completed: success · took ") == true)
+        #expect(out.lines.dropLast().last?.hasPrefix("drill completed: failed · took ") == true)
     }
 
     @Test func replayingTwiceGivesTheSameBytes() throws {
@@ -83,8 +83,8 @@ final class RecordingConsole: @unchecked Sendable {
         #expect(out.sleeps.isEmpty)
         let shown = out.written.components(separatedBy: "\r\u{1B}[2K").compactMap { $0.split(separator: "\n").first }.filter { $0.hasPrefix("+") }
         #expect(shown.map { String($0.prefix(19)) } == ["+00:00:00.000  #1  ", "+00:00:01.500  #2  ", "+00:00:03.000  #3  "])
-        #expect(out.written.contains("[no phase yet · drill 0m03s   [any key: next · q: quit]]"))
-        #expect(out.written.hasSuffix("drill as of event #3 of 45: running · no failed checks (replay stopped)\n"))
+        #expect(out.written.contains("[no phase yet · drill 3s   [any key: next · q: quit]]"))
+        #expect(out.written.hasSuffix("drill as of event #3 of 46: running · no failed checks (replay stopped)\n"))
     }
 
     @Test func pacedModeWaitsTheDrillsGapsScaledAndCapped() throws {
@@ -116,9 +116,9 @@ final class RecordingConsole: @unchecked Sendable {
         #expect(try shown(nil, .time(t)).last == "#10")
         // Folded before `from`: the phase column and progress still know where the drill stood.
         let out = RecordingConsole()
-        try ReplayPlayer(mode: .plain, from: .drillSeq(20), until: .drillSeq(20)).play(drill: FixedDrill.id, from: store, on: out.console)
-        #expect(out.lines[0].contains("  #20  b-wait-replication-catch-up  "))
-        #expect(out.lines[1] == "drill as of event #20 of 45: running · RPO 3.4s (target 10s: met) · no failed checks")
+        try ReplayPlayer(mode: .plain, from: .drillSeq(21), until: .drillSeq(21)).play(drill: FixedDrill.id, from: store, on: out.console)
+        #expect(out.lines[0].contains("  #21  b-wait-replication-catch-up  "))
+        #expect(out.lines[1] == "drill as of event #21 of 46: running · RPO 3.4s (target 10s: met) · no failed checks")
     }
 
     /// Events are shown in log order whatever their clocks say: across midnight, across a DST

@@ -55,7 +55,10 @@ extension Recorder {
             throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
         }
         let isFirst = !state.phases.contains { $0.startedAt != nil }
-        let missing = isFirst ? state.blockers : []
+        var missing = isFirst ? state.blockers : []
+        for dep in state.predecessors(ofPhase: id) where state.phase(dep)?.completedAt == nil {
+            missing.append("phase \(dep) not completed (it comes before \(id))")
+        }
         if !missing.isEmpty {
             guard let reason = overrideReason else {
                 throw InvalidInput("phase \(id) is gated: \(missing.joined(separator: "; ")) (or pass --override --reason TEXT): nothing appended")
@@ -67,21 +70,35 @@ extension Recorder {
 
     /// Answers a yes/no question (a pre-decision question, a flowchart node, or both). When the answers
     /// lead the flowchart to an option and the drill has none yet, that choice is recorded with them.
-    public func decide(_ question: String, _ answer: Bool, by: String? = nil, note: String? = nil, drill drillID: String? = nil) throws -> [AppendOutcome] {
+    /// Changing an earlier answer needs `revisionReason` (`--revise --reason`): the flowchart is
+    /// walked again and, when it now picks another option, the drill follows that one (decisions
+    /// are taken before the first phase starts: after that, a drill changes course by aborting).
+    public func decide(
+        _ question: String, _ answer: Bool, by: String? = nil, note: String? = nil, revisionReason: String? = nil, drill drillID: String? = nil
+    ) throws -> [AppendOutcome] {
         var state = try writableState(drillID)
         guard let rb = state.followed else { throw InvalidInput("the drill has no runbook: nothing appended") }
         let known = Set(rb.questions.map(\.id) + (rb.flowchart?.nodes.map(\.id) ?? []))
         guard known.contains(question) else {
             throw InvalidInput("runbook \(rb.id) has no question \(question) (questions: \(known.sorted().joined(separator: ", "))): nothing appended")
         }
-        guard state.status == .running, state.currentPhase == nil, !state.phases.contains(where: { $0.startedAt != nil }) else {
-            throw InvalidInput("decisions are made before the first phase starts: nothing appended")
+        guard state.status == .running else { throw Self.aborted(state) }
+        if let started = state.phases.first(where: { $0.startedAt != nil }) {
+            throw InvalidInput(
+                "decisions are made before the first phase starts (phase \(started.id) has started); to change course, abort the drill (failback drill abort --reason TEXT): nothing appended")
         }
-        let answered = QuestionAnswered(question: question, answer: answer, by: by, note: note)
+        let earlier = state.answers[question]
+        if let revisionReason {
+            guard earlier != nil else { throw InvalidInput("question \(question) has no answer to revise (drop --revise): nothing appended") }
+            _ = try Check.nonEmpty(revisionReason, "revision reason")
+        } else if let earlier, earlier.answer != answer {
+            throw InvalidInput(
+                "question \(question) was answered \(earlier.answer ? "yes" : "no"); to change the answer pass --revise --reason TEXT: nothing appended")
+        }
+        let answered = QuestionAnswered(question: question, answer: answer, by: by, note: note, revisionReason: revisionReason)
         var payloads: [any EventPayload] = [answered]
-        let wasChosen = state.option != nil
         state.answers[question] = answered
-        if !wasChosen, case .option(let option)? = state.flowchartWalk.end {
+        if case .option(let option)? = state.flowchartWalk.end, state.option == nil || (revisionReason != nil && option != state.option) {
             payloads.append(OptionChosen(option: option, path: state.flowchartWalk.path))
         }
         return try append(payloads, checkedAgainst: state)
@@ -97,10 +114,23 @@ extension Recorder {
         return try append([ChecklistItemVerified(item: item, by: by, notes: notes)], checkedAgainst: state)[0]
     }
 
-    public func approve(by: String, role: String, drill drillID: String? = nil) throws -> AppendOutcome {
+    /// Records an approval. The second value says why it opens nothing, when the runbook asks for
+    /// other roles.
+    public func approve(by: String, role: String, drill drillID: String? = nil) throws -> (AppendOutcome, notice: String?) {
         let state = try writableState(drillID)
         guard state.status == .running else { throw Self.aborted(state) }
-        return try append([ApprovalGranted(by: by, role: role)], checkedAgainst: state)[0]
+        let outcome = try append([ApprovalGranted(by: by, role: role)], checkedAgainst: state)[0]
+        guard !state.roleOpensGate(role) else { return (outcome, nil) }
+        let asked = state.followed?.approvals.map(\.role).joined(separator: ", ") ?? ""
+        return (outcome, "recorded, but role \"\(role)\" opens nothing: runbook \(state.runbook?.id ?? "?") asks for approval by \(asked)")
+    }
+
+    /// Records a decline: approvals recorded before it count no more, so the gate is closed until
+    /// new approvals.
+    public func decline(by: String, role: String, reason: String, drill drillID: String? = nil) throws -> AppendOutcome {
+        let state = try writableState(drillID)
+        guard state.status == .running else { throw Self.aborted(state) }
+        return try append([ApprovalDeclined(by: by, role: role, reason: reason)], checkedAgainst: state)[0]
     }
 
     public func completePhase(_ id: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
@@ -109,11 +139,18 @@ extension Recorder {
         let phase = try Self.phase(id, in: state)
         guard phase.startedAt != nil else { throw InvalidInput("phase \(id) was never started (failback phase start \(id)): nothing appended") }
         if let at = phase.completedAt { throw InvalidInput("phase \(id) already completed at \(at): nothing appended") }
+        let open = state.steps.filter { $0.section == id && ($0.status == .pending || $0.status == .running) }
+        if !open.isEmpty {
+            throw InvalidInput(
+                "phase \(id) has steps not recorded: \(open.map(\.id).joined(separator: ", ")) (failback step done|skip|fail STEP): nothing appended")
+        }
         return try append([PhaseCompleted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
     }
 
+    /// Records a step's outcome. `done` needs the step's `after:` steps done or skipped first
+    /// (unless `overrideReason`, recorded).
     public func recordStep(
-        _ outcome: StepOutcome, _ id: String, reason: String?, drill drillID: String? = nil, idempotencyKey: String? = nil
+        _ outcome: StepOutcome, _ id: String, reason: String?, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
         let payload: any EventPayload
         switch outcome {
@@ -123,11 +160,56 @@ extension Recorder {
         }
         if let earlier = try retried(idempotencyKey, payload) { return earlier }
         let state = try writableState(drillID)
-        guard let step = state.step(id) else {
-            throw InvalidInput("runbook \(state.runbook?.id ?? "?") has no step \(id) (failback runbook show lists them): nothing appended")
-        }
+        let step = try Self.recordableStep(id, in: state)
         if outcome != .done, reason?.allSatisfy(\.isWhitespace) ?? true {
             throw InvalidInput("a \(outcome == .skip ? "skipped" : "failed") step needs --reason: nothing appended")
+        }
+        let missing = outcome == .done && step.status != .running ? Self.stepPredecessorsMissing(step, in: state) : []
+        return try appendGated(payload, step: step, missing: missing, overrideReason: overrideReason, state: state, idempotencyKey: idempotencyKey)
+    }
+
+    /// Records that a step began (`StepStarted`): its duration runs from here. Its `after:` steps
+    /// must be done or skipped first (unless `overrideReason`, recorded).
+    public func startStep(_ id: String, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        if let earlier = try retried(idempotencyKey, StepStarted(step: id)) { return earlier }
+        let state = try writableState(drillID)
+        let step = try Self.recordableStep(id, in: state)
+        if step.status == .running, let at = step.startedAt {
+            throw InvalidInput("step \(id) was already started at \(at): nothing appended")
+        }
+        let missing = Self.stepPredecessorsMissing(step, in: state)
+        return try appendGated(StepStarted(step: id), step: step, missing: missing, overrideReason: overrideReason, state: state, idempotencyKey: idempotencyKey)
+    }
+
+    /// Starts `id` when it has not been started (what `exec --step` does before running its
+    /// command); nil when it was already running. Refused as `startStep` refuses.
+    public func startStepIfNeeded(_ id: String, drill drillID: String? = nil) throws -> AppendOutcome? {
+        let state = try writableState(drillID)
+        if state.step(id)?.status == .running { return nil }
+        return try startStep(id, drill: drillID)
+    }
+
+    private func appendGated(
+        _ payload: any EventPayload, step: DrillState.StepState, missing: [String], overrideReason: String?, state: DrillState, idempotencyKey: String?
+    ) throws -> AppendOutcome {
+        guard !missing.isEmpty else { return try append([payload], checkedAgainst: state, idempotencyKey: idempotencyKey)[0] }
+        guard let reason = overrideReason else {
+            throw InvalidInput("step \(step.id) is gated: \(missing.joined(separator: "; ")) (or pass --override --reason TEXT): nothing appended")
+        }
+        return try append([GateOverridden(phase: step.section, missing: missing, reason: reason), payload], checkedAgainst: state, idempotencyKey: idempotencyKey)[1]
+    }
+
+    private static func stepPredecessorsMissing(_ step: DrillState.StepState, in state: DrillState) -> [String] {
+        step.after.compactMap { dep in
+            let s = state.step(dep)
+            return s?.status == .done || s?.status == .skipped ? nil : "step \(dep) not done (it comes before \(step.id))"
+        }
+    }
+
+    /// The step `id`, when the drill can record something of it now.
+    private static func recordableStep(_ id: String, in state: DrillState) throws -> DrillState.StepState {
+        guard let step = state.step(id) else {
+            throw InvalidInput("runbook \(state.runbook?.id ?? "?") has no step \(id) (failback runbook show lists them): nothing appended")
         }
         let rollbackSection = state.followed?.rollback?.id
         if step.section == rollbackSection {
@@ -136,6 +218,9 @@ extension Recorder {
             }
         } else if let phase = state.phase(step.section) {
             guard state.status == .running else { throw Self.aborted(state) }
+            guard phase.applies else {
+                throw InvalidInput("step \(id) belongs to phase \(phase.id) of option \(phase.option ?? "?"), which this drill does not follow: nothing appended")
+            }
             guard phase.startedAt != nil, phase.completedAt == nil else {
                 throw InvalidInput("step \(id) belongs to phase \(phase.id), which is \(phase.startedAt == nil ? "not started" : "completed"): nothing appended")
             }
@@ -145,7 +230,7 @@ extension Recorder {
         if step.status == .done || step.status == .skipped {
             throw InvalidInput("step \(id) was already recorded as \(step.status.rawValue)\(step.at.map { " at \($0)" } ?? ""): nothing appended")
         }
-        return try append([payload], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+        return step
     }
 
     /// Aborts the drill: from here on it follows the runbook's rollback procedure.
@@ -156,9 +241,13 @@ extension Recorder {
         return try append([DrillAborted(reason: reason)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
     }
 
-    /// Ends the drill (closing its log). Default outcome: `success`, or `aborted` after an abort.
+    /// Ends the drill (closing its log). Without `requested`, the outcome is worked out from the
+    /// state (`DrillState.conclusion`) with its reasons. `success` over a state that does not
+    /// support it is refused unless `overrideReason` is given (recorded with what was missing);
+    /// an aborted drill never completes as success; `no-go` and `postponed` only before any phase
+    /// started; `aborted` only after an abort.
     public func completeDrill(
-        outcome requested: DrillCompleted.Outcome? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
+        outcome requested: DrillCompleted.Outcome? = nil, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
         if let key = idempotencyKey, let earlier = try store.event(withIdempotencyKey: key), earlier.type == DrillCompleted.eventType {
             return .alreadyRecorded(earlier)  // the drill is closed now: the store would refuse a retry
@@ -167,11 +256,39 @@ extension Recorder {
         if let running = state.currentPhase {
             throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
         }
-        let outcome = requested ?? (state.status == .rollingBack ? .aborted : .success)
-        if state.status == .rollingBack && outcome == .success {
-            throw InvalidInput("the drill was aborted (\(state.abortReason ?? "")); it cannot complete with success: nothing appended")
+        let concluded = state.conclusion
+        let outcome = requested ?? concluded.outcome
+        let started = state.phases.contains { $0.startedAt != nil }
+        var reasons = concluded.outcome == outcome ? concluded.reasons : []
+        var override: String?
+        switch outcome {
+        case .success:
+            if state.status == .rollingBack {
+                throw InvalidInput("the drill was aborted (\(state.abortReason ?? "")); it cannot complete with success: nothing appended")
+            }
+            if concluded.outcome != .success {
+                guard let overrideReason else {
+                    throw InvalidInput(
+                        "the drill does not support success: \(concluded.reasons.joined(separator: "; ")) (complete it without --outcome, or pass --override --reason TEXT): nothing appended")
+                }
+                override = try Check.nonEmpty(overrideReason, "override reason")
+                reasons = concluded.reasons
+            }
+        case .aborted:
+            guard state.status == .rollingBack else { throw InvalidInput("the drill was not aborted (failback drill abort --reason TEXT first): nothing appended") }
+        case .noGo, .postponed:
+            guard !started else {
+                throw InvalidInput("phases have started: a drill that went is not \(outcome.rawValue); abort it (failback drill abort --reason TEXT): nothing appended")
+            }
+            guard state.status == .running else { throw Self.aborted(state) }
+            if reasons.isEmpty { reasons = ["declared \(outcome.rawValue) by \(context.actor)"] }
+        case .failed:
+            if reasons.isEmpty { reasons = ["declared failed by \(context.actor)"] }
         }
-        return try append([DrillCompleted(outcome: outcome)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+        if overrideReason != nil && override == nil {
+            throw InvalidInput("--override is for an outcome the drill's state does not support; \(outcome.rawValue) needs none: nothing appended")
+        }
+        return try append([DrillCompleted(outcome: outcome, reasons: reasons, overrideReason: override)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
     }
 
     private static func phase(_ id: String, in state: DrillState) throws(InvalidInput) -> DrillState.PhaseState {

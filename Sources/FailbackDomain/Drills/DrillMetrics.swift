@@ -11,7 +11,13 @@ public struct DrillMetrics: Sendable, Equatable {
     /// Achieved RTO: writes stopped → resumed, against the runbook's target.
     public var rtoSeconds: Double?
     public var rtoTargetSeconds: Double?
-    /// Achieved RPO: the last replication lag sampled before writes resumed, against the target.
+    /// Writes resumed by a step of the abort procedure: on the old site, so the time is not a
+    /// failback RTO and is never called met.
+    public var writesResumedByRollback = false
+    /// Writes stopped and the drill ended without their resuming: the RTO was missed.
+    public var writesNeverResumed = false
+    /// Achieved RPO: the last replication lag sampled in the failback's direction before writes
+    /// resumed, against the target.
     public var rpoSeconds: Double?
     public var rpoTargetSeconds: Double?
     /// Per table, the latest count at each site, and the difference between the highest and lowest.
@@ -21,12 +27,30 @@ public struct DrillMetrics: Sendable, Equatable {
     /// The cutover step done → the first DNS answer that matched the expected one.
     public var cutoverAt: Timestamp?
     public var dnsPropagationSeconds: Double?
+    /// After an abort: the abort → the first DNS answer after it that matched its expectation.
+    public var dnsRevertSeconds: Double?
+    /// Lag readings in the other direction than the failback's (re-protection): count and last.
+    public var reverseLag: (count: Int, max: Double, last: Double)?
     public var lag: (count: Int, min: Double, max: Double, mean: Double, last: Double)?
 
     public static func == (a: DrillMetrics, b: DrillMetrics) -> Bool { a.json == b.json }
 
-    public var rtoMet: Bool? { rtoSeconds.flatMap { s in rtoTargetSeconds.map { s <= $0 } } }
+    /// Met, missed, or nil when there is nothing to judge (no target, no stop, or a rollback).
+    public var rtoMet: Bool? {
+        if writesNeverResumed { return rtoTargetSeconds == nil ? nil : false }
+        if writesResumedByRollback { return nil }
+        return rtoSeconds.flatMap { s in rtoTargetSeconds.map { s <= $0 } }
+    }
     public var rpoMet: Bool? { rpoSeconds.flatMap { s in rpoTargetSeconds.map { s <= $0 } } }
+
+    /// The RTO as a person reads it: met or MISSED against the target, missed when writes never
+    /// resumed, and a rollback's resumption said as such (never called met).
+    public var rtoText: String? {
+        if writesNeverResumed { return "RTO MISSED: writes stopped at \(writesStoppedAt?.description ?? "?") and never resumed" }
+        guard let rto = rtoSeconds else { return nil }
+        if writesResumedByRollback { return "writes resumed on the old site by the rollback after \(formatDuration(rto)) (not a failback RTO)" }
+        return "RTO \(formatDuration(rto))" + (rtoTargetSeconds.map { " (target \(formatDuration($0)): \(rto <= $0 ? "met" : "MISSED"))" } ?? "")
+    }
 
     public var json: JSONValue {
         func t(_ v: Timestamp?) -> JSONValue? { v.map { .string($0.description) } }
@@ -35,10 +59,13 @@ public struct DrillMetrics: Sendable, Equatable {
             "started_at": t(startedAt), "ended_at": t(endedAt), "total_seconds": n(totalSeconds),
             "writes_stopped_at": t(writesStoppedAt), "writes_resumed_at": t(writesResumedAt),
             "rto_seconds": n(rtoSeconds), "rto_target_seconds": n(rtoTargetSeconds), "rto_met": rtoMet.map(JSONValue.bool),
+            "writes_resumed_by": writesResumedAt == nil ? nil : .string(writesResumedByRollback ? "rollback" : "failback"),
+            "writes_never_resumed": writesNeverResumed ? .bool(true) : nil,
             "rpo_seconds": n(rpoSeconds), "rpo_target_seconds": n(rpoTargetSeconds), "rpo_met": rpoMet.map(JSONValue.bool),
             "row_counts": .array(rowCounts.map { ["table": .string($0.table), "counts": .object($0.counts.mapValues { JSONValue($0) }), "delta": JSONValue($0.delta)] }),
             "rows_missing": rowsMissing.map { JSONValue($0) },
-            "cutover_at": t(cutoverAt), "dns_propagation_seconds": n(dnsPropagationSeconds),
+            "cutover_at": t(cutoverAt), "dns_propagation_seconds": n(dnsPropagationSeconds), "dns_revert_seconds": n(dnsRevertSeconds),
+            "reverse_replication_lag": reverseLag.map { ["samples": JSONValue($0.count), "max": .number($0.max), "last": .number($0.last)] },
             "replication_lag": lag.map { ["samples": JSONValue($0.count), "min": .number($0.min), "max": .number($0.max), "mean": .number($0.mean), "last": .number($0.last)] },
         ])
     }
@@ -50,24 +77,30 @@ extension DrillState {
             guard let a, let b else { return nil }
             return Double(b.millisecondsSinceEpoch - a.millisecondsSinceEpoch) / 1000
         }
+        let rollback = followed?.rollback?.id
         let done = steps.filter { $0.status == .done }.compactMap { s in s.at.map { (s, $0) } }.sorted { $0.1 < $1.1 }
-        let stopped = done.first { $0.0.writes == .stop }?.1
-        let resumed = stopped.flatMap { stop in done.first { $0.0.writes == .resume && $0.1 >= stop }?.1 }
-        let lagBeforeResume = resumed.map { lag.last(atOrBefore: $0) } ?? lag.last
+        let stopped = done.first { $0.0.writes == .stop && $0.0.section != rollback }?.1
+        let resumedStep = stopped.flatMap { stop in done.first { $0.0.writes == .resume && $0.1 >= stop } }
+        let resumed = resumedStep?.1
+        let rpoReading = resumed.map { failbackLag.last(atOrBefore: $0) } ?? failbackLag.last
         let latest = latestRowCounts
         let tables = latest.keys.sorted().map { table -> (String, [String: Int], Int) in
-            let counts = latest[table]!
+            let counts = latest[table] ?? [:]
             return (table, counts, (counts.values.max() ?? 0) - (counts.values.min() ?? 0))
         }
-        let cutover = done.first { $0.0.cutover }?.1
-        let propagated = cutover.flatMap { c in dnsAnswers.first { $0.at >= c && $0.matched == true }?.at }
+        let cutover = done.first { $0.0.cutover && $0.0.section != rollback }?.1
+        let propagated = cutover.flatMap { c in dnsAnswers.first { $0.at >= c && !$0.afterAbort && $0.matched == true }?.at }
+        let reverted = abortedAt.flatMap { a in dnsAnswers.first { $0.afterAbort && $0.matched == true }.map { seconds(a, $0.at) } } ?? nil
         return DrillMetrics(
             startedAt: startedAt, endedAt: endedAt, totalSeconds: seconds(startedAt, endedAt),
             writesStoppedAt: stopped, writesResumedAt: resumed, rtoSeconds: seconds(stopped, resumed),
             rtoTargetSeconds: followed?.targets.rtoMinutes.map { $0 * 60 },
-            rpoSeconds: lagBeforeResume?.seconds, rpoTargetSeconds: followed?.targets.rpoSeconds,
+            writesResumedByRollback: resumedStep.map { $0.0.section == rollback } ?? false,
+            writesNeverResumed: stopped != nil && resumed == nil && status == .completed,
+            rpoSeconds: rpoReading?.seconds, rpoTargetSeconds: followed?.targets.rpoSeconds,
             rowCounts: tables, rowsMissing: tables.isEmpty ? nil : tables.reduce(0) { $0 + $1.2 },
-            cutoverAt: cutover, dnsPropagationSeconds: seconds(cutover, propagated),
-            lag: lag.last.map { (lag.count, lag.min, lag.max, lag.mean!, $0.seconds) })
+            cutoverAt: cutover, dnsPropagationSeconds: seconds(cutover, propagated), dnsRevertSeconds: reverted,
+            reverseLag: otherLag.last.map { (otherLag.count, otherLag.max, $0.seconds) },
+            lag: lag.last.map { (lag.count, lag.min, lag.max, lag.mean ?? $0.seconds, $0.seconds) })
     }
 }

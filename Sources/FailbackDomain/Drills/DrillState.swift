@@ -13,7 +13,8 @@ public struct DrillState: Sendable, Equatable {
     }
 
     public enum StepStatus: String, Sendable {
-        case pending, done, skipped, failed
+        /// `running`: started (`StepStarted`) and not yet done, skipped or failed.
+        case pending, running, done, skipped, failed
     }
 
     public struct PhaseState: Sendable, Equatable {
@@ -25,23 +26,37 @@ public struct DrillState: Sendable, Equatable {
         public var completedAt: Timestamp?
         /// False for phases of another option than the drill's.
         public var applies: Bool
+        /// The runbook's `after:` (nil: the previous phase the drill follows).
+        public var after: [String]?
     }
 
     public struct StepState: Sendable, Equatable {
         public var id: String
         public var cutover = false
         public var targetMinutes: ClosedRange<Double>?
-        /// Seconds from the later of the phase's start and the previous step recorded in the phase.
-        public var durationSeconds: Double?
+        /// When the step was started (`StepStarted`), if it was.
+        public var startedAt: Timestamp?
+        /// Seconds from the step's own start to its outcome; nil when it was never started (a
+        /// duration is measured, never inferred).
+        public var durationSeconds: Double? {
+            guard let s = startedAt, let a = at, status != .pending, status != .running else { return nil }
+            return Double(a.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
+        }
         /// Longer than its target (the upper end of a range).
         public var overran: Bool { durationSeconds.flatMap { d in targetMinutes.map { d / 60 > $0.upperBound } } ?? false }
         public var title: String
         /// The phase or section the step belongs to.
         public var section: String
         public var status: StepStatus
+        /// When its outcome was recorded.
         public var at: Timestamp?
         public var reason: String?
         public var writes: Runbook.WriteEffect?
+        /// Steps of its section that must be done or skipped before it starts.
+        public var after: [String] = []
+        /// Who recorded its start and its outcome (the events' actors).
+        public var startedBy: String?
+        public var recordedBy: String?
     }
 
     public var drillID: String?
@@ -53,6 +68,9 @@ public struct DrillState: Sendable, Equatable {
     public var ticket: String?
     public var status: Status = .notStarted
     public var outcome: DrillCompleted.Outcome?
+    /// What the completion said: why (missing, failed, the no-go path), and an override's reason.
+    public var outcomeReasons: [String] = []
+    public var outcomeOverride: String?
     public var abortReason: String?
     public var startedAt: Timestamp?
     public var endedAt: Timestamp?
@@ -65,8 +83,25 @@ public struct DrillState: Sendable, Equatable {
     /// Answers by question (or flowchart node) id; the latest answer counts.
     public var answers: [String: QuestionAnswered] = [:]
     public var verified: [String: ChecklistItemVerified] = [:]
+    /// Every approval and decline, in log order.
     public var approvals: [ApprovalGranted] = []
+    public var declines: [ApprovalDeclined] = []
+    /// The approvals that count: those recorded after the latest decline.
+    public var approvalsInForce: [ApprovalGranted] = []
     public var overrides: [GateOverridden] = []
+    /// When the drill was aborted.
+    public var abortedAt: Timestamp?
+    /// The latest result of each check (by `CheckVerdict.key`), in the order each was first run.
+    public var checks: [CheckState] = []
+    private var checkIndex: [String: Int] = [:]
+
+    /// The latest run of one check: a later run of the same check replaces an earlier result.
+    public struct CheckState: Sendable, Equatable {
+        public var verdict: CheckVerdict
+        public var drillSeq: Int
+        public var at: Timestamp
+        public var summary: String
+    }
     /// The flowchart's pick, when it was recorded.
     public var chosen: OptionChosen?
     /// What happened to the drill's course, in log order (observations and notes are in the log).
@@ -84,7 +119,14 @@ public struct DrillState: Sendable, Equatable {
     public var lag = LagReadings()
     /// The latest row count of each table at each site (table → site → rows).
     public var latestRowCounts: [String: [String: Int]] = [:]
-    public var dnsAnswers: [(at: Timestamp, matched: Bool?)] = []
+    /// DNS answers' verdicts, and whether each came after the abort (then it belongs to the rollback).
+    public var dnsAnswers: [(at: Timestamp, matched: Bool?, afterAbort: Bool)] = []
+    /// Lag readings in the failback's direction (`sites.from` → `sites.to`; every reading when the
+    /// runbook names no sites): the RPO is read from these alone.
+    public var failbackLag = LagReadings()
+    /// Readings in any other direction (re-protection after the promotion), reported apart.
+    public var otherLag = LagReadings()
+    private var failbackSites: Runbook.Sites?
     public var notes = 0
     public var observations = 0
 
@@ -112,6 +154,9 @@ public struct DrillState: Sendable, Equatable {
             observations += 1
             return
         }
+        if let verdict = payload.verdict {
+            noteCheck(verdict, drillSeq: event.drillSeq, at: event.recordedAt, summary: payload.value.summary)
+        }
         switch payload {
         case .replicationLagSampled(let e):
             observations += 1
@@ -127,7 +172,7 @@ public struct DrillState: Sendable, Equatable {
             }
         case .dnsAnswerObserved(let e):
             observations += 1
-            dnsAnswers.append((event.recordedAt, e.matched))
+            dnsAnswers.append((event.recordedAt, e.matched, status == .rollingBack))
         case .drillStarted(let e):
             drillID = event.drillID
             runbook = e.runbook
@@ -138,40 +183,59 @@ public struct DrillState: Sendable, Equatable {
             startedAt = event.recordedAt
             let rb = try e.followedRunbook()
             followed = rb
+            failbackSites = rb.sites
             phases = rb.phases.map {
-                PhaseState(id: $0.id, title: $0.title, option: $0.option, targetMinutes: $0.targetMinutes, applies: $0.option == nil || $0.option == e.option)
+                PhaseState(
+                    id: $0.id, title: $0.title, option: $0.option, targetMinutes: $0.targetMinutes, applies: $0.option == nil || $0.option == e.option,
+                    after: $0.after)
             }
             steps = rb.allSteps.map {
-                StepState(id: $0.step.id, cutover: $0.step.cutover, targetMinutes: $0.step.targetMinutes, title: $0.step.title, section: $0.section, status: .pending, writes: $0.step.writes)
+                StepState(
+                    id: $0.step.id, cutover: $0.step.cutover, targetMinutes: $0.step.targetMinutes, title: $0.step.title, section: $0.section,
+                    status: .pending, writes: $0.step.writes, after: $0.step.after)
             }
         case .phaseStarted(let e):
             if let i = phases.firstIndex(where: { $0.id == e.phase }) { phases[i].startedAt = event.recordedAt }
         case .phaseCompleted(let e):
             if let i = phases.firstIndex(where: { $0.id == e.phase }) { phases[i].completedAt = event.recordedAt }
-        case .stepCompleted(let e): setStep(e.step, .done, e.reason, event.recordedAt)
-        case .stepSkipped(let e): setStep(e.step, .skipped, e.reason, event.recordedAt)
-        case .stepFailed(let e): setStep(e.step, .failed, e.reason, event.recordedAt)
+        case .stepStarted(let e):
+            if let i = steps.firstIndex(where: { $0.id == e.step }) {
+                steps[i].startedAt = event.recordedAt
+                steps[i].startedBy = event.actor
+                steps[i].status = .running
+                steps[i].at = nil
+                steps[i].reason = nil
+            }
+        case .stepCompleted(let e): setStep(e.step, .done, e.reason, event)
+        case .stepSkipped(let e): setStep(e.step, .skipped, e.reason, event)
+        case .stepFailed(let e): setStep(e.step, .failed, e.reason, event)
         case .drillAborted(let e):
             status = .rollingBack
             abortReason = e.reason
+            abortedAt = event.recordedAt
         case .drillCompleted(let e):
             status = .completed
             outcome = e.outcome
+            outcomeReasons = e.reasons
+            outcomeOverride = e.overrideReason
             endedAt = event.recordedAt
         case .issueRaised(let e):
             issues.append(e)
         case .questionAnswered(let e):
             answers[e.question] = e
         case .optionChosen(let e):
+            // The flowchart's pick (again, after a revised answer): the drill follows it from here.
             chosen = e
-            if option == nil {
-                option = e.option
-                for i in phases.indices { phases[i].applies = phases[i].option == nil || phases[i].option == e.option }
-            }
+            option = e.option
+            for i in phases.indices { phases[i].applies = phases[i].option == nil || phases[i].option == e.option }
         case .checklistItemVerified(let e):
             verified[e.item] = e
         case .approvalGranted(let e):
             approvals.append(e)
+            approvalsInForce.append(e)
+        case .approvalDeclined(let e):
+            declines.append(e)
+            approvalsInForce.removeAll()
         case .gateOverridden(let e):
             overrides.append(e)
         case .noteAdded:
@@ -191,9 +255,28 @@ public struct DrillState: Sendable, Equatable {
         note(sample, at: at)
     }
 
+    private mutating func noteCheck(_ verdict: CheckVerdict, drillSeq: Int, at: Timestamp, summary: String) {
+        let entry = CheckState(verdict: verdict, drillSeq: drillSeq, at: at, summary: summary)
+        if let i = checkIndex[verdict.key] { checks[i] = entry } else {
+            checkIndex[verdict.key] = checks.count
+            checks.append(entry)
+        }
+    }
+
+    /// Checks whose latest run failed.
+    public var failedChecks: [CheckState] { checks.filter { $0.verdict.result == .fail } }
+
+    /// Whether a lag reading from `source` to `target` goes the failback's way.
+    func isFailbackDirection(source: String, target: String) -> Bool {
+        guard let sites = failbackSites else { return true }
+        return source == sites.from && target == sites.to
+    }
+
     private mutating func note(_ sample: DrillSample, at: Timestamp) {
         switch sample {
-        case .lag(let seconds, _, _): lag.add(at: at, seconds: seconds)
+        case .lag(let seconds, let source, let target):
+            lag.add(at: at, seconds: seconds)
+            if isFailbackDirection(source: source, target: target) { failbackLag.add(at: at, seconds: seconds) } else { otherLag.add(at: at, seconds: seconds) }
         case .rowCount(let table, let site, let count): latestRowCounts[table, default: [:]][site] = count
         }
     }
@@ -225,7 +308,7 @@ public struct DrillState: Sendable, Equatable {
             }
         }
         for c in rb.checklist where verified[c.id] == nil { missing.append("checklist item \(c.id) not verified (failback checklist verify \(c.id))") }
-        if approvals.isEmpty { missing.append("no approval (failback approve --by NAME --role ROLE)") }
+        missing += approvalGaps
         let walk = flowchartWalk
         if case .outcome(_, let text)? = walk.end { missing.append("the flowchart says: \(text)") }
         if case .option(let picked)? = walk.end, let option, picked != option {
@@ -237,16 +320,17 @@ public struct DrillState: Sendable, Equatable {
         return missing
     }
 
-    private mutating func setStep(_ id: String, _ status: StepStatus, _ reason: String?, _ at: Timestamp) {
+    private mutating func setStep(_ id: String, _ status: StepStatus, _ reason: String?, _ event: RecordedEvent) {
         guard let i = steps.firstIndex(where: { $0.id == id }) else { return }
-        let section = steps[i].section
-        let since = ([phase(section)?.startedAt] + steps.filter { $0.section == section }.map(\.at)).compactMap { $0 }.filter { $0 <= at }.max()
-        steps[i].durationSeconds = since.map { Double(at.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000 }
         steps[i].status = status
         steps[i].reason = reason
-        steps[i].at = at
+        steps[i].at = event.recordedAt
+        steps[i].recordedBy = event.actor
         // The RPO and the lag before and after the cutover are read at these moments.
-        if status == .done, steps[i].writes != nil { lag.mark(at) }
+        if status == .done, steps[i].writes != nil {
+            lag.mark(event.recordedAt)
+            failbackLag.mark(event.recordedAt)
+        }
     }
 
     /// A moment of a drill: after its event `#drill_seq`, or after its last event recorded at or

@@ -9,55 +9,100 @@ extension DrillState.PhaseState {
         return Double(c.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
     }
 
+    /// Seconds from start to completion, or to `now` while running.
+    public func elapsedSeconds(now: Timestamp) -> Double? {
+        guard let s = startedAt else { return nil }
+        return Double((completedAt ?? now).millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
+    }
+
     /// Longer than the runbook's target (the upper end of a range), measured to `now` while running.
     public func overran(now: Timestamp) -> Bool {
-        guard let target = targetMinutes, let s = startedAt else { return false }
-        let end = completedAt ?? now
-        return Double(end.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 60_000 > target.upperBound
+        guard let target = targetMinutes, let e = elapsedSeconds(now: now) else { return false }
+        return e / 60 > target.upperBound
+    }
+}
+
+extension DrillState.StepState {
+    /// Seconds from its start to its outcome, or to `now` while it runs (nil: never started).
+    public func elapsedSeconds(now: Timestamp) -> Double? {
+        guard let s = startedAt else { return nil }
+        let end = status == .running ? now : (at ?? now)
+        return Double(end.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
+    }
+
+    /// Longer than its target, measured to `now` while it runs.
+    public func overran(now: Timestamp) -> Bool {
+        guard let target = targetMinutes, let e = elapsedSeconds(now: now) else { return false }
+        return e / 60 > target.upperBound
     }
 }
 
 extension DrillState {
-    /// The state as JSON: what `failback status --json` prints. It holds no clock reading, so the
-    /// same events always give the same bytes.
-    public var json: JSONValue {
+    /// The moment running work is measured to: the drill's end, else `now`, else its last event.
+    func measuredTo(_ now: Timestamp?) -> Timestamp {
+        endedAt ?? now ?? lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)
+    }
+
+    /// The state as JSON: what `failback status --json` prints. Without `now` it holds no clock
+    /// reading (running work is measured to the last event), so the same events always give the
+    /// same bytes; with `now` (a live `status`) running work is measured to it, as the text is.
+    public var json: JSONValue { json(now: nil) }
+
+    public func json(now: Timestamp?) -> JSONValue {
         func time(_ t: Timestamp?) -> JSONValue? { t.map { .string($0.description) } }
         func range(_ r: ClosedRange<Double>?) -> JSONValue? { r.map { [.number($0.lowerBound), .number($0.upperBound)] } }
-        let end = endedAt ?? lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)
+        func secs(_ d: Double?) -> JSONValue? { d.map(JSONValue.number) }
+        let end = measuredTo(now)
+        let verdict = status == .completed ? nil : conclusion
+        let estimate = followed?.options.first { $0.id == option }?.estimatedMinutes
+        let elapsed = startedAt.map { Double(end.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000 }
         return .members([
             "drill_id": drillID.map(JSONValue.string),
             "status": .string(status.rawValue),
             "outcome": outcome.map { .string($0.rawValue) },
+            "outcome_reasons": outcome == nil ? nil : .array(outcomeReasons.map(JSONValue.string)),
+            "outcome_override": outcomeOverride.map(JSONValue.string),
             "abort_reason": abortReason.map(JSONValue.string),
+            "aborted_at": time(abortedAt),
             "runbook": runbook.map { ["id": .string($0.id), "version": .string($0.version), "digest": .string($0.digest)] },
             "option": option.map(JSONValue.string),
             "operator": operatorName.map(JSONValue.string),
             "ticket": ticket.map(JSONValue.string),
             "started_at": time(startedAt), "ended_at": time(endedAt), "last_event_at": time(lastEventAt),
+            "measured_to": time(end),
+            "elapsed_seconds": secs(elapsed),
+            "estimated_minutes": range(estimate),
+            "over_estimate": estimate.flatMap { e in elapsed.map { .bool($0 / 60 > e.upperBound) } },
             "events": JSONValue(eventCount),
             "current_phase": currentPhase.map { .string($0.id) },
             "phases": .array(phases.map { p in
                 .members([
                     "id": .string(p.id), "title": .string(p.title), "option": p.option.map(JSONValue.string), "status": .string(p.status),
                     "started_at": time(p.startedAt), "completed_at": time(p.completedAt),
-                    "duration_seconds": p.durationSeconds.map(JSONValue.number), "target_minutes": range(p.targetMinutes),
-                    "overrun": .bool(p.overran(now: end)),
+                    "duration_seconds": secs(p.durationSeconds), "elapsed_seconds": secs(p.elapsedSeconds(now: end)),
+                    "target_minutes": range(p.targetMinutes), "overrun": .bool(p.overran(now: end)),
                 ])
             }),
             "steps": .array(steps.filter { $0.status != .pending }.map { s in
                 .members([
-                    "id": .string(s.id), "section": .string(s.section), "status": .string(s.status.rawValue), "at": time(s.at),
-                    "reason": s.reason.map(JSONValue.string), "duration_seconds": s.durationSeconds.map(JSONValue.number),
-                    "target_minutes": range(s.targetMinutes), "overrun": .bool(s.overran),
+                    "id": .string(s.id), "section": .string(s.section), "status": .string(s.status.rawValue), "started_at": time(s.startedAt),
+                    "at": time(s.at), "reason": s.reason.map(JSONValue.string), "duration_seconds": secs(s.durationSeconds),
+                    "elapsed_seconds": secs(s.elapsedSeconds(now: end)), "target_minutes": range(s.targetMinutes), "overrun": .bool(s.overran(now: end)),
+                    "started_by": s.startedBy.map(JSONValue.string), "recorded_by": s.recordedBy.map(JSONValue.string),
                 ])
             }),
-            "steps_pending": JSONValue(steps.filter { $0.status == .pending }.count),
+            "steps_pending": JSONValue(pendingSteps.count),
             "issues": .array(issues.map { ["severity": .string($0.severity.rawValue), "title": .string($0.title)] }),
             "answers": .object(answers.mapValues { .string($0.answer ? "yes" : "no") }),
             "checklist_verified": .array(verified.keys.sorted().map(JSONValue.string)),
             "approvals": .array(approvals.map { ["by": .string($0.by), "role": .string($0.role)] }),
+            "declines": .array(declines.map(\.json)),
             "option_chosen_by_flowchart": chosen.map { $0.json },
             "overrides": .array(overrides.map(\.json)),
+            "checks_failed": .array(failedChecks.map { c in
+                ["kind": .string(c.verdict.kind), "name": .string(c.verdict.name), "drill_seq": JSONValue(c.drillSeq)]
+            }),
+            "conclusion": verdict.map { ["outcome": .string($0.outcome.rawValue), "reasons": .array($0.reasons.map(JSONValue.string))] },
             "metrics": metrics.json,
             "timeline": .array(timeline.map { ["drill_seq": JSONValue($0.drillSeq), "at": .string($0.at.description), "type": .string($0.type), "summary": .string($0.summary)] }),
             "blockers": .array((phases.contains { $0.startedAt != nil } ? [] : blockers).map(JSONValue.string)),
@@ -71,6 +116,8 @@ extension DrillState {
         let end = endedAt ?? now
         let headline = status == .completed ? "completed: \(outcome?.rawValue ?? "?")" : status == .rollingBack ? "ABORTED, rolling back" : status.rawValue
         out.append("drill \(drillID ?? "?")  \(headline)")
+        if let o = outcomeOverride { out.append("outcome OVERRIDDEN: \(o)") }
+        if status == .completed, !outcomeReasons.isEmpty { out.append("because: " + outcomeReasons.joined(separator: "; ")) }
         if let rb = runbook {
             out.append("runbook \(rb.id) v\(rb.version) (sha256 \(rb.digest.prefix(12))…)" + (option.map { " · option \($0)" } ?? "")
                 + (operatorName.map { " · operator \($0)" } ?? "") + (ticket.map { " · ticket \($0)" } ?? ""))
@@ -106,13 +153,23 @@ extension DrillState {
             out.append("phase \(current.id): \(mine.filter { $0.status != .pending }.count)/\(mine.count) steps recorded")
             for s in mine {
                 out.append("  \(s.status.rawValue.padding(7))  \(s.id)  \(s.title)" + (s.reason.map { " — \($0)" } ?? "")
-                    + (s.targetMinutes.map { "  (target \(trimmed($0.upperBound)) min)" } ?? "") + (s.overran ? "  OVERRUN" : ""))
+                    + (s.elapsedSeconds(now: end).map { "  \(formatDuration($0))" } ?? "")
+                    + (s.targetMinutes.map { "  (target \(trimmed($0.upperBound)) min)" } ?? "") + (s.overran(now: end) ? "  OVERRUN" : ""))
             }
         }
-        let late = steps.filter(\.overran)
+        let late = steps.filter { $0.overran(now: end) }
         if !late.isEmpty {
             out.append("")
-            out.append("overruns: " + late.map { "\($0.id) took \(Self.duration($0.durationSeconds ?? 0)) (target \(trimmed($0.targetMinutes!.upperBound)) min)" }.joined(separator: "; "))
+            out.append("overruns: " + late.map { s in
+                "\(s.id) \(s.status == .running ? "running for" : "took") \(formatDuration(s.elapsedSeconds(now: end) ?? 0)) (target \(trimmed(s.targetMinutes?.upperBound ?? 0)) min)"
+            }.joined(separator: "; "))
+        }
+        if status != .completed, phases.contains(where: { $0.startedAt != nil }) {
+            let c = conclusion
+            if !c.reasons.isEmpty {
+                out.append("")
+                out.append("not yet a success: " + c.reasons.joined(separator: "; "))
+            }
         }
         let failed = steps.filter { $0.status == .failed }
         if !failed.isEmpty { out.append(""); out.append("failed steps: " + failed.map(\.id).joined(separator: ", ")) }
@@ -122,11 +179,13 @@ extension DrillState {
         }
         let m = metrics
         var figures: [String] = []
-        if let rto = m.rtoSeconds { figures.append("RTO \(Self.duration(rto))" + (m.rtoTargetSeconds.map { " (target \(Self.duration($0)): \(rto <= $0 ? "met" : "MISSED"))" } ?? "")) }
-        if let rpo = m.rpoSeconds { figures.append("RPO \(formatSeconds(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatSeconds($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? "")) }
+        if let rto = m.rtoText { figures.append(rto) }
+        if let rpo = m.rpoSeconds { figures.append("RPO \(formatDuration(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatDuration($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? "")) }
         if let missing = m.rowsMissing { figures.append("rows missing \(missing)") }
-        if let dns = m.dnsPropagationSeconds { figures.append("DNS propagated in \(formatSeconds(dns))") }
-        if let lag = m.lag { figures.append("lag \(formatSeconds(lag.last)) last, \(formatSeconds(lag.max)) max over \(lag.count) samples") }
+        if let dns = m.dnsPropagationSeconds { figures.append("DNS propagated in \(formatDuration(dns))") }
+        if let dns = m.dnsRevertSeconds { figures.append("DNS reverted in \(formatDuration(dns)) (rollback)") }
+        if let lag = m.lag { figures.append("lag \(formatDuration(lag.last)) last, \(formatDuration(lag.max)) max over \(lag.count) samples") }
+        if let r = m.reverseLag { figures.append("reverse lag \(formatDuration(r.last)) last over \(r.count) samples") }
         if !figures.isEmpty {
             out.append("")
             out.append(figures.joined(separator: " · "))
@@ -141,11 +200,11 @@ extension DrillState {
         switch status {
         case .notStarted, .completed: return nil
         case .rollingBack:
-            let pending = steps.first { $0.section == followed?.rollback?.id && $0.status == .pending }
+            let pending = pendingSteps.first { $0.section == followed?.rollback?.id }
             return pending.map { "failback step done \($0.id)" } ?? "failback drill complete"
         case .running:
             if let current = currentPhase {
-                let pending = steps.first { $0.section == current.id && $0.status == .pending }
+                let pending = steps.first { $0.section == current.id && ($0.status == .pending || $0.status == .running) }
                 return pending.map { "failback step done \($0.id)" } ?? "failback phase complete \(current.id)"
             }
             if !phases.contains(where: { $0.startedAt != nil }), let first = blockers.first, let hint = first.firstRange(of: "(failback ") {
@@ -156,17 +215,9 @@ extension DrillState {
     }
 
     static func duration(_ from: Timestamp, _ to: Timestamp) -> String {
-        duration(Double(to.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / 1000)
-    }
-
-    /// `12m05s`, `1h02m`.
-    public static func duration(_ seconds: Double) -> String {
-        let s = Int64(max(0, seconds))
-        return s >= 3600 ? "\(s / 3600)h\(String(format2(s % 3600 / 60)))m" : "\(s / 60)m\(format2(s % 60))s"
+        formatDuration(Double(to.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / 1000)
     }
 }
-
-private func format2(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
 
 extension String {
     fileprivate func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }

@@ -19,9 +19,12 @@ public struct DrillSummary: Sendable, Equatable {
     public var totalSeconds: Double?
     public var rtoSeconds: Double?
     public var rtoMet: Bool?
+    /// Writes stopped and never resumed; writes resumed by the rollback (not a failback RTO).
+    public var writesNeverResumed = false
+    public var writesResumedByRollback = false
 
     /// The name its cached form is kept under; a new layout takes a new name.
-    static let projectionName = "drill-summary/1"
+    static let projectionName = "drill-summary/2"
 
     public init(_ state: DrillState, drillID: String) {
         let m = state.metrics
@@ -38,6 +41,8 @@ public struct DrillSummary: Sendable, Equatable {
         totalSeconds = m.totalSeconds
         rtoSeconds = m.rtoSeconds
         rtoMet = m.rtoMet
+        writesNeverResumed = m.writesNeverResumed
+        writesResumedByRollback = m.writesResumedByRollback
     }
 
     /// One object of `drill list --json` (also the form kept in the store).
@@ -49,6 +54,7 @@ public struct DrillSummary: Sendable, Equatable {
             "started_at": time(startedAt), "ended_at": time(endedAt), "last_event_at": time(lastEventAt),
             "events": JSONValue(events), "total_seconds": totalSeconds.map(JSONValue.number), "rto_seconds": rtoSeconds.map(JSONValue.number),
             "rto_met": rtoMet.map(JSONValue.bool),
+            "writes_never_resumed": writesNeverResumed ? .bool(true) : nil, "writes_resumed_by_rollback": writesResumedByRollback ? .bool(true) : nil,
         ])
     }
 
@@ -70,6 +76,8 @@ public struct DrillSummary: Sendable, Equatable {
         totalSeconds = v["total_seconds"]?.numberValue
         rtoSeconds = v["rto_seconds"]?.numberValue
         rtoMet = v["rto_met"]?.boolValue
+        writesNeverResumed = v["writes_never_resumed"]?.boolValue ?? false
+        writesResumedByRollback = v["writes_resumed_by_rollback"]?.boolValue ?? false
     }
 
     /// One line of `drill list`: id, runbook, status or outcome, start, duration, RTO (tab-separated).
@@ -77,8 +85,9 @@ public struct DrillSummary: Sendable, Equatable {
         let state = status == .completed ? (outcome?.rawValue ?? "completed") : status.rawValue
         return [
             drillID, runbookID.map { "\($0) v\(runbookVersion ?? "?")" + (option.map { " option \($0)" } ?? "") } ?? "?", state,
-            startedAt?.description ?? "", totalSeconds.map { "took \(DrillState.duration($0))" } ?? "open",
-            rtoSeconds.map { "RTO \(DrillState.duration($0))" + (rtoMet == false ? " MISSED" : "") } ?? "",
+            startedAt?.description ?? "", totalSeconds.map { "took \(formatDuration($0))" } ?? "open",
+            writesNeverResumed ? "RTO MISSED (writes never resumed)"
+                : rtoSeconds.map { writesResumedByRollback ? "rollback resumed writes in \(formatDuration($0))" : "RTO \(formatDuration($0))" + (rtoMet == false ? " MISSED" : "") } ?? "",
         ].joined(separator: "\t")
     }
 }

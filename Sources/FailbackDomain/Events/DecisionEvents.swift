@@ -1,30 +1,42 @@
 import FailbackLog
 
-/// A yes/no question of the runbook (a pre-decision question, a flowchart node, or both) was answered.
+/// A yes/no question of the runbook (a pre-decision question, a flowchart node, or both) was
+/// answered, or an earlier answer was revised (`revised`, with its reason).
 public struct QuestionAnswered: EventPayload, Equatable {
     public static let eventType = "QuestionAnswered"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     public var question: String
     public var answer: Bool
     /// Who answered, when not the one recording.
     public var by: String?
     public var note: String?
+    /// Set when this answer replaces an earlier one: why it changed.
+    public var revisionReason: String?
 
-    public init(question: String, answer: Bool, by: String? = nil, note: String? = nil) {
+    public init(question: String, answer: Bool, by: String? = nil, note: String? = nil, revisionReason: String? = nil) {
         self.question = question
         self.answer = answer
         self.by = by
         self.note = note
+        self.revisionReason = revisionReason
     }
     public var json: JSONValue {
-        .members(["question": .string(question), "answer": .string(answer ? "yes" : "no"), "by": by.map(JSONValue.string), "note": note.map(JSONValue.string)])
+        .members([
+            "question": .string(question), "answer": .string(answer ? "yes" : "no"), "by": by.map(JSONValue.string), "note": note.map(JSONValue.string),
+            "revision_reason": revisionReason.map(JSONValue.string),
+        ])
     }
     public init(reading r: PayloadReader) throws(InvalidInput) {
         let answer = try r.string("answer")
         guard answer == "yes" || answer == "no" else { throw InvalidInput("\(Self.eventType): answer must be yes or no") }
-        self.init(question: try r.string("question"), answer: answer == "yes", by: try r.optionalString("by"), note: try r.optionalString("note"))
+        self.init(
+            question: try r.string("question"), answer: answer == "yes", by: try r.optionalString("by"), note: try r.optionalString("note"),
+            revisionReason: try r.optionalString("revision_reason"))
     }
-    public var summary: String { "\(question): \(answer ? "yes" : "NO")" + (by.map { " (by \($0))" } ?? "") + (note.map { " — \($0)" } ?? "") }
+    public var summary: String {
+        "\(question): \(answer ? "yes" : "NO")" + (revisionReason.map { " (REVISED: \($0))" } ?? "") + (by.map { " (by \($0))" } ?? "")
+            + (note.map { " — \($0)" } ?? "")
+    }
 }
 
 /// The runbook's flowchart led to an option, through these answers.
@@ -93,6 +105,26 @@ public struct ApprovalGranted: EventPayload, Equatable {
         try self.init(by: try r.string("by"), role: try r.string("role"))
     }
     public var summary: String { "approved by \(by) (\(role))" }
+}
+
+/// Someone with authority declined the failback: approvals recorded before this count no more.
+public struct ApprovalDeclined: EventPayload, Equatable {
+    public static let eventType = "ApprovalDeclined"
+    public static let schemaVersion = 1
+    public var by: String
+    public var role: String
+    public var reason: String
+
+    public init(by: String, role: String, reason: String) throws(InvalidInput) {
+        self.by = try Check.nonEmpty(by, "decliner")
+        self.role = try Check.nonEmpty(role, "decliner's role")
+        self.reason = try Check.nonEmpty(reason, "decline reason")
+    }
+    public var json: JSONValue { ["by": .string(by), "role": .string(role), "reason": .string(reason)] }
+    public init(reading r: PayloadReader) throws(InvalidInput) {
+        try self.init(by: try r.string("by"), role: try r.string("role"), reason: try r.string("reason"))
+    }
+    public var summary: String { "DECLINED by \(by) (\(role)): \(reason)" }
 }
 
 /// A gate was passed although its preconditions were not met: what was missing, and why.

@@ -43,6 +43,7 @@ public indirect enum KnownPayload: Sendable {
     case recoveryStateObserved(RecoveryStateObserved)
     case phaseStarted(PhaseStarted)
     case phaseCompleted(PhaseCompleted)
+    case stepStarted(StepStarted)
     case stepCompleted(StepCompleted)
     case stepSkipped(StepSkipped)
     case stepFailed(StepFailed)
@@ -52,6 +53,7 @@ public indirect enum KnownPayload: Sendable {
     case optionChosen(OptionChosen)
     case checklistItemVerified(ChecklistItemVerified)
     case approvalGranted(ApprovalGranted)
+    case approvalDeclined(ApprovalDeclined)
     case gateOverridden(GateOverridden)
     case commandExecuted(CommandExecuted)
     case commandFailedToStart(CommandFailedToStart)
@@ -72,6 +74,7 @@ public indirect enum KnownPayload: Sendable {
         case .recoveryStateObserved(let p): p
         case .phaseStarted(let p): p
         case .phaseCompleted(let p): p
+        case .stepStarted(let p): p
         case .stepCompleted(let p): p
         case .stepSkipped(let p): p
         case .stepFailed(let p): p
@@ -81,6 +84,7 @@ public indirect enum KnownPayload: Sendable {
         case .optionChosen(let p): p
         case .checklistItemVerified(let p): p
         case .approvalGranted(let p): p
+        case .approvalDeclined(let p): p
         case .gateOverridden(let p): p
         case .commandExecuted(let p): p
         case .commandFailedToStart(let p): p
@@ -103,6 +107,7 @@ public indirect enum KnownPayload: Sendable {
         case .recoveryStateObserved: RecoveryStateObserved.self
         case .phaseStarted: PhaseStarted.self
         case .phaseCompleted: PhaseCompleted.self
+        case .stepStarted: StepStarted.self
         case .stepCompleted: StepCompleted.self
         case .stepSkipped: StepSkipped.self
         case .stepFailed: StepFailed.self
@@ -112,6 +117,7 @@ public indirect enum KnownPayload: Sendable {
         case .optionChosen: OptionChosen.self
         case .checklistItemVerified: ChecklistItemVerified.self
         case .approvalGranted: ApprovalGranted.self
+        case .approvalDeclined: ApprovalDeclined.self
         case .gateOverridden: GateOverridden.self
         case .commandExecuted: CommandExecuted.self
         case .commandFailedToStart: CommandFailedToStart.self
@@ -143,6 +149,7 @@ public enum EventCatalogue {
         entry(RecoveryStateObserved.self, KnownPayload.recoveryStateObserved),
         entry(PhaseStarted.self, KnownPayload.phaseStarted),
         entry(PhaseCompleted.self, KnownPayload.phaseCompleted),
+        entry(StepStarted.self, KnownPayload.stepStarted),
         entry(StepCompleted.self, KnownPayload.stepCompleted),
         entry(StepSkipped.self, KnownPayload.stepSkipped),
         entry(StepFailed.self, KnownPayload.stepFailed),
@@ -152,6 +159,7 @@ public enum EventCatalogue {
         entry(OptionChosen.self, KnownPayload.optionChosen),
         entry(ChecklistItemVerified.self, KnownPayload.checklistItemVerified),
         entry(ApprovalGranted.self, KnownPayload.approvalGranted),
+        entry(ApprovalDeclined.self, KnownPayload.approvalDeclined),
         entry(GateOverridden.self, KnownPayload.gateOverridden),
         entry(CommandExecuted.self, KnownPayload.commandExecuted),
         entry(CommandFailedToStart.self, KnownPayload.commandFailedToStart),
@@ -310,12 +318,6 @@ enum Check {
         guard !value.allSatisfy(\.isWhitespace) else { throw InvalidInput("\(name) must not be empty") }
         return value
     }
-}
-
-/// A duration in seconds for people: `3.2s`, `41ms`.
-public func formatSeconds(_ s: Double) -> String {
-    if s < 1 && s > 0 { return "\(trimmed(s * 1000))ms" }
-    return "\(trimmed(s))s"
 }
 
 func trimmed(_ d: Double) -> String {

@@ -77,7 +77,7 @@ public struct ReplicationLagSampled: EventPayload, Equatable {
 
     public var summary: String {
         guard let lagSeconds else { return "lag \(source) → \(target): no reading: \(error ?? "?")" }
-        return "lag \(formatSeconds(lagSeconds)) \(source) → \(target)" + (lagBytes.map { " (\($0) bytes)" } ?? "")
+        return "lag \(formatDuration(lagSeconds)) \(source) → \(target)" + (lagBytes.map { " (\($0) bytes)" } ?? "")
             + (idle == true ? " (idle: nothing to replay)" : "") + (replayPaused == true ? " (replay paused)" : "")
     }
 }

@@ -22,6 +22,8 @@ public struct Runbook: Sendable, Equatable {
     public var criteria: Criteria
     public var questions: [Question]
     public var checklist: [ChecklistItem]
+    /// The approvals the go/no-go gate needs (empty: one approval of any role).
+    public var approvals: [ApprovalRequirement]
     public var options: [StrategyOption]
     public var flowchart: Flowchart?
     public var phases: [Phase]
@@ -64,6 +66,12 @@ public struct Runbook: Sendable, Equatable {
         public var id: String
         public var text: String
         public var hint: String?
+    }
+
+    /// `count` distinct people with `role` must approve before the first phase starts.
+    public struct ApprovalRequirement: Sendable, Equatable {
+        public var role: String
+        public var count: Int
     }
 
     public struct ChecklistItem: Sendable, Equatable {
@@ -112,6 +120,9 @@ public struct Runbook: Sendable, Equatable {
         /// When the phase starts relative to the cutover, as written (`T-30m`, `T-0`).
         public var offset: String?
         public var targetMinutes: ClosedRange<Double>?
+        /// The phases that must complete before this one starts (nil: the previous phase the
+        /// drill follows, in the runbook's order).
+        public var after: [String]?
         public var steps: [Step]
     }
 
@@ -131,6 +142,8 @@ public struct Runbook: Sendable, Equatable {
         public var cutover: Bool
         /// How long the step should take.
         public var targetMinutes: ClosedRange<Double>?
+        /// Steps of the same section that must be done (or skipped) before this one starts.
+        public var after: [String]
     }
 
     public enum WriteEffect: String, Sendable, Equatable {

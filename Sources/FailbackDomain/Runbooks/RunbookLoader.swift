@@ -61,7 +61,7 @@ public enum RunbookLoader {
     private static func read(_ root: Value) throws(InvalidInput) -> Runbook {
         let o = try root.object([
             "format", "id", "title", "version", "updated", "status", "owner", "escalation", "audience", "summary", "targets", "sites",
-            "services", "prerequisites", "warnings", "use_cases", "criteria", "questions", "checklist", "options", "flowchart", "phases",
+            "services", "prerequisites", "warnings", "use_cases", "criteria", "questions", "checklist", "approvals", "options", "flowchart", "phases",
             "post_tasks", "validation", "rollback", "troubleshooting", "report", "evidence", "contacts", "related", "history",
         ])
         let format = try o.string("format")
@@ -94,6 +94,12 @@ public enum RunbookLoader {
                 let m = try c.object(["id", "item", "notes"])
                 return Runbook.ChecklistItem(id: try m.identifier("id"), item: try m.string("item"), notes: try m.optionalString("notes"))
             },
+            approvals: try o.list("approvals") { (a) throws(InvalidInput) in
+                let m = try a.object(["role", "count"])
+                let count = try m.optionalNumber("count") ?? 1
+                guard count >= 1, count == count.rounded(), count <= 100 else { throw m.member("count").fail("expected a whole number from 1 to 100") }
+                return Runbook.ApprovalRequirement(role: try m.string("role"), count: Int(count))
+            },
             options: try o.list("options") { (v) throws(InvalidInput) in
                 let m = try v.object(["id", "title", "recommended", "pros", "cons", "use_when", "estimated_minutes", "window"])
                 return Runbook.StrategyOption(
@@ -109,10 +115,11 @@ public enum RunbookLoader {
                 })
             },
             phases: try o.list("phases") { (p) throws(InvalidInput) in
-                let m = try p.object(["id", "title", "option", "offset", "target_minutes", "steps"])
+                let m = try p.object(["id", "title", "option", "offset", "target_minutes", "after", "steps"])
                 return Runbook.Phase(
                     id: try m.identifier("id"), title: try m.string("title"), option: try m.optionalString("option"),
-                    offset: try m.optionalString("offset"), targetMinutes: try m.optionalRange("target_minutes"), steps: try m.list("steps", step))
+                    offset: try m.optionalString("offset"), targetMinutes: try m.optionalRange("target_minutes"),
+                    after: m.optionalMember("after") == nil ? nil : try m.strings("after"), steps: try m.list("steps", step))
             },
             postTasks: try o.list("post_tasks", section), validation: try o.list("validation", section),
             rollback: try o.optionalMember("rollback").map(section),
@@ -145,7 +152,7 @@ public enum RunbookLoader {
     }
 
     private static func step(_ v: Value) throws(InvalidInput) -> Runbook.Step {
-        let m = try v.object(["id", "title", "action", "commands", "expect", "notes", "sites", "services", "writes", "cutover", "target_minutes"])
+        let m = try v.object(["id", "title", "action", "commands", "expect", "notes", "sites", "services", "writes", "cutover", "target_minutes", "after"])
         let writes = try m.optionalString("writes")
         guard writes == nil || Runbook.WriteEffect(rawValue: writes!) != nil else {
             throw m.member("writes").fail("must be \"stop\" or \"resume\", not \"\(writes!)\"")
@@ -154,7 +161,7 @@ public enum RunbookLoader {
             id: try m.identifier("id"), title: try m.string("title"), action: try m.optionalString("action"),
             commands: try m.list("commands", command), expect: try m.optionalString("expect"), notes: try m.strings("notes"),
             sites: try m.strings("sites"), services: try m.strings("services"), writes: writes.flatMap(Runbook.WriteEffect.init),
-            cutover: try m.optionalBool("cutover") ?? false, targetMinutes: try m.optionalRange("target_minutes"))
+            cutover: try m.optionalBool("cutover") ?? false, targetMinutes: try m.optionalRange("target_minutes"), after: try m.strings("after"))
         return step
     }
 
@@ -207,6 +214,7 @@ public enum RunbookLoader {
         for (i, p) in rb.phases.enumerated() {
             if let o = p.option, !optionIDs.contains(o) { throw root.at("/phases/\(i)/option").fail("names option \"\(o)\", which the runbook does not define") }
         }
+        try checkOrder(rb, root)
         if let f = rb.flowchart {
             let nodeIDs = Set(f.nodes.map(\.id))
             try unique(f.nodes.map(\.id), "flowchart node", { "/flowchart/nodes/\($0)/id" })
@@ -235,6 +243,57 @@ public enum RunbookLoader {
             }
             if let loop = walk(f.start) { throw root.at("/flowchart").fail("the flowchart loops back to node \"\(loop)\"") }
         }
+    }
+}
+
+extension RunbookLoader {
+    /// `after:` names known phases (or steps of the same section), nothing depends on itself, and
+    /// the dependencies have no cycle.
+    fileprivate static func checkOrder(_ rb: Runbook, _ root: Value) throws(InvalidInput) {
+        let phaseIDs = Set(rb.phases.map(\.id))
+        var phaseEdges: [String: [String]] = [:]
+        for (i, p) in rb.phases.enumerated() {
+            for (k, dep) in (p.after ?? []).enumerated() {
+                let at = root.at("/phases/\(i)/after/\(k)")
+                guard phaseIDs.contains(dep) else { throw at.fail("names phase \"\(dep)\", which the runbook does not define") }
+                guard dep != p.id else { throw at.fail("phase \"\(p.id)\" cannot come after itself") }
+            }
+            phaseEdges[p.id] = p.after ?? []
+        }
+        if let loop = firstCycle(phaseEdges, order: rb.phases.map(\.id)) { throw root.at("/phases").fail("the phases' after: dependencies loop through phase \"\(loop)\"") }
+        var sections: [(pointer: String, steps: [Runbook.Step])] = rb.phases.enumerated().map { ("/phases/\($0.offset)", $0.element.steps) }
+        sections += rb.postTasks.enumerated().map { ("/post_tasks/\($0.offset)", $0.element.steps) }
+        sections += rb.validation.enumerated().map { ("/validation/\($0.offset)", $0.element.steps) }
+        if let r = rb.rollback { sections.append(("/rollback", r.steps)) }
+        for section in sections {
+            let ids = Set(section.steps.map(\.id))
+            var edges: [String: [String]] = [:]
+            for (j, step) in section.steps.enumerated() {
+                for (k, dep) in step.after.enumerated() {
+                    let at = root.at("\(section.pointer)/steps/\(j)/after/\(k)")
+                    guard ids.contains(dep) else { throw at.fail("names step \"\(dep)\", which this section does not define") }
+                    guard dep != step.id else { throw at.fail("step \"\(step.id)\" cannot come after itself") }
+                }
+                edges[step.id] = step.after
+            }
+            if let loop = firstCycle(edges, order: section.steps.map(\.id)) {
+                throw root.at("\(section.pointer)/steps").fail("the steps' after: dependencies loop through step \"\(loop)\"")
+            }
+        }
+    }
+
+    /// A node on a cycle of `edges` (node → the nodes it waits for), if there is one.
+    private static func firstCycle(_ edges: [String: [String]], order: [String]) -> String? {
+        var state: [String: Bool] = [:]  // false: on the current path; true: done
+        func visit(_ id: String) -> String? {
+            if let s = state[id] { return s ? nil : id }
+            state[id] = false
+            for dep in edges[id] ?? [] { if let loop = visit(dep) { return loop } }
+            state[id] = true
+            return nil
+        }
+        for id in order { if let loop = visit(id) { return loop } }
+        return nil
     }
 }
 

@@ -146,7 +146,7 @@ public struct DrillComparison: Sendable {
         }
     }
 
-    static func seconds(_ s: Double?) -> String { s.map { $0 >= 120 ? DrillState.duration($0) : formatSeconds($0) } ?? "—" }
+    static func seconds(_ s: Double?) -> String { s.map(formatDuration) ?? "—" }
     static func delta(_ d: Double?) -> String {
         guard let d else { return "—" }
         return d == 0 ? "0" : (d > 0 ? "+" : "-") + seconds(abs(d))

@@ -63,7 +63,7 @@ public struct DrillReplay {
             var parts: [String] = []
             if let current = currentPhase {
                 var p = "phase \(min(phasesDone + 1, phasesFollowed))/\(phasesFollowed) \(current)"
-                if let e = phaseElapsed { p += " \(DrillState.duration(Double(e) / 1000))" }
+                if let e = phaseElapsed { p += " \(formatDuration(Double(e) / 1000))" }
                 if let t = phaseTargetMinutes { p += " of \(trimmedNumber(t)) min" + (phaseElapsed.map { Double($0) / 60_000 > t } == true ? " OVERRUN" : "") }
                 parts.append(p)
             } else if phasesFollowed > 0 {
@@ -71,7 +71,7 @@ public struct DrillReplay {
             } else {
                 parts.append("no phase yet")
             }
-            parts.append("drill \(DrillState.duration(Double(elapsed) / 1000))")
+            parts.append("drill \(formatDuration(Double(elapsed) / 1000))")
             if status != .running { parts.append(status.rawValue) }
             if failures > 0 { parts.append("\(failures) failed") }
             return parts.joined(separator: " · ")
@@ -150,11 +150,11 @@ public struct DrillReplay {
                 parts.append("drill still open (\(state.status.rawValue)): \(state.eventCount) events so far" + (state.lastEventAt.map { ", the last at \($0)" } ?? ""))
             }
         }
-        if let total = m.totalSeconds { parts.append("took \(DrillState.duration(total))") }
+        if let total = m.totalSeconds { parts.append("took \(formatDuration(total))") }
         if let rto = m.rtoSeconds {
-            parts.append("RTO \(DrillState.duration(rto))" + (m.rtoTargetSeconds.map { " (target \(DrillState.duration($0)): \(rto <= $0 ? "met" : "MISSED"))" } ?? ""))
+            parts.append("RTO \(formatDuration(rto))" + (m.rtoTargetSeconds.map { " (target \(formatDuration($0)): \(rto <= $0 ? "met" : "MISSED"))" } ?? ""))
         }
-        if let rpo = m.rpoSeconds { parts.append("RPO \(formatSeconds(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatSeconds($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? "")) }
+        if let rpo = m.rpoSeconds { parts.append("RPO \(formatDuration(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatDuration($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? "")) }
         parts.append(failures == 0 ? "no failed checks" : "\(failures) failed")
         return parts.joined(separator: " · ")
     }
@@ -183,7 +183,7 @@ extension DrillReplay.Frame {
         if !marks.isEmpty {
             text += "  " + marks.map { Terminal.sgr($0 == .failed || $0 == .aborted ? "1;31" : "1;33", $0.rawValue, colour) }.joined(separator: colour ? "  " : " ")
         }
-        if let behind = clockBehind { text += "  " + Terminal.sgr("33", "[clock \(formatSeconds(Double(behind) / 1000)) behind the event before]", colour) }
+        if let behind = clockBehind { text += "  " + Terminal.sgr("33", "[clock \(formatDuration(Double(behind) / 1000)) behind the event before]", colour) }
         return text
     }
 

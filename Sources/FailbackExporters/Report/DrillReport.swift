@@ -8,7 +8,7 @@ import FailbackLog
 public struct DrillReport: Sendable {
     /// One pass/fail fact with the event that proves it.
     public struct Check: Sendable, Equatable {
-        public enum Result: String, Sendable { case pass, fail, skipped }
+        public typealias Result = CheckVerdict.Result
         /// `http`, `dns`, `recovery`, `row-counts`, `wait`, `command`, `pods`, `step`.
         public var kind: String
         public var name: String
@@ -34,6 +34,8 @@ public struct DrillReport: Sendable {
     /// Every event, in order: the evidence index.
     public var events: [EventReference] = []
     public var decisions: [(question: String, answer: Bool, by: String?, note: String?, evidence: EventReference)] = []
+    /// Approvals and declines in log order, with the actor who recorded them.
+    var approvalRows: [[String]] = []
     /// Replication lag over time for charts and report.json: at most `lagPoints` points, each the
     /// largest reading of its stretch of samples (every reading is in the log).
     public var lag: [(at: Timestamp, seconds: Double, source: String, target: String)] = []
@@ -126,7 +128,9 @@ public struct DrillReport: Sendable {
                 dropped += 1
             }
             if let v = Self.verdict(of: .waitConcluded(e)) { check(v.kind, v.name, v.result) }
-        case .questionAnswered(let e)?: decisions.append((e.question, e.answer, e.by, e.note, reference()))
+        case .questionAnswered(let e)?: decisions.append((e.question, e.answer, e.by ?? event.actor, [e.note, e.revisionReason.map { "REVISED: \($0)" }].compactMap { $0 }.joined(separator: " — ").nilIfEmpty, reference()))
+        case .approvalGranted(let e)?: approvalRows.append(["approved", e.by, e.role, ""])
+        case .approvalDeclined(let e)?: approvalRows.append(["DECLINED", e.by, e.role, e.reason])
         case let payload?:
             if let v = Self.verdict(of: payload) { check(v.kind, v.name, v.result) }
         case nil: break
@@ -152,24 +156,9 @@ public struct DrillReport: Sendable {
         if case .lag(let seconds, let source, let target) = sample { noteLag(at: at, seconds: seconds, source: source, target: target) }
     }
 
-    /// The pass/fail fact an event states, if it states one: an HTTP, DNS, recovery, row-count,
-    /// pod or wait check, a command's exit, a step's outcome.
+    /// The pass/fail fact an event states, if it states one (the domain's one definition).
     public static func verdict(of payload: KnownPayload) -> (kind: String, name: String, result: Check.Result)? {
-        switch payload {
-        case .healthCheckObserved(let e): return ("http", e.target, e.passed ? .pass : .fail)
-        case .recoveryStateObserved(let e): return ("recovery", e.server, e.passed ? .pass : .fail)
-        case .rowCountsCompared(let e): return ("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
-        case .dnsAnswerObserved(let e):
-            return ("dns", "\(e.name) \(e.recordType) @\(e.resolver)", e.error == nil && (e.matched ?? !e.answers.isEmpty) ? .pass : .fail)
-        case .waitConcluded(let e): return ("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
-        case .commandExecuted(let e): return ("command", e.argv.joined(separator: " "), e.exitStatus == 0 ? .pass : .fail)
-        case .commandFailedToStart(let e): return ("command", e.argv.joined(separator: " "), .fail)
-        case .podStatesObserved(let e): return ("pods", e.source, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
-        case .stepCompleted(let e): return ("step", e.step, .pass)
-        case .stepFailed(let e): return ("step", e.step, .fail)
-        case .stepSkipped(let e): return ("step", e.step, .skipped)
-        default: return nil
-        }
+        payload.verdict.map { ($0.kind, $0.name, $0.result) }
     }
 
     /// The chain hash of the last event folded (hex).
@@ -198,7 +187,11 @@ public struct DrillReport: Sendable {
     public var dataLoss: String {
         var parts: [String] = []
         if let rows = metrics.rowsMissing { parts.append(rows == 0 ? "none (row counts equal)" : "\(rows) rows differ") }
-        if let rpo = metrics.rpoSeconds { parts.append("RPO \(formatSeconds(rpo))") }
+        if let rpo = metrics.rpoSeconds { parts.append("RPO \(formatDuration(rpo))") }
         return parts.isEmpty ? "not measured" : parts.joined(separator: "; ")
     }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -20,7 +20,8 @@ extension DrillReport {
             </style></head><body>
             <h1>\(xml(title))</h1>
             <p class="sub">\(xml(subtitle))</p>
-            <p><span class="verdict \(failed == 0 ? "ok" : "bad")">\(passed) checks passed, \(failed) failed, \(skipped) skipped</span></p>
+            <p><span class="verdict \(state.outcome == .success && state.outcomeOverride == nil ? "ok" : "bad")">\(xml(verdictHeadline))</span> <span class="verdict \(failed == 0 ? "ok" : "bad")">\(passed) checks passed, \(failed) failed, \(skipped) skipped</span></p>
+            \(verdictReasons.isEmpty ? "" : "<p class=\"sub\">" + xml(verdictReasons.joined(separator: "; ")) + "</p>")
 
             """
         out += "<h2>Timeline</h2>\n" + phaseTimelineSVG + "\n<h2>Replication lag</h2>\n" + lagChartSVG + "\n"
@@ -50,14 +51,14 @@ extension DrillReport {
             let x0 = x(p.startedAt!), x1 = x(p.completedAt ?? end)
             let color = p.overran(now: end) ? "#f04438" : p.completedAt == nil ? "#f79009" : "#2e90fa"
             svg += "<text x=\"4\" y=\"\(f(y + 14))\">\(xml(p.id))</text>"
-            svg += "<rect x=\"\(f(x0))\" y=\"\(f(y + 3))\" width=\"\(f(max(2, x1 - x0)))\" height=\"16\" rx=\"3\" fill=\"\(color)\"><title>\(xml(p.title + ": " + (p.durationSeconds.map(DrillState.duration) ?? "not completed")))</title></rect>\n"
+            svg += "<rect x=\"\(f(x0))\" y=\"\(f(y + 3))\" width=\"\(f(max(2, x1 - x0)))\" height=\"16\" rx=\"3\" fill=\"\(color)\"><title>\(xml(p.title + ": " + (p.durationSeconds.map(formatDuration) ?? "not completed")))</title></rect>\n"
         }
         let bottom = 10 + Double(ran.count) * row
         for (label, at) in [("writes stopped", metrics.writesStoppedAt), ("writes resumed", metrics.writesResumedAt), ("DNS cutover", metrics.cutoverAt)] {
             guard let at else { continue }
             svg += "<line x1=\"\(f(x(at)))\" y1=\"6\" x2=\"\(f(x(at)))\" y2=\"\(f(bottom))\" stroke=\"#667085\" stroke-dasharray=\"3 3\"/><text x=\"\(f(x(at) + 3))\" y=\"\(f(bottom + 12))\">\(label)</text>\n"
         }
-        svg += "<text x=\"\(Int(left))\" y=\"\(f(height - 2))\">\(xml(start.description))</text><text x=\"\(Int(width - 10))\" y=\"\(f(height - 2))\" text-anchor=\"end\">\(xml(DrillState.duration(span / 1000)))</text>\n"
+        svg += "<text x=\"\(Int(left))\" y=\"\(f(height - 2))\">\(xml(start.description))</text><text x=\"\(Int(width - 10))\" y=\"\(f(height - 2))\" text-anchor=\"end\">\(xml(formatDuration(span / 1000)))</text>\n"
         return svg + "</svg>"
     }
 
@@ -71,9 +72,9 @@ extension DrillReport {
         func y(_ v: Double) -> Double { height - bottom - (height - bottom - top) * v / maxLag }
         var svg = "<svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"replication lag\">\n"
         svg += "<line x1=\"\(f(left))\" y1=\"\(f(y(0)))\" x2=\"\(f(width - 10))\" y2=\"\(f(y(0)))\" stroke=\"#98a2b3\"/>"
-        svg += "<text x=\"\(f(left - 4))\" y=\"\(f(y(0)))\" text-anchor=\"end\">0</text><text x=\"\(f(left - 4))\" y=\"\(f(top + 10))\" text-anchor=\"end\">\(xml(formatSeconds(maxLag / 1.1)))</text>\n"
+        svg += "<text x=\"\(f(left - 4))\" y=\"\(f(y(0)))\" text-anchor=\"end\">0</text><text x=\"\(f(left - 4))\" y=\"\(f(top + 10))\" text-anchor=\"end\">\(xml(formatDuration(maxLag / 1.1)))</text>\n"
         if let rpo = metrics.rpoTargetSeconds {
-            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y(rpo)))\" x2=\"\(f(width - 10))\" y2=\"\(f(y(rpo)))\" stroke=\"#f04438\" stroke-dasharray=\"5 4\"/><text x=\"\(f(width - 12))\" y=\"\(f(y(rpo) - 4))\" text-anchor=\"end\">RPO target \(xml(formatSeconds(rpo)))</text>\n"
+            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y(rpo)))\" x2=\"\(f(width - 10))\" y2=\"\(f(y(rpo)))\" stroke=\"#f04438\" stroke-dasharray=\"5 4\"/><text x=\"\(f(width - 12))\" y=\"\(f(y(rpo) - 4))\" text-anchor=\"end\">RPO target \(xml(formatDuration(rpo)))</text>\n"
         }
         // At most ~2,000 points: a drill with more samples keeps each pixel's maximum.
         let step = max(1, lag.count / 2000)
@@ -87,7 +88,7 @@ extension DrillReport {
         }
         svg += "<polyline fill=\"none\" stroke=\"#2e90fa\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
         if lag.count <= 200 {
-            for s in lag { svg += "<circle cx=\"\(f(x(s.at)))\" cy=\"\(f(y(s.seconds)))\" r=\"3\" fill=\"#2e90fa\"><title>\(xml(s.at.description + ": " + formatSeconds(s.seconds)))</title></circle>" }
+            for s in lag { svg += "<circle cx=\"\(f(x(s.at)))\" cy=\"\(f(y(s.seconds)))\" r=\"3\" fill=\"#2e90fa\"><title>\(xml(s.at.description + ": " + formatDuration(s.seconds)))</title></circle>" }
             svg += "\n"
         }
         svg += "<text x=\"\(f(left))\" y=\"\(f(height - 8))\">\(xml(start.description))</text><text x=\"\(f(width - 10))\" y=\"\(f(height - 8))\" text-anchor=\"end\">\(xml(end.description))</text>\n"

@@ -31,6 +31,10 @@ extension DrillReport {
         return .members([
             "format": .string("failback-report/1"),
             "drill": state.json,
+            "verdict": .members([
+                "headline": .string(verdictHeadline), "reasons": .array(verdictReasons.map(JSONValue.string)),
+                "failed_checks": .array(state.failedChecks.filter { $0.verdict.kind != "step" }.map { ["kind": .string($0.verdict.kind), "name": .string($0.verdict.name), "drill_seq": JSONValue($0.drillSeq)] }),
+            ]),
             "summary": .members([
                 "data_loss": .string(dataLoss), "services_affected": .array(servicesAffected.map(JSONValue.string)),
                 "checks": ["passed": JSONValue(passed), "failed": JSONValue(failed), "skipped": JSONValue(skipped)],

@@ -1,0 +1,59 @@
+import FailbackLog
+
+/// A pass/fail fact an event states: an HTTP, DNS, recovery, row-count, pod or wait check, a
+/// command's exit, a step's outcome. One definition, read by the drill's verdict (`DrillState`),
+/// the report and replay.
+public struct CheckVerdict: Sendable, Equatable {
+    public enum Result: String, Sendable { case pass, fail, skipped }
+    /// `http`, `dns`, `recovery`, `row-counts`, `wait`, `command`, `pods`, `step`.
+    public var kind: String
+    public var name: String
+    public var result: Result
+
+    /// What identifies "the same check" run again: a later run's result replaces an earlier one's.
+    public var key: String { kind + "\u{0}" + name }
+}
+
+extension KnownPayload {
+    /// The pass/fail fact this payload states, if it states one.
+    public var verdict: CheckVerdict? {
+        func v(_ kind: String, _ name: String, _ result: CheckVerdict.Result) -> CheckVerdict { CheckVerdict(kind: kind, name: name, result: result) }
+        switch self {
+        case .healthCheckObserved(let e): return v("http", e.target, e.passed ? .pass : .fail)
+        case .recoveryStateObserved(let e): return v("recovery", e.server, e.passed ? .pass : .fail)
+        case .rowCountsCompared(let e): return v("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
+        case .dnsAnswerObserved(let e):
+            return v("dns", "\(e.name) \(e.recordType) @\(e.resolver)", e.error == nil && (e.matched ?? !e.answers.isEmpty) ? .pass : .fail)
+        case .waitConcluded(let e): return v("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
+        case .commandExecuted(let e): return v("command", e.argv.joined(separator: " "), e.exitStatus == 0 ? .pass : .fail)
+        case .commandFailedToStart(let e): return v("command", e.argv.joined(separator: " "), .fail)
+        case .podStatesObserved(let e): return v("pods", e.source, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
+        case .stepCompleted(let e): return v("step", e.step, .pass)
+        case .stepFailed(let e): return v("step", e.step, .fail)
+        case .stepSkipped(let e): return v("step", e.step, .skipped)
+        default: return nil
+        }
+    }
+}
+
+/// Duration for people, one format everywhere (status, report, replay, compare, drill list):
+/// `251ms` and `5.88s` under a minute (at most two decimals, no float noise), `12m05s` under an
+/// hour, `1h02m05s` beyond.
+public func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "—" }
+    if seconds < 0 { return "-" + formatDuration(-seconds) }
+    func twoDecimals(_ v: Double) -> String {
+        let r = (v * 100).rounded() / 100
+        return r == r.rounded() ? String(Int64(r)) : String(r)
+    }
+    if seconds == 0 { return "0s" }
+    if seconds < 1 {
+        let ms = (seconds * 100_000).rounded() / 100
+        if ms < 1000 { return twoDecimals(ms) + "ms" }
+    }
+    if seconds < 59.995 { return twoDecimals(seconds) + "s" }
+    let whole = Int64(seconds.rounded())
+    func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    if whole < 3600 { return "\(whole / 60)m\(two(whole % 60))s" }
+    return "\(whole / 3600)h\(two(whole % 3600 / 60))m\(two(whole % 60))s"
+}
