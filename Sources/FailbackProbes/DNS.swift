@@ -185,7 +185,9 @@ public enum DNSProbe {
         return (host, port)
     }
 
-    public static func check(name: String, type: String, server: String, expected: String?, timeout: Double) throws(InvalidInput) -> ProbeSample {
+    public static func check(
+        name: String, type: String, server: String, expected: String?, expectation: DNSAnswerObserved.Expectation = .now, timeout: Double
+    ) throws(InvalidInput) -> ProbeSample {
         let typeName = type.uppercased()
         guard let code = DNSMessage.types[typeName] else {
             throw InvalidInput("--type \(type.debugDescription): one of \(DNSMessage.types.keys.sorted().joined(separator: ", "))")
@@ -201,7 +203,7 @@ public enum DNSProbe {
             outcome = exchange(query, host: host, port: port, tcp: true, timeout: max(0.1, timeout - (CommandRunner.monotonicSeconds() - started)))
         }
         let latency = ((CommandRunner.monotonicSeconds() - started) * 100_000).rounded() / 100
-        let event: DNSAnswerObserved
+        var event: DNSAnswerObserved
         switch outcome {
         case .failure(let error):
             event = try DNSAnswerObserved(
@@ -213,6 +215,7 @@ public enum DNSProbe {
                 expected: expected, responseCode: DNSMessage.responseCodeName(message.responseCode), transport: transport,
                 latencyMilliseconds: latency)
         }
+        event.expectation = expectation
         let passed = event.error == nil && event.responseCode == "NOERROR" && (event.matched ?? !event.answers.isEmpty)
         return ProbeSample(payload: event, passed: passed, values: event.error == nil ? ["answers": Double(event.answers.count), "latency": latency] : [:])
     }

@@ -84,18 +84,18 @@ public enum Sampler {
 
     /// Returns whether the (last) check passed, or whether the condition was met. A `sample` that
     /// throws ends the run with its error; the samples before it stay recorded. A pause shorter
-    /// than `minimumInterval` is refused before anything is sampled.
+    /// than `minimumInterval` is refused before a loop samples anything.
     public static func run(
         probe: String, until: UntilCondition?, every: Double, timeout: Double,
         record: (any EventPayload) throws -> Void, sample: (_ remaining: Double) throws -> ProbeSample
     ) throws -> Bool {
-        guard every >= minimumInterval else {
-            throw InvalidInput("--every must be at least 100ms (got \(formatDuration(every))): nothing sampled, nothing appended")
-        }
         guard let until else {
             let s = try sample(timeout)
             try record(s.payload)
             return s.passed
+        }
+        guard every >= minimumInterval else {
+            throw InvalidInput("--every must be at least 100ms (got \(formatDuration(every))): nothing sampled, nothing appended")
         }
         let start = Timestamp.now()
         func elapsed() -> Double { Double(Timestamp.now().millisecondsSinceEpoch - start.millisecondsSinceEpoch) / 1000 }

@@ -91,23 +91,32 @@ struct Observe: ParsableCommand {
     struct DNS: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "dns", abstract: "Ask a DNS server directly (UDP, then TCP if truncated) and record every answer with its TTL.",
-            discussion: "failback observe dns api.example.com --server 10.0.0.2:53 --expect 52.1.2.3 --until pass --every 5s --timeout 10m\nExit 0 when the server answered (with the expected value), else 1.")
+            discussion: """
+                failback observe dns api.example.com --server 10.0.0.2:53 --expect 52.1.2.3 --until pass --every 5s --timeout 10m
+                --expect: the answer that passes now. --expect-after-cutover: the address the cutover switches to; an answer
+                recorded before the cutover step is done is kept as evidence but is no check (the old address is no failure then).
+                Exit 0 when the server answered (with the expected value), else 1.
+                """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @OptionGroup var loop: Loop
         @Argument(help: "The name to look up.") var name: String
         @Option(help: ArgumentHelp("The server's IP address and port.", valueName: "host:port")) var server: String
         @Option(help: "The record type: A, AAAA, CNAME, MX, NS, PTR, TXT.") var type = "A"
-        @Option(help: "The answer that passes.") var expect: String?
+        @Option(help: "The answer that passes now.") var expect: String?
+        @Option(help: ArgumentHelp("The answer expected once the cutover is done (not judged before it).", valueName: "address")) var expectAfterCutover: String?
 
         func validate() throws {
+            if expect != nil && expectAfterCutover != nil { throw ValidationError("give --expect or --expect-after-cutover, not both") }
             do { _ = try DNSProbe.parseServer(server) } catch { throw ValidationError(error.message) }
             if DNSMessage.types[type.uppercased()] == nil { throw ValidationError("--type must be one of \(DNSMessage.types.keys.sorted().joined(separator: ", "))") }
         }
 
         func run() throws {
             try loop.sample(probe: "dns \(name) \(type.uppercased()) @\(server)", measures: DNSProbe.measures, storeOptions, appendOptions) { _, remaining in
-                try DNSProbe.check(name: name, type: type, server: server, expected: expect, timeout: min(remaining, 5))
+                try DNSProbe.check(
+                    name: name, type: type, server: server, expected: expect ?? expectAfterCutover,
+                    expectation: expectAfterCutover != nil ? .afterCutover : .now, timeout: min(remaining, 5))
             }
         }
     }

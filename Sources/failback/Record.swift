@@ -41,10 +41,16 @@ struct Record: ParsableCommand {
         @Option(name: .customLong("type"), help: "The record type.") var recordType = "A"
         @Option(help: "An answer (repeat for several; none for an empty answer).") var answer: [String] = []
         @Option(help: ArgumentHelp("The server asked.", valueName: "host:port")) var resolver: String
-        @Option(help: "The answer expected after cutover.") var expect: String?
+        @Option(help: "The answer that passes now.") var expect: String?
+        @Option(help: ArgumentHelp("The answer expected once the cutover is done (not judged before it).", valueName: "address")) var expectAfterCutover: String?
+
+        func validate() throws {
+            if expect != nil && expectAfterCutover != nil { throw ValidationError("give --expect or --expect-after-cutover, not both") }
+        }
 
         func run() throws {
-            let observed = try DNSAnswerObserved(name: name, recordType: recordType, resolver: resolver, answers: answer, expected: expect)
+            var observed = try DNSAnswerObserved(name: name, recordType: recordType, resolver: resolver, answers: answer, expected: expect ?? expectAfterCutover)
+            if expectAfterCutover != nil { observed.expectation = .afterCutover }
             try Output.record(observed, storeOptions, appendOptions)
         }
     }

@@ -88,7 +88,7 @@ func commandLines(ofMarkdown text: String) -> [String] {
 
     /// Mistakes are named with file, line, column and path.
     @Test(arguments: [
-        ("title: Tiny", "titel: Tiny", "rb.yaml:3:8: titel: unknown member \"titel\" (expected one of: audience, checklist,"),
+        ("title: Tiny", "titel: Tiny", "rb.yaml:3:8: titel: unknown member \"titel\" (expected one of: approvals, audience, checklist,"),
         ("version: \"1\"", "version: 1.0", "rb.yaml:4:10: version: expected text; write it in quotes (\"...\") so YAML keeps it as written"),
         ("{id: s2, title: Resume writes, writes: resume}", "{id: s2, title: Resume writes, writes: resum}", "rb.yaml:11:48: phases[0].steps[1].writes: must be \"stop\" or \"resume\", not \"resum\""),
         ("{id: s2, title: Resume writes, writes: resume}", "{id: s1, title: Resume writes}", "rb.yaml:11:14: phases[0].steps[1].id: duplicate step id \"s1\""),

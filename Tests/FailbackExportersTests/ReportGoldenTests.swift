@@ -117,7 +117,10 @@ import Testing
         let report = try DrillReport.build(drill: "drill-long", from: try SQLiteEventStore(openingAt: path))
         #expect(report.lag.count < 2 * DrillReport.lagPoints && report.lag.count >= DrillReport.lagPoints / 2)
         #expect(report.lag.map(\.seconds).max() == 99)
-        #expect(report.metrics.lag?.count == samples && report.metrics.lag?.max == 99)
+        // The runbook's sites are eu-central-1 → us-east-1: these readings name other sites, so
+        // they are all "another direction" and none is the RPO.
+        #expect(report.metrics.lag == nil && report.metrics.rpoSeconds == nil)
+        #expect(report.metrics.reverseLag?.count == samples && report.metrics.reverseLag?.max == 99)
         #expect(report.state.lag.count == samples)
         #expect((try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as! [String: Any])["replication_lag"].map { ($0 as! [Any]).count } == report.lag.count)
     }

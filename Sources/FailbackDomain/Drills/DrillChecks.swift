@@ -27,12 +27,38 @@ extension KnownPayload {
         case .waitConcluded(let e): return v("wait", "\(e.probe) until \(e.condition)", e.met ? .pass : .fail)
         case .commandExecuted(let e): return v("command", e.argv.joined(separator: " "), e.exitStatus == 0 ? .pass : .fail)
         case .commandFailedToStart(let e): return v("command", e.argv.joined(separator: " "), .fail)
-        case .podStatesObserved(let e): return v("pods", e.source, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
+        case .podStatesObserved(let e): return v("pods", e.checkName, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
         case .stepCompleted(let e): return v("step", e.step, .pass)
         case .stepFailed(let e): return v("step", e.step, .fail)
         case .stepSkipped(let e): return v("step", e.step, .skipped)
         default: return nil
         }
+    }
+}
+
+extension DrillState {
+    /// The check an event states at this point of the drill: its payload's verdict, except a DNS
+    /// answer expected only after the cutover, recorded before the cutover step was done (then it
+    /// is evidence, not a check).
+    public func judged(_ payload: KnownPayload) -> CheckVerdict? {
+        if case .dnsAnswerObserved(let e) = payload, e.expectation == .afterCutover, cutoverDoneAt == nil { return nil }
+        return payload.verdict
+    }
+
+    /// When the first cutover step of the failback (not of the abort procedure) was done.
+    public var cutoverDoneAt: Timestamp? {
+        let rollback = followed?.rollback?.id
+        return steps.filter { $0.cutover && $0.status == .done && $0.section != rollback }.compactMap(\.at).min()
+    }
+}
+
+extension PodStatesObserved {
+    /// What the check is about: the namespaces listed (a later listing of the same namespaces,
+    /// from a file or from kubectl, is the same check run again), else where the listing came from.
+    public var checkName: String {
+        let namespaces = Set(pods.compactMap(\.namespace))
+        guard !pods.isEmpty, pods.allSatisfy({ $0.namespace != nil }) else { return source }
+        return "namespace " + namespaces.sorted().joined(separator: ", ")
     }
 }
 

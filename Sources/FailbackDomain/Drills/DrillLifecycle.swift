@@ -137,6 +137,7 @@ extension Recorder {
         if let earlier = try retried(idempotencyKey, PhaseCompleted(phase: id)) { return earlier }
         let state = try writableState(drillID)
         let phase = try Self.phase(id, in: state)
+        guard state.status == .running else { throw Self.aborted(state) }
         guard phase.startedAt != nil else { throw InvalidInput("phase \(id) was never started (failback phase start \(id)): nothing appended") }
         if let at = phase.completedAt { throw InvalidInput("phase \(id) already completed at \(at): nothing appended") }
         let open = state.steps.filter { $0.section == id && ($0.status == .pending || $0.status == .running) }
@@ -253,7 +254,8 @@ extension Recorder {
             return .alreadyRecorded(earlier)  // the drill is closed now: the store would refuse a retry
         }
         let state = try writableState(drillID)
-        if let running = state.currentPhase {
+        // An abort interrupts the phase that was running: only a drill still going must close it first.
+        if state.status == .running, let running = state.currentPhase {
             throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
         }
         let concluded = state.conclusion

@@ -31,7 +31,10 @@ public struct DrillMetrics: Sendable, Equatable {
     public var dnsRevertSeconds: Double?
     /// Lag readings in the other direction than the failback's (re-protection): count and last.
     public var reverseLag: (count: Int, max: Double, last: Double)?
+    /// Lag readings in the failback's direction: how many, the smallest, largest, mean and last.
     public var lag: (count: Int, min: Double, max: Double, mean: Double, last: Double)?
+    /// The failback's direction, when the runbook names its sites.
+    public var failbackSites: Runbook.Sites?
 
     public static func == (a: DrillMetrics, b: DrillMetrics) -> Bool { a.json == b.json }
 
@@ -52,6 +55,12 @@ public struct DrillMetrics: Sendable, Equatable {
         return "RTO \(formatDuration(rto))" + (rtoTargetSeconds.map { " (target \(formatDuration($0)): \(rto <= $0 ? "met" : "MISSED"))" } ?? "")
     }
 
+    /// Why there is no RPO although lag was sampled: no reading went the failback's way.
+    public var rpoNote: String? {
+        guard rpoSeconds == nil, lag == nil, let other = reverseLag, other.count > 0, let sites = failbackSites else { return nil }
+        return "RPO not measured: no lag reading from \(sites.from) to \(sites.to) (pass --source \(sites.from) --target \(sites.to) when sampling)"
+    }
+
     public var json: JSONValue {
         func t(_ v: Timestamp?) -> JSONValue? { v.map { .string($0.description) } }
         func n(_ v: Double?) -> JSONValue? { v.map(JSONValue.number) }
@@ -62,6 +71,7 @@ public struct DrillMetrics: Sendable, Equatable {
             "writes_resumed_by": writesResumedAt == nil ? nil : .string(writesResumedByRollback ? "rollback" : "failback"),
             "writes_never_resumed": writesNeverResumed ? .bool(true) : nil,
             "rpo_seconds": n(rpoSeconds), "rpo_target_seconds": n(rpoTargetSeconds), "rpo_met": rpoMet.map(JSONValue.bool),
+            "rpo_note": rpoNote.map(JSONValue.string),
             "row_counts": .array(rowCounts.map { ["table": .string($0.table), "counts": .object($0.counts.mapValues { JSONValue($0) }), "delta": JSONValue($0.delta)] }),
             "rows_missing": rowsMissing.map { JSONValue($0) },
             "cutover_at": t(cutoverAt), "dns_propagation_seconds": n(dnsPropagationSeconds), "dns_revert_seconds": n(dnsRevertSeconds),
@@ -101,6 +111,7 @@ extension DrillState {
             rowCounts: tables, rowsMissing: tables.isEmpty ? nil : tables.reduce(0) { $0 + $1.2 },
             cutoverAt: cutover, dnsPropagationSeconds: seconds(cutover, propagated), dnsRevertSeconds: reverted,
             reverseLag: otherLag.last.map { (otherLag.count, otherLag.max, $0.seconds) },
-            lag: lag.last.map { (lag.count, lag.min, lag.max, lag.mean ?? $0.seconds, $0.seconds) })
+            lag: failbackLag.last.map { (failbackLag.count, failbackLag.min, failbackLag.max, failbackLag.mean ?? $0.seconds, $0.seconds) },
+            failbackSites: followed?.sites)
     }
 }

@@ -154,7 +154,7 @@ public struct DrillState: Sendable, Equatable {
             observations += 1
             return
         }
-        if let verdict = payload.verdict {
+        if let verdict = judged(payload) {
             noteCheck(verdict, drillSeq: event.drillSeq, at: event.recordedAt, summary: payload.value.summary)
         }
         switch payload {

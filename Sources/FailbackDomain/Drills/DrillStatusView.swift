@@ -164,12 +164,10 @@ extension DrillState {
                 "\(s.id) \(s.status == .running ? "running for" : "took") \(formatDuration(s.elapsedSeconds(now: end) ?? 0)) (target \(trimmed(s.targetMinutes?.upperBound ?? 0)) min)"
             }.joined(separator: "; "))
         }
-        if status != .completed, phases.contains(where: { $0.startedAt != nil }) {
-            let c = conclusion
-            if !c.reasons.isEmpty {
-                out.append("")
-                out.append("not yet a success: " + c.reasons.joined(separator: "; "))
-            }
+        let failedNow = failedChecks.filter { $0.verdict.kind != "step" }
+        if !failedNow.isEmpty {
+            out.append("")
+            out.append("failed checks (latest run): " + failedNow.map { "\($0.verdict.kind) \($0.verdict.name) (#\($0.drillSeq))" }.joined(separator: "; "))
         }
         let failed = steps.filter { $0.status == .failed }
         if !failed.isEmpty { out.append(""); out.append("failed steps: " + failed.map(\.id).joined(separator: ", ")) }
@@ -181,11 +179,13 @@ extension DrillState {
         var figures: [String] = []
         if let rto = m.rtoText { figures.append(rto) }
         if let rpo = m.rpoSeconds { figures.append("RPO \(formatDuration(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatDuration($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? "")) }
+        if let note = m.rpoNote { figures.append(note) }
         if let missing = m.rowsMissing { figures.append("rows missing \(missing)") }
         if let dns = m.dnsPropagationSeconds { figures.append("DNS propagated in \(formatDuration(dns))") }
         if let dns = m.dnsRevertSeconds { figures.append("DNS reverted in \(formatDuration(dns)) (rollback)") }
-        if let lag = m.lag { figures.append("lag \(formatDuration(lag.last)) last, \(formatDuration(lag.max)) max over \(lag.count) samples") }
-        if let r = m.reverseLag { figures.append("reverse lag \(formatDuration(r.last)) last over \(r.count) samples") }
+        let direction = followed?.sites.map { " \($0.from) → \($0.to)" } ?? ""
+        if let lag = m.lag { figures.append("lag\(direction) \(formatDuration(lag.last)) last, \(formatDuration(lag.max)) max over \(lag.count) sample\(lag.count == 1 ? "" : "s")") }
+        if let r = m.reverseLag { figures.append("other direction \(formatDuration(r.last)) last, \(formatDuration(r.max)) max over \(r.count) sample\(r.count == 1 ? "" : "s")") }
         if !figures.isEmpty {
             out.append("")
             out.append(figures.joined(separator: " · "))
@@ -210,7 +210,8 @@ extension DrillState {
             if !phases.contains(where: { $0.startedAt != nil }), let first = blockers.first, let hint = first.firstRange(of: "(failback ") {
                 return String(first[hint.lowerBound...].dropFirst().dropLast())
             }
-            return phases.first { $0.applies && $0.startedAt == nil }.map { "failback phase start \($0.id)" } ?? "failback drill complete"
+            if let phase = phases.first(where: { $0.applies && $0.startedAt == nil }) { return "failback phase start \(phase.id)" }
+            return pendingSteps.first.map { "failback step done \($0.id)" } ?? "failback drill complete"
         }
     }
 

@@ -24,17 +24,20 @@ extension DrillState {
     /// role. Approvals recorded before the latest decline do not count.
     public var approvalGaps: [String] {
         guard let rb = followed else { return [] }
-        let declined = declines.last.map { " (declined by \($0.by), \($0.role): \($0.reason); a new approval is needed)" } ?? ""
-        if rb.approvals.isEmpty {
-            return approvalsInForce.isEmpty ? ["no approval" + declined + " (failback approve --by NAME --role ROLE)"] : []
-        }
         var gaps: [String] = []
-        for need in rb.approvals {
-            let role = Self.normalizedRole(need.role)
-            let people = Set(approvalsInForce.filter { Self.normalizedRole($0.role) == role }.map { Self.normalizedRole($0.by) })
-            if people.count < need.count {
-                gaps.append("approval by \(need.role): \(people.count) of \(need.count)" + declined + " (failback approve --by NAME --role \(need.role))")
+        if rb.approvals.isEmpty {
+            if approvalsInForce.isEmpty { gaps.append("no approval (failback approve --by NAME --role ROLE)") }
+        } else {
+            for need in rb.approvals {
+                let role = Self.normalizedRole(need.role)
+                let people = Set(approvalsInForce.filter { Self.normalizedRole($0.role) == role }.map { Self.normalizedRole($0.by) })
+                if people.count < need.count {
+                    gaps.append("approval by \(need.role): \(people.count) of \(need.count) (failback approve --by NAME --role \(need.role))")
+                }
             }
+        }
+        if !gaps.isEmpty, let d = declines.last {
+            gaps.insert("declined by \(d.by) (\(d.role)): \(d.reason); approvals before it no longer count", at: 0)
         }
         return gaps
     }

@@ -112,7 +112,15 @@ public struct RowCountSampled: EventPayload, Equatable {
 public struct DNSAnswerObserved: EventPayload, Equatable {
     public static let entersTimeline = false
     public static let eventType = "DNSAnswerObserved"
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
+
+    /// When `expected` is meant to hold: `now` (a check whatever the drill's stage), or once the
+    /// cutover is done (`afterCutover`: before it, the answer is recorded but judged by nothing,
+    /// since the name still answering the old address then is no failure).
+    public enum Expectation: String, Sendable, Equatable {
+        case now
+        case afterCutover = "after-cutover"
+    }
 
     /// One answer record: its value as text (an address, a name, TXT strings) and TTL in seconds.
     public struct Answer: Sendable, Equatable {
@@ -130,6 +138,7 @@ public struct DNSAnswerObserved: EventPayload, Equatable {
     public var resolver: String
     public var answers: [Answer]
     public var expected: String?
+    public var expectation: Expectation = .now
     /// The response code when the probe asked (`NOERROR`, `NXDOMAIN`, `REFUSED`...).
     public var responseCode: String?
     /// `udp`, or `tcp` when the UDP answer was truncated.
@@ -166,12 +175,13 @@ public struct DNSAnswerObserved: EventPayload, Equatable {
             "name": .string(name), "record_type": .string(recordType), "resolver": .string(resolver),
             "answers": .array(answers.map { .members(["value": .string($0.value), "ttl": $0.ttl.map { JSONValue($0) }]) }),
             "expected": expected.map(JSONValue.string), "matched": matched.map(JSONValue.bool),
+            "expectation": expected != nil && expectation == .afterCutover ? .string(expectation.rawValue) : nil,
             "rcode": responseCode.map(JSONValue.string), "transport": transport.map(JSONValue.string),
             "latency_ms": latencyMilliseconds.map(JSONValue.number), "error": error.map(JSONValue.string),
         ])
     }
 
-    /// Reads version 1 (answers as strings) and version 2 (answers as `{value, ttl}`).
+    /// Reads version 1 (answers as strings), 2 (answers as `{value, ttl}`) and 3 (`expectation`).
     public init(reading r: PayloadReader) throws(InvalidInput) {
         var answers: [Answer] = []
         for element in try r.elements("answers") {
@@ -186,13 +196,18 @@ public struct DNSAnswerObserved: EventPayload, Equatable {
             name: r.string("name"), recordType: r.string("record_type"), resolver: r.string("resolver"), answers: answers,
             expected: r.optionalString("expected"), responseCode: r.optionalString("rcode"), transport: r.optionalString("transport"),
             latencyMilliseconds: r.numberIfAny("latency_ms"), error: r.optionalString("error"))
+        if let e = try r.optionalString("expectation") {
+            guard let x = Expectation(rawValue: e) else { throw InvalidInput("\(Self.eventType): unknown expectation \"\(e)\"") }
+            expectation = x
+        }
     }
 
     public var summary: String {
-        if let error { return "\(name) \(recordType) @\(resolver): no answer: \(error)" + (expected.map { " (expected \($0))" } ?? "") }
+        let when = expectation == .afterCutover ? " after cutover" : ""
+        if let error { return "\(name) \(recordType) @\(resolver): no answer: \(error)" + (expected.map { " (expected\(when) \($0))" } ?? "") }
         let got = answers.isEmpty ? (responseCode.map { "no answer (\($0))" } ?? "no answer")
             : answers.map { $0.value + ($0.ttl.map { " ttl \($0)s" } ?? "") }.joined(separator: ", ")
-        let verdict = matched.map { $0 ? " (matches \(expected!))" : " (expected \(expected!))" } ?? ""
+        let verdict = expected.map { e in answers.contains { $0.value == e } ? " (matches \(e))" : " (expected\(when) \(e))" } ?? ""
         return "\(name) \(recordType) @\(resolver): \(got)\(verdict)"
     }
 }

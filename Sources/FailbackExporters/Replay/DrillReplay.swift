@@ -112,7 +112,7 @@ public struct DrillReplay {
         case .issueRaised?: marks.append(.issue)
         default: break
         }
-        if let payload, let verdict = DrillReport.verdict(of: payload) {
+        if let payload, let verdict = state.judged(payload) {
             if verdict.result == .fail { marks.insert(.failed, at: 0) }
             failures = report.failed
         }

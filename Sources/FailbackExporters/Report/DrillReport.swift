@@ -127,12 +127,12 @@ public struct DrillReport: Sendable {
                 if checks.remove(at: i).result == .fail { failedCount -= 1 }
                 dropped += 1
             }
-            if let v = Self.verdict(of: .waitConcluded(e)) { check(v.kind, v.name, v.result) }
+            if let v = state.judged(.waitConcluded(e)) { check(v.kind, v.name, v.result) }
         case .questionAnswered(let e)?: decisions.append((e.question, e.answer, e.by ?? event.actor, [e.note, e.revisionReason.map { "REVISED: \($0)" }].compactMap { $0 }.joined(separator: " — ").nilIfEmpty, reference()))
         case .approvalGranted(let e)?: approvalRows.append(["approved", e.by, e.role, ""])
         case .approvalDeclined(let e)?: approvalRows.append(["DECLINED", e.by, e.role, e.reason])
         case let payload?:
-            if let v = Self.verdict(of: payload) { check(v.kind, v.name, v.result) }
+            if let v = state.judged(payload) { check(v.kind, v.name, v.result) }
         case nil: break
         }
     }
@@ -156,11 +156,6 @@ public struct DrillReport: Sendable {
         if case .lag(let seconds, let source, let target) = sample { noteLag(at: at, seconds: seconds, source: source, target: target) }
     }
 
-    /// The pass/fail fact an event states, if it states one (the domain's one definition).
-    public static func verdict(of payload: KnownPayload) -> (kind: String, name: String, result: Check.Result)? {
-        payload.verdict.map { ($0.kind, $0.name, $0.result) }
-    }
-
     /// The chain hash of the last event folded (hex).
     public var headHashHex: String? { headHash?.hex }
 
@@ -170,12 +165,13 @@ public struct DrillReport: Sendable {
     private var failedCount = 0
     public var skipped: Int { checks.filter { $0.result == .skipped }.count }
 
-    /// Lag before the cutover (the last sample before writes stopped, else the first) and after it
-    /// (the last sample of the drill, once writes resumed).
+    /// Lag before the cutover (the last sample in the failback's direction before writes stopped,
+    /// else the first) and after it (the last sample of the drill in any direction, once writes
+    /// resumed: after a promotion, replication runs the other way).
     public var lagBefore: Double? {
-        guard let first = state.lag.first else { return nil }
+        guard let first = state.failbackLag.first else { return nil }
         guard let stop = metrics.writesStoppedAt else { return first.seconds }
-        return (state.lag.last(atOrBefore: stop) ?? first).seconds
+        return (state.failbackLag.last(atOrBefore: stop) ?? first).seconds
     }
 
     public var lagAfter: Double? {

@@ -129,7 +129,7 @@ extension DrillReport {
         ]))
         out.append(ReportTable(title: "Rollback metrics", columns: ["Metric", "Achieved", "Target", "Met"], rows: [
             rtoRow,
-            ["RPO (last failback-direction lag before writes resumed)", Self.seconds(m.rpoSeconds), Self.seconds(m.rpoTargetSeconds), Self.met(m.rpoMet)],
+            ["RPO (last failback-direction lag before writes resumed)", m.rpoNote ?? Self.seconds(m.rpoSeconds), Self.seconds(m.rpoTargetSeconds), Self.met(m.rpoMet)],
             ["DNS cutover", m.cutoverAt.map { "at \($0)" + (m.dnsPropagationSeconds.map { ", propagated in \(formatDuration($0))" } ?? ", not seen to propagate") } ?? "—", "—", "—"],
             ["DNS after the abort", m.dnsRevertSeconds.map { "reverted in \(formatDuration($0))" } ?? "—", "—", "—"],
             ["Reverse replication lag (samples, max, last)", m.reverseLag.map { "\($0.count), \(formatDuration($0.max)), \(formatDuration($0.last))" } ?? "—", "—", "—"],
