@@ -30,7 +30,7 @@ extension DrillReport {
         for t in tables {
             out += "<h2>\(xml(t.title))</h2>\n"
             if t.rows.isEmpty { out += "<p class=\"empty\">\(xml(t.empty))</p>\n"; continue }
-            out += "<table><thead><tr>" + t.columns.map { "<th>\(xml($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+            out += "<table>" + (t.columns.allSatisfy(\.isEmpty) ? "" : "<thead><tr>" + t.columns.map { "<th>\(xml($0))</th>" }.joined() + "</tr></thead>") + "<tbody>\n"
             let evidenceColumn = t.columns.firstIndex(of: "Evidence")
             for row in t.rows {
                 out += "<tr>" + row.enumerated().map { i, v in
@@ -113,15 +113,18 @@ extension DrillReport {
         let end = state.endedAt ?? state.lastEventAt ?? axis.start
         let row = 24.0, top = 10.0
         let bottom = top + Double(ran.count) * row
-        // Labels: about 6 px a character at 11 px; each goes in the first lane where it fits.
-        var lanes: [Double] = []
-        var placed: [(label: String, x: Double, lane: Int, colour: String)] = []
+        // Labels: about 6 px a character at 11 px, to the right of their line (to the left near the
+        // right edge); each goes in the first lane where it overlaps no other label.
+        var lanes: [[ClosedRange<Double>]] = []
+        var placed: [(label: String, x: Double, lane: Int, colour: String, leftward: Bool)] = []
         for m in timelineMarks {
-            let x = axis.x(m.at), width = Double(m.label.count) * 6 + 8
-            let lane = lanes.firstIndex { $0 <= x } ?? lanes.count
-            if lane == lanes.count { lanes.append(0) }
-            lanes[lane] = x + width
-            placed.append((m.label, x, lane, m.colour))
+            let x = axis.x(m.at), width = Double(m.label.count) * 6 + 6
+            let leftward = x + width > 896
+            let span = leftward ? (x - width)...x : x...(x + width)
+            let lane = lanes.firstIndex { $0.allSatisfy { !$0.overlaps(span) } } ?? lanes.count
+            if lane == lanes.count { lanes.append([]) }
+            lanes[lane].append(span)
+            placed.append((m.label, x, lane, m.colour, leftward))
         }
         let axisY = bottom + 14 + Double(lanes.count) * 14
         let height = axisY + 38
@@ -138,7 +141,7 @@ extension DrillReport {
         for m in placed {
             let labelY = bottom + 12 + Double(m.lane) * 14
             svg += "<line x1=\"\(f(m.x))\" y1=\"\(f(top - 4))\" x2=\"\(f(m.x))\" y2=\"\(f(labelY - 9))\" stroke=\"\(m.colour)\" stroke-dasharray=\"3 3\"/>"
-            svg += "<text x=\"\(f(m.x + 3))\" y=\"\(f(labelY))\" fill=\"\(m.colour)\">\(xml(m.label))</text>\n"
+            svg += "<text x=\"\(f(m.leftward ? m.x - 3 : m.x + 3))\" y=\"\(f(labelY))\" fill=\"\(m.colour)\"\(m.leftward ? " text-anchor=\"end\"" : "")>\(xml(m.label))</text>\n"
         }
         return svg + "</svg>"
     }
