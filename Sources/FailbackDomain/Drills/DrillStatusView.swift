@@ -122,7 +122,14 @@ extension DrillState {
             out.append("runbook \(rb.id) v\(rb.version) (sha256 \(rb.digest.prefix(12))…)" + (option.map { " · option \($0)" } ?? "")
                 + (operatorName.map { " · operator \($0)" } ?? "") + (ticket.map { " · ticket \($0)" } ?? ""))
         }
-        if let s = startedAt { out.append("started \(s) · elapsed \(Self.duration(s, end))" + (abortReason.map { " · abort reason: \($0)" } ?? "")) }
+        if let s = startedAt {
+            let elapsed = Double(end.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
+            let estimate = followed?.options.first { $0.id == option }?.estimatedMinutes
+            let against = estimate.map { e in
+                " (estimate \(e.lowerBound == e.upperBound ? trimmed(e.upperBound) : "\(trimmed(e.lowerBound))–\(trimmed(e.upperBound))") min" + (elapsed / 60 > e.upperBound ? ", OVER)" : ")")
+            } ?? ""
+            out.append("started \(s) · elapsed \(formatDuration(elapsed))\(against)" + (abortReason.map { " · abort reason: \($0)" } ?? ""))
+        }
         if status == .running, !phases.contains(where: { $0.startedAt != nil }) {
             out.append("")
             let missing = blockers

@@ -66,7 +66,7 @@ public struct DrillComparison: Sendable {
             let s = r.state
             return Side(
                 drillID: s.drillID ?? "?", runbook: s.runbook.map { "\($0.id) v\($0.version)" } ?? "?", option: s.option,
-                result: s.status == .completed ? (s.outcome?.rawValue ?? "completed") : "\(s.status.rawValue) (open)",
+                result: s.status == .completed ? (s.outcome?.rawValue ?? "completed") + (s.outcomeOverride != nil ? " (OVERRIDDEN)" : "") : "\(s.status.rawValue) (open)",
                 startedAt: s.startedAt, events: s.eventCount, issues: s.issues.map { "[\($0.severity.rawValue)] \($0.title)" })
         }
         a = side(ra)
