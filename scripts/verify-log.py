@@ -7,9 +7,12 @@ usage: verify-log.py STORE [--drill ID]      (without --drill: every drill, and 
 For each drill, in drill_seq order, it checks that each event's stored bytes are the RFC 8785
 canonical form of the JSON they hold, that the envelope's seq / drill_id / drill_seq match the row
 and run gapless, that hash_n = SHA-256(hash_{n-1} || canonical_n) from 32 zero bytes, that a stored
-leaf hash (format 3) is SHA-256(0x00 || canonical_n), and that the drills table's count, head hash
-and (format 2 on) total canonical bytes equal the recomputed ones. Prints one line a drill; exits 1
-on the first broken drill, naming the first bad seq.
+leaf hash (format 3) is SHA-256(0x00 || canonical_n), that the type, recorded_at and
+idempotency_key columns equal the envelope's members, that a DrillCompleted event is the drill's last
+and at its closed_seq, and that the drills table's count (every row of the drill, not only those up to
+its head), head hash and (format 2 on) total canonical bytes equal the recomputed ones; without
+--drill, also that every event's drill is in the drills table. Prints one line a drill; exits 1 on
+the first broken drill, naming the first bad seq.
 """
 import hashlib
 import json
@@ -86,21 +89,27 @@ def no_duplicates(pairs):
     return d
 
 
+# The event types that close a drill: such an event is the drill's last, at its closed_seq.
+CLOSING_TYPES = {"DrillCompleted"}
+
+
 def verify_drill(db, drill_id):
     version = db.execute("PRAGMA user_version").fetchone()[0]
     sizes, leaves = version >= 2, version >= 3
-    head = db.execute(f"SELECT event_count, head_hash, {'canonical_bytes' if sizes else 'NULL'} FROM drills WHERE drill_id = ?", (drill_id,)).fetchone()
+    head = db.execute(f"SELECT event_count, head_hash, {'canonical_bytes' if sizes else 'NULL'}, closed_seq FROM drills WHERE drill_id = ?", (drill_id,)).fetchone()
     if head is None:
         return f"drill {drill_id}: not in the drills table", False
-    previous, expected, last_seq, size = bytes(32), 1, 0, 0
-    rows = db.execute(f"SELECT seq, drill_seq, drill_id, canonical, hash, {'leaf_hash' if leaves else 'NULL'} FROM events WHERE drill_id = ? ORDER BY drill_seq", (drill_id,))
-    for seq, drill_seq, row_drill, canonical, stored, leaf in rows:
+    previous, expected, last_seq, size, closed_at = bytes(32), 1, 0, 0, None
+    rows = db.execute(f"SELECT seq, drill_seq, drill_id, canonical, hash, {'leaf_hash' if leaves else 'NULL'}, type, recorded_at, idempotency_key FROM events WHERE drill_id = ? ORDER BY drill_seq", (drill_id,))
+    for seq, drill_seq, row_drill, canonical, stored, leaf, row_type, row_time, row_key in rows:
         def broken(why):
             return f"drill {drill_id}: BROKEN at seq {seq}: {why}", False
         try:
             event = json.loads(canonical.decode("utf-8"), object_pairs_hook=no_duplicates)
         except Exception as e:  # noqa: BLE001
             return broken(f"not JSON: {e}")
+        if closed_at is not None:
+            return broken(f"the drill was closed at seq {closed_at}, yet an event follows it")
         if event.get("drill_seq") != expected:
             return broken(f"expected drill event #{expected}, found #{event.get('drill_seq')}")
         if hashlib.sha256(previous + canonical).digest() != stored:
@@ -110,12 +119,19 @@ def verify_drill(db, drill_id):
             return broken("leaf hash mismatch")
         if event.get("seq") != seq or event.get("drill_id") != row_drill or row_drill != drill_id or drill_seq != expected or seq <= last_seq:
             return broken("event bytes do not match their row")
+        # The columns beside the bytes are copies of envelope members (docs/log-format.md §4).
+        if (row_type, row_time, row_key) != (event.get("type"), event.get("recorded_at"), event.get("idempotency_key")):
+            return broken("a column (type, recorded_at or idempotency_key) differs from the event's bytes")
         if jcs(event).encode("utf-8") != canonical:
             return broken("not RFC 8785 canonical")
+        if event.get("type") in CLOSING_TYPES:
+            closed_at = seq
         previous, expected, last_seq, size = stored, expected + 1, seq, size + len(canonical)
     count = expected - 1
     if count != head[0]:
         return f"drill {drill_id}: BROKEN: drills table records {head[0]} events, chain has {count}", False
+    if closed_at != head[3]:
+        return f"drill {drill_id}: BROKEN: closed by its event at seq {closed_at} but the drills table says closed_seq {head[3]}", False
     if previous != head[1]:
         return f"drill {drill_id}: BROKEN: head hash differs from drills table", False
     if sizes and size != head[2]:
@@ -136,6 +152,10 @@ def main(argv):
         gap = next((s for i, s in enumerate(seqs, 1) if s != i), None)
         if gap is not None:
             print(f"store: BROKEN at seq {gap}: global sequence has a gap")
+            return 1
+        orphan = db.execute("SELECT min(seq) FROM events WHERE drill_id NOT IN (SELECT drill_id FROM drills)").fetchone()[0]
+        if orphan is not None:
+            print(f"store: BROKEN at seq {orphan}: the event's drill is not in the drills table")
             return 1
         print(f"store: global sequence gapless, {len(seqs)} events")
     ok = True

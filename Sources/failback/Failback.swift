@@ -133,24 +133,36 @@ struct Log: ParsableCommand {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "verify", 
-        abstract: "Recompute a drill's hash chain from the stored bytes; exit 0 only if it is intact.",
-        discussion: "Exit status 1 when the chain is broken; the message names the first bad sequence number.")
+        abstract: "Recompute the store's hash chains from the stored bytes; exit 0 only if everything holds.",
+        discussion: """
+            failback verify                 # the whole store: every drill's chain, and every row against its bytes
+            failback verify --drill ID      # one drill's chain only (says so)
+            Exit status 1 when anything is broken; each problem names the first bad sequence number.
+            """)
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
-    @Flag(help: "Verify every drill and the store's global sequence.") var all = false
+    @Option(help: ArgumentHelp("Verify this drill's chain only.", valueName: "id")) var drill: String?
+    @Flag(help: "The whole store (the default when no --drill is given).") var all = false
     @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
-    @Flag(help: "One JSON object a line, per drill (and the global sequence).") var json = false
+    @Flag(help: "One JSON object a line, per drill (and the store).") var json = false
+
+    func validate() throws {
+        if all && drill != nil { throw ValidationError("--all checks every drill; give it or --drill ID, not both") }
+    }
 
     func run() throws {
-        let recorder = try storeOptions.workspace.openRecorder()
+        let store = try storeOptions.workspace.openRecorder().store
+        let closing = EventCatalogue.closingTypes
         var reports: [VerificationReport] = []
-        if all {
-            reports.append(try recorder.store.verifyGlobalSequence())
-            for d in try recorder.store.drills() { reports.append(try recorder.store.verify(drill: d.drillID, deep: deep)) }
+        if let drill {
+            reports.append(try store.verify(drill: drill, deep: deep, closingTypes: closing))
         } else {
-            reports.append(try recorder.store.verify(drill: recorder.drillForReading(drill).drillID, deep: deep))
+            reports.append(try store.verifyStore())
+            for d in try store.drills() { reports.append(try store.verify(drill: d.drillID, deep: deep, closingTypes: closing)) }
         }
-        for report in reports { print(json ? CanonicalJSON.string(report.json) : report.summary) }
+        for report in reports {
+            let line = json ? CanonicalJSON.string(report.json) : report.summary
+            print(drill != nil && !json && report.isIntact ? line + " (this drill only: failback verify checks the whole store)" : line)
+        }
         if reports.contains(where: { !$0.isIntact }) { throw ExitCode(1) }
     }
 }

@@ -158,3 +158,96 @@ import Testing
         try expectDetected(Self.dropTriggers + "UPDATE drills SET event_count = 9;", seq: nil, saying: "the drill's index records 9 events")
     }
 }
+
+/// The holes a verifier written from the docs alone found, each closed by the schema or caught by
+/// `verify` (and by the independent `scripts/verify-log.py`).
+@Suite struct VerificationHoleTests {
+    static let dropAll = TamperTests.dropTriggers + " DROP TRIGGER drills_refuse_delete; DROP TRIGGER events_insert_only_appends; DROP TRIGGER drills_insert_only_new;"
+
+    /// A drill of 10 events (seq 1–10), then `sql` through the real `sqlite3` shell.
+    func tampered(_ sql: String, close: Bool = false) throws -> Lab {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        for i in 1...9 { try lab.expectSuccess(["record", "lag", "--seconds", "\(i)", "--source", "dr", "--target", "primary"]) }
+        if close { try lab.expectSuccess(["drill", "complete", "--outcome", "failed"]) }
+        #expect(try lab.failback(["verify"]).status == 0)
+        let edit = try lab.sqlite(sql)
+        #expect(edit.status == 0, "sqlite3: \(edit.stderr)")
+        return lab
+    }
+
+    func expectBroken(_ lab: Lab, _ line: String, alsoPython: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let verify = try lab.failback(["verify"])
+        #expect(verify.status == 1, sourceLocation: sourceLocation)
+        #expect(verify.stdout.split(separator: "\n").contains { $0 == line }, "\(verify.stdout)", sourceLocation: sourceLocation)
+        if alsoPython {
+            let independent = try python("verify-log.py", [lab.store])
+            #expect(independent.status == 1, "python verifier passed: \(independent.stdout)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func aRewoundHeadIsCaught() throws {
+        let lab = try tampered(Self.dropAll + """
+             UPDATE drills SET event_count = 6, head_seq = 6, head_hash = (SELECT hash FROM events WHERE seq = 6),
+                canonical_bytes = (SELECT sum(length(canonical)) FROM events WHERE seq <= 6);
+            """)
+        let drill = try lab.events()[0]["drill_id"] as! String
+        try expectBroken(lab, "drill \(drill): chain BROKEN at end of chain: the drill's index records 6 events but the store holds 10 of its events: the index was rewound")
+        let one = try lab.failback(["verify", "--drill", drill])
+        #expect(one.status == 1 && one.stdout.contains("the index was rewound"))
+    }
+
+    @Test func eventsOfADrillWhoseIndexRowWasDeletedAreCaught() throws {
+        let lab = try tampered(Self.dropAll + " DELETE FROM drills;")
+        let drill = try lab.sqlite("SELECT DISTINCT drill_id FROM events").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try expectBroken(lab, "store: chain BROKEN at seq 1 (drill event #1): the event belongs to drill \(drill), which the store's index does not list (its index row was deleted)")
+    }
+
+    @Test(arguments: [
+        ("UPDATE events SET recorded_at = '2020-01-01T00:00:00.000Z' WHERE seq = 5;", "recorded_at \"2020-01-01T00:00:00.000Z\", bytes say"),
+        ("UPDATE events SET type = 'NoteAdded' WHERE seq = 5;", "type \"NoteAdded\", bytes say \"ReplicationLagSampled\""),
+        ("UPDATE events SET idempotency_key = 'forged' WHERE seq = 5;", "idempotency_key \"forged\", bytes say none"),
+    ])
+    func aForgedColumnIsCaught(sql: String, saying: String) throws {
+        let lab = try tampered(Self.dropAll + " " + sql)
+        let verify = try lab.failback(["verify"])
+        #expect(verify.status == 1)
+        #expect(verify.stdout.hasPrefix("store: chain BROKEN at seq 5 (drill event #5): a column differs from the event's bytes: \(saying)"), "\(verify.stdout)")
+        #expect(try python("verify-log.py", [lab.store]).status == 1)
+    }
+
+    /// `INSERT OR REPLACE` deletes the row it replaces without firing delete triggers: refused.
+    @Test(arguments: [
+        "INSERT OR REPLACE INTO events SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, CAST(replace(CAST(canonical AS TEXT), '\"lag_seconds\":5', '\"lag_seconds\":0') AS BLOB), hash, leaf_hash FROM events WHERE seq = 6;",
+        "REPLACE INTO drills SELECT drill_id, started_seq, started_at, event_count, head_seq, head_hash, NULL, canonical_bytes FROM drills;",
+    ])
+    func replacingARowIsRefusedByTheSchema(sql: String) throws {
+        let lab = try tampered("SELECT 1;", close: true)
+        let before = try lab.rawStoreBytes()
+        let edit = try lab.sqlite(sql)
+        #expect(edit.status != 0)
+        #expect(edit.stderr.contains("failback events are append-only") || edit.stderr.contains("failback drills are never replaced"), "\(edit.stderr)")
+        #expect(try lab.failback(["verify"]).status == 0)
+        #expect(try lab.rawStoreBytes().count == before.count)
+    }
+
+    /// A closed drill reopened by hand and appended to by the tool: its chain is intact, but the
+    /// closing event is no longer its last.
+    @Test func aReopenedClosedDrillIsCaught() throws {
+        let lab = try tampered(Self.dropAll + " UPDATE drills SET closed_seq = NULL;", close: true)
+        let drill = try lab.events()[0]["drill_id"] as! String
+        try lab.expectSuccess(["note", "--drill", drill, "appended after the close"])
+        try expectBroken(lab, "drill \(drill): chain BROKEN at seq 12 (drill event #12): the drill was closed by its event at seq 11, yet an event follows it")
+    }
+
+    @Test func aStoreWhoseVersionWasSetBackSaysSoAndIsLeftAsItIs() throws {
+        let lab = try tampered("PRAGMA user_version = 2;")
+        let before = try lab.rawStoreBytes()
+        for args in [["verify"], ["status"], ["note", "x"]] {
+            let o = try lab.failback(args)
+            #expect(o.status == 65, "\(args)")
+            #expect(o.stderr == "failback: error: \(lab.store) is an inconsistent failback store: user_version says format 2 but its tables are of another format (with drills.canonical_bytes, with events.leaf_hash); nothing read or changed\n", "\(o.stderr)")
+        }
+        #expect(try lab.rawStoreBytes() == before)
+    }
+}

@@ -62,7 +62,7 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         #expect(try readOnly.verify(drill: "a").isIntact)
         chmod(path, 0o644)
         let upgraded = try SQLiteEventStore(openingAt: path)
-        #expect(try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY).integer("PRAGMA user_version") == 3)
+        #expect(try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY).integer("PRAGMA user_version") == 4)
         // Two processes that opened the old store at once both upgrade it: the second finds the
         // work done (under the write lock) and leaves it.
         try upgraded.upgrade(fromFormat: 2)
@@ -120,7 +120,7 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         #expect(seen.map(\.1) == [1, 2, 3])
         #expect(try store.drill("b")?.eventCount == 2)
         #expect(try store.currentDrill()?.drillID == "b")
-        #expect(try store.verifyGlobalSequence().checked == 5)
+        #expect(try store.verifyStore().checked == 5)
         #expect(try store.verify(drill: "a").isIntact)
         #expect(try store.verify(drill: "b").isIntact)
     }
@@ -182,7 +182,7 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         _ = try store.append([draft("a", 0, lifecycle: .opens)])
         #expect(throws: StoreError.self) { try store.append([draft("a", 1), draft("a", 2), draft("nope", 3)]) }
         #expect(try store.drill("a")?.eventCount == 1)
-        #expect(try store.verifyGlobalSequence().checked == 1)
+        #expect(try store.verifyStore().checked == 1)
         // and the next append continues without a gap
         #expect(try store.append([draft("a", 4)])[0].event.seq == 2)
     }

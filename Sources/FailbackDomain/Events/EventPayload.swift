@@ -169,6 +169,9 @@ public enum EventCatalogue {
     /// Every payload type, in the catalogue's order (the schema tests walk them).
     public static let payloadTypes: [any EventPayload.Type] = decoders.map(\.type)
 
+    /// The types whose event closes a drill (`verify` requires it to be the drill's last).
+    public static var closingTypes: Set<String> { Set(payloadTypes.filter { $0.lifecycle == .closes }.map { $0.eventType }) }
+
     /// The decoders by the UTF-8 length of their type's name: a type is found by comparing a few
     /// names of its length (hashing every event's type name cost more than reading some payloads).
     private static let byNameLength: [[(name: String, read: Read)]] = {

@@ -1,6 +1,5 @@
 import Dispatch
 import FailbackLog
-import Synchronization
 
 /// Turns domain facts into log events: picks the drill, redacts secrets, enforces the payload
 /// limit, and appends. Everything a command does goes through here; the CLI only parses and prints.
@@ -105,9 +104,10 @@ extension Recorder {
         committed: ([AppendOutcome]) -> Void
     ) throws {
         let drill = try drillForWriting(drillID).drillID
-        let prepared = PreparedBatches()
+        // At most two batches prepared ahead of the committing thread.
+        let prepared = HandOff<[EventDraft]>(depth: 2)
         // The preparing thread alone uses this recorder's redactor until it finishes (`done`).
-        let preparer = UncheckedSendable(self)
+        let preparer = HandedOver(self)
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             defer { done.signal() }
@@ -116,75 +116,27 @@ extension Recorder {
                 do {
                     let time = recorder.context.clock()
                     let drafts = try payloads.map { try recorder.draft($0, drillID: drill, at: time, idempotencyKey: nil) }
-                    prepared.put(.success(drafts))
+                    guard prepared.put(drafts) else { return }
                 } catch {
-                    prepared.put(.failure(UncheckedSendable(error)))
+                    prepared.close(failure: PreparationFailure(error: HandedOver(error)))
                     return
                 }
             }
-            prepared.finish()
+            prepared.close()
         }
         defer {
             prepared.cancel()
             done.wait()
         }
-        while let next = prepared.take() {
-            switch next {
-            case .success(let drafts): committed(try store.append(drafts))
-            case .failure(let error): throw error.value
-            }
+        do {
+            while let drafts = try prepared.take() { committed(try store.append(drafts)) }
+        } catch let failure as PreparationFailure {
+            throw failure.error.value
         }
     }
 }
 
-/// A value used by one thread at a time, handed over with a happens-before edge (a semaphore).
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
-/// Prepared batches waiting to be committed: at most two ahead of the committing thread.
-private final class PreparedBatches: Sendable {
-    enum Item: Sendable {
-        case success([EventDraft])
-        case failure(UncheckedSendable<any Error>)
-    }
-
-    private let items = Mutex<(queue: [Item], finished: Bool, cancelled: Bool)>(([], false, false))
-    private let available = DispatchSemaphore(value: 0)
-    private let room = DispatchSemaphore(value: 2)
-
-    var isCancelled: Bool { items.withLock { $0.cancelled } }
-
-    func put(_ item: Item) {
-        room.wait()
-        items.withLock { $0.queue.append(item) }
-        available.signal()
-    }
-
-    func finish() {
-        items.withLock { $0.finished = true }
-        available.signal()
-    }
-
-    /// The next prepared item, or nil when the preparing thread has finished.
-    func take() -> Item? {
-        while true {
-            available.wait()
-            let next: (Item?, Bool) = items.withLock { s in
-                s.queue.isEmpty ? (nil, s.finished) : (s.queue.removeFirst(), false)
-            }
-            if let item = next.0 {
-                room.signal()
-                return item
-            }
-            if next.1 { return nil }
-        }
-    }
-
-    func cancel() {
-        items.withLock { $0.cancelled = true }
-        room.signal()
-        room.signal()
-    }
+/// Why the preparing thread stopped: the error a payload's draft threw.
+private struct PreparationFailure: Error {
+    let error: HandedOver<any Error>
 }

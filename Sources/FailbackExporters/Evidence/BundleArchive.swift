@@ -1,5 +1,6 @@
 import Dispatch
 import FailbackDomain
+import FailbackLog
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -39,55 +40,6 @@ final class BundleArchive {
         try gzip.finish()
         try file.commit()
         return counter.bytes
-    }
-}
-
-/// A bounded queue between two threads, in order: one `put`s, the other `take`s, at most `depth`
-/// waiting. The producer ends it with `close` (and why it stopped, if it failed); the consumer
-/// can `cancel` it, after which `put` returns false at once.
-final class HandOff<Element: Sendable>: Sendable {
-    private let state = Mutex<(items: [Element], cancelled: Bool, failure: (any Error)?)>(([], false, nil))
-    private let available = DispatchSemaphore(value: 0)
-    private let space: DispatchSemaphore
-
-    init(depth: Int) {
-        // Made at 0 and raised: libdispatch traps when a semaphore is freed below its initial value.
-        space = DispatchSemaphore(value: 0)
-        for _ in 0..<depth { space.signal() }
-    }
-
-    /// Queues `item`, waiting while the queue is full; false once the consumer has cancelled.
-    func put(_ item: Element) -> Bool {
-        space.wait()
-        let accepted = state.withLock { s in
-            if !s.cancelled { s.items.append(item) }
-            return !s.cancelled
-        }
-        if accepted { available.signal() } else { space.signal() }  // wake the next waiting put too
-        return accepted
-    }
-
-    func close(failure: (any Error)? = nil) {
-        state.withLock { $0.failure = failure }
-        available.signal()
-    }
-
-    /// The next item, waiting for it; nil at the end; the producer's failure once its items are taken.
-    func take() throws -> Element? {
-        available.wait()
-        let next: Element? = state.withLock { s in s.items.isEmpty ? nil : s.items.removeFirst() }
-        if let next {
-            space.signal()
-            return next
-        }
-        available.signal()  // the end stays the end for any later take
-        if let failure = state.withLock({ $0.failure }) { throw failure }
-        return nil
-    }
-
-    func cancel() {
-        state.withLock { $0.cancelled = true }
-        space.signal()
     }
 }
 

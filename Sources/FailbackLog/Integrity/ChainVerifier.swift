@@ -30,6 +30,16 @@ public struct VerificationReport: Sendable, Equatable {
         case sizeMismatch(recorded: Int, found: Int)
         /// A global sequence number is missing.
         case globalGap(expected: Int, found: Int)
+        /// The store holds more events of the drill than its index counts (a rewound head).
+        case beyondHead(recordedCount: Int, found: Int)
+        /// The drill's closing event is not its last, or the index's `closed_seq` disagrees with it
+        /// (a reopened drill).
+        case lifecycle(String)
+        /// A row's column (`type`, `recorded_at`, `idempotency_key`, `drill_id`, `drill_seq`)
+        /// differs from the member of its canonical bytes.
+        case columnMismatch(String)
+        /// An event belongs to a drill the index does not list (its index row was deleted).
+        case unindexedDrill(String)
     }
 
     public var drillID: String?
@@ -57,7 +67,7 @@ public struct VerificationReport: Sendable, Equatable {
     public var summary: String {
         let subject = drillID.map { "drill \($0)" } ?? "store"
         guard let problem else {
-            if drillID == nil { return "store: global sequence gapless, \(checked) events" }
+            if drillID == nil { return "store: \(checked) events, global sequence gapless, every row matches its bytes and belongs to an indexed drill" }
             return "\(subject): chain intact, \(checked) events" + (head.map { ", head \($0.hex)" } ?? "")
         }
         let at = badSeq.map { "seq \($0)" + (badDrillSeq.map { " (drill event #\($0))" } ?? "") } ?? "end of chain"
@@ -79,6 +89,11 @@ public struct VerificationReport: Sendable, Equatable {
         case .sizeMismatch(let recorded, let found):
             why = "the drill's index records \(recorded) bytes of events but they hold \(found) (an export would write a wrong events.jsonl size)"
         case .globalGap(let expected, let found): why = "global sequence jumps from \(expected - 1) to \(found): event(s) missing"
+        case .beyondHead(let recorded, let found):
+            why = "the drill's index records \(recorded) events but the store holds \(found) of its events: the index was rewound"
+        case .lifecycle(let what): why = what
+        case .columnMismatch(let what): why = "a column differs from the event's bytes: \(what)"
+        case .unindexedDrill(let drill): why = "the event belongs to drill \(drill), which the store's index does not list (its index row was deleted)"
         }
         return "\(subject): chain BROKEN at \(at): \(why)"
     }
@@ -93,6 +108,11 @@ public struct VerificationReport: Sendable, Equatable {
 public struct ChainVerifier {
     public let drillID: String
     public let deep: Bool
+    /// Event types that close a drill (the domain's: `DrillCompleted`): one must be the last event.
+    public let closingTypes: Set<String>
+    private let closingTypeBytes: [[UInt8]]
+    /// The global `seq` of the closing event met, if any.
+    private var closedAt: Int?
     private let drillIDBytes: [UInt8]
     private var previous = HashChain.genesis
     private let hasher = SHA256Hasher()
@@ -101,9 +121,11 @@ public struct ChainVerifier {
     private var canonicalBytes = 0
     public private(set) var report: VerificationReport
 
-    public init(drillID: String, deep: Bool = false) {
+    public init(drillID: String, deep: Bool = false, closingTypes: Set<String> = []) {
         self.drillID = drillID
         self.deep = deep
+        self.closingTypes = closingTypes
+        self.closingTypeBytes = closingTypes.map { Array($0.utf8) }
         self.drillIDBytes = Array(drillID.utf8)
         self.report = VerificationReport(drillID: drillID, checked: 0, head: nil, problem: nil)
     }
@@ -134,19 +156,22 @@ public struct ChainVerifier {
             return false
         }
         // Where the bytes say the event belongs: scanned, or (for bytes of an unusual shape) parsed.
-        let place: (seq: Int, drillSeq: Int, drillIDMatches: Bool)
+        func equal(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+            a.withUnsafeBytes { mine in mine.count == b.count && (mine.isEmpty || memcmp(mine.baseAddress!, b.baseAddress!, mine.count) == 0) }
+        }
+        let place: (seq: Int, drillSeq: Int, drillIDMatches: Bool, closes: Bool)
         if let scanned = EnvelopePlace(scanning: canonical) {
-            let matches = drillIDBytes.withUnsafeBytes { mine in
-                mine.count == scanned.drillID.count && (mine.isEmpty || memcmp(mine.baseAddress!, scanned.drillID.baseAddress!, mine.count) == 0)
-            }
-            place = (scanned.seq, scanned.drillSeq, matches)
+            place = (scanned.seq, scanned.drillSeq, equal(drillIDBytes, scanned.drillID), closingTypeBytes.contains { equal($0, scanned.type) })
         } else {
             do {
                 let event = try RecordedEvent(canonical: Array(canonical), hash: [])
-                place = (event.seq, event.drillSeq, event.drillID == drillID)
+                place = (event.seq, event.drillSeq, event.drillID == drillID, closingTypes.contains(event.type))
             } catch {
                 return fail(.malformed(error.description))
             }
+        }
+        if let closedAt {
+            return fail(.lifecycle("the drill was closed by its event at seq \(closedAt), yet an event follows it"), drillSeq: place.drillSeq)
         }
         if place.drillSeq != expectedDrillSeq {
             return fail(.sequenceBreak(expectedDrillSeq: expectedDrillSeq, found: place.drillSeq), drillSeq: place.drillSeq)
@@ -173,6 +198,7 @@ public struct ChainVerifier {
             if CanonicalJSON.encode(event.envelopeValue) != bytes { return fail(.notCanonical, drillSeq: drillSeq) }
         }
         previous.withUnsafeMutableBytes { $0.copyMemory(from: storedHash) }  // equal to the recomputed link, 32 bytes
+        if place.closes { closedAt = seq }
         lastSeq = seq
         canonicalBytes += canonical.count
         expectedDrillSeq += 1
@@ -182,8 +208,32 @@ public struct ChainVerifier {
 
     /// Ends the walk: checks the recomputed head (and, when the index keeps it, the total size of the
     /// events' bytes) against the drill's index entry.
-    public mutating func finish(recordedCount: Int, recordedHeadSeq: Int, recordedHeadHash: [UInt8], recordedCanonicalBytes: Int? = nil) -> VerificationReport {
+    /// `storedCount` is how many rows of the drill the store holds (counted apart from the walk,
+    /// which ends at the recorded head): more than the index records means a rewound head.
+    /// `recordedClosedSeq` is the index's `closed_seq` (checked against the closing event when
+    /// `closingTypes` were given).
+    public mutating func finish(
+        recordedCount: Int, recordedHeadSeq: Int, recordedHeadHash: [UInt8], recordedCanonicalBytes: Int? = nil, recordedClosedSeq: Int? = nil,
+        storedCount: Int? = nil
+    ) -> VerificationReport {
         guard report.problem == nil else { return report }
+        if let storedCount, storedCount > recordedCount, report.checked == recordedCount {
+            report.problem = .beyondHead(recordedCount: recordedCount, found: storedCount)
+            report.badSeq = nil
+            report.badDrillSeq = recordedCount + 1
+            return report
+        }
+        if !closingTypes.isEmpty, report.checked == recordedCount, closedAt != recordedClosedSeq {
+            report.problem = .lifecycle(
+                closedAt.map { at in
+                    recordedClosedSeq == nil
+                        ? "the drill was closed by its event at seq \(at) but its index says it is open (a reopened drill)"
+                        : "the drill was closed by its event at seq \(at) but its index says seq \(recordedClosedSeq!)"
+                } ?? "the drill's index says it was closed at seq \(recordedClosedSeq ?? 0) but no event closes it")
+            report.badSeq = closedAt ?? recordedClosedSeq
+            report.badDrillSeq = nil
+            return report
+        }
         if report.checked != recordedCount {
             report.problem = .truncated(recordedCount: recordedCount, found: report.checked, recordedHeadSeq: recordedHeadSeq)
             // The first missing event's seq is known when only the last one is missing.
@@ -224,12 +274,14 @@ struct EnvelopePlace {
     var seq: Int
     var drillSeq: Int
     var drillID: UnsafeRawBufferPointer
+    /// The `type` member's text (empty when the forward scan found it escaped: never a type name).
+    var type: UnsafeRawBufferPointer
 
     init?(scanning b: UnsafeRawBufferPointer) {
         if let quick = Self.fromEnds(b) { self = quick; return }
         var i = 0
         let n = b.count
-        var seq: Int?, drillSeq: Int?, drillID: UnsafeRawBufferPointer?
+        var seq: Int?, drillSeq: Int?, drillID: UnsafeRawBufferPointer?, type = UnsafeRawBufferPointer(start: nil, count: 0)
         guard n > 1, b[0] == UInt8(ascii: "{") else { return nil }
         i = 1
         while i < n {
@@ -245,6 +297,8 @@ struct EnvelopePlace {
             let isDrill = (keyLength == 8 || keyLength == 9) && Self.hasDrillPrefix(b, keyStart)
             let isDrillSeq = isDrill && keyLength == 9 && b[keyStart + 6] == UInt8(ascii: "s") && b[keyStart + 7] == UInt8(ascii: "e") && b[keyStart + 8] == UInt8(ascii: "q")
             let isDrillID = isDrill && keyLength == 8 && b[keyStart + 6] == UInt8(ascii: "i") && b[keyStart + 7] == UInt8(ascii: "d")
+            let isType = keyLength == 4 && b[keyStart] == UInt8(ascii: "t") && b[keyStart + 1] == UInt8(ascii: "y") && b[keyStart + 2] == UInt8(ascii: "p")
+                && b[keyStart + 3] == UInt8(ascii: "e")
             i = j + 2
             guard i < n else { return nil }
             if isSeq || isDrillSeq {
@@ -262,6 +316,9 @@ struct EnvelopePlace {
                 i = k + 1
             } else {
                 guard let end = Self.skipValue(b, from: i) else { return nil }
+                if isType, end - i >= 2, b[i] == UInt8(ascii: "\""), b[end - 1] == UInt8(ascii: "\"") {
+                    type = UnsafeRawBufferPointer(rebasing: b[(i + 1)..<(end - 1)])
+                }
                 i = end
             }
             guard i < n else { return nil }
@@ -270,6 +327,7 @@ struct EnvelopePlace {
                 self.seq = seq
                 self.drillSeq = drillSeq
                 self.drillID = drillID
+                self.type = type
                 return
             }
             guard b[i] == UInt8(ascii: ",") else { return nil }
@@ -278,10 +336,11 @@ struct EnvelopePlace {
         return nil
     }
 
-    private init(seq: Int, drillSeq: Int, drillID: UnsafeRawBufferPointer) {
+    private init(seq: Int, drillSeq: Int, drillID: UnsafeRawBufferPointer, type: UnsafeRawBufferPointer) {
         self.seq = seq
         self.drillSeq = drillSeq
         self.drillID = drillID
+        self.type = type
     }
 
     /// The usual case, read from both ends without touching the payload: canonical order puts
@@ -318,7 +377,9 @@ struct EnvelopePlace {
         guard d < k - 9, match(",\"seq\":", at: d - 6), let seq = number(from: d + 1), seq.end == k - 8,
             drillSeq.end < d - 6
         else { return nil }
-        return EnvelopePlace(seq: seq.value, drillSeq: drillSeq.value, drillID: UnsafeRawBufferPointer(rebasing: b[(actorEnd + 14)..<idEnd]))
+        return EnvelopePlace(
+            seq: seq.value, drillSeq: drillSeq.value, drillID: UnsafeRawBufferPointer(rebasing: b[(actorEnd + 14)..<idEnd]),
+            type: UnsafeRawBufferPointer(rebasing: b[(k + 1)..<(n - 2)]))
     }
 
     /// Whether the key at `i` starts with `drill_`.

@@ -83,16 +83,21 @@ public protocol EventStore: AnyObject {
     /// cache, never part of the log or its chain. A read-only store keeps nothing (no error).
     func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError)
 
-    /// Recomputes the drill's chain from the stored bytes and checks it against the index; `deep`
-    /// also parses every event and checks its RFC 8785 form.
-    func verify(drill id: String, deep: Bool) throws(StoreError) -> VerificationReport
+    /// Recomputes the drill's chain from the stored bytes and checks it against the index: every
+    /// event up to the recorded head, no event of the drill beyond it, and (with `closingTypes`)
+    /// the closing event last and matching the index; `deep` also parses every event and checks
+    /// its RFC 8785 form.
+    func verify(drill id: String, deep: Bool, closingTypes: Set<String>) throws(StoreError) -> VerificationReport
 
-    /// Checks that the global sequence runs from 1 to the last `seq` without a gap.
-    func verifyGlobalSequence() throws(StoreError) -> VerificationReport
+    /// Walks every row of the store in `seq` order (`StoreWalk`): the global sequence gapless,
+    /// each row's columns equal to its bytes, every event of an indexed drill, no drill beyond
+    /// its index's count.
+    func verifyStore() throws(StoreError) -> VerificationReport
 }
 
 extension EventStore {
-    public func verify(drill id: String) throws(StoreError) -> VerificationReport { try verify(drill: id, deep: false) }
+    public func verify(drill id: String) throws(StoreError) -> VerificationReport { try verify(drill: id, deep: false, closingTypes: []) }
+    public func verify(drill id: String, deep: Bool) throws(StoreError) -> VerificationReport { try verify(drill: id, deep: deep, closingTypes: []) }
 
     /// Every event of the drill, in `drill_seq` order.
     public func forEachEvent(drill id: String, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {

@@ -1,5 +1,3 @@
-import Dispatch
-import Synchronization
 
 /// Stored rows handed from a reading thread to the verifying one in batches, so that stepping
 /// through SQLite and hashing overlap on two cores. The chain itself is checked in order, on the
@@ -60,75 +58,7 @@ final class RowBatch: @unchecked Sendable {
     }
 }
 
-/// A value handed to another thread that alone uses it until it signals back (see `verify`).
-struct HandedOver<T>: @unchecked Sendable {
-    let value: T
-}
-
-/// A bounded hand-over of batches between two threads.
-final class BatchQueue: Sendable {
-    private struct State {
-        var filled: [RowBatch] = []
-        var free: [RowBatch] = []
-        var finished = false
-        var cancelled = false
-        var failure: String?
-    }
-
-    private let state: Mutex<State>
-    private let filledSignal = DispatchSemaphore(value: 0)
-    private let freeSignal: DispatchSemaphore
-
-    init(depth: Int) {
-        state = Mutex(State(free: (0..<depth).map { _ in RowBatch() }))
-        freeSignal = DispatchSemaphore(value: depth)
-    }
-
-    /// Reader: a batch to fill, or nil once the consumer has stopped.
-    func takeFree() -> RowBatch? {
-        freeSignal.wait()
-        return state.withLock { s in
-            if s.cancelled { return nil }
-            let b = s.free.removeLast()
-            b.removeAll()
-            return b
-        }
-    }
-
-    func putFilled(_ b: RowBatch) {
-        state.withLock { $0.filled.append(b) }
-        filledSignal.signal()
-    }
-
-    /// Reader: no more rows (or `failure` stopped the reading).
-    func finish(failure: String? = nil) {
-        state.withLock {
-            $0.finished = true
-            $0.failure = failure
-        }
-        filledSignal.signal()
-    }
-
-    /// Consumer: the next batch in order, or nil at the end (with the reader's failure, if any).
-    func takeFilled() -> (batch: RowBatch?, failure: String?) {
-        while true {
-            filledSignal.wait()
-            let next: (RowBatch?, String?, Bool) = state.withLock { s in
-                if !s.filled.isEmpty { return (s.filled.removeFirst(), nil, false) }
-                return (nil, s.failure, s.finished)
-            }
-            if next.0 != nil || next.2 { return (next.0, next.1) }
-        }
-    }
-
-    func putFree(_ b: RowBatch) {
-        state.withLock { $0.free.append(b) }
-        freeSignal.signal()
-    }
-
-    /// Consumer: stop the reader early (a problem was found).
-    func cancel() {
-        state.withLock { $0.cancelled = true }
-        freeSignal.signal()
-    }
+/// Why the reading thread stopped: SQLite's message.
+struct SQLiteReadFailure: Error {
+    let message: String
 }

@@ -16,10 +16,10 @@ import Darwin
 public final class SQLiteEventStore: EventStore {
     /// `PRAGMA application_id` of a failback store: "FBLG".
     public static let applicationID: Int32 = 0x4642_4C47
-    /// `PRAGMA user_version`: the store's format version. Format 1 (no `drills.canonical_bytes`)
-    /// and format 2 (no `events.leaf_hash`) are upgraded in place when opened with write access,
-    /// and read as they are otherwise.
-    public static let formatVersion = 3
+    /// `PRAGMA user_version`: the store's format version. Format 1 (no `drills.canonical_bytes`),
+    /// format 2 (no `events.leaf_hash`) and format 3 (no triggers refusing inserts that replace)
+    /// are upgraded in place when opened with write access, and read as they are otherwise.
+    public static let formatVersion = 4
     /// How long a writer waits for the write lock before giving up.
     public static let busyTimeoutMilliseconds: Int32 = 30_000
 
@@ -56,12 +56,23 @@ public final class SQLiteEventStore: EventStore {
             throw StoreError(.notAStore, "\(path) is not a failback store", path: path)
         }
         let version = (try? db.integer("PRAGMA user_version")) ?? nil
+        // The tables must hold the columns the version says: a version set back by hand would
+        // make an upgrade fail half-way ("duplicate column"), or a reader misread the rows.
+        if let version, (1...Self.formatVersion).contains(version) {
+            let shape = try columnShape()
+            if shape != (sizes: version >= 2, leafHashes: version >= 3) {
+                throw StoreError(
+                    .notAStore,
+                    "\(path) is an inconsistent failback store: user_version says format \(version) but its tables are of another format (\(shape.sizes ? "with" : "without") drills.canonical_bytes, \(shape.leafHashes ? "with" : "without") events.leaf_hash); nothing read or changed",
+                    path: path)
+            }
+        }
         switch version {
         case Self.formatVersion?: break
-        case let old? where (1...2).contains(old) && readOnly:
+        case let old? where (1...3).contains(old) && readOnly:
             keepsSizes = old >= 2
-            keepsLeafHashes = false
-        case let old? where (1...2).contains(old): try upgrade(fromFormat: old)
+            keepsLeafHashes = old >= 3
+        case let old? where (1...3).contains(old): try upgrade(fromFormat: old)
         default:
             throw StoreError(.notAStore, "\(path) is a failback store of format \(version ?? 0); this build reads formats 1 to \(Self.formatVersion)", path: path)
         }
@@ -91,8 +102,9 @@ public final class SQLiteEventStore: EventStore {
                         \(Self.headsOnlyAdvance)
                         """)
                 }
+                if old < 3 { try db.execute("ALTER TABLE events ADD COLUMN leaf_hash BLOB;") }
                 try db.execute("""
-                    ALTER TABLE events ADD COLUMN leaf_hash BLOB;
+                    \(Self.insertsOnlyAppend)
                     PRAGMA user_version = \(Self.formatVersion);
                     COMMIT;
                     """)
@@ -171,7 +183,19 @@ public final class SQLiteEventStore: EventStore {
         CREATE TRIGGER drills_refuse_delete BEFORE DELETE ON drills
             BEGIN SELECT RAISE(ABORT, 'failback drills are never deleted'); END;
         \(headsOnlyAdvance)
+        \(insertsOnlyAppend)
         COMMIT;
+        """
+
+    /// `INSERT OR REPLACE` (and `REPLACE`) deletes the row it replaces without firing delete
+    /// triggers: an insert may only add an event after the last one, and a drill not yet indexed.
+    static let insertsOnlyAppend = """
+        CREATE TRIGGER IF NOT EXISTS events_insert_only_appends BEFORE INSERT ON events
+            WHEN NEW.seq <= (SELECT coalesce(max(seq), 0) FROM events)
+            BEGIN SELECT RAISE(ABORT, 'failback events are append-only: an insert may only add an event after the last'); END;
+        CREATE TRIGGER IF NOT EXISTS drills_insert_only_new BEFORE INSERT ON drills
+            WHEN EXISTS (SELECT 1 FROM drills WHERE drill_id = NEW.drill_id)
+            BEGIN SELECT RAISE(ABORT, 'failback drills are never replaced'); END;
         """
 
     static let headsOnlyAdvance = """
@@ -181,6 +205,15 @@ public final class SQLiteEventStore: EventStore {
               OR NEW.drill_id IS NOT OLD.drill_id OR NEW.started_seq IS NOT OLD.started_seq
             BEGIN SELECT RAISE(ABORT, 'failback drill heads only move forward'); END;
         """
+
+    /// Which of the columns formats 2 and 3 added the tables hold.
+    private func columnShape() throws(StoreError) -> (sizes: Bool, leafHashes: Bool) {
+        try translatingErrors(doing: "read the store's format") {
+            let sizes = try db.integer("SELECT count(*) FROM pragma_table_info('drills') WHERE name = 'canonical_bytes'") == 1
+            let leaves = try db.integer("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'leaf_hash'") == 1
+            return (sizes, leaves)
+        }
+    }
 
     private func configure() throws(StoreError) {
         sqlite3_busy_timeout(db.handle, Self.busyTimeoutMilliseconds)
@@ -512,11 +545,11 @@ public final class SQLiteEventStore: EventStore {
 
     // MARK: Verifying
 
-    public func verify(drill id: String, deep: Bool) throws(StoreError) -> VerificationReport {
+    public func verify(drill id: String, deep: Bool, closingTypes: Set<String>) throws(StoreError) -> VerificationReport {
         guard let head = try drill(id) else {
             throw StoreError(.unknownDrill, "no drill \(id) in store \(path)", path: path)
         }
-        var verifier = ChainVerifier(drillID: id, deep: deep)
+        var verifier = ChainVerifier(drillID: id, deep: deep, closingTypes: closingTypes)
         // The drill's rows lie between its first and last seq: scan that range of the table in seq
         // order (a rowid range scan, cheaper than walking an index and seeking each row), passing
         // over other drills' rows. A row of this drill filed under another drill id is thereby
@@ -532,20 +565,24 @@ public final class SQLiteEventStore: EventStore {
 
         // A reader thread steps SQLite and copies rows into batches while this thread checks the
         // chain: the two halves of the work overlap on two cores. The statement (and so the
-        // connection) is used by the reader alone until it signals `done`.
-        let queue = BatchQueue(depth: 3)
+        // connection) is used by the reader alone until it signals `done`. Batches go round
+        // through two hand-offs: empty ones to the reader, filled ones back.
+        let depth = 3
+        let filled = HandOff<RowBatch>(depth: depth), empty = HandOff<RowBatch>(depth: depth)
+        for _ in 0..<depth { _ = empty.put(RowBatch()) }
         let done = DispatchSemaphore(value: 0)
-        let reader = HandedOver(value: (stmt, db.handle))
+        let reader = HandedOver((stmt, db.handle))
         DispatchQueue.global().async {
             defer { done.signal() }
             let (stmt, handle) = reader.value
-            var failure: String?
-            reading: while let batch = queue.takeFree() {
+            var failure: SQLiteReadFailure?
+            reading: while let batch = (try? empty.take()) ?? nil {
+                batch.removeAll()
                 while batch.count < 2048 {
                     let rc = sqlite3_step(stmt)
                     if rc == SQLITE_DONE { break }
                     guard rc == SQLITE_ROW else {
-                        failure = String(cString: sqlite3_errmsg(handle))
+                        failure = SQLiteReadFailure(message: String(cString: sqlite3_errmsg(handle)))
                         break
                     }
                     guard sqlite3_column_int(stmt, 2) == 1 else { continue }  // another drill's event
@@ -557,17 +594,20 @@ public final class SQLiteEventStore: EventStore {
                         leafHash: sqlite3_column_type(stmt, 5) == SQLITE_NULL ? nil : blob(5))
                 }
                 let full = batch.count == 2048
-                if batch.count > 0 { queue.putFilled(batch) }
+                if batch.count > 0, !filled.put(batch) { break reading }
                 if !full || failure != nil { break reading }
             }
-            queue.finish(failure: failure)
+            filled.close(failure: failure)
         }
         var readFailure: String?
-        while true {
-            let (next, failure) = queue.takeFilled()
-            guard let batch = next else {
-                readFailure = failure
-                break
+        reading: while true {
+            let batch: RowBatch
+            do {
+                guard let next = try filled.take() else { break reading }
+                batch = next
+            } catch {
+                readFailure = (error as? SQLiteReadFailure)?.message ?? "\(error)"
+                break reading
             }
             var intact = true
             for i in 0..<batch.count where intact {
@@ -575,40 +615,39 @@ public final class SQLiteEventStore: EventStore {
                     verifier.feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: true, canonical: canonical, storedHash: hash, storedLeafHash: leafHash)
                 }
             }
-            queue.putFree(batch)
+            _ = empty.put(batch)
             if !intact {
-                queue.cancel()
-                break
+                // Stop the reader wherever it is: waiting for an empty batch or to hand one over.
+                empty.cancel()
+                filled.cancel()
+                break reading
             }
         }
         done.wait()
         sqlite3_finalize(stmt)
         if let readFailure { throw StoreError(.database, "cannot read events in store \(path): \(readFailure)", path: path) }
+        // The walk ends at the recorded head: rows of the drill past it (a rewound index) are
+        // counted through the (drill_id, drill_seq) index.
+        let stored = try translatingErrors(doing: "read events") { try db.integer("SELECT count(*) FROM events WHERE drill_id = ?", .text(id)) ?? 0 }
         return verifier.finish(
-            recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: head.canonicalBytes)
+            recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: head.canonicalBytes,
+            recordedClosedSeq: head.closedSeq, storedCount: stored)
     }
 
-    public func verifyGlobalSequence() throws(StoreError) -> VerificationReport {
-        var report = VerificationReport(drillID: nil, checked: 0, head: nil, problem: nil)
+    public func verifyStore() throws(StoreError) -> VerificationReport {
+        var walk = StoreWalk(index: try drills())
         do {
-            let s = try db.statement("SELECT seq FROM events ORDER BY seq")
+            let s = try db.statement("SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical FROM events ORDER BY seq")
             defer { s.reset() }
-            var expected = 1
             while try s.step() {
-                let seq = s.int(0)
-                if seq != expected {
-                    report.problem = .globalGap(expected: expected, found: seq)
-                    report.badDrillSeq = nil
-                    report.badSeq = seq
-                    return report
-                }
-                expected += 1
-                report.checked += 1
+                let row = StoreWalk.Columns(
+                    seq: s.int(0), drillID: s.text(1), drillSeq: s.int(2), type: s.text(3), recordedAt: s.text(4), idempotencyKey: s.isNull(5) ? nil : s.text(5))
+                guard walk.feed(row, canonical: s.blob(6)) else { break }
             }
         } catch {
-            throw storeError(error, doing: "read the sequence")
+            throw storeError(error, doing: "read the store")
         }
-        return report
+        return walk.finish()
     }
 
     // MARK: Errors and files
