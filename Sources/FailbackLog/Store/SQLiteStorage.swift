@@ -7,13 +7,31 @@ import Glibc
 import Darwin
 #endif
 
-/// The embedded event store: one SQLite file in WAL mode.
+/// The embedded event store: the log's rules (`EventLog`) over one SQLite file.
+public typealias SQLiteEventStore = EventLog<SQLiteStorage>
+
+extension EventLog where Backend == SQLiteStorage {
+    /// Opens an existing store (see `SQLiteStorage.init(openingAt:)`).
+    public convenience init(openingAt path: String) throws(StoreError) { self.init(backend: try SQLiteStorage(openingAt: path)) }
+
+    /// Creates a new, empty store at `path` (see `SQLiteStorage.create(at:)`).
+    @discardableResult
+    public static func create(at path: String) throws(StoreError) -> Bool { try SQLiteStorage.create(at: path) }
+
+    public static var formatVersion: Int { SQLiteStorage.formatVersion }
+    public static var applicationID: Int32 { SQLiteStorage.applicationID }
+    public static func directory(of path: String) -> String { SQLiteStorage.directory(of: path) }
+    public var path: String { backend.path }
+    func upgrade(fromFormat old: Int) throws(StoreError) { try backend.upgrade(fromFormat: old) }
+}
+
+/// The embedded storage: one SQLite file in WAL mode.
 ///
 /// Durability: `synchronous=FULL`, so a commit returns only after the WAL is fsynced; an append that
 /// returned survives `kill -9` and power loss. Concurrency: every append runs in `BEGIN IMMEDIATE`,
 /// which takes SQLite's single write lock before reading the heads, so sequence numbers and chain
 /// links are assigned by one writer at a time, across processes. See docs/log-format.md.
-public final class SQLiteEventStore: EventStore {
+public final class SQLiteStorage: StorageBackend {
     /// `PRAGMA application_id` of a failback store: "FBLG".
     public static let applicationID: Int32 = 0x4642_4C47
     /// `PRAGMA user_version`: the store's format version. Format 1 (no `drills.canonical_bytes`),
@@ -30,7 +48,7 @@ public final class SQLiteEventStore: EventStore {
     /// False for a format-1 or -2 store opened read-only: no event has a stored leaf hash.
     private var keepsLeafHashes = true
     private let db: SQLiteConnection
-    private let hasher = SHA256Hasher()
+    public var location: String { path }
 
     /// Opens an existing store. Fails with `.missing` when there is no file, `.notAStore` when the
     /// file is something else. A store whose file or folder has no write permission opens read-only.
@@ -224,21 +242,9 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    // MARK: Appending
+    // MARK: Writing
 
-    private struct Head {
-        var drillSeq: Int
-        var headSeq: Int
-        var hash: [UInt8]
-        var startedSeq: Int
-        var startedAt: Timestamp
-        var closedSeq: Int?
-        var canonicalBytes: Int
-        var isNew: Bool
-    }
-
-    public func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome] {
-        guard !drafts.isEmpty else { return [] }
+    public func write<T>(_ body: (any WriteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
         guard !isReadOnly else { throw StoreError(.readOnly, "store \(path) is read-only: nothing appended", path: path) }
         do {
             try db.execute("BEGIN IMMEDIATE")
@@ -246,142 +252,87 @@ public final class SQLiteEventStore: EventStore {
             throw storeError(error, doing: "begin an append")
         }
         do throws(StoreError) {
-            let outcomes = try appendInTransaction(drafts)
+            let result = try body(Transaction(storage: self))
             do { try db.execute("COMMIT") } catch { throw storeError(error, doing: "commit") }
-            return outcomes
+            return result
         } catch {
             try? db.execute("ROLLBACK")
             throw error
         }
     }
 
-    private func appendInTransaction(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome] {
-        var heads: [String: Head] = [:]
-        var keysInBatch: [String: RecordedEvent] = [:]
-        var outcomes: [AppendOutcome] = []
-        outcomes.reserveCapacity(drafts.count)
-        try translatingErrors(doing: "append") {
-            var lastSeq = try db.integer("SELECT max(seq) FROM events") ?? 0
-            let insert = try db.statement(
-                "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            var leaf = [UInt8](repeating: 0, count: 32)
-            for draft in drafts {
-                if let key = draft.idempotencyKey {
-                    let earlier = try keysInBatch[key] ?? event(withIdempotencyKey: key)
-                    if let earlier {
-                        // A retried drill start generates a new drill id; it is the same start all the same.
-                        guard earlier.type == draft.type, draft.lifecycle == .opens || earlier.drillID == draft.drillID,
-                            earlier.canonical[earlier.payloadView.range].elementsEqual(draft.canonicalPayload)
-                        else {
-                            throw StoreError(
-                                .idempotencyConflict,
-                                "idempotency key \"\(key)\" was already used by a different event (seq \(earlier.seq), \(earlier.type)): nothing appended",
-                                path: path)
-                        }
-                        outcomes.append(.alreadyRecorded(earlier))
-                        continue
-                    }
-                }
-                var head = try heads[draft.drillID] ?? loadHead(draft.drillID)
-                switch (draft.lifecycle, head) {
-                case (.opens, .some):
-                    throw StoreError(.drillExists, "drill \(draft.drillID) already exists: nothing appended", path: path)
-                case (.opens, .none):
-                    head = Head(
-                        drillSeq: 0, headSeq: 0, hash: HashChain.genesis, startedSeq: lastSeq + 1, startedAt: draft.recordedAt, closedSeq: nil,
-                        canonicalBytes: 0, isNew: true)
-                case (_, .none):
-                    throw StoreError(.unknownDrill, "no drill \(draft.drillID) in store \(path): nothing appended", path: path)
-                case (_, .some(let h)) where h.closedSeq != nil:
-                    throw StoreError(.drillClosed, "drill \(draft.drillID) is closed (at seq \(h.closedSeq!)): nothing appended", path: path)
-                default: break
-                }
-                var h = head!
-                if let expected = draft.expectedDrillSeq, expected != h.drillSeq {
-                    throw StoreError(
-                        .conflict, "drill \(draft.drillID) changed while this command ran (now at event #\(h.drillSeq), not #\(expected)); check its status and run the command again: nothing appended",
-                        path: path)
-                }
-                let seq = lastSeq + 1
-                let drillSeq = h.drillSeq + 1
-                let (canonical, payloadStart) = draft.placedBytes(seq: seq, drillSeq: drillSeq)
-                hasher.update(h.hash)
-                hasher.update(canonical)
-                let hash = hasher.finalize()
-                canonical.withUnsafeBytes { c in leaf.withUnsafeMutableBufferPointer { MerkleLeaf.hash(c, using: hasher, into: $0.baseAddress!) } }
+    /// The append's view of the store while `write` holds SQLite's write lock (`BEGIN IMMEDIATE`).
+    private final class Transaction: WriteTransaction {
+        let storage: SQLiteStorage
+        /// The insert, prepared once per append (a batch inserts thousands of rows).
+        private var insertStatement: SQLiteStatement?
+
+        init(storage: SQLiteStorage) { self.storage = storage }
+
+        func lastSeq() throws(StoreError) -> Int {
+            try storage.translatingErrors(doing: "append") { try storage.db.integer("SELECT max(seq) FROM events") ?? 0 }
+        }
+
+        func head(of drill: String) throws(StoreError) -> DrillHead? { try storage.drillHeads(.one(drill)).first }
+
+        func storedEvent(withIdempotencyKey key: String) throws(StoreError) -> (canonical: [UInt8], hash: [UInt8])? {
+            try storage.storedEvent(withIdempotencyKey: key)
+        }
+
+        func insert(_ row: NewRow) throws(StoreError) {
+            try storage.translatingErrors(doing: "append") {
+                let insert = try insertStatement ?? storage.db.statement(
+                    "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                insertStatement = insert
                 insert.reset()
-                insert.bind(1, seq)
-                insert.bind(2, draft.drillID)
-                insert.bind(3, drillSeq)
-                insert.bind(4, draft.type)
-                insert.bind(5, draft.recordedAtText)
-                if let key = draft.idempotencyKey { insert.bind(6, key) } else { insert.bindNull(6) }
-                insert.bind(7, canonical)
-                insert.bind(8, hash)
-                insert.bind(9, leaf)
+                insert.bind(1, row.seq)
+                insert.bind(2, row.drillID)
+                insert.bind(3, row.drillSeq)
+                insert.bind(4, row.type)
+                insert.bind(5, row.recordedAt)
+                if let key = row.idempotencyKey { insert.bind(6, key) } else { insert.bindNull(6) }
+                insert.bind(7, row.canonical)
+                insert.bind(8, row.hash)
+                insert.bind(9, row.leafHash)
                 _ = try insert.step()
-                lastSeq = seq
-                h.drillSeq = drillSeq
-                h.headSeq = seq
-                h.hash = hash
-                h.canonicalBytes += canonical.count
-                if draft.lifecycle == .closes { h.closedSeq = seq }
-                heads[draft.drillID] = h
-                let recorded = RecordedEvent(draft: draft, seq: seq, drillSeq: drillSeq, canonical: canonical, payloadStart: payloadStart, hash: hash)
-                if let key = draft.idempotencyKey { keysInBatch[key] = recorded }
-                outcomes.append(.appended(recorded))
             }
-            for (id, h) in heads where h.drillSeq > 0 {
-                if h.isNew {
-                    try db.statement(
+        }
+
+        func writeHead(_ h: DrillHead, isNew: Bool) throws(StoreError) {
+            try storage.translatingErrors(doing: "append") {
+                if isNew {
+                    try storage.db.statement(
                         "INSERT INTO drills (drill_id, started_seq, started_at, event_count, head_seq, head_hash, closed_seq, canonical_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                     ).run([
-                        .text(id), .int(h.startedSeq), .text(h.startedAt.description), .int(h.drillSeq), .int(h.headSeq), .blob(h.hash),
-                        h.closedSeq.map(SQLiteValue.int) ?? .null, .int(h.canonicalBytes),
+                        .text(h.drillID), .int(h.startedSeq), .text(h.startedAt.description), .int(h.eventCount), .int(h.headSeq), .blob(h.headHash),
+                        h.closedSeq.map(SQLiteValue.int) ?? .null, .int(h.canonicalBytes ?? 0),
                     ])
                 } else {
-                    try db.statement("UPDATE drills SET event_count = ?, head_seq = ?, head_hash = ?, closed_seq = ?, canonical_bytes = ? WHERE drill_id = ?")
-                        .run([.int(h.drillSeq), .int(h.headSeq), .blob(h.hash), h.closedSeq.map(SQLiteValue.int) ?? .null, .int(h.canonicalBytes), .text(id)])
+                    try storage.db.statement("UPDATE drills SET event_count = ?, head_seq = ?, head_hash = ?, closed_seq = ?, canonical_bytes = ? WHERE drill_id = ?")
+                        .run([.int(h.eventCount), .int(h.headSeq), .blob(h.headHash), h.closedSeq.map(SQLiteValue.int) ?? .null, .int(h.canonicalBytes ?? 0), .text(h.drillID)])
                 }
             }
         }
-        return outcomes
     }
 
-    private func loadHead(_ drillID: String) throws(SQLiteError) -> Head? {
-        let s = try db.statement("SELECT event_count, head_seq, head_hash, started_seq, started_at, closed_seq, canonical_bytes FROM drills WHERE drill_id = ?")
-        defer { s.reset() }
-        try s.bind([.text(drillID)])
-        guard try s.step() else { return nil }
-        return Head(
-            drillSeq: s.int(0), headSeq: s.int(1), hash: s.blob(2), startedSeq: s.int(3),
-            startedAt: Timestamp(rfc3339: s.text(4)) ?? Timestamp(millisecondsSinceEpoch: 0),
-            closedSeq: s.isNull(5) ? nil : s.int(5), canonicalBytes: s.int(6), isNew: false)
-    }
-
-    public func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent? {
+    public func storedEvent(withIdempotencyKey key: String) throws(StoreError) -> (canonical: [UInt8], hash: [UInt8])? {
         try translatingErrors(doing: "look up an idempotency key") {
             let s = try db.statement("SELECT canonical, hash FROM events WHERE idempotency_key = ?")
             defer { s.reset() }
             try s.bind([.text(key)])
             guard try s.step() else { return nil }
-            var shared = RecordedEvent.SharedValues()
-            return try decode(canonical: s.blob(0), hash: s.blob(1), sharing: &shared)
+            return (s.blob(0), s.blob(1))
         }
     }
 
     // MARK: Reading
 
-    public func drill(_ id: String) throws(StoreError) -> DrillHead? {
-        try drillHeads(where: "WHERE drill_id = ?", [.text(id)]).first
-    }
-
-    public func drills() throws(StoreError) -> [DrillHead] {
-        try drillHeads(where: "ORDER BY started_seq", [])
-    }
-
-    public func currentDrill() throws(StoreError) -> DrillHead? {
-        try drillHeads(where: "WHERE closed_seq IS NULL ORDER BY started_seq DESC LIMIT 1", []).first
+    public func drillHeads(_ which: DrillSelection) throws(StoreError) -> [DrillHead] {
+        switch which {
+        case .one(let id): return try drillHeads(where: "WHERE drill_id = ?", [.text(id)])
+        case .all: return try drillHeads(where: "ORDER BY started_seq", [])
+        case .currentOpen: return try drillHeads(where: "WHERE closed_seq IS NULL ORDER BY started_seq DESC LIMIT 1", [])
+        }
     }
 
     private func drillHeads(where clause: String, _ bindings: [SQLiteValue]) throws(StoreError) -> [DrillHead] {
@@ -403,19 +354,6 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    public func forEachEvent(drill id: String, drillSeqs: ClosedRange<Int>?, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
-        var shared = RecordedEvent.SharedValues()
-        do {
-            try forEachStoredEvent(drill: id, drillSeqs: drillSeqs ?? 1...Int.max) { row in
-                try body(try decode(canonical: Array(row.canonical), hash: Array(row.hash), seq: row.seq, sharing: &shared))
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.database, "read events: \(error)", path: path)  // nothing else is thrown
-        }
-    }
-
     public func forEachStoredEvent(drill id: String, drillSeqs: ClosedRange<Int>, _ body: (StoredEvent) throws -> Void) throws {
         // A drill read from its first event whose rows lie close together (few other drills'
         // events recorded meanwhile) is read as a range of the table in `seq` order, passing over
@@ -423,7 +361,7 @@ public final class SQLiteEventStore: EventStore {
         // index and seeking each row (0.30 s against 0.42 s to step through 1M events here).
         // In a sound store `seq` order is `drill_seq` order within a drill; a row out of that order
         // ends the walk.
-        let head = drillSeqs.lowerBound <= 1 ? try drill(id) : nil
+        let head = drillSeqs.lowerBound <= 1 ? try drillHeads(.one(id)).first : nil
         if let head, head.headSeq - head.startedSeq < 2 * head.eventCount {
             let s = try dedicatedStatement(rowsInSeqOrder)
             do { try s.bind([.text(id), .int(head.startedSeq), .int(head.headSeq)]) } catch { throw storeError(error, doing: "read events") }
@@ -471,10 +409,8 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int {
-        // The whole drill's size is kept in its index entry; a part of it is summed (each row
-        // read, though length() of a blob needs only the record header).
-        if let head = try drill(id), head.eventCount == drillSeq, let kept = head.canonicalBytes { return kept }
-        return try translatingErrors(doing: "read events") {
+        // length() of a blob needs only the record header of each row.
+        try translatingErrors(doing: "read events") {
             try db.integer("SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE drill_id = ? AND drill_seq <= ?", .text(id), .int(drillSeq)) ?? 0
         }
     }
@@ -535,125 +471,36 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    private func decode(canonical: [UInt8], hash: [UInt8], seq: Int? = nil, sharing shared: inout RecordedEvent.SharedValues) throws(StoreError) -> RecordedEvent {
-        do {
-            return try RecordedEvent(canonical: canonical, hash: hash, sharing: &shared)
-        } catch {
-            throw StoreError.unreadable(seq: seq, error, path: path)
+    // MARK: Rows for verification
+
+    public func forEachRow(filedUnder drill: String, seqs: ClosedRange<Int>, _ body: (_ drillSeq: Int, StoredEvent) -> Bool) throws(StoreError) {
+        // A range of the table in seq order (a rowid range scan, cheaper than walking an index and
+        // seeking each row), passing over other drills' rows.
+        let s = try dedicatedStatement(rowsInSeqOrder)
+        do { try s.bind([.text(drill), .int(seqs.lowerBound), .int(seqs.upperBound)]) } catch { throw storeError(error, doing: "read events") }
+        while try step(s) {
+            guard s.int(2) == 1 else { continue }  // another drill's event
+            guard body(s.int(1), StoredEvent(seq: s.int(0), canonical: s.blobBytes(3), hash: s.blobBytes(4), leafHash: s.optionalBlobBytes(5))) else { return }
         }
     }
 
-    // MARK: Verifying
-
-    public func verify(drill id: String, deep: Bool, closingTypes: Set<String>) throws(StoreError) -> VerificationReport {
-        guard let head = try drill(id) else {
-            throw StoreError(.unknownDrill, "no drill \(id) in store \(path)", path: path)
+    public func forEachRow(_ body: (StoreWalk.Columns, UnsafeRawBufferPointer) -> Bool) throws(StoreError) {
+        let s = try dedicatedStatement("SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical FROM events ORDER BY seq")
+        while try step(s) {
+            let row = StoreWalk.Columns(
+                seq: s.int(0), drillID: s.text(1), drillSeq: s.int(2), type: s.text(3), recordedAt: s.text(4), idempotencyKey: s.isNull(5) ? nil : s.text(5))
+            guard body(row, s.blobBytes(6)) else { return }
         }
-        var verifier = ChainVerifier(drillID: id, deep: deep, closingTypes: closingTypes)
-        // The drill's rows lie between its first and last seq: scan that range of the table in seq
-        // order (a rowid range scan, cheaper than walking an index and seeking each row), passing
-        // over other drills' rows. A row of this drill filed under another drill id is thereby
-        // skipped, which leaves a gap the verifier reports.
-        var prepared: OpaquePointer?
-        guard sqlite3_prepare_v2(db.handle, rowsInSeqOrder, -1, &prepared, nil) == SQLITE_OK, let stmt = prepared else {
-            throw storeError(db.lastError(), doing: "read events")
-        }
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        sqlite3_bind_text(stmt, 1, id, -1, transient)
-        sqlite3_bind_int64(stmt, 2, Int64(head.startedSeq))
-        sqlite3_bind_int64(stmt, 3, Int64(max(head.headSeq, head.startedSeq)))
-
-        // A reader thread steps SQLite and copies rows into batches while this thread checks the
-        // chain: the two halves of the work overlap on two cores. The statement (and so the
-        // connection) is used by the reader alone until it signals `done`. Batches go round
-        // through two hand-offs: empty ones to the reader, filled ones back.
-        let depth = 3
-        let filled = HandOff<RowBatch>(depth: depth), empty = HandOff<RowBatch>(depth: depth)
-        for _ in 0..<depth { _ = empty.put(RowBatch()) }
-        let done = DispatchSemaphore(value: 0)
-        let reader = HandedOver((stmt, db.handle))
-        DispatchQueue.global().async {
-            defer { done.signal() }
-            let (stmt, handle) = reader.value
-            var failure: SQLiteReadFailure?
-            reading: while let batch = (try? empty.take()) ?? nil {
-                batch.removeAll()
-                while batch.count < 2048 {
-                    let rc = sqlite3_step(stmt)
-                    if rc == SQLITE_DONE { break }
-                    guard rc == SQLITE_ROW else {
-                        failure = SQLiteReadFailure(message: String(cString: sqlite3_errmsg(handle)))
-                        break
-                    }
-                    guard sqlite3_column_int(stmt, 2) == 1 else { continue }  // another drill's event
-                    func blob(_ column: Int32) -> UnsafeRawBufferPointer {
-                        UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, column), count: Int(sqlite3_column_bytes(stmt, column)))
-                    }
-                    batch.append(
-                        seq: Int(sqlite3_column_int64(stmt, 0)), drillSeq: Int(sqlite3_column_int64(stmt, 1)), canonical: blob(3), hash: blob(4),
-                        leafHash: sqlite3_column_type(stmt, 5) == SQLITE_NULL ? nil : blob(5))
-                }
-                let full = batch.count == 2048
-                if batch.count > 0, !filled.put(batch) { break reading }
-                if !full || failure != nil { break reading }
-            }
-            filled.close(failure: failure)
-        }
-        var readFailure: String?
-        reading: while true {
-            let batch: RowBatch
-            do {
-                guard let next = try filled.take() else { break reading }
-                batch = next
-            } catch {
-                readFailure = (error as? SQLiteReadFailure)?.message ?? "\(error)"
-                break reading
-            }
-            var intact = true
-            for i in 0..<batch.count where intact {
-                intact = batch.withRow(i) { seq, drillSeq, canonical, hash, leafHash in
-                    verifier.feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: true, canonical: canonical, storedHash: hash, storedLeafHash: leafHash)
-                }
-            }
-            _ = empty.put(batch)
-            if !intact {
-                // Stop the reader wherever it is: waiting for an empty batch or to hand one over.
-                empty.cancel()
-                filled.cancel()
-                break reading
-            }
-        }
-        done.wait()
-        sqlite3_finalize(stmt)
-        if let readFailure { throw StoreError(.database, "cannot read events in store \(path): \(readFailure)", path: path) }
-        // The walk ends at the recorded head: rows of the drill past it (a rewound index) are
-        // counted through the (drill_id, drill_seq) index.
-        let stored = try translatingErrors(doing: "read events") { try db.integer("SELECT count(*) FROM events WHERE drill_id = ?", .text(id)) ?? 0 }
-        return verifier.finish(
-            recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: head.canonicalBytes,
-            recordedClosedSeq: head.closedSeq, storedCount: stored)
     }
 
-    public func verifyStore() throws(StoreError) -> VerificationReport {
-        var walk = StoreWalk(index: try drills())
-        do {
-            let s = try db.statement("SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical FROM events ORDER BY seq")
-            defer { s.reset() }
-            while try s.step() {
-                let row = StoreWalk.Columns(
-                    seq: s.int(0), drillID: s.text(1), drillSeq: s.int(2), type: s.text(3), recordedAt: s.text(4), idempotencyKey: s.isNull(5) ? nil : s.text(5))
-                guard walk.feed(row, canonical: s.blob(6)) else { break }
-            }
-        } catch {
-            throw storeError(error, doing: "read the store")
-        }
-        return walk.finish()
+    public func rowCount(filedUnder drill: String) throws(StoreError) -> Int {
+        try translatingErrors(doing: "read events") { try db.integer("SELECT count(*) FROM events WHERE drill_id = ?", .text(drill)) ?? 0 }
     }
 
     // MARK: Errors and files
 
     /// Runs `body`, turning SQLite's errors into store errors that say what was being done.
-    private func translatingErrors<T>(doing what: String, _ body: () throws -> T) throws(StoreError) -> T {
+    fileprivate func translatingErrors<T>(doing what: String, _ body: () throws -> T) throws(StoreError) -> T {
         do {
             return try body()
         } catch let error as SQLiteError {
@@ -714,25 +561,5 @@ public final class SQLiteEventStore: EventStore {
             fsync(fd)
             close(fd)
         }
-    }
-}
-
-extension RecordedEvent {
-    /// The event a draft became at `seq` / `drillSeq` (no need to re-parse the bytes just written).
-    init(draft: EventDraft, seq: Int, drillSeq: Int, canonical: [UInt8], payloadStart: Int, hash: [UInt8]) {
-        self.seq = seq
-        self.drillSeq = drillSeq
-        self.drillID = draft.drillID
-        self.type = draft.type
-        self.schemaVersion = draft.schemaVersion
-        self.recordedAt = draft.recordedAt
-        self.actor = draft.actor
-        self.host = draft.host
-        let payload = payloadStart..<(payloadStart + draft.canonicalPayload.count)
-        self.payloadView = JSONObjectView(document: canonical, range: payload, members: JSONScanner.members(ofObjectIn: canonical, at: payload))
-        self.redactions = draft.redactions
-        self.idempotencyKey = draft.idempotencyKey
-        self.canonical = canonical
-        self.hash = hash
     }
 }

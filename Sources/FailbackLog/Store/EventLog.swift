@@ -1,0 +1,270 @@
+import Dispatch
+
+/// The append-only, hash-chained event log: every rule, once, above a `StorageBackend` —
+/// sequence numbers, the chain, idempotency ("a retried start is the same start"), lifecycle
+/// (a drill is opened once and appended to until closed), `expectedDrillSeq`, head and size
+/// bookkeeping, and verification. Each backend only keeps rows (docs/log-format.md).
+public final class EventLog<Backend: StorageBackend>: EventStore {
+    public let backend: Backend
+    private let hasher = SHA256Hasher()
+
+    public init(backend: Backend) { self.backend = backend }
+
+    public var location: String { backend.location }
+    public var isReadOnly: Bool { backend.isReadOnly }
+
+    // MARK: Appending
+
+    public func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome] {
+        guard !drafts.isEmpty else { return [] }
+        guard !isReadOnly else { throw StoreError(.readOnly, "store \(location) is read-only: nothing appended", path: location) }
+        return try backend.write { (tx) throws(StoreError) in try self.append(drafts, in: tx) }
+    }
+
+    private func append(_ drafts: [EventDraft], in tx: any WriteTransaction) throws(StoreError) -> [AppendOutcome] {
+        var heads: [String: (head: DrillHead, isNew: Bool)] = [:]
+        var keysInBatch: [String: RecordedEvent] = [:]
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(drafts.count)
+        var lastSeq = try tx.lastSeq()
+        var leaf = [UInt8](repeating: 0, count: 32)
+        var shared = RecordedEvent.SharedValues()
+        for draft in drafts {
+            if let key = draft.idempotencyKey {
+                var earlier = keysInBatch[key]
+                if earlier == nil, let stored = try tx.storedEvent(withIdempotencyKey: key) {
+                    earlier = try decode(stored.canonical, stored.hash, sharing: &shared)
+                }
+                if let earlier {
+                    // A retried drill start generates a new drill id; it is the same start all the same.
+                    guard earlier.type == draft.type, draft.lifecycle == .opens || earlier.drillID == draft.drillID,
+                        earlier.canonical[earlier.payloadView.range].elementsEqual(draft.canonicalPayload)
+                    else {
+                        throw StoreError(
+                            .idempotencyConflict,
+                            "idempotency key \"\(key)\" was already used by a different event (seq \(earlier.seq), \(earlier.type)): nothing appended",
+                            path: location)
+                    }
+                    outcomes.append(.alreadyRecorded(earlier))
+                    continue
+                }
+            }
+            var entry: (head: DrillHead, isNew: Bool)
+            if let known = heads[draft.drillID] {
+                entry = known
+            } else if let stored = try tx.head(of: draft.drillID) {
+                entry = (stored, false)
+            } else {
+                guard draft.lifecycle == .opens else {
+                    throw StoreError(.unknownDrill, "no drill \(draft.drillID) in store \(location): nothing appended", path: location)
+                }
+                entry = (
+                    DrillHead(
+                        drillID: draft.drillID, startedSeq: lastSeq + 1, startedAt: draft.recordedAt, eventCount: 0, headSeq: 0, headHash: HashChain.genesis,
+                        closedSeq: nil, canonicalBytes: 0),
+                    true
+                )
+            }
+            if draft.lifecycle == .opens, !(entry.isNew && entry.head.eventCount == 0) {
+                throw StoreError(.drillExists, "drill \(draft.drillID) already exists: nothing appended", path: location)
+            }
+            if let closed = entry.head.closedSeq {
+                throw StoreError(.drillClosed, "drill \(draft.drillID) is closed (at seq \(closed)): nothing appended", path: location)
+            }
+            if let expected = draft.expectedDrillSeq, expected != entry.head.eventCount {
+                throw StoreError(
+                    .conflict,
+                    "drill \(draft.drillID) changed while this command ran (now at event #\(entry.head.eventCount), not #\(expected)); check its status and run the command again: nothing appended",
+                    path: location)
+            }
+            let seq = lastSeq + 1
+            let drillSeq = entry.head.eventCount + 1
+            let (canonical, payloadStart) = draft.placedBytes(seq: seq, drillSeq: drillSeq)
+            hasher.update(entry.head.headHash)
+            hasher.update(canonical)
+            let hash = hasher.finalize()
+            canonical.withUnsafeBytes { c in leaf.withUnsafeMutableBufferPointer { MerkleLeaf.hash(c, using: hasher, into: $0.baseAddress!) } }
+            try tx.insert(
+                NewRow(
+                    seq: seq, drillID: draft.drillID, drillSeq: drillSeq, type: draft.type, recordedAt: draft.recordedAtText,
+                    idempotencyKey: draft.idempotencyKey, canonical: canonical, hash: hash, leafHash: leaf))
+            lastSeq = seq
+            entry.head.eventCount = drillSeq
+            entry.head.headSeq = seq
+            entry.head.headHash = hash
+            entry.head.canonicalBytes = (entry.head.canonicalBytes ?? 0) + canonical.count
+            if draft.lifecycle == .closes { entry.head.closedSeq = seq }
+            heads[draft.drillID] = entry
+            let recorded = RecordedEvent(draft: draft, seq: seq, drillSeq: drillSeq, canonical: canonical, payloadStart: payloadStart, hash: hash)
+            if let key = draft.idempotencyKey { keysInBatch[key] = recorded }
+            outcomes.append(.appended(recorded))
+        }
+        // Index entries in a fixed order (the drills' first seq), so that concurrent writers take
+        // any row locks a backend has in the same order.
+        for (_, entry) in heads.sorted(by: { $0.value.head.startedSeq < $1.value.head.startedSeq }) where entry.head.eventCount > 0 {
+            try tx.writeHead(entry.head, isNew: entry.isNew)
+        }
+        return outcomes
+    }
+
+    private func decode(_ canonical: [UInt8], _ hash: [UInt8], seq: Int? = nil, sharing shared: inout RecordedEvent.SharedValues) throws(StoreError) -> RecordedEvent {
+        do {
+            return try RecordedEvent(canonical: canonical, hash: hash, sharing: &shared)
+        } catch {
+            throw StoreError.unreadable(seq: seq, error, path: location)
+        }
+    }
+
+    // MARK: Reading
+
+    public func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent? {
+        guard let stored = try backend.storedEvent(withIdempotencyKey: key) else { return nil }
+        var shared = RecordedEvent.SharedValues()
+        return try decode(stored.canonical, stored.hash, sharing: &shared)
+    }
+
+    public func drill(_ id: String) throws(StoreError) -> DrillHead? { try backend.drillHeads(.one(id)).first }
+    public func drills() throws(StoreError) -> [DrillHead] { try backend.drillHeads(.all) }
+    public func currentDrill() throws(StoreError) -> DrillHead? { try backend.drillHeads(.currentOpen).first }
+
+    public func forEachEvent(drill id: String, drillSeqs: ClosedRange<Int>?, _ body: (RecordedEvent) throws(StoreError) -> Void) throws(StoreError) {
+        var shared = RecordedEvent.SharedValues()
+        do {
+            try backend.forEachStoredEvent(drill: id, drillSeqs: drillSeqs ?? 1...Int.max) { row in
+                try body(try decode(Array(row.canonical), Array(row.hash), seq: row.seq, sharing: &shared))
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "read events: \(error)", path: location)  // nothing else is thrown
+        }
+    }
+
+    public func forEachStoredEvent(drill id: String, drillSeqs: ClosedRange<Int>, _ body: (StoredEvent) throws -> Void) throws {
+        try backend.forEachStoredEvent(drill: id, drillSeqs: drillSeqs, body)
+    }
+
+    public func canonicalSize(drill id: String, through drillSeq: Int) throws(StoreError) -> Int {
+        // The whole drill's size is kept in its index entry; a part of it is summed.
+        if let head = try drill(id), head.eventCount == drillSeq, let kept = head.canonicalBytes { return kept }
+        return try backend.canonicalSize(drill: id, through: drillSeq)
+    }
+
+    public func lastDrillSeq(drill id: String, recordedAtOrBefore time: Timestamp) throws(StoreError) -> Int {
+        try backend.lastDrillSeq(drill: id, recordedAtOrBefore: time)
+    }
+
+    public func cachedProjections(_ name: String) throws(StoreError) -> [String: CachedProjection] { try backend.cachedProjections(name) }
+
+    public func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError) {
+        guard !isReadOnly, !projections.isEmpty else { return }
+        try backend.cacheProjections(name, projections)
+    }
+
+    // MARK: Verifying
+
+    public func verify(drill id: String, deep: Bool, closingTypes: Set<String>) throws(StoreError) -> VerificationReport {
+        guard let head = try drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in store \(location)", path: location) }
+        var verifier = ChainVerifier(drillID: id, deep: deep, closingTypes: closingTypes)
+        // A reader thread reads rows from the backend and copies them into batches while this
+        // thread checks the chain: the two halves of the work overlap on two cores. The backend is
+        // used by the reader alone until it signals `done`. Batches go round through two
+        // hand-offs: empty ones to the reader, filled ones back. The rows read are those filed
+        // under the drill from its first seq to its recorded head (a row of this drill filed under
+        // another drill id leaves a gap the verifier reports).
+        let depth = 3, batchSize = 2048
+        let filled = HandOff<RowBatch>(depth: depth), empty = HandOff<RowBatch>(depth: depth)
+        for _ in 0..<depth { _ = empty.put(RowBatch()) }
+        let done = DispatchSemaphore(value: 0)
+        let reader = HandedOver(backend)
+        let seqs = head.startedSeq...max(head.headSeq, head.startedSeq)
+        DispatchQueue.global().async {
+            defer { done.signal() }
+            var batch: RowBatch?
+            var stopped = false
+            do throws(StoreError) {
+                try reader.value.forEachRow(filedUnder: id, seqs: seqs) { drillSeq, row in
+                    if batch == nil {
+                        guard let next = (try? empty.take()) ?? nil else {
+                            stopped = true
+                            return false
+                        }
+                        next.removeAll()
+                        batch = next
+                    }
+                    batch!.append(seq: row.seq, drillSeq: drillSeq, canonical: row.canonical, hash: row.hash, leafHash: row.leafHash)
+                    if batch!.count == batchSize {
+                        let full = batch!
+                        batch = nil
+                        if !filled.put(full) {
+                            stopped = true
+                            return false
+                        }
+                    }
+                    return true
+                }
+                if !stopped, let last = batch, last.count > 0 { _ = filled.put(last) }
+                filled.close()
+            } catch {
+                filled.close(failure: error)
+            }
+        }
+        var failure: StoreError?
+        reading: while true {
+            let batch: RowBatch
+            do {
+                guard let next = try filled.take() else { break reading }
+                batch = next
+            } catch {
+                failure = error as? StoreError ?? StoreError(.database, "cannot read events in store \(location): \(error)", path: location)
+                break reading
+            }
+            var intact = true
+            for i in 0..<batch.count where intact {
+                intact = batch.withRow(i) { seq, drillSeq, canonical, hash, leafHash in
+                    verifier.feed(seq: seq, drillSeq: drillSeq, drillIDColumnMatches: true, canonical: canonical, storedHash: hash, storedLeafHash: leafHash)
+                }
+            }
+            _ = empty.put(batch)
+            if !intact {
+                // Stop the reader wherever it is: waiting for an empty batch or to hand one over.
+                empty.cancel()
+                filled.cancel()
+                break reading
+            }
+        }
+        done.wait()
+        if let failure { throw failure }
+        // The walk ends at the recorded head: rows of the drill past it (a rewound index) are counted.
+        let stored = try backend.rowCount(filedUnder: id)
+        return verifier.finish(
+            recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: head.canonicalBytes,
+            recordedClosedSeq: head.closedSeq, storedCount: stored)
+    }
+
+    public func verifyStore() throws(StoreError) -> VerificationReport {
+        var walk = StoreWalk(index: try drills())
+        try backend.forEachRow { columns, canonical in walk.feed(columns, canonical: Array(canonical)) }
+        return walk.finish()
+    }
+}
+
+extension RecordedEvent {
+    /// The event a draft became at `seq` / `drillSeq` (no need to re-parse the bytes just written).
+    init(draft: EventDraft, seq: Int, drillSeq: Int, canonical: [UInt8], payloadStart: Int, hash: [UInt8]) {
+        self.seq = seq
+        self.drillSeq = drillSeq
+        self.drillID = draft.drillID
+        self.type = draft.type
+        self.schemaVersion = draft.schemaVersion
+        self.recordedAt = draft.recordedAt
+        self.actor = draft.actor
+        self.host = draft.host
+        let payload = payloadStart..<(payloadStart + draft.canonicalPayload.count)
+        self.payloadView = JSONObjectView(document: canonical, range: payload, members: JSONScanner.members(ofObjectIn: canonical, at: payload))
+        self.redactions = draft.redactions
+        self.idempotencyKey = draft.idempotencyKey
+        self.canonical = canonical
+        self.hash = hash
+    }
+}

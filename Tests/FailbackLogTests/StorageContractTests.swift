@@ -1,0 +1,210 @@
+import CSQLite
+import Foundation
+import Testing
+@testable import FailbackLog
+
+/// The backends the log runs over, each with a way to damage its rows as someone holding the
+/// database would (triggers dropped first, for SQLite).
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, memory
+
+    var testDescription: String { rawValue }
+
+    /// A fresh, empty store of this kind.
+    func make(_ dir: TemporaryDirectory, name: String = "contract") throws -> StoreUnderTest {
+        switch self {
+        case .sqlite:
+            let path = "\(dir.path)/\(name).sqlite"
+            try SQLiteEventStore.create(at: path)
+            return StoreUnderTest(store: try SQLiteEventStore(openingAt: path), sqlitePath: path, memory: nil)
+        case .memory:
+            let storage = MemoryStorage()
+            return StoreUnderTest(store: EventLog(backend: storage), sqlitePath: nil, memory: storage)
+        }
+    }
+}
+
+/// A store and the means to damage it behind its back.
+struct StoreUnderTest {
+    let store: any EventStore
+    let sqlitePath: String?
+    let memory: MemoryStorage?
+
+    /// Replaces one byte of the canonical bytes of the event at `seq`.
+    func alterByte(seq: Int, from: UInt8, to: UInt8) throws {
+        if let memory {
+            memory.tamper { c in
+                let i = c.rows.firstIndex { $0.seq == seq }!
+                let at = c.rows[i].canonical.firstIndex(of: from)!
+                c.rows[i].canonical[at] = to
+            }
+        } else {
+            try sql(
+                "DROP TRIGGER events_refuse_update; UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), char(\(from)), char(\(to))) AS BLOB) WHERE seq = \(seq);")
+        }
+    }
+
+    /// Sets a drill's index back to its first `count` events (later events stay).
+    func rewind(drill: String, to count: Int) throws {
+        if let memory {
+            memory.tamper { c in
+                let rows = c.rows.filter { $0.drillID == drill }.prefix(count)
+                c.heads[drill]!.eventCount = count
+                c.heads[drill]!.headSeq = rows.last!.seq
+                c.heads[drill]!.headHash = rows.last!.hash
+                c.heads[drill]!.canonicalBytes = rows.reduce(0) { $0 + $1.canonical.count }
+            }
+        } else {
+            try sql("""
+                DROP TRIGGER drills_heads_only_advance;
+                UPDATE drills SET event_count = \(count), head_seq = (SELECT seq FROM events WHERE drill_id = '\(drill)' AND drill_seq = \(count)),
+                  head_hash = (SELECT hash FROM events WHERE drill_id = '\(drill)' AND drill_seq = \(count)),
+                  canonical_bytes = (SELECT sum(length(canonical)) FROM events WHERE drill_id = '\(drill)' AND drill_seq <= \(count))
+                WHERE drill_id = '\(drill)';
+                """)
+        }
+    }
+
+    /// Deletes a drill's index entry (its events stay).
+    func unindex(drill: String) throws {
+        if let memory { memory.tamper { $0.heads[drill] = nil } } else { try sql("DROP TRIGGER drills_refuse_delete; DELETE FROM drills WHERE drill_id = '\(drill)';") }
+    }
+
+    /// Sets the `recorded_at` column of the row at `seq` (its bytes unchanged).
+    func forgeRecordedAt(seq: Int, _ value: String) throws {
+        if let memory {
+            memory.tamper { c in c.rows[c.rows.firstIndex { $0.seq == seq }!].recordedAt = value }
+        } else {
+            try sql("DROP TRIGGER events_refuse_update; UPDATE events SET recorded_at = '\(value)' WHERE seq = \(seq);")
+        }
+    }
+
+    private func sql(_ text: String) throws {
+        let db = try SQLiteConnection(path: sqlitePath!, flags: SQLITE_OPEN_READWRITE)
+        try db.execute(text)
+    }
+}
+
+/// The log's guarantees, the same over every backend (docs/log-format.md §4–5).
+@Suite struct StorageContractTests {
+    @Test(arguments: Backend.allCases)
+    func sequencesAreGaplessAndEachChainLinksFromItsHead(backend: Backend) throws {
+        let dir = TemporaryDirectory()
+        let s = try backend.make(dir).store
+        _ = try s.append([draft("a", 0, lifecycle: .opens), draft("a", 1)])
+        _ = try s.append([draft("b", 2, lifecycle: .opens), draft("a", 3), draft("b", 4)])
+        _ = try s.append([draft("a", 5)])
+        var seqs: [Int] = []
+        for drill in ["a", "b"] {
+            var previous = HashChain.genesis
+            var n = 0
+            try s.forEachEvent(drill: drill) { e in
+                n += 1
+                #expect(e.drillSeq == n)
+                #expect(e.hash == HashChain.sha256(previous + e.canonical), "drill \(drill) event #\(n)")
+                previous = e.hash
+                seqs.append(e.seq)
+            }
+            let head = try #require(try s.drill(drill))
+            #expect(head.eventCount == n && head.headHash == previous)
+            #expect(head.canonicalBytes == (try s.canonicalSize(drill: drill, through: n)))
+        }
+        #expect(seqs.sorted() == Array(1...6))
+        #expect(try s.drills().map(\.drillID) == ["a", "b"])
+        #expect(try s.currentDrill()?.drillID == "b")
+        try s.forEachStoredEvent(drill: "a", drillSeqs: 2...3) { row in #expect(row.leafHash.map(Array.init) == MerkleLeaf.hash(Array(row.canonical))) }
+        #expect(try s.verifyStore().isIntact && s.verify(drill: "a").isIntact && s.verify(drill: "b").isIntact)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func lifecycleRulesHoldAndARefusedBatchLeavesNothing(backend: Backend) throws {
+        let dir = TemporaryDirectory()
+        let s = try backend.make(dir).store
+        #expect(throws: StoreError.self) { try s.append([draft("x", 0)]) }  // no such drill
+        _ = try s.append([draft("a", 0, lifecycle: .opens)])
+        #expect { try s.append([draft("a", 1, lifecycle: .opens)]) } throws: { ($0 as? StoreError)?.code == .drillExists }
+        // A batch whose last draft is refused appends none of its drafts.
+        #expect { try s.append([draft("a", 2), draft("nope", 3)]) } throws: { ($0 as? StoreError)?.code == .unknownDrill }
+        #expect(try s.drill("a")?.eventCount == 1)
+        var stale = draft("a", 4)
+        stale.expectedDrillSeq = 0
+        #expect { try s.append([stale]) } throws: { ($0 as? StoreError)?.code == .conflict }
+        _ = try s.append([draft("a", 5, lifecycle: .closes)])
+        #expect(try s.drill("a")?.closedSeq == 2 && s.currentDrill() == nil)
+        #expect { try s.append([draft("a", 6)]) } throws: { ($0 as? StoreError)?.code == .drillClosed }
+        #expect(try s.verifyStore().checked == 2)
+        #expect(try s.verify(drill: "a", deep: true, closingTypes: ["NoteAdded"]).isIntact)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRetryWithItsKeyRecordsNothingAndAKeyIsNeverReused(backend: Backend) throws {
+        let dir = TemporaryDirectory()
+        let s = try backend.make(dir).store
+        let first = try s.append([draft("a", 0, lifecycle: .opens, key: "start")])[0]
+        // A retried start has a new drill id: the same start all the same.
+        let again = try s.append([draft("a2", 0, lifecycle: .opens, key: "start")])[0]
+        guard case .alreadyRecorded(let earlier) = again else { Issue.record("recorded twice"); return }
+        #expect(earlier == first.event)
+        _ = try s.append([draft("a", 1, key: "k")])
+        #expect(try s.event(withIdempotencyKey: "k")?.drillSeq == 2)
+        #expect { try s.append([draft("a", 1, key: "k", payload: ["text": "other"])]) } throws: { ($0 as? StoreError)?.code == .idempotencyConflict }
+        #expect(try s.drills().count == 1 && s.drill("a")?.eventCount == 2)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func readingByMomentAndCachingProjections(backend: Backend) throws {
+        let dir = TemporaryDirectory()
+        let s = try backend.make(dir).store
+        _ = try s.append((0..<5).map { draft("a", $0 * 1000, lifecycle: $0 == 0 ? .opens : .continues) })
+        #expect(try s.lastDrillSeq(drill: "a", recordedAtOrBefore: Timestamp(millisecondsSinceEpoch: 1_795_458_060_000 + 2500)) == 3)
+        #expect(try s.lastDrillSeq(drill: "a", recordedAtOrBefore: Timestamp(millisecondsSinceEpoch: 0)) == 0)
+        var seen: [Int] = []
+        try s.forEachEvent(drill: "a", drillSeqs: 2...4) { seen.append($0.drillSeq) }
+        #expect(seen == [2, 3, 4])
+        let head = try #require(try s.drill("a"))
+        try s.cacheProjections("p/1", ["a": CachedProjection(eventCount: 5, headHash: head.headHash, value: Array("{}".utf8))])
+        let kept = try s.cachedProjections("p/1")["a"]
+        #expect(kept?.isCurrent(for: head) == true && kept?.value == Array("{}".utf8))
+    }
+
+    /// Every kind of damage is named, with the first bad seq, whatever holds the rows.
+    @Test(arguments: Backend.allCases)
+    func damageIsCaughtWhateverHoldsTheRows(backend: Backend) throws {
+        let dir = TemporaryDirectory()
+        var made = 0
+        func fresh() throws -> (Int, StoreUnderTest) {
+            made += 1
+            let t = try backend.make(dir, name: "damaged-\(made)")
+            _ = try t.store.append([draft("a", 0, lifecycle: .opens)] + (1..<6).map { draft("a", $0) })
+            _ = try t.store.append([draft("b", 6, lifecycle: .opens), draft("b", 7)])
+            return (made, t)
+        }
+        do {
+            let (_, t) = try fresh()
+            try t.alterByte(seq: 4, from: UInt8(ascii: "3"), to: UInt8(ascii: "7"))
+            let r = try t.store.verify(drill: "a")
+            #expect(r.problem == .hashMismatch && r.badSeq == 4)
+        }
+        do {
+            let (_, t) = try fresh()
+            try t.rewind(drill: "a", to: 3)
+            let r = try t.store.verify(drill: "a")
+            #expect(r.problem == .beyondHead(recordedCount: 3, found: 6))
+            #expect(try t.store.verifyStore().problem == .beyondHead(recordedCount: 3, found: 6))
+        }
+        do {
+            let (_, t) = try fresh()
+            try t.unindex(drill: "b")
+            let r = try t.store.verifyStore()
+            #expect(r.problem == .unindexedDrill("b") && r.badSeq == 7)
+        }
+        do {
+            let (_, t) = try fresh()
+            try t.forgeRecordedAt(seq: 5, "2020-01-01T00:00:00.000Z")
+            let r = try t.store.verifyStore()
+            #expect(r.badSeq == 5)
+            guard case .columnMismatch(let what)? = r.problem else { Issue.record("\(r.summary)"); return }
+            #expect(what.hasPrefix("recorded_at \"2020-01-01T00:00:00.000Z\", bytes say"))
+        }
+    }
+}
