@@ -21,7 +21,9 @@ let package = Package(
         // The system libyaml (libyaml-dev): the YAML parser runbooks are read with.
         .systemLibrary(name: "CYAML", path: "Sources/CYAML", providers: [.apt(["libyaml-dev"])]),
         // The log: canonical JSON (RFC 8785), the hash chain, the store interface and its SQLite implementation.
-        .target(name: "FailbackLog", dependencies: ["CSQLite", "COpenSSL"]),
+        // libpq's declarations (libpq-dev); libpq itself is loaded on demand (dlopen) for PostgreSQL stores.
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .target(name: "FailbackLog", dependencies: ["CSQLite", "COpenSSL", "CLibPQ"]),
         // The domain: the event catalogue, redaction, and the recorder that appends through the log.
         .target(name: "FailbackDomain", dependencies: ["FailbackLog", "CYAML"]),
         // Probes: things that observe the world (commands, PostgreSQL through psql, DNS, HTTP, pods).

@@ -1,11 +1,12 @@
 // Appends events in a loop for the crash, concurrency and benchmark tests.
 //
-//   failback-loadgen --store PATH [--drill ID] [--count N] [--batch B] [--writer NAME] [--complete] [--quiet]
+//   failback-loadgen --store PATH|URL [--drill ID] [--count N] [--batch B] [--writer NAME] [--complete] [--quiet]
 //
 // Without --drill it starts a drill and prints "drill <id>". It then appends --count lag samples
 // (in transactions of --batch events) and prints "ack <seq>" for each event once its transaction
 // has committed durably; a test that kills this process checks that every acked event survived.
-// --complete then completes the drill (outcome success); --quiet prints no acks.
+// --complete then completes the drill (its outcome worked out: failed, as no phase ran); --quiet
+// prints no acks. The store is an SQLite file or a PostgreSQL URL, as for failback.
 import FailbackDomain
 import FailbackLog
 
@@ -49,8 +50,9 @@ let batch = max(1, Int(value("--batch") ?? "") ?? 1)
 let writer = value("--writer") ?? "w\(getpid())"
 
 do {
-    _ = try SQLiteEventStore.create(at: storePath)
-    let store = try SQLiteEventStore(openingAt: storePath)
+    let workspace = Workspace(store: storePath)
+    _ = try workspace.initialize()
+    let store = try workspace.openStore()
     let recorder = Recorder(store: store, context: .fromEnvironment(actor: writer))
     var drill = value("--drill")
     if drill == nil {
@@ -68,7 +70,7 @@ do {
         if !CommandLine.arguments.contains("--quiet") { for outcome in outcomes { say("ack \(outcome.event.seq)") } }
         written += n
     }
-    if CommandLine.arguments.contains("--complete") { _ = try recorder.completeDrill(outcome: .success, drill: drill) }
+    if CommandLine.arguments.contains("--complete") { _ = try recorder.completeDrill(drill: drill) }
 } catch {
     say("error \(error)")
     exit(1)

@@ -51,15 +51,26 @@ struct AppendOptions: ParsableArguments {
 }
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create the store (nothing happens if it exists).")
+    static let configuration = CommandConfiguration(commandName: "init", 
+        abstract: "Create the store (nothing happens if it exists).",
+        discussion: """
+            failback init                                             # ./.failback/ledger.sqlite
+            failback init --store postgresql://failback@db.example/ops   # the team's store on PostgreSQL
+            failback init --print-sql                                 # the PostgreSQL schema and writer role, for a DBA
+            """)
     @OptionGroup var storeOptions: StoreOptions
+    @Flag(help: "Print the PostgreSQL schema (and the writer role's grants) instead of creating anything.") var printSQL = false
 
     func run() throws {
+        if printSQL {
+            print(PostgresStorage.schema + "\n\n-- The role recorders connect as:\n" + PostgresStorage.writerRoleSQL)
+            return
+        }
         let workspace = storeOptions.workspace
         if try workspace.initialize() {
-            print("initialized empty store at \(workspace.storePath)")
+            print("initialized empty store at \(workspace.storeLabel)")
         } else {
-            print("store at \(workspace.storePath) already exists; left as it is")
+            print("store at \(workspace.storeLabel) already exists; left as it is")
         }
     }
 }

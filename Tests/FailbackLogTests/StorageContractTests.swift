@@ -6,7 +6,7 @@ import Testing
 /// The backends the log runs over, each with a way to damage its rows as someone holding the
 /// database would (triggers dropped first, for SQLite).
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite, memory
+    case sqlite, memory, postgres
 
     var testDescription: String { rawValue }
 
@@ -20,7 +20,47 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case .memory:
             let storage = MemoryStorage()
             return StoreUnderTest(store: EventLog(backend: storage), sqlitePath: nil, memory: storage)
+        case .postgres:
+            let url = try PostgresServer.freshDatabase()
+            try PostgresStorage.create(at: url)
+            return StoreUnderTest(store: try PostgresEventStore(connectingTo: url), sqlitePath: nil, memory: nil, postgresURL: url)
         }
+    }
+}
+
+/// The tests' own PostgreSQL server (`scripts/pg-store`: a cluster on a loopback port, run as the
+/// `postgres` user), started once; each store gets a database of its own.
+enum PostgresServer {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/pg-store").path
+
+    static func run(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw StoreError(.database, "scripts/pg-store \(args.joined(separator: " ")) failed") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A new, empty database on the server (started if it is not running).
+    static func freshDatabase() throws -> String {
+        _ = try run(["start"])
+        return try run(["url"])
+    }
+
+    /// Runs SQL with the real `psql` as the database's owner.
+    static func psql(_ url: String, _ sql: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        p.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw StoreError(.database, "psql failed: \(sql)") }
     }
 }
 
@@ -29,6 +69,7 @@ struct StoreUnderTest {
     let store: any EventStore
     let sqlitePath: String?
     let memory: MemoryStorage?
+    var postgresURL: String? = nil
 
     /// Replaces one byte of the canonical bytes of the event at `seq`.
     func alterByte(seq: Int, from: UInt8, to: UInt8) throws {
@@ -38,6 +79,11 @@ struct StoreUnderTest {
                 let at = c.rows[i].canonical.firstIndex(of: from)!
                 c.rows[i].canonical[at] = to
             }
+        } else if let postgresURL {
+            try PostgresServer.psql(postgresURL, """
+                ALTER TABLE failback.events DISABLE TRIGGER USER;
+                UPDATE failback.events SET canonical = overlay(canonical PLACING '\\x\(String(to, radix: 16))'::bytea FROM position('\\x\(String(from, radix: 16))'::bytea IN canonical) FOR 1) WHERE seq = \(seq);
+                """)
         } else {
             try sql(
                 "DROP TRIGGER events_refuse_update; UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), char(\(from)), char(\(to))) AS BLOB) WHERE seq = \(seq);")
@@ -54,6 +100,14 @@ struct StoreUnderTest {
                 c.heads[drill]!.headHash = rows.last!.hash
                 c.heads[drill]!.canonicalBytes = rows.reduce(0) { $0 + $1.canonical.count }
             }
+        } else if let postgresURL {
+            try PostgresServer.psql(postgresURL, """
+                ALTER TABLE failback.drills DISABLE TRIGGER USER;
+                UPDATE failback.drills SET event_count = \(count), head_seq = (SELECT seq FROM failback.events WHERE drill_id = '\(drill)' AND drill_seq = \(count)),
+                  head_hash = (SELECT hash FROM failback.events WHERE drill_id = '\(drill)' AND drill_seq = \(count)),
+                  canonical_bytes = (SELECT sum(length(canonical)) FROM failback.events WHERE drill_id = '\(drill)' AND drill_seq <= \(count))
+                WHERE drill_id = '\(drill)';
+                """)
         } else {
             try sql("""
                 DROP TRIGGER drills_heads_only_advance;
@@ -67,13 +121,21 @@ struct StoreUnderTest {
 
     /// Deletes a drill's index entry (its events stay).
     func unindex(drill: String) throws {
-        if let memory { memory.tamper { $0.heads[drill] = nil } } else { try sql("DROP TRIGGER drills_refuse_delete; DELETE FROM drills WHERE drill_id = '\(drill)';") }
+        if let memory {
+            memory.tamper { $0.heads[drill] = nil }
+        } else if let postgresURL {
+            try PostgresServer.psql(postgresURL, "ALTER TABLE failback.drills DISABLE TRIGGER USER; DELETE FROM failback.drills WHERE drill_id = '\(drill)';")
+        } else {
+            try sql("DROP TRIGGER drills_refuse_delete; DELETE FROM drills WHERE drill_id = '\(drill)';")
+        }
     }
 
     /// Sets the `recorded_at` column of the row at `seq` (its bytes unchanged).
     func forgeRecordedAt(seq: Int, _ value: String) throws {
         if let memory {
             memory.tamper { c in c.rows[c.rows.firstIndex { $0.seq == seq }!].recordedAt = value }
+        } else if let postgresURL {
+            try PostgresServer.psql(postgresURL, "ALTER TABLE failback.events DISABLE TRIGGER USER; UPDATE failback.events SET recorded_at = '\(value)' WHERE seq = \(seq);")
         } else {
             try sql("DROP TRIGGER events_refuse_update; UPDATE events SET recorded_at = '\(value)' WHERE seq = \(seq);")
         }

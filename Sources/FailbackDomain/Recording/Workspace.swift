@@ -29,23 +29,36 @@ public struct Workspace: Sendable {
         try RunbookLoader.resolve(nameOrPath, searchPath: runbookSearchPath)
     }
 
+    /// Whether the store is a PostgreSQL database (`postgresql://…` or `postgres://…`); else it is
+    /// an SQLite file.
+    public var isPostgres: Bool { PostgresStorage.isConnectionString(storePath) }
+
+    /// The store as messages may show it (a connection string without its password).
+    public var storeLabel: String { isPostgres ? PostgresConnection.redacted(storePath) : storePath }
+
     /// Creates the store if there is none. True when it was created now.
     public func initialize() throws -> Bool {
-        try SQLiteEventStore.create(at: storePath)
+        isPostgres ? try PostgresStorage.create(at: storePath) : try SQLiteEventStore.create(at: storePath)
     }
 
-    /// Reads the configuration: the named file (which must exist), else `config.json` beside the store if there is one.
+    /// Reads the configuration: the named file (which must exist), else `config.json` beside the
+    /// store if there is one (an SQLite store's folder).
     public func configuration() throws -> Configuration {
         if let configPath { return try Configuration.load(path: configPath) }
+        if isPostgres { return Configuration() }
         let beside = SQLiteEventStore.directory(of: storePath) + "/config.json"
         var st = stat()
         return stat(beside, &st) == 0 ? try Configuration.load(path: beside) : Configuration()
     }
 
+    /// Opens the store: the backend its form names, with the log's rules above it.
+    public func openStore() throws -> any EventStore {
+        isPostgres ? try PostgresEventStore(connectingTo: storePath) : try SQLiteEventStore(openingAt: storePath)
+    }
+
     /// Opens the store and the recorder over it.
     public func openRecorder(actor: String? = nil) throws -> Recorder {
         let configuration = try configuration()
-        let store = try SQLiteEventStore(openingAt: storePath)
-        return Recorder(store: store, context: .fromEnvironment(actor: actor), configuration: configuration)
+        return Recorder(store: try openStore(), context: .fromEnvironment(actor: actor), configuration: configuration)
     }
 }
