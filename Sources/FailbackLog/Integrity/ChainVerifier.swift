@@ -90,7 +90,7 @@ public struct VerificationReport: Sendable, Equatable {
             why = "the drill's index records \(recorded) bytes of events but they hold \(found) (an export would write a wrong events.jsonl size)"
         case .globalGap(let expected, let found): why = "global sequence jumps from \(expected - 1) to \(found): event(s) missing"
         case .beyondHead(let recorded, let found):
-            why = "the drill's index records \(recorded) events but the store holds \(found) of its events: the index was rewound"
+            why = "the drill's index records \(recorded) events but the store holds its event #\(found): the index was rewound"
         case .lifecycle(let what): why = what
         case .columnMismatch(let what): why = "a column differs from the event's bytes: \(what)"
         case .unindexedDrill(let drill): why = "the event belongs to drill \(drill), which the store's index does not list (its index row was deleted)"
@@ -208,8 +208,8 @@ public struct ChainVerifier {
 
     /// Ends the walk: checks the recomputed head (and, when the index keeps it, the total size of the
     /// events' bytes) against the drill's index entry.
-    /// `storedCount` is how many rows of the drill the store holds (counted apart from the walk,
-    /// which ends at the recorded head): more than the index records means a rewound head.
+    /// `storedCount` is the highest `drill_seq` the store holds for the drill (read apart from the
+    /// walk, which ends at the recorded head): above the index's count means a rewound head.
     /// `recordedClosedSeq` is the index's `closed_seq` (checked against the closing event when
     /// `closingTypes` were given).
     public mutating func finish(

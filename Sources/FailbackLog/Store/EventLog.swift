@@ -235,8 +235,9 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
         }
         done.wait()
         if let failure { throw failure }
-        // The walk ends at the recorded head: rows of the drill past it (a rewound index) are counted.
-        let stored = try backend.rowCount(filedUnder: id)
+        // The walk ends at the recorded head: a row of the drill past it (a rewound index) shows
+        // as a drill_seq above the recorded count.
+        let stored = try backend.maxDrillSeq(filedUnder: id)
         return verifier.finish(
             recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: head.canonicalBytes,
             recordedClosedSeq: head.closedSeq, storedCount: stored)

@@ -110,7 +110,7 @@ public final class MemoryStorage: StorageBackend, @unchecked Sendable {
         }
     }
 
-    public func rowCount(filedUnder drill: String) throws(StoreError) -> Int { snapshot.rows.filter { $0.drillID == drill }.count }
+    public func maxDrillSeq(filedUnder drill: String) throws(StoreError) -> Int { snapshot.rows.filter { $0.drillID == drill }.map(\.drillSeq).max() ?? 0 }
 
     public func canonicalSize(drill: String, through drillSeq: Int) throws(StoreError) -> Int {
         snapshot.rows.filter { $0.drillID == drill && $0.drillSeq <= drillSeq }.reduce(0) { $0 + $1.canonical.count }

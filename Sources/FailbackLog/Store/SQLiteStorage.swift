@@ -493,8 +493,8 @@ public final class SQLiteStorage: StorageBackend {
         }
     }
 
-    public func rowCount(filedUnder drill: String) throws(StoreError) -> Int {
-        try translatingErrors(doing: "read events") { try db.integer("SELECT count(*) FROM events WHERE drill_id = ?", .text(drill)) ?? 0 }
+    public func maxDrillSeq(filedUnder drill: String) throws(StoreError) -> Int {
+        try translatingErrors(doing: "read events") { try db.integer("SELECT coalesce(max(drill_seq), 0) FROM events WHERE drill_id = ?", .text(drill)) ?? 0 }
     }
 
     // MARK: Errors and files

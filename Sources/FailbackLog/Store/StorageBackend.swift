@@ -41,8 +41,9 @@ public protocol StorageBackend: AnyObject {
     /// `body` returns false (the store walk).
     func forEachRow(_ body: (StoreWalk.Columns, UnsafeRawBufferPointer) -> Bool) throws(StoreError)
 
-    /// How many rows are filed under `drill`, whatever its index entry says.
-    func rowCount(filedUnder drill: String) throws(StoreError) -> Int
+    /// The highest `drill_seq` of the rows filed under `drill`, whatever its index entry says
+    /// (0: none). An index seek: (drill_id, drill_seq) is unique in every backend.
+    func maxDrillSeq(filedUnder drill: String) throws(StoreError) -> Int
 
     /// The total size of the drill's events' canonical bytes, `drill_seq` 1 through `drillSeq`.
     func canonicalSize(drill: String, through drillSeq: Int) throws(StoreError) -> Int

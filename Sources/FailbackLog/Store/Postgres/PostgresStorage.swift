@@ -299,8 +299,8 @@ public final class PostgresStorage: StorageBackend {
         }
     }
 
-    public func rowCount(filedUnder drill: String) throws(StoreError) -> Int {
-        try conn.query("SELECT count(*) FROM failback.events WHERE drill_id = $1", [.text(drill)]).row(0).int(0)
+    public func maxDrillSeq(filedUnder drill: String) throws(StoreError) -> Int {
+        try conn.query("SELECT coalesce(max(drill_seq), 0) FROM failback.events WHERE drill_id = $1", [.text(drill)]).row(0).int(0)
     }
 
     public func canonicalSize(drill: String, through drillSeq: Int) throws(StoreError) -> Int {

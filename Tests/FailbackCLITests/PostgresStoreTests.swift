@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The team's store on a real PostgreSQL server (`scripts/pg-store`, run as the `postgres` user):
+/// the same commands, guarantees and verification as on SQLite, with writers in many processes.
+@Suite(.serialized) struct PostgresStoreTests {
+    static let script = repositoryRoot.appendingPathComponent("scripts/pg-store").path
+
+    /// A new database on the tests' server, as a URL.
+    func freshStore() throws -> String {
+        #expect(try run(Self.script, ["start"]).status == 0)
+        let url = try run(Self.script, ["url"])
+        #expect(url.status == 0, "\(url.stderr)")
+        return url.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func psql(_ url: String, _ sql: String) throws -> Outcome { try run(tool("psql"), ["-X", "-A", "-t", "-q", url, "-c", sql]) }
+
+    func failback(_ url: String, _ args: [String]) throws -> Outcome {
+        var a = args
+        a.insert(contentsOf: ["--store", url], at: args.firstIndex(of: "--") ?? args.count)
+        return try run("failback", a, env: ["FAILBACK_RUNBOOKS": repositoryRoot.appendingPathComponent("runbooks").path])
+    }
+
+    func startWriter(_ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = buildDirectory.appendingPathComponent("failback-loadgen")
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return (p, out)
+    }
+
+    func acks(_ text: String) -> [Int] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if !text.hasSuffix("\n") { lines.removeLast() }
+        return lines.compactMap { $0.hasPrefix("ack ") ? Int($0.dropFirst(4)) : nil }
+    }
+
+    /// A drill recorded, reported and verified on PostgreSQL; the password in the store's URL is
+    /// shown nowhere and stored nowhere.
+    @Test func aDrillOnPostgresWithoutItsPasswordAnywhere() throws {
+        let plain = try freshStore()
+        let url = plain.replacingOccurrences(of: "postgres@", with: "postgres:Sup3rS3cret@")
+        let initialized = try failback(url, ["init"])
+        #expect(initialized.status == 0)
+        #expect(initialized.stdout == "initialized empty store at \(plain.replacingOccurrences(of: "postgres@", with: "postgres:[REDACTED]@"))\n")
+        #expect(try failback(url, ["init"]).stdout.hasSuffix("already exists; left as it is\n"))
+        let drill = try failback(url, ["drill", "start", "--runbook", "rollback-teei", "--option", "B", "--operator", "dana"]).stdout
+            .split(separator: "\n").last.map(String.init) ?? ""
+        #expect(drill.hasPrefix("drill-"))
+        try #require(failback(url, ["phase", "start", "b-configure-us-standby", "--override", "--reason", "test"]).status == 0)
+        #expect(try failback(url, ["record", "lag", "--seconds", "2.5", "--source", "eu-central-1", "--target", "us-east-1"]).status == 0)
+        #expect(try failback(url, ["note", "connected with postgresql://failback:Sup3rS3cret@db.example/ops"]).status == 0)
+        let verify = try failback(url, ["verify"])
+        #expect(verify.status == 0)
+        #expect(verify.stdout.hasPrefix("store: 5 events, global sequence gapless"))
+        var everything = ""
+        for args in [["status"], ["status", "--json"], ["log", "--json"], ["report", "--format", "md"], ["report", "--format", "json"], ["drill", "list"]] {
+            let o = try failback(url, args)
+            #expect(o.status == 0, "\(args): \(o.stderr)")
+            everything += o.stdout + o.stderr
+        }
+        #expect(everything.contains(drill))
+        #expect(!everything.contains("Sup3rS3cret"))
+        let stored = try psql(plain, "SELECT string_agg(encode(canonical, 'escape'), '') FROM failback.events")
+        #expect(stored.status == 0 && stored.stdout.contains("postgresql://failback:[REDACTED:url_credentials]@db.example/ops"))
+        #expect(!stored.stdout.contains("Sup3rS3cret"))
+        // A wrong password or no server: one line, exit 66, the password not in it.
+        let wrong = try failback("postgresql://postgres:Sup3rS3cret@127.0.0.1:9/nope", ["status"])
+        #expect(wrong.status == 66)
+        #expect(wrong.stderr.hasPrefix("failback: error: cannot connect to PostgreSQL store postgresql://postgres:[REDACTED]@127.0.0.1:9/nope: "))
+        #expect(wrong.stderr.split(separator: "\n").count == 1 && !wrong.stderr.contains("Sup3rS3cret"))
+    }
+
+    /// Eight processes append 1,000 events each to one drill at once: one gapless sequence, one
+    /// unbroken chain, no duplicate.
+    @Test func eightWritersGetAGaplessSequenceAndAnIntactChain() throws {
+        let url = try freshStore()
+        #expect(try failback(url, ["init"]).status == 0)
+        let (starter, out) = try startWriter(["--store", url, "--count", "0", "--writer", "starter"])
+        starter.waitUntilExit()
+        let drill = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n").first.map { String($0.dropFirst(6)) } ?? ""
+        let writers = 8, each = 1000
+        let procs = try (0..<writers).map { w in try startWriter(["--store", url, "--drill", drill, "--count", "\(each)", "--batch", "10", "--writer", "w\(w)"]) }
+        var acked: [Int] = []
+        for (p, pipe) in procs {
+            acked += acks(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+        }
+        #expect(acked.count == writers * each && Set(acked).count == acked.count)
+        let seqs = try psql(url, "SELECT count(*), min(seq), max(seq), count(DISTINCT drill_seq) FROM failback.events").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(seqs == "\(writers * each + 1)|1|\(writers * each + 1)|\(writers * each + 1)")
+        let verify = try failback(url, ["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(verify.stdout.contains("chain intact, \(writers * each + 1) events"))
+    }
+
+    /// Writers killed with SIGKILL at random moments, and the server stopped and started again
+    /// while others write: every acknowledged event is there, none twice, and the log verifies.
+    @Test func killedWritersAndARestartedServerLoseNoAcknowledgedEvent() throws {
+        let url = try freshStore()
+        #expect(try failback(url, ["init"]).status == 0)
+        var rng = SystemRandomNumberGenerator()
+        var acked: [Int] = []
+        for trial in 0..<6 {
+            let (p, out) = try startWriter(["--store", url, "--batch", trial % 2 == 0 ? "5" : "1", "--writer", "kill\(trial)"])
+            usleep(UInt32.random(in: 100_000...400_000, using: &rng))
+            kill(p.processIdentifier, SIGKILL)
+            acked += acks(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            p.waitUntilExit()
+        }
+        // The server goes down (fast shutdown) mid-run: the writer fails with one line; what it
+        // acknowledged before stays.
+        let (p, out) = try startWriter(["--store", url, "--batch", "3", "--writer", "restart"])
+        usleep(300_000)
+        #expect(try run(Self.script, ["stop"]).status == 0)
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1)
+        #expect(printed.split(separator: "\n").last?.hasPrefix("error ") == true, "\(printed.suffix(200))")
+        acked += acks(printed)
+        #expect(try run(Self.script, ["start"]).status == 0)
+        let stored = Set(try psql(url, "SELECT seq FROM failback.events").stdout.split(separator: "\n").compactMap { Int($0) })
+        #expect(acked.count > 20, "writers acknowledged too little to test anything")
+        #expect(acked.filter { !stored.contains($0) }.isEmpty, "acknowledged but lost")
+        #expect(Set(acked).count == acked.count)
+        let verify = try failback(url, ["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+    }
+
+    /// Tampering through psql as the tables' owner, triggers disabled first: caught, named.
+    @Test func tamperingThroughPsqlIsCaught() throws {
+        let url = try freshStore()
+        #expect(try failback(url, ["init"]).status == 0)
+        _ = try failback(url, ["drill", "start", "--runbook", "rollback-teei", "--option", "B"])
+        for i in 1...5 { #expect(try failback(url, ["record", "lag", "--seconds", "\(i)", "--source", "eu-central-1", "--target", "us-east-1"]).status == 0) }
+        // With the triggers in place, history cannot be changed.
+        let refused = try psql(url, "UPDATE failback.events SET recorded_at = 'x' WHERE seq = 3")
+        #expect(refused.status != 0 && refused.stderr.contains("append-only"))
+        #expect(try psql(url, "TRUNCATE failback.events CASCADE").status != 0)
+        #expect(try psql(url, "ALTER TABLE failback.events DISABLE TRIGGER USER; UPDATE failback.events SET canonical = overlay(canonical PLACING '\\x35'::bytea FROM position('\\x34'::bytea IN canonical) FOR 1) WHERE seq = 4").status == 0)
+        let verify = try failback(url, ["verify"])
+        #expect(verify.status == 1)
+        #expect(verify.stdout.contains("chain BROKEN at seq 4"), "\(verify.stdout)")
+    }
+}
