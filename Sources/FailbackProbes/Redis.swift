@@ -13,10 +13,9 @@ public struct RedisURL: Sendable, Equatable {
     public var username: String?
     public var password: String?
 
-    /// The URL as events record it: no password, ever (the user name stays).
-    public var recorded: String {
-        "redis://" + (username.map { "\(Self.percentEncoded($0))@" } ?? "") + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
-    }
+    /// The URL as events record it: no credentials at all. Not even the user name: `redis://NAME@`
+    /// is a password to redis-cli, so the redactor would (rightly) take it for one.
+    public var recorded: String { "redis://" + (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
 
     public init(_ text: String) throws(InvalidInput) {
         // Errors quote the URL with its credentials cut out: it may hold a password.
@@ -91,15 +90,6 @@ public struct RedisURL: Sendable, Equatable {
             utf8 = utf8.dropFirst(2)
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        for b in text.utf8 {
-            let c = Character(Unicode.Scalar(b))
-            if b < 0x80, c.isLetter || c.isNumber || "-._~".contains(c) { out.append(c) } else { out += "%" + String(b >> 4, radix: 16, uppercase: true) + String(b & 15, radix: 16, uppercase: true) }
-        }
-        return out
     }
 }
 

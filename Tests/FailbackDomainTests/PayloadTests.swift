@@ -46,7 +46,7 @@ func tinyRunbook() throws -> LoadedRunbook {
                 replicas: [.init(address: "127.0.0.1:6380", state: "online", offset: 1200)], replicationOffset: 1214, offsetLagBytes: 14,
                 pingMilliseconds: 0.21),
             try RedisReplicationObserved(
-                server: "redis://failback@127.0.0.1:6380", role: "replica", master: "127.0.0.1:6379", masterLinkStatus: "up", connectedReplicas: 0,
+                server: "redis://127.0.0.1:6380", role: "replica", master: "127.0.0.1:6379", masterLinkStatus: "up", connectedReplicas: 0,
                 replicationOffset: 1200, masterReplicationOffset: 1214, offsetLagBytes: 14, pingMilliseconds: 0.1),
             try RedisReplicationObserved(server: "redis://127.0.0.1:9", role: nil, expected: "replica", error: "connection refused"),
             try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json")), source: "pods-mixed.json"),

@@ -131,7 +131,7 @@ import FailbackLog
         #expect(plain.host == "10.0.0.7" && plain.port == 6379 && plain.password == nil && plain.recorded == "redis://10.0.0.7:6379")
         let full = try RedisURL("redis://failback:s%40cret:x@redis-eu.internal:6380/0")
         #expect(full.username == "failback" && full.password == "s@cret:x" && full.host == "redis-eu.internal" && full.port == 6380)
-        #expect(full.recorded == "redis://failback@redis-eu.internal:6380")
+        #expect(full.recorded == "redis://redis-eu.internal:6380")
         // As redis-cli -u reads it: credentials without a colon are a password.
         let passwordOnly = try RedisURL("REDIS://hunter2@[::1]:7000")
         #expect(passwordOnly.username == nil && passwordOnly.password == "hunter2" && passwordOnly.host == "::1" && passwordOnly.recorded == "redis://[::1]:7000")

@@ -506,7 +506,7 @@ public struct RedisReplicationObserved: EventPayload, Equatable {
         }
     }
 
-    /// The server asked: its URL without the password (`redis://127.0.0.1:6379`).
+    /// The server asked: its URL without credentials (`redis://127.0.0.1:6379`).
     public var server: String
     /// `master` or `replica` (Redis says `slave`); nil when the server could not be asked.
     public var role: String?
