@@ -136,6 +136,7 @@ public enum RESP {
             if bytes.count > limits.reply { throw InvalidInput("a reply longer than \(limits.reply) bytes") }
             return nil
         }
+        if at > limits.reply { throw InvalidInput("a reply longer than \(limits.reply) bytes") }
         return (value, at)
     }
 
@@ -407,7 +408,7 @@ public enum RedisProbe {
             event = try RedisReplicationObserved(
                 server: server, role: "master", expected: expected, connectedReplicas: info.connectedSlaves.map { max(0, $0) } ?? info.slaves.count,
                 replicas: info.slaves.prefix(listedReplicas).map {
-                    .init(address: $0.ip + ($0.port.map { ":\($0)" } ?? ""), state: $0.state, offset: max(0, $0.offset ?? 0))
+                    .init(address: ($0.ip.contains(":") ? "[\($0.ip)]" : $0.ip) + ($0.port.map { ":\($0)" } ?? ""), state: $0.state, offset: $0.offset.map { max(0, $0) })
                 },
                 replicationOffset: offset.map { max(0, $0) }, offsetLagBytes: lags.max(), pingMilliseconds: ping)
         case "slave":

@@ -43,7 +43,7 @@ func tinyRunbook() throws -> LoadedRunbook {
             try RecoveryStateObserved(server: "host=db", inRecovery: false, expected: "primary"),
             try RedisReplicationObserved(
                 server: "redis://127.0.0.1:6379", role: "master", expected: "master", connectedReplicas: 1,
-                replicas: [.init(address: "127.0.0.1:6380", state: "online", offset: 1200)], replicationOffset: 1214, offsetLagBytes: 14,
+                replicas: [.init(address: "127.0.0.1:6380", state: "online", offset: 1200), .init(address: "[::1]:6381", state: "?", offset: nil)], replicationOffset: 1214, offsetLagBytes: 14,
                 pingMilliseconds: 0.21),
             try RedisReplicationObserved(
                 server: "redis://127.0.0.1:6380", role: "replica", master: "127.0.0.1:6379", masterLinkStatus: "up", connectedReplicas: 0,

@@ -63,6 +63,8 @@ import FailbackLog
         limits.bulk = 1000
         limits.reply = 1200
         #expect(throws: InvalidInput.self) { try RESP.parse(bytes("+" + String(repeating: "a", count: 101)), limits: limits) }
+        // Whole, in one read, and still over the bound.
+        #expect(throws: InvalidInput.self) { try RESP.parse(bytes("*2\r\n$900\r\n" + String(repeating: "x", count: 900) + "\r\n$900\r\n" + String(repeating: "x", count: 900) + "\r\n"), limits: limits) }
         #expect(try RESP.parse(bytes("+" + String(repeating: "a", count: 99)), limits: limits) == nil)
         // An array of bulks each within its bound but more than a reply may hold in all.
         let array = "*3\r\n$900\r\n" + String(repeating: "x", count: 900) + "\r\n$900\r\n" + String(repeating: "x", count: 400)

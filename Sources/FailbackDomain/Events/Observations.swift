@@ -497,9 +497,9 @@ public struct RedisReplicationObserved: EventPayload, Equatable {
         /// `ip:port`.
         public var address: String
         public var state: String
-        /// The replication offset the replica last acknowledged.
-        public var offset: Int
-        public init(address: String, state: String, offset: Int) {
+        /// The replication offset the replica last acknowledged (nil when the master's line had none).
+        public var offset: Int?
+        public init(address: String, state: String, offset: Int?) {
             self.address = address
             self.state = state
             self.offset = offset
@@ -555,7 +555,7 @@ public struct RedisReplicationObserved: EventPayload, Equatable {
         }
         for r in replicas ?? [] {
             _ = try Check.nonEmpty(r.address, "replica address")
-            _ = try Check.count(r.offset, "replica offset")
+            if let offset = r.offset { _ = try Check.count(offset, "replica offset") }
         }
         self.role = role
         self.expected = expected
@@ -577,7 +577,7 @@ public struct RedisReplicationObserved: EventPayload, Equatable {
             "master": master.map(JSONValue.string), "master_link_status": masterLinkStatus.map(JSONValue.string),
             "connected_replicas": connectedReplicas.map { JSONValue($0) },
             "replicas": replicas.map { list in
-                .array(list.map { ["address": .string($0.address), "state": .string($0.state), "offset": JSONValue($0.offset)] })
+                .array(list.map { .members(["address": .string($0.address), "state": .string($0.state), "offset": $0.offset.map { JSONValue($0) }]) })
             },
             "repl_offset": replicationOffset.map { JSONValue($0) }, "master_repl_offset": masterReplicationOffset.map { JSONValue($0) },
             "offset_lag_bytes": offsetLagBytes.map { JSONValue($0) }, "offset_lag_error": offsetLagError.map(JSONValue.string),
@@ -591,7 +591,7 @@ public struct RedisReplicationObserved: EventPayload, Equatable {
             replicas = []
             for element in try r.elements("replicas") {
                 let p = PayloadReader(element, context: "\(Self.eventType) replica")
-                replicas?.append(Replica(address: try p.string("address"), state: try p.string("state"), offset: try p.integer("offset")))
+                replicas?.append(Replica(address: try p.string("address"), state: try p.string("state"), offset: try p.optionalInteger("offset")))
             }
         }
         try self.init(
