@@ -228,8 +228,9 @@ public enum RESP {
     }
 }
 
-/// What `INFO replication` says, read without trusting it: unknown lines are passed over, a
-/// number that does not read is absent.
+/// What `INFO replication` says, read without trusting it: unknown lines are passed over, and a
+/// number that does not read, or is out of its range (a count or an offset outside 0...2^53-1, a
+/// port outside 0...65535), is absent.
 public struct RedisReplicationInfo: Sendable, Equatable {
     public struct Replica: Sendable, Equatable {
         public var ip: String
@@ -257,11 +258,11 @@ public struct RedisReplicationInfo: Sendable, Equatable {
             switch key {
             case "role": role = value
             case "master_host": masterHost = value
-            case "master_port": masterPort = Int(value)
+            case "master_port": masterPort = Self.number(value, upTo: 65_535)
             case "master_link_status": masterLinkStatus = value
-            case "slave_repl_offset": slaveReplicationOffset = Int(value)
-            case "master_repl_offset": masterReplicationOffset = Int(value)
-            case "connected_slaves": connectedSlaves = Int(value)
+            case "slave_repl_offset": slaveReplicationOffset = Self.number(value)
+            case "master_repl_offset": masterReplicationOffset = Self.number(value)
+            case "connected_slaves": connectedSlaves = Self.number(value)
             default:
                 // slave0:ip=10.0.0.2,port=6379,state=online,offset=1234,lag=0
                 guard key.hasPrefix("slave"), key.count > 5, key.dropFirst(5).allSatisfy(\.isNumber) else { continue }
@@ -271,10 +272,16 @@ public struct RedisReplicationInfo: Sendable, Equatable {
                     if kv.count == 2 { fields[kv[0]] = kv[1] }
                 }
                 slaves.append(Replica(
-                    ip: fields["ip"].map(String.init) ?? "?", port: fields["port"].flatMap { Int($0) }, state: fields["state"].map(String.init) ?? "?",
-                    offset: fields["offset"].flatMap { Int($0) }))
+                    ip: fields["ip"].map(String.init) ?? "?", port: fields["port"].flatMap { Self.number($0, upTo: 65_535) },
+                    state: fields["state"].map(String.init) ?? "?", offset: fields["offset"].flatMap { Self.number($0) }))
             }
         }
+    }
+
+    /// A whole number from 0 to `limit` (by default 2^53-1, what an event holds exactly), else nil.
+    static func number<S: StringProtocol>(_ text: S, upTo limit: Int = 9_007_199_254_740_991) -> Int? {
+        guard let n = Int(text), n >= 0, n <= limit else { return nil }
+        return n
     }
 }
 
@@ -404,16 +411,17 @@ public enum RedisProbe {
         switch info.role {
         case "master":
             let offset = info.masterReplicationOffset
+            // Offsets are in 0...2^53-1 (as read): a difference cannot overflow.
             let lags = info.slaves.compactMap { r in r.offset.flatMap { o in offset.map { max(0, $0 - o) } } }
             event = try RedisReplicationObserved(
-                server: server, role: "master", expected: expected, connectedReplicas: info.connectedSlaves.map { max(0, $0) } ?? info.slaves.count,
+                server: server, role: "master", expected: expected, connectedReplicas: info.connectedSlaves ?? info.slaves.count,
                 replicas: info.slaves.prefix(listedReplicas).map {
-                    .init(address: ($0.ip.contains(":") ? "[\($0.ip)]" : $0.ip) + ($0.port.map { ":\($0)" } ?? ""), state: $0.state, offset: $0.offset.map { max(0, $0) })
+                    .init(address: ($0.ip.contains(":") ? "[\($0.ip)]" : $0.ip) + ($0.port.map { ":\($0)" } ?? ""), state: $0.state, offset: $0.offset)
                 },
-                replicationOffset: offset.map { max(0, $0) }, offsetLagBytes: lags.max(), pingMilliseconds: ping)
+                replicationOffset: offset, offsetLagBytes: lags.max(), pingMilliseconds: ping)
         case "slave":
             guard let link = info.masterLinkStatus, link == "up" || link == "down" else {
-                return try failed("INFO replication: master_link_status \((info.masterLinkStatus ?? "").debugDescription) is neither up nor down")
+                return try failed("INFO replication: master_link_status \"\(info.masterLinkStatus ?? "")\" is neither up nor down")
             }
             let master = info.masterHost.map { h in (h.contains(":") ? "[\(h)]" : h) + (info.masterPort.map { ":\($0)" } ?? "") }
             var masterOffset: Int?, lagError: String?
@@ -432,8 +440,7 @@ public enum RedisProbe {
             if own == nil && lagError == nil { lagError = "INFO replication has no slave_repl_offset" }
             event = try RedisReplicationObserved(
                 server: server, role: "replica", expected: expected, master: master, masterLinkStatus: link,
-                connectedReplicas: info.connectedSlaves.map { max(0, $0) }, replicationOffset: own.map { max(0, $0) },
-                masterReplicationOffset: masterOffset.map { max(0, $0) },
+                connectedReplicas: info.connectedSlaves, replicationOffset: own, masterReplicationOffset: masterOffset,
                 offsetLagBytes: own.flatMap { o in masterOffset.map { max(0, $0 - o) } }, offsetLagError: lagError, pingMilliseconds: ping)
         default:
             return try failed(info.role.map { "INFO replication: unknown role \($0.debugDescription)" } ?? "INFO replication names no role (a Sentinel, or not Redis)")

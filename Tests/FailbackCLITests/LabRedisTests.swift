@@ -190,6 +190,22 @@ extension LabProbeTests {
         ("+PONG\r\n$\(1 << 20)\r\n" + String(repeating: "r", count: 1 << 20) + "\r\n", "INFO replication names no role (a Sentinel, or not Redis)"),
     ])
     func hostileServerIsRefusedAtTheBound(reply: String, error: String) throws {
+        let (o, port) = try observe(answering: reply)
+        #expect(o.status == 1 && o.stderr == "")
+        #expect(fields(o)[4] == "redis://127.0.0.1:\(port): no answer: \(error) (FAIL)")
+    }
+
+    /// Offsets past what an event holds, negative or overflowing a subtraction, are left out.
+    @Test func offsetsOutOfRangeAreLeftOutNotTrusted() throws {
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_repl_offset:9223372036854775807\r\n"
+            + "slave0:ip=10.0.0.2,port=6380,state=online,offset=-9223372036854775808,lag=0\r\n"
+        let (o, port) = try observe(answering: "+PONG\r\n$\(info.utf8.count)\r\n\(info)\r\n")
+        #expect(o.status == 0, "\(o.stdout)\(o.stderr)")
+        #expect(fields(o)[4].hasPrefix("redis://127.0.0.1:\(port): master, 1 replica connected, PING ") && fields(o)[4].hasSuffix("ms (pass)"))
+    }
+
+    /// Runs `observe redis` against a server that reads the first command and answers `reply`.
+    func observe(answering reply: String) throws -> (Outcome, UInt16) {
         let lab = try Lab()
         _ = try lab.startDrill("failback-bud")
         let (fd, port) = try listener()
@@ -207,8 +223,8 @@ extension LabProbeTests {
         let started = Date()
         let o = try lab.failback(["observe", "redis", "--url", "redis://127.0.0.1:\(port)", "--timeout", "2s"])
         #expect(Date().timeIntervalSince(started) < 10, "a hang, not a refusal")
-        #expect(o.status == 1 && o.stderr == "")
-        #expect(fields(o)[4] == "redis://127.0.0.1:\(port): no answer: \(error) (FAIL)")
+        try lab.expectValidAgainstSchemas()
+        return (o, port)
     }
 
     /// A TCP socket listening on a free loopback port.
