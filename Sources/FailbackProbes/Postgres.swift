@@ -88,7 +88,7 @@ public func serverLabel(_ conninfo: String) -> String {
 
 /// The lag probe, measured either way the runbooks do (see `ReplicationLagSampled.Method`).
 public enum LagProbe {
-    public static let measures = ["lag": "s", "bytes": ""]
+    public static let measures = ["lag": "s", "bytes": "B"]
 
     public enum Role: String, Sendable { case primary, standby }
 

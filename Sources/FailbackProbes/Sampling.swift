@@ -7,7 +7,9 @@ import Glibc
 
 /// A condition a `--until` loop waits for: `pass` (the probe's own check passed), or
 /// `NAME OP VALUE` over the sample's values, e.g. `lag<5s`, `status=200`, `latency<=250ms`.
-/// Durations take `ms`, `s`, `m` (compared in seconds for `lag`, milliseconds for `latency`).
+/// Durations take `ms`, `s`, `m` (compared in seconds for `lag`, milliseconds for `latency`);
+/// sizes (a measure in unit `B`) take `B`, `KB`, `MB`, `GB` (powers of 1000) and `KiB`, `MiB`, `GiB`
+/// (powers of 1024), in any case: `offset_lag<1MB`.
 public struct UntilCondition: Sendable, Equatable, CustomStringConvertible {
     public enum Operator: String, Sendable, CaseIterable { case le = "<=", ge = ">=", ne = "!=", lt = "<", gt = ">", eq = "=" }
 
@@ -30,12 +32,23 @@ public struct UntilCondition: Sendable, Equatable, CustomStringConvertible {
             throw InvalidInput("--until \(text.debugDescription): this probe measures \(names.keys.sorted().joined(separator: ", ")), not \(name.debugDescription)")
         }
         let (number, scale): (Substring, Double) =
-            raw.hasSuffix("ms") ? (raw.dropLast(2), unit == "s" ? 0.001 : 1) : raw.hasSuffix("s") ? (raw.dropLast(), unit == "ms" ? 1000 : 1)
+            unit == "B" ? Self.size(raw)
+            : raw.hasSuffix("ms") ? (raw.dropLast(2), unit == "s" ? 0.001 : 1) : raw.hasSuffix("s") ? (raw.dropLast(), unit == "ms" ? 1000 : 1)
             : raw.hasSuffix("m") ? (raw.dropLast(), unit == "ms" ? 60_000 : 60) : (raw[...], 1)
-        guard let v = Double(number), v.isFinite else { throw InvalidInput("--until \(text.debugDescription): \(raw.debugDescription) is not a number") }
+        guard let v = Double(number), v.isFinite else {
+            throw InvalidInput("--until \(text.debugDescription): \(raw.debugDescription) is not a \(unit == "B" ? "size (like 512, 64KB, 1MB)" : "number")")
+        }
         self.name = name
         self.op = op
         self.value = v * scale
+    }
+
+    /// A size's number and the bytes of its unit (`1MB` → `1`, 1,000,000; no unit: bytes).
+    static func size(_ raw: String) -> (Substring, Double) {
+        let units: [(String, Double)] = [("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824), ("kb", 1000), ("mb", 1_000_000), ("gb", 1_000_000_000), ("b", 1)]
+        let lower = raw.lowercased()
+        for (suffix, bytes) in units where lower.hasSuffix(suffix) { return (raw.dropLast(suffix.count), bytes) }
+        return (raw[...], 1)
     }
 
     /// Whether a sample meets the condition.

@@ -5,7 +5,7 @@ import FailbackProbes
 
 struct Observe: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "observe", 
-        abstract: "Probe the world and record what it says (every sample an event).", subcommands: [Lag.self, Recovery.self, RowCount.self, DNS.self, HTTP.self, Pods.self])
+        abstract: "Probe the world and record what it says (every sample an event).", subcommands: [Lag.self, Recovery.self, Redis.self, RowCount.self, DNS.self, HTTP.self, Pods.self])
 
     /// The sampling options every probe takes.
     struct Loop: ParsableArguments {
@@ -59,6 +59,33 @@ struct Observe: ParsableCommand {
         func run() throws {
             try loop.sample(probe: "recovery \(serverLabel(postgres))", measures: RecoveryProbe.measures, storeOptions, appendOptions) { _, remaining in
                 RecoveryProbe.check(conninfo: postgres, expected: expect, timeout: remaining)
+            }
+        }
+    }
+
+    struct Redis: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "redis", abstract: "Record a Redis server's role, replication link, offset lag and PING latency (INFO replication).",
+            discussion: """
+                failback observe redis --url redis://10.0.0.7:6379 --expect master --until pass --every 1s --timeout 1m
+                Speaks RESP itself (AUTH when the URL has a password, PING, INFO replication; a replica's master is asked for its offset).
+                The recorded URL has no password. Exit 0 when it answered (with the expected role, a replica with its link up), else 1.
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @OptionGroup var loop: Loop
+        @Option(help: ArgumentHelp("The server: redis://[[USER]:PASSWORD@]HOST[:PORT].", valueName: "url")) var url: String
+        @Option(help: "The role that passes: master or replica.") var expect: String?
+
+        func validate() throws {
+            do { _ = try RedisURL(url) } catch { throw ValidationError(error.message) }
+            if let expect, !RedisReplicationObserved.roles.contains(expect) { throw ValidationError("--expect must be master or replica, not \(expect.debugDescription)") }
+        }
+
+        func run() throws {
+            let server = try RedisURL(url)
+            try loop.sample(probe: "redis \(server.recorded)", measures: RedisProbe.measures, storeOptions, appendOptions) { _, remaining in
+                try RedisProbe.check(url: server, expected: expect, timeout: remaining)
             }
         }
     }

@@ -6,17 +6,20 @@ import Glibc
 #endif
 
 /// The servers of `scripts/lab` (PostgreSQL primary `eu` + streaming standby `us`, dnsmasq, HTTP
-/// health endpoints), in a folder and on ports of their own, started once per test run and
-/// stopped when it ends.
+/// health endpoints, Redis master `eu` + replica `us` and a Sentinel), in a folder and on ports of
+/// their own, started once per test run and stopped when it ends. `$FAILBACK_TEST_LAB_DIR` and
+/// `$FAILBACK_TEST_LAB_PORT` move them (two checkouts testing on one machine at once).
 enum ServerLab {
-    static let dir = "/tmp/failback-lab-tests"
-    static let portBase = 56400
+    static let dir = ProcessInfo.processInfo.environment["FAILBACK_TEST_LAB_DIR"] ?? "/tmp/failback-lab-tests"
+    static let portBase = ProcessInfo.processInfo.environment["FAILBACK_TEST_LAB_PORT"].flatMap { Int($0) } ?? 56400
     static let env = ["FAILBACK_LAB_DIR": dir, "FAILBACK_LAB_PORT": String(portBase)]
     static let eu = "host=127.0.0.1 port=\(portBase + 32) dbname=teei user=postgres"
     static let us = "host=127.0.0.1 port=\(portBase + 33) dbname=teei user=postgres"
     static let dns = "127.0.0.1:\(portBase + 53)"
     static let http = "http://127.0.0.1:\(portBase + 80)"
     static let name = "api.teei.example.com", drAddress = "198.51.100.10", primaryAddress = "203.0.113.10"
+    static let redisEU = "redis://127.0.0.1:\(portBase + 63)"
+    static let redisUS = "redis://127.0.0.1:\(portBase + 64)"
 
     /// Runs `scripts/lab ARGS` and requires it to succeed.
     @discardableResult

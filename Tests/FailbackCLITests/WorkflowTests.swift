@@ -22,6 +22,7 @@ import Testing
         #expect(try lab.failback(["observe", "recovery", "--postgres", closed]).status == 1)
         #expect(try lab.failback(["observe", "rowcount", "--source", closed, "--target", closed, "--table", "t"]).status == 1)
         #expect(try lab.failback(["observe", "dns", "api.example.com", "--server", "127.0.0.1:9"]).status == 1)
+        #expect(try lab.failback(["observe", "redis", "--url", "redis://127.0.0.1:9"]).status == 1)
         try lab.expectSuccess(["checklist", "verify", "team-assembled", "--by", "dana"])
         try lab.expectSuccess(["decline", "--by", "Sam", "--role", "incident commander", "--reason", "backups not yet verified"])
         try lab.expectSuccess(["approve", "--by", "Morgan", "--role", "change manager"])
@@ -52,7 +53,7 @@ import Testing
             "DrillStarted", "ReplicationLagSampled", "RowCountSampled", "DNSAnswerObserved", "PodStatesObserved",
             "HealthCheckObserved", "NoteAdded", "IssueRaised", "PhaseStarted", "PhaseCompleted", "StepCompleted", "StepSkipped",
             "StepFailed", "DrillAborted", "DrillCompleted", "ChecklistItemVerified", "ApprovalGranted", "GateOverridden", "StepStarted", "ApprovalDeclined",
-            "CommandExecuted", "CommandFailedToStart", "WaitConcluded", "RowCountsCompared", "RecoveryStateObserved",
+            "CommandExecuted", "CommandFailedToStart", "WaitConcluded", "RowCountsCompared", "RecoveryStateObserved", "RedisReplicationObserved",
         ])
     }
 
@@ -81,8 +82,8 @@ import Testing
         let verify = try lab.expectSuccess(["verify"])
         let lines = verify.stdout.split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(lines[0] == "store: 34 events, global sequence gapless, every row matches its bytes and belongs to an indexed drill")
-        #expect(lines[1].hasPrefix("drill ") && lines[1].contains(": chain intact, 34 events, head "))
+        #expect(lines[0] == "store: 35 events, global sequence gapless, every row matches its bytes and belongs to an indexed drill")
+        #expect(lines[1].hasPrefix("drill ") && lines[1].contains(": chain intact, 35 events, head "))
         #expect(try lab.expectSuccess(["verify", "--all"]).stdout == verify.stdout)
         let drill = try lab.events()[0]["drill_id"] as! String
         #expect(try lab.expectSuccess(["verify", "--drill", drill]).stdout == lines[1] + " (this drill only: failback verify checks the whole store)\n")
@@ -92,7 +93,7 @@ import Testing
         let head = try #require(lines[1].split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(independent.stdout.contains("head \(head)"))
         let log = try lab.expectSuccess(["log"]).stdout.split(separator: "\n")
-        #expect(log.count == 34)
+        #expect(log.count == 35)
         #expect(log[4].contains("PodStatesObserved\t2/4 pods ready; not ready: budcluster-6b7c8d9e0-a1b2c (CrashLoopBackOff)"))
     }
 

@@ -41,6 +41,14 @@ func tinyRunbook() throws -> LoadedRunbook {
                 responseCode: "NOERROR", transport: "tcp", latencyMilliseconds: 1.5),
             try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "events", sourceCount: 10, targetCount: 8), .init(table: "t", sourceCount: nil, targetCount: nil, error: "no such table")]),
             try RecoveryStateObserved(server: "host=db", inRecovery: false, expected: "primary"),
+            try RedisReplicationObserved(
+                server: "redis://127.0.0.1:6379", role: "master", expected: "master", connectedReplicas: 1,
+                replicas: [.init(address: "127.0.0.1:6380", state: "online", offset: 1200), .init(address: "[::1]:6381", state: "?", offset: nil)], replicationOffset: 1214, offsetLagBytes: 14,
+                pingMilliseconds: 0.21),
+            try RedisReplicationObserved(
+                server: "redis://127.0.0.1:6380", role: "replica", master: "127.0.0.1:6379", masterLinkStatus: "up", connectedReplicas: 0,
+                replicationOffset: 1200, masterReplicationOffset: 1214, offsetLagBytes: 14, pingMilliseconds: 0.1),
+            try RedisReplicationObserved(server: "redis://127.0.0.1:9", role: nil, expected: "replica", error: "connection refused"),
             try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json")), source: "pods-mixed.json"),
             try HealthCheckObserved(target: "https://api/health", status: 503, latencyMilliseconds: 41.5, expectedStatus: 200),
             PhaseStarted(phase: "p1"), PhaseCompleted(phase: "p1"), StepCompleted(step: "s1", reason: nil),

@@ -15,6 +15,9 @@ import FailbackLog
         ("https://api.example.com/v1/items?token=tok_live_123&page=2", "tok_live_123", "token_parameter"),
         ("git clone https://deploy:gh-pat-999@github.example.com/org/repo.git", "gh-pat-999", "url_credentials"),
         ("postgresql://replicator:Repl1cate!@10.0.0.5:5432/postgres", "Repl1cate!", "url_credentials"),
+        ("redis-cli -u redis://failback:lab-s3cret@127.0.0.1:6379 PING", "lab-s3cret", "url_credentials"),
+        ("redis-cli -u redis://:lab-s3cret@127.0.0.1:6379 PING", "lab-s3cret", "url_credentials"),
+        ("redis-cli -u rediss://lab-s3cret@redis.example.com:6380 INFO replication", "lab-s3cret", "url_credentials"),
         ("psql \"host=primary port=5432 user=replicator password=s3cr3t dbname=postgres\"", "s3cr3t", "conninfo_password"),
         ("host=db password='two words' sslmode=require", "two words", "conninfo_password"),
         ("export CF_API_TOKEN=cf-abcdef0123456789", "cf-abcdef0123456789", "env_secret"),
@@ -45,7 +48,7 @@ import FailbackLog
     }
 
     @Test func redactingTwiceChangesNothing() {
-        let text = "CF_API_TOKEN=abc curl -H 'Authorization: Bearer xyz' 'https://u:p@h/?token=t&password=q' host=h password=w"
+        let text = "CF_API_TOKEN=abc curl -H 'Authorization: Bearer xyz' 'https://u:p@h/?token=t&password=q' host=h password=w redis://pw@h redis://:pw@h"
         let once = redactor.redact(text).text
         let twice = redactor.redact(once)
         #expect(twice.text == once)

@@ -1,11 +1,11 @@
 import FailbackLog
 
-/// A pass/fail fact an event states: an HTTP, DNS, recovery, row-count, pod or wait check, a
+/// A pass/fail fact an event states: an HTTP, DNS, recovery, Redis, row-count, pod or wait check, a
 /// command's exit, a step's outcome. One definition, read by the drill's verdict (`DrillState`),
 /// the report and replay.
 public struct CheckVerdict: Sendable, Equatable {
     public enum Result: String, Sendable { case pass, fail, skipped }
-    /// `http`, `dns`, `recovery`, `row-counts`, `wait`, `command`, `pods`, `step`.
+    /// `http`, `dns`, `recovery`, `redis`, `row-counts`, `wait`, `command`, `pods`, `step`.
     public var kind: String
     public var name: String
     public var result: Result
@@ -21,6 +21,7 @@ extension KnownPayload {
         switch self {
         case .healthCheckObserved(let e): return v("http", e.target, e.passed ? .pass : .fail)
         case .recoveryStateObserved(let e): return v("recovery", e.server, e.passed ? .pass : .fail)
+        case .redisReplicationObserved(let e): return v("redis", e.server, e.passed ? .pass : .fail)
         case .rowCountsCompared(let e): return v("row-counts", "\(e.source) vs \(e.target): \(e.tables.map(\.table).joined(separator: ", "))", e.matched ? .pass : .fail)
         case .dnsAnswerObserved(let e):
             return v("dns", "\(e.name) \(e.recordType) @\(e.resolver)", e.error == nil && (e.matched ?? !e.answers.isEmpty) ? .pass : .fail)

@@ -127,6 +127,13 @@ public struct DrillState: Sendable, Equatable {
     /// Readings in any other direction (re-protection after the promotion), reported apart.
     public var otherLag = LagReadings()
     private var failbackSites: Runbook.Sites?
+    /// The latest Redis observation of each server (by its recorded URL), and when it was made.
+    public var redis: [String: RedisState] = [:]
+
+    public struct RedisState: Sendable, Equatable {
+        public var at: Timestamp
+        public var observed: RedisReplicationObserved
+    }
     public var notes = 0
     public var observations = 0
 
@@ -173,6 +180,9 @@ public struct DrillState: Sendable, Equatable {
         case .dnsAnswerObserved(let e):
             observations += 1
             dnsAnswers.append((event.recordedAt, e.matched, status == .rollingBack))
+        case .redisReplicationObserved(let e):
+            observations += 1
+            redis[e.server] = RedisState(at: event.recordedAt, observed: e)
         case .drillStarted(let e):
             drillID = event.drillID
             runbook = e.runbook

@@ -107,6 +107,15 @@ extension DrillState {
             "timeline": .array(timeline.map { ["drill_seq": JSONValue($0.drillSeq), "at": .string($0.at.description), "type": .string($0.type), "summary": .string($0.summary)] }),
             "blockers": .array((phases.contains { $0.startedAt != nil } ? [] : blockers).map(JSONValue.string)),
             "notes": JSONValue(notes), "observations": JSONValue(observations),
+            "redis": redis.isEmpty ? nil : .array(redis.sorted { $0.key < $1.key }.map { server, r in
+                .members([
+                    "server": .string(server), "at": .string(r.at.description), "role": r.observed.role.map(JSONValue.string),
+                    "master_link_status": r.observed.masterLinkStatus.map(JSONValue.string),
+                    "connected_replicas": r.observed.connectedReplicas.map { JSONValue($0) },
+                    "offset_lag_bytes": r.observed.offsetLagBytes.map { JSONValue($0) },
+                    "passed": .bool(r.observed.passed), "summary": .string(r.observed.summary),
+                ])
+            }),
         ])
     }
 
@@ -196,6 +205,11 @@ extension DrillState {
         if !figures.isEmpty {
             out.append("")
             out.append(figures.joined(separator: " · "))
+        }
+        if !redis.isEmpty {
+            out.append("")
+            out.append("redis, as last observed")
+            for (_, r) in redis.sorted(by: { $0.key < $1.key }) { out.append("  \(r.at)  \(r.observed.summary)") }
         }
         out.append("")
         out.append("\(eventCount) events (\(observations) observations, \(notes) notes)" + (nextAction.map { " · next: \($0)" } ?? ""))

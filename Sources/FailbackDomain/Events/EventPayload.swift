@@ -41,6 +41,7 @@ public indirect enum KnownPayload: Sendable {
     case healthCheckObserved(HealthCheckObserved)
     case rowCountsCompared(RowCountsCompared)
     case recoveryStateObserved(RecoveryStateObserved)
+    case redisReplicationObserved(RedisReplicationObserved)
     case phaseStarted(PhaseStarted)
     case phaseCompleted(PhaseCompleted)
     case stepStarted(StepStarted)
@@ -72,6 +73,7 @@ public indirect enum KnownPayload: Sendable {
         case .healthCheckObserved(let p): p
         case .rowCountsCompared(let p): p
         case .recoveryStateObserved(let p): p
+        case .redisReplicationObserved(let p): p
         case .phaseStarted(let p): p
         case .phaseCompleted(let p): p
         case .stepStarted(let p): p
@@ -105,6 +107,7 @@ public indirect enum KnownPayload: Sendable {
         case .healthCheckObserved: HealthCheckObserved.self
         case .rowCountsCompared: RowCountsCompared.self
         case .recoveryStateObserved: RecoveryStateObserved.self
+        case .redisReplicationObserved: RedisReplicationObserved.self
         case .phaseStarted: PhaseStarted.self
         case .phaseCompleted: PhaseCompleted.self
         case .stepStarted: StepStarted.self
@@ -147,6 +150,7 @@ public enum EventCatalogue {
         entry(HealthCheckObserved.self, KnownPayload.healthCheckObserved),
         entry(RowCountsCompared.self, KnownPayload.rowCountsCompared),
         entry(RecoveryStateObserved.self, KnownPayload.recoveryStateObserved),
+        entry(RedisReplicationObserved.self, KnownPayload.redisReplicationObserved),
         entry(PhaseStarted.self, KnownPayload.phaseStarted),
         entry(PhaseCompleted.self, KnownPayload.phaseCompleted),
         entry(StepStarted.self, KnownPayload.stepStarted),

@@ -480,3 +480,147 @@ public struct RecoveryStateObserved: EventPayload, Equatable {
         return "\(server): \(role) (pg_is_in_recovery = \(inRecovery!))" + (expected.map { $0 == role ? " (pass)" : " (expected \($0), FAIL)" } ?? "")
     }
 }
+
+/// A Redis server's replication as `INFO replication` showed it: its role, for a replica its link
+/// to the master and how far behind it is (bytes of the replication stream), for a master its
+/// connected replicas and the largest lag among them, and the PING round trip. Recorded by
+/// `observe redis`; an unreachable or failing server is recorded with its error.
+public struct RedisReplicationObserved: EventPayload, Equatable {
+    public static let entersTimeline = false
+    public static let eventType = "RedisReplicationObserved"
+    public static let schemaVersion = 1
+
+    public static let roles = ["master", "replica"]
+
+    /// A replica as its master lists it (`slaveN:ip=...,port=...,state=...,offset=...`).
+    public struct Replica: Sendable, Equatable {
+        /// `ip:port`.
+        public var address: String
+        public var state: String
+        /// The replication offset the replica last acknowledged (nil when the master's line had none).
+        public var offset: Int?
+        public init(address: String, state: String, offset: Int?) {
+            self.address = address
+            self.state = state
+            self.offset = offset
+        }
+    }
+
+    /// The server asked: its URL without credentials (`redis://127.0.0.1:6379`).
+    public var server: String
+    /// `master` or `replica` (Redis says `slave`); nil when the server could not be asked.
+    public var role: String?
+    /// The role that passes.
+    public var expected: String?
+    /// A replica's master (`host:port`) and the state of its link to it (`up` or `down`).
+    public var master: String?
+    public var masterLinkStatus: String?
+    public var connectedReplicas: Int?
+    /// A master's replicas, as it lists them.
+    public var replicas: [Replica]?
+    /// The server's own offset: `master_repl_offset` on a master, `slave_repl_offset` on a replica.
+    public var replicationOffset: Int?
+    /// A replica's master's `master_repl_offset`, asked of the master after the replica.
+    public var masterReplicationOffset: Int?
+    /// Bytes of the replication stream not yet at the replica (for a master: the largest over its
+    /// replicas, from the offsets they acknowledged).
+    public var offsetLagBytes: Int?
+    /// Why a replica's lag is not known (its master could not be asked).
+    public var offsetLagError: String?
+    /// The PING round trip, in milliseconds.
+    public var pingMilliseconds: Double?
+    /// Why the server could not be asked (refused, timed out, an error reply...).
+    public var error: String?
+
+    /// It answered, with the expected role if one was given, and a replica's link is up.
+    public var passed: Bool {
+        guard error == nil, let role else { return false }
+        if let expected, expected != role { return false }
+        return role != "replica" || masterLinkStatus == "up"
+    }
+
+    public init(
+        server: String, role: String?, expected: String? = nil, master: String? = nil, masterLinkStatus: String? = nil,
+        connectedReplicas: Int? = nil, replicas: [Replica]? = nil, replicationOffset: Int? = nil, masterReplicationOffset: Int? = nil,
+        offsetLagBytes: Int? = nil, offsetLagError: String? = nil, pingMilliseconds: Double? = nil, error: String? = nil
+    ) throws(InvalidInput) {
+        self.server = try Check.nonEmpty(server, "server")
+        if let role, !Self.roles.contains(role) { throw InvalidInput("Redis role must be master or replica, got \(role.debugDescription)") }
+        if let expected, !Self.roles.contains(expected) { throw InvalidInput("expected Redis role must be master or replica, got \(expected.debugDescription)") }
+        if role == nil && error == nil { throw InvalidInput("a Redis observation has a role or an error") }
+        if let s = masterLinkStatus, s != "up" && s != "down" { throw InvalidInput("master_link_status must be up or down, got \(s.debugDescription)") }
+        for (value, name) in [(connectedReplicas, "connected replicas"), (replicationOffset, "replication offset"),
+                              (masterReplicationOffset, "master replication offset"), (offsetLagBytes, "offset lag")] {
+            if let value { _ = try Check.count(value, name) }
+        }
+        for r in replicas ?? [] {
+            _ = try Check.nonEmpty(r.address, "replica address")
+            if let offset = r.offset { _ = try Check.count(offset, "replica offset") }
+        }
+        self.role = role
+        self.expected = expected
+        self.master = master
+        self.masterLinkStatus = masterLinkStatus
+        self.connectedReplicas = connectedReplicas
+        self.replicas = replicas
+        self.replicationOffset = replicationOffset
+        self.masterReplicationOffset = masterReplicationOffset
+        self.offsetLagBytes = offsetLagBytes
+        self.offsetLagError = offsetLagError
+        self.pingMilliseconds = try pingMilliseconds.map { (l) throws(InvalidInput) in try Check.nonNegative(l, "PING latency (ms)") }
+        self.error = error
+    }
+
+    public var json: JSONValue {
+        .members([
+            "server": .string(server), "role": role.map(JSONValue.string), "expected": expected.map(JSONValue.string),
+            "master": master.map(JSONValue.string), "master_link_status": masterLinkStatus.map(JSONValue.string),
+            "connected_replicas": connectedReplicas.map { JSONValue($0) },
+            "replicas": replicas.map { list in
+                .array(list.map { .members(["address": .string($0.address), "state": .string($0.state), "offset": $0.offset.map { JSONValue($0) }]) })
+            },
+            "repl_offset": replicationOffset.map { JSONValue($0) }, "master_repl_offset": masterReplicationOffset.map { JSONValue($0) },
+            "offset_lag_bytes": offsetLagBytes.map { JSONValue($0) }, "offset_lag_error": offsetLagError.map(JSONValue.string),
+            "ping_ms": pingMilliseconds.map(JSONValue.number), "passed": .bool(passed), "error": error.map(JSONValue.string),
+        ])
+    }
+
+    public init(reading r: PayloadReader) throws(InvalidInput) {
+        var replicas: [Replica]?
+        if r.value("replicas") != nil {
+            replicas = []
+            for element in try r.elements("replicas") {
+                let p = PayloadReader(element, context: "\(Self.eventType) replica")
+                replicas?.append(Replica(address: try p.string("address"), state: try p.string("state"), offset: try p.optionalInteger("offset")))
+            }
+        }
+        try self.init(
+            server: r.string("server"), role: r.optionalString("role"), expected: r.optionalString("expected"), master: r.optionalString("master"),
+            masterLinkStatus: r.optionalString("master_link_status"), connectedReplicas: r.optionalInteger("connected_replicas"),
+            replicas: replicas, replicationOffset: r.optionalInteger("repl_offset"), masterReplicationOffset: r.optionalInteger("master_repl_offset"),
+            offsetLagBytes: r.optionalInteger("offset_lag_bytes"), offsetLagError: r.optionalString("offset_lag_error"),
+            pingMilliseconds: r.numberIfAny("ping_ms"), error: r.optionalString("error"))
+    }
+
+    public var summary: String {
+        let verdict: String
+        if passed {
+            verdict = " (pass)"
+        } else if let expected, role != expected {
+            verdict = " (expected \(expected), FAIL)"
+        } else {
+            verdict = " (FAIL)"
+        }
+        guard let role else { return "\(server): no answer: \(error ?? "?")" + verdict }
+        var parts = [role == "replica" ? "replica" + (master.map { " of \($0)" } ?? "") : "master"]
+        if role == "replica" { parts.append("link \(masterLinkStatus ?? "?")") }
+        if role == "master" || (connectedReplicas ?? 0) > 0 {
+            let n = connectedReplicas ?? replicas?.count ?? 0
+            parts.append("\(n) replica\(n == 1 ? "" : "s") connected")
+        }
+        if let lag = offsetLagBytes { parts.append("offset lag \(lag) bytes") } else if let e = offsetLagError { parts.append("offset lag unknown: \(e)") }
+        if let ping = pingMilliseconds { parts.append("PING \(trimmed(ping))ms") }
+        if let error { parts.append("error: \(error)") }
+        return "\(server): " + parts.joined(separator: ", ") + verdict
+    }
+}

@@ -95,6 +95,8 @@ public struct Redactor {
     /// The built-in text rules, in the order they run.
     public static func builtInRules() -> [RedactionRule] { [
         RedactionRule(kind: "url_credentials", #"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/@:]*):([^\s/@]+)@"#, secretGroup: 3, keywords: ["://"]),
+        // redis-cli -u reads `redis://SECRET@host` (no colon) as a password, not a user name.
+        RedactionRule(kind: "url_credentials", #"(?i)\b(rediss?://)([^\s/@:]+)@"#, secretGroup: 2, keywords: ["redis"]),
         RedactionRule(
             kind: "authorization_header",
             #"(?i)\b(?:proxy-)?authorization\s*:\s*(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?(?!(?:bearer|basic|token|digest|negotiate|apikey)\b)([^\s"'$][^\s"']*)"#,
@@ -125,6 +127,8 @@ public struct Redactor {
                 guard let range = rule.secretRange(in: match) else { continue }
                 let secret = text[range]
                 if secret.isEmpty || secret.hasPrefix("[REDACTED") || secret.hasPrefix("'[REDACTED") { continue }
+                // Inside a marker already there (`redis://[REDACTED:url_credentials]@h` is no user:password).
+                if text[..<range.lowerBound].hasSuffix("[REDACTED:") { continue }
                 ranges.append(range)
             }
             guard !ranges.isEmpty else { continue }

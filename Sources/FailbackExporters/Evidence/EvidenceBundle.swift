@@ -16,7 +16,7 @@ public enum EvidenceBundle {
          ["DrillStarted", "OptionChosen", "ApprovalGranted", "GateOverridden", "IssueRaised", "DrillAborted", "DrillCompleted"],
          { $0 == "runbook.json" || $0.hasPrefix("report.") }),
         ("A1.2", "Recovery infrastructure is monitored: replication lag, row counts across sites, database roles",
-         ["ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved"],
+         ["ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved", "RedisReplicationObserved"],
          { $0 == "events.jsonl" || $0 == "report.json" }),
         ("A1.3", "The recovery plan is tested: phases and steps as run, commands and their output, waits, DNS cutover, health checks",
          ["PhaseStarted", "PhaseCompleted", "StepCompleted", "StepFailed", "StepSkipped", "CommandExecuted", "CommandFailedToStart",

@@ -24,6 +24,10 @@ extension DrillReport {
         if !m.rowCounts.contains(where: { $0.counts.count >= 2 }) { gap("A1.2", "no row-count comparison across sites (failback observe rowcount)") }
         let usesPostgres = state.followed?.allSteps.contains { $0.step.services.contains("postgresql") } ?? false
         if usesPostgres && !checks.contains(where: { $0.kind == "recovery" }) { gap("A1.2", "no database role check (failback observe recovery)") }
+        let usesRedis = state.followed?.allSteps.contains { $0.step.services.contains { $0.hasPrefix("redis") } } ?? false
+        if usesRedis && !checks.contains(where: { $0.kind == "redis" || $0.kind == "wait" && $0.name.hasPrefix("redis ") }) {
+            gap("A1.2", "no Redis role check (failback observe redis)")
+        }
         // A1.3: the plan was tested, step by step, with proof of the cutover.
         let followedSteps = state.steps.filter { s in state.phases.contains { $0.applies && $0.id == s.section } }
         let pending = followedSteps.filter { $0.status == .pending }

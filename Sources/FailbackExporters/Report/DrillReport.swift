@@ -121,7 +121,7 @@ public struct DrillReport: Sendable {
         case .rowCountSampled?: break
         case .waitConcluded(let e)?:
             // The loop's samples were recorded just before its verdict: the verdict is the check.
-            let kind = ["http": "http", "dns": "dns", "recovery": "recovery", "rowcount": "row-counts", "pods": "pods"][String(e.probe.prefix { $0 != " " })]
+            let kind = ["http": "http", "dns": "dns", "recovery": "recovery", "redis": "redis", "rowcount": "row-counts", "pods": "pods"][String(e.probe.prefix { $0 != " " })]
             var dropped = 0
             while dropped < e.samples, let i = checks.lastIndex(where: { $0.kind == kind }), checks.count - i <= e.samples - dropped {
                 if checks.remove(at: i).result == .fail { failedCount -= 1 }
