@@ -82,3 +82,41 @@ import Glibc
         #expect(try python("verify-log.py", [lab.store]).status == 0)
     }
 }
+
+/// Gated commands while others record into the same drill: each re-checks its gate against the
+/// drill as it now is and tries again, failing only when the gate itself no longer holds.
+@Suite(.serialized) struct BusyDrillTests {
+    @Test func gatedCommandsSucceedWhileFourOperatorsRecord() throws {
+        let lab = try Lab()
+        let drill = try lab.startDrill("rollback-teei")
+        let writers = try (0..<4).map { w -> Process in
+            let p = Process()
+            p.executableURL = buildDirectory.appendingPathComponent("failback-loadgen")
+            p.arguments = ["--store", lab.store, "--drill", drill, "--count", "3000", "--batch", "1", "--quiet", "--writer", "operator\(w)"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        defer { for p in writers where p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        usleep(300_000)
+        var commands: [[String]] = []
+        for q in ["primary-healthy", "sufficient-time-passed", "low-traffic-window", "stakeholders-notified", "backups-current", "valid-reason"] {
+            commands.append(["decide", q, "yes"])
+        }
+        commands += [["decide", "failover-over-24h", "no"], ["decide", "lag-under-1m", "yes"], ["decide", "low-traffic", "yes"]]
+        for i in 0..<10 { commands.append(["approve", "--by", "approver\(i)", "--role", "change manager"]) }
+        commands.append(["phase", "start", "b-configure-us-standby"])
+        var failures: [String] = []
+        for args in commands {
+            let o = try lab.failback(args)
+            if o.status != 0 { failures.append("\(args.joined(separator: " ")): \(o.status) \(o.stderr)") }
+        }
+        #expect(failures.isEmpty, "\(failures)")
+        for p in writers { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        let events = try lab.events()
+        #expect(events.filter { $0["type"] as? String == "RowCountSampled" }.count > 50, "the operators recorded too little to test anything")
+        #expect(events.filter { $0["type"] as? String == "OptionChosen" }.count == 1)
+        #expect(try lab.failback(["verify"]).status == 0)
+    }
+}

@@ -1,5 +1,9 @@
 import FailbackLog
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What the drill lifecycle commands do: each checks the drill's state (rebuilt from its events)
 /// and appends one event, or refuses with a message naming what is wrong, appending nothing.
 extension Recorder {
@@ -19,9 +23,21 @@ extension Recorder {
     }
 
     /// The open drill's state, for a command that will append to it.
+    /// The open drill's state as of its head now: folded from scratch the first time, then only
+    /// the events added since the state this recorder last saw (a retry after a conflict is cheap,
+    /// so its window between check and append stays short).
     private func writableState(_ drillID: String?) throws -> DrillState {
         let drill = try drillForWriting(drillID)
-        return try DrillState.rebuild(drill: drill.drillID, from: store)
+        var state = latestStates[drill.drillID] ?? DrillState()
+        if state.eventCount < drill.eventCount {
+            try store.forEachEvent(drill: drill.drillID, drillSeqs: (state.eventCount + 1)...drill.eventCount) { event throws(StoreError) in
+                do throws(InvalidInput) { try state.apply(event) } catch { throw StoreError(.corrupt, error.message) }
+            }
+        } else if state.eventCount > drill.eventCount {
+            state = try DrillState.rebuild(drill: drill.drillID, from: store)
+        }
+        latestStates[drill.drillID] = state
+        return state
     }
 
     /// Appends `payloads` (one transaction) only if the drill is still as `state` saw it, so that two
@@ -41,6 +57,7 @@ extension Recorder {
     public func startPhase(
         _ id: String, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
+        try retryingConflicts {
         if let earlier = try retried(idempotencyKey, PhaseStarted(phase: id)) { return earlier }
         let state = try writableState(drillID)
         let phase = try Self.phase(id, in: state)
@@ -66,6 +83,7 @@ extension Recorder {
             return try append([GateOverridden(phase: id, missing: missing, reason: reason), PhaseStarted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[1]
         }
         return try append([PhaseStarted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+            }
     }
 
     /// Answers a yes/no question (a pre-decision question, a flowchart node, or both). When the answers
@@ -76,6 +94,7 @@ extension Recorder {
     public func decide(
         _ question: String, _ answer: Bool, by: String? = nil, note: String? = nil, revisionReason: String? = nil, drill drillID: String? = nil
     ) throws -> [AppendOutcome] {
+        try retryingConflicts {
         var state = try writableState(drillID)
         guard let rb = state.followed else { throw InvalidInput("the drill has no runbook: nothing appended") }
         let known = Set(rb.questions.map(\.id) + (rb.flowchart?.nodes.map(\.id) ?? []))
@@ -102,9 +121,11 @@ extension Recorder {
             payloads.append(OptionChosen(option: option, path: state.flowchartWalk.path))
         }
         return try append(payloads, checkedAgainst: state)
+            }
     }
 
     public func verifyChecklistItem(_ item: String, by: String? = nil, notes: String? = nil, drill drillID: String? = nil) throws -> AppendOutcome {
+        try retryingConflicts {
         let state = try writableState(drillID)
         guard let rb = state.followed, rb.checklist.contains(where: { $0.id == item }) else {
             let known = state.followed?.checklist.map(\.id).joined(separator: ", ") ?? ""
@@ -112,28 +133,34 @@ extension Recorder {
         }
         if let earlier = state.verified[item] { throw InvalidInput("checklist item \(item) was already verified\(earlier.by.map { " by \($0)" } ?? ""): nothing appended") }
         return try append([ChecklistItemVerified(item: item, by: by, notes: notes)], checkedAgainst: state)[0]
+            }
     }
 
     /// Records an approval. The second value says why it opens nothing, when the runbook asks for
     /// other roles.
     public func approve(by: String, role: String, drill drillID: String? = nil) throws -> (AppendOutcome, notice: String?) {
+        try retryingConflicts {
         let state = try writableState(drillID)
         guard state.status == .running else { throw Self.aborted(state) }
         let outcome = try append([ApprovalGranted(by: by, role: role)], checkedAgainst: state)[0]
         guard !state.roleOpensGate(role) else { return (outcome, nil) }
         let asked = state.followed?.approvals.map(\.role).joined(separator: ", ") ?? ""
         return (outcome, "recorded, but role \"\(role)\" opens nothing: runbook \(state.runbook?.id ?? "?") asks for approval by \(asked)")
+            }
     }
 
     /// Records a decline: approvals recorded before it count no more, so the gate is closed until
     /// new approvals.
     public func decline(by: String, role: String, reason: String, drill drillID: String? = nil) throws -> AppendOutcome {
+        try retryingConflicts {
         let state = try writableState(drillID)
         guard state.status == .running else { throw Self.aborted(state) }
         return try append([ApprovalDeclined(by: by, role: role, reason: reason)], checkedAgainst: state)[0]
+            }
     }
 
     public func completePhase(_ id: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        try retryingConflicts {
         if let earlier = try retried(idempotencyKey, PhaseCompleted(phase: id)) { return earlier }
         let state = try writableState(drillID)
         let phase = try Self.phase(id, in: state)
@@ -146,6 +173,7 @@ extension Recorder {
                 "phase \(id) has steps not recorded: \(open.map(\.id).joined(separator: ", ")) (failback step done|skip|fail STEP): nothing appended")
         }
         return try append([PhaseCompleted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+            }
     }
 
     /// Records a step's outcome. `done` needs the step's `after:` steps done or skipped first
@@ -153,6 +181,7 @@ extension Recorder {
     public func recordStep(
         _ outcome: StepOutcome, _ id: String, reason: String?, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
+        try retryingConflicts {
         let payload: any EventPayload
         switch outcome {
         case .done: payload = StepCompleted(step: id, reason: reason)
@@ -167,11 +196,13 @@ extension Recorder {
         }
         let missing = outcome == .done && step.status != .running ? Self.stepPredecessorsMissing(step, in: state) : []
         return try appendGated(payload, step: step, missing: missing, overrideReason: overrideReason, state: state, idempotencyKey: idempotencyKey)
+            }
     }
 
     /// Records that a step began (`StepStarted`): its duration runs from here. Its `after:` steps
     /// must be done or skipped first (unless `overrideReason`, recorded).
     public func startStep(_ id: String, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        try retryingConflicts {
         if let earlier = try retried(idempotencyKey, StepStarted(step: id)) { return earlier }
         let state = try writableState(drillID)
         let step = try Self.recordableStep(id, in: state)
@@ -180,6 +211,7 @@ extension Recorder {
         }
         let missing = Self.stepPredecessorsMissing(step, in: state)
         return try appendGated(StepStarted(step: id), step: step, missing: missing, overrideReason: overrideReason, state: state, idempotencyKey: idempotencyKey)
+            }
     }
 
     /// Starts `id` when it has not been started (what `exec --step` does before running its
@@ -236,10 +268,12 @@ extension Recorder {
 
     /// Aborts the drill: from here on it follows the runbook's rollback procedure.
     public func abortDrill(reason: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        try retryingConflicts {
         if let earlier = try retried(idempotencyKey, DrillAborted(reason: reason)) { return earlier }
         let state = try writableState(drillID)
         guard state.status == .running else { throw Self.aborted(state) }
         return try append([DrillAborted(reason: reason)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+            }
     }
 
     /// Ends the drill (closing its log). Without `requested`, the outcome is worked out from the
@@ -250,6 +284,7 @@ extension Recorder {
     public func completeDrill(
         outcome requested: DrillCompleted.Outcome? = nil, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
+        try retryingConflicts {
         if let key = idempotencyKey, let earlier = try store.event(withIdempotencyKey: key), earlier.type == DrillCompleted.eventType {
             return .alreadyRecorded(earlier)  // the drill is closed now: the store would refuse a retry
         }
@@ -291,6 +326,26 @@ extension Recorder {
             throw InvalidInput("--override is for an outcome the drill's state does not support; \(outcome.rawValue) needs none: nothing appended")
         }
         return try append([DrillCompleted(outcome: outcome, reasons: reasons, overrideReason: override)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+            }
+    }
+
+    /// How many times a gated command is tried when the drill moved on between its check and its
+    /// append (others recording at the same time): each try re-reads the drill and checks the gate
+    /// again, so a command fails only when the gate itself no longer holds.
+    static let conflictAttempts = 12
+
+    /// Runs `body` (which reads the drill, checks, and appends with `expectedDrillSeq`) again while
+    /// the drill changed under it, with a short random pause between tries.
+    private func retryingConflicts<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try body()
+            } catch let error as StoreError where error.code == .conflict && attempt < Self.conflictAttempts {
+                attempt += 1
+                usleep(UInt32.random(in: 1_000...(5_000 * UInt32(attempt))))
+            }
+        }
     }
 
     private static func phase(_ id: String, in state: DrillState) throws(InvalidInput) -> DrillState.PhaseState {

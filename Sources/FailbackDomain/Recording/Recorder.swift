@@ -15,6 +15,9 @@ public final class Recorder {
     public let maxOutputBytes: Int
     /// Where limits are configured, for the error message.
     private let configSource: String?
+    /// The last state of each drill this recorder rebuilt: a gated command tried again after the
+    /// drill moved on folds only the events added since (see `writableState`).
+    var latestStates: [String: DrillState] = [:]
 
     public init(store: any EventStore, context: RecordingContext, configuration: Configuration = Configuration()) {
         self.store = store
