@@ -16,6 +16,10 @@ public protocol EventPayload: Sendable {
     var summary: String { get }
     /// Whether the drill's timeline lists the event (samples and notes stay out of it).
     static var entersTimeline: Bool { get }
+    /// The checks a payload passes before it is appended, beyond what reading one back requires
+    /// (events recorded before a check existed stay readable): every field as its schema and
+    /// docs/cli.md say (names, hosts, ports, counts). Called by the `Recorder`.
+    func validate() throws(InvalidInput)
 }
 
 extension EventPayload {
@@ -24,6 +28,7 @@ extension EventPayload {
 
     public static var lifecycle: DrillLifecycle { .continues }
     public static var entersTimeline: Bool { true }
+    public func validate() throws(InvalidInput) {}
 }
 
 /// A stored event's payload decoded to its type. The recorder writes a closed set of types, so a
@@ -294,8 +299,15 @@ public struct PayloadReader {
 
 /// Input that cannot become an event: what was wrong, and where. Nothing is appended.
 public struct InvalidInput: Error, Sendable, CustomStringConvertible {
+    /// What is wrong: the input (exit 65), or that something named is not there (exit 66).
+    public enum Kind: Sendable, Equatable { case invalid, missing }
+
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public var kind: Kind
+    public init(_ message: String, kind: Kind = .invalid) {
+        self.message = message
+        self.kind = kind
+    }
     public var description: String { message }
 }
 

@@ -21,7 +21,7 @@ public struct LoadedRunbook: Sendable {
 /// (docs/runbook-format.md). Errors name the file, line, column and member.
 public enum RunbookLoader {
     public static func load(path: String) throws(InvalidInput) -> LoadedRunbook {
-        try load(bytes: readFile(path, what: "runbook"), source: path)
+        try load(bytes: readFile(path, .runbook), source: path)
     }
 
     public static func load(bytes: [UInt8], source: String) throws(InvalidInput) -> LoadedRunbook {
@@ -53,7 +53,7 @@ public enum RunbookLoader {
                 if fileExists(candidate) { return try load(path: candidate) }
             }
         }
-        throw InvalidInput("no runbook \"\(nameOrPath)\" (looked for \(nameOrPath).yaml in \(searchPath.joined(separator: ", ")); or pass a file path)")
+        throw InvalidInput("no runbook \"\(nameOrPath)\" (looked for \(nameOrPath).yaml in \(searchPath.joined(separator: ", ")); or pass a file path)", kind: .missing)
     }
 
     // MARK: Reading
