@@ -337,9 +337,13 @@ func trimmed(_ d: Double) -> String {
 }
 
 extension EventCatalogue {
-    /// One line for a person: `seq  #drill_seq  time  type  summary  (actor@host)`, with redactions noted.
+    /// One line for a person: `seq  #drill_seq  time  type  summary  (actor@host)`, with redactions
+    /// noted. What anyone recorded is shown escaped (`terminalSafe`): a control character or an
+    /// escape sequence in a note, a name or a command's output never reaches the terminal raw, and
+    /// a tab or line break in a field cannot shift the columns.
     public static func line(for event: RecordedEvent) -> String {
         let redacted = event.redactions.isEmpty ? "" : "  [redacted: " + Set(event.redactions.map(\.kind)).sorted().joined(separator: ", ") + "]"
-        return "\(event.seq)\t#\(event.drillSeq)\t\(event.recordedAt)\t\(event.type)\t\(summary(of: event))\t(\(event.actor)@\(event.host))\(redacted)"
+        return "\(event.seq)\t#\(event.drillSeq)\t\(event.recordedAt)\t" + [event.type, summary(of: event), "(\(event.actor)@\(event.host))\(redacted)"]
+            .map { terminalSafe($0) }.joined(separator: "\t")
     }
 }

@@ -24,8 +24,8 @@ public struct FileInput: Sendable, Equatable {
     public static let key = FileInput("key", limit: 64 << 10)
     /// An inclusion proof: one event (at most a 16 MiB line) as a JSON string, escaped.
     public static let proof = FileInput("proof", limit: 64 << 20)
-    /// What `kubectl get pods -o json` printed: about 15 KB a pod.
-    public static let podListing = FileInput("pod listing", limit: 64 << 20)
+    /// What `kubectl get pods -o json` printed: about 15 KB a pod, so some 2,000 pods.
+    public static let podListing = FileInput("pod listing", limit: 32 << 20)
 
     /// `limit` as a person reads it: `1 MiB`, `64 KiB`.
     public var limitText: String { byteSize(limit) }
@@ -73,6 +73,8 @@ public func readFile(_ path: String, _ input: FileInput) throws(InvalidInput) ->
         fd = 0
         var st = stat()
         if fstat(0, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { throw InvalidInput("\(name): standard input is a folder") }
+        // Reserved, not touched: memory is taken only as bytes come, and never copied to grow.
+        bytes.reserveCapacity(input.limit + 1)
     } else {
         let (opened, size) = try openRegularFile(path, what: input.what)
         fd = opened

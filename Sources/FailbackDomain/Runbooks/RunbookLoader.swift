@@ -34,7 +34,7 @@ public enum RunbookLoader {
 
     /// A runbook from its JSON form (as a drill recorded it). Errors name `source` and the path.
     public static func runbook(fromJSON json: JSONValue, source: String) throws(InvalidInput) -> Runbook {
-        let doc = YAMLDocument(value: json, marks: [:])
+        let doc = YAMLDocument(value: json)
         let root = Value(json, pointer: "", doc: doc, source: source)
         let runbook = try read(root)
         try check(runbook, root)
