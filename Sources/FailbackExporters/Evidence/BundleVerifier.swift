@@ -283,6 +283,7 @@ struct EventStreamCheck {
             while start < raw.count {
                 guard let found = memchr(base + start, 0x0A, raw.count - start) else {
                     guard partial.count + raw.count - start <= BundleVerifier.maximumLineBytes else { return false }
+                    grow(by: raw.count - start)
                     partial.append(contentsOf: raw[start...])
                     return true
                 }
@@ -292,10 +293,11 @@ struct EventStreamCheck {
                 if partial.isEmpty {
                     if !accept(UnsafeRawBufferPointer(rebasing: raw[start..<end])) { return false }
                 } else {
+                    grow(by: end - start)
                     partial.append(contentsOf: raw[start..<end])
                     let whole = partial
                     partial = []
-                    if !(whole.withUnsafeBytes { accept($0) }) { return false }
+                    if !(whole.withUnsafeBytes { accept($0, owned: whole) }) { return false }
                 }
                 start = end + 1
             }
@@ -307,18 +309,26 @@ struct EventStreamCheck {
     /// Where reading stopped: the line over a bound.
     var refusal: String?
 
+    /// Room for `n` more bytes of a line: doubling, but never past the bound (a line at the bound
+    /// takes 16 MiB, not the 32 an array's own growth would).
+    mutating func grow(by n: Int) {
+        let needed = partial.count + n
+        guard needed > partial.capacity else { return }
+        partial.reserveCapacity(min(BundleVerifier.maximumLineBytes, max(needed, partial.capacity * 2)))
+    }
+
     func tooLong() -> ExportError {
         ExportError(refusal ?? "events.jsonl: line \(lines + 1) is longer than \(byteSize(BundleVerifier.maximumLineBytes))")
     }
 
     /// Checks a whole line (whatever came before it): false when it holds too many values.
-    mutating func accept(_ canonical: UnsafeRawBufferPointer) -> Bool {
+    mutating func accept(_ canonical: UnsafeRawBufferPointer, owned: [UInt8]? = nil) -> Bool {
         // A value takes at least a byte: only a long line can hold too many.
         if canonical.count > BundleVerifier.maximumLineValues, jsonValueCount(canonical) > BundleVerifier.maximumLineValues {
             refusal = "events.jsonl: line \(lines) holds more than \(BundleVerifier.maximumLineValues) JSON values"
             return false
         }
-        line(canonical)
+        line(canonical, owned: owned)
         return true
     }
 
@@ -326,12 +336,13 @@ struct EventStreamCheck {
         if !partial.isEmpty, problem == nil { problem = "the last line has no newline" }
     }
 
-    mutating func line(_ canonical: UnsafeRawBufferPointer) {
+    /// One line; `owned`, when given, holds the same bytes (not copied again to be parsed).
+    mutating func line(_ canonical: UnsafeRawBufferPointer, owned: [UInt8]? = nil) {
         guard problem == nil else { return }
         let n = count + 1
         var place = deep ? nil : envelopePlace(of: canonical)
         if place == nil {
-            let bytes = Array(canonical)
+            let bytes = owned ?? Array(canonical)
             guard let value = try? JSONParser.parse(bytes), CanonicalJSON.encode(value) == bytes,
                 let seq = value["seq"]?.integerValue, let drillSeq = value["drill_seq"]?.integerValue, let drill = value["drill_id"]?.stringValue
             else {
