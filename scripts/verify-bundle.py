@@ -214,6 +214,15 @@ def verify_inclusion(index, size, leaf, path, root):
     return sn == 0 and r == root
 
 
+def read_key(path):
+    """A PEM key file: a regular file of at most 64 KiB (the Swift verifier's bound for a key)."""
+    with open_regular(path) as f:
+        data = f.read((64 << 10) + 1)
+    if len(data) > 64 << 10:
+        raise ValueError("over the limit of 64 KiB")
+    return pem_public_key(data)
+
+
 def open_regular(path):
     """The file at `path` opened for reading if it is a regular file; a FIFO, a device or a folder
     is refused before anything is read (O_NONBLOCK: opening a FIFO does not wait for a writer)."""
@@ -364,7 +373,11 @@ def key_id(name, public):
 def verify_proof(path, pubkey_path):
     """An inclusion proof alone (docs/evidence-bundle.md §5)."""
     try:
-        proof = json.load(open(path), object_pairs_hook=no_duplicates)
+        with open_regular(path) as f:
+            text = f.read((64 << 20) + 1)
+        if len(text) > 64 << 20:
+            raise ValueError("over the limit of 64 MiB")
+        proof = json.loads(text, object_pairs_hook=no_duplicates)
         assert proof["format"] == "failback-proof/1"
         event = proof["event"].encode()
         value = json.loads(event, object_pairs_hook=no_duplicates)
@@ -390,7 +403,7 @@ def verify_proof(path, pubkey_path):
     expected = None
     if pubkey_path:
         try:
-            expected = pem_public_key(open(pubkey_path, "rb").read())
+            expected = read_key(pubkey_path)
         except (OSError, ValueError) as e:
             print(f"verify-bundle: {pubkey_path}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
             return 65
@@ -430,8 +443,7 @@ def main(argv):
     expected_key = None
     if len(argv) == 4:
         try:
-            with open(argv[3], "rb") as f:
-                expected_key = pem_public_key(f.read())
+            expected_key = read_key(argv[3])
         except (OSError, ValueError) as e:
             print(f"verify-bundle: {argv[3]}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
             return 65

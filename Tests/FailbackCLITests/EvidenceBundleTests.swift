@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Evidence bundles through the CLI, checked by the tools an auditor has (tar, sha256sum, openssl,
 /// asciinema) and by both verifiers; every kind of tampering must be caught by both.
 @Suite struct EvidenceBundleTests {
@@ -357,6 +361,18 @@ import Testing
             #expect(theirs.outcome.status == 65 && theirs.outcome.stderr == "verify-bundle: \(bundle): \(message)\n", "\(kind): \(theirs.outcome.status) \(theirs.outcome.stderr)")
             #expect(theirs.peakKiB > 0 && theirs.peakMiB < 100, "\(kind): Python peak \(theirs.peakMiB) MiB")
             #expect(theirs.seconds < 20, "\(kind): Python took \(theirs.seconds) s")
+        }
+        // Not a regular file: refused before it is read (a FIFO with no writer never blocks).
+        let fifo = "\(lab.dir)/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let verifier = repositoryRoot.appendingPathComponent("scripts/verify-bundle.py").path
+        for (args, message) in [
+            ([fifo], "verify-bundle: \(fifo): is a FIFO, not a regular file\n"),
+            (["/dev/zero"], "verify-bundle: /dev/zero: is a character device, not a regular file\n"),
+            (["--proof", fifo], "verify-bundle: \(fifo): not a proof (is a FIFO, not a regular file)\n"),
+        ] {
+            let theirs = try measured(tool("python3"), [verifier] + args, limit: 20)
+            #expect(theirs.outcome.status == 65 && theirs.outcome.stderr == message && theirs.seconds < 10, "\(args): \(theirs.outcome.stderr)")
         }
     }
 

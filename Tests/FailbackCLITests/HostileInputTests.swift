@@ -83,6 +83,17 @@ import Glibc
         try expectRefused(lab, ["runbook", "validate", block], status: 65, stderr: "\(block):65:129: nested deeper than 64")
     }
 
+    /// JSON from outside (a kubectl listing, from a file or a command) nests at most 512 deep.
+    @Test func deeplyNestedJSONIsRefused() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill()
+        let deep = "\(lab.dir)/deep.json"
+        try (String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)).write(toFile: deep, atomically: true, encoding: .utf8)
+        try expectRefused(lab, ["record", "pods", "--from-file", deep], status: 65, stderr: "\(deep): line 1, column 513: nesting deeper than 512 levels")
+        try expectRefused(lab, ["observe", "pods", "--", "cat", deep], status: 65, stderr: "cat \(deep): line 1, column 513: nesting deeper than 512 levels")
+        try expectRefused(lab, ["evidence", "verify-proof", deep], status: 65, stderr: "\(deep): line 1, column 513: nesting deeper than 512 levels")
+    }
+
     // MARK: Commands a probe runs
 
     /// `observe pods --timeout 2s -- sleep 100` ran 100 s: the command and everything it started
