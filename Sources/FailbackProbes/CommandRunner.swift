@@ -137,9 +137,9 @@ public enum CommandRunner {
                 break
             }
             if let input, fds[2].fd >= 0, fds[2].revents != 0 {
-                let n = input.withUnsafeBytes { write(fds[2].fd, $0.baseAddress! + written, $0.count - written) }
+                let (n, error) = writeWithoutSIGPIPE(fds[2].fd, input, from: written)
                 if n > 0 { written += n }
-                if (n < 0 && errno != EAGAIN && errno != EINTR) || written == input.count {
+                if (n < 0 && error != EAGAIN && error != EINTR) || written == input.count {
                     close(fds[2].fd)
                     fds[2].fd = -1
                 }
@@ -186,6 +186,24 @@ public enum CommandRunner {
         var t = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    /// Writes what is left of `bytes` to a command's standard input. A command that exited without
+    /// reading it closes the pipe: the write fails (EPIPE) instead of SIGPIPE ending us, blocked on
+    /// this thread for the write and taken back if it came.
+    private static func writeWithoutSIGPIPE(_ fd: Int32, _ bytes: [UInt8], from offset: Int) -> (Int, Int32) {
+        var pipeSignal = sigset_t(), previous = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        let error = n < 0 ? errno : 0
+        if error == EPIPE {
+            var now = timespec()
+            _ = sigtimedwait(&pipeSignal, nil, &now)
+        }
+        return (n, error)
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
