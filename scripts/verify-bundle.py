@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import re
+import stat
 import sys
 import zlib
 
@@ -27,7 +28,31 @@ verify_log = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(verify_log)
 jcs, no_duplicates = verify_log.jcs, verify_log.no_duplicates
 
-KEPT = {"manifest.json", "checkpoint", "SHA256SUMS", "SHA256SUMS.sig", "public-key.pem"}
+# Files kept whole, each up to its bound; a line of events.jsonl up to 16 MiB; at most 30,000
+# files (docs/evidence-bundle.md §4, step 1). Past a bound the bundle is refused unread.
+KEPT = {"manifest.json": 8 << 20, "SHA256SUMS": 8 << 20, "checkpoint": 64 << 10, "SHA256SUMS.sig": 64 << 10, "public-key.pem": 64 << 10}
+MAX_LINE = 16 << 20
+MAX_LINE_VALUES = 1 << 18
+MAX_FILES = 30000
+# A string, unrolled (a group repeated per character costs the regular expression engine ~100
+# bytes a character: 2 GB for a 16 MiB string).
+STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+SCALAR = re.compile(rb'[^\[\]{},:" \t\n\r\x0b\x0c]+')
+
+
+def json_value_count(line):
+    """The JSON values of a line, counted by tokens without parsing (the Swift verifier's
+    jsonValueCount): each string that is not a member name, each object and array, and each run of
+    other bytes between {}[],:, quotes and white space (a number or a literal)."""
+    stripped, strings = STRING.subn(b'"', line)
+    stripped, scalars = SCALAR.subn(b"", stripped)
+    # Each string left a lone quote; an unterminated one left its own, counted by neither.
+    return strings + scalars + stripped.count(b"{") + stripped.count(b"[") - stripped.count(b":")
+
+
+def byte_size(n):
+    """`16 MiB`, `64 KiB` (as the Swift verifier writes a bound)."""
+    return f"{n >> 20} MiB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n >> 10} KiB" if n >= 1 << 10 and n % (1 << 10) == 0 else f"{n} bytes"
 
 # ---- Ed25519 verification (RFC 8032 §5.1) ----
 P = 2**255 - 19
@@ -146,16 +171,28 @@ def node_hash(l, r):
     return hashlib.sha256(b"\x01" + l + r).digest()
 
 
-def merkle_root(leaves):
-    n = len(leaves)
-    if n == 0:
-        return hashlib.sha256(b"").digest()
-    if n == 1:
-        return leaves[0]
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return node_hash(merkle_root(leaves[:k]), merkle_root(leaves[k:]))
+class MerkleRoot:
+    """The RFC 9162 root of leaves appended one at a time, in O(log n) memory: the roots of the
+    perfect subtrees the leaves so far make (largest first), joined right to left at the end."""
+
+    def __init__(self):
+        self.count, self.stack = 0, []  # [(size, hash)]
+
+    def append(self, leaf):
+        self.count += 1
+        size, h = 1, leaf
+        while self.stack and self.stack[-1][0] == size:
+            left = self.stack.pop()[1]
+            size, h = size * 2, node_hash(left, h)
+        self.stack.append((size, h))
+
+    def root(self):
+        if not self.stack:
+            return hashlib.sha256(b"").digest()
+        h = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            h = node_hash(left, h)
+        return h
 
 
 def verify_inclusion(index, size, leaf, path, root):
@@ -177,25 +214,50 @@ def verify_inclusion(index, size, leaf, path, root):
     return sn == 0 and r == root
 
 
+def read_key(path):
+    """A PEM key file: a regular file of at most 64 KiB (the Swift verifier's bound for a key)."""
+    with open_regular(path) as f:
+        data = f.read((64 << 10) + 1)
+    if len(data) > 64 << 10:
+        raise ValueError("over the limit of 64 KiB")
+    return pem_public_key(data)
+
+
+def open_regular(path):
+    """The file at `path` opened for reading if it is a regular file; a FIFO, a device or a folder
+    is refused before anything is read (O_NONBLOCK: opening a FIFO does not wait for a writer)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")]
+        raise ValueError(f"is {next((k for test, k in kinds if test(mode)), 'of an unknown type')}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def gzip_member(path):
-    """The decompressed bytes of a bundle, in pieces: exactly one gzip member (RFC 1952), CRC and
-    length checked, and nothing after it (the Swift verifier's rule)."""
+    """The decompressed bytes of a bundle, in pieces of at most 256 KiB (a few KB of gzip can
+    inflate to hundreds of MB): exactly one gzip member (RFC 1952), CRC and length checked, and
+    nothing after it (the Swift verifier's rule)."""
     inflater = zlib.decompressobj(31)
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while True:
-            chunk = f.read(1 << 18)
+            chunk = f.read(1 << 16)
             if not chunk:
                 break
             if inflater.eof:
                 raise ValueError("data after the end of the gzip stream")
-            try:
-                out = inflater.decompress(chunk)
-            except zlib.error as e:
-                raise ValueError(f"not gzip data, or corrupt ({e})")
-            if inflater.unused_data:
-                raise ValueError("data after the end of the gzip stream")
-            if out:
-                yield out
+            while chunk:
+                try:
+                    out = inflater.decompress(chunk, 1 << 18)
+                except zlib.error as e:
+                    raise ValueError(f"not gzip data, or corrupt ({e})")
+                if inflater.unused_data:
+                    raise ValueError("data after the end of the gzip stream")
+                if out:
+                    yield out
+                chunk = inflater.unconsumed_tail
     if not inflater.eof:
         raise ValueError("the archive ends early (truncated?)")
 
@@ -311,7 +373,11 @@ def key_id(name, public):
 def verify_proof(path, pubkey_path):
     """An inclusion proof alone (docs/evidence-bundle.md §5)."""
     try:
-        proof = json.load(open(path), object_pairs_hook=no_duplicates)
+        with open_regular(path) as f:
+            text = f.read((64 << 20) + 1)
+        if len(text) > 64 << 20:
+            raise ValueError("over the limit of 64 MiB")
+        proof = json.loads(text, object_pairs_hook=no_duplicates)
         assert proof["format"] == "failback-proof/1"
         event = proof["event"].encode()
         value = json.loads(event, object_pairs_hook=no_duplicates)
@@ -337,7 +403,7 @@ def verify_proof(path, pubkey_path):
     expected = None
     if pubkey_path:
         try:
-            expected = pem_public_key(open(pubkey_path, "rb").read())
+            expected = read_key(pubkey_path)
         except (OSError, ValueError) as e:
             print(f"verify-bundle: {pubkey_path}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
             return 65
@@ -377,15 +443,37 @@ def main(argv):
     expected_key = None
     if len(argv) == 4:
         try:
-            with open(argv[3], "rb") as f:
-                expected_key = pem_public_key(f.read())
+            expected_key = read_key(argv[3])
         except (OSError, ValueError) as e:
             print(f"verify-bundle: {argv[3]}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
             return 65
     problems, oks = [], []
     order, digests, kept = [], {}, {}
-    leaves, head, drill_ids, events_problem = [], bytes(32), set(), None
+    tree, head, drill_ids, events_problem = MerkleRoot(), bytes(32), set(), None
     folder = None
+
+    def check_line(line):
+        """One line of events.jsonl: an event in canonical JSON, the next drill_seq; hashed in."""
+        nonlocal head, events_problem
+        n = tree.count + 1
+        try:
+            value = json.loads(line, object_pairs_hook=no_duplicates)
+            text = jcs(value)
+            place = (value.get("drill_seq"), value.get("drill_id")) if isinstance(value, dict) else None
+            del value  # a long line's values go before its canonical text is encoded
+            canonical = text.encode() == line
+            del text
+        except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
+            canonical = False
+        if not canonical or place is None:
+            events_problem = f"line {n} is not an event in canonical JSON"
+        elif place[0] != n:
+            events_problem = f"line {n} is event #{place[0]}: events are missing, extra or out of order"
+        else:
+            drill_ids.add(place[1])
+            head = hashlib.sha256(head + line).digest()
+            tree.append(leaf_hash(line))
+
     try:
         plain = PlainStream(gzip_member(argv[1]))
         for name, member_size in ustar_entries(plain):
@@ -393,8 +481,10 @@ def main(argv):
             folder = folder or top
             if top != folder or not path:
                 raise ValueError(f"tar: {name} is outside the bundle's folder")
+            if len(order) >= MAX_FILES:
+                raise ValueError(f"tar: more than {MAX_FILES} files")
             order.append(path)
-            h, size, partial = hashlib.sha256(), 0, b""
+            h, size, partial, lines = hashlib.sha256(), 0, bytearray(), 0
             while size < member_size:
                 chunk = plain.read(min(member_size - size, 1 << 18))
                 if not chunk:
@@ -402,26 +492,33 @@ def main(argv):
                 h.update(chunk)
                 size += len(chunk)
                 if path in KEPT:
+                    if size > KEPT[path]:
+                        raise ValueError(f"{path} is over the limit of {byte_size(KEPT[path])}")
                     kept[path] = kept.get(path, b"") + chunk
-                if path == "events.jsonl" and events_problem is None:
-                    lines = (partial + chunk).split(b"\n")
-                    partial = lines.pop()
-                    for line in lines:
-                        n = len(leaves) + 1
-                        try:
-                            value = json.loads(line, object_pairs_hook=no_duplicates)
-                            canonical = jcs(value).encode() == line
-                        except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
-                            canonical = False
-                        if not canonical or not isinstance(value, dict):
-                            events_problem = f"line {n} is not an event in canonical JSON"
+                if path == "events.jsonl":
+                    # Lines are cut from a buffer that never holds more than one line and a chunk.
+                    partial += chunk
+                    start = 0
+                    while True:
+                        end = partial.find(b"\n", start)
+                        if end < 0:
                             break
-                        if value.get("drill_seq") != n:
-                            events_problem = f"line {n} is event #{value.get('drill_seq')}: events are missing, extra or out of order"
-                            break
-                        drill_ids.add(value.get("drill_id"))
-                        head = hashlib.sha256(head + line).digest()
-                        leaves.append(leaf_hash(line))
+                        if end - start > MAX_LINE:
+                            raise ValueError(f"events.jsonl: line {lines + 1} is longer than {byte_size(MAX_LINE)}")
+                        lines += 1
+                        line = bytes(partial[start:end])
+                        if end - start > 1 << 20:  # a long line is held once while it is checked
+                            del partial[:end + 1]
+                            end = -1
+                        start = end + 1
+                        if len(line) > MAX_LINE_VALUES and json_value_count(line) > MAX_LINE_VALUES:
+                            raise ValueError(f"events.jsonl: line {lines} holds more than {MAX_LINE_VALUES} JSON values")
+                        if events_problem is None:
+                            check_line(line)
+                        del line
+                    del partial[:start]
+                    if len(partial) > MAX_LINE:
+                        raise ValueError(f"events.jsonl: line {lines + 1} is longer than {byte_size(MAX_LINE)}")
             if path == "events.jsonl" and partial and events_problem is None:
                 events_problem = "the last line has no newline"
             digests[path] = (h.hexdigest(), size)
@@ -500,15 +597,15 @@ def main(argv):
         problems.append("events.jsonl: " + events_problem)
     if drill_ids and drill_ids != {manifest.get("drill_id")}:
         problems.append("events.jsonl holds another drill than manifest.json")
-    root = merkle_root(leaves)
-    if manifest.get("events") != len(leaves):
-        problems.append(f"events.jsonl has {len(leaves)} events, manifest.json says {manifest.get('events')}")
+    root, count = tree.root(), tree.count
+    if manifest.get("events") != count:
+        problems.append(f"events.jsonl has {count} events, manifest.json says {manifest.get('events')}")
     if manifest.get("chain_head") != head.hex():
         problems.append(f"the hash chain's head is {head.hex()}, manifest.json says {manifest.get('chain_head')}")
     if manifest.get("merkle_root") != root.hex():
         problems.append(f"the Merkle root of the events is {root.hex()}, manifest.json says {manifest.get('merkle_root')}")
     if not events_problem:
-        oks.append(f"ok: {len(leaves)} events of drill {manifest.get('drill_id')}, chain head {head.hex()}")
+        oks.append(f"ok: {count} events of drill {manifest.get('drill_id')}, chain head {head.hex()}")
 
     try:
         if "checkpoint" not in kept:
@@ -517,7 +614,7 @@ def main(argv):
     except ValueError as e:
         problems.append(f"checkpoint: {e}")
     else:
-        if cp_size != len(leaves) or cp_root != root:
+        if cp_size != count or cp_root != root:
             problems.append(f"checkpoint: tree size {cp_size} and root do not match the events")
         if origin != manifest.get("checkpoint_origin"):
             problems.append(f"checkpoint: origin {origin} is not manifest.json's")
@@ -537,17 +634,20 @@ def main(argv):
     for control in manifest.get("controls", []):
         for c in control.get("events", []):
             cited += 1
+            # A path that leads from the cited leaf hash at its index to the root recomputed from
+            # the events proves the event there has that hash: no leaf needs keeping.
             try:
                 i = c["leaf_index"]
                 audit_path = [hash32(p) for p in c.get("audit_path", [])]
+                leaf = hash32(c["leaf_hash"])
                 well_formed = type(i) is int
             except (AttributeError, KeyError, TypeError, ValueError):
                 well_formed = False
             if not well_formed:
                 problems.append(f"controls {control.get('id')}: a malformed citation")
-            elif not (0 <= i < len(leaves)) or leaves[i].hex() != c.get("leaf_hash"):
-                problems.append(f"controls {control.get('id')}: event #{i + 1} is not the cited one")
-            elif not verify_inclusion(i, len(leaves), leaves[i], audit_path, root):
+            elif not 0 <= i < count:
+                problems.append(f"controls {control.get('id')}: event #{i + 1} is not in the events")
+            elif not verify_inclusion(i, count, leaf, audit_path, root):
                 problems.append(f"controls {control.get('id')}: the inclusion proof of event #{i + 1} does not verify")
         for f in control.get("files", []):
             if f not in digests:

@@ -16,6 +16,7 @@ the first broken drill, naming the first bad seq.
 """
 import hashlib
 import json
+import re
 import math
 import sqlite3
 import sys
@@ -48,6 +49,15 @@ def es6_number(x):
     return sign + s
 
 
+_ESCAPED = re.compile('[\\\\"\\x00-\\x1f]')
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _escape(match):
+    ch = match.group()
+    return _ESCAPES.get(ch) or "\\u%04x" % ord(ch)
+
+
 def jcs(value):
     """RFC 8785 canonical text of a parsed JSON value."""
     if value is None:
@@ -59,19 +69,9 @@ def jcs(value):
     if isinstance(value, (int, float)):
         return es6_number(value)
     if isinstance(value, str):
-        out = ['"']
-        for ch in value:
-            c = ord(ch)
-            if ch == '"':
-                out.append('\\"')
-            elif ch == "\\":
-                out.append("\\\\")
-            elif c < 0x20:
-                out.append({8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}.get(c, "\\u%04x" % c))
-            else:
-                out.append(ch)
-        out.append('"')
-        return "".join(out)
+        # One pass in C over the string (a character at a time in Python took ~2 GB for a 16 MiB string).
+        return '"' + _ESCAPED.sub(_escape, value) + '"'
+
     if isinstance(value, list):
         return "[" + ",".join(jcs(v) for v in value) + "]"
     if isinstance(value, dict):

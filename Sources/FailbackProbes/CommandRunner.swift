@@ -20,18 +20,31 @@ public enum CommandRunner {
     public enum Result: Sendable {
         /// It ran: how it ended, and what it printed.
         case finished(exitStatus: Int?, signal: Int?, stdout: Stream, stderr: Stream, startedAt: Timestamp, endedAt: Timestamp)
+        /// It ran past its timeout and was killed, with its whole process group.
+        case timedOut(after: Double, stdout: Stream, stderr: Stream)
         /// It could not be started.
         case failedToStart(error: String)
     }
 
-    /// Runs `argv` (found on `PATH`); `live` copies its output to our stdout and stderr. With a
-    /// `timeout` (seconds) the command is killed (SIGKILL) when it runs longer, and its standard
-    /// input is /dev/null; without one it shares ours. The child starts with no signal blocked,
-    /// whatever our threads block.
-    public static func run(_ argv: [String], captureLimit: Int, live: Bool, timeout: Double? = nil, environment: [String: String] = [:]) -> Result {
+    /// Runs `argv` (found on `PATH`); `live` copies its output to our stdout and stderr.
+    ///
+    /// With a `timeout` (seconds) the command runs in a process group of its own, and the whole
+    /// group is killed (SIGKILL) when it runs longer: a shell's children too, however they hold
+    /// the pipes. Its standard input is then `input` (through a pipe), or /dev/null; without a
+    /// timeout it shares ours (and our process group: ctrl-C reaches it). With `stopPastLimit`, a
+    /// command whose standard output passes `captureLimit` is killed at once (a listing that goes
+    /// on for ever is no listing). The child starts with no signal blocked, whatever our threads
+    /// block; `environment` is added to ours (where a password goes: never on a command line,
+    /// which every local user sees in `ps`).
+    public static func run(
+        _ argv: [String], captureLimit: Int, live: Bool, timeout: Double? = nil, input: [UInt8]? = nil, stopPastLimit: Bool = false,
+        environment: [String: String] = [:]
+    ) -> Result {
         guard !argv.isEmpty else { return .failedToStart(error: "no command given") }
-        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { return .failedToStart(error: String(cString: strerror(errno))) }
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0], inPipe: [Int32] = [-1, -1]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0, input == nil || pipe(&inPipe) == 0 else {
+            return .failedToStart(error: String(cString: strerror(errno)))
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -39,7 +52,12 @@ public enum CommandRunner {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
-        if timeout != nil { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
+        if input != nil {
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+            for fd in inPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        } else if timeout != nil {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         // Nothing of ours but the three standard streams reaches the command (a server it starts
         // must not hold our pipes open).
         if let closeFrom = closeFrom { _ = closeFrom(&actions, 3) }
@@ -52,7 +70,13 @@ public enum CommandRunner {
         for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if timeout != nil {
+            // A group of its own, killed whole at the timeout (pgid = the child's pid).
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         let cEnv: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -63,35 +87,62 @@ public enum CommandRunner {
         let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
         close(outPipe[1])
         close(errPipe[1])
+        if input != nil { close(inPipe[0]) }
         guard rc == 0 else {
             close(outPipe[0])
             close(errPipe[0])
+            if input != nil { close(inPipe[1]) }
             return .failedToStart(error: String(cString: strerror(rc)))
         }
 
         var streams = [Stream(), Stream()]
         let hashers = [SHA256Hasher(), SHA256Hasher()]
-        var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+        // The command's output, and its input while some is left to write (never blocking: a
+        // command that does not read cannot stall us past the timeout).
+        var fds = [
+            pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0),
+            pollfd(fd: -1, events: Int16(POLLOUT), revents: 0),
+        ]
+        var written = 0
+        if let input {
+            _ = fcntl(inPipe[1], F_SETFL, fcntl(inPipe[1], F_GETFL) | O_NONBLOCK)
+            if input.isEmpty { close(inPipe[1]) } else { fds[2].fd = inPipe[1] }
+        }
         var open = 2
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        let deadline = timeout.map { monotonicSeconds() + $0 }
-        var killed = false
+        let started = monotonicSeconds()
+        let deadline = timeout.map { started + $0 }
+        var killed = false, timedOut = false
+        func killGroup() {
+            guard !killed else { return }
+            killed = true
+            // The group when it has one (a timeout), else the command alone.
+            kill(timeout != nil ? -pid : pid, SIGKILL)
+        }
         while open > 0 {
             var wait: Int32 = -1
             if let deadline {
                 let left = deadline - monotonicSeconds()
                 if left <= 0 {
-                    if !killed { kill(pid, SIGKILL) }
-                    killed = true
-                    // The pipes close when the command is gone, unless something it started holds them.
+                    if !killed { timedOut = true }
+                    killGroup()
+                    // The pipes close when the group is gone, unless something that left it holds them.
                     if left < -2 { break }
                 }
                 wait = Int32(max(10, min(1000, left * 1000)))
             }
-            let ready = poll(&fds, 2, wait)
+            let ready = poll(&fds, 3, wait)
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
+            }
+            if let input, fds[2].fd >= 0, fds[2].revents != 0 {
+                let (n, error) = writeWithoutSIGPIPE(fds[2].fd, input, from: written)
+                if n > 0 { written += n }
+                if (n < 0 && error != EAGAIN && error != EINTR) || written == input.count {
+                    close(fds[2].fd)
+                    fds[2].fd = -1
+                }
             }
             for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
@@ -108,13 +159,15 @@ public enum CommandRunner {
                 let room = captureLimit - streams[i].kept.count
                 if room > 0 { streams[i].kept.append(contentsOf: chunk.prefix(room)) }
                 if live { chunk.withUnsafeBytes { writeAll(i == 0 ? 1 : 2, $0) } }
+                if stopPastLimit, i == 0, streams[0].total > captureLimit { killGroup() }
             }
         }
-        for i in 0..<2 where fds[i].fd >= 0 { close(fds[i].fd) }
+        for i in 0..<3 where fds[i].fd >= 0 { close(fds[i].fd) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let endedAt = Timestamp.now()
         for i in 0..<2 { streams[i].sha256 = hashers[i].finalize() }
+        if timedOut { return .timedOut(after: timeout ?? 0, stdout: streams[0], stderr: streams[1]) }
         // WIFEXITED / WEXITSTATUS / WTERMSIG are C macros.
         let exited = status & 0x7F == 0
         return .finished(
@@ -135,6 +188,24 @@ public enum CommandRunner {
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
+    /// Writes what is left of `bytes` to a command's standard input. A command that exited without
+    /// reading it closes the pipe: the write fails (EPIPE) instead of SIGPIPE ending us, blocked on
+    /// this thread for the write and taken back if it came.
+    private static func writeWithoutSIGPIPE(_ fd: Int32, _ bytes: [UInt8], from offset: Int) -> (Int, Int32) {
+        var pipeSignal = sigset_t(), previous = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        let error = n < 0 ? errno : 0
+        if error == EPIPE {
+            var now = timespec()
+            _ = sigtimedwait(&pipeSignal, nil, &now)
+        }
+        return (n, error)
+    }
+
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
         var offset = 0
         while offset < bytes.count {
@@ -151,6 +222,12 @@ extension CommandRunner.Result {
         switch self {
         case .failedToStart(let error):
             return CommandFailedToStart(argv: argv, cwd: cwd, step: step, error: error)
+        case .timedOut(let after, let stdout, let stderr):
+            // `exec` sets no timeout; a probe's command that timed out is recorded by the probe.
+            let now = Timestamp.now()
+            let started = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - Int64(after * 1000))
+            return CommandRunner.Result.finished(exitStatus: nil, signal: Int(SIGKILL), stdout: stdout, stderr: stderr, startedAt: started, endedAt: now)
+                .payload(argv: argv, cwd: cwd, step: step)
         case .finished(let exitStatus, let signal, let stdout, let stderr, let startedAt, let endedAt):
             func captured(_ s: CommandRunner.Stream) -> CapturedOutput {
                 // Invalid UTF-8 becomes U+FFFD in the kept text; the digest is of the bytes as printed.
@@ -166,6 +243,7 @@ extension CommandRunner.Result {
     public var exitCode: Int32 {
         switch self {
         case .failedToStart: return 127
+        case .timedOut: return 128 + SIGKILL
         case .finished(let status, let signal, _, _, _, _): return Int32(status ?? (128 + (signal ?? 0)))
         }
     }

@@ -193,6 +193,9 @@ public enum DNSProbe {
             throw InvalidInput("--type \(type.debugDescription): one of \(DNSMessage.types.keys.sorted().joined(separator: ", "))")
         }
         let (host, port) = try parseServer(server)
+        try FieldCheck.dnsName(name, "DNS name")
+        // Recorded as asked: HOST:PORT, the port said even when it was left to its default.
+        let resolver = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let id = UInt16.random(in: 0...UInt16.max)
         let query = try DNSMessage.query(id: id, name: name, type: code)
         let started = CommandRunner.monotonicSeconds()
@@ -207,11 +210,11 @@ public enum DNSProbe {
         switch outcome {
         case .failure(let error):
             event = try DNSAnswerObserved(
-                name: name, recordType: typeName, resolver: server, answers: [], expected: expected, transport: transport, error: error.message)
+                name: name, recordType: typeName, resolver: resolver, answers: [], expected: expected, transport: transport, error: error.message)
         case .success(let message):
             guard message.id == id else { throw InvalidInput("DNS: answer for another query") }
             event = try DNSAnswerObserved(
-                name: name, recordType: typeName, resolver: server, answers: message.answers.map { .init(value: $0.value, ttl: Int($0.ttl)) },
+                name: name, recordType: typeName, resolver: resolver, answers: message.answers.map { .init(value: $0.value, ttl: Int($0.ttl)) },
                 expected: expected, responseCode: DNSMessage.responseCodeName(message.responseCode), transport: transport,
                 latencyMilliseconds: latency)
         }

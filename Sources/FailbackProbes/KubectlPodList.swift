@@ -42,11 +42,26 @@ public enum KubectlPodList {
                 phase: status?["phase"]?.stringValue ?? "Unknown",
                 readyContainers: containers.filter { $0["ready"]?.boolValue == true }.count,
                 totalContainers: max(declared, containers.count),
-                restarts: containers.reduce(0) { $0 + ($1["restartCount"]?.integerValue ?? 0) },
+                restarts: try restarts(of: containers, item: i, source: source),
                 reasons: reasons,
                 node: item["spec"]?["nodeName"]?.stringValue))
         }
         return PodStatesObserved(source: source, pods: pods)
+    }
+
+    /// The restarts of a pod's containers, added up: each `restartCount` a count (0 to 2^53-1).
+    static func restarts(of containers: [JSONValue], item: Int, source: String) throws(InvalidInput) -> Int {
+        var total = 0
+        for (j, c) in containers.enumerated() {
+            guard let value = c["restartCount"] else { continue }
+            guard let n = value.integerValue, n >= 0 else {
+                throw InvalidInput("\(source): items[\(item)].status.containerStatuses[\(j)].restartCount is \(CanonicalJSON.string(value)), not a count ≥ 0")
+            }
+            let (sum, overflow) = total.addingReportingOverflow(n)
+            guard !overflow, sum <= 9_007_199_254_740_991 else { throw InvalidInput("\(source): items[\(item)]: restarts add up past 2^53-1") }
+            total = sum
+        }
+        return total
     }
 }
 
@@ -54,30 +69,36 @@ public enum KubectlPodList {
 public enum PodsProbe {
     public static let measures = ["ready": "", "total": "", "not_ready": ""]
 
-    /// Reads the listing (from `file`, else by running `command`); a failure is an error sample.
-    public static func check(file: String?, command: [String], outputLimit: Int) throws(InvalidInput) -> ProbeSample {
+    /// Reads the listing (from `file`, else by running `command`). The command is killed, with its
+    /// whole process group, at `timeout` seconds: that is recorded as a failed sample with its
+    /// error (no pods); one that prints more than `outputLimit` bytes is killed at once and refused,
+    /// as is a listing that cannot be read (malformed JSON, the command failing).
+    public static func check(file: String?, command: [String], outputLimit: Int, timeout: Double) throws(InvalidInput) -> ProbeSample {
         let bytes: [UInt8], source: String
         if let file {
-            bytes = try readFile(file, what: "pod listing")
+            bytes = try readFile(file, .podListing)
             source = file
         } else {
-            switch CommandRunner.run(command, captureLimit: outputLimit, live: false) {
+            source = command.joined(separator: " ")
+            switch CommandRunner.run(command, captureLimit: outputLimit, live: false, timeout: timeout, stopPastLimit: true) {
             case .failedToStart(let error):
                 throw InvalidInput("\(command[0]) could not start: \(error)")
+            case .timedOut(let after, _, _):
+                let pods = PodStatesObserved(source: source, pods: [], error: "no listing within \(formatDuration(after)) (killed)")
+                return ProbeSample(payload: pods, passed: false, values: [:])
             case .finished(let status, let signal, let stdout, let stderr, _, _):
                 guard status == 0, !stdout.truncated else {
                     let why = stdout.truncated ? "printed more than limits.max_output_bytes (\(outputLimit))"
                         : (String(decoding: stderr.kept, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "exit \(status ?? 128 + (signal ?? 0))")
-                    throw InvalidInput("\(command.joined(separator: " ")): \(why)")
+                    throw InvalidInput("\(source): \(why)")
                 }
                 bytes = stdout.kept
-                source = command.joined(separator: " ")
             }
         }
         let pods = try KubectlPodList.parse(bytes, source: source)
         let ready = pods.readyCount
         return ProbeSample(
-            payload: pods, passed: ready == pods.pods.count,
+            payload: pods, passed: pods.passed,
             values: ["ready": Double(ready), "total": Double(pods.pods.count), "not_ready": Double(pods.pods.count - ready)])
     }
 }

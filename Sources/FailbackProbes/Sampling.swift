@@ -35,7 +35,7 @@ public struct UntilCondition: Sendable, Equatable, CustomStringConvertible {
             unit == "B" ? Self.size(raw)
             : raw.hasSuffix("ms") ? (raw.dropLast(2), unit == "s" ? 0.001 : 1) : raw.hasSuffix("s") ? (raw.dropLast(), unit == "ms" ? 1000 : 1)
             : raw.hasSuffix("m") ? (raw.dropLast(), unit == "ms" ? 60_000 : 60) : (raw[...], 1)
-        guard let v = Double(number), v.isFinite else {
+        guard let v = FieldCheck.decimal(String(number)), v.isFinite else {
             throw InvalidInput("--until \(text.debugDescription): \(raw.debugDescription) is not a \(unit == "B" ? "size (like 512, 64KB, 1MB)" : "number")")
         }
         self.name = name
@@ -71,7 +71,7 @@ public func parseDuration(_ text: String, option: String) throws(InvalidInput) -
     let (number, scale): (Substring, Double) =
         text.hasSuffix("ms") ? (text.dropLast(2), 0.001) : text.hasSuffix("s") ? (text.dropLast(), 1) : text.hasSuffix("m") ? (text.dropLast(), 60)
         : text.hasSuffix("h") ? (text.dropLast(), 3600) : (text[...], 1)
-    guard let v = Double(number), v.isFinite, v >= 0 else { throw InvalidInput("\(option) \(text.debugDescription) is not a duration (like 500ms, 2s, 5m)") }
+    guard let v = FieldCheck.decimal(String(number)), v.isFinite, v >= 0 else { throw InvalidInput("\(option) \(text.debugDescription) is not a duration (like 500ms, 2s, 5m)") }
     return v * scale
 }
 
@@ -136,18 +136,28 @@ public enum Sampler {
 public enum HTTPProbe {
     public static let measures = ["status": "", "latency": "ms"]
 
-    public static func check(url: String, expectStatus: Int?, expectBody: String?, timeout: Double, bodyLimit: Int) -> ProbeSample {
+    /// Requests `url` once. The URL must be an http(s) URL (`FieldCheck.httpURL`: nothing else
+    /// reaches curl). It goes to curl in a config file on its standard input (`--config -`), never
+    /// on its command line, where every local user could read credentials in it (`ps`) and where
+    /// text like `-K/path` would be read as an option.
+    public static func check(url: String, expectStatus: Int?, expectBody: String?, timeout: Double, bodyLimit: Int) throws(InvalidInput) -> ProbeSample {
+        try FieldCheck.httpURL(url, "URL")
         let marker = "\n__failback_http__ "
-        let argv = ["curl", "--silent", "--show-error", "--max-time", String(max(0.1, timeout)), "--output", "-",
-                    "--write-out", "\(marker)%{http_code} %{time_total}", url]
-        let result = CommandRunner.run(argv, captureLimit: bodyLimit + 4096, live: false)
+        let limit = max(0.1, timeout)
+        let argv = ["curl", "--silent", "--show-error", "--max-time", String(limit), "--output", "-",
+                    "--write-out", "\(marker)%{http_code} %{time_total}", "--config", "-"]
+        // curl's config syntax: a quoted value with \\ and \" escaped (the URL holds no control characters).
+        let config = "url = \"" + url.flatMap { $0 == "\\" || $0 == "\"" ? ["\\", $0] : [$0] } + "\"\n"
+        // curl stops itself at --max-time; the kill (its process group) is the last resort.
+        let result = CommandRunner.run(argv, captureLimit: bodyLimit + 4096, live: false, timeout: limit + 2, input: Array(config.utf8))
         func failure(_ error: String) -> ProbeSample {
-            let event = (try? HealthCheckObserved(target: url, status: nil, latencyMilliseconds: nil, expectedStatus: expectStatus, expectedBody: expectBody, error: error))
-            return ProbeSample(payload: event!, passed: false, values: [:])
+            ProbeSample(payload: HealthCheckObserved(failedTarget: url, expectedStatus: expectStatus, expectedBody: expectBody, error: error), passed: false, values: [:])
         }
-        guard case .finished(let exit, _, let stdout, let stderr, _, _) = result else {
-            if case .failedToStart(let e) = result { return failure("curl could not start: \(e)") }
-            return failure("curl failed")
+        let exit: Int?, stdout: CommandRunner.Stream, stderr: CommandRunner.Stream
+        switch result {
+        case .failedToStart(let e): return failure("curl could not start: \(e)")
+        case .timedOut(let after, _, _): return failure("no response within \(formatDuration(after)) (curl killed)")
+        case .finished(let status, _, let out, let err, _, _): (exit, stdout, stderr) = (status, out, err)
         }
         let out = String(decoding: stdout.kept, as: UTF8.self)
         guard exit == 0, let range = out.firstRange(of: marker) else {

@@ -34,7 +34,7 @@ struct Keys: ParsableCommand {
 /// key, read as the verifiers read one. A file that holds none is wrong input (65).
 func loadKey(_ path: String?, publicOnly: Bool = false) throws -> Ed25519Key? {
     guard let path else { return nil }
-    let pem = try readFile(path, what: "key")
+    let pem = try readFile(path, .key)
     do {
         return publicOnly ? try Ed25519Key.load(publicPEM: pem, what: path) : try Ed25519Key.load(pem: pem, what: path)
     } catch {
@@ -102,7 +102,7 @@ struct Evidence: ParsableCommand {
 
         func run() throws {
             let expected = try loadKey(pubkey, publicOnly: true)
-            let text = try readFile(proof, what: "proof")
+            let text = try readFile(proof, .proof)
             let parsed: InclusionProof
             do { parsed = try InclusionProof(json: JSONParser.parse(text)) } catch let e as JSONParseError { throw InvalidInput("\(proof): \(e)") }
             do {

@@ -37,7 +37,7 @@ struct Observe: ParsableCommand {
 
         func run() throws {
             try loop.sample(probe: "lag \(serverLabel(postgres)) (\(role))", measures: LagProbe.measures, storeOptions, appendOptions) { _, remaining in
-                LagProbe.check(conninfo: postgres, role: LagProbe.Role(rawValue: role)!, source: source, target: target, timeout: remaining)
+                try LagProbe.check(conninfo: postgres, role: LagProbe.Role(rawValue: role)!, source: source, target: target, timeout: remaining)
             }
         }
     }
@@ -58,7 +58,7 @@ struct Observe: ParsableCommand {
 
         func run() throws {
             try loop.sample(probe: "recovery \(serverLabel(postgres))", measures: RecoveryProbe.measures, storeOptions, appendOptions) { _, remaining in
-                RecoveryProbe.check(conninfo: postgres, expected: expect, timeout: remaining)
+                try RecoveryProbe.check(conninfo: postgres, expected: expect, timeout: remaining)
             }
         }
     }
@@ -110,7 +110,7 @@ struct Observe: ParsableCommand {
 
         func run() throws {
             try loop.sample(probe: "rowcount \(tables.joined(separator: ","))", measures: RowCountProbe.measures, storeOptions, appendOptions) { _, remaining in
-                RowCountProbe.check(source: source, target: target, tables: tables, sourceSite: sourceSite, targetSite: targetSite, timeout: remaining)
+                try RowCountProbe.check(source: source, target: target, tables: tables, sourceSite: sourceSite, targetSite: targetSite, timeout: remaining)
             }
         }
     }
@@ -161,7 +161,7 @@ struct Observe: ParsableCommand {
 
         func run() throws {
             try loop.sample(probe: "http \(url)", measures: HTTPProbe.measures, storeOptions, appendOptions) { recorder, remaining in
-                HTTPProbe.check(url: url, expectStatus: expectStatus, expectBody: expectBody, timeout: remaining, bodyLimit: recorder.maxOutputBytes)
+                try HTTPProbe.check(url: url, expectStatus: expectStatus, expectBody: expectBody, timeout: remaining, bodyLimit: recorder.maxOutputBytes)
             }
         }
     }
@@ -181,8 +181,8 @@ struct Observe: ParsableCommand {
         }
 
         func run() throws {
-            try loop.sample(probe: "pods \(fromFile ?? command.joined(separator: " "))", measures: PodsProbe.measures, storeOptions, appendOptions) { recorder, _ in
-                try PodsProbe.check(file: fromFile, command: command, outputLimit: max(recorder.maxOutputBytes, recorder.maxPayloadBytes))
+            try loop.sample(probe: "pods \(fromFile ?? command.joined(separator: " "))", measures: PodsProbe.measures, storeOptions, appendOptions) { recorder, remaining in
+                try PodsProbe.check(file: fromFile, command: command, outputLimit: max(recorder.maxOutputBytes, recorder.maxPayloadBytes), timeout: remaining)
             }
         }
     }

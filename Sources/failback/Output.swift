@@ -43,21 +43,9 @@ enum Output {
     }
 
     /// `text` on one line: control characters (a line break in a damaged stored value quoted by an
-    /// error, say) written as escapes, so that an error or a problem is always exactly one line.
-    static func oneLine(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\u{\(String(scalar.value, radix: 16))}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// error, say), escape sequences and bidi overrides written as escapes (`terminalSafe`), so that
+    /// an error or a problem is always exactly one line and nothing in it acts on the terminal.
+    static func oneLine(_ text: String) -> String { terminalSafe(text) }
 }
 
 /// Exit statuses (sysexits.h), as docs/cli.md lists them.
@@ -96,7 +84,7 @@ extension CommandLine {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch let error as InvalidInput {
-            fail(error.message, ExitStatus.dataError)
+            fail(error.message, error.kind == .missing ? ExitStatus.noInput : ExitStatus.dataError)
         } catch let error as StoreError {
             fail(error.message, ExitStatus.of(error))
         } catch let error as ExportError {

@@ -11,12 +11,12 @@ struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "lag", abstract: "A replication lag sample.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
-        @Option(help: "Lag in seconds.") var seconds: Double
+        @Option(help: "Lag in seconds (a decimal number).") var seconds: DecimalNumber
         @Option(help: "The site replicated from.") var source: String
         @Option(help: "The site replicated to.") var target: String
 
         func run() throws {
-            try Output.record(ReplicationLagSampled(lagSeconds: seconds, source: source, target: target), storeOptions, appendOptions)
+            try Output.record(ReplicationLagSampled(lagSeconds: seconds.value, source: source, target: target), storeOptions, appendOptions)
         }
     }
 
@@ -62,7 +62,7 @@ struct Record: ParsableCommand {
         @Option(help: ArgumentHelp("The JSON kubectl printed ('-' for standard input).", valueName: "file")) var fromFile: String
 
         func run() throws {
-            let pods = try KubectlPodList.parse(readFile(fromFile, what: "pod listing"), source: fromFile)
+            let pods = try KubectlPodList.parse(readFile(fromFile, .podListing), source: fromFile)
             try Output.record(pods, storeOptions, appendOptions)
         }
     }
@@ -73,12 +73,22 @@ struct Record: ParsableCommand {
         @OptionGroup var appendOptions: AppendOptions
         @Option(help: "The endpoint checked.") var target: String
         @Option(help: "The HTTP status returned.") var status: Int
-        @Option(name: .customLong("latency-ms"), help: "Latency in milliseconds.") var latencyMilliseconds: Double
+        @Option(name: .customLong("latency-ms"), help: "Latency in milliseconds (a decimal number).") var latencyMilliseconds: DecimalNumber
         @Option(help: "The status that passes (default: any 2xx).") var expectStatus: Int?
 
         func run() throws {
-            let check = try HealthCheckObserved(target: target, status: status, latencyMilliseconds: latencyMilliseconds, expectedStatus: expectStatus)
+            let check = try HealthCheckObserved(target: target, status: status, latencyMilliseconds: latencyMilliseconds.value, expectedStatus: expectStatus)
             try Output.record(check, storeOptions, appendOptions)
         }
+    }
+}
+
+/// A number given on the command line as a decimal (`3.2`, `1e3`): `Double(String)` alone would
+/// also take `0x10` (16), `inf` and `nan` (FieldCheck.decimal decides).
+struct DecimalNumber: ExpressibleByArgument {
+    var value: Double
+    init?(argument: String) {
+        guard let v = FieldCheck.decimal(argument) else { return nil }
+        value = v
     }
 }

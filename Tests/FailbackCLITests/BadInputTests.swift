@@ -68,7 +68,12 @@ import Testing
         let lab = try Lab()
         _ = try lab.startDrill()
         try expectRefusal(lab, ["record", "lag", "--seconds", "abc", "--source", "dr", "--target", "primary"], status: 64, mentions: ["'abc'", "--seconds"])
-        try expectRefusal(lab, ["record", "lag", "--seconds", "nan", "--source", "dr", "--target", "primary"], status: 65, mentions: ["finite number"])
+        // Decimal numbers only: Double(String) also reads hexadecimal, inf and nan.
+        for text in ["nan", "inf", "0x10", "0x1p3", "+1", ".5", "1.", "1e", "1_000", " 1"] {
+            try expectRefusal(lab, ["record", "lag", "--seconds", text, "--source", "dr", "--target", "primary"], status: 64, mentions: ["'\(text)'", "--seconds"])
+        }
+        try expectRefusal(lab, ["record", "health", "--target", "http://x/", "--status", "200", "--latency-ms", "0x1p3"], status: 64, mentions: ["'0x1p3'", "--latency-ms"])
+        try expectRefusal(lab, ["record", "lag", "--seconds", "1e400", "--source", "dr", "--target", "primary"], status: 65, mentions: ["finite number"])
         try expectRefusal(lab, ["record", "lag", "--seconds=-2", "--source", "dr", "--target", "primary"], status: 65, mentions: ["≥ 0"])
         try expectRefusal(lab, ["record", "rowcount", "--table", "t", "--site", "dr", "--count", "12.5"], status: 64, mentions: ["'12.5'"])
         try expectRefusal(lab, ["record", "rowcount", "--table", "t", "--site", "dr", "--count", "9007199254740993"], status: 65, mentions: ["2^53-1"])

@@ -210,7 +210,7 @@ import Testing
 
     @Test func startingADrillNeedsARealRunbookAndOption() throws {
         let lab = try Lab()
-        try expectRefused(lab, ["drill", "start", "--runbook", "no-such-runbook"], "no runbook \"no-such-runbook\"")
+        try expectRefused(lab, ["drill", "start", "--runbook", "no-such-runbook"], "no runbook \"no-such-runbook\"", status: 66)
         let rb = repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml").path
         try expectRefused(lab, ["drill", "start", "--runbook", rb, "--option", "D"], "runbook rollback-teei has no option \"D\" (it defines A, B, C)")
     }

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Evidence bundles through the CLI, checked by the tools an auditor has (tar, sha256sum, openssl,
 /// asciinema) and by both verifiers; every kind of tampering must be caught by both.
 @Suite struct EvidenceBundleTests {
@@ -299,6 +303,76 @@ import Testing
             let ours = try swiftVerify(lab, out), theirs = try pythonVerify(out)
             #expect(ours.status == 65 && ours.stderrLines.count == 1, "\(kind): \(ours.status) \(ours.stderr)")
             #expect(theirs.status == 65 && theirs.stderrLines.count == 1, "\(kind): \(theirs.status) \(theirs.stderr)")
+        }
+    }
+
+    /// Bundles made to exhaust a verifier: a 1 MB gzip whose events.jsonl is one line of 1,000 MiB
+    /// (2.38 GB and 4.5 s in Swift, 1.3 GB and over 120 s in Python before lines were bounded),
+    /// a line of small values, a kept file past its bound, more files than a bundle holds. Both
+    /// verifiers refuse each with one line (65) in bounded time and under 100 MiB.
+    @Test func bundlesBuiltToExhaustAVerifierAreRefusedWithinBounds() throws {
+        let lab = try Lab()
+        let maker = """
+            import sys, zlib
+            kind, out = sys.argv[1], sys.argv[2]
+            def header(name, size):
+                h = bytearray(512)
+                h[0:len(name)] = name.encode()
+                h[100:108], h[108:116], h[116:124] = b"0000644\\0", b"0000000\\0", b"0000000\\0"
+                h[124:136], h[136:148] = b"%011o\\0" % size, b"00000000000\\0"
+                h[156], h[257:263], h[263:265] = ord("0"), b"ustar\\0", b"00"
+                h[148:156] = b" " * 8
+                h[148:156] = b"%06o\\0 " % sum(h)
+                return bytes(h)
+            f, z = open(out, "wb"), zlib.compressobj(9, zlib.DEFLATED, 31)
+            def entry(name, size, chunks):
+                f.write(z.compress(header("d/" + name, size)))
+                for c in chunks: f.write(z.compress(c))
+                f.write(z.compress(bytes((512 - size % 512) % 512)))
+            if kind == "long-line":
+                entry("events.jsonl", 1000 << 20, (b"a" * (1 << 20) for _ in range(1000)))
+            elif kind == "many-values":
+                line = b"[" + b"0," * 300000 + b"0]\\n"
+                entry("events.jsonl", len(line), [line])
+            elif kind == "big-manifest":
+                entry("events.jsonl", 0, [])
+                entry("manifest.json", 9 << 20, (b" " * (1 << 20) for _ in range(9)))
+            elif kind == "many-files":
+                for i in range(30001): entry("outputs/%06d.cast" % i, 0, [])
+            f.write(z.compress(bytes(1024)) + z.flush())
+            """
+        let cases = [
+            ("long-line", "events.jsonl: line 1 is longer than 16 MiB"),
+            ("many-values", "events.jsonl: line 1 holds more than 262144 JSON values"),
+            ("big-manifest", "manifest.json is over the limit of 8 MiB"),
+            ("many-files", "tar: more than 30000 files"),
+        ]
+        for (kind, message) in cases {
+            let bundle = "\(lab.dir)/\(kind).tar.gz"
+            let made = try run(tool("python3"), ["-c", maker, kind, bundle])
+            try #require(made.status == 0, "\(made.stderr)")
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: bundle)[.size] as? Int)
+            #expect(size < 1_100_000, "\(kind): \(size) bytes")
+            let ours = try measured("failback", ["evidence", "verify", bundle], limit: 60)
+            #expect(ours.outcome.status == 65 && ours.outcome.stderr == "failback: error: \(bundle): \(message)\n", "\(kind): \(ours.outcome.status) \(ours.outcome.stderr)")
+            #expect(ours.peakKiB > 0 && ours.peakMiB < 100, "\(kind): Swift peak \(ours.peakMiB) MiB")
+            #expect(ours.seconds < 20, "\(kind): Swift took \(ours.seconds) s")
+            let theirs = try measured(tool("python3"), [repositoryRoot.appendingPathComponent("scripts/verify-bundle.py").path, bundle], limit: 60)
+            #expect(theirs.outcome.status == 65 && theirs.outcome.stderr == "verify-bundle: \(bundle): \(message)\n", "\(kind): \(theirs.outcome.status) \(theirs.outcome.stderr)")
+            #expect(theirs.peakKiB > 0 && theirs.peakMiB < 100, "\(kind): Python peak \(theirs.peakMiB) MiB")
+            #expect(theirs.seconds < 20, "\(kind): Python took \(theirs.seconds) s")
+        }
+        // Not a regular file: refused before it is read (a FIFO with no writer never blocks).
+        let fifo = "\(lab.dir)/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let verifier = repositoryRoot.appendingPathComponent("scripts/verify-bundle.py").path
+        for (args, message) in [
+            ([fifo], "verify-bundle: \(fifo): is a FIFO, not a regular file\n"),
+            (["/dev/zero"], "verify-bundle: /dev/zero: is a character device, not a regular file\n"),
+            (["--proof", fifo], "verify-bundle: \(fifo): not a proof (is a FIFO, not a regular file)\n"),
+        ] {
+            let theirs = try measured(tool("python3"), [verifier] + args, limit: 20)
+            #expect(theirs.outcome.status == 65 && theirs.outcome.stderr == message && theirs.seconds < 10, "\(args): \(theirs.outcome.stderr)")
         }
     }
 

@@ -18,7 +18,8 @@ import Testing
             (["note", "login with passwd=passwdSecret05"], "passwdSecret05", "password_parameter"),
             (["record", "health", "--target", "https://api.example.com/health?token=querySecret06", "--status", "200", "--latency-ms", "12"], "querySecret06", "token_parameter"),
             (["record", "health", "--target", "https://monitor:urlSecret07@api.example.com/health", "--status", "200", "--latency-ms", "12"], "urlSecret07", "url_credentials"),
-            (["record", "dns", "--name", "api.example.com", "--resolver", "dns://admin:dnsSecret08@127.0.0.1:5353", "--answer", "52.1.2.3"], "dnsSecret08", "url_credentials"),
+            // A resolver is HOST:PORT (a URL with credentials is refused there): the URL goes in a note.
+            (["note", "asked dns://admin:dnsSecret08@127.0.0.1:5353 for api.example.com"], "dnsSecret08", "url_credentials"),
             (["note", "pg_rewind --source-server=\"host=eu port=5432 user=replicator password=connSecret09\""], "connSecret09", "conninfo_password"),
             (["issue", "add", "CF_API_TOKEN=envTokenSecret10 was printed by the script", "--severity", "high"], "envTokenSecret10", "env_secret"),
             (["note", "export CLIENT_SECRET=envSecret11"], "envSecret11", "env_secret"),

@@ -53,7 +53,7 @@ import Testing
         #expect(o.status == 65)
         #expect(o.stderr == "failback: error: \(dir)/bad.yaml:23:103: flowchart.nodes[0].no.option: names option \"rebuild\", which the runbook does not define\n")
         let missing = try run("failback", ["runbook", "validate", "\(dir)/none.yaml"])
-        #expect(missing.status == 65)
+        #expect(missing.status == 66)
         #expect(missing.stderr == "failback: error: runbook \(dir)/none.yaml: No such file or directory\n")
     }
 }

@@ -142,3 +142,41 @@ final class Lab {
 func python(_ script: String, _ arguments: [String]) throws -> Outcome {
     try run(tool("python3"), [repositoryRoot.appendingPathComponent("scripts/\(script)").path] + arguments)
 }
+
+/// A command run under `timeout` and GNU time: what it printed, its peak memory and how long it took.
+struct Measured {
+    var outcome: Outcome
+    /// Peak resident memory (`/usr/bin/time -f %M`), KiB.
+    var peakKiB: Int
+    var seconds: Double
+    var peakMiB: Double { Double(peakKiB) / 1024 }
+}
+
+/// Runs `executable arguments` (a path, or a name built beside the tests) with `timeout -s KILL
+/// limit` and `/usr/bin/time -f %M` around it; `feeder`, a shell command, writes its standard input
+/// when given (`yes` for an input that never ends). GNU time is installed by scripts/setup.
+func measured(_ executable: String, _ arguments: [String], feeder: String? = nil, limit: Int = 60, env: [String: String] = [:]) throws -> Measured {
+    let time = "/usr/bin/time"
+    try #require(FileManager.default.isExecutableFile(atPath: time), "GNU time is missing (scripts/setup installs it)")
+    let memory = FileManager.default.temporaryDirectory.appendingPathComponent("mem-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: memory) }
+    let path = executable.hasPrefix("/") ? executable : buildDirectory.appendingPathComponent(executable).path
+    let command = "timeout -s KILL \(limit) \(time) -f %M -o \"$0\" \"$@\""
+    let script = feeder.map { "\($0) | \(command)" } ?? "\(command) </dev/null"
+    let started = Date()
+    let outcome = try run("/bin/sh", ["-c", script, memory, path] + arguments, env: env)
+    let seconds = Date().timeIntervalSince(started)
+    // GNU time writes "Command exited with non-zero status N" before the number when it did.
+    let text = (try? String(contentsOfFile: memory, encoding: .utf8)) ?? ""
+    let peak = text.split(separator: "\n").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? -1
+    return Measured(outcome: outcome, peakKiB: peak, seconds: seconds)
+}
+
+extension Lab {
+    /// `failback ARGS --store STORE`, measured (see `measured`).
+    func measuredFailback(_ arguments: [String], feeder: String? = nil, limit: Int = 60, env: [String: String] = [:]) throws -> Measured {
+        var args = arguments
+        args.insert(contentsOf: ["--store", store], at: arguments.firstIndex(of: "--") ?? arguments.count)
+        return try measured("failback", args, feeder: feeder, limit: limit, env: env)
+    }
+}

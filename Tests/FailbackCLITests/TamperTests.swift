@@ -62,7 +62,7 @@ import Testing
         _ = try lab.startDrill("rollback-teei")
         try lab.expectSuccess(["record", "lag", "--seconds", "2.5", "--source", "eu", "--target", "us"])
         try lab.expectSuccess(["record", "rowcount", "--table", "events", "--site", "eu", "--count", "10"])
-        try lab.expectSuccess(["record", "dns", "--name", "api.example.com", "--resolver", "10.0.0.53", "--answer", "192.0.2.1", "--expect", "192.0.2.1"])
+        try lab.expectSuccess(["record", "dns", "--name", "api.example.com", "--resolver", "10.0.0.53:53", "--answer", "192.0.2.1", "--expect", "192.0.2.1"])
         try lab.expectSuccess(["record", "health", "--target", "https://api.example.com/health", "--status", "200", "--latency-ms", "12"])
         #expect(try lab.failback(["exec", "--", "sh", "-c", "echo done"]).status == 0)
         try lab.expectSuccess(["note", "halfway"])

@@ -49,7 +49,7 @@ func tinyRunbook() throws -> LoadedRunbook {
                 server: "redis://127.0.0.1:6380", role: "replica", master: "127.0.0.1:6379", masterLinkStatus: "up", connectedReplicas: 0,
                 replicationOffset: 1200, masterReplicationOffset: 1214, offsetLagBytes: 14, pingMilliseconds: 0.1),
             try RedisReplicationObserved(server: "redis://127.0.0.1:9", role: nil, expected: "replica", error: "connection refused"),
-            try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json")), source: "pods-mixed.json"),
+            try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json"), .podListing), source: "pods-mixed.json"),
             try HealthCheckObserved(target: "https://api/health", status: 503, latencyMilliseconds: 41.5, expectedStatus: 200),
             PhaseStarted(phase: "p1"), PhaseCompleted(phase: "p1"), StepCompleted(step: "s1", reason: nil),
             StepSkipped(step: "s2", reason: "not here"), StepFailed(step: "s3", reason: "timed out"),
@@ -130,7 +130,7 @@ func tinyRunbook() throws -> LoadedRunbook {
     }
 
     @Test func readsKubectlPodListings() throws {
-        let pods = try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json")), source: "pods-mixed.json")
+        let pods = try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json"), .podListing), source: "pods-mixed.json")
         #expect(pods.pods.count == 4)
         #expect(pods.readyCount == 2)
         let crashing = try #require(pods.pods.first { $0.name.hasPrefix("budcluster") })
@@ -143,7 +143,7 @@ func tinyRunbook() throws -> LoadedRunbook {
 
     @Test func refusesWhatIsNotAPodListing() throws {
         do {
-            _ = try KubectlPodList.parse(readFile(fixture("kubectl/pods-malformed.json")), source: "pods-malformed.json")
+            _ = try KubectlPodList.parse(readFile(fixture("kubectl/pods-malformed.json"), .podListing), source: "pods-malformed.json")
             Issue.record("accepted a cut-off listing")
         } catch { #expect(error.message.hasPrefix("pods-malformed.json: line ")) }
         do {
@@ -253,7 +253,10 @@ func tinyRunbook() throws -> LoadedRunbook {
             do { _ = try Configuration.load(path: path); return nil } catch { return error.message }
         }
         #expect(message(#"{"redaction": {"patterns": [{"kind": "k", "regex": "("}]}}"#)?.hasPrefix("\(path): redaction.patterns[0]: redaction pattern") == true)
-        #expect(message(#"{"limits": {"max_payload_bytes": "big"}}"#) == "\(path): limits.max_payload_bytes must be an integer ≥ 256")
+        #expect(message(#"{"limits": {"max_payload_bytes": "big"}}"#) == "\(path): limits.max_payload_bytes must be an integer from 256 to 8388608 (8 MiB)")
+        // An event stays one line of a bundle's events.jsonl (16 MiB at most): payloads up to 8 MiB.
+        #expect(message(#"{"limits": {"max_payload_bytes": 8388609}}"#) == "\(path): limits.max_payload_bytes must be an integer from 256 to 8388608 (8 MiB)")
+        #expect(message(#"{"limits": {"max_payload_bytes": 8388608}}"#) == nil)
         #expect(message(#"{"redactoin": {}}"#) == "\(path): unknown member \"redactoin\" (expected \"redaction\" or \"limits\")")
         #expect(message("{\n  \"limits\": {,}\n}") == "\(path): line 2, column 14: unexpected character \",\"")
         #expect(message(#"{"limits": {"max_payload_bytes": 4096}}"#) == nil)

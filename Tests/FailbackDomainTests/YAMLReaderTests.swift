@@ -59,4 +59,29 @@ import FailbackLog
             Issue.record("accepted invalid UTF-8")
         } catch { #expect(error.message.hasPrefix("rb.yaml:1:")) }
     }
+
+    /// Nesting is bounded: 64 levels read, the 65th is refused where it starts (file:line:column),
+    /// and marks stay exact at the bottom.
+    @Test func nestingIsBoundedAt64() throws {
+        let ok = "a: " + String(repeating: "[", count: 63) + "1" + String(repeating: "]", count: 63) + "\n"
+        let doc = try read(ok)
+        #expect(doc.mark(at: "/a" + String(repeating: "/0", count: 63)) == SourceMark(line: 1, column: 67))
+        #expect(message("a: " + String(repeating: "[", count: 64) + String(repeating: "]", count: 64) + "\n") == "rb.yaml:1:67: nested deeper than 64")
+        #expect(message(String(repeating: "- ", count: 65) + "x\n") == "rb.yaml:1:129: nested deeper than 64")
+        // Refused as soon as it is met: 160,000 levels take no longer than 65.
+        let clock = ContinuousClock()
+        let took = clock.measure { #expect(message("a: " + String(repeating: "[", count: 160_000) + "\n") == "rb.yaml:1:67: nested deeper than 64") }
+        #expect(took < .seconds(2))
+    }
+
+    /// Marks are a tree of values: a pointer finds its value, or its nearest ancestor, through
+    /// keys with `/` and `~` (escaped ~1 and ~0) and sequence indexes.
+    @Test func marksFollowPointersThroughEscapedKeys() throws {
+        let doc = try read("top:\n  \"a/b\": 1\n  \"c~d\":\n    - x\n    - y\n")
+        #expect(doc.mark(at: "/top/a~1b") == SourceMark(line: 2, column: 10))
+        #expect(doc.mark(at: "/top/c~0d/1") == SourceMark(line: 5, column: 7))
+        #expect(doc.mark(at: "/top/c~0d/7") == SourceMark(line: 4, column: 5))
+        #expect(doc.mark(at: "") == SourceMark(line: 1, column: 1))
+        #expect(YAMLDocument(value: ["a": 1]).mark(at: "/a") == nil)
+    }
 }

@@ -213,7 +213,8 @@ extension DrillState {
         }
         out.append("")
         out.append("\(eventCount) events (\(observations) observations, \(notes) notes)" + (nextAction.map { " · next: \($0)" } ?? ""))
-        return out.joined(separator: "\n")
+        // Text recorded by anyone (issues, reasons, names) is shown escaped, never sent raw.
+        return out.map { terminalSafe($0, keepTabs: true) }.joined(separator: "\n")
     }
 
     /// The command that moves the drill on, as a hint.

@@ -88,7 +88,7 @@ public struct DrillSummary: Sendable, Equatable {
             startedAt?.description ?? "", totalSeconds.map { "took \(formatDuration($0))" } ?? "open",
             writesNeverResumed ? "RTO MISSED (writes never resumed)"
                 : rtoSeconds.map { writesResumedByRollback ? "rollback resumed writes in \(formatDuration($0))" : "RTO \(formatDuration($0))" + (rtoMet == false ? " MISSED" : "") } ?? "",
-        ].joined(separator: "\t")
+        ].map { terminalSafe($0) }.joined(separator: "\t")
     }
 }
 

@@ -16,6 +16,10 @@ public protocol EventPayload: Sendable {
     var summary: String { get }
     /// Whether the drill's timeline lists the event (samples and notes stay out of it).
     static var entersTimeline: Bool { get }
+    /// The checks a payload passes before it is appended, beyond what reading one back requires
+    /// (events recorded before a check existed stay readable): every field as its schema and
+    /// docs/cli.md say (names, hosts, ports, counts). Called by the `Recorder`.
+    func validate() throws(InvalidInput)
 }
 
 extension EventPayload {
@@ -24,6 +28,7 @@ extension EventPayload {
 
     public static var lifecycle: DrillLifecycle { .continues }
     public static var entersTimeline: Bool { true }
+    public func validate() throws(InvalidInput) {}
 }
 
 /// A stored event's payload decoded to its type. The recorder writes a closed set of types, so a
@@ -301,8 +306,15 @@ public struct PayloadReader {
 
 /// Input that cannot become an event: what was wrong, and where. Nothing is appended.
 public struct InvalidInput: Error, Sendable, CustomStringConvertible {
+    /// What is wrong: the input (exit 65), or that something named is not there (exit 66).
+    public enum Kind: Sendable, Equatable { case invalid, missing }
+
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public var kind: Kind
+    public init(_ message: String, kind: Kind = .invalid) {
+        self.message = message
+        self.kind = kind
+    }
     public var description: String { message }
 }
 
@@ -332,9 +344,13 @@ func trimmed(_ d: Double) -> String {
 }
 
 extension EventCatalogue {
-    /// One line for a person: `seq  #drill_seq  time  type  summary  (actor@host)`, with redactions noted.
+    /// One line for a person: `seq  #drill_seq  time  type  summary  (actor@host)`, with redactions
+    /// noted. What anyone recorded is shown escaped (`terminalSafe`): a control character or an
+    /// escape sequence in a note, a name or a command's output never reaches the terminal raw, and
+    /// a tab or line break in a field cannot shift the columns.
     public static func line(for event: RecordedEvent) -> String {
         let redacted = event.redactions.isEmpty ? "" : "  [redacted: " + Set(event.redactions.map(\.kind)).sorted().joined(separator: ", ") + "]"
-        return "\(event.seq)\t#\(event.drillSeq)\t\(event.recordedAt)\t\(event.type)\t\(summary(of: event))\t(\(event.actor)@\(event.host))\(redacted)"
+        return "\(event.seq)\t#\(event.drillSeq)\t\(event.recordedAt)\t" + [event.type, summary(of: event), "(\(event.actor)@\(event.host))\(redacted)"]
+            .map { terminalSafe($0) }.joined(separator: "\t")
     }
 }

@@ -216,7 +216,7 @@ public struct DNSAnswerObserved: EventPayload, Equatable {
 public struct PodStatesObserved: EventPayload, Equatable {
     public static let entersTimeline = false
     public static let eventType = "PodStatesObserved"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// One pod, reduced to what a failback check needs.
     public struct Pod: Sendable, Equatable {
@@ -257,19 +257,25 @@ public struct PodStatesObserved: EventPayload, Equatable {
     /// Where the listing came from (a file name, or `-` for standard input).
     public var source: String
     public var pods: [Pod]
+    /// Why there is no listing: the command ran past its timeout (version 2).
+    public var error: String?
 
-    public init(source: String, pods: [Pod]) {
+    public init(source: String, pods: [Pod], error: String? = nil) {
         self.source = source
         self.pods = pods
+        self.error = error
     }
+
+    /// Every pod ready, and a listing to say so.
+    public var passed: Bool { error == nil && readyCount == pods.count }
 
     public var readyCount: Int { pods.filter(\.isReady).count }
 
     public var json: JSONValue {
-        [
+        .members([
             "source": .string(source), "pods": .array(pods.map(\.json)),
-            "total": JSONValue(pods.count), "ready": JSONValue(readyCount),
-        ]
+            "total": JSONValue(pods.count), "ready": JSONValue(readyCount), "error": error.map(JSONValue.string),
+        ])
     }
 
     public init(reading r: PayloadReader) throws(InvalidInput) {
@@ -283,9 +289,11 @@ public struct PodStatesObserved: EventPayload, Equatable {
                 restarts: try p.integer("restarts"), reasons: try p.strings("reasons"), node: try p.optionalString("node")))
         }
         self.pods = pods
+        self.error = try r.optionalString("error")
     }
 
     public var summary: String {
+        if let error { return "no pod listing: \(error)" }
         let notReady = pods.filter { !$0.isReady }.map { pod in
             pod.name + (pod.reasons.isEmpty ? " (\(pod.phase))" : " (\(pod.reasons.joined(separator: ", ")))")
         }
@@ -330,6 +338,17 @@ public struct HealthCheckObserved: EventPayload, Equatable {
         self.expectedBody = expectedBody
         self.bodyMatched = bodyMatched
         self.error = error
+    }
+
+    /// A check that got no response: its error (never empty) instead of a status.
+    public init(failedTarget target: String, expectedStatus: Int?, expectedBody: String?, error: String) {
+        self.target = target
+        self.status = nil
+        self.latencyMilliseconds = nil
+        self.expectedStatus = expectedStatus.flatMap { (100...599).contains($0) ? $0 : nil }
+        self.expectedBody = expectedBody
+        self.bodyMatched = nil
+        self.error = error.isEmpty ? "no response" : error
     }
 
     public var json: JSONValue {

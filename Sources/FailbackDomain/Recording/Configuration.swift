@@ -11,6 +11,9 @@ import FailbackLog
 public struct Configuration: Sendable {
     /// The default cap on one event's payload (RFC 8785 bytes, after redaction).
     public static let defaultMaxPayloadBytes = 1_048_576
+    /// The most `limits.max_payload_bytes` may be: an event, envelope and all, stays within one
+    /// line of a bundle's events.jsonl (`EventLine.maximumBytes`, 16 MiB).
+    public static let maximumPayloadBytes = 8 << 20
 
     public var extraRedactionPatterns: [(kind: String, pattern: String)] = []
     public var maxPayloadBytes = Configuration.defaultMaxPayloadBytes
@@ -24,7 +27,7 @@ public struct Configuration: Sendable {
 
     /// Reads a configuration file; errors name the file and what in it is wrong.
     public static func load(path: String) throws(InvalidInput) -> Configuration {
-        let bytes = try readFile(path, what: "configuration file")
+        let bytes = try readFile(path, .configuration)
         let json: JSONValue
         do { json = try JSONParser.parse(bytes) } catch { throw InvalidInput("\(path): \(error.description)") }
         var config = Configuration()
@@ -49,8 +52,8 @@ public struct Configuration: Sendable {
             guard case .object(let l) = limits else { throw InvalidInput("\(path): \"limits\" must be an object") }
             for key in l.keys where key != "max_payload_bytes" && key != "max_output_bytes" { throw InvalidInput("\(path): unknown member \"limits.\(key)\"") }
             if let m = l["max_payload_bytes"] {
-                guard let n = m.integerValue, n >= 256 else {
-                    throw InvalidInput("\(path): limits.max_payload_bytes must be an integer ≥ 256")
+                guard let n = m.integerValue, n >= 256, n <= Configuration.maximumPayloadBytes else {
+                    throw InvalidInput("\(path): limits.max_payload_bytes must be an integer from 256 to \(Configuration.maximumPayloadBytes) (8 MiB)")
                 }
                 config.maxPayloadBytes = n
             }

@@ -49,6 +49,8 @@ public final class Recorder {
 
     /// The event a payload becomes: redacted, size-checked, not yet placed in the log.
     public func draft(_ payload: any EventPayload, drillID: String, at time: Timestamp, idempotencyKey: String?) throws -> EventDraft {
+        try payload.validate()
+        try context.validate()
         let (clean, redactions) = redactor.redact(payload.json, at: "/payload")
         let kind = type(of: payload)
         let draft = EventDraft(
@@ -63,7 +65,27 @@ public final class Recorder {
         if let key = idempotencyKey, key.isEmpty || key.count > 200 {
             throw InvalidInput("idempotency key must be 1 to 200 characters")
         }
+        try Self.checkLine(draft)
         return draft
+    }
+
+    /// An event is one line of a bundle's events.jsonl, which both verifiers read only within
+    /// `EventLine`'s bounds: an event past them is refused here. The payload is bounded by
+    /// `limits.max_payload_bytes` (at most 8 MiB); the rest of the envelope is its redactions and a
+    /// few short members (an upper bound is counted: every byte of a name escaped, six bytes).
+    static func checkLine(_ draft: EventDraft) throws(InvalidInput) {
+        let payload = draft.canonicalPayload.count
+        let redactions = draft.redactions.reduce(0) { $0 + 6 * ($1.pointer.utf8.count + $1.kind.utf8.count) + 32 }
+        let others = 6 * (draft.actor.utf8.count + draft.host.utf8.count + draft.drillID.utf8.count + (draft.idempotencyKey?.utf8.count ?? 0)) + 512
+        if payload + redactions + others > EventLine.maximumBytes {
+            throw InvalidInput("\(draft.type) event would be over \(byteSize(EventLine.maximumBytes)) with its \(draft.redactions.count) redactions: nothing appended")
+        }
+        if payload > EventLine.maximumValues {
+            let values = draft.canonicalPayload.withUnsafeBytes { jsonValueCount($0) } + 3 * draft.redactions.count + 16
+            if values > EventLine.maximumValues {
+                throw InvalidInput("\(draft.type) payload holds \(values) JSON values, over the limit of \(EventLine.maximumValues): nothing appended")
+            }
+        }
     }
 
     private func append(_ draft: EventDraft) throws -> AppendOutcome {

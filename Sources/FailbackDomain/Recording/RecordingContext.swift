@@ -23,6 +23,18 @@ public struct RecordingContext: Sendable {
         self.makeDrillID = makeDrillID
     }
 
+    /// Refuses an actor no event can carry: empty or blank (`--actor ''`), longer than 200
+    /// characters, or with control characters.
+    public func validate() throws(InvalidInput) {
+        guard !actor.allSatisfy(\.isWhitespace) else {
+            throw InvalidInput("the actor is empty (--actor, $FAILBACK_ACTOR or $USER names who records): nothing appended")
+        }
+        guard actor.count <= 200 else { throw InvalidInput("the actor must be at most 200 characters, got \(actor.count): nothing appended") }
+        if let c = actor.unicodeScalars.first(where: isControl) {
+            throw InvalidInput("the actor \(actor.debugDescription) holds the control character U+\(String(c.value, radix: 16, uppercase: true)): nothing appended")
+        }
+    }
+
     /// `drill-20261123-182100-3fa9c1`: sortable by start time, unique by its random tail.
     @Sendable public static func randomDrillID(at time: Timestamp) -> String {
         let t = time.description  // 2026-11-23T18:21:00.123Z

@@ -21,7 +21,7 @@ public struct LoadedRunbook: Sendable {
 /// (docs/runbook-format.md). Errors name the file, line, column and member.
 public enum RunbookLoader {
     public static func load(path: String) throws(InvalidInput) -> LoadedRunbook {
-        try load(bytes: readFile(path, what: "runbook"), source: path)
+        try load(bytes: readFile(path, .runbook), source: path)
     }
 
     public static func load(bytes: [UInt8], source: String) throws(InvalidInput) -> LoadedRunbook {
@@ -34,7 +34,7 @@ public enum RunbookLoader {
 
     /// A runbook from its JSON form (as a drill recorded it). Errors name `source` and the path.
     public static func runbook(fromJSON json: JSONValue, source: String) throws(InvalidInput) -> Runbook {
-        let doc = YAMLDocument(value: json, marks: [:])
+        let doc = YAMLDocument(value: json)
         let root = Value(json, pointer: "", doc: doc, source: source)
         let runbook = try read(root)
         try check(runbook, root)
@@ -53,7 +53,7 @@ public enum RunbookLoader {
                 if fileExists(candidate) { return try load(path: candidate) }
             }
         }
-        throw InvalidInput("no runbook \"\(nameOrPath)\" (looked for \(nameOrPath).yaml in \(searchPath.joined(separator: ", ")); or pass a file path)")
+        throw InvalidInput("no runbook \"\(nameOrPath)\" (looked for \(nameOrPath).yaml in \(searchPath.joined(separator: ", ")); or pass a file path)", kind: .missing)
     }
 
     // MARK: Reading

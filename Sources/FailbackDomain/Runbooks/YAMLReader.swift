@@ -8,28 +8,56 @@ public struct SourceMark: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(line):\(column)" }
 }
 
-/// A YAML document read as JSON, with where each value stood in the file (by JSON Pointer).
+/// A YAML document read as JSON, with where each value stood in the file.
 public struct YAMLDocument: Sendable {
     public var value: JSONValue
-    /// JSON Pointer (RFC 6901) of each value → where it starts in the file.
-    public var marks: [String: SourceMark]
+    /// Where each value starts: a tree of values (each under its container, by key or index),
+    /// not a JSON Pointer string per value, which grows with the square of the nesting.
+    var marks: [SourceMark] = []
+    var children: [Child: Int] = [:]
 
-    /// The mark of `pointer`, or of its nearest ancestor that has one.
+    struct Child: Hashable {
+        var parent: Int
+        var token: String
+    }
+
+    /// A document with no marks (read from JSON, not a file).
+    public init(value: JSONValue) { self.value = value }
+
+    /// The mark of `pointer` (RFC 6901), or of its nearest ancestor that has one.
     public func mark(at pointer: String) -> SourceMark? {
-        var p = pointer
-        while true {
-            if let m = marks[p] { return m }
-            guard let slash = p.lastIndex(of: "/") else { return nil }
-            p = String(p[..<slash])
+        guard !marks.isEmpty else { return nil }
+        var node = 0
+        for raw in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            let token = raw.contains("~") ? String(raw).unescapedPointerToken : String(raw)
+            guard let child = children[Child(parent: node, token: token)] else { break }
+            node = child
         }
+        return marks[node]
+    }
+}
+
+extension String {
+    /// `~1` → `/`, `~0` → `~` (RFC 6901).
+    fileprivate var unescapedPointerToken: String {
+        var out = "", tilde = false
+        for c in self {
+            if tilde { out.append(c == "1" ? "/" : c == "0" ? "~" : c); tilde = false } else if c == "~" { tilde = true } else { out.append(c) }
+        }
+        return out
     }
 }
 
 /// Reads one YAML document with libyaml into JSON values. Scalars resolve by the YAML 1.2 core
 /// schema (plain `true`/`false`, `null`/`~`/empty, decimal integers and floats; quoted scalars are
 /// always strings); mapping keys are strings. Refused, with file, line and column: invalid YAML,
-/// several documents, anchors and aliases, duplicate keys, tags other than `!!str`, `.inf`/`.nan`.
+/// several documents, anchors and aliases, duplicate keys, tags other than `!!str`, `.inf`/`.nan`,
+/// and nesting deeper than `maximumDepth` (refused as soon as it is met: a file of a few hundred KB
+/// nested 160,000 deep took over 4 GB and crashed).
 public enum YAMLReader {
+    /// Mappings and sequences inside one another, at most: the shipped runbooks go 6 deep.
+    public static let maximumDepth = 64
+
     public static func read(_ bytes: [UInt8], source: String) throws(InvalidInput) -> YAMLDocument {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { throw InvalidInput("\(source): cannot start the YAML parser") }
@@ -49,7 +77,10 @@ public enum YAMLReader {
                 if try builder.handle(&event) { break }
             }
             guard let value = builder.result else { throw InvalidInput("\(source): the file holds no YAML document") }
-            return YAMLDocument(value: value, marks: builder.marks)
+            var doc = YAMLDocument(value: value)
+            doc.marks = builder.marks
+            doc.children = builder.children
+            return doc
         }
     }
 
@@ -57,12 +88,13 @@ public enum YAMLReader {
     private struct Builder {
         let source: String
         var result: JSONValue?
-        var marks: [String: SourceMark] = [:]
+        var marks: [SourceMark] = []
+        var children: [YAMLDocument.Child: Int] = [:]
         var documents = 0
 
         enum Container {
-            case mapping(members: [String: JSONValue], pendingKey: String?, pointer: String)
-            case sequence(elements: [JSONValue], pointer: String)
+            case mapping(members: [String: JSONValue], pendingKey: String?, node: Int)
+            case sequence(elements: [JSONValue], node: Int)
         }
         var stack: [Container] = []
 
@@ -70,13 +102,16 @@ public enum YAMLReader {
             InvalidInput("\(source):\(mark.line + 1):\(mark.column + 1): \(message)")
         }
 
-        /// The pointer the next value will have.
-        var nextPointer: String {
+        /// Records where the next value starts, under its container; returns its node.
+        mutating func place(_ mark: yaml_mark_t) -> Int {
+            let node = marks.count
+            marks.append(SourceMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1))
             switch stack.last {
-            case nil: return ""
-            case .mapping(_, let key, let pointer)?: return pointer + "/" + escape(key ?? "")
-            case .sequence(let elements, let pointer)?: return pointer + "/\(elements.count)"
+            case nil: break
+            case .mapping(_, let key, let parent)?: children[YAMLDocument.Child(parent: parent, token: key ?? "")] = node
+            case .sequence(let elements, let parent)?: children[YAMLDocument.Child(parent: parent, token: String(elements.count))] = node
             }
+            return node
         }
 
         var expectsKey: Bool {
@@ -101,9 +136,9 @@ public enum YAMLReader {
                 let text = String(decoding: UnsafeBufferPointer(start: s.value, count: s.length), as: UTF8.self)
                 let tag = s.tag.map { String(cString: $0) }
                 if expectsKey {
-                    guard case .mapping(let members, _, let pointer) = stack.removeLast() else { fatalError("unreachable") }
+                    guard case .mapping(let members, _, let node) = stack.removeLast() else { fatalError("unreachable") }
                     if members[text] != nil { throw fail("duplicate key \(text.debugDescription)", mark) }
-                    stack.append(.mapping(members: members, pendingKey: text, pointer: pointer))
+                    stack.append(.mapping(members: members, pendingKey: text, node: node))
                     return false
                 }
                 let plain = s.style == YAML_PLAIN_SCALAR_STYLE
@@ -113,25 +148,24 @@ public enum YAMLReader {
                 case "tag:yaml.org,2002:str": value = .string(text)
                 default: throw fail("tag \(tag!) is not supported", mark)
                 }
-                try add(value, mark)
+                _ = place(mark)
+                add(value)
             case YAML_MAPPING_START_EVENT:
                 if event.data.mapping_start.anchor != nil { throw fail("anchors and aliases are not supported; write the value out", mark) }
                 if expectsKey { throw fail("mapping keys must be plain text", mark) }
-                let pointer = nextPointer
-                marks[pointer] = SourceMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
-                stack.append(.mapping(members: [:], pendingKey: nil, pointer: pointer))
+                if stack.count >= YAMLReader.maximumDepth { throw fail("nested deeper than \(YAMLReader.maximumDepth)", mark) }
+                stack.append(.mapping(members: [:], pendingKey: nil, node: place(mark)))
             case YAML_SEQUENCE_START_EVENT:
                 if event.data.sequence_start.anchor != nil { throw fail("anchors and aliases are not supported; write the value out", mark) }
                 if expectsKey { throw fail("mapping keys must be plain text", mark) }
-                let pointer = nextPointer
-                marks[pointer] = SourceMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
-                stack.append(.sequence(elements: [], pointer: pointer))
+                if stack.count >= YAMLReader.maximumDepth { throw fail("nested deeper than \(YAMLReader.maximumDepth)", mark) }
+                stack.append(.sequence(elements: [], node: place(mark)))
             case YAML_MAPPING_END_EVENT:
                 guard case .mapping(let members, _, _) = stack.removeLast() else { fatalError("unbalanced YAML events") }
-                try add(.object(members), nil)
+                add(.object(members))
             case YAML_SEQUENCE_END_EVENT:
                 guard case .sequence(let elements, _) = stack.removeLast() else { fatalError("unbalanced YAML events") }
-                try add(.array(elements), nil)
+                add(.array(elements))
             default:
                 break
             }
@@ -139,17 +173,16 @@ public enum YAMLReader {
         }
 
         /// Adds a finished value to the open container (or makes it the document).
-        mutating func add(_ value: JSONValue, _ mark: yaml_mark_t?) throws(InvalidInput) {
-            if let mark { marks[nextPointer] = SourceMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1) }
+        mutating func add(_ value: JSONValue) {
             switch stack.popLast() {
             case nil:
                 result = value
-            case .mapping(var members, let key, let pointer)?:
+            case .mapping(var members, let key, let node)?:
                 members[key!] = value
-                stack.append(.mapping(members: members, pendingKey: nil, pointer: pointer))
-            case .sequence(var elements, let pointer)?:
+                stack.append(.mapping(members: members, pendingKey: nil, node: node))
+            case .sequence(var elements, let node)?:
                 elements.append(value)
-                stack.append(.sequence(elements: elements, pointer: pointer))
+                stack.append(.sequence(elements: elements, node: node))
             }
         }
 
@@ -170,11 +203,6 @@ public enum YAMLReader {
                 return .number(d)
             }
             return .string(text)
-        }
-
-        func escape(_ token: String) -> String {
-            guard token.contains("~") || token.contains("/") else { return token }
-            return String(token.flatMap { c -> [Character] in c == "~" ? ["~", "0"] : c == "/" ? ["~", "1"] : [c] })
         }
     }
 }

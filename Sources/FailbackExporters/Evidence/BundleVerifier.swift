@@ -17,19 +17,30 @@ public enum BundleVerifier {
         public var signed = false
     }
 
-    /// Small files are kept whole; events.jsonl is checked line by line as it streams.
-    static let keptWhole: Set<String> = ["manifest.json", "checkpoint", "SHA256SUMS", "SHA256SUMS.sig", "public-key.pem"]
+    /// Small files are kept whole, each up to its bound (docs/evidence-bundle.md §4, step 1);
+    /// events.jsonl is checked line by line as it streams.
+    static let keptWhole: [String: Int] = [
+        "manifest.json": 8 << 20, "SHA256SUMS": 8 << 20, "checkpoint": 64 << 10, "SHA256SUMS.sig": 64 << 10, "public-key.pem": 64 << 10,
+    ]
+    /// The longest line of events.jsonl read, its newline not counted: longer is refused unread.
+    public static let maximumLineBytes = EventLine.maximumBytes
+    /// The most JSON values a line of events.jsonl may hold (`jsonValueCount`).
+    public static let maximumLineValues = EventLine.maximumValues
+    /// The most files a bundle may hold (three per command at most, and eight others).
+    public static let maximumFiles = 30_000
 
     /// `deep` also parses every event and requires its RFC 8785 form (the chain, the tree and the
-    /// signatures hold either way: they cover the exact bytes).
+    /// signatures hold either way: they cover the exact bytes). A path that is not a regular file
+    /// (a FIFO, a device) is refused before anything is read; an archive this verifier will not
+    /// read throws `ExportError` (docs/evidence-bundle.md §4, step 1).
     public static func verify(path: String, expectedKey: Ed25519Key?, deep: Bool = false) throws -> Result {
         var result = Result()
         func problem(_ p: String) { result.problems.append(p) }
-        guard let f = fopen(path, "rb") else { throw ExportError("\(path): \(String(cString: strerror(errno)))") }
-        defer { fclose(f) }
+        let (fd, _) = try openRegularFile(path, what: "bundle")
+        defer { close(fd) }
 
         let scan = ArchiveScan(deep: deep)
-        try scan.read(f, path: path)
+        try scan.read(fd, path: path)
         let order = scan.order, digests = scan.digests, kept = scan.kept, events = scan.events
 
         // 1. SHA256SUMS: every file, each once, nothing else.
@@ -162,23 +173,25 @@ final class ArchiveScan {
 
     init(deep: Bool) { checked.value.deep = deep }
 
-    func read(_ f: UnsafeMutablePointer<FILE>, path: String) throws {
+    func read(_ fd: Int32, path: String) throws {
         defer { try? eventsPipe?.finish() }  // an archive that ends early leaves no thread waiting
         let gzip = try GzipReader()
         var tar = TarReader()
-        var buffer = [UInt8](repeating: 0, count: 1 << 18)
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
         // To the end of the file, also past the tar's end: the gzip member must end there (its
-        // CRC checked), with nothing after it.
+        // CRC checked), with nothing after it. What is inflated goes to the tar reader a piece at
+        // a time (a few KB of gzip can inflate to hundreds of MB: nothing is gathered first).
         while true {
-            let n = fread(&buffer, 1, buffer.count, f)
-            if n <= 0 { break }
-            var plain: [[UInt8]] = []
-            let tarFinished = tar.finished  // past the tar's end the bytes are only inflated, not kept
-            try gzip.feed(Array(buffer[0..<n])) { if !tarFinished { plain.append($0) } }
-            for chunk in plain where !tar.finished {
-                var entries: [TarReader.Event] = []
-                try tar.feed(chunk) { entries.append($0) }
-                for e in entries { try handle(e) }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ExportError("\(path): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            try gzip.feed(Array(buffer[0..<n])) { plain in
+                // Past the tar's end the bytes are only inflated, not read.
+                guard !tar.finished else { return }
+                try tar.feed(plain) { try self.handle($0) }
             }
         }
         guard gzip.finished, tar.finished else { throw ExportError("\(path): the archive ends early (truncated?)") }
@@ -194,16 +207,17 @@ final class ArchiveScan {
             current = String(parts[1])
             if current == "events.jsonl", eventsPipe == nil {
                 let checked = checked
-                eventsPipe = ChunkPipe(depth: 8) { (bytes: [UInt8]) throws(ExportError) in checked.value.feed(bytes) }
+                eventsPipe = ChunkPipe(depth: 8) { (bytes: [UInt8]) throws(ExportError) in try checked.value.feed(bytes) }
             }
             hasher = SHA256Hasher()
             size = 0
+            guard order.count < BundleVerifier.maximumFiles else { throw ExportError("tar: more than \(BundleVerifier.maximumFiles) files") }
             order.append(current!)
         case .data(let bytes):
             hasher.update(bytes)
             size += bytes.count
-            if BundleVerifier.keptWhole.contains(current!) {
-                guard (kept[current!]?.count ?? 0) + bytes.count <= 1 << 26 else { throw ExportError("\(current!) is too large") }
+            if let bound = BundleVerifier.keptWhole[current!] {
+                guard size <= bound else { throw ExportError("\(current!) is over the limit of \(byteSize(bound))") }
                 kept[current!, default: []] += bytes
             }
             if current == "events.jsonl" { try eventsPipe?.send(bytes) }
@@ -257,39 +271,78 @@ struct EventStreamCheck {
     var drillID: String?
     var problem: String?
 
-    mutating func feed(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
+    /// Lines read so far (ended by a newline), whatever their verdict.
+    var lines = 0
+
+    /// Reads the next bytes of events.jsonl. A line longer than `BundleVerifier.maximumLineBytes`
+    /// throws as soon as it passes the bound: nothing more is kept of it.
+    mutating func feed(_ bytes: [UInt8]) throws(ExportError) {
+        let fits: Bool = bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return true }
             var start = 0
             while start < raw.count {
                 guard let found = memchr(base + start, 0x0A, raw.count - start) else {
+                    guard partial.count + raw.count - start <= BundleVerifier.maximumLineBytes else { return false }
+                    grow(by: raw.count - start)
                     partial.append(contentsOf: raw[start...])
-                    return
+                    return true
                 }
                 let end = base.distance(to: UnsafeRawPointer(found))
+                guard partial.count + end - start <= BundleVerifier.maximumLineBytes else { return false }
+                lines += 1
                 if partial.isEmpty {
-                    line(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                    if !accept(UnsafeRawBufferPointer(rebasing: raw[start..<end])) { return false }
                 } else {
+                    grow(by: end - start)
                     partial.append(contentsOf: raw[start..<end])
                     let whole = partial
                     partial = []
-                    whole.withUnsafeBytes { line($0) }
+                    if !(whole.withUnsafeBytes { accept($0, owned: whole) }) { return false }
                 }
                 start = end + 1
             }
+            return true
         }
+        if !fits { throw tooLong() }
+    }
+
+    /// Where reading stopped: the line over a bound.
+    var refusal: String?
+
+    /// Room for `n` more bytes of a line: doubling, but never past the bound (a line at the bound
+    /// takes 16 MiB, not the 32 an array's own growth would).
+    mutating func grow(by n: Int) {
+        let needed = partial.count + n
+        guard needed > partial.capacity else { return }
+        partial.reserveCapacity(min(BundleVerifier.maximumLineBytes, max(needed, partial.capacity * 2)))
+    }
+
+    func tooLong() -> ExportError {
+        ExportError(refusal ?? "events.jsonl: line \(lines + 1) is longer than \(byteSize(BundleVerifier.maximumLineBytes))")
+    }
+
+    /// Checks a whole line (whatever came before it): false when it holds too many values.
+    mutating func accept(_ canonical: UnsafeRawBufferPointer, owned: [UInt8]? = nil) -> Bool {
+        // A value takes at least a byte: only a long line can hold too many.
+        if canonical.count > BundleVerifier.maximumLineValues, jsonValueCount(canonical) > BundleVerifier.maximumLineValues {
+            refusal = "events.jsonl: line \(lines) holds more than \(BundleVerifier.maximumLineValues) JSON values"
+            return false
+        }
+        line(canonical, owned: owned)
+        return true
     }
 
     mutating func finish() {
         if !partial.isEmpty, problem == nil { problem = "the last line has no newline" }
     }
 
-    mutating func line(_ canonical: UnsafeRawBufferPointer) {
+    /// One line; `owned`, when given, holds the same bytes (not copied again to be parsed).
+    mutating func line(_ canonical: UnsafeRawBufferPointer, owned: [UInt8]? = nil) {
         guard problem == nil else { return }
         let n = count + 1
         var place = deep ? nil : envelopePlace(of: canonical)
         if place == nil {
-            let bytes = Array(canonical)
+            let bytes = owned ?? Array(canonical)
             guard let value = try? JSONParser.parse(bytes), CanonicalJSON.encode(value) == bytes,
                 let seq = value["seq"]?.integerValue, let drillSeq = value["drill_seq"]?.integerValue, let drill = value["drill_id"]?.stringValue
             else {
@@ -313,3 +366,4 @@ struct EventStreamCheck {
         count += 1
     }
 }
+

@@ -212,6 +212,15 @@ public enum EvidenceBundle {
         for m in members { sums += "\(HashChain.sha256(m.bytes).hex)  \(m.path)\n" }
         members.append(Member(path: "SHA256SUMS", bytes: Array(sums.utf8)))
         if let key { members.append(Member(path: "SHA256SUMS.sig", bytes: try key.sign(Array(sums.utf8)))) }
+        // What the verifiers read within bounds (docs/evidence-bundle.md §4, step 1), no export writes past.
+        guard 1 + members.count <= BundleVerifier.maximumFiles else {
+            throw ExportError("drill \(drill): a bundle holds at most \(BundleVerifier.maximumFiles) files; this one would hold \(1 + members.count) (\(outputs.count) command outputs)")
+        }
+        for m in members {
+            if let bound = BundleVerifier.keptWhole[m.path], m.bytes.count > bound {
+                throw ExportError("drill \(drill): its \(m.path) would be \(m.bytes.count) bytes, over the \(byteSize(bound)) a verifier reads")
+            }
+        }
         return (members, root, head)
     }
 

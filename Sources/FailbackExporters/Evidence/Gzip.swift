@@ -64,10 +64,11 @@ public final class GzipReader {
         if finished && !bytes.isEmpty { throw ExportError("data after the end of the gzip stream") }
         var status: Int32 = Z_OK
         var left = 0
-        var chunks: [[UInt8]] = []
-        bytes.withUnsafeBufferPointer { inBuffer in
+        // Each piece goes to `sink` as it is inflated: a small input can inflate a thousandfold.
+        try bytes.withUnsafeBufferPointer { inBuffer in
             stream.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress)  // read only, as in `GzipWriter`
             stream.avail_in = uInt(inBuffer.count)
+            defer { stream.next_in = nil }
             repeat {
                 let produced: Int = out.withUnsafeMutableBufferPointer { outBuffer in
                     stream.next_out = outBuffer.baseAddress
@@ -75,12 +76,10 @@ public final class GzipReader {
                     status = inflate(&stream, Z_NO_FLUSH)
                     return outBuffer.count - Int(stream.avail_out)
                 }
-                if produced > 0 { chunks.append(Array(out[0..<produced])) }
+                if produced > 0 { try sink(Array(out[0..<produced])) }
             } while status == Z_OK && (stream.avail_out == 0 || stream.avail_in > 0)
             left = Int(stream.avail_in)
-            stream.next_in = nil
         }
-        for c in chunks { try sink(c) }
         if status == Z_STREAM_END {
             finished = true
             if left > 0 { throw ExportError("data after the end of the gzip stream") }

@@ -178,8 +178,10 @@ extension DrillReplay.Frame {
     /// failures red, overruns and the rest yellow.
     func line(colour: Bool) -> String {
         let phaseEvent = type == PhaseStarted.eventType || type == PhaseCompleted.eventType || type.hasPrefix("Drill")
-        var text = Terminal.dim(offsetText, colour) + "  " + Terminal.dim("#\(drillSeq)", colour) + "  \(phase ?? "-")  "
-            + (phaseEvent ? Terminal.bold(type, colour) : type) + "  \(summary)"
+        // What was recorded is escaped (`terminalSafe`); only the player's own codes go out raw.
+        let type = terminalSafe(type)
+        var text = Terminal.dim(offsetText, colour) + "  " + Terminal.dim("#\(drillSeq)", colour) + "  \(terminalSafe(phase ?? "-"))  "
+            + (phaseEvent ? Terminal.bold(type, colour) : type) + "  \(terminalSafe(summary))"
         if !marks.isEmpty {
             text += "  " + marks.map { Terminal.sgr($0 == .failed || $0 == .aborted ? "1;31" : "1;33", $0.rawValue, colour) }.joined(separator: colour ? "  " : " ")
         }
@@ -187,14 +189,18 @@ extension DrillReplay.Frame {
         return text
     }
 
-    /// The command's captured output, indented under its line (nothing for other events).
+    /// The command's captured output, indented under its line (nothing for other events): a line
+    /// at each line feed (a CR LF ending taken as one), every other control character and escape
+    /// sequence shown escaped (a tab stays): a command's colours and cursor moves are not replayed.
     public var outputLines: [String] {
         guard let output else { return [] }
         var lines: [String] = []
         for (name, text) in [("stdout", output.stdout), ("stderr", output.stderr)] where !text.isEmpty {
-            var body = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            var body = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                String(String.UnicodeScalarView(line.last == "\r" ? line.dropLast() : line))
+            }
             if body.last == "" { body.removeLast() }
-            lines += body.map { "    \(name) | \($0)" }
+            lines += body.map { "    \(name) | \(terminalSafe($0, keepTabs: true))" }
         }
         return lines
     }
