@@ -329,23 +329,13 @@ extension Recorder {
             }
     }
 
-    /// How many times a gated command is tried when the drill moved on between its check and its
-    /// append (others recording at the same time): each try re-reads the drill and checks the gate
-    /// again, so a command fails only when the gate itself no longer holds.
-    static let conflictAttempts = 12
-
-    /// Runs `body` (which reads the drill, checks, and appends with `expectedDrillSeq`) again while
-    /// the drill changed under it, with a short random pause between tries.
+    /// Runs a gated command: it reads the drill, checks its gate and appends while holding the
+    /// store's write lock, so the gate it checked still holds when its events land, whoever else
+    /// is recording. The drill is folded once before the lock is taken (the long part); under the
+    /// lock only the events added since are folded.
     private func retryingConflicts<T>(_ body: () throws -> T) throws -> T {
-        var attempt = 1
-        while true {
-            do {
-                return try body()
-            } catch let error as StoreError where error.code == .conflict && attempt < Self.conflictAttempts {
-                attempt += 1
-                usleep(UInt32.random(in: 1_000...(5_000 * UInt32(attempt))))
-            }
-        }
+        if let current = try? drillForWriting(nil) { _ = try? writableState(current.drillID) }
+        return try store.exclusively(body)
     }
 
     private static func phase(_ id: String, in state: DrillState) throws(InvalidInput) -> DrillState.PhaseState {

@@ -7,6 +7,8 @@ import Dispatch
 public final class EventLog<Backend: StorageBackend>: EventStore {
     public let backend: Backend
     private let hasher = SHA256Hasher()
+    /// The write transaction `exclusively` holds open, which appends inside it join.
+    private var exclusiveTransaction: (any WriteTransaction)?
 
     public init(backend: Backend) { self.backend = backend }
 
@@ -18,7 +20,34 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
     public func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome] {
         guard !drafts.isEmpty else { return [] }
         guard !isReadOnly else { throw StoreError(.readOnly, "store \(location) is read-only: nothing appended", path: location) }
+        if let tx = exclusiveTransaction { return try append(drafts, in: tx) }
         return try backend.write { (tx) throws(StoreError) in try self.append(drafts, in: tx) }
+    }
+
+    public func exclusively<T>(_ body: () throws -> T) throws -> T {
+        if exclusiveTransaction != nil { return try body() }
+        guard !isReadOnly else { return try body() }  // appends will be refused as read-only
+        var outcome: Result<T, any Error>?
+        do {
+            try backend.write { (tx) throws(StoreError) in
+                exclusiveTransaction = tx
+                defer { exclusiveTransaction = nil }
+                do {
+                    outcome = .success(try body())
+                } catch let error as StoreError {
+                    throw error
+                } catch {
+                    // Not the store's error (a check refused): roll back, then throw it as it is.
+                    outcome = .failure(error)
+                    throw StoreError(.conflict, "rolled back")
+                }
+            }
+        } catch {
+            if case .failure(let original)? = outcome { throw original }
+            throw error
+        }
+        guard let outcome else { throw StoreError(.database, "exclusive section ended without a result", path: location) }
+        return try outcome.get()
     }
 
     private func append(_ drafts: [EventDraft], in tx: any WriteTransaction) throws(StoreError) -> [AppendOutcome] {

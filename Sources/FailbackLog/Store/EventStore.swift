@@ -47,6 +47,12 @@ public protocol EventStore: AnyObject {
     /// Appends `drafts` in order, in one durable transaction.
     func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome]
 
+    /// Runs `body` holding the store's write lock: what it reads is not changed by anyone else
+    /// until it returns, and what it appends commits when it returns (nothing, when it throws).
+    /// A command that checks a drill's state and appends on that basis does both inside, so the
+    /// check holds when the append lands, whoever else is recording.
+    func exclusively<T>(_ body: () throws -> T) throws -> T
+
     /// The event recorded with this idempotency key, if any.
     func event(withIdempotencyKey key: String) throws(StoreError) -> RecordedEvent?
 
