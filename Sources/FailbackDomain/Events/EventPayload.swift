@@ -16,6 +16,9 @@ public protocol EventPayload: Sendable {
     var summary: String { get }
     /// Whether the drill's timeline lists the event (samples and notes stay out of it).
     static var entersTimeline: Bool { get }
+    /// Cuts what redaction left to the lengths the payload keeps (a command's output is redacted
+    /// whole, then cut, so that no cut keeps the head of a secret). Most payloads: nothing.
+    func capAfterRedaction(_ redacted: inout RedactedPayload)
 }
 
 extension EventPayload {
@@ -24,6 +27,7 @@ extension EventPayload {
 
     public static var lifecycle: DrillLifecycle { .continues }
     public static var entersTimeline: Bool { true }
+    public func capAfterRedaction(_ redacted: inout RedactedPayload) {}
 }
 
 /// A stored event's payload decoded to its type. The recorder writes a closed set of types, so a

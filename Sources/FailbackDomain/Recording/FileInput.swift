@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads a whole file (or standard input for `-`), with errors that name it.
-public func readFile(_ path: String, what: String = "file") throws(InvalidInput) -> [UInt8] {
+/// Reads a whole file (or standard input for `-`), with errors that name it; with `limit`, one
+/// larger than `limit` bytes is refused (read no further than that).
+public func readFile(_ path: String, what: String = "file", limit: Int? = nil) throws(InvalidInput) -> [UInt8] {
     let fd: Int32
     if path == "-" {
         fd = 0
@@ -27,6 +28,7 @@ public func readFile(_ path: String, what: String = "file") throws(InvalidInput)
         }
         if n == 0 { break }
         bytes.append(contentsOf: chunk[0..<n])
+        if let limit, bytes.count > limit { throw InvalidInput("\(what) \(path) is over the limit of \(limit) bytes") }
     }
     return bytes
 }

@@ -298,6 +298,17 @@ public final class SQLiteEventStore: EventStore {
                 if let key = draft.idempotencyKey { keysInBatch[key] = recorded }
                 outcomes.append(.appended(recorded))
             }
+            let learned = drafts.filter { !$0.learnedSecrets.isEmpty }
+            if !learned.isEmpty {
+                try db.execute(Self.learnedSecretsTable)
+                let remember = try db.statement("INSERT OR IGNORE INTO learned_secrets (drill_id, length, fingerprint, digest) VALUES (?, ?, ?, ?)")
+                for draft in learned {
+                    for r in draft.learnedSecrets {
+                        remember.reset()
+                        try remember.run([.text(draft.drillID), .int(r.length), .int(r.fingerprint), .blob(r.digest)])
+                    }
+                }
+            }
             for (id, h) in heads where h.drillSeq > 0 {
                 if h.isNew {
                     try db.statement(
@@ -450,6 +461,31 @@ public final class SQLiteEventStore: EventStore {
         // recorded_at is RFC 3339 in UTC with milliseconds, fixed width: text order is time order.
         try translatingErrors(doing: "read events") {
             try db.integer("SELECT coalesce(max(drill_seq), 0) FROM events WHERE drill_id = ? AND recorded_at <= ?", .text(id), .text(time.description)) ?? 0
+        }
+    }
+
+    // MARK: Secrets learned by drills, kept beside the log
+
+    /// Made by the first append that learns a secret, in its transaction. Not in any chain.
+    private static let learnedSecretsTable = """
+        CREATE TABLE IF NOT EXISTS learned_secrets (
+            drill_id    TEXT    NOT NULL,
+            length      INTEGER NOT NULL,
+            fingerprint INTEGER NOT NULL,
+            digest      BLOB    NOT NULL,
+            PRIMARY KEY (drill_id, digest)
+        ) STRICT
+        """
+
+    public func learnedSecrets(drill id: String) throws(StoreError) -> [LearnedSecretRecord] {
+        try translatingErrors(doing: "read learned secrets") {
+            guard try db.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'learned_secrets'") == 1 else { return [] }
+            let s = try db.statement("SELECT length, fingerprint, digest FROM learned_secrets WHERE drill_id = ? ORDER BY length, digest")
+            defer { s.reset() }
+            try s.bind([.text(id)])
+            var found: [LearnedSecretRecord] = []
+            while try s.step() { found.append(LearnedSecretRecord(length: s.int(0), fingerprint: s.int(1), digest: s.blob(2))) }
+            return found
         }
     }
 
