@@ -45,6 +45,9 @@ enum CommandWords {
         var lineEnd = false
     }
 
+    /// Words that end a command's arguments: control operators and redirections.
+    static let separators = [";", "|", "&", "&&", "||", ">", ">>", "<", "2>", "2>>", "&>", "2>&1", "|&"]
+
     /// Splits text (or, with `argv`, NUL-separated elements) into words.
     static func words(_ b: [UInt8], argv: Bool) -> [Word] {
         var words: [Word] = []
@@ -63,9 +66,7 @@ enum CommandWords {
             while i < n && !(argv ? b[i] == 0 : Ascii.isWhite(b[i])) { i += 1 }
             var s = start, e = i
             let raw = b[s..<e]
-            if raw.elementsEqual([0x3B]) || raw.elementsEqual([0x7C]) || raw.elementsEqual([0x26]) || raw.elementsEqual([0x26, 0x26])
-                || raw.elementsEqual([0x7C, 0x7C])
-            {
+            if Self.separators.contains(where: { raw.elementsEqual($0.utf8) }) {
                 words.append(Word(start: s, end: e, rawStart: s, separator: true))
                 continue
             }
@@ -274,6 +275,8 @@ enum CommandWords {
         mutating func redisWords(at i: Int, name: String, word: ArraySlice<UInt8>) -> Int? {
             switch name {
             case "requirepass", "masterauth":
+                // The value is the one word left on its line (`requirepass X`, `CONFIG SET requirepass X`),
+                // or on the next line as CONFIG GET prints it; in prose more words follow.
                 var j = i + 1
                 while j < words.count {
                     let w = words[j]
@@ -282,14 +285,17 @@ enum CommandWords {
                         continue
                     }
                     if w.separator { return i + 1 }
+                    guard j + 1 == words.count || words[j + 1].separator else { return i + 1 }
                     add(w.start, w.end, "redis_password")
                     return j + 1
                 }
                 return i + 1
             case "auth-pass":
-                guard i + 2 < words.count, !words[i + 1].separator, !words[i + 2].separator else { return i + 1 }
-                add(words[i + 2].start, words[i + 2].end, "redis_password")
-                return i + 3
+                // sentinel.conf: `sentinel auth-pass MASTER X`; SENTINEL SET MASTER auth-pass X.
+                let skip = i > 0 && lowered(words[i - 1]) == "sentinel" ? 2 : 1
+                guard i + skip < words.count, !words[i + 1].separator, !words[i + skip].separator else { return i + 1 }
+                add(words[i + skip].start, words[i + skip].end, "redis_password")
+                return i + skip + 1
             case "auth":
                 guard word.elementsEqual("AUTH".utf8) || tool == .redis else { return nil }
                 var args: [Int] = []

@@ -293,6 +293,19 @@ public struct Redactor: Sendable {
         CommandWords.analyze(joined, argv: true, into: &findings)
         var result: [(Int, Range<Int>, String)] = []
         var taken: Set<Int> = []
+        // A private key pasted unquoted is split over elements: each element of the block goes whole.
+        let begin = Array("-----BEGIN ".utf8)
+        let spaced = joined.map { $0 == 0 ? 0x20 : $0 }
+        let blocks = KnownSecrets.occurrences(of: begin, in: spaced)
+        if !blocks.isEmpty {
+            var scan = Scan(bytes: spaced)
+            for r in blocks { scan.privateKeyBlock(at: r.lowerBound) }
+            for block in scan.findings {
+                for (i, start) in starts.enumerated() where start < block.end && start + argv[i].utf8.count > block.start {
+                    if taken.insert(i).inserted { result.append((i, 0..<argv[i].utf8.count, "private_key")) }
+                }
+            }
+        }
         for f in findings.sorted(by: { $0.start < $1.start }) {
             guard let i = starts.lastIndex(where: { $0 <= f.start }), taken.insert(i).inserted else { continue }
             let range = (f.start - starts[i])..<(f.end - starts[i])

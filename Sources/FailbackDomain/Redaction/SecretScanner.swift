@@ -81,7 +81,7 @@ struct SecretScanner: Sendable {
 
     /// Rule ranks: context rules first (they know the exact extent), then formats.
     enum Rank {
-        static let header = 0, assignment = 1, command = 2, url = 3, privateKey = 4, format = 5, jwt = 6
+        static let header = 0, privateKey = 1, format = 2, jwt = 3, url = 4, assignment = 5, command = 6
     }
 
     /// Whether any rule could match (the cheap pre-check; most strings stop here).
@@ -291,8 +291,10 @@ struct Scan {
         } else if i + 1 < n && bytes[i] == 0x5C && bytes[i + 1] == 0x22 {
             i += 2
         }
+        let nameEnd = i
         while i < n && Ascii.isBlank(bytes[i]) { i += 1 }
         guard i < n else { return }
+        let spacedBefore = i > nameEnd
         let separator: UInt8
         if bytes[i] == 0x3D {
             if i + 1 < n && (bytes[i + 1] == 0x3D || bytes[i + 1] == 0x3E) { return }  // == or =>
@@ -306,7 +308,7 @@ struct Scan {
         } else {
             return
         }
-        let spaced = i < n && Ascii.isBlank(bytes[i])
+        let spaced = spacedBefore || (i < n && Ascii.isBlank(bytes[i]))
         while i < n && Ascii.isBlank(bytes[i]) { i += 1 }
         if separator == 0x3A {
             switch lowered {
@@ -323,16 +325,16 @@ struct Scan {
         let queryParameter = separator == 0x3D && ns > 0 && (bytes[ns - 1] == 0x3F || bytes[ns - 1] == 0x26)
         guard SecretName.isSecret(name, environment: environment) || (queryParameter && SecretName.isSignatureParameter(name)) else { return }
         guard let value = value(at: i, separator: separator), !Placeholder.matches(bytes[value]) else { return }
-        add(value.lowerBound, value.upperBound, kind(name: name, lowered: lowered, separator: separator, environment: environment), SecretScanner.Rank.assignment)
+        add(value.lowerBound, value.upperBound, kind(name: name, lowered: lowered, separator: separator, environment: environment, spaced: spaced), SecretScanner.Rank.assignment)
     }
 
-    private mutating func kind(name: ArraySlice<UInt8>, lowered: String, separator: UInt8, environment: Bool) -> String {
+    private mutating func kind(name: ArraySlice<UInt8>, lowered: String, separator: UInt8, environment: Bool, spaced: Bool) -> String {
         let joined = lowered.replacingAll("_", "").replacingAll("-", "")
         if environment { return "env_secret" }
         if joined.hasSuffix("secretaccesskey") { return "aws_secret_access_key" }
         if joined == "accountkey" || joined == "sharedaccesskey" || joined == "sharedaccesssignature" { return "azure_connection_string" }
         if joined == "privatekey" { return "private_key" }
-        if separator == 0x3D {
+        if separator == 0x3D && !spaced {
             let words = SecretName.words(name)
             if let last = words.last, ["PASSWORD", "PASSWD", "PASS", "PWD", "PW", "PASSPHRASE"].contains(last) || last.hasSuffix("PASSWORD") {
                 if lowered == "password" && isConninfo() { return "conninfo_password" }
@@ -374,6 +376,9 @@ struct Scan {
             return j > i + 2 ? (i + 2)..<j : nil
         }
         if c == 0x60 { return nil }  // `command`
+        if c == 0x3C, let close = bytes[i...].prefix(80).firstIndex(where: { $0 == 0x3E || Ascii.isNewline($0) }), bytes[close] == 0x3E {
+            return i..<(close + 1)  // <a placeholder>
+        }
         var j = i
         while j < n {
             let b = bytes[j]
@@ -424,7 +429,8 @@ struct Scan {
         let start = j
         while j < n && (Ascii.isTokenChar(bytes[j]) || bytes[j] == 0x2E || bytes[j] == 0x7E || bytes[j] == 0x2B || bytes[j] == 0x2F) { j += 1 }
         while j < n && bytes[j] == 0x3D { j += 1 }
-        guard j > start, !Placeholder.matches(bytes[start..<j]) else { return }
+        // A word after "bearer" in prose (`Bearer token expired`) is no token: a token is long and varied.
+        guard j - start >= 8, Redactor.learnable(String(decoding: bytes[start..<j], as: UTF8.self)), !Placeholder.matches(bytes[start..<j]) else { return }
         add(start, j, "bearer_token", SecretScanner.Rank.header)
     }
 }
