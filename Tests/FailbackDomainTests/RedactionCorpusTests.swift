@@ -257,6 +257,16 @@ func shellWords(_ line: String) -> [String] {
         #expect(result.redactions.isEmpty)
     }
 
+    /// Text made of anchors end to end costs no more than a pass per rule over it: no rule scans
+    /// again a run another anchor of its shape already scanned (quadratic, 256 KiB would take minutes).
+    @Test(arguments: ["key", "eyJ", "glpat-", "://", "-----BEGIN PRIVATE KEY-----", "password=", "redis-cli -a ", "AKIA"])
+    func pathologicalTextStaysLinear(unit: String) {
+        let text = String(repeating: unit, count: 262_144 / unit.utf8.count)
+        let clock = ContinuousClock()
+        let elapsed = clock.measure { _ = redactor.redact(.string(text), at: "/t", memory: nil) }
+        #expect(elapsed < .seconds(10), "\(unit): \(elapsed)")
+    }
+
     /// Names: which say their value is a secret.
     @Test(arguments: [
         ("PGPASSWORD", true), ("DB_PASS", true), ("MYSQL_PWD", true), ("CF_API_TOKEN", true), ("AWS_SECRET_ACCESS_KEY", true),

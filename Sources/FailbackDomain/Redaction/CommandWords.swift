@@ -130,7 +130,7 @@ enum CommandWords {
             if !argv, w.rawStart < w.start, b[w.rawStart] == 0x22 || b[w.rawStart] == 0x27 {
                 let quote = b[w.rawStart]
                 var k = w.rawStart + 1
-                while k < b.count && b[k] != quote && !Ascii.isNewline(b[k]) { k += 1 }
+                while k < b.count && k - w.rawStart < Scan.window && b[k] != quote && !Ascii.isNewline(b[k]) { k += 1 }
                 if k < b.count && b[k] == quote {
                     var last = j
                     while last + 1 < words.count && words[last + 1].rawStart < k { last += 1 }

@@ -190,7 +190,7 @@ public struct Redactor: Sendable {
         var found: [Redaction] = []
         var secrets: [String] = []
         var result = redacted(value, at: pointer, into: &found, secrets: &secrets) ?? value
-        let learned = Array(Set(secrets.filter(Self.learnable))).sorted()
+        let learned = secrets.isEmpty ? [] : Array(Set(secrets.filter(Self.learnable))).sorted()
         if !learned.isEmpty || !(memory?.isEmpty ?? true) {
             let known = KnownSecrets(values: learned, memory: memory)
             if let again = known.replaced(in: result, at: pointer, into: &found) { result = again }
@@ -263,6 +263,9 @@ public struct Redactor: Sendable {
     /// `env_secret` for an upper-case secret name (`DB_PASSWORD`), `secret_field` for other secret
     /// names (`password`, `apiKey`, `client_secret`), nil for the rest.
     static func memberKind(_ key: String) -> String? {
+        // Most member names (`source`, `lag_seconds`) hold no anchor: one table walk says so.
+        var key = key
+        guard key.withUTF8({ SecretScanner.mightHoldSecret($0) }) else { return nil }
         let bytes = Array(key.utf8)
         if SecretName.isEnvironmentStyle(bytes) { return SecretName.isSecret(bytes, environment: true) ? "env_secret" : nil }
         return SecretName.isSecret(bytes, environment: false) ? "secret_field" : nil

@@ -108,6 +108,16 @@ struct Scan {
     var needsWords = false
     private var namesSeen: Set<Int> = []
     private var conninfo: Bool?
+    // Where the last scans of each shape ended: an anchor inside a run already scanned is not
+    // scanned again, so a pathological text (`keykeykey...`, `eyJeyJ...`) stays linear.
+    private var nameRun = 0..<0
+    /// The end of the last value taken: a name inside a secret is part of the secret.
+    private var valueScannedTo = 0
+    private var tokenScannedTo = 0
+    private var jwtScannedTo = 0
+    private var keyBlockScannedTo = 0
+    /// The longest name, URL user info or token a rule looks at.
+    static let window = 4096
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -145,9 +155,10 @@ struct Scan {
     }
 
     mutating func token(kind: String, prefix: [UInt8], charset: SecretScanner.Charset, minimum: Int, at i: Int) {
-        guard startsToken(i), matches(prefix, at: i) else { return }
+        guard i >= tokenScannedTo, startsToken(i), matches(prefix, at: i) else { return }
         var j = i + prefix.count
-        while j < n && charset.contains(bytes[j]) { j += 1 }
+        while j < n && j - i < Self.window && charset.contains(bytes[j]) { j += 1 }
+        tokenScannedTo = j
         guard j - i - prefix.count >= minimum else { return }
         add(i, j, kind, SecretScanner.Rank.format)
     }
@@ -164,7 +175,7 @@ struct Scan {
     /// lines (or `\n` escapes); with no end in the text, to the end of the text.
     mutating func privateKeyBlock(at i: Int) {
         let begin = Array("-----BEGIN ".utf8)
-        guard matches(begin, at: i) else { return }
+        guard i >= keyBlockScannedTo, matches(begin, at: i) else { return }
         var j = i + begin.count
         let labelStart = j
         while j < n && (Ascii.isUpper(bytes[j]) || Ascii.isDigit(bytes[j]) || bytes[j] == 0x20) { j += 1 }
@@ -178,20 +189,23 @@ struct Scan {
                 while e < n && (Ascii.isUpper(bytes[e]) || Ascii.isDigit(bytes[e]) || bytes[e] == 0x20) { e += 1 }
                 while e < n && bytes[e] == 0x2D { e += 1 }
                 add(i, e, "private_key", SecretScanner.Rank.privateKey)
+                keyBlockScannedTo = e
                 return
             }
             k += 1
         }
         add(i, n, "private_key", SecretScanner.Rank.privateKey)
+        keyBlockScannedTo = n
     }
 
     /// `eyJ...` `.` `...` `.` `...`: a JSON Web Token (header, payload, signature in base64url).
     mutating func jwt(at i: Int) {
-        guard i == 0 || !Ascii.isTokenChar(bytes[i - 1]), matches(Array("eyJ".utf8), at: i) else { return }
+        guard i >= jwtScannedTo, i == 0 || !Ascii.isTokenChar(bytes[i - 1]), matches(Array("eyJ".utf8), at: i) else { return }
         var j = i
+        defer { jwtScannedTo = j }
         var segments: [Int] = []
         var length = 0
-        while j < n {
+        while j < n && j - i < Self.window {
             if Ascii.isTokenChar(bytes[j]) {
                 length += 1
             } else if bytes[j] == 0x2E, segments.count < 2 {
@@ -230,8 +244,8 @@ struct Scan {
         let infoStart = i + 3
         var end = infoStart
         var lastAt = -1
-        while end < n && !Ascii.isWhite(bytes[end]) && bytes[end] != 0x22 && bytes[end] != 0x27 && bytes[end] != 0x60
-            && bytes[end] != 0x3C && bytes[end] != 0x3E
+        while end < n && end - infoStart < Self.window && !Ascii.isWhite(bytes[end]) && bytes[end] != 0x22 && bytes[end] != 0x27
+            && bytes[end] != 0x60 && bytes[end] != 0x3C && bytes[end] != 0x3E
         {
             if bytes[end] == 0x40 { lastAt = end }
             end += 1
@@ -269,10 +283,12 @@ struct Scan {
     /// `"name": "value"`, `name = value`, `name := value`; headers (`Authorization:`, `Cookie:`);
     /// `bearer TOKEN`. Flags (`--password`) are the command-line rules' (CommandWords).
     mutating func assignment(around s: Int, _ e: Int) {
+        if (nameRun.contains(s) && e <= nameRun.upperBound) || s < valueScannedTo { return }
         var ns = s
-        while ns > 0 && Ascii.isNameChar(bytes[ns - 1]) { ns -= 1 }
+        while ns > 0 && s - ns < 256 && Ascii.isNameChar(bytes[ns - 1]) { ns -= 1 }
         var ne = e
-        while ne < n && Ascii.isNameChar(bytes[ne]) { ne += 1 }
+        while ne < n && ne - e < 256 && Ascii.isNameChar(bytes[ne]) { ne += 1 }
+        nameRun = ns..<ne
         while ne > ns && (bytes[ne - 1] == 0x2E || bytes[ne - 1] == 0x2D) { ne -= 1 }
         guard ne > ns, namesSeen.insert(ns).inserted else { return }
         if bytes[ns] == 0x2D { return }  // a flag
@@ -324,7 +340,9 @@ struct Scan {
         let environment = separator == 0x3D && !spaced && SecretName.isEnvironmentStyle(name)
         let queryParameter = separator == 0x3D && ns > 0 && (bytes[ns - 1] == 0x3F || bytes[ns - 1] == 0x26)
         guard SecretName.isSecret(name, environment: environment) || (queryParameter && SecretName.isSignatureParameter(name)) else { return }
-        guard let value = value(at: i, separator: separator), !Placeholder.matches(bytes[value]) else { return }
+        guard let value = value(at: i, separator: separator) else { return }
+        valueScannedTo = value.upperBound
+        guard !Placeholder.matches(bytes[value]) else { return }
         add(value.lowerBound, value.upperBound, kind(name: name, lowered: lowered, separator: separator, environment: environment, spaced: spaced), SecretScanner.Rank.assignment)
     }
 
@@ -363,7 +381,7 @@ struct Scan {
         let c = bytes[i]
         if c == 0x22 || c == 0x27 {
             var j = i + 1
-            while j < n && bytes[j] != c && !Ascii.isNewline(bytes[j]) {
+            while j < n && j - i < Self.window && bytes[j] != c && !Ascii.isNewline(bytes[j]) {
                 if bytes[j] == 0x5C && c == 0x22 && j + 1 < n { j += 1 }  // an escape inside a JSON string
                 j += 1
             }
@@ -371,7 +389,7 @@ struct Scan {
         }
         if c == 0x5C && i + 1 < n && bytes[i + 1] == 0x22 {
             var j = i + 2
-            while j + 1 < n && !(bytes[j] == 0x5C && bytes[j + 1] == 0x22) && !Ascii.isNewline(bytes[j]) { j += 1 }
+            while j + 1 < n && j - i < Self.window && !(bytes[j] == 0x5C && bytes[j + 1] == 0x22) && !Ascii.isNewline(bytes[j]) { j += 1 }
             if j + 1 >= n { j = n }
             return j > i + 2 ? (i + 2)..<j : nil
         }
@@ -380,7 +398,7 @@ struct Scan {
             return i..<(close + 1)  // <a placeholder>
         }
         var j = i
-        while j < n {
+        while j < n && j - i < Self.window {
             let b = bytes[j]
             if Ascii.isWhite(b) || b == 0x22 || b == 0x27 || b == 0x60 || b == 0x26 || b == 0x3B { break }
             if separator == 0x3A && (b == 0x2C || b == 0x7D || b == 0x5D) { break }
@@ -393,7 +411,7 @@ struct Scan {
     /// A header's value to the end of its line, or to the quote that closes the string it is in.
     func restOfValue(at i: Int) -> Range<Int>? {
         var j = i
-        while j < n && !Ascii.isNewline(bytes[j]) && bytes[j] != 0x22 && bytes[j] != 0x27 && !(bytes[j] == 0x5C && j + 1 < n && bytes[j + 1] == 0x22) { j += 1 }
+        while j < n && j - i < Self.window && !Ascii.isNewline(bytes[j]) && bytes[j] != 0x22 && bytes[j] != 0x27 && !(bytes[j] == 0x5C && j + 1 < n && bytes[j + 1] == 0x22) { j += 1 }
         while j > i && Ascii.isBlank(bytes[j - 1]) { j -= 1 }
         guard j > i, !Placeholder.matches(bytes[i..<j]) else { return nil }
         return i..<j
@@ -416,7 +434,7 @@ struct Scan {
         }
         guard i < n, bytes[i] != 0x24 else { return }  // $TOKEN: a reference
         var k = i
-        while k < n && !Ascii.isWhite(bytes[k]) && bytes[k] != 0x22 && bytes[k] != 0x27 && !(bytes[k] == 0x5C && k + 1 < n && bytes[k + 1] == 0x22) { k += 1 }
+        while k < n && k - i < Self.window && !Ascii.isWhite(bytes[k]) && bytes[k] != 0x22 && bytes[k] != 0x27 && !(bytes[k] == 0x5C && k + 1 < n && bytes[k + 1] == 0x22) { k += 1 }
         guard k > i, !Placeholder.matches(bytes[i..<k]) else { return }
         add(i, k, "authorization_header", SecretScanner.Rank.header)
     }
@@ -447,6 +465,7 @@ enum Placeholder {
     static func matches(_ value: some Collection<UInt8>) -> Bool {
         guard let first = value.first else { return true }
         if first == 0x24 { return true }  // $
+        if value.count > 64 { return value.starts(with: "[REDACTED".utf8) || value.starts(with: "{{".utf8) }
         let text = String(decoding: Array(value), as: UTF8.self)
         if text.hasPrefix("[REDACTED") || text.hasPrefix("{{") || text.hasPrefix("%s") || text.hasPrefix("%(") { return true }
         if first == 0x3C && value.count > 2 && text.hasSuffix(">") { return true }
