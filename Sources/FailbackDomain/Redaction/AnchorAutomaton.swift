@@ -24,11 +24,12 @@ enum Ascii {
 /// bytes: an Aho–Corasick automaton turned into a table, one lookup a byte. It is the pre-check in
 /// front of every rule: text in which no anchor occurs (a site name, a number, most output) costs
 /// one table walk and nothing else.
-struct AnchorAutomaton: Sendable {
+final class AnchorAutomaton: Sendable {
     /// Byte → column of the table (0 for bytes that occur in no anchor); upper-case letters share
     /// their lower-case letter's column.
     private let column: [UInt8]
     private let columns: Int
+    /// State × column → next state; the top bit set when some anchor ends in that state.
     private let next: [UInt16]
     /// Per state: the anchors that end there (empty for most).
     private let outputs: [[Int]]
@@ -85,10 +86,10 @@ struct AnchorAutomaton: Sendable {
                 }
             }
         }
-        precondition(goto.count < Int(UInt16.max), "too many anchor states")
+        precondition(goto.count < 0x8000, "too many anchor states")
         self.column = column
         self.columns = columns
-        self.next = goto.flatMap { $0.map { UInt16($0) } }
+        self.next = goto.flatMap { $0.map { UInt16($0) | (outputs[$0].isEmpty ? 0 : 0x8000) } }
         self.outputs = outputs
         self.lengths = anchors.map { $0.utf8.count }
         self.shortest = lengths.min() ?? 0
@@ -101,14 +102,23 @@ struct AnchorAutomaton: Sendable {
             next.withUnsafeBufferPointer { next in
                 var state = 0
                 for i in 0..<bytes.count {
-                    state = Int(next[state &* columns &+ Int(column[Int(bytes[i])])])
-                    if !outputs[state].isEmpty {
+                    let t = next[state &* columns &+ Int(column[Int(bytes[i])])]
+                    state = Int(t & 0x7FFF)
+                    if t & 0x8000 != 0 {
                         for anchor in outputs[state] { body(anchor, i + 1) }
                     }
                 }
             }
         }
     }
+
+    /// Whether any anchor occurs in a string (without copying it when it is stored contiguously).
+    func occurs(in text: String) -> Bool {
+        guard text.utf8.count >= shortest else { return false }
+        return text.utf8.withContiguousStorageIfAvailable { occurs(in: $0) } ?? occurs(in: Array(text.utf8))
+    }
+
+    func occurs(in bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer { occurs(in: $0) } }
 
     /// Whether any anchor occurs.
     func occurs(in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -117,8 +127,9 @@ struct AnchorAutomaton: Sendable {
             next.withUnsafeBufferPointer { next in
                 var state = 0
                 for i in 0..<bytes.count {
-                    state = Int(next[state &* columns &+ Int(column[Int(bytes[i])])])
-                    if !outputs[state].isEmpty { return true }
+                    let t = next[state &* columns &+ Int(column[Int(bytes[i])])]
+                    if t & 0x8000 != 0 { return true }
+                    state = Int(t)
                 }
                 return false
             }

@@ -97,9 +97,7 @@ public struct Redactor: Sendable {
     /// The text with its secrets replaced, or nil when there is none. `secrets` gets the values replaced.
     func redacted(_ text: String, secrets: inout [String]) -> RedactedText? {
         var result: RedactedText?
-        var copy = text
-        let might = copy.withUTF8 { SecretScanner.mightHoldSecret($0) }
-        if might {
+        if SecretScanner.automaton.occurs(in: text) {
             let bytes = Array(text.utf8)
             let (findings, markers) = SecretScanner.scan(bytes)
             if !findings.isEmpty {
@@ -221,6 +219,7 @@ public struct Redactor: Sendable {
                 }
             }
             for (i, element) in (copy ?? elements).enumerated() where element.isContainerOrString {
+                if case .string(let s) = element, rules.isEmpty, !SecretScanner.automaton.occurs(in: s) { continue }
                 if let changed = redacted(element, at: "\(pointer)/\(i)", into: &found, secrets: &secrets) {
                     if copy == nil { copy = elements }
                     copy![i] = changed
@@ -252,6 +251,8 @@ public struct Redactor: Sendable {
                     found.append(Redaction(pointer: "\(pointer)/\(Self.escapePointerToken(key))", kind: kind))
                     continue
                 }
+                // No pointer is built for a string no rule can match: this runs on every member of every event.
+                if case .string(let s) = current, rules.isEmpty, !SecretScanner.automaton.occurs(in: s) { continue }
                 if let changed = redacted(current, at: "\(pointer)/\(Self.escapePointerToken(key))", into: &found, secrets: &secrets) { set(key, changed) }
             }
             return copy.map(JSONValue.object)
@@ -264,8 +265,7 @@ public struct Redactor: Sendable {
     /// names (`password`, `apiKey`, `client_secret`), nil for the rest.
     static func memberKind(_ key: String) -> String? {
         // Most member names (`source`, `lag_seconds`) hold no anchor: one table walk says so.
-        var key = key
-        guard key.withUTF8({ SecretScanner.mightHoldSecret($0) }) else { return nil }
+        guard SecretScanner.automaton.occurs(in: key) else { return nil }
         let bytes = Array(key.utf8)
         if SecretName.isEnvironmentStyle(bytes) { return SecretName.isSecret(bytes, environment: true) ? "env_secret" : nil }
         return SecretName.isSecret(bytes, environment: false) ? "secret_field" : nil
