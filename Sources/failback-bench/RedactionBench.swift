@@ -40,7 +40,13 @@ func redactionBench(events: Int) {
         .replacingFirst("replay_lag", "replay_lag AKIAIOSFODNN7EXAMPLE eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
     let outputSeconds = best(20) { sink &+= redactor.redact(ordinary).kinds.count }
     let secretSeconds = best(20) { sink &+= redactor.redact(secrets).kinds.count }
-    print("{\"events\": \(events), \"ns_per_sample_payload\": \(Int(payloadSeconds / Double(events) * 1e9)), \"ms_per_64k_output\": \(Int(outputSeconds * 1e6) / 1000).\(Int(outputSeconds * 1e6) % 1000), \"ms_per_64k_output_with_secrets\": \(Int(secretSeconds * 1e6) / 1000).\(Int(secretSeconds * 1e6) % 1000), \"sink\": \(sink % 2)}")
+    /// Milliseconds with three decimals (a JSON number).
+    func ms(_ seconds: Double) -> String {
+        let micro = Int((seconds * 1e6).rounded())
+        let fraction = String(micro % 1000)
+        return "\(micro / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+    print("{\"events\": \(events), \"ns_per_sample_payload\": \(Int(payloadSeconds / Double(events) * 1e9)), \"ms_per_64k_output\": \(ms(outputSeconds)), \"ms_per_64k_output_with_secrets\": \(ms(secretSeconds)), \"sink\": \(sink % 2)}")
 }
 
 extension String {
