@@ -217,8 +217,10 @@ public enum CommandRunner {
 }
 
 extension CommandRunner.Result {
-    /// The event this run becomes (`CommandExecuted` or `CommandFailedToStart`).
-    public func payload(argv: [String], cwd: String, step: String?) -> any EventPayload {
+    /// The event this run becomes (`CommandExecuted` or `CommandFailedToStart`). With `keep`, each
+    /// stream was captured past it (`CapturedOutput.redactionLookahead`) and is cut to `keep` bytes
+    /// once redacted; it counts as truncated when it printed more than `keep`.
+    public func payload(argv: [String], cwd: String, step: String?, keep: Int? = nil) -> any EventPayload {
         switch self {
         case .failedToStart(let error):
             return CommandFailedToStart(argv: argv, cwd: cwd, step: step, error: error)
@@ -231,7 +233,9 @@ extension CommandRunner.Result {
         case .finished(let exitStatus, let signal, let stdout, let stderr, let startedAt, let endedAt):
             func captured(_ s: CommandRunner.Stream) -> CapturedOutput {
                 // Invalid UTF-8 becomes U+FFFD in the kept text; the digest is of the bytes as printed.
-                CapturedOutput(text: String(decoding: s.kept, as: UTF8.self), bytes: s.total, sha256: s.sha256.hex, truncated: s.truncated)
+                CapturedOutput(
+                    text: String(decoding: s.kept, as: UTF8.self), bytes: s.total, sha256: s.sha256.hex, truncated: s.total > (keep ?? s.kept.count),
+                    keep: keep.flatMap { s.kept.count > $0 ? $0 : nil })
             }
             return CommandExecuted(
                 argv: argv, cwd: cwd, step: step, startedAt: startedAt, endedAt: endedAt, exitStatus: exitStatus, signal: signal,

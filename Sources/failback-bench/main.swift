@@ -10,6 +10,7 @@
 // Leaves DIR/ours.sqlite (N events in one drill) for the verify benchmark.
 //
 //   failback-bench --read-phases STORE
+//   failback-bench --redaction [EVENTS]   (redaction alone: RedactionBench.swift)
 //
 // 3. Reading a store's largest drill, phase by phase: raw SQLite rows (the baseline), + event
 //    envelopes, + typed payloads, + the drill's state; each as ms and as a multiple of the rows.
@@ -48,6 +49,10 @@ func check(_ rc: Int32, _ db: OpaquePointer?, _ what: String) {
 let args = CommandLine.arguments
 if let i = args.firstIndex(of: "--read-phases"), i + 1 < args.count {
     readPhases(args[i + 1])
+    exit(0)
+}
+if args.contains("--redaction") {
+    redactionBench(events: argument("--redaction", 1_000_000))
     exit(0)
 }
 guard let dirIndex = args.firstIndex(of: "--dir"), dirIndex + 1 < args.count else {

@@ -40,8 +40,11 @@ struct Exec: ParsableCommand {
         }
         var path = [CChar](repeating: 0, count: 4096)
         let cwd = getcwd(&path, path.count) != nil ? String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "."
-        let result = CommandRunner.run(command, captureLimit: recorder.maxOutputBytes, live: true)
-        let outcome = try recorder.record(result.payload(argv: command, cwd: cwd, step: step), drill: drill.drillID, idempotencyKey: appendOptions.idempotencyKey)
+        // Captured past the cap, redacted whole, then cut: no cut keeps the head of a secret.
+        let lookahead = recorder.maxOutputBytes > 0 ? CapturedOutput.redactionLookahead : 0
+        let result = CommandRunner.run(command, captureLimit: recorder.maxOutputBytes + lookahead, live: true)
+        let payload = result.payload(argv: command, cwd: cwd, step: step, keep: recorder.maxOutputBytes)
+        let outcome = try recorder.record(payload, drill: drill.drillID, idempotencyKey: appendOptions.idempotencyKey)
         Output.printError(Output.render(outcome.event, json: appendOptions.json))
         if case .failedToStart(let error) = result { Output.printError("failback: error: \(command[0]): \(error) (recorded)") }
         throw ExitCode(result.exitCode)

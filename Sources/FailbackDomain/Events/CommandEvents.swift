@@ -7,12 +7,42 @@ public struct CapturedOutput: Sendable, Equatable {
     public var bytes: Int
     public var sha256: String
     public var truncated: Bool
+    /// The most bytes of text the event keeps, when `text` holds more (captured beyond the cap so
+    /// that redaction sees a secret that crosses it whole): cut after redaction. Not recorded.
+    public var keep: Int?
 
-    public init(text: String, bytes: Int, sha256: String, truncated: Bool) {
+    public init(text: String, bytes: Int, sha256: String, truncated: Bool, keep: Int? = nil) {
         self.text = text
         self.bytes = bytes
         self.sha256 = sha256
         self.truncated = truncated
+        self.keep = keep
+    }
+
+    /// How many secrets' worth of bytes to capture past the cap: a secret that starts before the
+    /// cap and ends within this is seen whole by redaction (a 4096-bit RSA key block is ~3.3 KB).
+    public static let redactionLookahead = 16_384
+
+    /// `text` (redacted) cut to at most `limit` bytes: at a character boundary, and before a
+    /// marker that the cut would split.
+    public static func cut(_ text: String, to limit: Int) -> String {
+        var bytes = Array(text.utf8)
+        guard bytes.count > limit else { return text }
+        var end = limit
+        while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        // A marker open at the cut goes whole.
+        let open = Array("[REDACTED:".utf8)
+        var k = end - 1
+        while k >= 0 && end - k <= 64 {
+            if bytes[k] == 0x5D { break }
+            if bytes[k] == 0x5B && k + open.count <= bytes.count && bytes[k..<(k + open.count)].elementsEqual(open) {
+                end = k
+                break
+            }
+            k -= 1
+        }
+        bytes.removeSubrange(end...)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     var json: JSONValue { ["text": .string(text), "bytes": JSONValue(bytes), "sha256": .string(sha256), "truncated": .bool(truncated)] }
@@ -53,6 +83,24 @@ public struct CommandExecuted: EventPayload, Equatable {
     }
 
     public var succeeded: Bool { exitStatus == 0 }
+
+    public func capAfterRedaction(_ redacted: inout RedactedPayload) {
+        guard case .object(var members) = redacted.value else { return }
+        var changed = false
+        for (name, output) in [("stdout", stdout), ("stderr", stderr)] {
+            guard let keep = output.keep, case .object(var stream)? = members[name], case .string(let text)? = stream["text"],
+                text.utf8.count > keep
+            else { continue }
+            let cut = CapturedOutput.cut(text, to: keep)
+            stream["text"] = .string(cut)
+            members[name] = .object(stream)
+            changed = true
+            // A redaction whose marker the cut took away is no longer in the event.
+            let pointer = "/payload/\(name)/text"
+            redacted.redactions.removeAll { $0.pointer == pointer && !cut.contains(Redactor.marker($0.kind)) }
+        }
+        if changed { redacted.value = .object(members) }
+    }
 
     public var json: JSONValue {
         .members([

@@ -20,6 +20,9 @@ public protocol EventPayload: Sendable {
     /// (events recorded before a check existed stay readable): every field as its schema and
     /// docs/cli.md say (names, hosts, ports, counts). Called by the `Recorder`.
     func validate() throws(InvalidInput)
+    /// Cuts what redaction left to the lengths the payload keeps (a command's output is redacted
+    /// whole, then cut, so that no cut keeps the head of a secret). Most payloads: nothing.
+    func capAfterRedaction(_ redacted: inout RedactedPayload)
 }
 
 extension EventPayload {
@@ -29,6 +32,7 @@ extension EventPayload {
     public static var lifecycle: DrillLifecycle { .continues }
     public static var entersTimeline: Bool { true }
     public func validate() throws(InvalidInput) {}
+    public func capAfterRedaction(_ redacted: inout RedactedPayload) {}
 }
 
 /// A stored event's payload decoded to its type. The recorder writes a closed set of types, so a

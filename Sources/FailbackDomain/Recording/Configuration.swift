@@ -16,6 +16,8 @@ public struct Configuration: Sendable {
     public static let maximumPayloadBytes = 8 << 20
 
     public var extraRedactionPatterns: [(kind: String, pattern: String)] = []
+    /// The same patterns, compiled (when read from a file, as it is checked).
+    public var extraRedactionRules: [RedactionRule] = []
     public var maxPayloadBytes = Configuration.defaultMaxPayloadBytes
     /// The default cap on each captured output stream of `failback exec`.
     public static let defaultMaxOutputBytes = 65_536
@@ -44,7 +46,7 @@ public struct Configuration: Sendable {
                 guard let kind = entry["kind"]?.stringValue, let regex = entry["regex"]?.stringValue, entry.objectValue?.count == 2 else {
                     throw InvalidInput("\(at) must be {\"kind\": string, \"regex\": string}")
                 }
-                do { _ = try RedactionRule(kind: kind, pattern: regex) } catch { throw InvalidInput("\(at): \(error.message)") }
+                do { config.extraRedactionRules.append(try RedactionRule(kind: kind, pattern: regex)) } catch { throw InvalidInput("\(at): \(error.message)") }
                 config.extraRedactionPatterns.append((kind, regex))
             }
         }
@@ -67,6 +69,6 @@ public struct Configuration: Sendable {
 
     /// The redactor these settings ask for: the built-in rules, then the configured ones.
     public func makeRedactor() -> Redactor {
-        Redactor(extraRules: extraRedactionPatterns.map { try! RedactionRule(kind: $0.kind, pattern: $0.pattern) })
+        Redactor(extraRules: extraRedactionRules)
     }
 }

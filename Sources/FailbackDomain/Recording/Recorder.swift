@@ -18,6 +18,9 @@ public final class Recorder {
     /// The last state of each drill this recorder rebuilt: a gated command tried again after the
     /// drill moved on folds only the events added since (see `writableState`).
     var latestStates: [String: DrillState] = [:]
+    /// Each drill's learned secrets (salted hashes), read from the store once and kept up to date
+    /// with what this recorder's events learn.
+    private var learned: [String: LearnedSecrets] = [:]
 
     public init(store: any EventStore, context: RecordingContext, configuration: Configuration = Configuration()) {
         self.store = store
@@ -51,12 +54,20 @@ public final class Recorder {
     public func draft(_ payload: any EventPayload, drillID: String, at time: Timestamp, idempotencyKey: String?) throws -> EventDraft {
         try payload.validate()
         try context.validate()
-        let (clean, redactions) = redactor.redact(payload.json, at: "/payload")
+        var memory = try learnedSecrets(drillID)
+        var result = redactor.redact(payload.json, at: "/payload", memory: memory)
+        payload.capAfterRedaction(&result)
+        var records: [LearnedSecretRecord] = []
+        for secret in result.learned {
+            let record = memory.record(for: secret)
+            if memory.add(record) { records.append(record) }
+        }
         let kind = type(of: payload)
-        let draft = EventDraft(
+        var draft = EventDraft(
             type: kind.eventType, schemaVersion: kind.schemaVersion, drillID: drillID, recordedAt: time,
-            actor: context.actor, host: context.host, payload: clean, redactions: redactions, idempotencyKey: idempotencyKey,
+            actor: context.actor, host: context.host, payload: result.value, redactions: result.redactions, idempotencyKey: idempotencyKey,
             lifecycle: kind.lifecycle)
+        draft.learnedSecrets = records
         if draft.canonicalPayload.count > maxPayloadBytes {
             let setting = configSource.map { "limits.max_payload_bytes in \($0)" } ?? "limits.max_payload_bytes in the store's config.json"
             throw InvalidInput(
@@ -65,6 +76,7 @@ public final class Recorder {
         if let key = idempotencyKey, key.isEmpty || key.count > 200 {
             throw InvalidInput("idempotency key must be 1 to 200 characters")
         }
+        learned[drillID] = memory
         try Self.checkLine(draft)
         return draft
     }
@@ -86,6 +98,14 @@ public final class Recorder {
                 throw InvalidInput("\(draft.type) payload holds \(values) JSON values, over the limit of \(EventLine.maximumValues): nothing appended")
             }
         }
+    }
+
+    /// The drill's learned secrets: read from the store the first time, then kept here.
+    func learnedSecrets(_ drillID: String) throws -> LearnedSecrets {
+        if let known = learned[drillID] { return known }
+        let memory = LearnedSecrets(drillID: drillID, records: try store.learnedSecrets(drill: drillID))
+        learned[drillID] = memory
+        return memory
     }
 
     private func append(_ draft: EventDraft) throws -> AppendOutcome {
@@ -129,6 +149,8 @@ extension Recorder {
         committed: ([AppendOutcome]) -> Void
     ) throws {
         let drill = try drillForWriting(drillID).drillID
+        // Read here: the preparing thread must not use the store's connection while this one appends.
+        _ = try learnedSecrets(drill)
         // At most two batches prepared ahead of the committing thread.
         let prepared = HandOff<[EventDraft]>(depth: 2)
         // The preparing thread alone uses this recorder's redactor until it finishes (`done`).

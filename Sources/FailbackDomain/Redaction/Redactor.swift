@@ -1,34 +1,13 @@
 import FailbackLog
 
-/// One way a secret shows up in text, and how to cut it out.
-public struct RedactionRule {
+/// A rule from configuration: a regular expression for the shapes a team's own secrets take.
+public struct RedactionRule: Sendable {
     /// Recorded in the event as the redaction's `kind`.
     public let kind: String
-    private let compiled: CompiledOnFirstUse
-    var regex: Regex<AnyRegexOutput> { compiled.regex }
-    /// The capture group that holds the secret (0: the whole match).
-    let secretGroup: Int
-    /// Cheap pre-check: the rule runs only on text that contains one of these ASCII words (compared
-    /// ignoring case, unless `caseSensitiveKeywords`). Empty: always runs.
-    let keywords: [[UInt8]]
-    let caseSensitiveKeywords: Bool
-    /// The rule applies only to text this also matches (e.g. a conninfo string).
-    private let compiledCondition: CompiledOnFirstUse?
-    var condition: Regex<AnyRegexOutput>? { compiledCondition?.regex }
+    private let compiled: CompiledRegex
 
-    /// A built-in rule. Its patterns are compiled when first needed: most text never gets past the
-    /// keyword check, and compiling every rule at start-up would cost each command milliseconds.
-    init(kind: String, _ pattern: String, secretGroup: Int, keywords: [String] = [], caseSensitiveKeywords: Bool = false, condition: String? = nil) {
-        self.kind = kind
-        self.compiled = CompiledOnFirstUse(pattern)
-        self.secretGroup = secretGroup
-        self.keywords = keywords.map { Array($0.utf8) }
-        self.caseSensitiveKeywords = caseSensitiveKeywords
-        self.compiledCondition = condition.map(CompiledOnFirstUse.init)
-    }
-
-    /// A rule from configuration. `pattern` is a regular expression; when it has a group named
-    /// `secret` (`(?<secret>...)`), only that group is replaced, otherwise the whole match is.
+    /// `pattern` is a regular expression; when it has a group named `secret` (`(?<secret>...)`),
+    /// only that group is replaced, otherwise the whole match is.
     public init(kind: String, pattern: String) throws(InvalidInput) {
         guard !kind.isEmpty, kind.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
             throw InvalidInput("redaction kind \"\(kind)\" must be ASCII letters, digits, '_' or '-'")
@@ -38,161 +17,210 @@ public struct RedactionRule {
             throw InvalidInput("redaction pattern \(pattern.debugDescription) is not a valid regular expression: \(error)")
         }
         self.kind = kind
-        self.compiled = CompiledOnFirstUse(compiled: regex)
-        self.secretGroup = 0
-        self.keywords = []
-        self.caseSensitiveKeywords = false
-        self.compiledCondition = nil
+        self.compiled = CompiledRegex(regex)
     }
 
-    /// The range of the secret in one match: the `secret` group if the pattern names one, else `secretGroup`.
-    func secretRange(in match: Regex<AnyRegexOutput>.Match) -> Range<String.Index>? {
-        if let named = match.output["secret"] { return named.range }
-        guard secretGroup < match.output.count else { return nil }
-        return match.output[secretGroup].range
+    /// The ranges of the secrets this rule finds in `text` (markers already there excepted).
+    func secretRanges(in text: String) -> [Range<String.Index>] {
+        var ranges: [Range<String.Index>] = []
+        for match in text.matches(of: compiled.regex) {
+            guard let range = match.output["secret"]?.range ?? match.range as Range<String.Index>?, !range.isEmpty else { continue }
+            let secret = text[range]
+            if secret.hasPrefix("[REDACTED") || secret.hasPrefix("'[REDACTED") { continue }
+            ranges.append(range)
+        }
+        return ranges
     }
 }
 
-/// A regular expression compiled the first time it is used (built-in patterns are known to be valid).
-private final class CompiledOnFirstUse {
-    private let pattern: String
-    private var cached: Regex<AnyRegexOutput>?
+/// A compiled expression: immutable once made, so shared across threads.
+private final class CompiledRegex: @unchecked Sendable {
+    let regex: Regex<AnyRegexOutput>
+    init(_ regex: Regex<AnyRegexOutput>) { self.regex = regex }
+}
 
-    init(_ pattern: String) { self.pattern = pattern }
-    init(compiled: Regex<AnyRegexOutput>) {
-        self.pattern = ""
-        self.cached = compiled
-    }
+/// One string as redaction leaves it.
+public struct RedactedText: Sendable, Equatable {
+    public var text: String
+    /// The kinds of secret replaced, in the order they first occur.
+    public var kinds: [String]
+    /// How many secrets each kind replaced.
+    public var counts: [String: Int]
+}
 
-    var regex: Regex<AnyRegexOutput> {
-        if let cached { return cached }
-        let compiled = try! Regex(pattern)
-        cached = compiled
-        return compiled
-    }
+/// An event's payload as redaction leaves it.
+public struct RedactedPayload {
+    public var value: JSONValue
+    public var redactions: [Redaction]
+    /// The secrets replaced that are long and varied enough to look for elsewhere (`Redactor.learnable`).
+    public var learned: [String]
 }
 
 /// Removes secrets from payloads before they reach the append-only log, and says where it did.
 ///
-/// Text rules run on every string in the payload, in order; structural rules look at JSON members
-/// whose names say they hold a secret (`"password": ...`, `{"name": "CF_API_TOKEN", "value": ...}`).
-/// A secret becomes `[REDACTED:<kind>]`; text that is already a marker is left as it is, so
-/// redacting twice changes nothing.
-public struct Redactor {
+/// Built-in rules (`SecretScanner`, `CommandWords`: token formats, names and their values,
+/// headers, URL credentials, command-line flags) run on every string of a payload, then the
+/// configured rules; structural rules look at JSON members whose names say they hold a secret
+/// (`"password": ...`, `{"name": "CF_API_TOKEN", "value": ...}`) and at arrays of strings as
+/// command lines. A secret becomes `[REDACTED:<kind>]`; markers already there are left as they
+/// are, so redacting twice changes nothing. A secret found in one place of an event is then
+/// replaced wherever else it occurs in the event, and so are the secrets the drill learned before
+/// (`LearnedSecrets`), as `[REDACTED:learned_secret]`.
+public struct Redactor: Sendable {
     public static func marker(_ kind: String) -> String { "[REDACTED:\(kind)]" }
+    /// The kind of a secret replaced because it was found elsewhere (in the event or the drill).
+    public static let learnedKind = "learned_secret"
+    /// Shorter secrets are not looked for elsewhere: too likely to occur by chance.
+    public static let minimumLearnedLength = 6
 
+    /// The configured rules, run after the built-in ones.
     public let rules: [RedactionRule]
-    /// Every rule's keywords, flattened, and whether some rule has none (then every string is looked at).
-    private let keywords: [(word: [UInt8], ignoringCase: Bool)]
-    private let someRuleAlwaysRuns: Bool
 
     public init(extraRules: [RedactionRule] = []) {
-        self.rules = Self.builtInRules() + extraRules
-        self.keywords = rules.flatMap { rule in rule.keywords.map { ($0, !rule.caseSensitiveKeywords) } }
-        self.someRuleAlwaysRuns = rules.contains { $0.keywords.isEmpty }
+        self.rules = extraRules
     }
 
-    /// The built-in text rules, in the order they run.
-    public static func builtInRules() -> [RedactionRule] { [
-        RedactionRule(kind: "url_credentials", #"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/@:]*):([^\s/@]+)@"#, secretGroup: 3, keywords: ["://"]),
-        // redis-cli -u reads `redis://SECRET@host` (no colon) as a password, not a user name.
-        RedactionRule(kind: "url_credentials", #"(?i)\b(rediss?://)([^\s/@:]+)@"#, secretGroup: 2, keywords: ["redis"]),
-        RedactionRule(
-            kind: "authorization_header",
-            #"(?i)\b(?:proxy-)?authorization\s*:\s*(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?(?!(?:bearer|basic|token|digest|negotiate|apikey)\b)([^\s"'$][^\s"']*)"#,
-            secretGroup: 1, keywords: ["authorization"]),
-        RedactionRule(kind: "bearer_token", #"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]+=*)"#, secretGroup: 1, keywords: ["bearer"]),
-        RedactionRule(
-            kind: "conninfo_password", #"(?i)(?:^|[\s"'])password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'"]+)"#, secretGroup: 1, keywords: ["password"],
-            condition: #"(?i)\b(?:host|hostaddr|dbname|port|user|sslmode)\s*=\s*\S"#),
-        RedactionRule(
-            kind: "env_secret", #"\b([A-Z][A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|KEY))=("[^"]*"|'[^']*'|[^\s"'&;$][^\s"'&;]*)"#,
-            secretGroup: 2, keywords: ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY"], caseSensitiveKeywords: true),
-        RedactionRule(kind: "password_parameter", ##"(?i)\b([a-z0-9_\-]*(?:password|passwd)|pwd)=([^&\s'"#]+)"##, secretGroup: 2, keywords: ["pass", "pwd"]),
-        RedactionRule(
-            kind: "token_parameter",
-            ##"(?i)\b([a-z0-9_\-]*token|api[_\-]?key|apikey|client_secret|secret)=([^&\s'"#]+)"##, secretGroup: 2, keywords: ["token", "key", "secret"]),
-    ] }
+    // MARK: Text
 
     /// Redacts one string: the new text and the kinds of secret found in it.
     public func redact(_ text: String) -> (text: String, kinds: [String]) {
-        var text = text
-        var kinds: [String] = []
-        guard mightHoldSecret(text) else { return (text, []) }
-        for rule in rules {
-            if !rule.keywords.isEmpty, !rule.keywords.contains(where: { Self.contains(text, $0, ignoringCase: !rule.caseSensitiveKeywords) }) { continue }
-            if let condition = rule.condition, (try? condition.firstMatch(in: text)) == nil { continue }
-            var ranges: [Range<String.Index>] = []
-            for match in text.matches(of: rule.regex) {
-                guard let range = rule.secretRange(in: match) else { continue }
-                let secret = text[range]
-                if secret.isEmpty || secret.hasPrefix("[REDACTED") || secret.hasPrefix("'[REDACTED") { continue }
-                // Inside a marker already there (`redis://[REDACTED:url_credentials]@h` is no user:password).
-                if text[..<range.lowerBound].hasSuffix("[REDACTED:") { continue }
-                ranges.append(range)
-            }
-            guard !ranges.isEmpty else { continue }
-            for range in ranges.reversed() { text.replaceSubrange(range, with: Self.marker(rule.kind)) }
-            kinds.append(rule.kind)
-        }
-        return (text, kinds)
+        let result = redactText(text)
+        return (result.text, result.kinds)
     }
 
-    /// Whether `text` contains the ASCII `keyword` (lowercase when `ignoringCase`), by a plain byte scan:
-    /// the pre-check runs on every string of every event, so it stays off Foundation and the regex engine.
-    static func contains(_ text: String, _ needle: [UInt8], ignoringCase: Bool) -> Bool {
-        var text = text
-        return text.withUTF8 { hay in
-            guard needle.count <= hay.count, let first = needle.first else { return needle.isEmpty }
-            var i = 0
-            let last = hay.count - needle.count
-            while i <= last {
-                var b = hay[i]
-                if ignoringCase, b >= 0x41, b <= 0x5A { b |= 0x20 }
-                if b == first {
-                    var j = 1
-                    while j < needle.count {
-                        var c = hay[i + j]
-                        if ignoringCase, c >= 0x41, c <= 0x5A { c |= 0x20 }
-                        if c != needle[j] { break }
-                        j += 1
-                    }
-                    if j == needle.count { return true }
-                }
-                i += 1
-            }
-            return false
-        }
+    /// Redacts one string, with how many secrets of each kind it replaced (`failback redact test`).
+    public func redactText(_ text: String) -> RedactedText {
+        var secrets: [String] = []
+        return redacted(text, secrets: &secrets) ?? RedactedText(text: text, kinds: [], counts: [:])
     }
+
+    /// The text with its secrets replaced, or nil when there is none. `secrets` gets the values replaced.
+    func redacted(_ text: String, secrets: inout [String]) -> RedactedText? {
+        var result: RedactedText?
+        if SecretScanner.automaton.occurs(in: text) {
+            let bytes = Array(text.utf8)
+            let (findings, markers) = SecretScanner.scan(bytes)
+            if !findings.isEmpty {
+                result = Self.apply(Self.spans(findings, markers: markers), to: bytes, secrets: &secrets)
+            }
+        }
+        for rule in rules {
+            var current = result?.text ?? text
+            let ranges = rule.secretRanges(in: current)
+            guard !ranges.isEmpty else { continue }
+            for range in ranges.reversed() {
+                secrets.append(String(current[range]))
+                current.replaceSubrange(range, with: Self.marker(rule.kind))
+            }
+            var r = result ?? RedactedText(text: text, kinds: [], counts: [:])
+            r.text = current
+            if r.counts[rule.kind] == nil { r.kinds.append(rule.kind) }
+            r.counts[rule.kind, default: 0] += ranges.count
+            result = r
+        }
+        return result
+    }
+
+    /// Findings merged into the spans to replace: sorted, overlapping ones joined (the first, longest,
+    /// highest-ranked names it), none touching a marker already in the text.
+    static func spans(_ findings: [Finding], markers: [Range<Int>]) -> [Finding] {
+        let sorted = findings
+            .filter { f in !markers.contains { $0.overlaps(f.start..<f.end) } }
+            .sorted { ($0.start, -$0.end, $0.rank) < ($1.start, -$1.end, $1.rank) }
+        var spans: [Finding] = []
+        for f in sorted {
+            if let last = spans.last, f.start < last.end {
+                spans[spans.count - 1].end = max(last.end, f.end)
+            } else {
+                spans.append(f)
+            }
+        }
+        return spans
+    }
+
+    static func apply(_ spans: [Finding], to bytes: [UInt8], secrets: inout [String]) -> RedactedText {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var kinds: [String] = []
+        var counts: [String: Int] = [:]
+        var at = 0
+        for span in spans {
+            out += bytes[at..<span.start]
+            out += Array(marker(span.kind).utf8)
+            secrets.append(String(decoding: bytes[span.start..<span.end], as: UTF8.self))
+            if counts[span.kind] == nil { kinds.append(span.kind) }
+            counts[span.kind, default: 0] += 1
+            at = span.end
+        }
+        out += bytes[at...]
+        return RedactedText(text: String(decoding: out, as: UTF8.self), kinds: kinds, counts: counts)
+    }
+
+    /// Whether a secret is worth looking for elsewhere: at least `minimumLearnedLength` bytes and
+    /// two kinds of character (lower case, upper case, digits, others), so that a word or a number
+    /// that happened to be a value (`expired`, `123456`) does not vanish from the whole drill.
+    public static func learnable(_ secret: String) -> Bool {
+        guard secret.utf8.count >= minimumLearnedLength, !secret.hasPrefix("[REDACTED"), !secret.hasPrefix("$") else { return false }
+        var classes = 0
+        var seen = [false, false, false, false]
+        for b in secret.utf8 {
+            let c = Ascii.isLowerLetter(b) ? 0 : Ascii.isUpper(b) ? 1 : Ascii.isDigit(b) ? 2 : 3
+            if !seen[c] {
+                seen[c] = true
+                classes += 1
+            }
+        }
+        return classes >= 2
+    }
+
+    // MARK: Payloads
 
     /// Redacts every string in a JSON value. `pointer` is where `value` sits in the event envelope
     /// (e.g. `/payload`); the redactions name the exact members changed.
     public func redact(_ value: JSONValue, at pointer: String) -> (value: JSONValue, redactions: [Redaction]) {
+        let result = redact(value, at: pointer, memory: nil)
+        return (result.value, result.redactions)
+    }
+
+    /// Redacts every string in a JSON value, then replaces, wherever they occur in it, the secrets
+    /// found in it and those `memory` holds (a drill's learned secrets).
+    public func redact(_ value: JSONValue, at pointer: String, memory: LearnedSecrets?) -> RedactedPayload {
         var found: [Redaction] = []
-        let result = redacted(value, at: pointer, into: &found)
-        return (result ?? value, found)
+        var secrets: [String] = []
+        var result = redacted(value, at: pointer, into: &found, secrets: &secrets) ?? value
+        let learned = secrets.isEmpty ? [] : Array(Set(secrets.filter(Self.learnable))).sorted()
+        if !learned.isEmpty || !(memory?.isEmpty ?? true) {
+            let known = KnownSecrets(values: learned, memory: memory)
+            if let again = known.replaced(in: result, at: pointer, into: &found) { result = again }
+        }
+        return RedactedPayload(value: result, redactions: found, learned: learned)
     }
 
     /// The redacted value, or nil when nothing in it changed (no copy is made then). Pointers are
     /// built only where a redaction is recorded or a container entered: this runs on every event.
-    private func redacted(_ value: JSONValue, at pointer: String, into found: inout [Redaction]) -> JSONValue? {
+    private func redacted(_ value: JSONValue, at pointer: String, into found: inout [Redaction], secrets: inout [String]) -> JSONValue? {
         switch value {
         case .string(let s):
-            let (text, kinds) = redact(s)
-            guard !kinds.isEmpty else { return nil }
-            for kind in kinds { found.append(Redaction(pointer: pointer, kind: kind)) }
-            return .string(text)
+            guard let r = redacted(s, secrets: &secrets) else { return nil }
+            for kind in r.kinds { found.append(Redaction(pointer: pointer, kind: kind)) }
+            return .string(r.text)
         case .array(let elements):
             var copy: [JSONValue]? = nil
-            for (i, element) in elements.enumerated() where element.isContainerOrString {
-                // Command lines: `--password VALUE`, `--token VALUE`... the value is the next argument.
-                if i > 0, case .string(let flag) = elements[i - 1], Self.isSecretFlag(flag), case .string(let v) = element, !v.hasPrefix("[REDACTED") {
+            // A command line: the command-line rules read its elements as words.
+            if elements.count > 1, let argv = Self.strings(elements), argv.contains(where: { $0.hasPrefix("-") || $0.count > 2 }) {
+                for (i, range, kind) in Self.argvFindings(argv) {
+                    let element = argv[i]
+                    let utf8 = Array(element.utf8)
+                    secrets.append(String(decoding: utf8[range], as: UTF8.self))
+                    let text = String(decoding: utf8[..<range.lowerBound] + Array(Self.marker(kind).utf8) + utf8[range.upperBound...], as: UTF8.self)
                     if copy == nil { copy = elements }
-                    copy![i] = .string(Self.marker("argument_secret"))
-                    found.append(Redaction(pointer: "\(pointer)/\(i)", kind: "argument_secret"))
-                    continue
+                    copy![i] = .string(text)
+                    found.append(Redaction(pointer: "\(pointer)/\(i)", kind: kind))
                 }
-                if let changed = redacted(element, at: "\(pointer)/\(i)", into: &found) {
+            }
+            for (i, element) in (copy ?? elements).enumerated() where element.isContainerOrString {
+                if case .string(let s) = element, rules.isEmpty, !SecretScanner.automaton.occurs(in: s) { continue }
+                if let changed = redacted(element, at: "\(pointer)/\(i)", into: &found, secrets: &secrets) {
                     if copy == nil { copy = elements }
                     copy![i] = changed
                 }
@@ -205,9 +233,10 @@ public struct Redactor {
                 copy![key] = v
             }
             // {"name": "CF_API_TOKEN", "value": "..."}: Kubernetes env entries and the like.
-            if let name = members["name"]?.stringValue, Self.isEnvironmentSecretName(name),
-                let v = members["value"]?.stringValue, !v.isEmpty, !v.hasPrefix("[REDACTED")
+            if let name = members["name"]?.stringValue, SecretName.isSecret(Array(name.utf8), environment: true),
+                let v = members["value"]?.stringValue, !Placeholder.matches(Array(v.utf8))
             {
+                secrets.append(v)
                 set("value", .string(Self.marker("env_secret")))
                 found.append(Redaction(pointer: "\(pointer)/value", kind: "env_secret"))
             }
@@ -216,15 +245,15 @@ public struct Redactor {
             for key in keys {
                 let current = copy?[key] ?? members[key]!
                 guard current.isContainerOrString else { continue }
-                if case .string(let s) = current, !s.isEmpty, !s.hasPrefix("[REDACTED"),
-                    let kind = Self.isEnvironmentSecretName(key) ? "env_secret" : Self.isSecretFieldName(key) ? "secret_field" : nil
-                {
+                if case .string(let s) = current, let kind = Self.memberKind(key), !Placeholder.matches(Array(s.utf8)) {
+                    secrets.append(s)
                     set(key, .string(Self.marker(kind)))
                     found.append(Redaction(pointer: "\(pointer)/\(Self.escapePointerToken(key))", kind: kind))
                     continue
                 }
-                if case .string(let s) = current, !mightHoldSecret(s) { continue }
-                if let changed = redacted(current, at: "\(pointer)/\(Self.escapePointerToken(key))", into: &found) { set(key, changed) }
+                // No pointer is built for a string no rule can match: this runs on every member of every event.
+                if case .string(let s) = current, rules.isEmpty, !SecretScanner.automaton.occurs(in: s) { continue }
+                if let changed = redacted(current, at: "\(pointer)/\(Self.escapePointerToken(key))", into: &found, secrets: &secrets) { set(key, changed) }
             }
             return copy.map(JSONValue.object)
         case .null, .bool, .number:
@@ -232,44 +261,145 @@ public struct Redactor {
         }
     }
 
-    /// False when no text rule can match `text` (every rule has keywords and none occurs).
-    private func mightHoldSecret(_ text: String) -> Bool {
-        if someRuleAlwaysRuns { return true }
-        for k in keywords where Self.contains(text, k.word, ignoringCase: k.ignoringCase) { return true }
-        return false
+    /// `env_secret` for an upper-case secret name (`DB_PASSWORD`), `secret_field` for other secret
+    /// names (`password`, `apiKey`, `client_secret`), nil for the rest.
+    static func memberKind(_ key: String) -> String? {
+        // Most member names (`source`, `lag_seconds`) hold no anchor: one table walk says so.
+        guard SecretScanner.automaton.occurs(in: key) else { return nil }
+        let bytes = Array(key.utf8)
+        if SecretName.isEnvironmentStyle(bytes) { return SecretName.isSecret(bytes, environment: true) ? "env_secret" : nil }
+        return SecretName.isSecret(bytes, environment: false) ? "secret_field" : nil
     }
 
-    /// `--password`, `-password`, `--token`, `--api-key`, `--client-secret`... (a flag whose value follows it).
-    static func isSecretFlag(_ arg: String) -> Bool {
-        guard arg.hasPrefix("-"), !arg.contains("=") else { return false }
-        let name = arg.drop { $0 == "-" }.lowercased()
-        return ["password", "passwd", "pass", "token", "secret", "api-key", "apikey", "api_key", "client-secret", "access-token", "auth-token", "bearer"]
-            .contains(String(name))
+    static func strings(_ elements: [JSONValue]) -> [String]? {
+        var strings: [String] = []
+        strings.reserveCapacity(elements.count)
+        for e in elements {
+            guard case .string(let s) = e else { return nil }
+            strings.append(s)
+        }
+        return strings
     }
 
-    /// `CF_API_TOKEN`, `PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`: upper-case names ending in a secret word.
-    static func isEnvironmentSecretName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, ("A"..."Z").contains(first),
-            name.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
-        else { return false }
-        return ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY"].contains { name.hasSuffix($0) }
-    }
-
-    static let secretFieldNames: [[UInt8]] = [
-        "password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key", "access_token", "accesstoken",
-        "refresh_token", "client_secret", "clientsecret", "private_key", "privatekey", "authorization", "bearer",
-    ].map { Array($0.utf8) }
-
-    /// Member names that say their value is a secret: `password`, `apiKey`, `client_secret`...
-    static func isSecretFieldName(_ name: String) -> Bool {
-        let n = name.utf8.count
-        guard n >= 3, n <= 14 else { return false }  // the lengths in secretFieldNames
-        return secretFieldNames.contains { $0.count == n && contains(name, $0, ignoringCase: true) }
+    /// The command-line rules over an argv: (element, byte range in it, kind).
+    static func argvFindings(_ argv: [String]) -> [(Int, Range<Int>, String)] {
+        var joined: [UInt8] = []
+        var starts: [Int] = []
+        for (i, a) in argv.enumerated() {
+            if i > 0 { joined.append(0) }
+            starts.append(joined.count)
+            joined += a.utf8
+        }
+        let gate = joined.withUnsafeBufferPointer { SecretScanner.automaton.occurs(in: $0) }
+        guard gate else { return [] }
+        var findings: [Finding] = []
+        CommandWords.analyze(joined, argv: true, into: &findings)
+        var result: [(Int, Range<Int>, String)] = []
+        var taken: Set<Int> = []
+        // A private key pasted unquoted is split over elements: each element of the block goes whole.
+        let begin = Array("-----BEGIN ".utf8)
+        let spaced = joined.map { $0 == 0 ? 0x20 : $0 }
+        let blocks = KnownSecrets.occurrences(of: begin, in: spaced)
+        if !blocks.isEmpty {
+            var scan = Scan(bytes: spaced)
+            for r in blocks { scan.privateKeyBlock(at: r.lowerBound) }
+            for block in scan.findings {
+                for (i, start) in starts.enumerated() where start < block.end && start + argv[i].utf8.count > block.start {
+                    if taken.insert(i).inserted { result.append((i, 0..<argv[i].utf8.count, "private_key")) }
+                }
+            }
+        }
+        for f in findings.sorted(by: { $0.start < $1.start }) {
+            guard let i = starts.lastIndex(where: { $0 <= f.start }), taken.insert(i).inserted else { continue }
+            let range = (f.start - starts[i])..<(f.end - starts[i])
+            guard range.upperBound <= argv[i].utf8.count, !argv[i].hasPrefix("[REDACTED") else { continue }
+            // A flag's whole value element becomes the marker; a value inside an element (`-pX`,
+            // `--password=X`, `user:X`) only that part.
+            result.append((i, range, f.kind))
+        }
+        return result
     }
 
     /// RFC 6901: `~` → `~0`, `/` → `~1`.
     static func escapePointerToken(_ token: String) -> String {
-        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        token.replacingAll("~", "~0").replacingAll("/", "~1")
+    }
+}
+
+/// The secrets to look for again in a redacted payload: those found in it, in clear (they are
+/// only in memory), and a drill's learned ones, by salted hash.
+struct KnownSecrets {
+    let values: [[UInt8]]
+    let memory: LearnedSecrets?
+
+    init(values: [String], memory: LearnedSecrets?) {
+        self.values = values.map { Array($0.utf8) }
+        self.memory = memory
+    }
+
+    func replaced(in value: JSONValue, at pointer: String, into found: inout [Redaction]) -> JSONValue? {
+        switch value {
+        case .string(let s):
+            guard s.utf8.count >= Redactor.minimumLearnedLength else { return nil }
+            let bytes = Array(s.utf8)
+            var ranges: [Range<Int>] = []
+            for v in values { ranges += Self.occurrences(of: v, in: bytes) }
+            if let memory { ranges += memory.occurrences(in: bytes) }
+            guard !ranges.isEmpty else { return nil }
+            let markers = Self.markers(in: bytes)
+            let findings = ranges.map { Finding(start: $0.lowerBound, end: $0.upperBound, kind: Redactor.learnedKind, rank: 0) }
+            let spans = Redactor.spans(findings, markers: markers)
+            guard !spans.isEmpty else { return nil }
+            var ignored: [String] = []
+            let r = Redactor.apply(spans, to: bytes, secrets: &ignored)
+            found.append(Redaction(pointer: pointer, kind: Redactor.learnedKind))
+            return .string(r.text)
+        case .array(let elements):
+            var copy: [JSONValue]? = nil
+            for (i, e) in elements.enumerated() {
+                if let changed = replaced(in: e, at: "\(pointer)/\(i)", into: &found) {
+                    if copy == nil { copy = elements }
+                    copy![i] = changed
+                }
+            }
+            return copy.map(JSONValue.array)
+        case .object(let members):
+            var copy: [String: JSONValue]? = nil
+            for key in members.keys.sorted() {
+                if let changed = replaced(in: members[key]!, at: "\(pointer)/\(Redactor.escapePointerToken(key))", into: &found) {
+                    if copy == nil { copy = members }
+                    copy![key] = changed
+                }
+            }
+            return copy.map(JSONValue.object)
+        case .null, .bool, .number:
+            return nil
+        }
+    }
+
+    static func occurrences(of needle: [UInt8], in hay: [UInt8]) -> [Range<Int>] {
+        guard let first = needle.first, needle.count <= hay.count else { return [] }
+        var found: [Range<Int>] = []
+        var i = 0
+        let last = hay.count - needle.count
+        while i <= last {
+            if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) {
+                found.append(i..<(i + needle.count))
+                i += needle.count
+            } else {
+                i += 1
+            }
+        }
+        return found
+    }
+
+    static func markers(in bytes: [UInt8]) -> [Range<Int>] {
+        let open = Array("[REDACTED:".utf8)
+        var found: [Range<Int>] = []
+        for r in occurrences(of: open, in: bytes) {
+            if let close = bytes[r.upperBound...].prefix(64).firstIndex(of: 0x5D) { found.append(r.lowerBound..<(close + 1)) }
+        }
+        return found
     }
 }
 
@@ -279,12 +409,5 @@ extension JSONValue {
         case .string, .array, .object: return true
         case .null, .bool, .number: return false
         }
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard contains(target) else { return self }
-        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

@@ -18,6 +18,21 @@ public struct Redaction: Sendable, Hashable {
     var json: JSONValue { ["kind": .string(kind), "pointer": .string(pointer)] }
 }
 
+/// A secret a drill redacted, as the store remembers it (never in clear): its length in bytes, a
+/// 16-bit fingerprint of a rolling hash, and a salted SHA-256 (see `LearnedSecrets` in the domain).
+/// Kept beside the log, not in any chain.
+public struct LearnedSecretRecord: Sendable, Hashable {
+    public var length: Int
+    public var fingerprint: Int
+    public var digest: [UInt8]
+
+    public init(length: Int, fingerprint: Int, digest: [UInt8]) {
+        self.length = length
+        self.fingerprint = fingerprint
+        self.digest = digest
+    }
+}
+
 /// What an event does to its drill's place in the store's index of drills.
 public enum DrillLifecycle: Sendable, Equatable {
     /// An ordinary event of an open drill.
@@ -44,6 +59,8 @@ public struct EventDraft: Sendable {
     /// When set, the append is refused (`.conflict`) unless the drill's last event is still this
     /// `drill_seq`: a command checked against the drill's state appends only if that state still holds.
     public var expectedDrillSeq: Int?
+    /// Secrets redacted in this event, for the store to remember for its drill (in the same transaction).
+    public var learnedSecrets: [LearnedSecretRecord] = []
     /// RFC 8785 bytes of `payload`, computed once, outside the store's write lock.
     public let canonicalPayload: [UInt8]
     /// `recordedAt` as written in the event (RFC 3339, milliseconds, UTC), formatted once.

@@ -128,6 +128,8 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
             if let key = draft.idempotencyKey { keysInBatch[key] = recorded }
             outcomes.append(.appended(recorded))
         }
+        // Secrets the drafts redacted, remembered for their drills in the same transaction.
+        for draft in drafts where !draft.learnedSecrets.isEmpty { try tx.remember(draft.learnedSecrets, drill: draft.drillID) }
         // Index entries in a fixed order (the drills' first seq), so that concurrent writers take
         // any row locks a backend has in the same order.
         for (_, entry) in heads.sorted(by: { $0.value.head.startedSeq < $1.value.head.startedSeq }) where entry.head.eventCount > 0 {
@@ -184,6 +186,8 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
     }
 
     public func cachedProjections(_ name: String) throws(StoreError) -> [String: CachedProjection] { try backend.cachedProjections(name) }
+
+    public func learnedSecrets(drill id: String) throws(StoreError) -> [LearnedSecretRecord] { try backend.learnedSecrets(drill: id) }
 
     public func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError) {
         guard !isReadOnly, !projections.isEmpty else { return }

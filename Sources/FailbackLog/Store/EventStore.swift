@@ -82,6 +82,9 @@ public protocol EventStore: AnyObject {
     /// The `drill_seq` of the drill's last event recorded at or before `time` (0: none).
     func lastDrillSeq(drill id: String, recordedAtOrBefore time: Timestamp) throws(StoreError) -> Int
 
+    /// The secrets the drill's events redacted, as remembered (salted hashes) beside the log.
+    func learnedSecrets(drill id: String) throws(StoreError) -> [LearnedSecretRecord]
+
     /// Projections computed earlier under `name`, by drill (see `cacheProjections`).
     func cachedProjections(_ name: String) throws(StoreError) -> [String: CachedProjection]
 

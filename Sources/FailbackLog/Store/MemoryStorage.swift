@@ -21,6 +21,7 @@ public final class MemoryStorage: StorageBackend, @unchecked Sendable {
         public var rows: [Row] = []
         public var heads: [String: DrillHead] = [:]
         public var projections: [String: [String: CachedProjection]] = [:]
+        public var learned: [String: Set<LearnedSecretRecord>] = [:]
     }
 
     private let contents = Mutex(Contents())
@@ -66,6 +67,9 @@ public final class MemoryStorage: StorageBackend, @unchecked Sendable {
                 Row(
                     seq: row.seq, drillID: row.drillID, drillSeq: row.drillSeq, type: row.type, recordedAt: row.recordedAt, idempotencyKey: row.idempotencyKey,
                     canonical: row.canonical, hash: row.hash, leafHash: row.leafHash))
+        }
+        func remember(_ secrets: [LearnedSecretRecord], drill: String) throws(StoreError) {
+            working.learned[drill, default: []].formUnion(secrets)
         }
         func writeHead(_ head: DrillHead, isNew: Bool) throws(StoreError) {
             if let old = working.heads[head.drillID] {
@@ -125,6 +129,10 @@ public final class MemoryStorage: StorageBackend, @unchecked Sendable {
 
     public func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError) {
         contents.withLock { $0.projections[name, default: [:]].merge(projections) { _, new in new } }
+    }
+
+    public func learnedSecrets(drill: String) throws(StoreError) -> [LearnedSecretRecord] {
+        (snapshot.learned[drill] ?? []).sorted { ($0.length, $0.digest.lexicographicallyPrecedes($1.digest) ? 0 : 1) < ($1.length, 0) }
     }
 
     private static func withStored<T>(_ row: Row, _ body: (StoredEvent) throws -> T) rethrows -> T {

@@ -298,6 +298,17 @@ public final class SQLiteStorage: StorageBackend {
             }
         }
 
+        func remember(_ secrets: [LearnedSecretRecord], drill: String) throws(StoreError) {
+            try storage.translatingErrors(doing: "append") {
+                try storage.db.execute(SQLiteStorage.learnedSecretsTable)
+                let remember = try storage.db.statement("INSERT OR IGNORE INTO learned_secrets (drill_id, length, fingerprint, digest) VALUES (?, ?, ?, ?)")
+                for r in secrets {
+                    remember.reset()
+                    try remember.run([.text(drill), .int(r.length), .int(r.fingerprint), .blob(r.digest)])
+                }
+            }
+        }
+
         func writeHead(_ h: DrillHead, isNew: Bool) throws(StoreError) {
             try storage.translatingErrors(doing: "append") {
                 if isNew {
@@ -419,6 +430,31 @@ public final class SQLiteStorage: StorageBackend {
         // recorded_at is RFC 3339 in UTC with milliseconds, fixed width: text order is time order.
         try translatingErrors(doing: "read events") {
             try db.integer("SELECT coalesce(max(drill_seq), 0) FROM events WHERE drill_id = ? AND recorded_at <= ?", .text(id), .text(time.description)) ?? 0
+        }
+    }
+
+    // MARK: Secrets learned by drills, kept beside the log
+
+    /// Made by the first append that learns a secret, in its transaction. Not in any chain.
+    private static let learnedSecretsTable = """
+        CREATE TABLE IF NOT EXISTS learned_secrets (
+            drill_id    TEXT    NOT NULL,
+            length      INTEGER NOT NULL,
+            fingerprint INTEGER NOT NULL,
+            digest      BLOB    NOT NULL,
+            PRIMARY KEY (drill_id, digest)
+        ) STRICT
+        """
+
+    public func learnedSecrets(drill id: String) throws(StoreError) -> [LearnedSecretRecord] {
+        try translatingErrors(doing: "read learned secrets") {
+            guard try db.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'learned_secrets'") == 1 else { return [] }
+            let s = try db.statement("SELECT length, fingerprint, digest FROM learned_secrets WHERE drill_id = ? ORDER BY length, digest")
+            defer { s.reset() }
+            try s.bind([.text(id)])
+            var found: [LearnedSecretRecord] = []
+            while try s.step() { found.append(LearnedSecretRecord(length: s.int(0), fingerprint: s.int(1), digest: s.blob(2))) }
+            return found
         }
     }
 

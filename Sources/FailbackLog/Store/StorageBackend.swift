@@ -53,6 +53,9 @@ public protocol StorageBackend: AnyObject {
 
     func cachedProjections(_ name: String) throws(StoreError) -> [String: CachedProjection]
     func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError)
+
+    /// The secrets a drill's events redacted, as remembered beside the log (salted hashes).
+    func learnedSecrets(drill: String) throws(StoreError) -> [LearnedSecretRecord]
 }
 
 /// What an append may do while it holds the write lock: read the last `seq`, a drill's head and
@@ -64,6 +67,8 @@ public protocol WriteTransaction {
     func insert(_ row: NewRow) throws(StoreError)
     /// Writes the drill's index entry: a new one, or the one there moved forward.
     func writeHead(_ head: DrillHead, isNew: Bool) throws(StoreError)
+    /// Remembers secrets a drill redacted (salted hashes, beside the log; a known one is kept once).
+    func remember(_ secrets: [LearnedSecretRecord], drill: String) throws(StoreError)
 }
 
 /// A row an append writes: the event's place, its columns, its bytes and hashes.

@@ -86,6 +86,13 @@ public final class PostgresStorage: StorageBackend {
             value       bytea  NOT NULL,
             PRIMARY KEY (name, drill_id)
         );
+        CREATE TABLE failback.learned_secrets (  -- salted hashes of secrets a drill redacted; never evidence
+            drill_id    text   NOT NULL,
+            length      bigint NOT NULL,
+            fingerprint bigint NOT NULL,
+            digest      bytea  NOT NULL,
+            PRIMARY KEY (drill_id, digest)
+        );
         CREATE FUNCTION failback.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'failback %s are append-only: % refused', TG_TABLE_NAME, TG_OP; END $$;
         CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON failback.events FOR EACH ROW EXECUTE FUNCTION failback.refuse();
@@ -130,6 +137,7 @@ public final class PostgresStorage: StorageBackend {
         GRANT SELECT, INSERT, UPDATE ON failback.drills TO failback_writer;
         GRANT SELECT, UPDATE ON failback.log TO failback_writer;
         GRANT SELECT, INSERT, UPDATE ON failback.projections TO failback_writer;
+        GRANT SELECT, INSERT ON failback.learned_secrets TO failback_writer;
         """
 
     /// Creates the store's schema in the database. False when one is already there (left as it is).
@@ -217,6 +225,14 @@ public final class PostgresStorage: StorageBackend {
             try conn.query(
                 "INSERT INTO failback.events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES "
                     + values.joined(separator: ","), params)
+        }
+
+        func remember(_ secrets: [LearnedSecretRecord], drill: String) throws(StoreError) {
+            for r in secrets {
+                try conn.query(
+                    "INSERT INTO failback.learned_secrets (drill_id, length, fingerprint, digest) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    [.text(drill), .int(r.length), .int(r.fingerprint), .bytes(r.digest)])
+            }
         }
 
         func writeHead(_ h: DrillHead, isNew: Bool) throws(StoreError) {
@@ -322,6 +338,15 @@ public final class PostgresStorage: StorageBackend {
             found[r.text(0)] = CachedProjection(eventCount: r.int8(1), headHash: Array(r.bytes(2)), value: Array(r.bytes(3)))
         }
         return found
+    }
+
+    public func learnedSecrets(drill: String) throws(StoreError) -> [LearnedSecretRecord] {
+        let rows = try conn.query(
+            "SELECT length, fingerprint, digest FROM failback.learned_secrets WHERE drill_id = $1 ORDER BY length, digest", [.text(drill)], binaryResults: true)
+        return (0..<rows.count).map { i in
+            let r = rows.row(i)
+            return LearnedSecretRecord(length: r.int8(0), fingerprint: r.int8(1), digest: Array(r.bytes(2)))
+        }
     }
 
     public func cacheProjections(_ name: String, _ projections: [String: CachedProjection]) throws(StoreError) {
