@@ -32,7 +32,11 @@ import Testing
         return (c.text.replacingOccurrences(of: "{SECRET}", with: secret), c.secret.contains("{ID}") ? id : secret)
     }
 
-    static let ways = ["note", "issue", "exec-argv", "exec-output", "record-health", "record-dns"]
+    /// The ways in: free text, a command's argv and output, a recorded field (a lag sample's site
+    /// name), and a decline's reason. (`record health --target` takes only URLs and `record dns
+    /// --answer` only addresses for A records since fields are checked before append: those
+    /// ways are covered by the URL cases of `note` and by RedactionTests.)
+    static let ways = ["note", "issue", "exec-argv", "exec-output", "record-lag-source", "decline-reason"]
 
     @Test func noSecretReachesTheStoreReportsOrBundle() throws {
         #expect(Self.cases.count >= 60)
@@ -64,8 +68,8 @@ import Testing
                     let file = "\(lab.dir)/output-\(index).txt"
                     try text.write(toFile: file, atomically: true, encoding: .utf8)
                     args = ["exec", "--", "/bin/cat", file]
-                case "record-health": args = ["record", "health", "--target", text, "--status", "200", "--latency-ms", "5"]
-                default: args = ["record", "dns", "--name", "api.example.com", "--resolver", "127.0.0.1:53", "--answer", text]
+                case "record-lag-source": args = ["record", "lag", "--seconds", "1", "--source", text, "--target", "primary"]
+                default: args = ["decline", "--by", "ops", "--role", "sre", "--reason", text]
                 }
                 let o = try lab.failback(args, env: ["PATH": "\(stubs):/usr/bin:/bin"])
                 // exec exits with the command's status (127 for an assignment word that is no command).

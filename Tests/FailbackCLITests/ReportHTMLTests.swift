@@ -15,6 +15,7 @@ import Testing
         try lab.expectSuccess(["record", "lag", "--seconds", "0.4", "--source", "dr-west", "--target", "main-east"])
         try lab.expectSuccess(["record", "lag", "--seconds", "3", "--source", "main-east", "--target", "dr-west"])
         try lab.expectSuccess(["record", "health", "--target", "https://edge.example/health", "--status", "503", "--latency-ms", "12"])
+        try lab.expectSuccess(["note", "rolled the edge pods by hand"])
         try lab.expectSuccess(["drill", "abort", "--reason", "edge <script>alert(1)</script> refused"])
         try lab.expectSuccess(["step", "done", "dns-back"])
         try lab.expectSuccess(["step", "done", "writes-back"])
@@ -41,5 +42,6 @@ import Testing
         let events = try lab.events().count
         #expect(dom.stdout.components(separatedBy: "<tr id=\"event-").count - 1 == events)
         #expect(!dom.stdout.contains("<script>alert(1)</script>"))
+        #expect(dom.stdout.contains("<td>tester</td><td>rolled the edge pods by hand</td><td><a href=\"#event-"), "the note, who wrote it, and its evidence")
     }
 }

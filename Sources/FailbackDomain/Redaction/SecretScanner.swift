@@ -234,6 +234,12 @@ struct Scan {
         }
     }
 
+    /// `redis` or `rediss`, in any case.
+    static func isRedisScheme(_ scheme: ArraySlice<UInt8>) -> Bool {
+        let lower = scheme.map { $0 | 0x20 }
+        return lower.elementsEqual("redis".utf8) || lower.elementsEqual("rediss".utf8)
+    }
+
     /// `scheme://user:password@host`: the password, whatever it holds (`/`, `@`, `:`): the user
     /// info runs to the *last* `@` of the URL. A Sentry DSN's key (`https://KEY@o1.ingest.sentry.io/1`)
     /// is its user name.
@@ -253,8 +259,13 @@ struct Scan {
         guard lastAt > infoStart else { return }
         let info = bytes[infoStart..<lastAt]
         guard let colon = info.firstIndex(of: 0x3A) else {
-            // No password: a Sentry DSN keeps its key as the user name.
-            if info.count >= 32, info.allSatisfy(Ascii.isHex) { add(infoStart, lastAt, "sentry_dsn", SecretScanner.Rank.url) }
+            // No password: a Sentry DSN keeps its key as the user name, and redis-cli -u reads
+            // `redis://SECRET@host` (no colon) as a password, not a user name.
+            if info.count >= 32, info.allSatisfy(Ascii.isHex) {
+                add(infoStart, lastAt, "sentry_dsn", SecretScanner.Rank.url)
+            } else if Self.isRedisScheme(bytes[s..<i]), !info.isEmpty, !info.contains(0x2F), !Placeholder.matches(info) {
+                add(infoStart, lastAt, "url_credentials", SecretScanner.Rank.url)
+            }
             return
         }
         let user = bytes[infoStart..<colon]

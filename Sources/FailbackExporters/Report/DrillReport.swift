@@ -36,6 +36,10 @@ public struct DrillReport: Sendable {
     public var decisions: [(question: String, answer: Bool, by: String?, note: String?, evidence: EventReference)] = []
     /// Approvals and declines in log order, with the actor who recorded them.
     var approvalRows: [[String]] = []
+    /// Notes in log order: when, who, the text (as recorded: redacted), and the evidence.
+    var noteRows: [[String]] = []
+    var notesSeen = 0
+    static let noteRowsKept = 1000
     /// Replication lag over time for charts and report.json: at most `lagPoints` points, each the
     /// largest reading of its stretch of samples (every reading is in the log).
     public var lag: [(at: Timestamp, seconds: Double, source: String, target: String)] = []
@@ -129,6 +133,10 @@ public struct DrillReport: Sendable {
             }
             if let v = state.judged(.waitConcluded(e)) { check(v.kind, v.name, v.result) }
         case .questionAnswered(let e)?: decisions.append((e.question, e.answer, e.by ?? event.actor, [e.note, e.revisionReason.map { "REVISED: \($0)" }].compactMap { $0 }.joined(separator: " — ").nilIfEmpty, reference()))
+        case .noteAdded(let e)?:
+            // The first 1,000 (memory stays bounded; every note is in the log and events.jsonl).
+            notesSeen += 1
+            if noteRows.count < Self.noteRowsKept { noteRows.append([event.recordedAt.description, event.actor, e.text, Self.evidence(reference())]) }
         case .approvalGranted(let e)?: approvalRows.append(["approved", e.by, e.role, ""])
         case .approvalDeclined(let e)?: approvalRows.append(["DECLINED", e.by, e.role, e.reason])
         case let payload?:

@@ -168,6 +168,8 @@ extension DrillReport {
                 [n.role, String(n.count), gaps.contains { $0.hasPrefix("approval by \(n.role):") } ? "NO" : "yes"]
             }))
         }
+        out.append(ReportTable(title: "Notes", columns: ["At", "By", "Note", "Evidence"], rows: noteRows + (notesSeen > noteRows.count
+            ? [["…", "", "\(notesSeen - noteRows.count) more notes: every note is in the log", ""]] : [])))
         out.append(ReportTable(title: "Gate overrides", columns: ["Phase", "Missing", "Reason"], rows: state.overrides.map { [$0.phase, $0.missing.joined(separator: "; "), $0.reason] }))
         out.append(ReportTable(title: "Abort", columns: ["When", "Reason", "Abort procedure"], rows: state.abortReason.map { reason in
             let rollback = state.steps.filter { $0.section == state.followed?.rollback?.id }
