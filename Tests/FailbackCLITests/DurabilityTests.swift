@@ -7,24 +7,8 @@ import Glibc
 
 /// Durability and concurrency, with real processes.
 @Suite(.serialized) struct DurabilityTests {
-    /// Starts `failback-loadgen`, returning the process and the pipe it prints acks to.
-    func startWriter(_ args: [String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = buildDirectory.appendingPathComponent("failback-loadgen")
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return (p, out)
-    }
-
-    /// The complete `ack N` lines a writer printed (a line cut by the kill is not an ack).
-    func acks(_ text: String) -> [Int] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if !text.hasSuffix("\n") { lines.removeLast() }
-        return lines.compactMap { $0.hasPrefix("ack ") ? Int($0.dropFirst(4)) : nil }
-    }
+    func startWriter(_ args: [String]) throws -> (Process, Pipe) { try startLoadgen(args) }
+    func acks(_ text: String) -> [Int] { loadgenAcks(text) }
 
     /// A writer appending in a loop is killed with SIGKILL at random moments: every event it
     /// acknowledged is in the store, and every chain verifies. `scripts/kill-trials` runs more.

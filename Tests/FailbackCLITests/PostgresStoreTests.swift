@@ -26,22 +26,8 @@ import Glibc
         return try run("failback", a, env: ["FAILBACK_RUNBOOKS": repositoryRoot.appendingPathComponent("runbooks").path])
     }
 
-    func startWriter(_ args: [String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = buildDirectory.appendingPathComponent("failback-loadgen")
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return (p, out)
-    }
-
-    func acks(_ text: String) -> [Int] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if !text.hasSuffix("\n") { lines.removeLast() }
-        return lines.compactMap { $0.hasPrefix("ack ") ? Int($0.dropFirst(4)) : nil }
-    }
+    func startWriter(_ args: [String]) throws -> (Process, Pipe) { try startLoadgen(args) }
+    func acks(_ text: String) -> [Int] { loadgenAcks(text) }
 
     /// A drill recorded, reported and verified on PostgreSQL; the password in the store's URL is
     /// shown nowhere and stored nowhere.

@@ -180,3 +180,22 @@ extension Lab {
         return try measured("failback", args, feeder: feeder, limit: limit, env: env)
     }
 }
+
+/// Starts `failback-loadgen` with `args`, returning the process and the pipe it prints acks to.
+func startLoadgen(_ args: [String]) throws -> (Process, Pipe) {
+    let p = Process()
+    p.executableURL = buildDirectory.appendingPathComponent("failback-loadgen")
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return (p, out)
+}
+
+/// The complete `ack N` lines a writer printed (a line cut by a kill is not an ack).
+func loadgenAcks(_ text: String) -> [Int] {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    if !text.hasSuffix("\n") { lines.removeLast() }
+    return lines.compactMap { $0.hasPrefix("ack ") ? Int($0.dropFirst(4)) : nil }
+}
