@@ -71,7 +71,14 @@ private func atexit_unlink(_ path: String) {
 public func fuzzKnownIssue(_ name: String, _ message: @autoclosure () -> String, input: [UInt8], file: StaticString = #fileID, line: UInt = #line) {
     guard KnownIssues.tolerated.contains(name) else { fuzzFailure("[\(name)] " + message(), input: input, file: file, line: line) }
     KnownIssues.count += 1
-    if KnownIssues.count == 1 || KnownIssues.count.nonzeroBitCount == 1 {
+    if KnownIssues.count == 1 {
+        KnownIssues.name = name
+        atexit {
+            let report = "== known issue \(KnownIssues.name): \(KnownIssues.count) inputs in all\n"
+            _ = Array(report.utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        }
+    }
+    if KnownIssues.count.nonzeroBitCount == 1 {
         let report = "== known issue \(name) (\(KnownIssues.count) so far): \(message())\n"
         _ = Array(report.utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
@@ -91,4 +98,5 @@ private enum KnownIssues {
     static let tolerated: Set<String> = Set((getenv("FAILBACK_FUZZ_KNOWN").map { String(cString: $0) } ?? "").split(separator: ",").map(String.init))
     static let folder: String? = getenv("FAILBACK_FUZZ_FINDINGS").map { String(cString: $0) }
     nonisolated(unsafe) static var count = 0
+    nonisolated(unsafe) static var name = ""
 }
