@@ -8,6 +8,9 @@ let package = Package(
         .executable(name: "failback", targets: ["failback"]),
         .library(name: "FailbackLog", targets: ["FailbackLog"]),
         .library(name: "FailbackDomain", targets: ["FailbackDomain"]),
+        // For the fuzz targets (fuzz/Package.swift), which depend on this package by path.
+        .library(name: "FailbackProbes", targets: ["FailbackProbes"]),
+        .library(name: "FailbackExporters", targets: ["FailbackExporters"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

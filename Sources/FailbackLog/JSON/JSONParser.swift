@@ -118,9 +118,13 @@ public struct JSONParser {
             try p.parseMembers()
             try p.expectEnd()
             let members = p.pending
-            // Names in increasing byte order (as RFC 8785 writes ASCII names) cannot repeat; otherwise
-            // look. Bytes, not `<`: String comparison is Unicode-aware and far slower.
-            if zip(members, members.dropFirst()).contains(where: { !$0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            // ASCII names in increasing byte order (as RFC 8785 writes them) cannot repeat; otherwise
+            // look, by text as `parse`'s dictionaries compare names (Unicode canonical equivalence:
+            // "é" and "e\u{301}" are one name there, and "K" and U+212A KELVIN SIGN). Bytes, not `<`:
+            // String comparison is Unicode-aware and far slower.
+            if zip(members, members.dropFirst()).contains(where: { !$0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+                || members.contains(where: { !$0.key.utf8.allSatisfy { $0 < 0x80 } })
+            {
                 var seen = Set<String>()
                 for m in members where !seen.insert(m.key).inserted { throw p.scanner.error(.duplicateKey(m.key), at: m.offset) }
             }
@@ -262,6 +266,13 @@ public func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
 }
 
 func firstInvalidUTF8Offset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    checkUTF8(bytes).invalidAt
+}
+
+/// `firstInvalidUTF8Offset`, and whether every byte is ASCII (no byte needs the slow path below).
+@inline(__always)
+func checkUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> (invalidAt: Int?, isASCII: Bool) {
+    var ascii = true
     var i = 0
     let n = bytes.count
     while i < n {
@@ -280,6 +291,7 @@ func firstInvalidUTF8Offset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         }
         let b0 = bytes[i]
         if b0 < 0x80 { i += 1; continue }
+        ascii = false
         let length: Int
         var lower: UInt8 = 0x80
         var upper: UInt8 = 0xBF
@@ -291,13 +303,13 @@ func firstInvalidUTF8Offset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         case 0xF0: length = 4; lower = 0x90
         case 0xF1...0xF3: length = 4
         case 0xF4: length = 4; upper = 0x8F
-        default: return i
+        default: return (i, false)
         }
-        guard i + length <= n else { return i }
+        guard i + length <= n else { return (i, false) }
         let b1 = bytes[i + 1]
-        guard b1 >= lower && b1 <= upper else { return i }
-        for k in 2..<max(2, length) where bytes[i + k] & 0xC0 != 0x80 { return i }
+        guard b1 >= lower && b1 <= upper else { return (i, false) }
+        for k in 2..<max(2, length) where bytes[i + k] & 0xC0 != 0x80 { return (i, false) }
         i += length
     }
-    return nil
+    return (nil, ascii)
 }

@@ -38,9 +38,14 @@ struct JSONScanner {
     /// The member of the outermost object whose members are recorded too.
     private var nestedName: StaticString?
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) {
+    /// True when every byte of the document is known to be ASCII (then no two names in byte order
+    /// can be one name to the parser: `checkNames`).
+    private var asciiDocument = false
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, asciiDocument: Bool = false) {
         self.bytes = bytes
         self.index = index
+        self.asciiDocument = asciiDocument
     }
 
     /// A document's members, and those of its member named `nestedName` when that is an object.
@@ -83,8 +88,9 @@ struct JSONScanner {
     static func members(ofDocument document: [UInt8], nestedName: StaticString? = nil) throws(JSONParseError) -> DocumentMembers {
         let result: Result<DocumentMembers, JSONParseError> = document.withUnsafeBufferPointer { buffer in
             do throws(JSONParseError) {
-                var scanner = JSONScanner(buffer, at: 0)
-                if let bad = firstInvalidUTF8Offset(buffer) { throw scanner.error(.invalidUTF8, at: bad) }
+                let utf8 = checkUTF8(buffer)
+                var scanner = JSONScanner(buffer, at: 0, asciiDocument: utf8.isASCII)
+                if let bad = utf8.invalidAt { throw scanner.error(.invalidUTF8, at: bad) }
                 scanner.skipWhitespace()
                 guard scanner.peek() == UInt8(ascii: "{") else {
                     throw scanner.index < buffer.count ? scanner.unexpected() : scanner.error(.unexpectedEnd, at: 0)
@@ -204,8 +210,11 @@ struct JSONScanner {
         }
     }
 
-    /// Refuses a name given twice among one object's members, at the later one. Names in strictly
-    /// increasing byte order (as RFC 8785 writes them) cannot repeat: true when they are.
+    /// Refuses a name given twice among one object's members, at the later one; true when the names
+    /// are in strictly increasing byte order (as RFC 8785 writes them). Names are compared as the
+    /// parser's dictionaries compare them, as text (Unicode canonical equivalence: "é" and
+    /// "e\u{301}" are one name, and "K" and U+212A KELVIN SIGN), so ASCII names in byte order cannot
+    /// repeat; any others are looked at.
     private func checkNames(_ members: ArraySlice<JSONMemberSpan>) throws(JSONParseError) -> Bool {
         // (An escaped name is never taken as ordered: its bytes are not its text. The loop checks
         // each name of a pair; a lone name is checked here.)
@@ -215,12 +224,27 @@ struct JSONScanner {
             ordered = !members[i - 1].nameIsEscaped && !members[i].nameIsEscaped && precedes(members[i - 1].name, members[i].name)
             i += 1
         }
-        if ordered { return true }
+        if ordered && (asciiDocument || members.allSatisfy({ isASCII($0.name) })) { return true }
         var seen = Set<String>()
         for m in members where !seen.insert(text(ofString: m.name, escaped: m.nameIsEscaped)).inserted {
             throw error(.duplicateKey(text(ofString: m.name, escaped: m.nameIsEscaped)), at: m.name.lowerBound - 1)
         }
-        return false
+        return ordered
+    }
+
+    /// Whether the bytes at `range` are all ASCII (eight at a time).
+    private func isASCII(_ range: Range<Int>) -> Bool {
+        let p = bytes.baseAddress!
+        var i = range.lowerBound, any: UInt64 = 0
+        while i + 8 <= range.upperBound {
+            any |= UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            i += 8
+        }
+        while i < range.upperBound {
+            any |= UInt64(p[i])
+            i += 1
+        }
+        return any & 0x8080_8080_8080_8080 == 0
     }
 
     private func isName(_ range: Range<Int>, _ name: StaticString) -> Bool {

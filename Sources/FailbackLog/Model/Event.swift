@@ -390,8 +390,9 @@ enum EnvelopeMember: Int, CaseIterable {
     /// then takes over, so both accept and refuse the same bytes (tested side by side).
     static func readCanonical(_ document: [UInt8], into spans: inout Spans, payload: inout JSONScanner.ObjectMembers?) -> Bool {
         document.withUnsafeBufferPointer { buffer in
-            guard firstInvalidUTF8Offset(buffer) == nil else { return false }
-            var scanner = JSONScanner(buffer, at: 0)
+            let utf8 = checkUTF8(buffer)
+            guard utf8.invalidAt == nil else { return false }
+            var scanner = JSONScanner(buffer, at: 0, asciiDocument: utf8.isASCII)
             guard scanner.skip(ifNext: "{") else { return false }
             do throws(JSONParseError) {
                 for member in all {

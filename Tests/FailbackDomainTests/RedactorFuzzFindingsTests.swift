@@ -1,0 +1,32 @@
+import Testing
+import FailbackDomain
+
+/// What FuzzRedactor found against the regex rules (docs/fuzzing.md, "Findings"), kept as
+/// regressions: Swift's `Regex` read `\b` as a Unicode word boundary (UAX #29), with none inside
+/// `x'A`, `x.A` or `x:A`, so a secret right after such a join was missed (`db.password=x`) and
+/// found only once a marker stood before the join: redacting twice changed the text. The
+/// redaction engine that replaced those rules reads names by their bytes; these hold.
+@Suite struct RedactorFuzzFindingsTests {
+    let redactor = Redactor()
+
+    /// FuzzRedactor's input, minimised: the first pass leaves `ASECRET=r`, the second redacts it.
+    @Test func redactingTwiceChangesNothing() {
+        let once = redactor.redact("pwd=q'ASECRET=r")
+        #expect(!once.text.hasSuffix("ASECRET=r"), "\(once.text)")
+        let twice = redactor.redact(once.text)
+        #expect(twice.text == once.text && twice.kinds.isEmpty, "\(once.text) -> \(twice.text)")
+    }
+
+    /// The same cause in one pass: each secret stays in the text.
+    @Test(arguments: [
+        ("db.password=hunter2", "hunter2"),
+        ("cfg.client_secret=s3cr3t", "s3cr3t"),
+        ("x.PGPASSWORD=hunter2", "hunter2"),
+        ("user@host:PGPASSWORD=hunter2", "hunter2"),
+        ("a'PGPASSWORD=hunter2", "hunter2"),
+    ])
+    func secretsAfterAJoinedWordAreRedacted(text: String, secret: String) {
+        let redacted = redactor.redact(text)
+        #expect(!redacted.text.contains(secret), "\(text) -> \(redacted.text)")
+    }
+}
