@@ -39,11 +39,18 @@ enum PostgresServer {
         p.executableURL = URL(fileURLWithPath: script)
         p.arguments = args
         let out = Pipe()
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("pg-store-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
         p.standardOutput = out
+        p.standardError = try FileHandle(forWritingTo: errors)
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw StoreError(.database, "scripts/pg-store \(args.joined(separator: " ")) failed") }
+        guard p.terminationStatus == 0 else {
+            let why = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            throw StoreError(.database, "scripts/pg-store \(args.joined(separator: " ")) failed: \(why)")
+        }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

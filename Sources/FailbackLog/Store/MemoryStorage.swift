@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Storage in memory, for fast tests of everything above the log (and of the log's own rules, by
 /// the contract suite that runs over every backend). Nothing survives the process. Writers are
@@ -24,9 +23,9 @@ public final class MemoryStorage: StorageBackend, @unchecked Sendable {
         public var learned: [String: Set<LearnedSecretRecord>] = [:]
     }
 
-    private let contents = Mutex(Contents())
+    private let contents = Locked(Contents())
     /// Held for a whole append, as a database holds its write lock.
-    private let writeLock = Mutex(())
+    private let writeLock = Locked(())
     public let location: String
     public let isReadOnly: Bool
 

@@ -1,5 +1,4 @@
 import CLibPQ
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +62,7 @@ final class LibPQ: @unchecked Sendable {
         clear = try load("PQclear", as: (@convention(c) (Result?) -> Void).self)
     }
 
-    private static let loaded = Mutex<LibPQ?>(nil)
+    private static let loaded = Locked<LibPQ?>(nil)
 
     /// The library, loaded once.
     static func shared() throws(StoreError) -> LibPQ {
