@@ -10,6 +10,10 @@ import FailbackDomain
 /// letters joins them into one word). The built-in rules start with `\b`, so a secret right after
 /// such a join is not found (`db.password=x` is recorded as it is), and once an earlier rule has
 /// put `]` of a marker before the join, the second pass finds it: redacting twice changes the text.
+/// A second cause, alone in 26 of the 19,969 inputs the first left (replayed with simple word
+/// boundaries): a marker holds a colon, so in a URL a first pass's marker can make the
+/// `user:password@` that `url_credentials` looks for (`p://TOKEN=[REDACTED:token_parameter]"@`:
+/// the "password" is `token_parameter]"`), which the second pass redacts.
 @Suite struct RedactorFuzzFindingsTests {
     let redactor = Redactor()
 
@@ -23,7 +27,17 @@ import FailbackDomain
         }
     }
 
-    /// The same cause in one pass: each secret stays in the text.
+    /// The second cause, minimised: `url_credentials` takes a marker's colon for the one between
+    /// a user and a password.
+    @Test func aMarkerIsNotAPassword() {
+        withKnownIssue("a marker's colon makes user:password@ in a URL") {
+            let once = redactor.redact("p://TOKEN=a\"@")
+            let twice = redactor.redact(once.text)
+            #expect(twice.text == once.text && twice.kinds.isEmpty, "\(once.text) -> \(twice.text)")
+        }
+    }
+
+    /// The first cause in one pass: each secret stays in the text.
     @Test(arguments: [
         ("db.password=hunter2", "hunter2"),
         ("cfg.client_secret=s3cr3t", "s3cr3t"),
