@@ -12,7 +12,7 @@ struct Failback: ParsableCommand {
             (default ./.failback/ledger.sqlite). --drill defaults to the current (latest open) drill.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Drill.self, Decide.self, Checklist.self, Approve.self, Decline.self, Phase.self, Step.self, Exec.self, Observe.self, Record.self, Note.self, Issue.self, Status.self, Log.self, Replay.self, Compare.self, Verify.self, Report.self, Evidence.self, Keys.self, RunbookCommand.self, RedactCommand.self])
+        subcommands: [Init.self, Drill.self, Decide.self, Checklist.self, Approve.self, Decline.self, Phase.self, Step.self, Exec.self, Observe.self, Record.self, Note.self, Issue.self, Status.self, Log.self, Replay.self, Compare.self, Verify.self, Report.self, Evidence.self, Keys.self, RunbookCommand.self, RedactCommand.self, StoreCommand.self])
 
     static func main() { CommandLine.run(Failback.self) }
 }

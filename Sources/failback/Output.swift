@@ -68,6 +68,8 @@ enum ExitStatus {
         case .drillClosed, .drillExists, .idempotencyConflict: return dataError
         case .conflict: return tempFail
         case .database: return ioError
+        case .integrity: return integrityFailure
+        case .mismatch: return dataError
         }
     }
 }

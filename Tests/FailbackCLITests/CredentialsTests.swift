@@ -33,14 +33,30 @@ import Glibc
         deinit { close(fd) }
     }
 
-    /// Every process's command line (NULs as spaces), by pid.
-    static func commandLines() -> [Int: String] {
-        var lines: [Int: String] = [:]
+    /// Every process's command line (NULs as spaces) and parent, by pid.
+    static func commandLines() -> [Int: (parent: Int, line: String)] {
+        var lines: [Int: (parent: Int, line: String)] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int(entry), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
-            lines[pid] = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            guard let pid = Int(entry), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat")
+            else { continue }
+            // "pid (comm) state ppid ...": the parent is the second field after the last ')'.
+            let afterName = String(decoding: stat, as: UTF8.self).split(separator: ")").last ?? ""
+            let parent = afterName.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            lines[pid] = (parent, String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self))
         }
         return lines
+    }
+
+    /// Whether `pid` descends from `ancestor`.
+    static func descends(_ pid: Int, from ancestor: Int, in table: [Int: (parent: Int, line: String)]) -> Bool {
+        var at = pid, steps = 0
+        while let parent = table[at]?.parent, parent > 1, steps < 64 {
+            if parent == ancestor { return true }
+            at = parent
+            steps += 1
+        }
+        return false
     }
 
     /// Runs `failback ARGS` in the background and reads every other process's command line every
@@ -62,9 +78,16 @@ import Glibc
             // Not failback's own command line (where the person typed it), nor a child's before it
             // runs its program (a copy of failback's until then), nor ours.
             let failback = process.executableURL!.path + " "
-            for (pid, line) in Self.commandLines() where pid != Int(getpid()) && !line.hasPrefix(failback) {
-                // The child: its program's name is `child` (psql is run by its full path).
-                if line.split(separator: " ").first?.split(separator: "/").last == Substring(child) { seen.insert(line) }
+            let table = Self.commandLines()
+            for (pid, entry) in table where pid != Int(getpid()) && !entry.line.hasPrefix(failback) {
+                let line = entry.line
+                // The child: its program's name is `child` (psql is run by its full path), run by
+                // this failback (not another test's or the lab's).
+                if line.split(separator: " ").first?.split(separator: "/").last == Substring(child),
+                    Self.descends(pid, from: Int(process.processIdentifier), in: table)
+                {
+                    seen.insert(line)
+                }
                 if line.contains(secret) { leaked.insert(line) }
             }
             usleep(20_000)

@@ -10,10 +10,11 @@ import Glibc
 @Suite(.serialized) struct PostgresStoreTests {
     static let script = repositoryRoot.appendingPathComponent("scripts/pg-store").path
 
-    /// A new database on the tests' server, as a URL.
-    func freshStore() throws -> String {
-        #expect(try run(Self.script, ["start"]).status == 0)
-        let url = try run(Self.script, ["url"])
+    /// A new database on the tests' server (or on a server of its own in `dir`, on `port`), as a URL.
+    func freshStore(server: (dir: String, port: Int)? = nil) throws -> String {
+        let place = server.map { [$0.dir, String($0.port)] } ?? []
+        #expect(try run(Self.script, ["start"] + place).status == 0)
+        let url = try run(Self.script, ["url"] + place)
         #expect(url.status == 0, "\(url.stderr)")
         return url.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -93,7 +94,10 @@ import Glibc
     /// Writers killed with SIGKILL at random moments, and the server stopped and started again
     /// while others write: every acknowledged event is there, none twice, and the log verifies.
     @Test func killedWritersAndARestartedServerLoseNoAcknowledgedEvent() throws {
-        let url = try freshStore()
+        // A server of its own: the other suites' tests use the shared one meanwhile.
+        let server = (dir: "/tmp/failback-pg-restart", port: 56610)
+        defer { _ = try? run(Self.script, ["stop", server.dir]) }
+        let url = try freshStore(server: server)
         #expect(try failback(url, ["init"]).status == 0)
         var rng = SystemRandomNumberGenerator()
         var acked: [Int] = []
@@ -108,19 +112,96 @@ import Glibc
         // acknowledged before stays.
         let (p, out) = try startWriter(["--store", url, "--batch", "3", "--writer", "restart"])
         usleep(300_000)
-        #expect(try run(Self.script, ["stop"]).status == 0)
+        #expect(try run(Self.script, ["stop", server.dir]).status == 0)
         let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 1)
         #expect(printed.split(separator: "\n").last?.hasPrefix("error ") == true, "\(printed.suffix(200))")
         acked += acks(printed)
-        #expect(try run(Self.script, ["start"]).status == 0)
+        #expect(try run(Self.script, ["start", server.dir, String(server.port)]).status == 0)
         let stored = Set(try psql(url, "SELECT seq FROM failback.events").stdout.split(separator: "\n").compactMap { Int($0) })
         #expect(acked.count > 20, "writers acknowledged too little to test anything")
         #expect(acked.filter { !stored.contains($0) }.isEmpty, "acknowledged but lost")
         #expect(Set(acked).count == acked.count)
         let verify = try failback(url, ["verify"])
         #expect(verify.status == 0, "\(verify.stdout)")
+    }
+
+    /// `store copy` SQLite → PostgreSQL → SQLite: the same verification (every head), the same
+    /// evidence bundles byte for byte; a copy killed mid-way resumes; a target holding other
+    /// events and a damaged source are refused with one line.
+    @Test func aStoreCopiedToPostgresAndBackIsTheSameStore() throws {
+        let lab = try Lab()
+        let first = try lab.startDrill("rollback-teei", option: "B")
+        try lab.expectSuccess(["note", "connected with redis-cli -a Hunter2Secret PING"])
+        try lab.expectSuccess(["record", "lag", "--seconds", "2.5", "--source", "eu-central-1", "--target", "us-east-1"])
+        try lab.expectSuccess(["drill", "complete"])
+        let (writer, out) = try startWriter(["--store", lab.store, "--count", "40000", "--batch", "2000", "--complete", "--quiet"])
+        let second = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").first.map { String($0.dropFirst(6)) } ?? ""
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0 && second.hasPrefix("drill-"))
+        let total = try lab.eventCount
+        #expect(total > 40_002)
+        let url = try freshStore()
+        let there = try run("failback", ["store", "copy", lab.store, url])
+        #expect(there.stderr == "" && there.status == 0, "\(there.stderr)")
+        #expect(there.stdout == "copied \(lab.store) to \(url) (\(total) events in 2 drills): \(total) appended; both verified, the copy's index identical to the source's\n")
+        let back = "\(lab.dir)/back.sqlite"
+        let backAgain = try run("failback", ["store", "copy", url, back])
+        #expect(backAgain.stdout == "copied \(url) to \(back) (\(total) events in 2 drills): \(total) appended; both verified, the copy's index identical to the source's\n")
+        // The same heads, and the same bundles, from all three.
+        let verified = try [lab.store, url, back].map { try run("failback", ["verify", "--store", $0]) }
+        #expect(verified.allSatisfy { $0.status == 0 } && verified[0].stdout.split(separator: "\n").count == 3)
+        #expect(verified[1].stdout == verified[0].stdout && verified[2].stdout == verified[0].stdout)
+        for drill in [first, second] {
+            var bundles: [Data] = []
+            for (i, store) in [lab.store, url, back].enumerated() {
+                let path = "\(lab.dir)/\(drill)-\(i).tar.gz"
+                let exported = try run("failback", ["evidence", "export", "--store", store, "--drill", drill, "-o", path])
+                #expect(exported.status == 0, "\(exported.stderr)")
+                bundles.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+            }
+            #expect(bundles[0].count > 1000 && bundles[1] == bundles[0] && bundles[2] == bundles[0], "\(drill)")
+        }
+        // The secret the first drill redacted is remembered in the copy: redacted there too.
+        let learned = try psql(url, "SELECT count(*) FROM failback.learned_secrets").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(learned == (try lab.sqlite("SELECT count(*) FROM learned_secrets").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) && learned != "0")
+
+        // Killed mid-copy (once the first batch is in), then run again: it resumes.
+        let resumed = try freshStore()
+        let copier = Process()
+        copier.executableURL = buildDirectory.appendingPathComponent("failback")
+        copier.arguments = ["store", "copy", lab.store, resumed]
+        copier.standardOutput = FileHandle.nullDevice
+        copier.standardError = FileHandle.nullDevice
+        try copier.run()
+        var held = 0
+        for _ in 0..<400 where held == 0 {
+            usleep(20_000)
+            held = Int(try psql(resumed, "SELECT count(*) FROM failback.events").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        kill(copier.processIdentifier, SIGKILL)
+        copier.waitUntilExit()
+        held = Int(try psql(resumed, "SELECT count(*) FROM failback.events").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(held > 0 && held < total, "the copy was not caught mid-way (\(held) of \(total) events)")
+        let again = try run("failback", ["store", "copy", lab.store, resumed])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout == "copied \(lab.store) to \(resumed) (\(total) events in 2 drills): \(total - held) appended, resuming after the \(held) already there; both verified, the copy's index identical to the source's\n")
+        #expect(try run("failback", ["verify", "--store", resumed]).stdout == verified[0].stdout)
+
+        // A target holding other events: refused, left as it was.
+        try #require(run("failback", ["note", "--store", back, "--drill", second, "only here"]).status == 65)  // closed
+        let other = try Lab()
+        _ = try other.startDrill("rollback-teei")
+        let refused = try run("failback", ["store", "copy", lab.store, other.store])
+        #expect(refused.status == 65 && refused.stdout == "")
+        #expect(refused.stderr.hasPrefix("failback: error: store \(other.store) is not a copy of \(lab.store): drill ") && refused.stderr.hasSuffix(" is not in the source (as the copy began); nothing copied\n"))
+        // A damaged source: refused, exit 1, nothing created.
+        _ = try lab.sqlite("DROP TRIGGER events_refuse_update; UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'eu-central-1', 'eu-central-9') AS BLOB) WHERE type = 'ReplicationLagSampled' AND drill_id = '\(first)';")
+        let damaged = try run("failback", ["store", "copy", lab.store, "\(lab.dir)/never.sqlite"])
+        #expect(damaged.status == 1 && damaged.stdout == "")
+        #expect(damaged.stderr.hasPrefix("failback: error: the source, \(lab.store), does not verify: drill \(first): chain BROKEN at seq "))
+        #expect(!FileManager.default.fileExists(atPath: "\(lab.dir)/never.sqlite"))
     }
 
     /// Tampering through psql as the tables' owner, triggers disabled first: caught, named.

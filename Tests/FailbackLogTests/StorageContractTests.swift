@@ -18,7 +18,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             try SQLiteEventStore.create(at: path)
             return StoreUnderTest(store: try SQLiteEventStore(openingAt: path), sqlitePath: path, memory: nil)
         case .memory:
-            let storage = MemoryStorage()
+            let storage = MemoryStorage(name: "memory:\(name)")
             return StoreUnderTest(store: EventLog(backend: storage), sqlitePath: nil, memory: storage)
         case .postgres:
             let url = try PostgresServer.freshDatabase()
@@ -234,6 +234,96 @@ struct StoreUnderTest {
         try s.cacheProjections("p/1", ["a": CachedProjection(eventCount: 5, headHash: head.headHash, value: Array("{}".utf8))])
         let kept = try s.cachedProjections("p/1")["a"]
         #expect(kept?.isCurrent(for: head) == true && kept?.value == Array("{}".utf8))
+    }
+
+    /// `StoreCopy` from any backend to any other: the same rows (bytes, hashes, leaf hashes), the
+    /// same index and learned secrets; an interrupted copy resumes; a copy with more events than
+    /// were copied, a source that does not verify, and a target holding other events are refused.
+    @Test(arguments: Backend.allCases, Backend.allCases)
+    func aCopyHoldsTheSameRowsAndResumes(from: Backend, to: Backend) throws {
+        let dir = TemporaryDirectory()
+        let source = try from.make(dir, name: "source").store
+        var opening = draft("a", 0, lifecycle: .opens, key: "start-a")
+        opening.learnedSecrets = [LearnedSecretRecord(length: 7, fingerprint: 42, digest: Array(repeating: 9, count: 32))]
+        _ = try source.append([opening] + (1..<40).map { draft("a", $0) })
+        _ = try source.append([draft("b", 40, lifecycle: .opens)] + (41..<60).map { draft("b", $0, key: "k\($0)") })
+        _ = try source.append([draft("a", 60), draft("b", 61), draft("a", 62, lifecycle: .closes)])
+        func rows(_ store: any EventStore) throws -> [CopiedRow] {
+            var all: [CopiedRow] = []
+            try store.forEachRow(seqs: 1...Int.max) { columns, row in
+                all.append(CopiedRow(columns, row))
+                return true
+            }
+            return all
+        }
+        let target = try to.make(dir, name: "target").store
+        // Interrupted after the first batches: the target holds a prefix, then the copy resumes.
+        let prefix = Array(try rows(source).prefix(25))
+        try target.appendCopies(prefix, closedSeqs: [:], learnedSecrets: [:])
+        var batches = 0
+        let report = try StoreCopy.copy(from: source, to: { target }, closingTypes: [], batchBytes: 2000, progress: { _ in batches += 1 })
+        #expect(report.sourceEvents == 63 && report.alreadyThere == 25 && report.copied == 38 && report.drills == 2)
+        #expect(batches > 2)
+        let copiedRows = try rows(target), sourceRows = try rows(source)
+        #expect(copiedRows.count == 63)
+        for (a, b) in zip(copiedRows, sourceRows) {
+            #expect(a.columns == b.columns && a.canonical == b.canonical && a.hash == b.hash && a.leafHash == b.leafHash, "seq \(b.columns.seq)")
+        }
+        #expect(try target.drills() == source.drills())
+        #expect(try target.learnedSecrets(drill: "a") == source.learnedSecrets(drill: "a") && target.learnedSecrets(drill: "a").count == 1)
+        #expect(try target.event(withIdempotencyKey: "k45")?.drillSeq == 6)
+        // Again: nothing to copy, and the same report says so.
+        let again = try StoreCopy.copy(from: source, to: { target }, closingTypes: [])
+        #expect(again.copied == 0 && again.alreadyThere == 63)
+        #expect(again.summary == "\(target.location) already holds all of \(source.location) (63 events in 2 drills); both verified, the copy's index identical to the source's")
+    }
+
+    /// What a copy refuses, leaving the target as it was: a damaged source (the target not even
+    /// opened), a target holding other events, and rows that break the log's rules.
+    @Test(arguments: Backend.allCases)
+    func aCopyRefusesWhatIsNotACopy(backend: Backend) throws {
+        let dir = TemporaryDirectory()
+        let sourceUnderTest = try backend.make(dir, name: "source")
+        let source = sourceUnderTest.store
+        _ = try source.append([draft("a", 0, lifecycle: .opens)] + (1..<6).map { draft("a", $0) })
+        var rows: [CopiedRow] = []
+        try source.forEachRow(seqs: 1...Int.max) { columns, row in
+            rows.append(CopiedRow(columns, row))
+            return true
+        }
+        // A target holding another drill's events: not a copy.
+        let other = try MemoryEventStore(backend: MemoryStorage(name: "other"))
+        _ = try other.append([draft("z", 0, lifecycle: .opens)])
+        #expect { try StoreCopy.copy(from: source, to: { other }, closingTypes: []) } throws: {
+            ($0 as? StoreError)?.code == .mismatch
+                && ($0 as? StoreError)?.message == "store other is not a copy of \(source.location): drill z is not in the source (as the copy began); nothing copied"
+        }
+        #expect(try other.drills().count == 1 && other.verifyStore().checked == 1)
+        // Rows that break the rules, each refused with nothing of its batch kept.
+        let target = EventLog(backend: MemoryStorage(name: "target"))
+        var skipped = rows
+        skipped.remove(at: 2)
+        var badHash = rows
+        badHash[3].hash[0] ^= 1
+        var badLeaf = rows
+        badLeaf[1].leafHash?[5] ^= 1
+        var badColumn = rows
+        badColumn[4].columns.type = "Forged"
+        for (name, batch) in [("a gap", skipped), ("a chain hash", badHash), ("a leaf hash", badLeaf), ("a column", badColumn)] {
+            #expect(throws: StoreError.self, "\(name)") { try target.appendCopies(batch, closedSeqs: [:], learnedSecrets: [:]) }
+            #expect(try target.drills().isEmpty && target.verifyStore().checked == 0, "\(name)")
+        }
+        try target.appendCopies(Array(rows.prefix(3)), closedSeqs: [:], learnedSecrets: [:])
+        #expect { try target.appendCopies(Array(rows.prefix(3)), closedSeqs: [:], learnedSecrets: [:]) } throws: {
+            ($0 as? StoreError)?.message == "cannot copy the event at seq 1 into store target: the store's last event is seq 3; nothing of this batch copied"
+        }
+        // A damaged source: refused before the target is opened.
+        try sourceUnderTest.alterByte(seq: 4, from: UInt8(ascii: "3"), to: UInt8(ascii: "7"))
+        var opened = false
+        #expect { try StoreCopy.copy(from: source, to: { opened = true; return target }, closingTypes: []) } throws: {
+            ($0 as? StoreError)?.code == .integrity && ($0 as? StoreError)?.message.hasPrefix("the source, \(source.location), does not verify: ") == true
+        }
+        #expect(try !opened && target.verifyStore().checked == 3)
     }
 
     /// Every kind of damage is named, with the first bad seq, whatever holds the rows.

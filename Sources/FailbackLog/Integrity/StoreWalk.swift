@@ -16,7 +16,7 @@ public struct StoreWalk {
     }
 
     /// The columns of one row as stored beside its bytes.
-    public struct Columns {
+    public struct Columns: Sendable, Equatable {
         public var seq: Int
         public var drillID: String
         public var drillSeq: Int
@@ -46,6 +46,17 @@ public struct StoreWalk {
         if row.seq != expectedSeq { return fail(.globalGap(expected: expectedSeq, found: row.seq)) }
         let event: RecordedEvent
         do { event = try RecordedEvent(canonical: canonical, hash: [], sharing: &shared) } catch { return fail(.malformed(error.description)) }
+        let differing = Self.differences(between: row, and: event)
+        if !differing.isEmpty { return fail(.columnMismatch(differing.joined(separator: "; ")), drillSeq: event.drillSeq) }
+        guard recordedCounts[event.drillID] != nil else { return fail(.unindexedDrill(event.drillID), drillSeq: event.drillSeq) }
+        counts[event.drillID, default: 0] += 1
+        expectedSeq += 1
+        report.checked += 1
+        return true
+    }
+
+    /// How a row's columns differ from what its bytes say (none: they agree).
+    public static func differences(between row: Columns, and event: RecordedEvent) -> [String] {
         var differing: [String] = []
         if event.seq != row.seq { differing.append("seq \(row.seq), bytes say \(event.seq)") }
         if event.drillID != row.drillID { differing.append("drill_id \(row.drillID.debugDescription), bytes say \(event.drillID.debugDescription)") }
@@ -57,12 +68,7 @@ public struct StoreWalk {
         if event.idempotencyKey != row.idempotencyKey {
             differing.append("idempotency_key \(row.idempotencyKey?.debugDescription ?? "NULL"), bytes say \(event.idempotencyKey?.debugDescription ?? "none")")
         }
-        if !differing.isEmpty { return fail(.columnMismatch(differing.joined(separator: "; ")), drillSeq: event.drillSeq) }
-        guard recordedCounts[event.drillID] != nil else { return fail(.unindexedDrill(event.drillID), drillSeq: event.drillSeq) }
-        counts[event.drillID, default: 0] += 1
-        expectedSeq += 1
-        report.checked += 1
-        return true
+        return differing
     }
 
     /// Ends the walk: no drill holds more events than its index counts.

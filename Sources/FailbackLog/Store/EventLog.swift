@@ -138,6 +138,76 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
         return outcomes
     }
 
+    // MARK: Copying
+
+    public func appendCopies(_ rows: [CopiedRow], closedSeqs: [String: Int], learnedSecrets: [String: [LearnedSecretRecord]]) throws(StoreError) {
+        guard !isReadOnly else { throw StoreError(.readOnly, "store \(location) is read-only: nothing copied", path: location) }
+        try backend.write { (tx) throws(StoreError) in
+            var lastSeq = try tx.lastSeq()
+            var heads: [String: (head: DrillHead, isNew: Bool)] = [:]
+            var keysInBatch: Set<String> = []
+            var shared = RecordedEvent.SharedValues()
+            var leaf = [UInt8](repeating: 0, count: 32)
+            for row in rows {
+                let seq = row.columns.seq
+                func refused(_ why: String) -> StoreError {
+                    StoreError(.mismatch, "cannot copy the event at seq \(seq) into store \(location): \(why); nothing of this batch copied", path: location)
+                }
+                guard seq == lastSeq + 1 else { throw refused("the store's last event is seq \(lastSeq)") }
+                let event = try decode(row.canonical, row.hash, seq: seq, sharing: &shared)
+                let differing = StoreWalk.differences(between: row.columns, and: event)
+                guard differing.isEmpty else { throw refused("a column differs from the event's bytes: \(differing.joined(separator: "; "))") }
+                if let key = event.idempotencyKey {
+                    guard !keysInBatch.contains(key), try tx.storedEvent(withIdempotencyKey: key) == nil else {
+                        throw refused("idempotency key \"\(key)\" is already used")
+                    }
+                    keysInBatch.insert(key)
+                }
+                var entry: (head: DrillHead, isNew: Bool)
+                if let known = heads[event.drillID] {
+                    entry = known
+                } else if let stored = try tx.head(of: event.drillID) {
+                    entry = (stored, false)
+                } else {
+                    entry = (
+                        DrillHead(
+                            drillID: event.drillID, startedSeq: seq, startedAt: event.recordedAt, eventCount: 0, headSeq: 0, headHash: HashChain.genesis,
+                            closedSeq: nil, canonicalBytes: 0),
+                        true
+                    )
+                }
+                if let closed = entry.head.closedSeq { throw refused("drill \(event.drillID) is closed (at seq \(closed))") }
+                guard event.drillSeq == entry.head.eventCount + 1 else {
+                    throw refused("it is event #\(event.drillSeq) of drill \(event.drillID), whose head is #\(entry.head.eventCount)")
+                }
+                hasher.update(entry.head.headHash)
+                hasher.update(row.canonical)
+                guard hasher.finalize() == row.hash else { throw refused("its chain hash is not SHA-256(previous hash || its bytes)") }
+                row.canonical.withUnsafeBytes { c in leaf.withUnsafeMutableBufferPointer { MerkleLeaf.hash(c, using: hasher, into: $0.baseAddress!) } }
+                if let stored = row.leafHash, stored != leaf { throw refused("its leaf hash is not SHA-256(0x00 || its bytes)") }
+                try tx.insert(
+                    NewRow(
+                        seq: seq, drillID: event.drillID, drillSeq: event.drillSeq, type: event.type, recordedAt: row.columns.recordedAt,
+                        idempotencyKey: event.idempotencyKey, canonical: row.canonical, hash: row.hash, leafHash: leaf))
+                lastSeq = seq
+                entry.head.eventCount = event.drillSeq
+                entry.head.headSeq = seq
+                entry.head.headHash = row.hash
+                entry.head.canonicalBytes = (entry.head.canonicalBytes ?? 0) + row.canonical.count
+                if closedSeqs[event.drillID] == seq { entry.head.closedSeq = seq }
+                heads[event.drillID] = entry
+            }
+            for (drill, secrets) in learnedSecrets.sorted(by: { $0.key < $1.key }) where !secrets.isEmpty { try tx.remember(secrets, drill: drill) }
+            for (_, entry) in heads.sorted(by: { $0.value.head.startedSeq < $1.value.head.startedSeq }) {
+                try tx.writeHead(entry.head, isNew: entry.isNew)
+            }
+        }
+    }
+
+    public func forEachRow(seqs: ClosedRange<Int>, _ body: (StoreWalk.Columns, StoredEvent) -> Bool) throws(StoreError) {
+        try backend.forEachRow(seqs: seqs, body)
+    }
+
     private func decode(_ canonical: [UInt8], _ hash: [UInt8], seq: Int? = nil, sharing shared: inout RecordedEvent.SharedValues) throws(StoreError) -> RecordedEvent {
         do {
             return try RecordedEvent(canonical: canonical, hash: hash, sharing: &shared)
@@ -278,7 +348,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
 
     public func verifyStore() throws(StoreError) -> VerificationReport {
         var walk = StoreWalk(index: try drills())
-        try backend.forEachRow { columns, canonical in walk.feed(columns, canonical: Array(canonical)) }
+        try backend.forEachRow(seqs: 1...Int.max) { columns, row in walk.feed(columns, canonical: Array(row.canonical)) }
         return walk.finish()
     }
 }

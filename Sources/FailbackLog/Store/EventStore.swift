@@ -44,6 +44,9 @@ public struct DrillHead: Sendable, Equatable {
 ///   duplicate or skip one, and each drill's chain is extended from its true head;
 /// - stored events are never updated or deleted.
 public protocol EventStore: AnyObject {
+    /// Where the store is, for messages (a path, or a URL without its password).
+    var location: String { get }
+
     /// Appends `drafts` in order, in one durable transaction.
     func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome]
 
@@ -102,6 +105,40 @@ public protocol EventStore: AnyObject {
     /// each row's columns equal to its bytes, every event of an indexed drill, no drill beyond
     /// its index's count.
     func verifyStore() throws(StoreError) -> VerificationReport
+
+    /// Calls `body` with the store's rows whose global `seq` is in `seqs`, in `seq` order, as they
+    /// are stored (columns, bytes, hashes), until `body` returns false. The bytes are valid only
+    /// during the call.
+    func forEachRow(seqs: ClosedRange<Int>, _ body: (StoreWalk.Columns, StoredEvent) -> Bool) throws(StoreError)
+
+    /// Appends events copied from another store as they are (their `seq`, bytes and hashes), in one
+    /// durable transaction, under the log's rules: each row's `seq` follows the store's last, its
+    /// columns are what its bytes say, its `drill_seq` follows its drill's head (a drill begins at
+    /// #1), its chain hash is `SHA-256(head's hash || bytes)` and its leaf hash (when given) is
+    /// the bytes' leaf hash, its idempotency key unused, and no closed drill grows. A drill is
+    /// closed at the `seq` `closedSeqs` gives for it. `learnedSecrets` are remembered for their
+    /// drills. Anything refused leaves nothing of the batch (`StoreError.Code.mismatch`).
+    func appendCopies(_ rows: [CopiedRow], closedSeqs: [String: Int], learnedSecrets: [String: [LearnedSecretRecord]]) throws(StoreError)
+}
+
+/// An event as another store holds it, to be copied byte for byte (`EventStore.appendCopies`).
+public struct CopiedRow: Sendable {
+    public var columns: StoreWalk.Columns
+    public var canonical: [UInt8]
+    public var hash: [UInt8]
+    public var leafHash: [UInt8]?
+
+    public init(columns: StoreWalk.Columns, canonical: [UInt8], hash: [UInt8], leafHash: [UInt8]?) {
+        self.columns = columns
+        self.canonical = canonical
+        self.hash = hash
+        self.leafHash = leafHash
+    }
+
+    /// A copy of a row read in place.
+    public init(_ columns: StoreWalk.Columns, _ row: StoredEvent) {
+        self.init(columns: columns, canonical: Array(row.canonical), hash: Array(row.hash), leafHash: row.leafHash.map { Array($0) })
+    }
 }
 
 extension EventStore {
@@ -188,6 +225,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case corrupt
         /// Any other database failure.
         case database
+        /// A store whose events or index do not verify (`failback verify` says where).
+        case integrity
+        /// Events that are not the copy they claim to be (`store copy`: the target holds events
+        /// the source does not, or a copied row breaks the log's rules).
+        case mismatch
     }
 
     public var code: Code

@@ -105,11 +105,11 @@ public final class MemoryStorage: StorageBackend, @unchecked Sendable {
         }
     }
 
-    public func forEachRow(_ body: (StoreWalk.Columns, UnsafeRawBufferPointer) -> Bool) throws(StoreError) {
-        for row in snapshot.rows {
+    public func forEachRow(seqs: ClosedRange<Int>, _ body: (StoreWalk.Columns, StoredEvent) -> Bool) throws(StoreError) {
+        for row in snapshot.rows.sorted(by: { $0.seq < $1.seq }) where seqs.contains(row.seq) {
             let columns = StoreWalk.Columns(
                 seq: row.seq, drillID: row.drillID, drillSeq: row.drillSeq, type: row.type, recordedAt: row.recordedAt, idempotencyKey: row.idempotencyKey)
-            guard row.canonical.withUnsafeBytes({ body(columns, $0) }) else { return }
+            guard Self.withStored(row, { body(columns, $0) }) else { return }
         }
     }
 

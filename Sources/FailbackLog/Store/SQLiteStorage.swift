@@ -520,12 +520,14 @@ public final class SQLiteStorage: StorageBackend {
         }
     }
 
-    public func forEachRow(_ body: (StoreWalk.Columns, UnsafeRawBufferPointer) -> Bool) throws(StoreError) {
-        let s = try dedicatedStatement("SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical FROM events ORDER BY seq")
+    public func forEachRow(seqs: ClosedRange<Int>, _ body: (StoreWalk.Columns, StoredEvent) -> Bool) throws(StoreError) {
+        let s = try dedicatedStatement(
+            "SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq")
+        do { try s.bind([.int(seqs.lowerBound), .int(seqs.upperBound)]) } catch { throw storeError(error, doing: "read events") }
         while try step(s) {
             let row = StoreWalk.Columns(
                 seq: s.int(0), drillID: s.text(1), drillSeq: s.int(2), type: s.text(3), recordedAt: s.text(4), idempotencyKey: s.isNull(5) ? nil : s.text(5))
-            guard body(row, s.blobBytes(6)) else { return }
+            guard body(row, StoredEvent(seq: row.seq, canonical: s.blobBytes(6), hash: s.blobBytes(7), leafHash: s.optionalBlobBytes(8))) else { return }
         }
     }
 

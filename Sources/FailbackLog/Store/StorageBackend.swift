@@ -37,9 +37,9 @@ public protocol StorageBackend: AnyObject {
     /// thread at a time).
     func forEachRow(filedUnder drill: String, seqs: ClosedRange<Int>, _ body: (_ drillSeq: Int, StoredEvent) -> Bool) throws(StoreError)
 
-    /// Calls `body` with every row of the store in `seq` order, its columns and its bytes, until
-    /// `body` returns false (the store walk).
-    func forEachRow(_ body: (StoreWalk.Columns, UnsafeRawBufferPointer) -> Bool) throws(StoreError)
+    /// Calls `body` with the store's rows whose global `seq` is in `seqs`, in `seq` order, with
+    /// their columns, bytes and hashes, until `body` returns false (the store walk; `store copy`).
+    func forEachRow(seqs: ClosedRange<Int>, _ body: (StoreWalk.Columns, StoredEvent) -> Bool) throws(StoreError)
 
     /// The highest `drill_seq` of the rows filed under `drill`, whatever its index entry says
     /// (0: none). An index seek: (drill_id, drill_seq) is unique in every backend.

@@ -307,11 +307,14 @@ public final class PostgresStorage: StorageBackend {
         ) { r in body(r.int8(1), StoredEvent(seq: r.int8(0), canonical: r.bytes(2), hash: r.bytes(3), leafHash: r.isNull(4) ? nil : r.bytes(4))) }
     }
 
-    public func forEachRow(_ body: (StoreWalk.Columns, UnsafeRawBufferPointer) -> Bool) throws(StoreError) {
-        try conn.forEachRow("SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical FROM failback.events ORDER BY seq", []) { r in
+    public func forEachRow(seqs: ClosedRange<Int>, _ body: (StoreWalk.Columns, StoredEvent) -> Bool) throws(StoreError) {
+        try conn.forEachRow(
+            "SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash FROM failback.events WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
+            [.int(seqs.lowerBound), .int(seqs.upperBound)]
+        ) { r in
             let columns = StoreWalk.Columns(
                 seq: r.int8(0), drillID: r.text(1), drillSeq: r.int8(2), type: r.text(3), recordedAt: r.text(4), idempotencyKey: r.isNull(5) ? nil : r.text(5))
-            return body(columns, r.bytes(6))
+            return body(columns, StoredEvent(seq: columns.seq, canonical: r.bytes(6), hash: r.bytes(7), leafHash: r.isNull(8) ? nil : r.bytes(8)))
         }
     }
 
