@@ -76,10 +76,11 @@ struct Init: ParsableCommand {
 }
 
 struct Drill: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "drill", abstract: "Start, abort and complete drills.", subcommands: [Start.self, Abort.self, Complete.self, List.self])
+    static let configuration = CommandConfiguration(commandName: "drill", abstract: "Start, abort and complete drills.", subcommands: [Start.self, Join.self, Abort.self, Complete.self, List.self])
 
     struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a drill; prints its id. It becomes the current drill.")
+        static let configuration = CommandConfiguration(
+            commandName: "start", abstract: "Start a drill; prints its id. It becomes your current drill (on this machine, for this store).")
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: ArgumentHelp("The runbook followed: a file, or an id found as runbooks/ID.yaml ($FAILBACK_RUNBOOKS, then ./runbooks).", valueName: "id|file")) var runbook: String
         @Option(help: ArgumentHelp("The strategy option chosen (from the runbook's decision matrix).", valueName: "id")) var option: String?
@@ -87,14 +88,43 @@ struct Drill: ParsableCommand {
         @Option(help: ArgumentHelp("The change ticket.", valueName: "id")) var ticket: String?
         @Option(help: ArgumentHelp("Who records this (default: $FAILBACK_ACTOR, else $USER).", valueName: "name")) var actor: String?
         @Option(help: ArgumentHelp("Makes a retried start a no-op.", valueName: "key")) var idempotencyKey: String?
+        @Option(help: ArgumentHelp("The role you act in (recorded as you joining the drill).", valueName: "role")) var role: String?
 
         func run() throws {
             let workspace = storeOptions.workspace
-            let recorder = try workspace.openRecorder(actor: actor)
+            let recorder = try workspace.openRecorder(actor: actor, joining: true)
             let started = try DrillStarted(runbook: workspace.runbook(runbook), option: option, operatorName: operatorName, ticket: ticket)
+            let roleJoined = try role.map { try OperatorJoined(role: $0) }  // checked before anything is appended
             let outcome = try recorder.startDrill(started, idempotencyKey: idempotencyKey)
-            print(outcome.event.drillID)
-            Output.note(outcome, "started drill \(outcome.event.drillID) (\(started.summary)); it is now the current drill")
+            let drill = outcome.event.drillID
+            try workspace.joinedDrill.write(drill)
+            if let roleJoined, case .appended = outcome { _ = try recorder.record(roleJoined, drill: drill) }
+            print(drill)
+            Output.note(outcome, "started drill \(drill) (\(started.summary)); it is now your current drill")
+        }
+    }
+
+    struct Join: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "join", abstract: "Make an open drill your current drill (on this machine, for this store) and record that you joined it.",
+            discussion: """
+                failback drill join drill-20261123-182100-3fa9c1 --role DBA
+                Your commands that name no --drill then record in it, whatever drills others start.
+                $FAILBACK_DRILL, when set, names the drill instead (for one shell).
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: ArgumentHelp("The drill ('failback drill list' shows the open ones).", valueName: "id")) var id: String
+        @Option(help: ArgumentHelp("The role you act in: DBA, network, incident commander...", valueName: "role")) var role: String?
+        @Option(help: ArgumentHelp("Who joins (default: $FAILBACK_ACTOR, else $USER).", valueName: "name")) var actor: String?
+        @Flag(help: "Print the recorded event as JSON.") var json = false
+
+        func run() throws {
+            let workspace = storeOptions.workspace
+            let recorder = try workspace.openRecorder(actor: actor, joining: true)
+            let outcome = try recorder.joinDrill(id, role: role)
+            try workspace.joinedDrill.write(id)
+            print(Output.render(outcome.event, json: json))
+            Output.note(outcome, "drill \(id) is now your current drill")
         }
     }
 }

@@ -1,6 +1,11 @@
 import ArgumentParser
 import FailbackDomain
 import FailbackLog
+import FailbackProbes
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Phase: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "phase", abstract: "Start and complete the runbook's phases.", subcommands: [Start.self, Complete.self])
@@ -129,17 +134,49 @@ struct Status: ParsableCommand {
     @Option(help: ArgumentHelp("The state as it was after drill event #SEQ, or at an RFC 3339 time.", valueName: "seq|time"))
     var asOf: String?
     @Flag(help: "The state as JSON.") var json = false
+    @Flag(help: "Show the state again whenever someone records into the drill, until it is closed (Ctrl-C stops).") var watch = false
+    @Option(help: ArgumentHelp("With --watch: how often to look (at least 100ms).", valueName: "duration")) var every = "2s"
 
     func validate() throws {
         if let asOf, DrillState.Moment(asOf) == nil { throw ValidationError("--as-of takes a drill event number or an RFC 3339 time, not '\(asOf)'") }
+        if watch && asOf != nil { throw ValidationError("--watch follows the drill as it goes on; --as-of shows a past moment: give one of them") }
     }
 
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder()
+        if watch { return try watching(recorder) }
         let state = try recorder.state(of: drill, asOf: asOf.flatMap(DrillState.Moment.init))
         // Live (no --as-of): running work is measured to now, in the text and the JSON alike.
         let now = asOf == nil ? Timestamp.now() : nil
         print(json ? CanonicalJSON.string(state.json(now: now)) : state.render(now: now ?? state.lastEventAt ?? Timestamp.now()))
+    }
+
+    /// `--watch`: the state each time the drill's head moves (on a terminal, redrawn in place every
+    /// `--every`, so running times tick), until the drill is closed.
+    func watching(_ recorder: Recorder) throws {
+        let interval = try parseDuration(every, option: "--every")
+        guard interval >= 0.1 else { throw InvalidInput("--every must be at least 100ms, got \(every)") }
+        let id = try recorder.drillForReading(drill).drillID
+        let redraw = !json && isatty(1) != 0 && getenv("NO_COLOR") == nil
+        var shown: Int?
+        while true {
+            guard let head = try recorder.store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store") }
+            if redraw || head.eventCount != shown {
+                let state = try recorder.foldedState(head)
+                let now = Timestamp.now()
+                if json {
+                    print(CanonicalJSON.string(state.json(now: head.isOpen ? now : nil)))
+                } else if redraw {
+                    print("\u{1B}[H\u{1B}[2J" + state.render(now: now) + "\n\nwatching: \(head.eventCount) events; Ctrl-C to stop")
+                } else {
+                    print((shown == nil ? "" : "\n") + state.render(now: head.isOpen ? now : state.lastEventAt ?? now))
+                }
+                fflush(nil)
+                shown = head.eventCount
+            }
+            if !head.isOpen { return }
+            usleep(UInt32(interval * 1_000_000))
+        }
     }
 }
 

@@ -64,7 +64,7 @@ import Testing
         let timeline = (s["timeline"] as! [[String: Any]]).map { $0["type"] as! String }
         #expect(timeline.first == "DrillStarted" && timeline.last == "DrillCompleted")
         #expect(timeline.filter { $0 == "PhaseStarted" }.count == 3 && timeline.filter { $0 == "QuestionAnswered" }.count == 6)
-        #expect(try lab.failback(["note", "too late"]).status == 66)  // no open drill any more
+        #expect(try lab.failback(["note", "too late"]).status == 65)  // the current drill is closed
         #expect(try lab.failback(["verify"]).status == 0)
     }
 
@@ -204,7 +204,7 @@ import Testing
         try expectRefused(lab, ["drill", "complete", "--outcome", "success"], "it cannot complete with success")
         try lab.expectSuccess(["drill", "complete"])
         let drill = try lab.expectSuccess(["log", "--json"]).stdout.split(separator: "\n").count
-        try expectRefused(lab, ["note", "after the end"], "no open drill", status: 66)
+        try expectRefused(lab, ["note", "after the end"], "is closed: join an open one", status: 65)
         #expect(try lab.expectSuccess(["log", "--json"]).stdout.split(separator: "\n").count == drill)
     }
 

@@ -156,7 +156,7 @@ import Glibc
         let log = try lab.expectSuccess(["log"]).stdout
         #expect(log.contains("\tNoteAdded\t\(shown)\t(tester@"), "\(log)")
         let replay = try lab.expectSuccess(["replay", "--outputs"]).stdout
-        #expect(replay.contains("  NoteAdded  \(shown)\n"), "\(replay)")
+        #expect(replay.contains("  NoteAdded  \(shown)  · tester\n"), "\(replay)")
         #expect(replay.contains(#"    stdout | red \u{1b}[31mRED\u{1b}[0m"# + "\n    stdout | ok\n"), "\(replay)")
         let status = try lab.expectSuccess(["status"]).stdout
         for output in [log, replay, status] {

@@ -155,8 +155,8 @@ extension LabProbeTests {
         let checks = (report["checks"] as! [[String: Any]]).map { "\($0["kind"]!) \($0["name"]!) \($0["result"]!)" }
         #expect(checks.filter { $0.hasPrefix("redis ") || $0.hasPrefix("wait redis") } == ["redis \(us) pass", "wait redis \(us) until pass pass"])
         let replay = try lab.expectSuccess(["replay", "--speed", "1000"]).stdout.split(separator: "\n")
-        #expect(replay.contains { $0.contains("  pre-failback-checks  RedisReplicationObserved  \(us): replica of 127.0.0.1:\(ServerLab.portBase + 63), link up") && $0.hasSuffix("(pass)") })
-        #expect(replay.contains { $0.contains("  promote-primary-databases  RedisReplicationObserved  \(us): master, ") && $0.hasSuffix("(pass)") })
+        #expect(replay.contains { $0.contains("  pre-failback-checks  RedisReplicationObserved  \(us): replica of 127.0.0.1:\(ServerLab.portBase + 63), link up") && $0.hasSuffix("(pass)  · tester") })
+        #expect(replay.contains { $0.contains("  promote-primary-databases  RedisReplicationObserved  \(us): master, ") && $0.hasSuffix("(pass)  · tester") })
         #expect(!(try lab.failback(["evidence", "gaps"]).stdout.contains("Redis")))
 
         // PostgreSQL was not promoted: the drill did not fail back, and says so.

@@ -43,7 +43,7 @@ import Testing
         }
         #expect(events.first?.contains("  #1  -  DrillStarted  runbook rollback-teei v1.0") == true)
         #expect(events.contains { $0.contains("b-configure-us-standby  HealthCheckObserved  https://eu.example/health → 503") && $0.hasSuffix("FAILED") })
-        #expect(events.contains { $0.contains("IssueRaised  [high] EU health endpoint down  ISSUE") })
+        #expect(events.contains { $0.contains("IssueRaised  [high] EU health endpoint down  · tester  ISSUE") })
         #expect(lines.contains("    stdout | rewound") && lines.contains("    stderr | warning"))
         let count = try lab.eventCount, last = try lastEventTime(lab)
         #expect(lines.last == "drill still open (running): \(count) events so far, the last at \(last) · 1 failed")

@@ -26,6 +26,9 @@ func run(_ executable: String, _ arguments: [String], cwd: String? = nil, env: [
     environment["FAILBACK_STORE"] = nil
     environment["FAILBACK_CONFIG"] = nil
     environment["FAILBACK_ACTOR"] = "tester"
+    environment["FAILBACK_DRILL"] = nil
+    // Operators' current drills (`drill join`) kept apart from the machine's own.
+    environment["FAILBACK_STATE_DIR"] = FileManager.default.temporaryDirectory.appendingPathComponent("failback-test-state").path
     for (k, v) in env { environment[k] = v }
     process.environment = environment
     // Output goes to temporary files: no pipe can fill up and stall the child.

@@ -68,6 +68,7 @@ func tinyRunbook() throws -> LoadedRunbook {
                 stderr: CapturedOutput(text: "", bytes: 0, sha256: String(repeating: "1", count: 64), truncated: false)),
             CommandFailedToStart(argv: ["nope"], cwd: "/", step: nil, error: "No such file or directory"),
             WaitConcluded(probe: "http x", condition: "pass", met: true, samples: 3, elapsedMilliseconds: 1500, last: ["status": 200]),
+            try OperatorJoined(role: "DBA"), try OperatorJoined(role: nil),
         ]
         #expect(Set(payloads.map { type(of: $0).eventType }) == Set(EventCatalogue.payloadTypes.map { $0.eventType }))
         for p in payloads {

@@ -145,7 +145,7 @@ final class RecordingConsole: @unchecked Sendable {
         #expect(out.lines.map { String($0.prefix(22)) }.prefix(5) == [
             "+00:00:00.000  #1  -  ", "+00:00:03.000  #2  -  ", "+00:00:02.500  #3  -  ", "+01:30:02.000  #4  -  ", "+01:30:04.250  #5  -  ",
         ])
-        #expect(out.lines[2].hasSuffix("host clock behind  [clock 500ms behind the event before]"))
+        #expect(out.lines[2].hasSuffix("host clock behind  · a  [clock 500ms behind the event before]"))
         #expect(out.lines[5].hasPrefix("drill still open (running): 5 events so far, the last at 2026-03-29T01:30:02.250Z"))
 
         // No wait before the event whose clock is behind; the others wait their gap (capped).

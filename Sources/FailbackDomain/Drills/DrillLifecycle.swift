@@ -27,7 +27,12 @@ extension Recorder {
     /// the events added since the state this recorder last saw (a retry after a conflict is cheap,
     /// so its window between check and append stays short).
     private func writableState(_ drillID: String?) throws -> DrillState {
-        let drill = try drillForWriting(drillID)
+        try foldedState(try drillForWriting(drillID))
+    }
+
+    /// The drill's state as of `drill` (its index entry, read now): the state this recorder last
+    /// folded for it, brought forward by the events since (a watcher's refresh reads only those).
+    public func foldedState(_ drill: DrillHead) throws -> DrillState {
         var state = latestStates[drill.drillID] ?? DrillState()
         if state.eventCount < drill.eventCount {
             try store.forEachEvent(drill: drill.drillID, drillSeqs: (state.eventCount + 1)...drill.eventCount) { event throws(StoreError) in

@@ -89,6 +89,28 @@ public struct DrillState: Sendable, Equatable {
     /// The approvals that count: those recorded after the latest decline.
     public var approvalsInForce: [ApprovalGranted] = []
     public var overrides: [GateOverridden] = []
+    /// Who recorded into the drill as an operator: whoever started it, then everyone who joined
+    /// (`OperatorJoined`), in the order each first appeared, with the role they last gave.
+    public var operators: [OperatorState] = []
+
+    public struct OperatorState: Sendable, Equatable {
+        /// The name events carry as their `actor`.
+        public var name: String
+        public var role: String?
+        public var joinedAt: Timestamp
+        public var drillSeq: Int
+    }
+
+    /// The role `actor` acts in, as of the events folded so far (nil: none given).
+    public func role(of actor: String) -> String? { operators.first { $0.name == actor }?.role }
+
+    private mutating func joined(_ name: String, role: String?, _ event: RecordedEvent) {
+        if let i = operators.firstIndex(where: { $0.name == name }) {
+            if let role { operators[i].role = role }
+        } else {
+            operators.append(OperatorState(name: name, role: role, joinedAt: event.recordedAt, drillSeq: event.drillSeq))
+        }
+    }
     /// When the drill was aborted.
     public var abortedAt: Timestamp?
     /// The latest result of each check (by `CheckVerdict.key`), in the order each was first run.
@@ -191,6 +213,7 @@ public struct DrillState: Sendable, Equatable {
             ticket = e.ticket
             status = .running
             startedAt = event.recordedAt
+            joined(event.actor, role: nil, event)
             let rb = try e.followedRunbook()
             followed = rb
             failbackSites = rb.sites
@@ -248,6 +271,8 @@ public struct DrillState: Sendable, Equatable {
             approvalsInForce.removeAll()
         case .gateOverridden(let e):
             overrides.append(e)
+        case .operatorJoined(let e):
+            joined(event.actor, role: e.role, event)
         case .noteAdded:
             notes += 1
         case .podStatesObserved, .healthCheckObserved, .recoveryStateObserved, .commandExecuted, .commandFailedToStart, .waitConcluded:

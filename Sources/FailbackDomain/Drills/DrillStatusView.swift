@@ -68,6 +68,9 @@ extension DrillState {
             "option": option.map(JSONValue.string),
             "operator": operatorName.map(JSONValue.string),
             "ticket": ticket.map(JSONValue.string),
+            "operators": .array(operators.map { o in
+                .members(["name": .string(o.name), "role": o.role.map(JSONValue.string), "joined_at": .string(o.joinedAt.description), "drill_seq": JSONValue(o.drillSeq)])
+            }),
             "started_at": time(startedAt), "ended_at": time(endedAt), "last_event_at": time(lastEventAt),
             "measured_to": time(end),
             "elapsed_seconds": secs(elapsed),
@@ -139,6 +142,7 @@ extension DrillState {
             } ?? ""
             out.append("started \(s) · elapsed \(formatDuration(elapsed))\(against)" + (abortReason.map { " · abort reason: \($0)" } ?? ""))
         }
+        if !operators.isEmpty { out.append("operators: " + operators.map { o in o.role.map { "\(o.name) (\($0))" } ?? o.name }.joined(separator: ", ")) }
         if status == .running, !phases.contains(where: { $0.startedAt != nil }) {
             out.append("")
             let missing = blockers

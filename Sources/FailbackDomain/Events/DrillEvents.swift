@@ -93,6 +93,31 @@ public struct NoteAdded: EventPayload, Equatable {
     public var summary: String { text }
 }
 
+/// Someone joined the drill (`failback drill join`, or `drill start --role`): from then on their
+/// commands that name no drill record in it, and events recorded under their name (the envelope's
+/// `actor`) are theirs in this role, until they join again with another.
+public struct OperatorJoined: EventPayload, Equatable {
+    public static let eventType = "OperatorJoined"
+    public static let schemaVersion = 1
+
+    public var role: String?
+
+    public init(role: String?) throws(InvalidInput) {
+        if let role {
+            self.role = try Check.nonEmpty(role, "role")
+            guard role.count <= 200 else { throw InvalidInput("the role must be at most 200 characters, got \(role.count): nothing appended") }
+        } else {
+            self.role = nil
+        }
+    }
+
+    public var json: JSONValue { .members(["role": role.map(JSONValue.string)]) }
+
+    public init(reading r: PayloadReader) throws(InvalidInput) { try self.init(role: try r.optionalString("role")) }
+
+    public var summary: String { role.map { "joined as \($0)" } ?? "joined" }
+}
+
 /// A problem met during the drill (one row of the report's "issues encountered").
 public struct IssueRaised: EventPayload, Equatable {
     public static let eventType = "IssueRaised"

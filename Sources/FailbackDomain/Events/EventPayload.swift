@@ -68,6 +68,7 @@ public indirect enum KnownPayload: Sendable {
     case commandExecuted(CommandExecuted)
     case commandFailedToStart(CommandFailedToStart)
     case waitConcluded(WaitConcluded)
+    case operatorJoined(OperatorJoined)
 
     /// The payload as its protocol (for what every payload has: its JSON, its summary).
     public var value: any EventPayload {
@@ -100,6 +101,7 @@ public indirect enum KnownPayload: Sendable {
         case .commandExecuted(let p): p
         case .commandFailedToStart(let p): p
         case .waitConcluded(let p): p
+        case .operatorJoined(let p): p
         }
     }
 
@@ -134,6 +136,7 @@ public indirect enum KnownPayload: Sendable {
         case .commandExecuted: CommandExecuted.self
         case .commandFailedToStart: CommandFailedToStart.self
         case .waitConcluded: WaitConcluded.self
+        case .operatorJoined: OperatorJoined.self
         }
     }
 }
@@ -177,6 +180,7 @@ public enum EventCatalogue {
         entry(CommandExecuted.self, KnownPayload.commandExecuted),
         entry(CommandFailedToStart.self, KnownPayload.commandFailedToStart),
         entry(WaitConcluded.self, KnownPayload.waitConcluded),
+        entry(OperatorJoined.self, KnownPayload.operatorJoined),
     ]
 
     /// Every payload type, in the catalogue's order (the schema tests walk them).

@@ -26,6 +26,8 @@ public struct FileInput: Sendable, Equatable {
     public static let proof = FileInput("proof", limit: 64 << 20)
     /// What `kubectl get pods -o json` printed: about 15 KB a pod, so some 2,000 pods.
     public static let podListing = FileInput("pod listing", limit: 32 << 20)
+    /// The file naming an operator's current drill (`JoinedDrill`).
+    public static let currentDrill = FileInput("current-drill file", limit: 4096)
 
     /// `limit` as a person reads it: `1 MiB`, `64 KiB`.
     public var limitText: String { byteSize(limit) }

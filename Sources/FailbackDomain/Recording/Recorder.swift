@@ -21,6 +21,8 @@ public final class Recorder {
     /// Each drill's learned secrets (salted hashes), read from the store once and kept up to date
     /// with what this recorder's events learn.
     private var learned: [String: LearnedSecrets] = [:]
+    /// This operator's current drill (`JoinedDrill`) and where it was named; nil: none joined.
+    public var joined: (drill: String, source: String)?
 
     public init(store: any EventStore, context: RecordingContext, configuration: Configuration = Configuration()) {
         self.store = store
@@ -112,28 +114,65 @@ public final class Recorder {
         try store.append([draft])[0]
     }
 
-    /// The drill to append to: the one named (which must exist and be open), else the current one.
+    /// The drill to append to: the one named (which must exist and be open), else this operator's
+    /// current drill (which must too), else the store's one open drill. With none joined and
+    /// several open, the command must say which: another operator's `drill start` never
+    /// retargets it.
     public func drillForWriting(_ id: String?) throws -> DrillHead {
         if let id {
             guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store: nothing appended") }
             guard drill.isOpen else { throw StoreError(.drillClosed, "drill \(id) is closed: nothing appended") }
             return drill
         }
-        guard let current = try store.currentDrill() else {
+        if let joined {
+            guard let drill = try store.drill(joined.drill) else {
+                throw StoreError(
+                    .unknownDrill,
+                    "your current drill \(joined.drill) (\(joined.source)) is not in this store: join one with 'failback drill join ID' or pass --drill ID: nothing appended")
+            }
+            guard drill.isOpen else {
+                throw StoreError(
+                    .drillClosed,
+                    "your current drill \(joined.drill) (\(joined.source)) is closed: join an open one ('failback drill list', then 'failback drill join ID') or pass --drill ID: nothing appended")
+            }
+            return drill
+        }
+        let open = try store.drills().filter(\.isOpen)
+        guard let only = open.first else {
             throw StoreError(.unknownDrill, "no open drill: start one with 'failback drill start --runbook NAME' or pass --drill ID")
         }
-        return current
+        guard open.count == 1 else {
+            let named = open.suffix(3).map(\.drillID).joined(separator: ", ")
+            throw InvalidInput(
+                "\(open.count) drills are open (\(open.count > 3 ? "latest: " : "")\(named)) and you have joined none: 'failback drill join ID', or pass --drill ID: nothing appended")
+        }
+        return only
     }
 
-    /// The drill to read: the one named, else the current (open) one, else the latest one.
+    /// The drill to read: the one named, else this operator's current drill, else the store's
+    /// latest open one, else its latest.
     public func drillForReading(_ id: String?) throws -> DrillHead {
         if let id {
             guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store") }
             return drill
         }
+        if let joined {
+            guard let drill = try store.drill(joined.drill) else {
+                throw StoreError(
+                    .unknownDrill, "your current drill \(joined.drill) (\(joined.source)) is not in this store: join one with 'failback drill join ID' or pass --drill ID")
+            }
+            return drill
+        }
         if let current = try store.currentDrill() { return current }
         guard let latest = try store.drills().last else { throw StoreError(.unknownDrill, "the store has no drills yet") }
         return latest
+    }
+
+    /// Joins the drill `id` (which must be open): records `OperatorJoined` with `role`. The caller
+    /// keeps it as this operator's current drill (`JoinedDrill.write`).
+    public func joinDrill(_ id: String, role: String?, idempotencyKey: String? = nil) throws -> AppendOutcome {
+        let drill = try drillForWriting(id)
+        return try record(try OperatorJoined(role: role), drill: drill.drillID, idempotencyKey: idempotencyKey)
     }
 }
 

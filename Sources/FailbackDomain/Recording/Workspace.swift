@@ -56,9 +56,24 @@ public struct Workspace: Sendable {
         isPostgres ? try PostgresEventStore(connectingTo: storePath) : try SQLiteEventStore(openingAt: storePath)
     }
 
-    /// Opens the store and the recorder over it.
-    public func openRecorder(actor: String? = nil) throws -> Recorder {
+    /// Opens the store and the recorder over it, aimed at this operator's current drill (unless
+    /// `joining`: `drill start` and `drill join` set it, and replace a damaged file).
+    public func openRecorder(actor: String? = nil, joining: Bool = false) throws -> Recorder {
         let configuration = try configuration()
-        return Recorder(store: try openStore(), context: .fromEnvironment(actor: actor), configuration: configuration)
+        let recorder = Recorder(store: try openStore(), context: .fromEnvironment(actor: actor), configuration: configuration)
+        if !joining { recorder.joined = try joinedDrill.read() }
+        return recorder
+    }
+
+    /// This operator's current drill in this store (`drill start`, `drill join`).
+    public var joinedDrill: JoinedDrill {
+        if isPostgres { return JoinedDrill(store: storeLabel) }
+        if let resolved = realpath(storePath, nil) {
+            defer { free(resolved) }
+            return JoinedDrill(store: String(cString: resolved))
+        }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let cwd = getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
+        return JoinedDrill(store: storePath.hasPrefix("/") ? storePath : cwd + "/" + storePath)
     }
 }

@@ -21,6 +21,9 @@ public struct DrillReplay {
         /// The phase running when it happened (the phase itself for phase events).
         public var phase: String?
         public var summary: String
+        /// Who recorded it (the envelope's `actor`), and the role they had joined the drill in.
+        public var actor: String
+        public var role: String?
         public var marks: [Mark]
         public var progress: Progress
         /// A command's captured output, for playing back in place.
@@ -119,7 +122,7 @@ public struct DrillReplay {
         var frame = Frame(
             drillSeq: event.drillSeq, seq: event.seq, type: event.type, at: event.recordedAt, offset: at - start, wait: max(0, since),
             clockBehind: since < 0 ? -since : nil, phase: phase, summary: payload?.value.summary ?? "(event type unknown to this version)",
-            marks: marks, progress: progress(at: event.recordedAt))
+            actor: event.actor, role: state.role(of: event.actor), marks: marks, progress: progress(at: event.recordedAt))
         if case .commandExecuted(let c)? = payload { frame.output = CapturedText(stdout: c.stdout.text, stderr: c.stderr.text) }
         return frame
     }
@@ -182,6 +185,7 @@ extension DrillReplay.Frame {
         let type = terminalSafe(type)
         var text = Terminal.dim(offsetText, colour) + "  " + Terminal.dim("#\(drillSeq)", colour) + "  \(terminalSafe(phase ?? "-"))  "
             + (phaseEvent ? Terminal.bold(type, colour) : type) + "  \(terminalSafe(summary))"
+            + Terminal.dim("  · " + terminalSafe(role.map { "\(actor) (\($0))" } ?? actor), colour)
         if !marks.isEmpty {
             text += "  " + marks.map { Terminal.sgr($0 == .failed || $0 == .aborted ? "1;31" : "1;33", $0.rawValue, colour) }.joined(separator: colour ? "  " : " ")
         }
@@ -210,7 +214,7 @@ extension DrillReplay.Frame {
         .members([
             "drill_seq": JSONValue(drillSeq), "seq": JSONValue(seq), "type": .string(type), "at": .string(at.description),
             "offset_ms": JSONValue(Int(offset)), "wait_ms": JSONValue(Int(wait)), "clock_behind_ms": clockBehind.map { JSONValue(Int($0)) },
-            "phase": phase.map(JSONValue.string), "summary": .string(summary), "marks": .array(marks.map { .string($0.rawValue) }),
+            "phase": phase.map(JSONValue.string), "summary": .string(summary), "actor": .string(actor), "role": role.map(JSONValue.string), "marks": .array(marks.map { .string($0.rawValue) }),
             "progress": .members([
                 "phases_done": JSONValue(progress.phasesDone), "phases_followed": JSONValue(progress.phasesFollowed),
                 "current_phase": progress.currentPhase.map(JSONValue.string), "phase_elapsed_ms": progress.phaseElapsed.map { JSONValue(Int($0)) },

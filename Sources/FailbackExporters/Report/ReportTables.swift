@@ -127,6 +127,9 @@ extension DrillReport {
             ["Services affected", servicesAffected.isEmpty ? "none recorded" : servicesAffected.joined(separator: ", ")],
             ["Checks", "\(passed) passed, \(failed) failed, \(skipped) skipped"],
         ]))
+        out.append(ReportTable(title: "Operators", columns: ["Operator", "Role", "Joined", "Event"], rows: state.operators.map { o in
+            [o.name, o.role ?? "—", Self.time(o.joinedAt), "#\(o.drillSeq)"]
+        }))
         out.append(ReportTable(title: "Rollback metrics", columns: ["Metric", "Achieved", "Target", "Met"], rows: [
             rtoRow,
             ["RPO (last failback-direction lag before writes resumed)", m.rpoNote ?? Self.seconds(m.rpoSeconds), Self.seconds(m.rpoTargetSeconds), Self.met(m.rpoMet)],
