@@ -127,6 +127,54 @@ import Glibc
         #expect(verify.status == 0, "\(verify.stdout)")
     }
 
+    /// A failover: writers on a multi-host connection string (`target_session_attrs=read-write`)
+    /// append to a primary whose synchronous standby is then promoted, the primary gone as in a
+    /// crash. The writers carry on against the promoted standby, and every event they
+    /// acknowledged, before and after, is there, once, in a log that verifies.
+    @Test func aPromotedSynchronousStandbyTakesOverWithEveryAcknowledgedEvent() throws {
+        let primary = (dir: "/tmp/failback-pg-failover-a", port: 56640), standby = (dir: "/tmp/failback-pg-failover-b", port: 56641)
+        defer {
+            _ = try? run(Self.script, ["stop", primary.dir])
+            _ = try? run(Self.script, ["stop", standby.dir])
+        }
+        // New clusters: a primary left from an earlier run would wait for its synchronous standby.
+        for server in [primary, standby] {
+            _ = try? run(Self.script, ["stop", server.dir])
+            try? FileManager.default.removeItem(atPath: server.dir)
+        }
+        let single = try freshStore(server: primary)
+        let database = String(single.split(separator: "/").last ?? "")
+        #expect(try failback(single, ["init"]).status == 0)
+        let made = try run(Self.script, ["standby", primary.dir, String(primary.port), standby.dir, String(standby.port)])
+        try #require(made.status == 0, "\(made.stderr)")
+        let url = "postgresql://postgres@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/\(database)?target_session_attrs=read-write"
+        let (starter, started) = try startWriter(["--store", url, "--count", "0", "--writer", "starter"])
+        starter.waitUntilExit()
+        let drill = String(decoding: started.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").first.map { String($0.dropFirst(6)) } ?? ""
+        #expect(drill.hasPrefix("drill-"))
+        let writers = try (0..<3).map { w in try startWriter(["--store", url, "--drill", drill, "--batch", "2", "--writer", "f\(w)"]) }
+        usleep(1_500_000)
+        let before = Int(try psql(single, "SELECT last_seq FROM failback.log").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(try run(Self.script, ["crash", primary.dir]).status == 0)
+        #expect(try run(Self.script, ["promote", standby.dir]).status == 0)
+        usleep(3_000_000)
+        var acked: [Int] = []
+        for (p, out) in writers {
+            kill(p.processIdentifier, SIGKILL)
+            acked += acks(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            p.waitUntilExit()
+        }
+        let promoted = "postgresql://postgres@127.0.0.1:\(standby.port)/\(database)"
+        let stored = Set(try psql(promoted, "SELECT seq FROM failback.events").stdout.split(separator: "\n").compactMap { Int($0) })
+        #expect(before > 10, "the writers wrote too little before the failover to test anything")
+        #expect(acked.contains { $0 > before + 10 }, "the writers did not carry on after the failover (last ack \(acked.max() ?? 0), \(before) before it)")
+        #expect(acked.filter { !stored.contains($0) }.isEmpty, "acknowledged but lost in the failover")
+        #expect(Set(acked).count == acked.count)
+        let verify = try failback(url, ["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(try failback(url, ["note", "after the failover", "--drill", drill]).status == 0)
+    }
+
     /// `store copy` SQLite → PostgreSQL → SQLite: the same verification (every head), the same
     /// evidence bundles byte for byte; a copy killed mid-way resumes; a target holding other
     /// events and a damaged source are refused with one line.

@@ -34,6 +34,9 @@ public final class PostgresConnection {
 
     deinit { lib.finish(conn) }
 
+    /// Whether the connection to the server was lost (a failover, a restart).
+    var isBroken: Bool { lib.status(conn) != CONNECTION_OK }
+
     /// A connection string as it can be shown: `password=...` and URL passwords replaced.
     public static func redacted(_ conninfo: String) -> String {
         var out = conninfo

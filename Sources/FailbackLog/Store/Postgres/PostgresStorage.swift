@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The log on a PostgreSQL server: the team's store (docs/log-format.md §7). The same events,
 /// canonical bytes, hashes and leaf hashes as in SQLite, with the rules of `EventLog` above.
 public typealias PostgresEventStore = EventLog<PostgresStorage>
@@ -18,9 +22,13 @@ public final class PostgresStorage: StorageBackend {
     /// `failback.log.format`: the layout of the tables.
     public static let formatVersion = 1
 
-    private let conn: PostgresConnection
+    private var conn: PostgresConnection
+    private let conninfo: String
     public let location: String
     public let isReadOnly: Bool
+    /// How long an append waits for a server to take writes again after the connection was lost
+    /// (a failover: the standby promoted; found through the connection string's hosts).
+    public var reconnectWindow: Double = 30
 
     /// Whether a store name is a PostgreSQL connection string rather than a file path.
     public static func isConnectionString(_ store: String) -> Bool {
@@ -28,9 +36,9 @@ public final class PostgresStorage: StorageBackend {
     }
 
     public init(connectingTo conninfo: String) throws(StoreError) {
-        conn = try PostgresConnection(conninfo: conninfo)
+        conn = try Self.connect(conninfo)
+        self.conninfo = conninfo
         location = conn.label
-        try conn.execute("SET synchronous_commit = on; SET application_name = 'failback'")
         guard try conn.query("SELECT 1 FROM pg_namespace WHERE nspname = 'failback'").count == 1 else {
             throw StoreError(.missing, "no failback store in the database \(conn.label) (run 'failback init --store URL' to create one)", path: conn.label)
         }
@@ -41,6 +49,38 @@ public final class PostgresStorage: StorageBackend {
             throw StoreError(.notAStore, "\(conn.label) holds a failback store of PostgreSQL format \(format); this build reads format \(Self.formatVersion)", path: conn.label)
         }
         isReadOnly = try conn.query("SELECT pg_is_in_recovery()").row(0).text(0) == "t"
+    }
+
+    private static func connect(_ conninfo: String) throws(StoreError) -> PostgresConnection {
+        let conn = try PostgresConnection(conninfo: conninfo)
+        try conn.execute("SET synchronous_commit = on; SET application_name = 'failback'")
+        return conn
+    }
+
+    /// A new connection, when the one held was lost: tried again every 250 ms for up to
+    /// `reconnectWindow` seconds (libpq tries each host of the connection string in turn and, with
+    /// `target_session_attrs=read-write`, takes only one that accepts writes).
+    private func reconnect() throws(StoreError) {
+        let deadline = Self.now() + reconnectWindow
+        while true {
+            do throws(StoreError) {
+                let fresh = try Self.connect(conninfo)
+                guard try fresh.query("SELECT pg_is_in_recovery()").row(0).text(0) == "f" else {
+                    throw StoreError(.readOnly, "store \(location) reconnected to a standby (read-only): nothing appended", path: location)
+                }
+                conn = fresh
+                return
+            } catch {
+                if Self.now() >= deadline { throw error }
+                usleep(250_000)
+            }
+        }
+    }
+
+    private static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     // MARK: Creating
@@ -166,8 +206,26 @@ public final class PostgresStorage: StorageBackend {
 
     // MARK: Writing
 
+    /// One transaction under the lock row. A connection found lost before the transaction, or lost
+    /// during it before its COMMIT was sent (the server then rolls it back), is made again and the
+    /// transaction run again once (`body` reads everything it decides on inside it). A connection
+    /// lost while COMMIT was on its way is an error: the append may or may not have landed, and a
+    /// retry with its idempotency key says which.
     public func write<T>(_ body: (any WriteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
         guard !isReadOnly else { throw StoreError(.readOnly, "store \(location) is a standby (read-only): nothing appended", path: location) }
+        if conn.isBroken { try reconnect() }
+        var committing = false
+        do {
+            return try attempt(body, committing: &committing)
+        } catch {
+            guard conn.isBroken, !committing else { throw error }
+            try reconnect()
+            committing = false
+            return try attempt(body, committing: &committing)
+        }
+    }
+
+    private func attempt<T>(_ body: (any WriteTransaction) throws(StoreError) -> T, committing: inout Bool) throws(StoreError) -> T {
         try conn.execute("BEGIN")
         do throws(StoreError) {
             let last = try conn.query("SELECT last_seq FROM failback.log WHERE id = 1 FOR UPDATE").row(0).int(0)
@@ -175,10 +233,11 @@ public final class PostgresStorage: StorageBackend {
             let result = try body(tx)
             try tx.flush()
             if tx.last != last { try conn.query("UPDATE failback.log SET last_seq = $1 WHERE id = 1", [.int(tx.last)]) }
+            committing = true
             try conn.execute("COMMIT")
             return result
         } catch {
-            try? conn.execute("ROLLBACK")
+            if !conn.isBroken { try? conn.execute("ROLLBACK") }
             throw error
         }
     }
