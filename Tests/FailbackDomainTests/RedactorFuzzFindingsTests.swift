@@ -26,6 +26,19 @@ import FailbackDomain
         #expect(twice.text == once.text && twice.kinds.isEmpty, "\(once.text) -> \(twice.text)")
     }
 
+    /// FuzzRedactor against the redaction engine, minimised: a value that runs into a marker
+    /// already in the text was dropped whole, so a secret it covered (`KEY=a`) stayed, for the
+    /// second pass to find. Now the value is cut where the marker begins.
+    @Test func aValueRunningIntoAMarkerIsCutThere() {
+        let input = String(decoding: [0x2D, 0x48, 0x1C] + Array("TOKEN=\"".utf8) + [0x8C, 0] + Array("KEY=a".utf8) + [0] + Array("[REDACTED:]".utf8), as: UTF8.self)
+        let once = redactor.redact(input)
+        #expect(!once.text.contains("KEY=a"), "\(once.text.debugDescription)")
+        let twice = redactor.redact(once.text)
+        #expect(twice.text == once.text && twice.kinds.isEmpty, "\(once.text.debugDescription) -> \(twice.text.debugDescription)")
+        let plain = redactor.redact("export TOKEN=\"abc KEY=hunter2 [REDACTED:password]")
+        #expect(redactor.redact(plain.text).text == plain.text && !plain.text.contains("hunter2"), "\(plain.text)")
+    }
+
     /// The first cause in one pass: each secret stays in the text.
     @Test(arguments: [
         ("db.password=hunter2", "hunter2"),

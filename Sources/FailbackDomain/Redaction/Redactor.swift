@@ -122,10 +122,18 @@ public struct Redactor: Sendable {
     }
 
     /// Findings merged into the spans to replace: sorted, overlapping ones joined (the first, longest,
-    /// highest-ranked names it), none touching a marker already in the text.
+    /// highest-ranked names it), none touching a marker already in the text: a finding that starts
+    /// inside a marker is dropped, and one that runs into a marker is cut where the marker begins.
+    /// (Dropping it whole would leave what it covered before the marker, which a second pass then
+    /// finds: redacting twice must change nothing.)
     static func spans(_ findings: [Finding], markers: [Range<Int>]) -> [Finding] {
         let sorted = findings
-            .filter { f in !markers.contains { $0.overlaps(f.start..<f.end) } }
+            .compactMap { f -> Finding? in
+                var f = f
+                if markers.contains(where: { $0.contains(f.start) }) { return nil }
+                if let cut = markers.lazy.map(\.lowerBound).filter({ $0 > f.start && $0 < f.end }).min() { f.end = cut }
+                return f
+            }
             .sorted { ($0.start, -$0.end, $0.rank) < ($1.start, -$1.end, $1.rank) }
         var spans: [Finding] = []
         for f in sorted {
