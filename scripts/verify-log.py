@@ -96,7 +96,7 @@ CLOSING_TYPES = {"DrillCompleted"}
 def verify_drill(db, drill_id):
     version = db.execute("PRAGMA user_version").fetchone()[0]
     sizes, leaves = version >= 2, version >= 3
-    head = db.execute(f"SELECT event_count, head_hash, {'canonical_bytes' if sizes else 'NULL'}, closed_seq FROM drills WHERE drill_id = ?", (drill_id,)).fetchone()
+    head = db.execute(f"SELECT event_count, head_hash, {'canonical_bytes' if sizes else 'NULL'}, closed_seq, started_seq, started_at FROM drills WHERE drill_id = ?", (drill_id,)).fetchone()
     if head is None:
         return f"drill {drill_id}: not in the drills table", False
     previous, expected, last_seq, size, closed_at = bytes(32), 1, 0, 0, None
@@ -126,8 +126,12 @@ def verify_drill(db, drill_id):
             return broken("not RFC 8785 canonical")
         if event.get("type") in CLOSING_TYPES:
             closed_at = seq
+        if expected == 1:
+            started = (seq, event.get("recorded_at"))
         previous, expected, last_seq, size = stored, expected + 1, seq, size + len(canonical)
     count = expected - 1
+    if count > 0 and (head[4], head[5]) != started:
+        return f"drill {drill_id}: BROKEN: drills table says it started at seq {head[4]}, {head[5]}; its first event is seq {started[0]}, {started[1]}", False
     if count != head[0]:
         return f"drill {drill_id}: BROKEN: drills table records {head[0]} events, chain has {count}", False
     if closed_at != head[3]:

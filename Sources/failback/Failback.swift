@@ -75,6 +75,17 @@ struct Init: ParsableCommand {
     }
 }
 
+extension Drill {
+    /// What `drill start` and `drill join` say of the current drill: that it is now `drill`, unless
+    /// `$FAILBACK_DRILL` names another, which commands follow while it is set.
+    static func becomesCurrent(_ drill: String) -> String {
+        if let named = JoinedDrill.environmentDrill, named != drill {
+            return "kept as your current drill, but $FAILBACK_DRILL names \(named), which your commands follow while it is set"
+        }
+        return "it is now your current drill"
+    }
+}
+
 struct Drill: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "drill", abstract: "Start, abort and complete drills.", subcommands: [Start.self, Join.self, Abort.self, Complete.self, List.self])
 
@@ -94,13 +105,15 @@ struct Drill: ParsableCommand {
             let workspace = storeOptions.workspace
             let recorder = try workspace.openRecorder(actor: actor, joining: true)
             let started = try DrillStarted(runbook: workspace.runbook(runbook), option: option, operatorName: operatorName, ticket: ticket)
-            let roleJoined = try role.map { try OperatorJoined(role: $0) }  // checked before anything is appended
+            // Checked before anything is appended: the role, and that the current drill can be kept.
+            let roleJoined = try role.map { try OperatorJoined(role: $0) }
+            try workspace.joinedDrill.checkWritable()
             let outcome = try recorder.startDrill(started, idempotencyKey: idempotencyKey)
             let drill = outcome.event.drillID
             try workspace.joinedDrill.write(drill)
             if let roleJoined, case .appended = outcome { _ = try recorder.record(roleJoined, drill: drill) }
             print(drill)
-            Output.note(outcome, "started drill \(drill) (\(started.summary)); it is now your current drill")
+            Output.note(outcome, "started drill \(drill) (\(started.summary)); " + Drill.becomesCurrent(drill))
         }
     }
 
@@ -121,10 +134,11 @@ struct Drill: ParsableCommand {
         func run() throws {
             let workspace = storeOptions.workspace
             let recorder = try workspace.openRecorder(actor: actor, joining: true)
+            try workspace.joinedDrill.checkWritable()
             let outcome = try recorder.joinDrill(id, role: role)
             try workspace.joinedDrill.write(id)
             print(Output.render(outcome.event, json: json))
-            Output.note(outcome, "drill \(id) is now your current drill")
+            Output.note(outcome, "drill \(id): " + Drill.becomesCurrent(id))
         }
     }
 }

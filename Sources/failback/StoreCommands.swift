@@ -23,8 +23,13 @@ struct StoreCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("The store to copy into (a path or a postgresql:// URL).", valueName: "to")) var to: String
 
         func run() throws {
-            let source = try Workspace(store: from, config: nil).openStore()
+            let origin = Workspace(store: from, config: nil)
+            let source = try origin.openStore()
             let target = Workspace(store: to, config: nil)
+            // The same file by another path (./a, /abs/a, a symlink), or the same URL with or without a password.
+            if origin.joinedDrill.store == target.joinedDrill.store {
+                throw StoreError(.mismatch, "the source and the target are the same store (\(origin.joinedDrill.store)): nothing copied")
+            }
             let report = try StoreCopy.copy(
                 from: source,
                 to: { () throws(StoreError) -> any EventStore in

@@ -27,37 +27,56 @@ import Testing
 
     @Test func eachOperatorsCurrentDrillIsTheirOwn() throws {
         let lab = try Lab()
-        let dana = Operator(lab, "dana"), sam = Operator(lab, "sam"), lee = Operator(lab, "lee")
+        let dana = Operator(lab, "dana"), sam = Operator(lab, "sam"), lee = Operator(lab, "lee"), kim = Operator(lab, "kim")
         let started = try dana.failback(["drill", "start", "--runbook", "rollback-teei", "--role", "incident commander"])
         #expect(started.status == 0)
         let first = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        // Lee has joined nothing, and only one drill is open: that one.
+        // Lee has joined nothing, and only one drill is open: that one, kept as Lee's from now on.
         #expect(try lee.failback(["note", "lee was here"]).stdout.contains("\tNoteAdded\tlee was here\t(lee@"))
+        // A start that cannot keep its drill (the state folder is a file) fails whole.
+        try Data().write(to: URL(fileURLWithPath: "\(lab.dir)/not-a-folder"))
+        let unkept = try kim.failback(["drill", "start", "--runbook", "rollback-teei"], env: ["FAILBACK_STATE_DIR": "\(lab.dir)/not-a-folder"])
+        #expect(unkept.status == 65 && unkept.stdout == "")
+        #expect(unkept.stderr.hasPrefix("failback: error: cannot write \(lab.dir)/not-a-folder/current-drill-") && unkept.stderr.hasSuffix(": Not a directory: nothing appended\n"))
+        #expect(try lab.failback(["drill", "list", "--json"]).stdout.split(separator: "\n").count == 1)
         let joined = try sam.failback(["drill", "join", first, "--role", "DBA"])
         #expect(joined.status == 0)
         #expect(joined.stdout.hasPrefix("4\t#4\t") && joined.stdout.contains("\tOperatorJoined\tjoined as DBA\t(sam@"))
-        #expect(joined.stderr == "drill \(first) is now your current drill\n")
+        #expect(joined.stderr == "drill \(first): it is now your current drill\n")
         // Dana starts a second drill: Sam's commands still go to the first.
         let second = try dana.failback(["drill", "start", "--runbook", "rollback-teei"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(second != first && second.hasPrefix("drill-"))
         let samNote = try sam.failback(["note", "still on the first", "--json"])
         #expect(samNote.status == 0 && samNote.stdout.contains("\"drill_id\":\"\(first)\""))
         #expect(try dana.failback(["note", "on the second", "--json"]).stdout.contains("\"drill_id\":\"\(second)\""))
-        // Lee, who joined none, must now say which.
-        let ambiguous = try lee.failback(["note", "which?"])
+        // Lee, who recorded into the one open drill, stays in it.
+        #expect(try lee.failback(["note", "still lee", "--json"]).stdout.contains("\"drill_id\":\"\(first)\""))
+        // Kim, who has joined none and recorded nothing, must now say which.
+        let ambiguous = try kim.failback(["note", "which?"])
         #expect(ambiguous.status == 65 && ambiguous.stdout == "")
         #expect(ambiguous.stderr == "failback: error: 2 drills are open (\(first), \(second)) and you have joined none: 'failback drill join ID', or pass --drill ID: nothing appended\n")
         // $FAILBACK_DRILL names one for a shell.
-        #expect(try lee.failback(["note", "via the environment", "--json"], env: ["FAILBACK_DRILL": second]).stdout.contains("\"drill_id\":\"\(second)\""))
+        #expect(try kim.failback(["note", "via the environment", "--json"], env: ["FAILBACK_DRILL": second]).stdout.contains("\"drill_id\":\"\(second)\""))
+        // Joining while $FAILBACK_DRILL names another drill says which one commands will follow.
+        let shadowed = try kim.failback(["drill", "join", first], env: ["FAILBACK_DRILL": second])
+        #expect(shadowed.status == 0)
+        #expect(shadowed.stderr == "drill \(first): kept as your current drill, but $FAILBACK_DRILL names \(second), which your commands follow while it is set\n")
 
         // Who did what: status, replay and the report.
         let status = try sam.failback(["status"])
-        #expect(status.stdout.split(separator: "\n").contains("operators: dana (incident commander), sam (DBA)"))
+        #expect(status.stdout.split(separator: "\n").contains("operators: dana (incident commander), sam (DBA), kim"))
         let statusJSON = try sam.failback(["status", "--json"]).stdout
         #expect(statusJSON.contains(#""operators":[{"drill_seq":1,"joined_at":"#) && statusJSON.contains(#""name":"sam","role":"DBA"}"#))
         let replay = try sam.failback(["replay", "--speed", "1000"]).stdout.split(separator: "\n")
         #expect(replay.contains { $0.hasSuffix("NoteAdded  still on the first  · sam (DBA)") })
         #expect(replay.contains { $0.hasSuffix("NoteAdded  lee was here  · lee") })
+        // A role holding escape sequences is shown escaped in every text format.
+        #expect(try lee.failback(["drill", "join", first, "--role", "ops\u{1B}]0;PWNED\u{07}\tx"]).status == 0)
+        for args in [["status"], ["replay"], ["report", "--format", "md"], ["report", "--format", "csv"]] {
+            let shown = try lee.failback(args).stdout
+            #expect(!shown.contains("\u{1B}") && !shown.contains("\u{07}"), "\(args)")
+        }
+        #expect(try lee.failback(["status"]).stdout.contains(#"lee (ops\u{1b}]0;PWNED\u{7}\tx)"#))
         let report = try sam.failback(["report", "--format", "md"]).stdout
         #expect(report.contains("| Operator | Role | Joined | Event |\n|---|---|---|---|\n| dana | incident commander | "))
         #expect(report.contains("| sam | DBA | "))
@@ -119,6 +138,8 @@ import Testing
         #expect(counts.first == 1 && counts.last == 5)
         #expect(states.last?.contains(#""status":"completed""#) == true)
         // --watch and --as-of are two different questions.
+        let slow = try dana.failback(["status", "--watch", "--every", "2h"])
+        #expect(slow.status == 65 && slow.stderr == "failback: error: --every must be from 100ms to 1h, got 2h\n")
         let both = try dana.failback(["status", "--watch", "--as-of", "1"])
         #expect(both.status == 64 && both.stderr == "failback: error: --watch follows the drill as it goes on; --as-of shows a past moment: give one of them\n")
     }

@@ -148,6 +148,17 @@ struct StoreUnderTest {
         }
     }
 
+    /// Sets a drill's index `started_at` (its events unchanged).
+    func forgeStartedAt(drill: String, _ value: String) throws {
+        if let memory {
+            memory.tamper { $0.heads[drill]!.startedAt = Timestamp(rfc3339: value)! }
+        } else if let postgresURL {
+            try PostgresServer.psql(postgresURL, "ALTER TABLE failback.drills DISABLE TRIGGER USER; UPDATE failback.drills SET started_at = '\(value)' WHERE drill_id = '\(drill)';")
+        } else {
+            try sql("DROP TRIGGER drills_heads_only_advance; UPDATE drills SET started_at = '\(value)' WHERE drill_id = '\(drill)';")
+        }
+    }
+
     private func sql(_ text: String) throws {
         let db = try SQLiteConnection(path: sqlitePath!, flags: SQLITE_OPEN_READWRITE)
         try db.execute(text)
@@ -364,6 +375,22 @@ struct StoreUnderTest {
             #expect(r.badSeq == 5)
             guard case .columnMismatch(let what)? = r.problem else { Issue.record("\(r.summary)"); return }
             #expect(what.hasPrefix("recorded_at \"2020-01-01T00:00:00.000Z\", bytes say"))
+        }
+        do {
+            let (_, t) = try fresh()
+            try t.forgeStartedAt(drill: "b", "1999-01-01T00:00:00.000Z")
+            let r = try t.store.verify(drill: "b")
+            #expect(r.badSeq == 7 && r.badDrillSeq == 1)
+            guard case .startMismatch(let what)? = r.problem else { Issue.record("\(r.summary)"); return }
+            #expect(what.hasPrefix("started_at 1999-01-01T00:00:00.000Z, the first event was recorded at "), "\(what)")
+        }
+        if backend == .postgres {
+            // The lock row's last_seq moved on with triggers disabled: caught by the walk, and no
+            // append trusts it.
+            let (_, t) = try fresh()
+            try PostgresServer.psql(t.postgresURL!, "ALTER TABLE failback.log DISABLE TRIGGER USER; UPDATE failback.log SET last_seq = last_seq + 5;")
+            #expect(try t.store.verifyStore().problem == .lastSeqMismatch(recorded: 13, found: 8))
+            #expect { try t.store.append([draft("a", 9)]) } throws: { ($0 as? StoreError)?.code == .corrupt }
         }
     }
 }

@@ -142,7 +142,9 @@ extension DrillState {
             } ?? ""
             out.append("started \(s) · elapsed \(formatDuration(elapsed))\(against)" + (abortReason.map { " · abort reason: \($0)" } ?? ""))
         }
-        if !operators.isEmpty { out.append("operators: " + operators.map { o in o.role.map { "\(o.name) (\($0))" } ?? o.name }.joined(separator: ", ")) }
+        if !operators.isEmpty {
+            out.append("operators: " + operators.map { o in terminalSafe(o.role.map { "\(o.name) (\($0))" } ?? o.name) }.joined(separator: ", "))
+        }
         if status == .running, !phases.contains(where: { $0.startedAt != nil }) {
             out.append("")
             let missing = blockers

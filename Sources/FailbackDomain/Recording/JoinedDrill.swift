@@ -35,7 +35,7 @@ public struct JoinedDrill: Sendable {
     /// The drill named by `$FAILBACK_DRILL`, else by the file, else nil (none joined). A file that
     /// is not one line naming a drill is an error naming the file.
     public func read() throws(InvalidInput) -> (drill: String, source: String)? {
-        if let v = getenv("FAILBACK_DRILL"), v.pointee != 0 { return (String(cString: v), "$FAILBACK_DRILL") }
+        if let drill = Self.environmentDrill { return (drill, "$FAILBACK_DRILL") }
         let bytes: [UInt8]
         do {
             bytes = try readFile(path, .currentDrill)
@@ -43,20 +43,48 @@ public struct JoinedDrill: Sendable {
             return nil
         }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count >= 2, lines[0] == "failback current drill v1", !lines[1].isEmpty, lines[1].allSatisfy({ !$0.isWhitespace }) else {
+        guard lines.count >= 3, lines[0] == "failback current drill v1", !lines[1].isEmpty, lines[1].allSatisfy({ !$0.isWhitespace }) else {
             throw InvalidInput("\(path) is not a current-drill file (remove it, then 'failback drill join ID')")
+        }
+        guard lines[2] == store else {
+            throw InvalidInput("\(path) names the store \(String(lines[2]).debugDescription), not this one (remove it, then 'failback drill join ID')")
         }
         return (String(lines[1]), "joined on this machine")
     }
 
-    /// Makes `drill` the current one: the file replaced at once (written aside, then renamed).
-    public func write(_ drill: String) throws(InvalidInput) {
+    /// `$FAILBACK_DRILL`, when it is set: it names the drill whatever the file says.
+    public static var environmentDrill: String? {
+        guard let v = getenv("FAILBACK_DRILL"), v.pointee != 0 else { return nil }
+        return String(cString: v)
+    }
+
+    /// Checks that the file can be written (its folder made if need be), before anything is
+    /// appended that it should then record: `drill start` and `drill join` fail whole.
+    public func checkWritable() throws(InvalidInput) {
+        try makeFolder()
+        let probe = path + ".\(getpid()).probe"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw InvalidInput("cannot write \(probe) (the current-drill file's folder): \(String(cString: strerror(errno))): nothing appended") }
+        close(fd)
+        unlink(probe)
+        var st = stat()
+        if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+            throw InvalidInput("\(path) is a folder, not a current-drill file: nothing appended")
+        }
+    }
+
+    private func makeFolder() throws(InvalidInput) {
         let dir = Self.stateDirectory()
         var at = ""
         for part in dir.split(separator: "/", omittingEmptySubsequences: false) {
             at += at.isEmpty && part.isEmpty ? "/" : (at.hasSuffix("/") || at.isEmpty ? "" : "/") + part
             if !part.isEmpty { mkdir(at, 0o700) }
         }
+    }
+
+    /// Makes `drill` the current one: the file replaced at once (written aside, then renamed).
+    public func write(_ drill: String) throws(InvalidInput) {
+        try makeFolder()
         let text = "failback current drill v1\n\(drill)\n\(store)\n"
         let temporary = path + ".\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)

@@ -23,6 +23,10 @@ public final class Recorder {
     private var learned: [String: LearnedSecrets] = [:]
     /// This operator's current drill (`JoinedDrill`) and where it was named; nil: none joined.
     public var joined: (drill: String, source: String)?
+    /// Called when a command that names no drill, by an operator who has joined none, goes to the
+    /// store's one open drill: the workspace keeps it as their current drill from then on, so that
+    /// a drill started later by someone else does not take their next command.
+    public var keepChosenDrill: ((String) -> Void)?
 
     public init(store: any EventStore, context: RecordingContext, configuration: Configuration = Configuration()) {
         self.store = store
@@ -146,6 +150,8 @@ public final class Recorder {
             throw InvalidInput(
                 "\(open.count) drills are open (\(open.count > 3 ? "latest: " : "")\(named)) and you have joined none: 'failback drill join ID', or pass --drill ID: nothing appended")
         }
+        keepChosenDrill?(only.drillID)
+        joined = (only.drillID, "the one open drill when you first recorded")
         return only
     }
 

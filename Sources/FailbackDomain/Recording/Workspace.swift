@@ -61,13 +61,19 @@ public struct Workspace: Sendable {
     public func openRecorder(actor: String? = nil, joining: Bool = false) throws -> Recorder {
         let configuration = try configuration()
         let recorder = Recorder(store: try openStore(), context: .fromEnvironment(actor: actor), configuration: configuration)
-        if !joining { recorder.joined = try joinedDrill.read() }
+        if !joining {
+            let pointer = joinedDrill
+            recorder.joined = try pointer.read()
+            // Best effort: an operator whose state folder cannot be written is asked again next time.
+            recorder.keepChosenDrill = { drill in try? pointer.write(drill) }
+        }
         return recorder
     }
 
     /// This operator's current drill in this store (`drill start`, `drill join`).
     public var joinedDrill: JoinedDrill {
-        if isPostgres { return JoinedDrill(store: storeLabel) }
+        // A URL without its password (with one or without, the same store).
+        if isPostgres { return JoinedDrill(store: storeLabel.replacingAll(":[REDACTED]@", "@")) }
         if let resolved = realpath(storePath, nil) {
             defer { free(resolved) }
             return JoinedDrill(store: String(cString: resolved))

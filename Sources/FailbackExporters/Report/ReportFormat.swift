@@ -20,8 +20,11 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 extension DrillReport {
     // MARK: Markdown
 
+    /// Recorded text is shown with its control characters, escape sequences and bidi overrides
+    /// escaped (`terminalSafe`), as on a terminal: the report is read with `cat` too.
     var markdown: String {
-        "# \(title)\n\n\(subtitle)\n" + tables.map(\.markdown).joined()
+        ("# \(title)\n\n\(subtitle)\n" + tables.map(\.markdown).joined())
+            .split(separator: "\n", omittingEmptySubsequences: false).map { terminalSafe(String($0), keepTabs: true) }.joined(separator: "\n")
     }
 
     // MARK: JSON
@@ -51,7 +54,11 @@ extension DrillReport {
     // MARK: CSV (RFC 4180): the evidence index
 
     var evidenceCSV: String {
-        func field(_ s: String) -> String { s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s }
+        // Control characters and escape sequences in recorded text are written escaped (`terminalSafe`).
+        func field(_ raw: String) -> String {
+            let s = terminalSafe(raw, keepTabs: true)
+            return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s
+        }
         var out = "drill_seq,seq,recorded_at,type,actor,summary,sha256_chain_hash\r\n"
         for e in events {
             out += [String(e.drillSeq), String(e.seq), e.at.description, e.type, e.actor, e.summary, e.hash].map(field).joined(separator: ",") + "\r\n"

@@ -40,6 +40,11 @@ public struct VerificationReport: Sendable, Equatable {
         case columnMismatch(String)
         /// An event belongs to a drill the index does not list (its index row was deleted).
         case unindexedDrill(String)
+        /// The drill's index says it started at another seq or time than its first event says.
+        case startMismatch(String)
+        /// The store's own record of its last `seq` (PostgreSQL's `failback.log` row) is not the
+        /// last event's: the next append would leave a gap or collide.
+        case lastSeqMismatch(recorded: Int, found: Int)
     }
 
     public var drillID: String?
@@ -94,6 +99,8 @@ public struct VerificationReport: Sendable, Equatable {
         case .lifecycle(let what): why = what
         case .columnMismatch(let what): why = "a column differs from the event's bytes: \(what)"
         case .unindexedDrill(let drill): why = "the event belongs to drill \(drill), which the store's index does not list (its index row was deleted)"
+        case .startMismatch(let what): why = "the drill's index differs from its first event: \(what)"
+        case .lastSeqMismatch(let recorded, let found): why = "the store records its last seq as \(recorded) but its last event is seq \(found)"
         }
         return "\(subject): chain BROKEN at \(at): \(why)"
     }
@@ -119,6 +126,8 @@ public struct ChainVerifier {
     private var expectedDrillSeq = 1
     private var lastSeq = 0
     private var canonicalBytes = 0
+    /// Where the first event says the drill started.
+    private var started: (seq: Int, at: Timestamp)?
     public private(set) var report: VerificationReport
 
     public init(drillID: String, deep: Bool = false, closingTypes: Set<String> = []) {
@@ -197,6 +206,13 @@ public struct ChainVerifier {
             do { event = try RecordedEvent(canonical: bytes, hash: Array(storedHash)) } catch { return fail(.malformed(error.description), drillSeq: drillSeq) }
             if CanonicalJSON.encode(event.envelopeValue) != bytes { return fail(.notCanonical, drillSeq: drillSeq) }
         }
+        if expectedDrillSeq == 1 {
+            // The index's start is read from the first event: parsed once.
+            guard let first = try? RecordedEvent(canonical: Array(canonical), hash: []) else {
+                return fail(.malformed("the drill's first event is not readable"), drillSeq: drillSeq)
+            }
+            started = (seq, first.recordedAt)
+        }
         previous.withUnsafeMutableBytes { $0.copyMemory(from: storedHash) }  // equal to the recomputed link, 32 bytes
         if place.closes { closedAt = seq }
         lastSeq = seq
@@ -212,11 +228,21 @@ public struct ChainVerifier {
     /// walk, which ends at the recorded head): above the index's count means a rewound head.
     /// `recordedClosedSeq` is the index's `closed_seq` (checked against the closing event when
     /// `closingTypes` were given).
+    /// `recordedStart` is the index's `started_seq` and `started_at`, checked against the first event.
     public mutating func finish(
         recordedCount: Int, recordedHeadSeq: Int, recordedHeadHash: [UInt8], recordedCanonicalBytes: Int? = nil, recordedClosedSeq: Int? = nil,
-        storedCount: Int? = nil
+        storedCount: Int? = nil, recordedStart: (seq: Int, at: Timestamp)? = nil
     ) -> VerificationReport {
         guard report.problem == nil else { return report }
+        if let recordedStart, let started, recordedStart.seq != started.seq || recordedStart.at != started.at {
+            report.problem = .startMismatch(
+                recordedStart.seq != started.seq
+                    ? "started_seq \(recordedStart.seq), the first event is seq \(started.seq)"
+                    : "started_at \(recordedStart.at), the first event was recorded at \(started.at)")
+            report.badSeq = started.seq
+            report.badDrillSeq = 1
+            return report
+        }
         if let storedCount, storedCount > recordedCount, report.checked == recordedCount {
             report.problem = .beyondHead(recordedCount: recordedCount, found: storedCount)
             report.badSeq = nil

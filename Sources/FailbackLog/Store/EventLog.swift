@@ -343,13 +343,18 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
         let stored = try backend.maxDrillSeq(filedUnder: id)
         return verifier.finish(
             recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: head.canonicalBytes,
-            recordedClosedSeq: head.closedSeq, storedCount: stored)
+            recordedClosedSeq: head.closedSeq, storedCount: stored, recordedStart: (head.startedSeq, head.startedAt))
     }
 
     public func verifyStore() throws(StoreError) -> VerificationReport {
         var walk = StoreWalk(index: try drills())
         try backend.forEachRow(seqs: 1...Int.max) { columns, row in walk.feed(columns, canonical: Array(row.canonical)) }
-        return walk.finish()
+        var report = walk.finish()
+        if report.isIntact, let recorded = try backend.recordedLastSeq(), recorded != report.checked {
+            report.problem = .lastSeqMismatch(recorded: recorded, found: report.checked)
+            report.badSeq = max(recorded, report.checked)
+        }
+        return report
     }
 }
 

@@ -56,6 +56,14 @@ public protocol StorageBackend: AnyObject {
 
     /// The secrets a drill's events redacted, as remembered beside the log (salted hashes).
     func learnedSecrets(drill: String) throws(StoreError) -> [LearnedSecretRecord]
+
+    /// The last `seq` as the store keeps it apart from the events (PostgreSQL's `failback.log`
+    /// row), checked by the store walk; nil where the store keeps none (SQLite reads `max(seq)`).
+    func recordedLastSeq() throws(StoreError) -> Int?
+}
+
+extension StorageBackend {
+    public func recordedLastSeq() throws(StoreError) -> Int? { nil }
 }
 
 /// What an append may do while it holds the write lock: read the last `seq`, a drill's head and

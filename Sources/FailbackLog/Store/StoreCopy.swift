@@ -28,7 +28,7 @@ public enum StoreCopy {
         public var summary: String {
             let what = "\(sourceEvents) event\(sourceEvents == 1 ? "" : "s") in \(drills) drill\(drills == 1 ? "" : "s")"
             let checked = "both verified, the copy's index identical to the source's"
-            if copied == 0 && alreadyThere == sourceEvents { return "\(target) already holds all of \(source) (\(what)); \(checked)" }
+            if copied == 0 && alreadyThere == sourceEvents && alreadyThere > 0 { return "\(target) already holds all of \(source) (\(what)); \(checked)" }
             let resumed = alreadyThere > 0 ? ", resuming after the \(alreadyThere) already there" : ""
             return "copied \(source) to \(target) (\(what)): \(copied) appended\(resumed); \(checked)"
         }

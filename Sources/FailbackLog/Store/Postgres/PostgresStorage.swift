@@ -229,6 +229,13 @@ public final class PostgresStorage: StorageBackend {
         try conn.execute("BEGIN")
         do throws(StoreError) {
             let last = try conn.query("SELECT last_seq FROM failback.log WHERE id = 1 FOR UPDATE").row(0).int(0)
+            // The lock row's count is trusted only as far as the events bear it out (one index probe).
+            let stored = try conn.query("SELECT coalesce(max(seq), 0) FROM failback.events").row(0).int(0)
+            guard stored == last else {
+                throw StoreError(
+                    .corrupt, "store \(location) records its last seq as \(last) but its last event is seq \(stored): nothing appended (run 'failback verify')",
+                    path: location)
+            }
             let tx = Transaction(conn: conn, lastSeq: last)
             let result = try body(tx)
             try tx.flush()
@@ -375,6 +382,10 @@ public final class PostgresStorage: StorageBackend {
                 seq: r.int8(0), drillID: r.text(1), drillSeq: r.int8(2), type: r.text(3), recordedAt: r.text(4), idempotencyKey: r.isNull(5) ? nil : r.text(5))
             return body(columns, StoredEvent(seq: columns.seq, canonical: r.bytes(6), hash: r.bytes(7), leafHash: r.isNull(8) ? nil : r.bytes(8)))
         }
+    }
+
+    public func recordedLastSeq() throws(StoreError) -> Int? {
+        try conn.query("SELECT last_seq FROM failback.log WHERE id = 1").row(0).int(0)
     }
 
     public func maxDrillSeq(filedUnder drill: String) throws(StoreError) -> Int {
