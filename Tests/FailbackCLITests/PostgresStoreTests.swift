@@ -262,6 +262,16 @@ import Glibc
         let refused = try psql(url, "UPDATE failback.events SET recorded_at = 'x' WHERE seq = 3")
         #expect(refused.status != 0 && refused.stderr.contains("append-only"))
         #expect(try psql(url, "TRUNCATE failback.events CASCADE").status != 0)
+        // An insert that is not past the last seq (a copy of event 3 at seq 3, or at 0) is refused,
+        // whether one row or many (the check runs once per statement, over every row it added).
+        for sql in [
+            "INSERT INTO failback.events SELECT 0, drill_id, 99, type, recorded_at, NULL, canonical, hash, leaf_hash FROM failback.events WHERE seq = 3",
+            "INSERT INTO failback.events SELECT CASE WHEN seq = 3 THEN 0 ELSE 100 END, drill_id, drill_seq + 100, type, recorded_at, NULL, canonical, hash, leaf_hash FROM failback.events WHERE seq IN (3, 4)",
+        ] {
+            let inserted = try psql(url, sql)
+            #expect(inserted.status != 0 && inserted.stderr.contains("an insert may only add an event after the last"), "\(sql): \(inserted.stderr)")
+        }
+        #expect(try psql(url, "UPDATE failback.drills SET started_at = '1999-01-01T00:00:00.000Z'").stderr.contains("heads only move forward"))
         #expect(try psql(url, "ALTER TABLE failback.events DISABLE TRIGGER USER; UPDATE failback.events SET canonical = overlay(canonical PLACING '\\x35'::bytea FROM position('\\x34'::bytea IN canonical) FOR 1) WHERE seq = 4").status == 0)
         let verify = try failback(url, ["verify"])
         #expect(verify.status == 1)

@@ -37,6 +37,8 @@ final class LibPQ: @unchecked Sendable {
     let getlength: @convention(c) (Result?, Int32, Int32) -> Int32
     let getisnull: @convention(c) (Result?, Int32, Int32) -> Int32
     let clear: @convention(c) (Result?) -> Void
+    let putCopyData: @convention(c) (Connection?, UnsafePointer<CChar>?, Int32) -> Int32
+    let putCopyEnd: @convention(c) (Connection?, UnsafePointer<CChar>?) -> Int32
 
     private init(_ handle: UnsafeMutableRawPointer) throws(StoreError) {
         func load<T>(_ name: String, as: T.Type) throws(StoreError) -> T {
@@ -60,6 +62,8 @@ final class LibPQ: @unchecked Sendable {
         getlength = try load("PQgetlength", as: (@convention(c) (Result?, Int32, Int32) -> Int32).self)
         getisnull = try load("PQgetisnull", as: (@convention(c) (Result?, Int32, Int32) -> Int32).self)
         clear = try load("PQclear", as: (@convention(c) (Result?) -> Void).self)
+        putCopyData = try load("PQputCopyData", as: (@convention(c) (Connection?, UnsafePointer<CChar>?, Int32) -> Int32).self)
+        putCopyEnd = try load("PQputCopyEnd", as: (@convention(c) (Connection?, UnsafePointer<CChar>?) -> Int32).self)
     }
 
     private static let loaded = Locked<LibPQ?>(nil)

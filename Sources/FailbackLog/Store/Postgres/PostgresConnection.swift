@@ -105,6 +105,27 @@ public final class PostgresConnection {
         if let problem { throw problem }
     }
 
+    /// Runs `COPY ... FROM STDIN` (text format) with `data` as its rows (see `CopyText`).
+    func copyIn(_ sql: String, _ data: [UInt8]) throws(StoreError) {
+        let started = sql.withCString { lib.exec(conn, $0) }
+        defer { lib.clear(started) }
+        guard started != nil, lib.resultStatus(started) == PGRES_COPY_IN else { throw failure(doing: sql, started) }
+        var offset = 0
+        while offset < data.count {
+            let n = min(1 << 20, data.count - offset)
+            let sent = data.withUnsafeBytes { lib.putCopyData(conn, $0.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(n)) }
+            guard sent == 1 else { break }
+            offset += n
+        }
+        let ended = lib.putCopyEnd(conn, offset == data.count ? nil : "failback: sending the rows failed")
+        var problem: StoreError? = ended == 1 ? nil : failure(doing: sql, nil)
+        while let r = lib.getResult(conn) {
+            defer { lib.clear(r) }
+            if lib.resultStatus(r) != PGRES_COMMAND_OK, problem == nil { problem = failure(doing: sql, r) }
+        }
+        if let problem { throw problem }
+    }
+
     private func withParams<T>(
         _ params: [Param], _ body: (UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> T
     ) throws(StoreError) -> T {
@@ -152,6 +173,53 @@ public final class PostgresConnection {
         default: code = .database
         }
         return StoreError(code, "PostgreSQL store \(label): \(text)", path: label)
+    }
+}
+
+/// Rows in COPY's text format: columns separated by tabs, a row per line, `\N` for NULL, text
+/// with backslash, tab, newline and carriage return escaped, bytea as `\\x` and hex.
+struct CopyText {
+    private(set) var bytes: [UInt8] = []
+    private var first = true
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    private mutating func separate() {
+        if !first { bytes.append(0x09) }
+        first = false
+    }
+
+    mutating func int(_ v: Int) {
+        separate()
+        bytes += Array(String(v).utf8)
+    }
+
+    mutating func text(_ s: String?) {
+        separate()
+        guard let s else { return bytes += [0x5C, 0x4E] }  // \N
+        for b in s.utf8 {
+            switch b {
+            case 0x5C: bytes += [0x5C, 0x5C]
+            case 0x09: bytes += [0x5C, 0x74]
+            case 0x0A: bytes += [0x5C, 0x6E]
+            case 0x0D: bytes += [0x5C, 0x72]
+            default: bytes.append(b)
+            }
+        }
+    }
+
+    mutating func bytea(_ v: [UInt8]) {
+        separate()
+        bytes += [0x5C, 0x5C, 0x78]  // \\x: COPY reads \\ as one backslash, then bytea reads \x
+        bytes.reserveCapacity(bytes.count + 2 * v.count + 64)
+        for b in v {
+            bytes.append(Self.hex[Int(b >> 4)])
+            bytes.append(Self.hex[Int(b & 15)])
+        }
+    }
+
+    mutating func endRow() {
+        bytes.append(0x0A)
+        first = true
     }
 }
 
