@@ -58,21 +58,6 @@ import Testing
         #expect(terminalSafe("col1\tcol2", keepTabs: true) == "col1\tcol2")
     }
 
-    @Test func passwordsLeaveTheConnectionString() throws {
-        func split(_ c: String) throws -> (String, String?) { let r = try Conninfo.withoutPassword(c); return (r.conninfo, r.password) }
-        #expect(try split("host=db port=5432") == ("host=db port=5432", nil))
-        #expect(try split("host=db password=s3cret user=app") == ("host='db' user='app'", "s3cret"))
-        #expect(try split(#"host = db password = 'it\'s \\ me' dbname='a b'"#) == (#"host='db' dbname='a b'"#, #"it's \ me"#))
-        #expect(try split(#"password=a\ b host=x"#) == ("host='x'", "a b"))
-        #expect(try split("postgresql://app:p%40ss@db:5432/x?sslmode=disable") == ("postgresql://app@db:5432/x?sslmode=disable", "p@ss"))
-        #expect(try split("postgres://db/x?password=pw&application_name=a") == ("postgres://db/x?application_name=a", "pw"))
-        #expect(try split("postgresql://app@db/x") == ("postgresql://app@db/x", nil))
-        #expect(try split("postgresql://db/path@x") == ("postgresql://db/path@x", nil))
-        #expect(throws: InvalidInput.self) { try Conninfo.withoutPassword("host=db sslpassword=k") }
-        #expect(throws: InvalidInput.self) { try Conninfo.withoutPassword("host=db password='open") }
-        #expect(throws: InvalidInput.self) { try Conninfo.withoutPassword("postgresql://u:%zz@db/") }
-    }
-
     @Test func valuesOfALineAreCountedByTokens() {
         func count(_ s: String) -> Int { Array(s.utf8).withUnsafeBytes { jsonValueCount($0) } }
         #expect(count(#"{"a":1,"b":[true,null,"x"],"c":{}}"#) == 7)

@@ -39,6 +39,12 @@ final class LibPQ: @unchecked Sendable {
     let clear: @convention(c) (Result?) -> Void
     let putCopyData: @convention(c) (Connection?, UnsafePointer<CChar>?, Int32) -> Int32
     let putCopyEnd: @convention(c) (Connection?, UnsafePointer<CChar>?) -> Int32
+    let connectdbParams: @convention(c) (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UnsafePointer<CChar>?>?, Int32) -> Connection?
+    let sendQuery: @convention(c) (Connection?, UnsafePointer<CChar>?) -> Int32
+    let socket: @convention(c) (Connection?) -> Int32
+    let consumeInput: @convention(c) (Connection?) -> Int32
+    let isBusy: @convention(c) (Connection?) -> Int32
+    let nfields: @convention(c) (Result?) -> Int32
 
     private init(_ handle: UnsafeMutableRawPointer) throws(StoreError) {
         func load<T>(_ name: String, as: T.Type) throws(StoreError) -> T {
@@ -64,6 +70,13 @@ final class LibPQ: @unchecked Sendable {
         clear = try load("PQclear", as: (@convention(c) (Result?) -> Void).self)
         putCopyData = try load("PQputCopyData", as: (@convention(c) (Connection?, UnsafePointer<CChar>?, Int32) -> Int32).self)
         putCopyEnd = try load("PQputCopyEnd", as: (@convention(c) (Connection?, UnsafePointer<CChar>?) -> Int32).self)
+        connectdbParams = try load(
+            "PQconnectdbParams", as: (@convention(c) (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UnsafePointer<CChar>?>?, Int32) -> Connection?).self)
+        sendQuery = try load("PQsendQuery", as: (@convention(c) (Connection?, UnsafePointer<CChar>?) -> Int32).self)
+        socket = try load("PQsocket", as: (@convention(c) (Connection?) -> Int32).self)
+        consumeInput = try load("PQconsumeInput", as: (@convention(c) (Connection?) -> Int32).self)
+        isBusy = try load("PQisBusy", as: (@convention(c) (Connection?) -> Int32).self)
+        nfields = try load("PQnfields", as: (@convention(c) (Result?) -> Int32).self)
     }
 
     private static let loaded = Locked<LibPQ?>(nil)
