@@ -352,8 +352,10 @@ struct Scan {
         let queryParameter = separator == 0x3D && ns > 0 && (bytes[ns - 1] == 0x3F || bytes[ns - 1] == 0x26)
         guard SecretName.isSecret(name, environment: environment) || (queryParameter && SecretName.isSignatureParameter(name)) else { return }
         guard let value = value(at: i, separator: separator) else { return }
-        valueScannedTo = value.upperBound
+        // A placeholder is not skipped: what it holds is scanned as any text is (`X=%sTOKEN=c`
+        // holds `TOKEN=c`), or a second pass, the placeholder's name gone, would find it.
         guard !Placeholder.matches(bytes[value]) else { return }
+        valueScannedTo = value.upperBound
         add(value.lowerBound, value.upperBound, kind(name: name, lowered: lowered, separator: separator, environment: environment, spaced: spaced), SecretScanner.Rank.assignment)
     }
 
