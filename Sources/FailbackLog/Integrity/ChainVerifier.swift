@@ -317,14 +317,10 @@ struct EnvelopePlace {
             var j = keyStart
             while j < n, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\") { j += 1 }
             guard j < n, b[j] == UInt8(ascii: "\""), j + 1 < n, b[j + 1] == UInt8(ascii: ":") else { return nil }
-            let keyLength = j - keyStart
-            // The three members looked for: "seq" (3), "drill_id" (8), "drill_seq" (9).
-            let isSeq = keyLength == 3 && b[keyStart] == UInt8(ascii: "s") && b[keyStart + 1] == UInt8(ascii: "e") && b[keyStart + 2] == UInt8(ascii: "q")
-            let isDrill = (keyLength == 8 || keyLength == 9) && Self.hasDrillPrefix(b, keyStart)
-            let isDrillSeq = isDrill && keyLength == 9 && b[keyStart + 6] == UInt8(ascii: "s") && b[keyStart + 7] == UInt8(ascii: "e") && b[keyStart + 8] == UInt8(ascii: "q")
-            let isDrillID = isDrill && keyLength == 8 && b[keyStart + 6] == UInt8(ascii: "i") && b[keyStart + 7] == UInt8(ascii: "d")
-            let isType = keyLength == 4 && b[keyStart] == UInt8(ascii: "t") && b[keyStart + 1] == UInt8(ascii: "y") && b[keyStart + 2] == UInt8(ascii: "p")
-                && b[keyStart + 3] == UInt8(ascii: "e")
+            // The members looked for, by the names `EnvelopeMember` gives them.
+            let key = UnsafeRawBufferPointer(rebasing: b[keyStart..<j])
+            func named(_ m: EnvelopeMember) -> Bool { Self.equal(key, m.name) }
+            let isSeq = named(.seq), isDrillSeq = named(.drillSeq), isDrillID = named(.drillID), isType = named(.type)
             i = j + 2
             guard i < n else { return nil }
             if isSeq || isDrillSeq {
@@ -369,15 +365,21 @@ struct EnvelopePlace {
         self.type = type
     }
 
-    /// The usual case, read from both ends without touching the payload: canonical order puts
-    /// `{"actor":"…","drill_id":"…","drill_seq":N,` first and `,"seq":N,"type":"…"}` last. Nil when
-    /// the bytes are not exactly of that shape (escapes, other members): the forward scan decides then.
+    /// The usual case, read from both ends without touching the payload: the layout
+    /// (`EnvelopeMember`, canonical order) puts `{"actor":"…","drill_id":"…","drill_seq":N,` first
+    /// and `,"seq":N,"type":"…"}` last. Nil when the bytes are not exactly of that shape (escapes,
+    /// other members): the forward scan decides then.
     static func fromEnds(_ b: UnsafeRawBufferPointer) -> EnvelopePlace? {
         let n = b.count
         func match(_ literal: StaticString, at i: Int) -> Bool {
             let count = literal.utf8CodeUnitCount
             return i >= 0 && i + count <= n && memcmp(b.baseAddress! + i, literal.utf8Start, count) == 0
         }
+        func length(_ m: EnvelopeMember) -> Int { m.key.utf8CodeUnitCount }
+        // The layout this reading relies on: these members first, and these last, in this order.
+        let all = EnvelopeMember.all
+        guard all.count > 5, all[0] == .actor, all[1] == .drillID, all[2] == .drillSeq, all[all.count - 2] == .seq, all[all.count - 1] == .type
+        else { return nil }
         func stringEnd(from i: Int) -> Int? {  // index of the closing quote of a string with no escapes
             var k = i
             while k < n, b[k] != UInt8(ascii: "\""), b[k] != UInt8(ascii: "\\") { k += 1 }
@@ -388,30 +390,35 @@ struct EnvelopePlace {
             while k < n, b[k] >= 0x30, b[k] <= 0x39, k - i < 16 { v = v * 10 + Int(b[k] - 0x30); k += 1 }
             return k > i ? (v, k) : nil
         }
-        // Front.
-        guard match("{\"actor\":\"", at: 0), let actorEnd = stringEnd(from: 10),
-            match(",\"drill_id\":\"", at: actorEnd + 1), let idEnd = stringEnd(from: actorEnd + 14),
-            match(",\"drill_seq\":", at: idEnd + 1), let drillSeq = number(from: idEnd + 14), drillSeq.end < n, b[drillSeq.end] == UInt8(ascii: ",")
+        // Front: `{` then each member's key (its comma included) and value.
+        let actorStart = 1 + length(.actor) + 1  // past `{"actor":"`
+        guard match("{", at: 0), match(EnvelopeMember.actor.key, at: 1), actorStart <= n, b[actorStart - 1] == UInt8(ascii: "\""),
+            let actorEnd = stringEnd(from: actorStart),
+            match(EnvelopeMember.drillID.key, at: actorEnd + 1), actorEnd + 1 + length(.drillID) < n,
+            b[actorEnd + 1 + length(.drillID)] == UInt8(ascii: "\""), let idEnd = stringEnd(from: actorEnd + 2 + length(.drillID)),
+            match(EnvelopeMember.drillSeq.key, at: idEnd + 1), let drillSeq = number(from: idEnd + 1 + length(.drillSeq)), drillSeq.end < n,
+            b[drillSeq.end] == UInt8(ascii: ",")
         else { return nil }
         // Back: the type is an identifier (letters and digits), so its quotes are found without ambiguity.
         guard n >= 2, b[n - 1] == UInt8(ascii: "}"), b[n - 2] == UInt8(ascii: "\"") else { return nil }
         var k = n - 3
         while k >= 0, (b[k] >= 0x30 && b[k] <= 0x39) || ((b[k] | 0x20) >= 0x61 && (b[k] | 0x20) <= 0x7A) { k -= 1 }
-        guard k > 0, match(",\"type\":\"", at: k - 8) else { return nil }
-        var d = k - 9
+        // b[k] is the type's opening quote, preceded by its key.
+        let typeKey = k - length(.type)
+        guard k > 0, b[k] == UInt8(ascii: "\""), match(EnvelopeMember.type.key, at: typeKey) else { return nil }
+        var d = typeKey - 1
         while d >= 0, b[d] >= 0x30, b[d] <= 0x39 { d -= 1 }
-        guard d < k - 9, match(",\"seq\":", at: d - 6), let seq = number(from: d + 1), seq.end == k - 8,
-            drillSeq.end < d - 6
+        let seqKey = d + 1 - length(.seq)
+        guard d < typeKey - 1, match(EnvelopeMember.seq.key, at: seqKey), let seq = number(from: d + 1), seq.end == typeKey,
+            drillSeq.end < seqKey
         else { return nil }
         return EnvelopePlace(
-            seq: seq.value, drillSeq: drillSeq.value, drillID: UnsafeRawBufferPointer(rebasing: b[(actorEnd + 14)..<idEnd]),
+            seq: seq.value, drillSeq: drillSeq.value, drillID: UnsafeRawBufferPointer(rebasing: b[(actorEnd + 2 + length(.drillID))..<idEnd]),
             type: UnsafeRawBufferPointer(rebasing: b[(k + 1)..<(n - 2)]))
     }
 
-    /// Whether the key at `i` starts with `drill_`.
-    private static func hasDrillPrefix(_ b: UnsafeRawBufferPointer, _ i: Int) -> Bool {
-        b[i] == UInt8(ascii: "d") && b[i + 1] == UInt8(ascii: "r") && b[i + 2] == UInt8(ascii: "i") && b[i + 3] == UInt8(ascii: "l")
-            && b[i + 4] == UInt8(ascii: "l") && b[i + 5] == UInt8(ascii: "_")
+    static func equal(_ a: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
+        a.count == name.utf8CodeUnitCount && (a.isEmpty || memcmp(a.baseAddress!, name.utf8Start, a.count) == 0)
     }
 
     /// The index just past the JSON value starting at `i` (strings, numbers, literals, nested containers).

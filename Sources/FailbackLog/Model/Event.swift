@@ -96,24 +96,32 @@ public struct EventDraft: Sendable {
         var payloadStart = 0
         var out: [UInt8] = []
         out.reserveCapacity(canonicalPayload.count + 256)
-        func key(_ name: StaticString, first: Bool = false) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-        }
         out.append(UInt8(ascii: "{"))
-        key("actor", first: true); CanonicalJSON.writeString(actor, into: &out)
-        key("drill_id"); CanonicalJSON.writeString(drillID, into: &out)
-        key("drill_seq"); CanonicalJSON.writeNumber(Double(drillSeq), into: &out)
-        key("host"); CanonicalJSON.writeString(host, into: &out)
-        if let idempotencyKey { key("idempotency_key"); CanonicalJSON.writeString(idempotencyKey, into: &out) }
-        key("payload"); payloadStart = out.count; out.append(contentsOf: canonicalPayload)
-        key("recorded_at"); CanonicalJSON.writeString(recordedAtText, into: &out)
-        if !redactions.isEmpty { key("redactions"); CanonicalJSON.write(.array(redactions.map(\.json)), into: &out) }
-        key("schema_version"); CanonicalJSON.writeNumber(Double(schemaVersion), into: &out)
-        key("seq"); CanonicalJSON.writeNumber(Double(seq), into: &out)
-        key("type"); CanonicalJSON.writeString(type, into: &out)
+        // The members in the layout `EnvelopeMember` defines (their canonical order), each key with
+        // its comma; an absent optional member is left out. The first member is never optional.
+        for member in EnvelopeMember.all {
+            switch member {
+            case .idempotencyKey where idempotencyKey == nil, .redactions where redactions.isEmpty: continue
+            default: break
+            }
+            let key = member.key
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            switch member {
+            case .actor: CanonicalJSON.writeString(actor, into: &out)
+            case .drillID: CanonicalJSON.writeString(drillID, into: &out)
+            case .drillSeq: CanonicalJSON.writeNumber(Double(drillSeq), into: &out)
+            case .host: CanonicalJSON.writeString(host, into: &out)
+            case .idempotencyKey: CanonicalJSON.writeString(idempotencyKey ?? "", into: &out)
+            case .payload:
+                payloadStart = out.count
+                out.append(contentsOf: canonicalPayload)
+            case .recordedAt: CanonicalJSON.writeString(recordedAtText, into: &out)
+            case .redactions: CanonicalJSON.write(.array(redactions.map(\.json)), into: &out)
+            case .schemaVersion: CanonicalJSON.writeNumber(Double(schemaVersion), into: &out)
+            case .seq: CanonicalJSON.writeNumber(Double(seq), into: &out)
+            case .type: CanonicalJSON.writeString(type, into: &out)
+            }
+        }
         out.append(UInt8(ascii: "}"))
         return (out, payloadStart)
     }
@@ -126,24 +134,31 @@ public struct EventDraft: Sendable {
     }
 }
 
-/// The event envelope as a JSON value; absent optional members stay absent (never `null`).
+/// The event envelope as a JSON value (members named by `EnvelopeMember`); absent optional members
+/// stay absent (never `null`).
 func envelopeValue(
     actor: String, drillID: String, drillSeq: Int, host: String, idempotencyKey: String?, payload: JSONValue,
     recordedAt: Timestamp, redactions: [Redaction], schemaVersion: Int, seq: Int, type: String
 ) -> JSONValue {
-    .members([
-        "actor": .string(actor),
-        "drill_id": .string(drillID),
-        "drill_seq": JSONValue(drillSeq),
-        "host": .string(host),
-        "idempotency_key": idempotencyKey.map(JSONValue.string),
-        "payload": payload,
-        "recorded_at": .string(recordedAt.description),
-        "redactions": redactions.isEmpty ? nil : .array(redactions.map(\.json)),
-        "schema_version": JSONValue(schemaVersion),
-        "seq": JSONValue(seq),
-        "type": .string(type),
-    ])
+    var members: [String: JSONValue] = [:]
+    for member in EnvelopeMember.all {
+        let value: JSONValue? =
+            switch member {
+            case .actor: .string(actor)
+            case .drillID: .string(drillID)
+            case .drillSeq: JSONValue(drillSeq)
+            case .host: .string(host)
+            case .idempotencyKey: idempotencyKey.map(JSONValue.string)
+            case .payload: payload
+            case .recordedAt: .string(recordedAt.description)
+            case .redactions: redactions.isEmpty ? nil : .array(redactions.map(\.json))
+            case .schemaVersion: JSONValue(schemaVersion)
+            case .seq: JSONValue(seq)
+            case .type: .string(type)
+            }
+        if let value { members[member.nameString] = value }
+    }
+    return .object(members)
 }
 
 /// An event as stored: its canonical bytes (the source of truth), its chain hash, and the envelope
@@ -367,6 +382,9 @@ enum EnvelopeMember: Int, CaseIterable {
     }
 
     var isOptional: Bool { self == .idempotencyKey || self == .redactions }
+
+    /// `name` as a String.
+    var nameString: String { String(decoding: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), as: UTF8.self) }
 
     /// Where each envelope member's value is in `document` (no value views made: they would retain
     /// the bytes), and the payload's members.
