@@ -389,7 +389,28 @@ struct Scan {
     /// The value after a separator: quoted (`"..."`, `'...'`, `\"...\"`, to its closing quote on the
     /// line, or the line's end when it has none), else a run of characters up to white space, a
     /// quote or, after `=`, `&` and `;` (after `:`, also `,` `}` `]`).
+    /// The value ends where a marker already in the text begins (`KEY=q[REDACTED:x]KEY=a`: the
+    /// value is `q`): what follows the marker is scanned as text, on this pass as on any later one.
     func value(at i: Int, separator: UInt8) -> Range<Int>? {
+        guard let found = valueUpToAMarker(at: i, separator: separator) else { return nil }
+        guard let marker = firstMarker(in: found) else { return found }
+        return marker > found.lowerBound ? found.lowerBound..<marker : nil
+    }
+
+    /// Where the first `[REDACTED` in `range` begins.
+    func firstMarker(in range: Range<Int>) -> Int? {
+        let mark = Self.markerPrefix
+        var j = range.lowerBound
+        while j + mark.count <= range.upperBound {
+            if bytes[j] == 0x5B, bytes[j..<(j + mark.count)].elementsEqual(mark) { return j }
+            j += 1
+        }
+        return nil
+    }
+
+    static let markerPrefix = Array("[REDACTED".utf8)
+
+    private func valueUpToAMarker(at i: Int, separator: UInt8) -> Range<Int>? {
         guard i < n else { return nil }
         let c = bytes[i]
         if c == 0x22 || c == 0x27 {
@@ -425,6 +446,7 @@ struct Scan {
     func restOfValue(at i: Int) -> Range<Int>? {
         var j = i
         while j < n && j - i < Self.window && !Ascii.isNewline(bytes[j]) && bytes[j] != 0x22 && bytes[j] != 0x27 && !(bytes[j] == 0x5C && j + 1 < n && bytes[j + 1] == 0x22) { j += 1 }
+        if let marker = firstMarker(in: i..<j), marker > i { j = marker }
         while j > i && Ascii.isBlank(bytes[j - 1]) { j -= 1 }
         guard j > i, !Placeholder.matches(bytes[i..<j]) else { return nil }
         return i..<j
