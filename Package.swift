@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "FailbackLog", dependencies: ["CSQLite", "COpenSSL", "CLibPQ"]),
         // The domain: the event catalogue, redaction, and the recorder that appends through the log.
         .target(name: "FailbackDomain", dependencies: ["FailbackLog", "CYAML"]),
-        // Probes: things that observe the world (commands, PostgreSQL through psql, DNS, HTTP, pods).
+        // Probes: things that observe the world (commands, PostgreSQL through libpq, Redis, DNS, HTTP, pods).
         .target(name: "FailbackProbes", dependencies: ["FailbackDomain", "FailbackLog"]),
         // Exporters: the failback report and evidence bundles, from the log and the domain.
         .target(name: "FailbackExporters", dependencies: ["FailbackDomain", "FailbackLog", "COpenSSL", "CZlib"]),
@@ -45,8 +45,10 @@ let package = Package(
         // The log benchmark's harness (scripts/bench-log).
         .executableTarget(name: "failback-bench", dependencies: ["FailbackDomain", "FailbackLog", "CSQLite"]),
         .testTarget(name: "FailbackLogTests", dependencies: ["FailbackLog"], exclude: ["Vectors"]),
-        .testTarget(name: "FailbackDomainTests", dependencies: ["FailbackDomain", "FailbackProbes"]),
+        // What the test targets share (a POSIX shell's word splitting, for the redaction corpora).
+        .target(name: "FailbackTestSupport", path: "Tests/FailbackTestSupport"),
+        .testTarget(name: "FailbackDomainTests", dependencies: ["FailbackDomain", "FailbackProbes", "FailbackTestSupport"]),
         .testTarget(name: "FailbackExportersTests", dependencies: ["FailbackExporters", "FailbackDomain", "FailbackLog"]),
-        .testTarget(name: "FailbackCLITests", dependencies: ["FailbackDomain", "failback", "failback-loadgen"]),
+        .testTarget(name: "FailbackCLITests", dependencies: ["FailbackDomain", "failback", "failback-loadgen", "FailbackTestSupport"]),
     ]
 )

@@ -20,8 +20,7 @@ public struct JoinedDrill: Sendable {
 
     public init(store: String) {
         self.store = store
-        let digest = HashChain.sha256(Array(store.utf8)).prefix(16).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
-        path = Self.stateDirectory() + "/current-drill-" + digest.joined()
+        path = Self.stateDirectory() + "/current-drill-" + Array(HashChain.sha256(Array(store.utf8)).prefix(16)).hex
     }
 
     /// Where per-operator state is kept.

@@ -73,7 +73,7 @@ public struct Workspace: Sendable {
     /// This operator's current drill in this store (`drill start`, `drill join`).
     public var joinedDrill: JoinedDrill {
         // A URL without its password (with one or without, the same store).
-        if isPostgres { return JoinedDrill(store: storeLabel.replacingAll(":[REDACTED]@", "@")) }
+        if isPostgres { return JoinedDrill(store: storeLabel.replacingAll(":[REDACTED]@", with: "@")) }
         if let resolved = realpath(storePath, nil) {
             defer { free(resolved) }
             return JoinedDrill(store: String(cString: resolved))

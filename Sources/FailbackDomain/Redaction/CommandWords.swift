@@ -121,6 +121,13 @@ enum CommandWords {
             findings.append(Finding(start: start, end: end, kind: kind, rank: SecretScanner.Rank.command))
         }
 
+        /// An option's value: attached to word `i` from `attached` (`-uUSER:PW`, `--user=USER:PW`),
+        /// else the value after it; and the word to go on from.
+        func attachedOrNext(_ i: Int, attached: Int?) -> (range: Range<Int>, next: Int)? {
+            if let attached, attached < words[i].end { return (attached..<words[i].end, i + 1) }
+            return value(after: i).map { ($0.range, $0.last + 1) }
+        }
+
         /// The value that follows word `i`: the next word, or in text a quoted string (`"two words"`)
         /// taken whole to its closing quote on the line. Nil at a separator or a flag.
         func value(after i: Int) -> (range: Range<Int>, last: Int)? {
@@ -221,46 +228,22 @@ enum CommandWords {
 
         /// `user:password` (curl `-u`, `--user`): the password.
         mutating func userPassword(at i: Int, attached: Int?, kind: String) -> Int {
-            let range: Range<Int>
-            let next: Int
-            if let attached, attached < words[i].end {
-                range = attached..<words[i].end
-                next = i + 1
-            } else if let (r, last) = value(after: i) {
-                range = r
-                next = last + 1
-            } else {
-                return i + 1
-            }
+            guard let (range, next) = attachedOrNext(i, attached: attached) else { return i + 1 }
             if let colon = b[range].firstIndex(of: 0x3A) { add(colon + 1, range.upperBound, kind) }
             return next
         }
 
         /// curl `-b 'name=value; ...'`: a cookie string (without `=` it is a file to read).
         mutating func cookie(at i: Int, attached: Int?) -> Int {
-            if let attached, attached < words[i].end {
-                if b[attached..<words[i].end].contains(0x3D) { add(attached, words[i].end, "cookie") }
-                return i + 1
-            }
-            guard let (range, last) = value(after: i) else { return i + 1 }
+            guard let (range, next) = attachedOrNext(i, attached: attached) else { return i + 1 }
             if b[range].contains(0x3D) { add(range.lowerBound, range.upperBound, "cookie") }
-            return last + 1
+            return next
         }
 
         /// kubectl `--from-literal=key=VALUE`: the value, in a `create secret` command always, else
         /// when its key says it is a secret.
         mutating func literal(at i: Int, attached: Int?) -> Int {
-            let range: Range<Int>
-            let next: Int
-            if let attached, attached < words[i].end {
-                range = attached..<words[i].end
-                next = i + 1
-            } else if let (r, last) = value(after: i) {
-                range = r
-                next = last + 1
-            } else {
-                return i + 1
-            }
+            guard let (range, next) = attachedOrNext(i, attached: attached) else { return i + 1 }
             guard let equals = b[range].firstIndex(of: 0x3D) else { return next }
             let key = b[range.lowerBound..<equals]
             if secretCommand || SecretName.isSecret(key, environment: true) {

@@ -352,7 +352,7 @@ public struct Redactor: Sendable {
 
     /// RFC 6901: `~` → `~0`, `/` → `~1`.
     static func escapePointerToken(_ token: String) -> String {
-        token.replacingAll("~", "~0").replacingAll("/", "~1")
+        token.replacingAll("~", with: "~0").replacingAll("/", with: "~1")
     }
 }
 

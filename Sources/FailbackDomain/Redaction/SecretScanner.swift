@@ -360,7 +360,7 @@ struct Scan {
     }
 
     private mutating func kind(name: ArraySlice<UInt8>, lowered: String, separator: UInt8, environment: Bool, spaced: Bool) -> String {
-        let joined = lowered.replacingAll("_", "").replacingAll("-", "")
+        let joined = lowered.replacingAll("_", with: "").replacingAll("-", with: "")
         if environment { return "env_secret" }
         if joined.hasSuffix("secretaccesskey") { return "aws_secret_access_key" }
         if joined == "accountkey" || joined == "sharedaccesskey" || joined == "sharedaccesssignature" { return "azure_connection_string" }
@@ -510,7 +510,8 @@ enum Placeholder {
 }
 
 extension String {
-    func replacingAll(_ target: String, _ replacement: String) -> String {
+    /// Every occurrence of `target` replaced (without Foundation).
+    public func replacingAll(_ target: String, with replacement: String) -> String {
         guard contains(target) else { return self }
         return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }

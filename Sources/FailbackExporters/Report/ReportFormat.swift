@@ -109,9 +109,3 @@ func xml(_ s: String) -> String {
     }
     return out
 }
-
-extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
-    }
-}

@@ -51,7 +51,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
     }
 
     private func append(_ drafts: [EventDraft], in tx: any WriteTransaction) throws(StoreError) -> [AppendOutcome] {
-        var heads: [String: (head: DrillHead, isNew: Bool)] = [:]
+        var heads: [String: HeadEntry] = [:]
         var keysInBatch: [String: RecordedEvent] = [:]
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(drafts.count)
@@ -78,21 +78,14 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
                     continue
                 }
             }
-            var entry: (head: DrillHead, isNew: Bool)
-            if let known = heads[draft.drillID] {
-                entry = known
-            } else if let stored = try tx.head(of: draft.drillID) {
-                entry = (stored, false)
+            var entry: HeadEntry
+            if let found = try Self.head(of: draft.drillID, heads, tx) {
+                entry = found
             } else {
                 guard draft.lifecycle == .opens else {
                     throw StoreError(.unknownDrill, "no drill \(draft.drillID) in store \(location): nothing appended", path: location)
                 }
-                entry = (
-                    DrillHead(
-                        drillID: draft.drillID, startedSeq: lastSeq + 1, startedAt: draft.recordedAt, eventCount: 0, headSeq: 0, headHash: HashChain.genesis,
-                        closedSeq: nil, canonicalBytes: 0),
-                    true
-                )
+                entry = Self.newHead(draft.drillID, startedSeq: lastSeq + 1, startedAt: draft.recordedAt)
             }
             if draft.lifecycle == .opens, !(entry.isNew && entry.head.eventCount == 0) {
                 throw StoreError(.drillExists, "drill \(draft.drillID) already exists: nothing appended", path: location)
@@ -118,10 +111,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
                     seq: seq, drillID: draft.drillID, drillSeq: drillSeq, type: draft.type, recordedAt: draft.recordedAtText,
                     idempotencyKey: draft.idempotencyKey, canonical: canonical, hash: hash, leafHash: leaf))
             lastSeq = seq
-            entry.head.eventCount = drillSeq
-            entry.head.headSeq = seq
-            entry.head.headHash = hash
-            entry.head.canonicalBytes = (entry.head.canonicalBytes ?? 0) + canonical.count
+            entry.head.advance(drillSeq: drillSeq, seq: seq, hash: hash, bytes: canonical.count)
             if draft.lifecycle == .closes { entry.head.closedSeq = seq }
             heads[draft.drillID] = entry
             let recorded = RecordedEvent(draft: draft, seq: seq, drillSeq: drillSeq, canonical: canonical, payloadStart: payloadStart, hash: hash)
@@ -130,11 +120,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
         }
         // Secrets the drafts redacted, remembered for their drills in the same transaction.
         for draft in drafts where !draft.learnedSecrets.isEmpty { try tx.remember(draft.learnedSecrets, drill: draft.drillID) }
-        // Index entries in a fixed order (the drills' first seq), so that concurrent writers take
-        // any row locks a backend has in the same order.
-        for (_, entry) in heads.sorted(by: { $0.value.head.startedSeq < $1.value.head.startedSeq }) where entry.head.eventCount > 0 {
-            try tx.writeHead(entry.head, isNew: entry.isNew)
-        }
+        try Self.writeHeads(heads, tx)
         return outcomes
     }
 
@@ -144,7 +130,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
         guard !isReadOnly else { throw StoreError(.readOnly, "store \(location) is read-only: nothing copied", path: location) }
         try backend.write { (tx) throws(StoreError) in
             var lastSeq = try tx.lastSeq()
-            var heads: [String: (head: DrillHead, isNew: Bool)] = [:]
+            var heads: [String: HeadEntry] = [:]
             var keysInBatch: Set<String> = []
             var shared = RecordedEvent.SharedValues()
             var leaf = [UInt8](repeating: 0, count: 32)
@@ -163,19 +149,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
                     }
                     keysInBatch.insert(key)
                 }
-                var entry: (head: DrillHead, isNew: Bool)
-                if let known = heads[event.drillID] {
-                    entry = known
-                } else if let stored = try tx.head(of: event.drillID) {
-                    entry = (stored, false)
-                } else {
-                    entry = (
-                        DrillHead(
-                            drillID: event.drillID, startedSeq: seq, startedAt: event.recordedAt, eventCount: 0, headSeq: 0, headHash: HashChain.genesis,
-                            closedSeq: nil, canonicalBytes: 0),
-                        true
-                    )
-                }
+                var entry = try Self.head(of: event.drillID, heads, tx) ?? Self.newHead(event.drillID, startedSeq: seq, startedAt: event.recordedAt)
                 if let closed = entry.head.closedSeq { throw refused("drill \(event.drillID) is closed (at seq \(closed))") }
                 guard event.drillSeq == entry.head.eventCount + 1 else {
                     throw refused("it is event #\(event.drillSeq) of drill \(event.drillID), whose head is #\(entry.head.eventCount)")
@@ -190,22 +164,41 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
                         seq: seq, drillID: event.drillID, drillSeq: event.drillSeq, type: event.type, recordedAt: row.columns.recordedAt,
                         idempotencyKey: event.idempotencyKey, canonical: row.canonical, hash: row.hash, leafHash: leaf))
                 lastSeq = seq
-                entry.head.eventCount = event.drillSeq
-                entry.head.headSeq = seq
-                entry.head.headHash = row.hash
-                entry.head.canonicalBytes = (entry.head.canonicalBytes ?? 0) + row.canonical.count
+                entry.head.advance(drillSeq: event.drillSeq, seq: seq, hash: row.hash, bytes: row.canonical.count)
                 if closedSeqs[event.drillID] == seq { entry.head.closedSeq = seq }
                 heads[event.drillID] = entry
             }
             for (drill, secrets) in learnedSecrets.sorted(by: { $0.key < $1.key }) where !secrets.isEmpty { try tx.remember(secrets, drill: drill) }
-            for (_, entry) in heads.sorted(by: { $0.value.head.startedSeq < $1.value.head.startedSeq }) {
-                try tx.writeHead(entry.head, isNew: entry.isNew)
-            }
+            try Self.writeHeads(heads, tx)
         }
     }
 
     public func forEachRow(seqs: ClosedRange<Int>, _ body: (StoreWalk.Columns, StoredEvent) -> Bool) throws(StoreError) {
         try backend.forEachRow(seqs: seqs, body)
+    }
+
+    // MARK: Heads within a write
+
+    /// A drill's head as a write has it, and whether the write creates its index entry.
+    private typealias HeadEntry = (head: DrillHead, isNew: Bool)
+
+    /// The drill's head: as moved by this write so far, else as stored, else nil (no such drill).
+    private static func head(of drill: String, _ heads: [String: HeadEntry], _ tx: any WriteTransaction) throws(StoreError) -> HeadEntry? {
+        if let known = heads[drill] { return known }
+        return try tx.head(of: drill).map { ($0, false) }
+    }
+
+    /// The head of a drill this write opens, before its first event.
+    private static func newHead(_ drill: String, startedSeq: Int, startedAt: Timestamp) -> HeadEntry {
+        (DrillHead(drillID: drill, startedSeq: startedSeq, startedAt: startedAt, eventCount: 0, headSeq: 0, headHash: HashChain.genesis, closedSeq: nil, canonicalBytes: 0), true)
+    }
+
+    /// Writes the index entries a write moved, in a fixed order (the drills' first seq), so that
+    /// concurrent writers take any row locks a backend has in the same order.
+    private static func writeHeads(_ heads: [String: HeadEntry], _ tx: any WriteTransaction) throws(StoreError) {
+        for (_, entry) in heads.sorted(by: { $0.value.head.startedSeq < $1.value.head.startedSeq }) where entry.head.eventCount > 0 {
+            try tx.writeHead(entry.head, isNew: entry.isNew)
+        }
     }
 
     private func decode(_ canonical: [UInt8], _ hash: [UInt8], seq: Int? = nil, sharing shared: inout RecordedEvent.SharedValues) throws(StoreError) -> RecordedEvent {

@@ -31,6 +31,14 @@ public struct DrillHead: Sendable, Equatable {
     public var canonicalBytes: Int?
 
     public var isOpen: Bool { closedSeq == nil }
+
+    /// The head moved to the drill's next event.
+    mutating func advance(drillSeq: Int, seq: Int, hash: [UInt8], bytes: Int) {
+        eventCount = drillSeq
+        headSeq = seq
+        headHash = hash
+        canonicalBytes = (canonicalBytes ?? 0) + bytes
+    }
 }
 
 /// The append-only, hash-chained event log. SQLite is the embedded implementation; a server database

@@ -1,5 +1,9 @@
 import CLibPQ
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One libpq connection: statements with parameters (text, or binary for bytes), results read
 /// whole or one row at a time (single-row mode, so a drill of a million events is read in
 /// constant memory). Used by one thread at a time.
@@ -224,7 +228,7 @@ struct CopyText {
 }
 
 /// Runs `body` with a C array of pointers to each element's bytes (NULL where `isNull`).
-private func withArrayOfPointers<T>(_ items: [[UInt8]], _ isNull: [Bool], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
+func withArrayOfPointers<T>(_ items: [[UInt8]], _ isNull: [Bool], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
     var pointers: [UnsafePointer<CChar>?] = []
     func recurse(_ i: Int) -> T {
         if i == items.count { return pointers.withUnsafeBufferPointer { body($0.baseAddress) } }
@@ -278,4 +282,11 @@ struct PostgresRow {
         for byte in b { v = v << 8 | UInt64(byte) }
         return Int(Int64(bitPattern: v))
     }
+}
+
+/// Seconds on the monotonic clock (deadlines: reconnecting, a probe's answer).
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

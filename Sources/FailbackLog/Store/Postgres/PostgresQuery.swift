@@ -22,13 +22,16 @@ public enum PostgresQuery {
     public static func run(_ conninfo: String, _ statements: [String], timeout: Double) -> (answers: [Answer], error: String?) {
         let lib: LibPQ
         do { lib = try LibPQ.shared() } catch { return ([], error.message) }
-        let deadline = now() + max(1, timeout)
+        let deadline = monotonicSeconds() + max(1, timeout)
         let seconds = max(2, Int(timeout.rounded(.up)))
         let options = (getenv("PGOPTIONS").map { String(cString: $0) + " " } ?? "") + "-c statement_timeout=\(seconds * 1000)"
         // The operator's connection string first, expanded; then what a probe sets (last wins).
         let keywords = ["dbname", "connect_timeout", "application_name", "options"]
         let values = [conninfo, String(seconds), "failback", options]
-        let conn = withCStrings(keywords) { k in withCStrings(values) { v in lib.connectdbParams(k, v, 1) } }
+        func cStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
+            withArrayOfPointers(strings.map { Array($0.utf8) + [0] } + [[0]], strings.map { _ in false } + [true], body)  // NULL-terminated
+        }
+        let conn = cStrings(keywords) { k in cStrings(values) { v in lib.connectdbParams(k, v, 1) } }
         guard let conn else { return ([], "out of memory") }
         defer { lib.finish(conn) }
         guard lib.status(conn) == CONNECTION_OK else { return ([], message(lib.errorMessage(conn))) }
@@ -40,7 +43,7 @@ public enum PostgresQuery {
             while true {
                 // Wait for the whole answer, no longer than the deadline.
                 while lib.isBusy(conn) == 1 {
-                    let left = deadline - now()
+                    let left = deadline - monotonicSeconds()
                     guard left > 0 else { return (answers, "no answer within \(seconds)s") }
                     var pfd = pollfd(fd: lib.socket(conn), events: Int16(POLLIN), revents: 0)
                     let ready = poll(&pfd, 1, Int32(min(left, 1) * 1000) + 1)
@@ -63,7 +66,7 @@ public enum PostgresQuery {
                     }
                 }
             }
-            answers.append(failure.map { .failure(Failure(message: oneLine($0))) } ?? .success(rows))
+            answers.append(failure.map { .failure(Failure(message: PostgresConnection.oneLine($0))) } ?? .success(rows))
         }
         return (answers, nil)
     }
@@ -72,21 +75,6 @@ public enum PostgresQuery {
         let raw = text.map { String(cString: $0) } ?? "?"
         // libpq's hints ("Is the server running...") are not the reason.
         let lines = raw.split(whereSeparator: \.isNewline).map { $0.drop { $0 == " " || $0 == "\t" } }.filter { !$0.hasPrefix("Is the server running") && !$0.isEmpty }
-        return oneLine(lines.joined(separator: "\n"))
-    }
-
-    private static func oneLine(_ s: String) -> String { PostgresConnection.oneLine(s) }
-
-    private static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
-        let copies = strings.map { strdup($0) }
-        defer { copies.forEach { free($0) } }
-        let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } } + [nil]
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+        return PostgresConnection.oneLine(lines.joined(separator: "\n"))
     }
 }

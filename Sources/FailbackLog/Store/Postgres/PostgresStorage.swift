@@ -61,7 +61,7 @@ public final class PostgresStorage: StorageBackend {
     /// `reconnectWindow` seconds (libpq tries each host of the connection string in turn and, with
     /// `target_session_attrs=read-write`, takes only one that accepts writes).
     private func reconnect() throws(StoreError) {
-        let deadline = Self.now() + reconnectWindow
+        let deadline = monotonicSeconds() + reconnectWindow
         while true {
             do throws(StoreError) {
                 let fresh = try Self.connect(conninfo)
@@ -71,16 +71,10 @@ public final class PostgresStorage: StorageBackend {
                 conn = fresh
                 return
             } catch {
-                if Self.now() >= deadline { throw error }
+                if monotonicSeconds() >= deadline { throw error }
                 usleep(250_000)
             }
         }
-    }
-
-    private static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     // MARK: Creating
