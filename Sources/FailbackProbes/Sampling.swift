@@ -71,7 +71,7 @@ public func parseDuration(_ text: String, option: String) throws(InvalidInput) -
     let (number, scale): (Substring, Double) =
         text.hasSuffix("ms") ? (text.dropLast(2), 0.001) : text.hasSuffix("s") ? (text.dropLast(), 1) : text.hasSuffix("m") ? (text.dropLast(), 60)
         : text.hasSuffix("h") ? (text.dropLast(), 3600) : (text[...], 1)
-    guard let v = FieldCheck.decimal(String(number)), v.isFinite, v >= 0 else { throw InvalidInput("\(option) \(text.debugDescription) is not a duration (like 500ms, 2s, 5m)") }
+    guard let v = FieldCheck.decimal(String(number)), v.isFinite, v >= 0 else { throw InvalidInput("\(option) \(text.debugDescription) is not a duration (like 500ms, 2s, 5m)", kind: .usage) }
     return v * scale
 }
 

@@ -155,7 +155,7 @@ struct Status: ParsableCommand {
     /// `--every`, so running times tick), until the drill is closed.
     func watching(_ recorder: Recorder) throws {
         let interval = try parseDuration(every, option: "--every")
-        guard interval >= 0.1, interval <= 3600 else { throw InvalidInput("--every must be from 100ms to 1h, got \(every)") }
+        guard interval >= 0.1, interval <= 3600 else { throw InvalidInput("--every must be from 100ms to 1h, got \(every)", kind: .usage) }
         let id = try recorder.drillForReading(drill).drillID
         let redraw = !json && isatty(1) != 0 && getenv("NO_COLOR") == nil
         var shown: Int?

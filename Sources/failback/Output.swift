@@ -86,7 +86,7 @@ extension CommandLine {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch let error as InvalidInput {
-            fail(error.message, error.kind == .missing ? ExitStatus.noInput : ExitStatus.dataError)
+            fail(error.message, error.kind == .missing ? ExitStatus.noInput : error.kind == .usage ? ExitStatus.usage : ExitStatus.dataError)
         } catch let error as StoreError {
             fail(error.message, ExitStatus.of(error))
         } catch let error as ExportError {

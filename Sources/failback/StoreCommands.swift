@@ -24,7 +24,7 @@ struct StoreCommand: ParsableCommand {
 
         func run() throws {
             let origin = Workspace(store: from, config: nil)
-            let source = try origin.openStore()
+            let source = try origin.openStore(readOnly: true)
             let target = Workspace(store: to, config: nil)
             // The same file by another path (./a, /abs/a, a symlink), or the same URL with or without a password.
             if origin.joinedDrill.store == target.joinedDrill.store {
@@ -34,7 +34,7 @@ struct StoreCommand: ParsableCommand {
                 from: source,
                 to: { () throws(StoreError) -> any EventStore in
                     do {
-                        _ = try target.initialize()
+                        _ = try target.initialize(creatingFolder: false)
                         return try target.openStore()
                     } catch let error as StoreError {
                         throw error

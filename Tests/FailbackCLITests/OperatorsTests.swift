@@ -139,7 +139,9 @@ import Testing
         #expect(states.last?.contains(#""status":"completed""#) == true)
         // --watch and --as-of are two different questions.
         let slow = try dana.failback(["status", "--watch", "--every", "2h"])
-        #expect(slow.status == 65 && slow.stderr == "failback: error: --every must be from 100ms to 1h, got 2h\n")
+        #expect(slow.status == 64 && slow.stderr == "failback: error: --every must be from 100ms to 1h, got 2h\n")
+        let garbled = try dana.failback(["status", "--watch", "--every", "abc"])
+        #expect(garbled.status == 64 && garbled.stderr == "failback: error: --every \"abc\" is not a duration (like 500ms, 2s, 5m)\n")
         let both = try dana.failback(["status", "--watch", "--as-of", "1"])
         #expect(both.status == 64 && both.stderr == "failback: error: --watch follows the drill as it goes on; --as-of shows a past moment: give one of them\n")
     }

@@ -59,9 +59,9 @@ import Glibc
         let stored = try psql(plain, "SELECT string_agg(encode(canonical, 'escape'), '') FROM failback.events")
         #expect(stored.status == 0 && stored.stdout.contains("postgresql://failback:[REDACTED:url_credentials]@db.example/ops"))
         #expect(!stored.stdout.contains("Sup3rS3cret"))
-        // A wrong password or no server: one line, exit 66, the password not in it.
+        // A wrong password or no server: one line, exit 74 (the database failed), the password not in it.
         let wrong = try failback("postgresql://postgres:Sup3rS3cret@127.0.0.1:9/nope", ["status"])
-        #expect(wrong.status == 66)
+        #expect(wrong.status == 74)
         #expect(wrong.stderr.hasPrefix("failback: error: cannot connect to PostgreSQL store postgresql://postgres:[REDACTED]@127.0.0.1:9/nope: "))
         #expect(wrong.stderr.split(separator: "\n").count == 1 && !wrong.stderr.contains("Sup3rS3cret"))
     }

@@ -16,5 +16,10 @@ import Testing
             #expect(same.status == 65 && same.stdout == "", "\(alias)")
             #expect(same.stderr == "failback: error: the source and the target are the same store (\(lab.store)): nothing copied\n", "\(alias)")
         }
+        // A target in a folder that is not there (a typo) is refused, not made.
+        let astray = try run("failback", ["store", "copy", lab.store, "\(lab.dir)/typo/copy.sqlite"])
+        #expect(astray.status == 66 && astray.stdout == "")
+        #expect(astray.stderr == "failback: error: no folder \(lab.dir)/typo for the store \(lab.dir)/typo/copy.sqlite\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(lab.dir)/typo"))
     }
 }

@@ -61,6 +61,10 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         #expect(try leaves(readOnly).stored == [false, false, false])
         #expect(try readOnly.verify(drill: "a").isIntact)
         chmod(path, 0o644)
+        // Opened for reading only (`store copy`'s source), a writable old store is not upgraded.
+        let asked = try SQLiteEventStore(openingAt: path, readOnly: true)
+        #expect(try leaves(asked).stored == [false, false, false])
+        #expect(try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY).integer("PRAGMA user_version") == 2)
         let upgraded = try SQLiteEventStore(openingAt: path)
         #expect(try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY).integer("PRAGMA user_version") == 4)
         // Two processes that opened the old store at once both upgrade it: the second finds the

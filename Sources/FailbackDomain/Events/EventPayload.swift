@@ -314,8 +314,9 @@ public struct PayloadReader {
 
 /// Input that cannot become an event: what was wrong, and where. Nothing is appended.
 public struct InvalidInput: Error, Sendable, CustomStringConvertible {
-    /// What is wrong: the input (exit 65), or that something named is not there (exit 66).
-    public enum Kind: Sendable, Equatable { case invalid, missing }
+    /// What is wrong: the input (exit 65), that something named is not there (exit 66), or the
+    /// command line (a value an option cannot take: exit 64).
+    public enum Kind: Sendable, Equatable { case invalid, missing, usage }
 
     public var message: String
     public var kind: Kind

@@ -36,9 +36,16 @@ public struct Workspace: Sendable {
     /// The store as messages may show it (a connection string without its password).
     public var storeLabel: String { isPostgres ? PostgresConnection.redacted(storePath) : storePath }
 
-    /// Creates the store if there is none. True when it was created now.
-    public func initialize() throws -> Bool {
-        isPostgres ? try PostgresStorage.create(at: storePath) : try SQLiteEventStore.create(at: storePath)
+    /// Creates the store if there is none (and an SQLite store's folder, unless `creatingFolder` is
+    /// false: then a folder that is not there is refused). True when it was created now.
+    public func initialize(creatingFolder: Bool = true) throws -> Bool {
+        if isPostgres { return try PostgresStorage.create(at: storePath) }
+        var st = stat()
+        let folder = SQLiteEventStore.directory(of: storePath)
+        if !creatingFolder, stat(storePath, &st) != 0, stat(folder, &st) != 0 {
+            throw StoreError(.missing, "no folder \(folder) for the store \(storePath)", path: folder)
+        }
+        return try SQLiteEventStore.create(at: storePath)
     }
 
     /// Reads the configuration: the named file (which must exist), else `config.json` beside the
@@ -51,9 +58,10 @@ public struct Workspace: Sendable {
         return stat(beside, &st) == 0 ? try Configuration.load(path: beside) : Configuration()
     }
 
-    /// Opens the store: the backend its form names, with the log's rules above it.
-    public func openStore() throws -> any EventStore {
-        isPostgres ? try PostgresEventStore(connectingTo: storePath) : try SQLiteEventStore(openingAt: storePath)
+    /// Opens the store: the backend its form names, with the log's rules above it. `readOnly` opens
+    /// an SQLite store for reading only (an older format is then read as it is, not upgraded).
+    public func openStore(readOnly: Bool = false) throws -> any EventStore {
+        isPostgres ? try PostgresEventStore(connectingTo: storePath) : try SQLiteEventStore(openingAt: storePath, readOnly: readOnly)
     }
 
     /// Opens the store and the recorder over it, aimed at this operator's current drill (unless

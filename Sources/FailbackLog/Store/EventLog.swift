@@ -19,7 +19,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
 
     public func append(_ drafts: [EventDraft]) throws(StoreError) -> [AppendOutcome] {
         guard !drafts.isEmpty else { return [] }
-        guard !isReadOnly else { throw StoreError(.readOnly, "store \(location) is read-only: nothing appended", path: location) }
+        guard !isReadOnly else { throw backend.readOnlyRefusal("nothing appended") }
         if let tx = exclusiveTransaction { return try append(drafts, in: tx) }
         return try backend.write { (tx) throws(StoreError) in try self.append(drafts, in: tx) }
     }
@@ -127,7 +127,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
     // MARK: Copying
 
     public func appendCopies(_ rows: [CopiedRow], closedSeqs: [String: Int], learnedSecrets: [String: [LearnedSecretRecord]]) throws(StoreError) {
-        guard !isReadOnly else { throw StoreError(.readOnly, "store \(location) is read-only: nothing copied", path: location) }
+        guard !isReadOnly else { throw backend.readOnlyRefusal("nothing copied") }
         try backend.write { (tx) throws(StoreError) in
             var lastSeq = try tx.lastSeq()
             var heads: [String: HeadEntry] = [:]

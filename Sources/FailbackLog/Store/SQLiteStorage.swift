@@ -12,7 +12,9 @@ public typealias SQLiteEventStore = EventLog<SQLiteStorage>
 
 extension EventLog where Backend == SQLiteStorage {
     /// Opens an existing store (see `SQLiteStorage.init(openingAt:)`).
-    public convenience init(openingAt path: String) throws(StoreError) { self.init(backend: try SQLiteStorage(openingAt: path)) }
+    public convenience init(openingAt path: String, readOnly: Bool = false) throws(StoreError) {
+        self.init(backend: try SQLiteStorage(openingAt: path, readOnly: readOnly))
+    }
 
     /// Creates a new, empty store at `path` (see `SQLiteStorage.create(at:)`).
     @discardableResult
@@ -43,6 +45,9 @@ public final class SQLiteStorage: StorageBackend {
 
     public let path: String
     public let isReadOnly: Bool
+    /// Why a store that should be writable was opened for reading only (a full disk, a folder that
+    /// cannot hold the write-ahead log's index); nil otherwise.
+    private let unwritable: String?
     /// False for a format-1 store opened read-only: the drills' sizes are summed from their events.
     private var keepsSizes = true
     /// False for a format-1 or -2 store opened read-only: no event has a stored leaf hash.
@@ -52,7 +57,7 @@ public final class SQLiteStorage: StorageBackend {
 
     /// Opens an existing store. Fails with `.missing` when there is no file, `.notAStore` when the
     /// file is something else. A store whose file or folder has no write permission opens read-only.
-    public init(openingAt path: String) throws(StoreError) {
+    public init(openingAt path: String, readOnly asked: Bool = false) throws(StoreError) {
         self.path = path
         var st = stat()
         guard stat(path, &st) == 0 else {
@@ -61,13 +66,8 @@ public final class SQLiteStorage: StorageBackend {
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             throw StoreError(.notAStore, "\(path) is not a failback store (not a regular file)", path: path)
         }
-        let readOnly = !Self.isWritable(path) || !Self.isWritable(Self.directory(of: path))
-        self.isReadOnly = readOnly
-        do {
-            db = try SQLiteConnection(path: path, flags: readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE)
-        } catch {
-            throw StoreError(.database, "cannot open store \(path): \(error.message)", path: path)
-        }
+        let readOnly = asked || !Self.isWritable(path) || !Self.isWritable(Self.directory(of: path))
+        (db, isReadOnly, unwritable) = try Self.connect(path, readOnly: readOnly)
         try configure()
         let appID = (try? db.integer("PRAGMA application_id")) ?? nil
         guard appID == Int(Self.applicationID) else {
@@ -244,8 +244,13 @@ public final class SQLiteStorage: StorageBackend {
 
     // MARK: Writing
 
+    public func readOnlyRefusal(_ what: String) -> StoreError {
+        if let unwritable { return StoreError(.database, "store \(path) cannot be written (\(unwritable)): \(what)", path: path) }
+        return StoreError(.readOnly, "store \(path) is read-only: \(what)", path: path)
+    }
+
     public func write<T>(_ body: (any WriteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        guard !isReadOnly else { throw StoreError(.readOnly, "store \(path) is read-only: nothing appended", path: path) }
+        guard !isReadOnly else { throw readOnlyRefusal("nothing appended") }
         do {
             try db.execute("BEGIN IMMEDIATE")
         } catch {
@@ -574,6 +579,67 @@ public final class SQLiteStorage: StorageBackend {
 
     /// True when some write permission bit is set on `path` (root ignores permissions, so this
     /// honours the owner's intent instead of asking `access(2)`), and the file system is writable.
+    /// Opens the connection. The first read maps the write-ahead log's index (the `-shm` file), and
+    /// fails when that file cannot be made (a folder without write permission, a full disk): then,
+    /// when every committed event is in the main file (its write-ahead log is absent or empty),
+    /// that file is read as it is, without the index, and appends are refused.
+    private static func connect(_ path: String, readOnly: Bool) throws(StoreError) -> (SQLiteConnection, readOnly: Bool, unwritable: String?) {
+        do {
+            let db = try SQLiteConnection(path: path, flags: readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE)
+            sqlite3_busy_timeout(db.handle, busyTimeoutMilliseconds)
+            _ = try db.integer("PRAGMA application_id")
+            return (db, readOnly, nil)
+        } catch {
+            if error.primaryCode == SQLITE_NOTADB {
+                throw StoreError(.notAStore, "\(path) is not a failback store (not an SQLite database)", path: path)
+            }
+            let permission = [SQLITE_READONLY, SQLITE_CANTOPEN].contains(error.primaryCode)
+            guard permission || unwritableReason(error) != nil, hasNoPendingLog(path) else {
+                throw StoreError(.database, "cannot open store \(path): \(error.message)", path: path)
+            }
+            do {
+                return (try SQLiteConnection(path: immutableURI(path), flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_URI), true, unwritableReason(error))
+            } catch {
+                throw StoreError(.database, "cannot open store \(path): \(error.message)", path: path)
+            }
+        }
+    }
+
+    /// Why opening failed, when it is that the disk cannot be written to (a folder without write
+    /// permission is nil: the store is then read-only, as when its file has none).
+    private static func unwritableReason(_ error: SQLiteError) -> String? {
+        switch error.primaryCode {
+        case SQLITE_FULL: return "the disk is full"
+        case SQLITE_IOERR: return "disk I/O error; is the disk full?"
+        case SQLITE_READONLY, SQLITE_CANTOPEN: return nil
+        default: return nil
+        }
+    }
+
+    /// True when the store has no write-ahead log, or an empty one: all it holds is in the main file.
+    private static func hasNoPendingLog(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path + "-wal", &st) != 0 || st.st_size == 0
+    }
+
+    /// `file:` URI opening `path` immutable: no locks, no `-shm` (the file must not change meanwhile).
+    private static func immutableURI(_ path: String) -> String {
+        var absolute = path
+        if !path.hasPrefix("/"), let cwd = getcwd(nil, 0) {
+            absolute = String(cString: cwd) + "/" + path
+            free(cwd)
+        }
+        let hexDigits = Array("0123456789ABCDEF")
+        var escaped = ""
+        for byte in absolute.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"), 0..<0x20, 0x7F...: escaped += "%" + String(hexDigits[Int(byte >> 4)]) + String(hexDigits[Int(byte & 15)])
+            default: escaped.unicodeScalars.append(Unicode.Scalar(byte))
+            }
+        }
+        return "file://" + escaped + "?immutable=1"
+    }
+
     static func isWritable(_ path: String) -> Bool {
         var st = stat()
         guard stat(path, &st) == 0 else { return false }

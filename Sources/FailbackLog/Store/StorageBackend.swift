@@ -16,6 +16,8 @@ public protocol StorageBackend: AnyObject {
     /// Where the store is, for messages (a path; never a password).
     var location: String { get }
     var isReadOnly: Bool { get }
+    /// The error refusing a write to a read-only store; `what` says what was not done.
+    func readOnlyRefusal(_ what: String) -> StoreError
 
     /// Runs `body` holding the store's write lock, in one transaction that commits durably when
     /// `body` returns and rolls back when it throws: nothing of a failed append is kept.
@@ -90,4 +92,10 @@ public struct NewRow {
     public var canonical: [UInt8]
     public var hash: [UInt8]
     public var leafHash: [UInt8]
+}
+
+extension StorageBackend {
+    public func readOnlyRefusal(_ what: String) -> StoreError {
+        StoreError(.readOnly, "store \(location) is read-only: \(what)", path: location)
+    }
 }

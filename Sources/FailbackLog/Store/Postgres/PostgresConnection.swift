@@ -31,7 +31,7 @@ public final class PostgresConnection {
         guard lib.status(c) == CONNECTION_OK else {
             let why = lib.errorMessage(c).map { String(cString: $0) } ?? "?"
             lib.finish(c)
-            throw StoreError(.missing, "cannot connect to PostgreSQL store \(label): \(PostgresConnection.oneLine(why))", path: label)
+            throw StoreError(.database, "cannot connect to PostgreSQL store \(label): \(PostgresConnection.oneLine(why))", path: label)
         }
         conn = c
     }

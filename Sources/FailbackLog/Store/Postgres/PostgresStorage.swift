@@ -208,8 +208,12 @@ public final class PostgresStorage: StorageBackend {
     /// transaction run again once (`body` reads everything it decides on inside it). A connection
     /// lost while COMMIT was on its way is an error: the append may or may not have landed, and a
     /// retry with its idempotency key says which.
+    public func readOnlyRefusal(_ what: String) -> StoreError {
+        StoreError(.readOnly, "store \(location) is a standby (read-only): \(what)", path: location)
+    }
+
     public func write<T>(_ body: (any WriteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        guard !isReadOnly else { throw StoreError(.readOnly, "store \(location) is a standby (read-only): nothing appended", path: location) }
+        guard !isReadOnly else { throw readOnlyRefusal("nothing appended") }
         if conn.isBroken { try reconnect() }
         var committing = false
         do {
