@@ -60,12 +60,14 @@ def main():
     a.add_argument("--failback", required=True)
     a.add_argument("--bundle", required=True)
     a.add_argument("--proof", required=True)
+    a.add_argument("--pubkey", default=None, help="the key both verifiers trust (else: integrity only, --allow-unpinned)")
     a.add_argument("--iterations", type=int, default=200)
     a.add_argument("--seed", type=int, default=1)
     a.add_argument("--work", default=None, help="folder for the mutated files (default: beside the bundle)")
     args = a.parse_args()
     work = args.work or os.path.dirname(os.path.abspath(args.bundle))
     rng = random.Random(args.seed)
+    trust = ["--pubkey", args.pubkey] if args.pubkey else ["--allow-unpinned"]
     problems = 0
 
     with tarfile.open(args.bundle, "r:gz") as t:
@@ -84,8 +86,8 @@ def main():
                 t.addfile(info, io.BytesIO(d))
         with open(mutated_bundle, "wb") as f:
             f.write(buffer.getvalue())
-        ours = run([args.failback, "evidence", "verify", "--deep", mutated_bundle])
-        theirs = run([sys.executable, VERIFIER, mutated_bundle])
+        ours = run([args.failback, "evidence", "verify", "--deep", mutated_bundle] + trust)
+        theirs = run([sys.executable, VERIFIER, mutated_bundle] + trust)
         if not (ours[0] == theirs[0] == 1 and sound(*ours) and sound(*theirs)):
             problems += 1
             print(f"bundle, seed {args.seed}, iteration {i} ({members[k][0].name}): failback {ours[0]} {ours[1].strip()[-300:]!r}; "
@@ -124,8 +126,8 @@ def main():
             continue
         with open(mutated_bundle, "wb") as f:
             f.write(data)
-        ours = run([args.failback, "evidence", "verify", mutated_bundle])
-        theirs = run([sys.executable, VERIFIER, mutated_bundle])
+        ours = run([args.failback, "evidence", "verify", mutated_bundle] + trust)
+        theirs = run([sys.executable, VERIFIER, mutated_bundle] + trust)
         unchanged = contents(data) == original
         if not (sound(*ours) and sound(*theirs) and (ours[0] == 0) == (theirs[0] == 0) and (ours[0] != 0 or unchanged)):
             problems += 1
@@ -139,8 +141,8 @@ def main():
         edited = mutate(rng, proof)
         with open(mutated_proof, "wb") as f:
             f.write(edited)
-        ours = run([args.failback, "evidence", "verify-proof", mutated_proof])
-        theirs = run([sys.executable, VERIFIER, "--proof", mutated_proof])
+        ours = run([args.failback, "evidence", "verify-proof", mutated_proof] + trust)
+        theirs = run([sys.executable, VERIFIER, "--proof", mutated_proof] + trust)
         if not (sound(*ours) and sound(*theirs) and (ours[0] == 0) == (theirs[0] == 0)):
             problems += 1
             print(f"proof, seed {args.seed}, iteration {i}: failback {ours[0]} {ours[1].strip()[-300:]!r}; "

@@ -3,8 +3,14 @@
 (standard library only; Ed25519 verification written from RFC 8032 §5.1.7): a second
 implementation that must agree with `failback evidence verify`.
 
-usage: verify-bundle.py BUNDLE.tar.gz [--pubkey PEM]
-       verify-bundle.py --proof PROOF.json [--pubkey PEM]   (what `failback evidence prove` printed)
+usage: verify-bundle.py BUNDLE.tar.gz [--pubkey PEM|sha256:HEX]... [--allow-unpinned]
+       verify-bundle.py --proof PROOF.json [--pubkey PEM|sha256:HEX]... [--allow-unpinned]
+
+Each --pubkey pins a key the signature must be by (a PEM public key file, or its fingerprint:
+sha256: and the hex SHA-256 of its DER SubjectPublicKeyInfo). Exit 0 when everything holds and the
+signer is pinned (or with --allow-unpinned: integrity only, and it says so), 1 when anything does
+not hold, 3 when everything holds but the evidence is unsigned or signed by a key not pinned, 64
+for a wrong command line, 65 when the file is not a readable bundle or proof.
 
 Reads the archive as a stream (nothing is extracted), refusing links, devices, directories,
 absolute paths and `..`. Checks SHA256SUMS, the Ed25519 signature over it, manifest.json, the
@@ -160,6 +166,30 @@ def pem_public_key(pem):
     if len(der) != 44 or not der.startswith(prefix):
         raise ValueError("not an Ed25519 public key")
     return der[12:]
+
+
+def fingerprint(public):
+    """A key's fingerprint: sha256: and the hex SHA-256 of its DER SubjectPublicKeyInfo (what
+    `openssl pkey -pubin -in KEY.pem -outform DER | sha256sum` prints)."""
+    return "sha256:" + hashlib.sha256(bytes.fromhex("302a300506032b6570032100") + public).hexdigest()
+
+
+FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
+KEY_NAME = re.compile(r"[^ +\n\r\t]+")
+
+
+def trust_verdict(signer, pinned, allow_unpinned):
+    """The last line for a signer (None: unsigned) once everything else held, and whether it is a
+    full verdict (docs/evidence-bundle.md §4, step 3)."""
+    if signer is not None and signer in pinned:
+        return f"ok: signed by the trusted key {signer} ({pinned[signer]})", True
+    if signer is not None and allow_unpinned:
+        return f"INTEGRITY ONLY: signed by an unpinned key {signer}; no trusted key checked (--allow-unpinned)", True
+    if signer is not None:
+        return f"UNPINNED: signed by an unpinned key {signer}; compare it with the signer's out of band, then pass --pubkey", False
+    if allow_unpinned:
+        return "INTEGRITY ONLY: UNSIGNED: no signature, so nothing says who made it (--allow-unpinned)", True
+    return "UNSIGNED: no signature, so nothing says who made it (exported without --key)", False
 
 
 # ---- RFC 9162 Merkle tree ----
@@ -345,17 +375,22 @@ def parse_note(text):
     root = b64(lines[2]) if len(lines) >= 3 else None
     if len(lines) < 3 or not lines[0] or not re.fullmatch(r"0|[1-9][0-9]*", lines[1]) or root is None or len(root) != 32:
         raise ValueError("not origin, size and root hash on three lines")
-    if not (len(lines) == 3 or (len(lines) == 4 and lines[3] == "")):
-        raise ValueError("extension lines are not expected")
     signatures = []
+    if len(parts) == 1:
+        # The note ends with a newline: the root's line, unsigned; the last signature line, signed.
+        if not (len(lines) == 4 and lines[3] == ""):
+            raise ValueError("not three lines each ending in a newline (no extension lines)")
+        return lines[0], int(lines[1]), root, signatures
     if len(parts) > 2:
         raise ValueError("more than one blank line")
-    for line in (parts[1].split("\n") if len(parts) == 2 else []):
-        if not line:
-            continue
-        fields = [f for f in line.split(" ") if f]
+    if len(lines) != 3:
+        raise ValueError("extension lines are not expected")
+    if not parts[1].endswith("\n") or len(parts[1]) < 2:
+        raise ValueError("the signature lines do not end in a newline")
+    for line in parts[1][:-1].split("\n"):
+        fields = line.split(" ")  # one space between the fields, no more
         blob = b64(fields[2]) if len(fields) == 3 else None
-        if len(fields) != 3 or fields[0] != "\u2014" or blob is None or len(blob) != 68:
+        if len(fields) != 3 or fields[0] != "\u2014" or not KEY_NAME.fullmatch(fields[1]) or blob is None or len(blob) != 68:
             raise ValueError("malformed signature line")
         signatures.append((fields[1], blob[:4], blob[4:]))
     return lines[0], int(lines[1]), root, signatures
@@ -370,7 +405,7 @@ def key_id(name, public):
     return hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
 
 
-def verify_proof(path, pubkey_path):
+def verify_proof(path, pinned, allow_unpinned):
     """An inclusion proof alone (docs/evidence-bundle.md §5)."""
     try:
         with open_regular(path) as f:
@@ -400,21 +435,20 @@ def verify_proof(path, pubkey_path):
         problems.append("the checkpoint is not this event's drill's, or not of this size")
     if not verify_inclusion(index, size, leaf_hash(event), path_hashes, root):
         problems.append("the audit path does not lead from the event to the checkpoint's root")
-    expected = None
-    if pubkey_path:
-        try:
-            expected = read_key(pubkey_path)
-        except (OSError, ValueError) as e:
-            print(f"verify-bundle: {pubkey_path}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
-            return 65
     public = None
     if proof.get("public_key"):
         try:
             public = pem_public_key(str(proof["public_key"]).encode())
         except ValueError:
             problems.append("the proof's public key is not a PEM Ed25519 public key")
-    if pubkey_path and public != expected:
-        problems.append("not signed with --pubkey's key")
+    if public is not None and pinned and fingerprint(public) not in pinned:
+        problems.append(f"signed by the key {fingerprint(public)}, which is not a trusted key")
+    if public is not None and proof.get("key_fingerprint") != fingerprint(public):
+        problems.append(f"key_fingerprint is not the proof's public key's ({fingerprint(public)})")
+    if public is None and not proof.get("public_key") and ("key_name" in proof or "key_fingerprint" in proof):
+        problems.append("key_name or key_fingerprint without a public key")
+    if public is None and not proof.get("public_key") and pinned:
+        problems.append("the proof is unsigned, but a trusted key asks for a signature")
     if public is not None and not isinstance(proof.get("key_name"), str):
         problems.append("the proof has a public key but no key_name")
     elif public is not None:
@@ -430,23 +464,54 @@ def verify_proof(path, pubkey_path):
     if problems:
         return 1
     print(f"ok: event #{index + 1} (seq {value.get('seq')}, {value.get('type')}) is in the tree of {size} events, root {root.hex()}")
-    print(f"ok: checkpoint signed by {proof.get('key_name')}" if public is not None else "UNSIGNED: the checkpoint has no signature")
+    if public is not None:
+        print(f"ok: checkpoint signed by {proof.get('key_name')}, key {fingerprint(public)}")
+    line, trusted = trust_verdict(fingerprint(public) if public is not None else None, pinned, allow_unpinned)
+    print(line)
+    if not trusted:
+        print(f"verify-bundle: {path}: {line}: not verified", file=sys.stderr)
+        return 3
     return 0
 
 
+def parse_arguments(argv):
+    """(what, path, pinned {fingerprint: where from}, allow_unpinned); SystemExit(64/65) when wrong."""
+    args, what, path, pinned, allow_unpinned = argv[1:], "bundle", None, {}, False
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--allow-unpinned":
+            allow_unpinned = True
+        elif a in ("--pubkey", "--proof") and i + 1 < len(args):
+            i += 1
+            if a == "--proof":
+                if path is not None:
+                    break
+                what, path = "proof", args[i]
+            elif FINGERPRINT.fullmatch(args[i]):
+                pinned.setdefault(args[i], "--pubkey")
+            else:
+                try:
+                    pinned.setdefault(fingerprint(read_key(args[i])), args[i])
+                except (OSError, ValueError) as e:
+                    print(f"verify-bundle: {args[i]}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
+                    raise SystemExit(65)
+        elif not a.startswith("--") and path is None:
+            path = a
+        else:
+            break
+        i += 1
+    if i < len(args) or path is None:
+        print("\n".join(__doc__.strip().splitlines()[5:7]), file=sys.stderr)
+        raise SystemExit(64)
+    return what, path, pinned, allow_unpinned
+
+
 def main(argv):
-    if len(argv) >= 3 and argv[1] == "--proof":
-        return verify_proof(argv[2], argv[4] if len(argv) == 5 and argv[3] == "--pubkey" else None)
-    if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--pubkey"):
-        print(__doc__.strip().splitlines()[3], file=sys.stderr)
-        return 64
-    expected_key = None
-    if len(argv) == 4:
-        try:
-            expected_key = read_key(argv[3])
-        except (OSError, ValueError) as e:
-            print(f"verify-bundle: {argv[3]}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
-            return 65
+    what, bundle, pinned, allow_unpinned = parse_arguments(argv)
+    if what == "proof":
+        return verify_proof(bundle, pinned, allow_unpinned)
+    argv = [argv[0], bundle]
     problems, oks = [], []
     order, digests, kept = [], {}, {}
     tree, head, drill_ids, events_problem = MerkleRoot(), bytes(32), set(), None
@@ -564,15 +629,14 @@ def main(argv):
         elif not ed25519_verify(public, sums, kept["SHA256SUMS.sig"]):
             problems.append("SHA256SUMS.sig is not a valid signature of SHA256SUMS")
         else:
-            oks.append("ok: SHA256SUMS signed by the bundle's Ed25519 key")
-        if expected_key is not None and public is not None and expected_key != public:
-            problems.append("signed with another key than --pubkey")
+            oks.append(f"ok: SHA256SUMS signed by the bundle's Ed25519 key {fingerprint(public)}")
+        if pinned and public is not None and fingerprint(public) not in pinned:
+            problems.append(f"signed by the key {fingerprint(public)}, which is not a trusted key")
     else:
         if has_key:
             problems.append("public-key.pem without SHA256SUMS.sig")
-        if len(argv) == 4:
-            problems.append("the bundle is unsigned, but --pubkey asks for a signature")
-        oks.append("UNSIGNED: no signature (exported without --key)")
+        if pinned:
+            problems.append("the bundle is unsigned, but a trusted key asks for a signature")
 
     try:
         manifest = json.loads(kept["manifest.json"], object_pairs_hook=no_duplicates)
@@ -588,6 +652,16 @@ def main(argv):
     expected += (["public-key.pem"] if has_key or signed else []) + ["SHA256SUMS"] + (["SHA256SUMS.sig"] if signed else [])
     if order != expected:
         problems.append("the files are not in the bundle's order")
+    # What the manifest says of the signature is what the bundle holds.
+    if manifest.get("signed") is not signed:
+        problems.append(f"manifest.json: signed is not {str(signed).lower()}, though the bundle is {'signed' if signed else 'unsigned'}")
+    if signed:
+        if not (isinstance(manifest.get("key_name"), str) and KEY_NAME.fullmatch(manifest["key_name"])):
+            problems.append("manifest.json: key_name is not a key name, though the bundle is signed")
+        if public is not None and manifest.get("key_fingerprint") != fingerprint(public):
+            problems.append(f"manifest.json: key_fingerprint is not public-key.pem's ({fingerprint(public)})")
+    elif "key_name" in manifest or "key_fingerprint" in manifest:
+        problems.append("manifest.json: key_name or key_fingerprint, though the bundle is unsigned")
     for f in entries:
         d = digests.get(f["path"])
         if d and (d[0] != f.get("sha256") or d[1] != f.get("bytes")):
@@ -652,14 +726,22 @@ def main(argv):
         for f in control.get("files", []):
             if f not in digests:
                 problems.append(f"controls {control.get('id')}: cites {f}, which is missing")
+    trusted = False
     if not problems:
         oks.append(f"ok: {cited} cited events included in the tree (audit paths verified)")
+        line, trusted = trust_verdict(fingerprint(public) if signed and public is not None else None, pinned, allow_unpinned)
+        oks.append(line)
 
     for line in oks:
         print(line)
     for p in problems:
         print(f"verify-bundle: {argv[1]}: {p}", file=sys.stderr)
-    return 1 if problems else 0
+    if problems:
+        return 1
+    if not trusted:
+        print(f"verify-bundle: {argv[1]}: {oks[-1]}: not verified", file=sys.stderr)
+        return 3
+    return 0
 
 
 if __name__ == "__main__":

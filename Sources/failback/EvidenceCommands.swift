@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 struct Keys: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Signing keys for evidence bundles.", subcommands: [Generate.self])
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Signing keys for evidence bundles.", subcommands: [Generate.self, Fingerprint.self])
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "generate", 
@@ -25,9 +25,54 @@ struct Keys: ParsableCommand {
             try privateFile.write(key.privatePEM)
             try privateFile.commit(mode: 0o600)
             try publicFile.commit()
-            print("private key: \(output) (mode 0600)\npublic key:  \(output).pub.pem")
+            print("private key: \(output) (mode 0600)\npublic key:  \(output).pub.pem\nfingerprint: \(key.fingerprint)")
         }
     }
+
+    struct Fingerprint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fingerprint", abstract: "Print a key's fingerprint (the SHA-256 of its DER public key), to compare out of band.",
+            discussion: """
+                Example: failback keys fingerprint failback.key.pub.pem
+                The same as: openssl pkey -pubin -in failback.key.pub.pem -outform DER | sha256sum
+                """)
+        @Argument(help: ArgumentHelp("A PEM key file (public or private).", valueName: "file")) var key: String
+
+        func run() throws {
+            guard let loaded = try loadKey(key) else { return }
+            print(loaded.fingerprint)
+        }
+    }
+}
+
+/// The keys `evidence verify` and `verify-proof` trust: each `--pubkey` (a PEM file, or a
+/// fingerprint `sha256:HEX`) when any is given, else the configuration's `trusted_keys`.
+func trustedKeys(_ pubkeys: [String], config: String?, allowUnpinned: Bool) throws -> TrustedKeys {
+    var trust = TrustedKeys(allowUnpinned: allowUnpinned)
+    for given in pubkeys {
+        if given.hasPrefix("sha256:") {
+            try trust.pin(fingerprint: given, from: "--pubkey")
+        } else if let key = try loadKey(given, publicOnly: true) {
+            trust.pin(key, from: given)
+        }
+    }
+    if pubkeys.isEmpty {
+        let configuration = try Workspace(store: nil, config: config).configuration()
+        for fingerprint in configuration.trustedKeys { try trust.pin(fingerprint: fingerprint, from: configuration.source ?? "configuration") }
+    }
+    return trust
+}
+
+/// The options both verifiers of evidence take for the keys they trust.
+struct TrustOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "A key evidence must be signed with: a PEM public key file, or its fingerprint (sha256:HEX). Repeat for several (key rotation). Default: the configuration's trusted_keys.",
+            valueName: "pem|fingerprint")) var pubkey: [String] = []
+    @Option(help: ArgumentHelp("A configuration file with trusted_keys (default: $FAILBACK_CONFIG, else config.json beside the default store).", valueName: "path")) var config: String?
+    @Flag(help: "Check integrity only when the signer is no trusted key, or the evidence is unsigned; exit 0 and say so.") var allowUnpinned = false
+
+    func trust() throws -> TrustedKeys { try trustedKeys(pubkey, config: config, allowUnpinned: allowUnpinned) }
 }
 
 /// The key in the PEM file at `path`, if a path is given: any key for signing, or only a public
@@ -72,7 +117,7 @@ struct Evidence: ParsableCommand {
             let path = output ?? "evidence/\(head.drillID).tar.gz"
             if output == nil { mkdir("evidence", 0o755) }
             let s = try EvidenceBundle.export(drill: head.drillID, from: recorder.store, to: path, key: signer, keyName: keyName)
-            print("\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.signed ? "signed (\(keyName))" : "UNSIGNED")")
+            print("\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.keyFingerprint.map { "signed (\(keyName), key \($0))" } ?? "UNSIGNED")")
         }
     }
 
@@ -95,21 +140,29 @@ struct Evidence: ParsableCommand {
     struct VerifyProof: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify-proof", abstract: "Check an inclusion proof alone: the event is in the drill's signed tree.",
-            discussion: "Exit 0 when it holds, 1 when it does not, 65 when the file is not a proof.")
+            discussion: """
+                Example: failback evidence verify-proof seq-42.json --pubkey sha256:3f5e…
+                Exit 0 when it holds and its signer is a trusted key (or with --allow-unpinned), 1 when it does not hold, 3 when it holds but is unsigned or signed by a key not trusted, 65 when the file is not a proof.
+                """)
         @Argument(help: "The proof (what evidence prove printed).") var proof: String
-        @Option(help: ArgumentHelp("The public key (PEM) the checkpoint must be signed with.", valueName: "file")) var pubkey: String?
+        @OptionGroup var trustOptions: TrustOptions
         @Flag(help: "The result as one JSON object.") var json = false
 
         func run() throws {
-            let expected = try loadKey(pubkey, publicOnly: true)
+            let trust = try trustOptions.trust()
             let text = try readFile(proof, .proof)
             let parsed: InclusionProof
             do { parsed = try InclusionProof(json: JSONParser.parse(text)) } catch let e as JSONParseError { throw InvalidInput("\(proof): \(e)") }
             do {
-                let lines = try parsed.verify(expectedKey: expected)
-                print(json ? CanonicalJSON.string(["proof": .string(proof), "verified": true, "checks": .array(lines.map(JSONValue.string))]) : lines.joined(separator: "\n"))
-            } catch {
-                if json { print(CanonicalJSON.string(["proof": .string(proof), "verified": false, "problem": .string(error.message)])) }
+                let (lines, signer) = try parsed.verify(trust: trust)
+                let trusted = trust.verdict(signer).trusted
+                print(json ? CanonicalJSON.string(["proof": .string(proof), "verified": .bool(signer.isPinned), "intact": true, "checks": .array(lines.map(JSONValue.string))]) : lines.joined(separator: "\n"))
+                if !trusted {
+                    Output.printError("failback: \(proof): \(Output.oneLine(lines.last ?? "")): not verified")
+                    throw ExitCode(ExitStatus.unpinned)
+                }
+            } catch let error as ExportError {
+                if json { print(CanonicalJSON.string(["proof": .string(proof), "verified": false, "intact": false, "problem": .string(error.message)])) }
                 Output.printError("failback: \(proof): \(Output.oneLine(error.message))")
                 throw ExitCode(ExitStatus.integrityFailure)
             }
@@ -143,25 +196,29 @@ struct Evidence: ParsableCommand {
     struct VerifyBundle: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify", abstract: "Check a bundle alone: sums, signature, checkpoint, chain, Merkle root, cited inclusions.",
-            discussion: "Exit 0 when everything holds, 1 when anything does not (named), 65 when it is not a bundle at all.")
+            discussion: """
+                Example: failback evidence verify evidence/drill.tar.gz --pubkey failback.key.pub.pem
+                Exit 0 when everything holds and the signer is a trusted key (or with --allow-unpinned), 1 when anything does not hold (named), 3 when everything holds but the bundle is unsigned or signed by a key not trusted, 65 when it is not a bundle at all.
+                """)
         @Argument(help: "The bundle (.tar.gz).") var bundle: String
-        @Option(help: ArgumentHelp("The public key (PEM) the bundle must be signed with.", valueName: "file")) var pubkey: String?
+        @OptionGroup var trustOptions: TrustOptions
         @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
         @Flag(help: "The result as one JSON object (problems still go to standard error too).") var json = false
 
         func run() throws {
-            let expected = try loadKey(pubkey, publicOnly: true)
+            let trust = try trustOptions.trust()
             guard access(bundle, R_OK) == 0 else { throw StoreError(.missing, "\(bundle): \(String(cString: strerror(errno)))") }
             let result: BundleVerifier.Result
             do {
-                result = try BundleVerifier.verify(path: bundle, expectedKey: expected, deep: deep)
+                result = try BundleVerifier.verify(path: bundle, trust: trust, deep: deep)
             } catch let error as ExportError {
                 // Not a bundle this verifier will read (refused entries, corrupt gzip, cut short).
                 throw InvalidInput("\(bundle): \(error.message)")
             }
             if json {
                 print(CanonicalJSON.string(.members([
-                    "bundle": .string(bundle), "verified": .bool(result.problems.isEmpty), "signed": .bool(result.signed),
+                    "bundle": .string(bundle), "verified": .bool(result.problems.isEmpty && result.signer.isPinned), "signed": .bool(result.signed),
+                    "intact": .bool(result.problems.isEmpty), "signer": signerJSON(result.signer),
                     "checks": .array(result.lines.map(JSONValue.string)), "problems": .array(result.problems.map(JSONValue.string)),
                 ])))
             } else {
@@ -170,6 +227,18 @@ struct Evidence: ParsableCommand {
             if !result.problems.isEmpty {
                 for p in result.problems { Output.printError("failback: \(bundle): \(Output.oneLine(p))") }
                 throw ExitCode(ExitStatus.integrityFailure)
+            }
+            if !result.trusted {
+                Output.printError("failback: \(bundle): \(Output.oneLine(result.lines.last ?? "")): not verified")
+                throw ExitCode(ExitStatus.unpinned)
+            }
+        }
+
+        func signerJSON(_ signer: TrustedKeys.Signer) -> JSONValue {
+            switch signer {
+            case .pinned(let fingerprint, let from): return ["fingerprint": .string(fingerprint), "pinned": true, "pinned_by": .string(from)]
+            case .unpinned(let fingerprint): return ["fingerprint": .string(fingerprint), "pinned": false]
+            case .unsigned: return .null
             }
         }
     }

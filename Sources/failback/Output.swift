@@ -58,6 +58,8 @@ enum ExitStatus {
     static let ioError: Int32 = 74
     static let tempFail: Int32 = 75
     static let noPermission: Int32 = 77
+    /// Evidence that holds but whose signer is not a trusted key (or that is unsigned): not verified.
+    static let unpinned: Int32 = 3
 
     static func of(_ error: StoreError) -> Int32 {
         switch error.code {

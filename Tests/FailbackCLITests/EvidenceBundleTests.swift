@@ -54,7 +54,7 @@ import Glibc
         #expect(try swiftVerify(lab, bundle, ["--pubkey", pub]).status == 0)
         let independent = try pythonVerify(bundle, ["--pubkey", pub])
         #expect(independent.status == 0, "\(independent.stdout)\(independent.stderr)")
-        #expect(independent.stdout == (try swiftVerify(lab, bundle)).stdout, "the two verifiers report differently")
+        #expect(independent.stdout == (try swiftVerify(lab, bundle, ["--pubkey", pub])).stdout, "the two verifiers report differently")
         // Private key file mode.
         let attributes = try FileManager.default.attributesOfItem(atPath: "\(lab.dir)/k.key")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
@@ -75,10 +75,19 @@ import Glibc
         // Unsigned: complete, says so, and verifies as unsigned (but not against a --pubkey).
         let unsigned = "\(lab.dir)/unsigned.tar.gz"
         #expect(try lab.expectSuccess(["evidence", "export", "-o", unsigned]).stdout.contains("UNSIGNED"))
-        let v = try swiftVerify(lab, unsigned)
-        #expect(v.status == 0 && v.stdout.contains("UNSIGNED"))
-        #expect(try pythonVerify(unsigned).stdout.contains("UNSIGNED"))
+        // Unsigned, nothing says who made it: not verified (exit 3), in both verifiers alike.
+        let unsignedLine = "UNSIGNED: no signature, so nothing says who made it (exported without --key)"
+        for v in [try swiftVerify(lab, unsigned), try pythonVerify(unsigned)] {
+            #expect(v.status == 3 && v.stdout.hasSuffix("\n\(unsignedLine)\n"), "\(v.stdout)")
+        }
+        #expect(try swiftVerify(lab, unsigned).stderr == "failback: \(unsigned): \(unsignedLine): not verified\n")
+        #expect(try pythonVerify(unsigned).stderr == "verify-bundle: \(unsigned): \(unsignedLine): not verified\n")
+        let integrityOnly = "INTEGRITY ONLY: UNSIGNED: no signature, so nothing says who made it (--allow-unpinned)"
+        for v in [try swiftVerify(lab, unsigned, ["--allow-unpinned"]), try pythonVerify(unsigned, ["--allow-unpinned"])] {
+            #expect(v.status == 0 && v.stdout.hasSuffix("\n\(integrityOnly)\n") && v.stderr.isEmpty, "\(v.stdout)")
+        }
         #expect(try swiftVerify(lab, unsigned, ["--pubkey", "\(lab.dir)/k.key.pub.pem"]).status == 1)
+        #expect(try pythonVerify(unsigned, ["--pubkey", "\(lab.dir)/k.key.pub.pem"]).status == 1)
     }
 
     /// Rewrites a bundle: unpack, change, pack again in a given order with GNU tar.
@@ -234,7 +243,7 @@ import Glibc
         let proof = "\(lab.dir)/proof.json"
         try lab.expectSuccess(["evidence", "prove", "--seq", "3", "--key", "\(lab.dir)/k.key"]).stdout.write(toFile: proof, atomically: true, encoding: .utf8)
         let fuzz = try python("fuzz-verifiers.py", [
-            "--failback", buildDirectory.appendingPathComponent("failback").path, "--bundle", bundle, "--proof", proof, "--iterations", "40", "--seed", "2026",
+            "--failback", buildDirectory.appendingPathComponent("failback").path, "--bundle", bundle, "--proof", proof, "--iterations", "40", "--seed", "2026", "--pubkey", "\(lab.dir)/k.key.pub.pem",
         ])
         #expect(fuzz.status == 0 && fuzz.stdout.contains(": 0 disagreements or crashes"), "\(fuzz.stdout)\(fuzz.stderr)")
     }

@@ -22,6 +22,8 @@ public struct Configuration: Sendable {
     /// The default cap on each captured output stream of `failback exec`.
     public static let defaultMaxOutputBytes = 65_536
     public var maxOutputBytes = Configuration.defaultMaxOutputBytes
+    /// Fingerprints of the keys evidence is trusted from (`evidence verify`, `verify-proof`).
+    public var trustedKeys: [String] = []
     /// The file this was read from, for error messages.
     public var source: String?
 
@@ -35,8 +37,17 @@ public struct Configuration: Sendable {
         var config = Configuration()
         config.source = path
         guard case .object(let top) = json else { throw InvalidInput("\(path): expected a JSON object") }
-        for key in top.keys where !["redaction", "limits"].contains(key) {
-            throw InvalidInput("\(path): unknown member \"\(key)\" (expected \"redaction\" or \"limits\")")
+        for key in top.keys where !["redaction", "limits", "trusted_keys"].contains(key) {
+            throw InvalidInput("\(path): unknown member \"\(key)\" (expected \"redaction\", \"limits\" or \"trusted_keys\")")
+        }
+        if let keys = top["trusted_keys"] {
+            guard let list = keys.arrayValue else { throw InvalidInput("\(path): \"trusted_keys\" must be an array of key fingerprints") }
+            for (i, entry) in list.enumerated() {
+                guard let text = entry.stringValue, Self.isKeyFingerprint(text) else {
+                    throw InvalidInput("\(path): trusted_keys[\(i)] is not a key fingerprint (sha256: and 64 lowercase hex digits)")
+                }
+                config.trustedKeys.append(text)
+            }
         }
         if let redaction = top["redaction"] {
             guard case .object(let r) = redaction else { throw InvalidInput("\(path): \"redaction\" must be an object") }
@@ -65,6 +76,11 @@ public struct Configuration: Sendable {
             }
         }
         return config
+    }
+
+    /// `sha256:` and 64 lowercase hex digits: a signing key's fingerprint (docs/evidence-bundle.md §4).
+    public static func isKeyFingerprint(_ text: String) -> Bool {
+        text.hasPrefix("sha256:") && text.utf8.count == 71 && text.utf8.dropFirst(7).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     /// The redactor these settings ask for: the built-in rules, then the configured ones.

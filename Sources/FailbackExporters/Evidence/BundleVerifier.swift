@@ -15,6 +15,11 @@ public enum BundleVerifier {
         /// What did not hold; empty when the bundle verifies.
         public var problems: [String] = []
         public var signed = false
+        /// Who signed, as far as the bundle and the trusted keys tell.
+        public var signer: TrustedKeys.Signer = .unsigned
+        /// True when everything held and the signer is trusted (or `allowUnpinned` was asked):
+        /// the bundle is verified. False with no problems: intact, but its signer is not pinned.
+        public var trusted = false
     }
 
     /// Small files are kept whole, each up to its bound (docs/evidence-bundle.md §4, step 1);
@@ -33,7 +38,7 @@ public enum BundleVerifier {
     /// signatures hold either way: they cover the exact bytes). A path that is not a regular file
     /// (a FIFO, a device) is refused before anything is read; an archive this verifier will not
     /// read throws `ExportError` (docs/evidence-bundle.md §4, step 1).
-    public static func verify(path: String, expectedKey: Ed25519Key?, deep: Bool = false) throws -> Result {
+    public static func verify(path: String, trust: TrustedKeys, deep: Bool = false) throws -> Result {
         var result = Result()
         func problem(_ p: String) { result.problems.append(p) }
         let (fd, _) = try openRegularFile(path, what: "bundle")
@@ -67,15 +72,24 @@ public enum BundleVerifier {
         if let signature = kept["SHA256SUMS.sig"] {
             result.signed = true
             if let bundleKey {
-                if !bundleKey.verify(signature, of: sumsBytes) { problem("SHA256SUMS.sig is not a valid signature of SHA256SUMS") } else { result.lines.append("ok: SHA256SUMS signed by the bundle's Ed25519 key") }
-                if let expectedKey, expectedKey.rawPublicKey != bundleKey.rawPublicKey { problem("signed with another key than --pubkey") }
+                let fingerprint = bundleKey.fingerprint
+                if !bundleKey.verify(signature, of: sumsBytes) {
+                    problem("SHA256SUMS.sig is not a valid signature of SHA256SUMS")
+                } else {
+                    result.lines.append("ok: SHA256SUMS signed by the bundle's Ed25519 key \(fingerprint)")
+                }
+                if let from = trust.source(of: fingerprint) {
+                    result.signer = .pinned(fingerprint: fingerprint, from: from)
+                } else {
+                    result.signer = .unpinned(fingerprint: fingerprint)
+                    if !trust.isEmpty { problem("signed by the key \(fingerprint), which is not a trusted key") }
+                }
             } else if !hasKey {
                 problem("SHA256SUMS.sig without public-key.pem")
             }
         } else {
             if hasKey { problem("public-key.pem without SHA256SUMS.sig") }
-            if expectedKey != nil { problem("the bundle is unsigned, but --pubkey asks for a signature") }
-            result.lines.append("UNSIGNED: no signature (exported without --key)")
+            if !trust.isEmpty { problem("the bundle is unsigned, but a trusted key asks for a signature") }
         }
 
         // 3. The manifest, and the order of the files it lists.
@@ -87,6 +101,17 @@ public enum BundleVerifier {
         expectedOrder.append("SHA256SUMS")
         if result.signed { expectedOrder.append("SHA256SUMS.sig") }
         if order != expectedOrder { problem("the files are not in the bundle's order (\(firstDifference(order, expectedOrder)))") }
+        // What the manifest says of the signature is what the bundle holds.
+        if manifest["signed"]?.boolValue != result.signed { problem("manifest.json: signed is not \(result.signed), though the bundle is \(result.signed ? "signed" : "unsigned")") }
+        let keyName = manifest["key_name"], keyFingerprint = manifest["key_fingerprint"]
+        if result.signed {
+            if keyName?.stringValue.map(Checkpoint.isKeyName) != true { problem("manifest.json: key_name is not a key name, though the bundle is signed") }
+            if let bundleKey, keyFingerprint?.stringValue != bundleKey.fingerprint {
+                problem("manifest.json: key_fingerprint is not public-key.pem's (\(bundleKey.fingerprint))")
+            }
+        } else if keyName != nil || keyFingerprint != nil {
+            problem("manifest.json: key_name or key_fingerprint, though the bundle is unsigned")
+        }
         for entry in manifest["files"]?.arrayValue ?? [] {
             guard let p = entry["path"]?.stringValue, let d = digests[p] else { continue }
             if entry["sha256"]?.stringValue != d.sha256 || entry["bytes"]?.integerValue != d.bytes { problem("\(p) does not match manifest.json") }
@@ -143,7 +168,10 @@ public enum BundleVerifier {
             }
             for file in control["files"]?.arrayValue?.compactMap(\.stringValue) ?? [] where digests[file] == nil { problem("controls \(id): cites \(file), which is missing") }
         }
-        if result.problems.isEmpty { result.lines.append("ok: \(cited) cited events included in the tree (audit paths verified)") }
+        if result.problems.isEmpty {
+            result.lines.append("ok: \(cited) cited events included in the tree (audit paths verified)")
+            (result.lines, result.trusted) = (result.lines + [trust.verdict(result.signer).line], trust.verdict(result.signer).trusted)
+        }
         return result
     }
 

@@ -65,8 +65,7 @@ public final class Ed25519Key: @unchecked Sendable {
         guard let begin = lines.firstIndex(of: "-----BEGIN PUBLIC KEY-----"),
             let end = lines[begin...].firstIndex(of: "-----END PUBLIC KEY-----")
         else { throw ExportError("\(what): not a PEM public key (no BEGIN/END PUBLIC KEY lines)") }
-        let spkiPrefix: [UInt8] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]
-        guard let der = Base64.decode(lines[(begin + 1)..<end].joined()), der.count == 44, Array(der.prefix(12)) == spkiPrefix else {
+        guard let der = Base64.decode(lines[(begin + 1)..<end].joined()), der.count == 44, Array(der.prefix(12)) == Self.spkiPrefix else {
             throw ExportError("\(what): not an Ed25519 public key (its PEM body is not the base64 of one)")
         }
         return try publicKey(raw: Array(der.suffix(32)))
@@ -77,6 +76,13 @@ public final class Ed25519Key: @unchecked Sendable {
         guard raw.count == 32, let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, raw, 32) else { throw ExportError("Ed25519: bad public key") }
         return Ed25519Key(key, canSign: false)
     }
+
+    /// The DER SubjectPublicKeyInfo of an Ed25519 key (RFC 8410) is these 12 bytes, then the key.
+    static let spkiPrefix: [UInt8] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]
+
+    /// The key's fingerprint: `sha256:` and the lowercase hex SHA-256 of its DER
+    /// SubjectPublicKeyInfo, what `openssl pkey -pubin -in KEY.pem -outform DER | sha256sum` prints.
+    public var fingerprint: String { "sha256:" + HashChain.sha256(Self.spkiPrefix + rawPublicKey).hex }
 
     /// The 32-byte public key.
     public var rawPublicKey: [UInt8] {

@@ -36,6 +36,8 @@ public enum EvidenceBundle {
         public var files: Int
         public var signed: Bool
         public var bytes: Int
+        /// The signing key's fingerprint, when signed.
+        public var keyFingerprint: String?
     }
 
     /// A file of the bundle before it is written: its path inside the bundle's folder, and bytes.
@@ -131,7 +133,7 @@ public enum EvidenceBundle {
         for m in members { try archive.file("\(folder)/\(m.path)", m.bytes) }
         let compressedBytes = try archive.commit()
         committed = true
-        return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes)
+        return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes, keyFingerprint: key?.fingerprint)
     }
 
     /// The files of the bundle after `events.jsonl` (runbook, reports, outputs, manifest,
@@ -200,7 +202,7 @@ public enum EvidenceBundle {
             "events": JSONValue(count), "chain_head": .string(head.hex),
             "merkle_root": .string(root.hex), "tree_size": JSONValue(count),
             "checkpoint_origin": .string(origin(drill)),
-            "signed": .bool(key != nil), "key_name": key.map { _ in .string(keyName) },
+            "signed": .bool(key != nil), "key_name": key.map { _ in .string(keyName) }, "key_fingerprint": key.map { .string($0.fingerprint) },
             "files": .array(listed.map { .members(["path": .string($0.path), "bytes": JSONValue($0.bytes), "sha256": .string($0.sha256)]) }),
             "controls": .array(controlsJSON),
         ])

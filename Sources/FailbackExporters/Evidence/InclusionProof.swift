@@ -13,6 +13,8 @@ public struct InclusionProof: Sendable {
     public var checkpoint: String
     public var keyName: String?
     public var publicKeyPEM: String?
+    /// The signing key's fingerprint (`Ed25519Key.fingerprint`), when signed.
+    public var keyFingerprint: String?
 
     /// The proof of the drill event with global sequence number `seq`.
     public static func make(drill: String, seq: Int, from store: any EventStore, key: Ed25519Key?, keyName: String) throws -> InclusionProof {
@@ -30,7 +32,8 @@ public struct InclusionProof: Sendable {
         let checkpoint = Checkpoint(origin: EvidenceBundle.origin(drill), size: tree.size, root: tree.root)
         return InclusionProof(
             event: event.bytes, leafIndex: event.index, treeSize: tree.size, auditPath: path,
-            checkpoint: try checkpoint.note(signedBy: key, name: keyName), keyName: key == nil ? nil : keyName, publicKeyPEM: key?.publicPEM)
+            checkpoint: try checkpoint.note(signedBy: key, name: keyName), keyName: key == nil ? nil : keyName, publicKeyPEM: key?.publicPEM,
+            keyFingerprint: key?.fingerprint)
     }
 
     public var json: JSONValue {
@@ -38,10 +41,11 @@ public struct InclusionProof: Sendable {
             "format": .string(Self.format), "event": .string(String(decoding: event, as: UTF8.self)),
             "leaf_index": JSONValue(leafIndex), "tree_size": JSONValue(treeSize), "audit_path": .array(auditPath.map { .string($0.hex) }),
             "checkpoint": .string(checkpoint), "key_name": keyName.map(JSONValue.string), "public_key": publicKeyPEM.map(JSONValue.string),
+            "key_fingerprint": keyFingerprint.map(JSONValue.string),
         ])
     }
 
-    public init(event: [UInt8], leafIndex: Int, treeSize: Int, auditPath: [[UInt8]], checkpoint: String, keyName: String?, publicKeyPEM: String?) {
+    public init(event: [UInt8], leafIndex: Int, treeSize: Int, auditPath: [[UInt8]], checkpoint: String, keyName: String?, publicKeyPEM: String?, keyFingerprint: String?) {
         self.event = event
         self.leafIndex = leafIndex
         self.treeSize = treeSize
@@ -49,6 +53,7 @@ public struct InclusionProof: Sendable {
         self.checkpoint = checkpoint
         self.keyName = keyName
         self.publicKeyPEM = publicKeyPEM
+        self.keyFingerprint = keyFingerprint
     }
 
     public init(json: JSONValue) throws(InvalidInput) {
@@ -60,11 +65,13 @@ public struct InclusionProof: Sendable {
         }
         self.init(
             event: Array(try r.string("event").utf8), leafIndex: try r.integer("leaf_index"), treeSize: try r.integer("tree_size"), auditPath: path,
-            checkpoint: try r.string("checkpoint"), keyName: try r.optionalString("key_name"), publicKeyPEM: try r.optionalString("public_key"))
+            checkpoint: try r.string("checkpoint"), keyName: try r.optionalString("key_name"), publicKeyPEM: try r.optionalString("public_key"),
+            keyFingerprint: try r.optionalString("key_fingerprint"))
     }
 
-    /// Checks the proof alone; returns what held, or throws naming what did not.
-    public func verify(expectedKey: Ed25519Key?) throws(ExportError) -> [String] {
+    /// Checks the proof alone; returns what held and who signed it (`TrustedKeys.verdict` says
+    /// whether that is trusted), or throws naming what did not hold.
+    public func verify(trust: TrustedKeys) throws(ExportError) -> (lines: [String], signer: TrustedKeys.Signer) {
         var lines: [String] = []
         guard let value = try? JSONParser.parse(event), CanonicalJSON.encode(value) == event else { throw ExportError("the event is not canonical JSON") }
         let (cp, signatures) = try Checkpoint.parse(checkpoint)
@@ -76,19 +83,28 @@ public struct InclusionProof: Sendable {
         }
         lines.append("ok: event #\(leafIndex + 1) (seq \(value["seq"]?.integerValue ?? -1), \(value["type"]?.stringValue ?? "?")) is in the tree of \(treeSize) events, root \(cp.root.hex)")
         let key = try publicKeyPEM.map { (pem) throws(ExportError) in try Ed25519Key.load(publicPEM: Array(pem.utf8), what: "the proof's public key") }
-        if let expectedKey, key?.rawPublicKey != expectedKey.rawPublicKey { throw ExportError("not signed with --pubkey's key") }
+        let signer: TrustedKeys.Signer
         if let key {
             guard let name = keyName else { throw ExportError("the proof has a public key but no key_name") }
+            guard keyFingerprint == key.fingerprint else { throw ExportError("key_fingerprint is not the proof's public key's (\(key.fingerprint))") }
             guard signatures.contains(where: { $0.name == name && $0.keyID == Checkpoint.keyID(name: name, publicKey: key.rawPublicKey) && key.verify($0.signature, of: Array(cp.body.utf8)) }) else {
                 throw ExportError("the checkpoint's signature by \(name) does not verify")
             }
-            lines.append("ok: checkpoint signed by \(name)")
+            lines.append("ok: checkpoint signed by \(name), key \(key.fingerprint)")
+            if let from = trust.source(of: key.fingerprint) {
+                signer = .pinned(fingerprint: key.fingerprint, from: from)
+            } else {
+                if !trust.isEmpty { throw ExportError("signed by the key \(key.fingerprint), which is not a trusted key") }
+                signer = .unpinned(fingerprint: key.fingerprint)
+            }
         } else {
             // A signature left without its key is a proof stripped of it, not an unsigned one.
             if !signatures.isEmpty { throw ExportError("the checkpoint is signed, but the proof has no public key to check it with") }
-            lines.append("UNSIGNED: the checkpoint has no signature")
+            if keyName != nil || keyFingerprint != nil { throw ExportError("key_name or key_fingerprint without a public key") }
+            if !trust.isEmpty { throw ExportError("the proof is unsigned, but a trusted key asks for a signature") }
+            signer = .unsigned
         }
-        return lines
+        return (lines + [trust.verdict(signer).line], signer)
     }
 }
 
