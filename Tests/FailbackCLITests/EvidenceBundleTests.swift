@@ -32,9 +32,11 @@ import Glibc
         let listing = try run(tool("tar"), ["-tzf", bundle])
         #expect(listing.status == 0)
         let names = listing.stdout.split(separator: "\n").map { String($0.split(separator: "/", maxSplits: 1)[1]) }
-        #expect(names.first == "events.jsonl" && names.suffix(5) == ["manifest.json", "checkpoint", "public-key.pem", "SHA256SUMS", "SHA256SUMS.sig"])
-        #expect(names.contains("report.md") && names.contains("report.html") && names.contains("report.json") && names.contains("runbook.json"))
-        #expect(names.filter { $0.hasSuffix(".cast") }.count == 2)
+        #expect(names == [
+            "events.jsonl", "VERIFY.md", "runbook.json", "report.md", "report.html", "report.json", "evidence-index.csv", "checks.xml",
+            "controls.md", "controls.csv", "outputs/000003.stdout.txt", "outputs/000003.stderr.txt", "outputs/000003.cast",
+            "outputs/000004.stdout.txt", "outputs/000004.cast", "manifest.json", "checkpoint", "public-key.pem", "SHA256SUMS", "SHA256SUMS.sig",
+        ])
         let out = "\(lab.dir)/unpacked"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         #expect(try run(tool("tar"), ["-xzf", bundle, "-C", out]).status == 0)
@@ -55,9 +57,64 @@ import Glibc
         let independent = try pythonVerify(bundle, ["--pubkey", pub])
         #expect(independent.status == 0, "\(independent.stdout)\(independent.stderr)")
         #expect(independent.stdout == (try swiftVerify(lab, bundle, ["--pubkey", pub])).stdout, "the two verifiers report differently")
+        // VERIFY.md: the commands it gives, run as written, say what the manifest says.
+        let dir = "\(out)/\(folder)"
+        let guide = try String(contentsOfFile: "\(dir)/VERIFY.md", encoding: .utf8)
+        let fingerprint = try run("failback", ["keys", "fingerprint", pub]).stdout.trimmingCharacters(in: .newlines)
+        #expect(guide.contains("This bundle says its\nkey is `\(fingerprint)`."), "\(guide)")
+        #expect(guide.contains("    openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig\n"))
+        let snippet = guide.components(separatedBy: "\n    python3 - <<'PY'\n")[1].components(separatedBy: "    PY\n")[0]
+            .split(separator: "\n", omittingEmptySubsequences: false).map { $0.dropFirst(4) }.joined(separator: "\n")
+        let recomputed = try run(tool("python3"), ["-c", snippet], cwd: dir)
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/manifest.json"))) as? [String: Any])
+        #expect(recomputed.status == 0)
+        #expect(recomputed.stdout == "chain head  \(manifest["chain_head"] as? String ?? "?")\nmerkle root \(manifest["merkle_root"] as? String ?? "?")\n", "\(recomputed.stdout)\(recomputed.stderr)")
+        #expect(manifest["key_fingerprint"] as? String == fingerprint)
+        // The evidence index is the report's CSV; the controls matrix names each control's gaps.
+        #expect(try String(contentsOfFile: "\(dir)/evidence-index.csv", encoding: .utf8) == lab.expectSuccess(["report", "--format", "csv"]).stdout)
+        #expect(try String(contentsOfFile: "\(dir)/checks.xml", encoding: .utf8) == lab.expectSuccess(["report", "--format", "junit"]).stdout)
+        let controls = try String(contentsOfFile: "\(dir)/controls.csv", encoding: .utf8)
+        #expect(controls.hasPrefix("control,drill_seq,seq,recorded_at,type,actor,summary,result,file\r\nCC9.1,1,"))
+        #expect(controls.contains("\r\nA1.2,,,,,,no database role check (failback observe recovery),gap,\r\n"), "\(controls)")
+        #expect(controls.contains(",CommandExecuted,tester,\"$ sh -c echo failing; exit 3 → exit 3 in "), "\(controls)")
+        #expect(controls.contains(",fail,outputs/000004.cast\r\n"), "\(controls)")
         // Private key file mode.
         let attributes = try FileManager.default.attributesOfItem(atPath: "\(lab.dir)/k.key")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+
+    /// Spreadsheet formula injection: no cell of a CSV (the evidence index, the controls matrix)
+    /// begins with `=`, `+`, `-`, `@`, a tab or a carriage return, read with Python's `csv` module.
+    @Test func csvCellsNeverStartAFormula() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei")
+        try lab.expectSuccess(["note", "=HYPERLINK(\"http://evil.example/\",\"open\")"])
+        #expect(try lab.failback(["note", "+1+cmd|' /C calc'!A0"], env: ["FAILBACK_ACTOR": "@admin"]).status == 0)
+        try lab.expectSuccess(["note", "\tindented"])
+        #expect(try lab.failback(["exec", "--", "sh", "-c", "echo -x"]).status == 0)
+        try lab.expectSuccess(["evidence", "export", "-o", "\(lab.dir)/b.tar.gz"])
+        #expect(try run(tool("tar"), ["-xzf", "\(lab.dir)/b.tar.gz", "-C", lab.dir]).status == 0)
+        let csv = "\(lab.dir)/index.csv"
+        try lab.expectSuccess(["report", "--format", "csv"]).stdout.write(toFile: csv, atomically: true, encoding: .utf8)
+        let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: lab.dir).first { $0.hasPrefix("drill-") })
+        let check = """
+            import csv, sys
+            bad = 0
+            cells = 0
+            for path in sys.argv[1:]:
+                with open(path, newline="", encoding="utf-8") as f:
+                    for row in csv.reader(f):
+                        for cell in row:
+                            cells += 1
+                            if cell[:1] in ("=", "+", "-", "@", "\\t", "\\r"):
+                                print(path, repr(cell)); bad += 1
+            print(cells, "cells,", bad, "formulas")
+            """
+        let o = try run(tool("python3"), ["-c", check, csv, "\(lab.dir)/\(folder)/evidence-index.csv", "\(lab.dir)/\(folder)/controls.csv"])
+        #expect(o.status == 0 && o.stdout.hasSuffix(" cells, 0 formulas\n"), "\(o.stdout)\(o.stderr)")
+        let report = try String(contentsOfFile: csv, encoding: .utf8)
+        #expect(report.contains(",NoteAdded,tester,\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"open\"\")\","), "\(report)")
+        #expect(report.contains(",NoteAdded,'@admin,'+1+cmd|' /C calc'!A0,"), "\(report)")
     }
 
     @Test func exportingTwiceGivesTheSameBytes() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import FailbackDomain
 import FailbackLog
 import Testing
@@ -17,6 +18,9 @@ import Testing
             try RowCountSampled(table: "events", site: "us-east-1", count: 1_204_329),
             try ReplicationLagSampled(lagSeconds: nil, source: "eu-central-1", target: "us-east-1", error: "connection refused"),
             try ReplicationLagSampled(lagSeconds: 7.25, source: "eu-central-1", target: "us-east-1"),
+            // As a probe records one (its summary names the bytes, idle and a paused replay).
+            try ReplicationLagSampled(lagSeconds: 0, source: "eu", target: "us", method: .standbyReplayTimestamp, lagBytes: 4096, idle: true,
+                                      rawLagSeconds: 12.5, replayPaused: true, server: "127.0.0.1:5433"),
         ]
         for (i, payload) in extra.enumerated() {
             let draft = EventDraft(type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, drillID: last.drillID,
@@ -28,9 +32,12 @@ import Testing
         var general = DrillReport(keepsEventIndex: false)
         for event in events { try general.apply(event) }
         general.finish()
+        var indexed = DrillReport()
+        for event in events { try indexed.apply(event) }
 
         // In batches of three events, as the reading thread hands them over.
-        var fold = ExportFold(citationsPerType: 40)
+        let spool = try Spool(beside: folder.path + "/bundle.tar.gz"), index = try Spool(beside: folder.path + "/bundle.tar.gz")
+        var fold = try ExportFold(citationsPerType: 40, outputs: spool, index: index)
         for start in stride(from: 0, to: events.count, by: 3) {
             var batch = EventBatch()
             for event in events[start..<min(start + 3, events.count)] {
@@ -49,5 +56,12 @@ import Testing
         for format in [ReportFormat.json, .markdown, .html] {
             #expect(format.render(folded) == format.render(general), "\(format)")
         }
+        // The bundle's evidence index, a row an event as it streams, is the report's CSV.
+        try index.flush()
+        let csv = try index.read(offset: 0, count: index.size)
+        #expect(String(decoding: csv, as: UTF8.self) == ReportFormat.csv.render(indexed))
+        #expect(fold.indexHasher.finalize() == HashChain.sha256(csv))
+        // Nothing of the spools is left in the folder.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains("spool") }.isEmpty)
     }
 }

@@ -295,7 +295,7 @@ import Testing
             let text = String(decoding: document, as: UTF8.self)
             let event = try #require(try? RecordedEvent(canonical: document, hash: []), "read alone, refused as an event: \(text)")
             #expect(line == EnvelopeLine(seq: event.seq, drillSeq: event.drillSeq, type: event.type, schemaVersion: event.schemaVersion,
-                                         recordedAt: event.recordedAt, payload: event.payloadView.members), "\(text)")
+                                         recordedAt: event.recordedAt, actor: event.actor, payload: event.payloadView.members), "\(text)")
         }
         for envelope in Self.envelopes {
             var shared = RecordedEvent.SharedValues()

@@ -31,6 +31,29 @@ public enum DrillSample: Sendable, Equatable {
         }
     }
 
+    /// The summary the event's payload gives (`EventPayload.summary`), for a sample `read` took:
+    /// the same text as reading the payload whole, from its members in place.
+    public static func summary(of sample: DrillSample, payload members: [JSONMemberSpan], in line: [UInt8]) -> String {
+        switch sample {
+        case .rowCount(let table, let site, let count):
+            return "\(table)@\(site): \(count) rows"
+        case .lag(let seconds, let source, let target):
+            var lagBytes: Int?, idle: Bool?, paused: Bool?
+            line.withUnsafeBufferPointer { doc in
+                for m in members {
+                    if m.isNamed("lag_bytes", in: doc) {
+                        lagBytes = JSONValueView.integer(exactly: JSONValueView.number(in: doc, m.value))
+                    } else if m.isNamed("idle", in: doc) {
+                        idle = JSONValueView.bool(in: doc, m.value)
+                    } else if m.isNamed("replay_paused", in: doc) {
+                        paused = JSONValueView.bool(in: doc, m.value)
+                    }
+                }
+            }
+            return ReplicationLagSampled.summary(seconds: seconds, source: source, target: target, lagBytes: lagBytes, idle: idle, replayPaused: paused)
+        }
+    }
+
     /// Whether an event line ends as a sample's does (`"type":"RowCountSampled"}`, the last member
     /// in the log's layout): a hint, so that other events are not read twice; `read` decides.
     public static func mayBeSample(_ line: ArraySlice<UInt8>) -> Bool {

@@ -77,7 +77,12 @@ public struct ReplicationLagSampled: EventPayload, Equatable {
 
     public var summary: String {
         guard let lagSeconds else { return "lag \(source) → \(target): no reading: \(error ?? "?")" }
-        return "lag \(formatDuration(lagSeconds)) \(source) → \(target)" + (lagBytes.map { " (\($0) bytes)" } ?? "")
+        return Self.summary(seconds: lagSeconds, source: source, target: target, lagBytes: lagBytes, idle: idle, replayPaused: replayPaused)
+    }
+
+    /// The summary of a sample with a reading (also made from a sample read in one pass).
+    public static func summary(seconds: Double, source: String, target: String, lagBytes: Int?, idle: Bool?, replayPaused: Bool?) -> String {
+        "lag \(formatDuration(seconds)) \(source) → \(target)" + (lagBytes.map { " (\($0) bytes)" } ?? "")
             + (idle == true ? " (idle: nothing to replay)" : "") + (replayPaused == true ? " (replay paused)" : "")
     }
 }

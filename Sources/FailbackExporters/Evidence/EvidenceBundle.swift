@@ -40,10 +40,37 @@ public enum EvidenceBundle {
         public var keyFingerprint: String?
     }
 
-    /// A file of the bundle before it is written: its path inside the bundle's folder, and bytes.
+    /// A file of the bundle before it is written: its path inside the bundle's folder, and its
+    /// bytes, in memory or kept in a spool (where they begin; their size and SHA-256).
     struct Member {
         var path: String
-        var bytes: [UInt8]
+        var bytes: [UInt8] = []
+        var spooled: (spool: Spool, offset: Int, size: Int, sha256: String)?
+
+        init(path: String, bytes: [UInt8]) {
+            self.path = path
+            self.bytes = bytes
+        }
+
+        init(path: String, spool: Spool, offset: Int, size: Int, sha256: String) {
+            self.path = path
+            spooled = (spool, offset, size, sha256)
+        }
+
+        var size: Int { spooled?.size ?? bytes.count }
+        var sha256: String { spooled?.sha256 ?? HashChain.sha256(bytes).hex }
+
+        /// Writes the file into the archive (a spooled one a piece at a time).
+        func write(into archive: BundleArchive, folder: String) throws(ExportError) {
+            guard let (spool, offset, size, _) = spooled else { return try archive.file("\(folder)/\(path)", bytes) }
+            try archive.beginFile("\(folder)/\(path)", size: size)
+            var done = 0
+            while done < size {
+                let n = min(size - done, 1 << 20)
+                try archive.write(try spool.read(offset: offset + done, count: n))
+                done += n
+            }
+        }
     }
 
     /// Exports `drill` from `store` to `path`; signs with `key` (under `keyName`) when given.
@@ -75,7 +102,7 @@ public enum EvidenceBundle {
         // shares one with this thread, and a shorter queue stops this thread whenever it is full,
         // starving the folding thread on the other core (2.27 → 2.19 s for 1,000,000 events).
         let deflating = ChunkPipe(depth: 32) { (lines: [UInt8]) throws(ExportError) in try archive.write(lines) }
-        let fold = Folded(ExportFold(citationsPerType: citationsPerType))
+        let fold = Folded(try ExportFold(citationsPerType: citationsPerType, outputs: try Spool(beside: path), index: try Spool(beside: path)))
         // Deflating is the longest of the three (~1.5 s of CPU for 1,000,000 events, against ~0.9 s
         // each for reading and folding), and its backlog is what is left to do alone at the end:
         // the folding thread runs at a lower priority so that the deflater keeps up (on two cores,
@@ -130,7 +157,7 @@ public enum EvidenceBundle {
             try? deflating.finish()
             throw error
         }
-        for m in members { try archive.file("\(folder)/\(m.path)", m.bytes) }
+        for m in members { try m.write(into: archive, folder: folder) }
         let compressedBytes = try archive.commit()
         committed = true
         return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes, keyFingerprint: key?.fingerprint)
@@ -149,15 +176,18 @@ public enum EvidenceBundle {
         report.finish()
         let root = tree.root
 
+        try fold.outputSpool.flush()
+        try fold.indexSpool.flush()
         var members: [Member] = []
+        members.append(Member(path: "VERIFY.md", bytes: Array(BundleGuide.verifyGuide(drill: drill, events: count, root: root, chainHead: head, fingerprint: key?.fingerprint).utf8)))
         members.append(Member(path: "runbook.json", bytes: Array(CanonicalJSON.string(document ?? .null).utf8) + [0x0A]))
         members.append(Member(path: "report.md", bytes: Array(ReportFormat.markdown.render(report).utf8)))
         members.append(Member(path: "report.html", bytes: Array(ReportFormat.html.render(report).utf8)))
         members.append(Member(path: "report.json", bytes: Array(ReportFormat.json.render(report).utf8)))
+        members.append(Member(path: "evidence-index.csv", spool: fold.indexSpool, offset: 0, size: fold.indexSpool.size, sha256: fold.indexHasher.finalize().hex))
+        members.append(Member(path: "checks.xml", bytes: Array(ReportFormat.junit.render(report).utf8)))
+        let controlsAt = members.count
         members += outputs
-        let eventsDigest = events.digest
-        var listed: [(path: String, bytes: Int, sha256: String)] = [("events.jsonl", events.size, eventsDigest.hex)]
-        listed += members.map { ($0.path, $0.bytes.count, HashChain.sha256($0.bytes).hex) }
 
         // The controls index: each cited event with its leaf hash and audit path to the root. The
         // tree kept only its block roots: each cited event's block is read again for its leaves.
@@ -182,6 +212,23 @@ public enum EvidenceBundle {
                 proofs[i] = (Array(blockLeaves[((i - block.lowerBound) * 32)..<((i - block.lowerBound) * 32 + 32)]), path)
             }
         }
+        // The controls matrix: the cited events (read again for their summaries) and the checks.
+        var references: [Int: DrillReport.EventReference] = [:]
+        for index in cited {
+            var read: RecordedEvent?
+            try store.forEachEvent(drill: drill, drillSeqs: (index + 1)...(index + 1)) { read = $0 }
+            if let read { references[index] = DrillReport.reference(read, try EventCatalogue.decode(read)) }
+        }
+        let matrix = BundleGuide.matrix(
+            controls: controls.map { ($0.id, $0.title, $0.types) }, cited: citedByControl.map { $0.compactMap { references[$0] } }, report: report)
+        members.insert(contentsOf: [
+            Member(path: "controls.md", bytes: Array(BundleGuide.controlsMarkdown(matrix, controls: controls.map { ($0.id, $0.title, $0.types) }).utf8)),
+            Member(path: "controls.csv", bytes: Array(BundleGuide.controlsCSV(matrix).utf8)),
+        ], at: controlsAt)
+        let eventsDigest = events.digest
+        var listed: [(path: String, bytes: Int, sha256: String)] = [("events.jsonl", events.size, eventsDigest.hex)]
+        listed += members.map { ($0.path, $0.size, $0.sha256) }
+
         let controlsJSON: [JSONValue] = zip(controls, citedByControl).map { control, cited in
             .members([
                 "id": .string(control.id), "title": .string(control.title),
@@ -211,7 +258,7 @@ public enum EvidenceBundle {
         members.append(Member(path: "checkpoint", bytes: Array(try checkpoint.note(signedBy: key, name: keyName).utf8)))
         if let key { members.append(Member(path: "public-key.pem", bytes: Array(key.publicPEM.utf8))) }
         var sums = "\(eventsDigest.hex)  events.jsonl\n"
-        for m in members { sums += "\(HashChain.sha256(m.bytes).hex)  \(m.path)\n" }
+        for m in members { sums += "\(m.sha256)  \(m.path)\n" }
         members.append(Member(path: "SHA256SUMS", bytes: Array(sums.utf8)))
         if let key { members.append(Member(path: "SHA256SUMS.sig", bytes: try key.sign(Array(sums.utf8)))) }
         // What the verifiers read within bounds (docs/evidence-bundle.md §4, step 1), no export writes past.
@@ -294,14 +341,30 @@ struct ExportFold {
     var exported = 0
     var head: [UInt8] = []
     var document: JSONValue?
+    /// The commands' captured outputs, kept in `outputSpool`.
     var outputs: [EvidenceBundle.Member] = []
+    let outputSpool: Spool
+    /// `evidence-index.csv`, a row an event, and its SHA-256 so far.
+    let indexSpool: Spool
+    let indexHasher = SHA256Hasher()
     private var shared = RecordedEvent.SharedValues()
     /// The event being read, copied out of its batch (one buffer, refilled).
     private var line: [UInt8] = []
     /// How many events were folded as samples read in one pass (the rest went the general way).
     private(set) var samplesReadInOnePass = 0
 
-    init(citationsPerType: Int) { citations = CitedEvents(perType: citationsPerType) }
+    init(citationsPerType: Int, outputs: Spool, index: Spool) throws {
+        citations = CitedEvents(perType: citationsPerType)
+        outputSpool = outputs
+        indexSpool = index
+        try indexRow(EvidenceIndexCSV.header)
+    }
+
+    private func indexRow(_ row: String) throws {
+        let bytes = Array(row.utf8)
+        indexHasher.update(bytes)
+        try indexSpool.append(bytes)
+    }
 
     mutating func fold(_ batch: EventBatch) throws {
         var start = 0
@@ -312,6 +375,9 @@ struct ExportFold {
             // goes the general way (which reads it alike, or names its fault).
             if let (envelope, sample) = sample(batch.lines[start..<(end - 1)]) {
                 report.apply(sample, at: envelope.recordedAt)
+                try indexRow(EvidenceIndexCSV.row(DrillReport.EventReference(
+                    drillSeq: envelope.drillSeq, seq: envelope.seq, at: envelope.recordedAt, type: envelope.type, actor: envelope.actor,
+                    summary: DrillSample.summary(of: sample, payload: envelope.payload, in: line), hash: Array(batch.hashes[(i * 32)..<(i * 32 + 32)]).hex)))
                 citations.note(exported, type: envelope.type)
                 exported += 1
                 samplesReadInOnePass += 1
@@ -324,11 +390,15 @@ struct ExportFold {
                 throw StoreError.unreadable(seq: batch.seqs[i], error)
             }
             let payload = try report.apply(event)
+            try indexRow(EvidenceIndexCSV.row(DrillReport.reference(event, payload)))
             citations.note(exported, type: event.type)
             exported += 1
             if case .drillStarted? = payload { document = event.payload["runbook_document"] }
             if case .commandExecuted(let command)? = payload {
-                outputs += EvidenceBundle.capturedFiles(command, drillSeq: event.drillSeq)
+                for file in EvidenceBundle.capturedFiles(command, drillSeq: event.drillSeq) {
+                    let offset = try outputSpool.append(file.bytes)
+                    outputs.append(EvidenceBundle.Member(path: file.path, spool: outputSpool, offset: offset, size: file.bytes.count, sha256: file.sha256))
+                }
             }
         }
         if !batch.ends.isEmpty {

@@ -105,13 +105,16 @@ public struct DrillReport: Sendable {
         servicesAffected = services.sorted()
     }
 
+    /// Where an event is, with its summary (`payload` is the event's, decoded).
+    static func reference(_ event: RecordedEvent, _ payload: KnownPayload?) -> EventReference {
+        EventReference(
+            drillSeq: event.drillSeq, seq: event.seq, at: event.recordedAt, type: event.type, actor: event.actor,
+            summary: payload?.value.summary ?? "(event type unknown to this version)", hash: event.hash.hex)
+    }
+
     private mutating func collect(_ event: RecordedEvent, _ payload: KnownPayload?) {
         // Summaries and hex cost time: made only for what the report keeps.
-        func reference() -> EventReference {
-            EventReference(
-                drillSeq: event.drillSeq, seq: event.seq, at: event.recordedAt, type: event.type, actor: event.actor,
-                summary: payload?.value.summary ?? "(event type unknown to this version)", hash: event.hash.hex)
-        }
+        func reference() -> EventReference { Self.reference(event, payload) }
         if keepsEventIndex { events.append(reference()) }
         eventCount += 1
         func check(_ kind: String, _ name: String, _ result: Check.Result) {

@@ -53,18 +53,7 @@ extension DrillReport {
 
     // MARK: CSV (RFC 4180): the evidence index
 
-    var evidenceCSV: String {
-        // Control characters and escape sequences in recorded text are written escaped (`terminalSafe`).
-        func field(_ raw: String) -> String {
-            let s = terminalSafe(raw, keepTabs: true)
-            return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s
-        }
-        var out = "drill_seq,seq,recorded_at,type,actor,summary,sha256_chain_hash\r\n"
-        for e in events {
-            out += [String(e.drillSeq), String(e.seq), e.at.description, e.type, e.actor, e.summary, e.hash].map(field).joined(separator: ",") + "\r\n"
-        }
-        return out
-    }
+    var evidenceCSV: String { EvidenceIndexCSV.header + events.map(EvidenceIndexCSV.row).joined() }
 
     // MARK: JUnit XML: the checks, one suite per kind
 
@@ -108,4 +97,24 @@ func xml(_ s: String) -> String {
         }
     }
     return out
+}
+
+/// The evidence index (RFC 4180 CSV, CRLF line ends): one row an event, written by `failback
+/// report --format csv` and into a bundle as `evidence-index.csv`. Control characters and escape
+/// sequences in recorded text are written escaped (`terminalSafe`); a cell that a spreadsheet
+/// would take for a formula (beginning with `=`, `+`, `-`, `@`, a tab or a carriage return) is
+/// written with a `'` before it.
+public enum EvidenceIndexCSV {
+    public static let header = "drill_seq,seq,recorded_at,type,actor,summary,sha256_chain_hash\r\n"
+
+    static func row(_ e: DrillReport.EventReference) -> String {
+        [String(e.drillSeq), String(e.seq), e.at.description, e.type, e.actor, e.summary, e.hash].map(field).joined(separator: ",") + "\r\n"
+    }
+
+    /// One cell: neutralised, then quoted when it holds a comma, a quote or a line break.
+    public static func field(_ raw: String) -> String {
+        var s = terminalSafe(raw, keepTabs: true)
+        if let first = s.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) { s = "'" + s }
+        return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s
+    }
 }

@@ -309,7 +309,7 @@ public struct RecordedEvent: Sendable, Equatable {
         guard EnvelopeMember.readCanonical(line, into: &spans, payload: &payload), let payload,
             let v = try? envelopeValues(of: line, at: spans, sharing: &shared)
         else { return nil }
-        return EnvelopeLine(seq: v.seq, drillSeq: v.drillSeq, type: v.type, schemaVersion: v.schemaVersion, recordedAt: v.recordedAt, payload: payload.spans)
+        return EnvelopeLine(seq: v.seq, drillSeq: v.drillSeq, type: v.type, schemaVersion: v.schemaVersion, recordedAt: v.recordedAt, actor: v.actor, payload: payload.spans)
     }
 
     /// The envelope plus its `hash` (hex): one line of `failback log --json`.
@@ -327,6 +327,7 @@ public struct EnvelopeLine: Sendable, Equatable {
     public var type: String
     public var schemaVersion: Int
     public var recordedAt: Timestamp
+    public var actor: String
     /// The payload's members, in name order (the log's layout), as positions in the line.
     public var payload: [JSONMemberSpan]
 }
