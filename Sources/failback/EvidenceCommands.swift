@@ -117,7 +117,9 @@ struct Evidence: ParsableCommand {
             let path = output ?? "evidence/\(head.drillID).tar.gz"
             if output == nil { mkdir("evidence", 0o755) }
             let s = try EvidenceBundle.export(drill: head.drillID, from: recorder.store, to: path, key: signer, keyName: keyName)
-            print("\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.keyFingerprint.map { "signed (\(keyName), key \($0))" } ?? "UNSIGNED")")
+            // With -o -, the bundle is standard output: the summary goes to standard error.
+            let say: (String) -> Void = output == "-" ? { Output.printError($0) } : { print($0) }
+            say("\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.keyFingerprint.map { "signed (\(keyName), key \($0))" } ?? "UNSIGNED")")
         }
     }
 

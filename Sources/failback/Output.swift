@@ -4,7 +4,7 @@ import FailbackExporters
 import FailbackLog
 
 #if canImport(Glibc)
-import Glibc
+@preconcurrency import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -84,21 +84,33 @@ extension CommandLine {
         do {
             var command = try root.parseAsRoot()
             try command.run()
-            exit(0)
+            exitAfterFlushing(0)
         } catch let error as ExitCode {
-            exit(error.rawValue)
+            exitAfterFlushing(error.rawValue)
         } catch let error as InvalidInput {
             fail(error.message, error.kind == .missing ? ExitStatus.noInput : error.kind == .usage ? ExitStatus.usage : ExitStatus.dataError)
         } catch let error as StoreError {
             fail(error.message, ExitStatus.of(error))
         } catch let error as ExportError {
-            fail(error.message, ExitStatus.ioError)
+            fail(error.message, error.kind == .input ? ExitStatus.dataError : ExitStatus.ioError)
         } catch {
             let code = root.exitCode(for: error)
             if code == .success { root.exit(withError: error) }  // --help, --version
             let message = root.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code == .validationFailure ? ExitStatus.usage : code.rawValue)
+            // A command-line error is 64; any other error no case above foresaw is the software's
+            // (70), never 1, which means "a chain is broken".
+            fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code == .validationFailure ? ExitStatus.usage : ExitStatus.software)
         }
+    }
+
+    /// Exits once standard output is written out: a write that failed (a full disk, an I/O error)
+    /// is one line and exit 74, whatever the command's own status. A reader that quit (a closed
+    /// pipe) ends the process by SIGPIPE as usual.
+    static func exitAfterFlushing(_ status: Int32) -> Never {
+        if fflush(nil) != 0 || ferror(stdout) != 0 {
+            fail("cannot write to standard output: \(String(cString: strerror(errno)))", ExitStatus.ioError)
+        }
+        exit(status)
     }
 
     static func fail(_ message: String, _ status: Int32) -> Never {
