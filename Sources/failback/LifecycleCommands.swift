@@ -146,6 +146,7 @@ struct Status: ParsableCommand {
         let recorder = try storeOptions.workspace.openRecorder()
         if watch { return try watching(recorder) }
         let state = try recorder.state(of: drill, asOf: asOf.flatMap(DrillState.Moment.init))
+        if let id = state.drillID { try Output.warnIfChainBroken(recorder, id) }
         // Live (no --as-of): running work is measured to now, in the text and the JSON alike.
         let now = asOf == nil ? Timestamp.now() : nil
         print(json ? CanonicalJSON.string(state.json(now: now)) : state.render(now: now ?? state.lastEventAt ?? Timestamp.now()))

@@ -37,6 +37,15 @@ enum Output {
         }
     }
 
+    /// Checks the drill's chain before a reading command shows it; when it is broken, warns on
+    /// standard error (one line) and returns the warning for the output's own banner.
+    @discardableResult
+    static func warnIfChainBroken(_ recorder: Recorder, _ drillID: String) throws -> String? {
+        guard let warning = try recorder.chainWarning(drillID) else { return nil }
+        printError("failback: warning: drill \(drillID): \(oneLine(warning))")
+        return warning
+    }
+
     static func printError(_ line: String) {
         var text = line + "\n"
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }

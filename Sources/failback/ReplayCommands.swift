@@ -38,6 +38,7 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let (recorder, head) = try storeOptions.drillForReading(drill)
+        try Output.warnIfChainBroken(recorder, head.drillID)
         let onTerminal = isatty(1) == 1
         let mode: ReplayPlayer.Mode =
             json ? .json
@@ -68,6 +69,8 @@ struct Compare: ParsableCommand {
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder()
         let a = try recorder.drillForReading(drillA), b = try recorder.drillForReading(drillB)
+        try Output.warnIfChainBroken(recorder, a.drillID)
+        try Output.warnIfChainBroken(recorder, b.drillID)
         let comparison = try DrillComparison.build(a.drillID, b.drillID, from: recorder.store)
         print(comparison.render(json ? .json : DrillComparison.Format(rawValue: format)!), terminator: "")
     }

@@ -20,7 +20,8 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let (recorder, head) = try storeOptions.drillForReading(drill)
-        let report = try DrillReport.build(drill: head.drillID, from: recorder.store, asOf: asOf.flatMap(DrillState.Moment.init))
+        var report = try DrillReport.build(drill: head.drillID, from: recorder.store, asOf: asOf.flatMap(DrillState.Moment.init))
+        report.chainBroken = try Output.warnIfChainBroken(recorder, head.drillID)
         let text = ReportFormat(rawValue: format)!.render(report)
         if let output {
             let file = try OutputFile(path: output)

@@ -15,6 +15,33 @@ import Testing
         return (lab, try lab.failback(["verify"]))
     }
 
+    /// A reading command shows a tampered drill only with a warning: one line on standard error,
+    /// and a banner in the report (Markdown, HTML, JSON, JUnit); an intact drill has neither.
+    @Test func readingCommandsWarnOfABrokenChain() throws {
+        let (lab, verify) = try tamperedStore(Self.dropTriggers + "UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '\"lag_seconds\":3', '\"lag_seconds\":0.3') AS BLOB) WHERE drill_seq = 4;")
+        #expect(verify.status == 1)
+        let drill = try lab.failback(["drill", "list", "--json"]).stdout.components(separatedBy: "\"drill_id\":\"")[1].prefix { $0 != "\"" }
+        let broken = "chain BROKEN at seq 4 (drill event #4): stored hash does not match SHA-256(previous hash || canonical bytes): the event was altered: this is not evidence (run 'failback verify')"
+        let warning = "failback: warning: drill \(drill): \(broken)\n"
+        for command in [["status"], ["report"], ["replay"], ["compare", String(drill), String(drill)]] {
+            let o = try lab.failback(command)
+            #expect(o.status == 0 && !o.stdout.isEmpty, "\(command): \(o.stderr)")
+            #expect(o.stderr == (command[0] == "compare" ? warning + warning : warning), "\(command): \(o.stderr)")
+        }
+        #expect(try lab.failback(["report"]).stdout.contains("\n\n> **WARNING: \(broken)**\n\n"))
+        #expect(try lab.failback(["report", "--format", "html"]).stdout.contains("<p class=\"verdict bad\">WARNING: \(broken.replacingOccurrences(of: "'", with: "&#39;"))</p>"))
+        #expect(try lab.failback(["report", "--format", "json"]).stdout.contains("\"broken\":\"\(broken)\""))
+        #expect(try lab.failback(["report", "--format", "junit"]).stdout.contains("<!-- WARNING: chain BROKEN at seq 4"))
+        // Intact: no warning, no banner.
+        let intact = try Lab()
+        _ = try intact.startDrill("rollback-teei")
+        for command in [["status"], ["report"], ["replay"]] {
+            let o = try intact.failback(command)
+            #expect(o.status == 0 && o.stderr.isEmpty, "\(command): \(o.stderr)")
+            #expect(!o.stdout.contains("WARNING"))
+        }
+    }
+
     func expectDetected(_ sql: String, seq: Int?, saying: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let (lab, verify) = try tamperedStore(sql)
         #expect(verify.status == 1, "verify passed after: \(sql)", sourceLocation: sourceLocation)

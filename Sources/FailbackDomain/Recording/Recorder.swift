@@ -157,6 +157,17 @@ public final class Recorder {
 
     /// The drill to read: the one named, else this operator's current drill, else the store's
     /// latest open one, else its latest.
+    /// What is wrong with the drill's chain (its fast walk, as `failback verify`), as the line a
+    /// reading command warns with and a report's banner: "chain BROKEN at seq N ...: this is not
+    /// evidence". Nil when the chain is intact.
+    public func chainWarning(_ drillID: String) throws -> String? {
+        let report = try store.verify(drill: drillID, deep: false, closingTypes: EventCatalogue.closingTypes)
+        guard !report.isIntact else { return nil }
+        // The summary without its subject ("drill ID: "), which the caller names.
+        let summary = report.summary, subject = "drill \(drillID): "
+        return (summary.hasPrefix(subject) ? String(summary.dropFirst(subject.count)) : summary) + ": this is not evidence (run 'failback verify')"
+    }
+
     public func drillForReading(_ id: String?) throws -> DrillHead {
         if let id {
             guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store") }

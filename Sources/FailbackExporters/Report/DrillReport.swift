@@ -64,6 +64,9 @@ public struct DrillReport: Sendable {
     /// Whether `events` (the evidence index) is kept: a bundle leaves it out, since its
     /// `events.jsonl` is the index, and memory then does not grow with every event.
     public let keepsEventIndex: Bool
+    /// Set when the drill's chain does not verify (`Recorder.chainWarning`): every format then
+    /// carries it as a banner.
+    public var chainBroken: String?
     public private(set) var eventCount = 0
 
     /// The report of a stored drill, read event by event (never all in memory), up to `asOf`.

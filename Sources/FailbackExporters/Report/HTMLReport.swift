@@ -20,7 +20,7 @@ extension DrillReport {
             a{color:#175cd3} tr:target{background:#fef0c7}
             @media print{body{margin:0;max-width:none;font-size:11px} h2{break-after:avoid} svg,tr{break-inside:avoid} .verdict{border:1px solid currentColor} a{color:inherit;text-decoration:none}}
             </style></head><body>
-            <h1>\(xml(title))</h1>
+            <h1>\(xml(title))</h1>\(chainBroken.map { "\n<p class=\"verdict bad\">WARNING: " + xml($0) + "</p>" } ?? "")
             <p class="sub">\(xml(subtitle))</p>
             <p><span class="verdict \(state.outcome == .success && state.outcomeOverride == nil ? "ok" : "bad")">\(xml(verdictHeadline))</span> <span class="verdict \(failed == 0 ? "ok" : "bad")">\(passed) checks passed, \(failed) failed, \(skipped) skipped</span></p>
             \(verdictReasons.isEmpty ? "" : "<p class=\"sub\">" + xml(verdictReasons.joined(separator: "; ")) + "</p>")

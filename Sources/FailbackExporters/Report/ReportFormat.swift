@@ -23,7 +23,7 @@ extension DrillReport {
     /// Recorded text is shown with its control characters, escape sequences and bidi overrides
     /// escaped (`terminalSafe`), as on a terminal: the report is read with `cat` too.
     var markdown: String {
-        ("# \(title)\n\n\(subtitle)\n" + tables.map(\.markdown).joined())
+        ("# \(title)\n\n" + (chainBroken.map { "> **WARNING: \($0)**\n\n" } ?? "") + "\(subtitle)\n" + tables.map(\.markdown).joined())
             .split(separator: "\n", omittingEmptySubsequences: false).map { terminalSafe(String($0), keepTabs: true) }.joined(separator: "\n")
     }
 
@@ -47,20 +47,22 @@ extension DrillReport {
                 ["kind": .string(c.kind), "name": .string(c.name), "result": .string(c.result.rawValue), "detail": .string(c.detail), "evidence": ref(c.evidence)]
             }),
             "replication_lag": .array(lag.map { ["at": .string($0.at.description), "seconds": .number($0.seconds), "source": .string($0.source), "target": .string($0.target)] }),
-            "chain": .members(["events": JSONValue(eventCount), "head": headHashHex.map(JSONValue.string)]),
+            "chain": .members(["events": JSONValue(eventCount), "head": headHashHex.map(JSONValue.string), "broken": chainBroken.map(JSONValue.string)]),
         ])
     }
 
     // MARK: CSV (RFC 4180): the evidence index
 
     var evidenceCSV: String { EvidenceIndexCSV.header + events.map(EvidenceIndexCSV.row).joined() }
+    // (A broken chain is not marked in the CSV, whose first line is its header: the command warns
+    // on standard error instead.)
 
     // MARK: JUnit XML: the checks, one suite per kind
 
     var junitXML: String {
         let kinds = checks.reduce(into: [String]()) { if !$0.contains($1.kind) { $0.append($1.kind) } }
         let stamp = state.startedAt.map { " timestamp=\"\(xml($0.description))\"" } ?? ""
-        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + (chainBroken.map { "<!-- WARNING: \(xml($0).replacingAll("--", with: "- -")) -->\n" } ?? "")
         out += "<testsuites name=\"\(xml(title))\" tests=\"\(checks.count)\" failures=\"\(failed)\" skipped=\"\(skipped)\">\n"
         for kind in kinds {
             let cs = checks.filter { $0.kind == kind }
