@@ -37,12 +37,16 @@ enum Output {
         }
     }
 
-    /// Checks the drill's chain before a reading command shows it; when it is broken, warns on
-    /// standard error (one line) and returns the warning for the output's own banner.
+    /// Warnings printed on standard error once the command has succeeded (a failure prints only
+    /// its one error line).
+    nonisolated(unsafe) static var warnings: [String] = []
+
+    /// Checks the drill's chain before a reading command shows it; when it is broken, a warning
+    /// (one line on standard error when the command ends) and the text for the output's banner.
     @discardableResult
     static func warnIfChainBroken(_ recorder: Recorder, _ drillID: String) throws -> String? {
         guard let warning = try recorder.chainWarning(drillID) else { return nil }
-        printError("failback: warning: drill \(drillID): \(oneLine(warning))")
+        warnings.append("failback: warning: drill \(drillID): \(oneLine(warning))")
         return warning
     }
 
@@ -119,6 +123,7 @@ extension CommandLine {
         if fflush(nil) != 0 || ferror(stdout) != 0 {
             fail("cannot write to standard output: \(String(cString: strerror(errno)))", ExitStatus.ioError)
         }
+        for warning in Output.warnings { Output.printError(warning) }
         exit(status)
     }
 

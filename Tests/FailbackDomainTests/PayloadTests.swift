@@ -258,7 +258,7 @@ func tinyRunbook() throws -> LoadedRunbook {
         // An event stays one line of a bundle's events.jsonl (16 MiB at most): payloads up to 8 MiB.
         #expect(message(#"{"limits": {"max_payload_bytes": 8388609}}"#) == "\(path): limits.max_payload_bytes must be an integer from 256 to 8388608 (8 MiB)")
         #expect(message(#"{"limits": {"max_payload_bytes": 8388608}}"#) == nil)
-        #expect(message(#"{"redactoin": {}}"#) == "\(path): unknown member \"redactoin\" (expected \"redaction\" or \"limits\")")
+        #expect(message(#"{"redactoin": {}}"#) == "\(path): unknown member \"redactoin\" (expected \"redaction\", \"limits\" or \"trusted_keys\")")
         #expect(message("{\n  \"limits\": {,}\n}") == "\(path): line 2, column 14: unexpected character \",\"")
         #expect(message(#"{"limits": {"max_payload_bytes": 4096}}"#) == nil)
     }
