@@ -36,7 +36,7 @@ jcs, no_duplicates = verify_log.jcs, verify_log.no_duplicates
 
 # Files kept whole, each up to its bound; a line of events.jsonl up to 16 MiB; at most 30,000
 # files (docs/evidence-bundle.md §4, step 1). Past a bound the bundle is refused unread.
-KEPT = {"manifest.json": 8 << 20, "SHA256SUMS": 8 << 20, "checkpoint": 64 << 10, "SHA256SUMS.sig": 64 << 10, "public-key.pem": 64 << 10}
+KEPT = {"manifest.json": 8 << 20, "SHA256SUMS": 8 << 20, "runbook.json": 8 << 20, "checkpoint": 64 << 10, "SHA256SUMS.sig": 64 << 10, "public-key.pem": 64 << 10}
 MAX_LINE = 16 << 20
 MAX_LINE_VALUES = 1 << 18
 MAX_FILES = 30000
@@ -143,8 +143,9 @@ def b64(text):
 
 
 def hash32(text):
-    """A SHA-256 hash written in hex (64 digits, nothing else; bytes.fromhex alone skips spaces)."""
-    if not isinstance(text, str) or len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+    """A SHA-256 hash written in lowercase hex (64 digits, nothing else; bytes.fromhex alone skips
+    spaces and takes capitals)."""
+    if not isinstance(text, str) or len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
         raise ValueError(f"{text!r} is not a SHA-256 hash in hex")
     return bytes.fromhex(text)
 
@@ -331,6 +332,9 @@ def ustar_header(h):
 
     if number(148, 156) != sum(32 if 148 <= i < 156 else b for i, b in enumerate(h)):
         raise ValueError("tar: header checksum mismatch")
+    # Every number field is octal: mode, uid, gid, mtime, devmajor and devminor too.
+    for a, b in ((100, 108), (108, 116), (116, 124), (136, 148), (329, 337), (337, 345)):
+        number(a, b)
     name, prefix = text(0, 100), text(345, 500)
     path = prefix + "/" + name if prefix else name
     if h[156] not in (0, ord("0")):
@@ -355,7 +359,9 @@ def ustar_entries(plain):
             if zero_blocks == 2:
                 return
             continue
-        zero_blocks = 0
+        if zero_blocks == 1:
+            # One zero block, then an entry: not an end (two in a row), not an entry either.
+            raise ValueError("tar: a lone zero block before an entry")
         path, size = ustar_header(header)
         if path in seen:
             raise ValueError(f"tar: {path} appears twice")
@@ -515,6 +521,7 @@ def main(argv):
     problems, oks = [], []
     order, digests, kept = [], {}, {}
     tree, head, drill_ids, events_problem = MerkleRoot(), bytes(32), set(), None
+    first_event = []  # the first event, parsed (the runbook the drill started with)
     folder = None
 
     def check_line(line):
@@ -523,6 +530,8 @@ def main(argv):
         n = tree.count + 1
         try:
             value = json.loads(line, object_pairs_hook=no_duplicates)
+            if n == 1:
+                first_event.append(value)
             text = jcs(value)
             place = (value.get("drill_seq"), value.get("drill_id")) if isinstance(value, dict) else None
             del value  # a long line's values go before its canonical text is encoded
@@ -597,9 +606,13 @@ def main(argv):
         print("verify-bundle: SHA256SUMS is missing", file=sys.stderr)
         return 1
     listed = []
-    for line in sums.decode().splitlines():
+    sums_text = sums.decode("utf-8", errors="replace")
+    if not sums_text.endswith("\n"):
+        problems.append("SHA256SUMS: the last line has no newline")
+    for line in sums_text.split("\n")[:-1]:
+        # 64 lowercase hex digits, two spaces, the path: sha256sum's text form, nothing else.
         digest, sep, path = line.partition("  ")
-        if not sep:
+        if not sep or not path or not re.fullmatch(r"[0-9a-f]{64}", digest):
             problems.append(f"SHA256SUMS: malformed line {line!r}")
             continue
         listed.append(path)
@@ -610,6 +623,9 @@ def main(argv):
     for path in order:
         if path not in ("SHA256SUMS", "SHA256SUMS.sig") and path not in listed:
             problems.append(f"{path} is an extra file (not in SHA256SUMS)")
+    summed = [p for p in order if p not in ("SHA256SUMS", "SHA256SUMS.sig")]
+    if set(listed) == set(summed) and listed != summed:
+        problems.append("SHA256SUMS: the files are not listed in the archive's order")
     if not problems:
         oks.append(f"ok: SHA256SUMS matches all {len(listed)} files")
 
@@ -652,6 +668,34 @@ def main(argv):
     expected += (["public-key.pem"] if has_key or signed else []) + ["SHA256SUMS"] + (["SHA256SUMS.sig"] if signed else [])
     if order != expected:
         problems.append("the files are not in the bundle's order")
+    # The manifest's shape: every file an object of path, bytes and sha256 (lowercase hex).
+    if not isinstance(manifest.get("files"), list):
+        problems.append("manifest.json: files is not an array")
+    for f in manifest.get("files", []) if isinstance(manifest.get("files"), list) else []:
+        if not (isinstance(f, dict) and set(f) == {"path", "bytes", "sha256"} and isinstance(f["path"], str)
+                and type(f["bytes"]) is int and f["bytes"] >= 0 and isinstance(f["sha256"], str) and re.fullmatch(r"[0-9a-f]{64}", f["sha256"])):
+            problems.append("manifest.json: a file entry is not {path, bytes, sha256}")
+    if manifest.get("tree_size") != tree.count or type(manifest.get("tree_size")) is not int:
+        problems.append(f"manifest.json: tree_size is not the number of events ({tree.count})")
+    if isinstance(manifest.get("drill_id"), str):
+        if manifest.get("checkpoint_origin") != "failback/" + manifest["drill_id"]:
+            problems.append(f"manifest.json: checkpoint_origin is not failback/{manifest['drill_id']}")
+    else:
+        problems.append("manifest.json: drill_id is not a string")
+    # The runbook the manifest names is the one the drill's first event recorded, and runbook.json
+    # is that event's document.
+    if first_event and isinstance(first_event[0], dict):
+        started = first_event[0].get("payload") if isinstance(first_event[0].get("payload"), dict) else {}
+        ref = started.get("runbook") if isinstance(started.get("runbook"), dict) else {}
+        runbook = manifest.get("runbook")
+        if first_event[0].get("type") != "DrillStarted":
+            problems.append("events.jsonl: the first event is not DrillStarted")
+        elif not (isinstance(runbook, dict) and set(runbook) == {"id", "version", "sha256"} and runbook["id"] == ref.get("id")
+                  and runbook["version"] == ref.get("version") and runbook["sha256"] == ref.get("digest")):
+            problems.append("manifest.json: runbook is not the one the drill started with (event #1)")
+        if "runbook.json" in kept and kept["runbook.json"] != (jcs(started.get("runbook_document")) + "\n").encode():
+            problems.append("runbook.json is not the runbook document the drill started with (event #1)")
+
     # What the manifest says of the signature is what the bundle holds.
     if manifest.get("signed") is not signed:
         problems.append(f"manifest.json: signed is not {str(signed).lower()}, though the bundle is {'signed' if signed else 'unsigned'}")
@@ -705,16 +749,29 @@ def main(argv):
             oks.append(f"ok: checkpoint {origin}, {cp_size} events, root {root.hex()}")
 
     cited = 0
-    for control in manifest.get("controls", []):
-        for c in control.get("events", []):
+    before_manifest = set(order[:order.index("manifest.json")] if "manifest.json" in order else order)
+    if not isinstance(manifest.get("controls"), list):
+        problems.append("manifest.json: controls is not an array")
+    for control in manifest.get("controls", []) if isinstance(manifest.get("controls"), list) else []:
+        cid = control.get("id") if isinstance(control, dict) and isinstance(control.get("id"), str) else "?"
+        if not (isinstance(control, dict) and set(control) == {"id", "title", "files", "events"} and isinstance(control["id"], str)
+                and isinstance(control["title"], str) and isinstance(control["files"], list) and all(isinstance(f, str) for f in control["files"])
+                and isinstance(control["events"], list)):
+            problems.append(f"controls {cid}: not {{id, title, files, events}}")
+            continue
+        for f in control["files"]:
+            if f in digests and f not in before_manifest:
+                problems.append(f"controls {cid}: cites {f}, which is not evidence (only files before manifest.json are)")
+        for c in control["events"]:
             cited += 1
             # A path that leads from the cited leaf hash at its index to the root recomputed from
             # the events proves the event there has that hash: no leaf needs keeping.
             try:
                 i = c["leaf_index"]
-                audit_path = [hash32(p) for p in c.get("audit_path", [])]
+                audit_path = [hash32(p) for p in c["audit_path"]]
                 leaf = hash32(c["leaf_hash"])
-                well_formed = type(i) is int
+                well_formed = (type(i) is int and i >= 0 and set(c) == {"leaf_index", "drill_seq", "leaf_hash", "audit_path"}
+                               and type(c["drill_seq"]) is int and c["drill_seq"] == i + 1 and isinstance(c["audit_path"], list))
             except (AttributeError, KeyError, TypeError, ValueError):
                 well_formed = False
             if not well_formed:

@@ -25,7 +25,7 @@ public enum BundleVerifier {
     /// Small files are kept whole, each up to its bound (docs/evidence-bundle.md §4, step 1);
     /// events.jsonl is checked line by line as it streams.
     static let keptWhole: [String: Int] = [
-        "manifest.json": 8 << 20, "SHA256SUMS": 8 << 20, "checkpoint": 64 << 10, "SHA256SUMS.sig": 64 << 10, "public-key.pem": 64 << 10,
+        "manifest.json": 8 << 20, "SHA256SUMS": 8 << 20, "runbook.json": 8 << 20, "checkpoint": 64 << 10, "SHA256SUMS.sig": 64 << 10, "public-key.pem": 64 << 10,
     ]
     /// The longest line of events.jsonl read, its newline not counted: longer is refused unread.
     public static let maximumLineBytes = EventLine.maximumBytes
@@ -51,15 +51,23 @@ public enum BundleVerifier {
         // 1. SHA256SUMS: every file, each once, nothing else.
         guard let sumsBytes = kept["SHA256SUMS"] else { problem("SHA256SUMS is missing"); return result }
         var listed: [String] = []
-        for line in String(decoding: sumsBytes, as: UTF8.self).split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 1)
-            guard fields.count == 2, fields[1].hasPrefix(" ") else { problem("SHA256SUMS: malformed line \(String(line).debugDescription)"); continue }
+        let sumsText = String(decoding: sumsBytes, as: UTF8.self)
+        if !sumsText.hasSuffix("\n") { problem("SHA256SUMS: the last line has no newline") }
+        for line in sumsText.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+            // 64 lowercase hex digits, two spaces, the path: sha256sum's text form, nothing else.
+            let fields = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+            guard fields.count == 2, fields[1].hasPrefix(" "), fields[1].count > 1, fromHex(String(fields[0]))?.count == 32 else {
+                problem("SHA256SUMS: malformed line \(String(line).debugDescription)")
+                continue
+            }
             let file = String(fields[1].dropFirst())
             listed.append(file)
             guard let d = digests[file] else { problem("\(file) is listed in SHA256SUMS but missing"); continue }
             if d.sha256 != fields[0] { problem("\(file) was changed (its SHA-256 is not the one in SHA256SUMS)") }
         }
         for file in order where file != "SHA256SUMS" && file != "SHA256SUMS.sig" && !listed.contains(file) { problem("\(file) is an extra file (not in SHA256SUMS)") }
+        let summed = order.filter { $0 != "SHA256SUMS" && $0 != "SHA256SUMS.sig" }
+        if Set(listed) == Set(summed), listed != summed { problem("SHA256SUMS: the files are not listed in the archive's order (\(firstDifference(listed, summed)))") }
         if result.problems.isEmpty { result.lines.append("ok: SHA256SUMS matches all \(listed.count) files") }
 
         // 2. The signature over SHA256SUMS, by the bundle's key (and the expected one).
@@ -101,6 +109,34 @@ public enum BundleVerifier {
         expectedOrder.append("SHA256SUMS")
         if result.signed { expectedOrder.append("SHA256SUMS.sig") }
         if order != expectedOrder { problem("the files are not in the bundle's order (\(firstDifference(order, expectedOrder)))") }
+        // The manifest's shape: every file an object of path, bytes and sha256 (lowercase hex).
+        for entry in manifest["files"]?.arrayValue ?? [] {
+            guard let o = entry.objectValue, Set(o.keys) == ["path", "bytes", "sha256"], entry["path"]?.stringValue != nil,
+                entry["bytes"]?.integerValue.map({ $0 >= 0 }) == true, entry["sha256"]?.stringValue.flatMap(fromHex)?.count == 32
+            else { problem("manifest.json: a file entry is not {path, bytes, sha256}"); continue }
+        }
+        if manifest["files"]?.arrayValue == nil { problem("manifest.json: files is not an array") }
+        if manifest["tree_size"]?.integerValue != events.count { problem("manifest.json: tree_size is not the number of events (\(events.count))") }
+        if let drill = manifest["drill_id"]?.stringValue {
+            if manifest["checkpoint_origin"]?.stringValue != EvidenceBundle.origin(drill) { problem("manifest.json: checkpoint_origin is not \(EvidenceBundle.origin(drill))") }
+        } else {
+            problem("manifest.json: drill_id is not a string")
+        }
+        // The runbook the manifest names is the one the drill's first event recorded, and
+        // runbook.json is that event's document.
+        if let first = events.first {
+            let started = first["payload"]
+            let runbook = manifest["runbook"]
+            if first["type"]?.stringValue != "DrillStarted" {
+                problem("events.jsonl: the first event is not DrillStarted")
+            } else if runbook?.objectValue.map({ Set($0.keys) }) != ["id", "version", "sha256"] || runbook?["id"] != started?["runbook"]?["id"]
+                || runbook?["version"] != started?["runbook"]?["version"] || runbook?["sha256"] != started?["runbook"]?["digest"] {
+                problem("manifest.json: runbook is not the one the drill started with (event #1)")
+            }
+            if let document = kept["runbook.json"], document != Array(CanonicalJSON.string(started?["runbook_document"] ?? .null).utf8) + [0x0A] {
+                problem("runbook.json is not the runbook document the drill started with (event #1)")
+            }
+        }
         // What the manifest says of the signature is what the bundle holds.
         if manifest["signed"]?.boolValue != result.signed { problem("manifest.json: signed is not \(result.signed), though the bundle is \(result.signed ? "signed" : "unsigned")") }
         let keyName = manifest["key_name"], keyFingerprint = manifest["key_fingerprint"]
@@ -151,17 +187,30 @@ public enum BundleVerifier {
 
         // 6. Every inclusion the controls index cites.
         var cited = 0
+        let beforeManifest = Set(order.prefix { $0 != "manifest.json" })
+        if manifest["controls"]?.arrayValue == nil { problem("manifest.json: controls is not an array") }
         for control in manifest["controls"]?.arrayValue ?? [] {
             let id = control["id"]?.stringValue ?? "?"
+            guard let o = control.objectValue, Set(o.keys) == ["id", "title", "files", "events"], control["id"]?.stringValue != nil,
+                control["title"]?.stringValue != nil, let files = control["files"]?.arrayValue, files.allSatisfy({ $0.stringValue != nil }),
+                control["events"]?.arrayValue != nil
+            else { problem("controls \(id): not {id, title, files, events}"); continue }
+            for file in files.compactMap(\.stringValue) where digests[file] != nil && !beforeManifest.contains(file) {
+                problem("controls \(id): cites \(file), which is not evidence (only files before manifest.json are)")
+            }
             for c in control["events"]?.arrayValue ?? [] {
                 cited += 1
-                let hexPath = c["audit_path"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                let path = hexPath.compactMap(fromHex)
-                guard let index = c["leaf_index"]?.integerValue, let leaf = c["leaf_hash"]?.stringValue, path.count == hexPath.count
+                guard let co = c.objectValue, Set(co.keys) == ["leaf_index", "drill_seq", "leaf_hash", "audit_path"],
+                    let index = c["leaf_index"]?.integerValue, c["drill_seq"]?.integerValue == index + 1
+                else { problem("controls \(id): a malformed citation"); continue }
+                // Every hash 64 lowercase hex digits.
+                let hexPath = c["audit_path"]?.arrayValue ?? []
+                let path = hexPath.compactMap { $0.stringValue.flatMap(fromHex) }.filter { $0.count == 32 }
+                guard index >= 0, path.count == hexPath.count, let leafHash = c["leaf_hash"]?.stringValue.flatMap(fromHex), leafHash.count == 32
                 else { problem("controls \(id): a malformed citation"); continue }
                 // A path that leads from this leaf hash at this index to the root recomputed from
                 // the events proves the event there has this hash: no leaf needs keeping.
-                guard index < events.count, let leafHash = fromHex(leaf), leafHash.count == 32 else { problem("controls \(id): event #\(index + 1) is not in the events"); continue }
+                guard index < events.count else { problem("controls \(id): event #\(index + 1) is not in the events"); continue }
                 if !MerkleTree.verifyInclusion(index: index, size: events.count, leafHash: leafHash, proof: path, root: root) {
                     problem("controls \(id): the inclusion proof of event #\(index + 1) does not verify")
                 }
@@ -261,6 +310,7 @@ final class ArchiveScan {
 }
 
 /// Bytes from lowercase or uppercase hexadecimal, nil if it is not.
+/// Bytes from lowercase hex (the only hex a bundle or proof holds), or nil.
 func fromHex(_ s: String) -> [UInt8]? {
     let chars = Array(s.utf8)
     guard chars.count % 2 == 0 else { return nil }
@@ -270,7 +320,6 @@ func fromHex(_ s: String) -> [UInt8]? {
         switch c {
         case 48...57: return c - 48
         case 97...102: return c - 87
-        case 65...70: return c - 55
         default: return nil
         }
     }
@@ -297,6 +346,8 @@ struct EventStreamCheck {
     var deep = false
     var head = [UInt8](repeating: 0, count: 32)
     var drillID: String?
+    /// The first event, parsed (the runbook the drill started with is checked against it).
+    var first: JSONValue?
     var problem: String?
 
     /// Lines read so far (ended by a newline), whatever their verdict.
@@ -384,6 +435,7 @@ struct EventStreamCheck {
             return
         }
         if drillID == nil { drillID = place!.drillID }
+        if n == 1 { first = try? JSONParser.parse(owned ?? Array(canonical)) }
         guard place!.drillID == drillID else { problem = "line \(n) belongs to another drill"; return }
         // Hashed in place: nothing is allocated per event.
         chain.update(head)

@@ -146,7 +146,8 @@ public struct TarReader {
                 if zeroBlocks == 2 { finished = true }
                 continue
             }
-            zeroBlocks = 0
+            // One zero block, then an entry: not an end (two in a row), not an entry either.
+            if zeroBlocks == 1 { throw ExportError("tar: a lone zero block before an entry") }
             let (path, size) = try Self.parseHeader(block)
             guard seen.insert(path).inserted else { throw ExportError("tar: \(path) appears twice") }
             try handle(.begin(path: path, size: size))
@@ -171,6 +172,8 @@ public struct TarReader {
         var sum = 0
         for (i, b) in h.enumerated() { sum += (148..<156).contains(i) ? 32 : Int(b) }
         guard try number(148..<156) == sum else { throw ExportError("tar: header checksum mismatch") }
+        // Every number field is octal: mode, uid, gid, mtime, devmajor and devminor too.
+        for field in [100..<108, 108..<116, 116..<124, 136..<148, 329..<337, 337..<345] { _ = try number(field) }
         let name = text(0..<100), prefix = text(345..<500)
         let path = prefix.isEmpty ? name : prefix + "/" + name
         let kinds: [UInt8: String] = [UInt8(ascii: "1"): "a hard link", UInt8(ascii: "2"): "a symbolic link", UInt8(ascii: "3"): "a character device",
