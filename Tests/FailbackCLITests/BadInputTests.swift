@@ -64,6 +64,22 @@ import Testing
         #expect(try lab.failback(["log"]).status == 0)
     }
 
+    /// A finite number however large (a lag of 1e19 s, of the largest double) is recorded and then
+    /// shown by every reading command and exported, never a crash or a hang.
+    @Test func hugeNumbersAreShownNotCrashedOn() throws {
+        let lab = try Lab()
+        let drill = try lab.startDrill("rollback-teei")
+        for seconds in ["1e19", "1.7976931348623157e308", "9.3e18"] {
+            try lab.expectSuccess(["record", "lag", "--seconds", seconds, "--source", "eu", "--target", "us"])
+        }
+        for command in [["status"], ["log"], ["replay"], ["report"], ["report", "--format", "html"], ["report", "--format", "json"],
+                        ["compare", drill, drill], ["evidence", "export", "-o", "\(lab.dir)/b.tar.gz"]] {
+            let o = try lab.failback(command)
+            #expect(o.status == 0 && o.stderr.isEmpty, "\(command): \(o.status) \(o.stderr.prefix(300))")
+        }
+        #expect(try lab.failback(["log"]).stdout.contains("lag 1e+19s eu → us"))
+    }
+
     @Test func numbersThatAreNotNumbers() throws {
         let lab = try Lab()
         _ = try lab.startDrill()

@@ -79,6 +79,8 @@ public func formatDuration(_ seconds: Double) -> String {
         if ms < 1000 { return twoDecimals(ms) + "ms" }
     }
     if seconds < 59.995 { return twoDecimals(seconds) + "s" }
+    // Past a million years, days would not help: the number as it is.
+    guard seconds < 3e13 else { return "\(seconds)s" }
     let whole = Int64(seconds.rounded())
     func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
     if whole < 3600 { return "\(whole / 60)m\(two(whole % 60))s" }

@@ -155,15 +155,16 @@ extension DrillReport {
         // A round value-axis step: 1, 2 or 5 × 10^k, four or five ticks.
         let magnitude = pow10(floorLog10(highest / 4))
         let unit = [1.0, 2, 5, 10].map { $0 * magnitude }.first { highest / $0 <= 5 } ?? magnitude * 10
-        let maxLag = (highest / unit).rounded(.up) * unit
+        // At most ten steps, whatever the values (a lag near the largest double has no round top).
+        let steps = Int(min(10, max(1, (highest / unit).rounded(.up))))
+        let maxLag = Double(steps) * unit < .infinity ? Double(steps) * unit : highest
         func y(_ v: Double) -> Double { plotBottom - (plotBottom - top) * v / maxLag }
         var svg = "<svg viewBox=\"0 0 900 \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"replication lag\">\n"
         svg += axis.svg(y: plotBottom, top: top)
-        var v = 0.0
-        while v <= maxLag + unit / 2 {
+        for step in 0...steps {
+            let v = min(Double(step) * unit, maxLag)
             svg += "<line x1=\"\(f(axis.left - 4))\" y1=\"\(f(y(v)))\" x2=\"\(f(axis.right))\" y2=\"\(f(y(v)))\" stroke=\"#eceef3\"/>"
             svg += "<text x=\"\(f(axis.left - 8))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\">\(xml(formatDuration(v)))</text>"
-            v += unit
         }
         svg += "<text x=\"\(f(axis.left - 8))\" y=\"\(f(top - 14))\" text-anchor=\"end\">replication lag</text>\n"
         if let rpo = metrics.rpoTargetSeconds {
@@ -215,6 +216,8 @@ private func pow10(_ e: Int) -> Double {
 
 /// A coordinate with one decimal, the same on every machine.
 private func f(_ v: Double) -> String {
-    let tenths = Int((abs(v) * 10).rounded()), sign = v < 0 && tenths > 0 ? "-" : ""
+    // Coordinates are scaled to the chart; a value past any chart (or not finite) is clamped.
+    let clamped = v.isFinite ? min(max(v, -1e12), 1e12) : 0
+    let tenths = Int((abs(clamped) * 10).rounded()), sign = clamped < 0 && tenths > 0 ? "-" : ""
     return sign + (tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(tenths % 10)")
 }
