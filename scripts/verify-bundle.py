@@ -325,10 +325,17 @@ def ustar_header(h):
         return h[a:b].split(b"\0", 1)[0].decode("utf-8", errors="replace")
 
     def number(a, b):
-        t = text(a, b).replace(" ", "")
-        if t and not re.fullmatch(r"[0-7]+", t):
+        # As GNU tar reads one: leading spaces, octal digits, then only spaces and NULs to the end
+        # of the field ("3 000" is not 3000: tar would read 3 and the rest of the archive otherwise).
+        m = re.fullmatch(rb" *([0-7]{0,21})[ \0]*", h[a:b])
+        if not m:
             raise ValueError("tar: bad number in a header")
-        return int(t or "0", 8)
+        return int(m.group(1) or b"0", 8)
+
+    # A POSIX ustar header: "ustar", NUL, version "00" (a v7 or GNU header reads its prefix field
+    # otherwise, and tar would write the file elsewhere).
+    if h[257:265] != b"ustar\x0000":
+        raise ValueError("tar: a header that is not POSIX ustar")
 
     if number(148, 156) != sum(32 if 148 <= i < 156 else b for i, b in enumerate(h)):
         raise ValueError("tar: header checksum mismatch")
@@ -680,6 +687,8 @@ def main(argv):
     if isinstance(manifest.get("drill_id"), str):
         if manifest.get("checkpoint_origin") != "failback/" + manifest["drill_id"]:
             problems.append(f"manifest.json: checkpoint_origin is not failback/{manifest['drill_id']}")
+        if folder != manifest["drill_id"]:
+            problems.append(f"the bundle's folder is {folder or 'none'}, not the drill's ({manifest['drill_id']})")
     else:
         problems.append("manifest.json: drill_id is not a string")
     # The runbook the manifest names is the one the drill's first event recorded, and runbook.json

@@ -119,6 +119,7 @@ public enum BundleVerifier {
         if manifest["tree_size"]?.integerValue != events.count { problem("manifest.json: tree_size is not the number of events (\(events.count))") }
         if let drill = manifest["drill_id"]?.stringValue {
             if manifest["checkpoint_origin"]?.stringValue != EvidenceBundle.origin(drill) { problem("manifest.json: checkpoint_origin is not \(EvidenceBundle.origin(drill))") }
+            if scan.folder != drill { problem("the bundle's folder is \(scan.folder ?? "none"), not the drill's (\(drill))") }
         } else {
             problem("manifest.json: drill_id is not a string")
         }

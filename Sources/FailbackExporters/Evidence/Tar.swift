@@ -163,12 +163,17 @@ public struct TarReader {
 
     static func parseHeader(_ h: [UInt8]) throws(ExportError) -> (String, Int) {
         func text(_ range: Range<Int>) -> String { String(decoding: h[range].prefix { $0 != 0 }, as: UTF8.self) }
+        // As GNU tar reads one: leading spaces, octal digits, then only spaces and NULs to the end
+        // of the field ("3 000" is not 3000: tar would read 3 and the rest of the archive otherwise).
         func number(_ range: Range<Int>) throws(ExportError) -> Int {
-            let t = text(range).filter { $0 != " " }
-            // Octal digits only (Int(_:radix:) would also take a sign).
-            guard t.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(t.isEmpty ? "0" : t, radix: 8) else { throw ExportError("tar: bad number in a header") }
-            return v
+            let field = h[range].drop { $0 == 0x20 }
+            let digits = field.prefix { (0x30...0x37).contains($0) }
+            guard digits.count <= 21, field.dropFirst(digits.count).allSatisfy({ $0 == 0 || $0 == 0x20 }) else { throw ExportError("tar: bad number in a header") }
+            return digits.reduce(0) { $0 * 8 + Int($1 - 0x30) }
         }
+        // A POSIX ustar header: "ustar", NUL, version "00" (a v7 or GNU header reads its prefix
+        // field otherwise, and tar would write the file elsewhere).
+        guard Array(h[257..<265]) == Array("ustar\u{0}00".utf8) else { throw ExportError("tar: a header that is not POSIX ustar") }
         var sum = 0
         for (i, b) in h.enumerated() { sum += (148..<156).contains(i) ? 32 : Int(b) }
         guard try number(148..<156) == sum else { throw ExportError("tar: header checksum mismatch") }
