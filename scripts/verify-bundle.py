@@ -166,7 +166,47 @@ def pem_public_key(pem):
     prefix = bytes.fromhex("302a300506032b6570032100")
     if len(der) != 44 or not der.startswith(prefix):
         raise ValueError("not an Ed25519 public key")
+    if not acceptable_public_key(der[12:]):
+        raise ValueError("not an acceptable Ed25519 public key (not canonical, or of small order: no one holds its private key)")
     return der[12:]
+
+
+# The y coordinates of the eight points of small order (identity, order 2, 4 and 8): a "public key"
+# there has no private key, and a signature by it can verify any message.
+SMALL_ORDER_Y = {0, 1, P - 1,
+                 int.from_bytes(bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), "little"),
+                 int.from_bytes(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little")}
+
+
+def acceptable_public_key(raw):
+    """y below p (canonical) and not a point of small order (docs/evidence-bundle.md §4, step 3)."""
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    return len(raw) == 32 and y < P and y not in SMALL_ORDER_Y
+
+
+_print = print
+
+
+def print(*args, **kwargs):  # noqa: A001 -- every line this verifier prints is terminal-safe
+    """Prints with control characters and bidi overrides escaped (`\\n`, `\\u{1b}`), as the Swift
+    verifier does: a tar entry's name must not be able to move the cursor or colour a line."""
+    _print(*(safe(str(a)) for a in args), **kwargs)
+
+
+def safe(text):
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if o < 0x20 or 0x7F <= o < 0xA0 or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, "\\u{%x}" % o))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def not_json(constant):
+    """NaN and Infinity: Python's json reads them, JSON has none."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def fingerprint(public):
@@ -431,6 +471,9 @@ def verify_proof(path, pinned, allow_unpinned):
         value = json.loads(event, object_pairs_hook=no_duplicates)
         index, size = proof["leaf_index"], proof["tree_size"]
         path_hashes = [hash32(h) for h in proof["audit_path"]]
+    except FileNotFoundError as e:
+        print(f"verify-bundle: {path}: {e.strerror}", file=sys.stderr)
+        return 66
     except (OSError, ValueError, KeyError, AssertionError, TypeError, RecursionError) as e:
         print(f"verify-bundle: {path}: not a proof ({e})", file=sys.stderr)
         return 65
@@ -506,6 +549,9 @@ def parse_arguments(argv):
             else:
                 try:
                     pinned.setdefault(fingerprint(read_key(args[i])), args[i])
+                except FileNotFoundError as e:
+                    print(f"verify-bundle: {args[i]}: {e.strerror}", file=sys.stderr)
+                    raise SystemExit(66)
                 except (OSError, ValueError) as e:
                     print(f"verify-bundle: {args[i]}: not a PEM Ed25519 public key ({e})", file=sys.stderr)
                     raise SystemExit(65)
@@ -515,7 +561,7 @@ def parse_arguments(argv):
             break
         i += 1
     if i < len(args) or path is None:
-        print("\n".join(__doc__.strip().splitlines()[5:7]), file=sys.stderr)
+        sys.stderr.write("\n".join(__doc__.strip().splitlines()[5:7]) + "\n")
         raise SystemExit(64)
     return what, path, pinned, allow_unpinned
 
@@ -604,6 +650,9 @@ def main(argv):
                 events_problem = "the last line has no newline"
             digests[path] = (h.hexdigest(), size)
         plain.drain()
+    except FileNotFoundError as e:
+        print(f"verify-bundle: {argv[1]}: {e.strerror}", file=sys.stderr)
+        return 66
     except (OSError, ValueError, zlib.error) as e:
         print(f"verify-bundle: {argv[1]}: {e}", file=sys.stderr)
         return 65
@@ -641,8 +690,8 @@ def main(argv):
     if has_key:
         try:
             public = pem_public_key(kept["public-key.pem"])
-        except ValueError:
-            problems.append("public-key.pem is not a PEM Ed25519 public key")
+        except ValueError as e:
+            problems.append(f"public-key.pem: {e}" if "acceptable" in str(e) else "public-key.pem is not a PEM Ed25519 public key")
     signed = "SHA256SUMS.sig" in kept
     if signed:
         if not has_key:
@@ -662,8 +711,10 @@ def main(argv):
             problems.append("the bundle is unsigned, but a trusted key asks for a signature")
 
     try:
-        manifest = json.loads(kept["manifest.json"], object_pairs_hook=no_duplicates)
-    except (KeyError, ValueError, RecursionError):
+        manifest = json.loads(kept["manifest.json"], object_pairs_hook=no_duplicates, parse_constant=not_json)
+        if (jcs(manifest) + "\n").encode() != kept["manifest.json"]:
+            problems.append("manifest.json is not canonical JSON (RFC 8785) and a line feed")
+    except (KeyError, ValueError, RecursionError, UnicodeError):
         problems.append("manifest.json is missing or not JSON")
         manifest = {}
     if not isinstance(manifest, dict) or manifest.get("format") != "failback-evidence/1":

@@ -357,6 +357,10 @@ import Glibc
             }),
             ("signed-but-not", "manifest.json: signed is not false, though the bundle is unsigned", { f in try manifest(f, #""signed":false"#, #""signed":true"#) }),
             ("key-name-unsigned", "manifest.json: key_name or key_fingerprint, though the bundle is unsigned", { f in try manifest(f, #""signed":false"#, #""key_name":"x","signed":false"#) }),
+            ("sums-crlf", "events.jsonl\\r is listed in SHA256SUMS but missing", { f in try rewrite("\(f)/SHA256SUMS") { $0.replacingOccurrences(of: "\n", with: "\r\n") } }),
+            ("sums-blank-line", "SHA256SUMS: malformed line", { f in try rewrite("\(f)/SHA256SUMS") { $0 + "\n" } }),
+            ("manifest-not-canonical", "manifest.json is not canonical JSON (RFC 8785) and a line feed", { f in try manifest(f, #""tree_size":3"#, #""tree_size":3.0"#) }),
+            ("manifest-spaces", "manifest.json is not canonical JSON (RFC 8785) and a line feed", { f in try manifest(f, #"{"chain_head""#, #"{ "chain_head""#) }),
             ("checkpoint-no-newline", "checkpoint: not three lines each ending in a newline", { f in
                 try rewrite("\(f)/checkpoint") { String($0.dropLast()) }
             }),
@@ -413,6 +417,33 @@ import Glibc
             let ours = try swiftVerify(lab, bad, ["--allow-unpinned"]), theirs = try pythonVerify(bad, ["--allow-unpinned"])
             #expect(ours.status == 65 && ours.stderr == "failback: error: \(bad): \(message)\n", "\(kind): \(ours.stderr)")
             #expect(theirs.status == 65 && theirs.stderr == "verify-bundle: \(bad): \(message)\n", "\(kind): \(theirs.stderr)")
+        }
+    }
+
+    /// A public key of small order (here the identity) has no private key: its "signature" R =
+    /// identity, S = 0 verifies any message. Both verifiers refuse such a key, in a bundle and as
+    /// --pubkey; and a tar entry's name is printed escaped by both.
+    @Test func keysOfSmallOrderAndEscapeSequencesAreRefused() throws {
+        let (lab, bundle, _) = try exportedDrill()
+        let identity = Data(base64Encoded: "MCowBQYDK2VwAyEAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")!
+        let pem = "-----BEGIN PUBLIC KEY-----\n\(identity.base64EncodedString())\n-----END PUBLIC KEY-----\n"
+        try pem.write(toFile: "\(lab.dir)/weak.pem", atomically: true, encoding: .utf8)
+        for o in [try swiftVerify(lab, bundle, ["--pubkey", "\(lab.dir)/weak.pem"]), try pythonVerify(bundle, ["--pubkey", "\(lab.dir)/weak.pem"])] {
+            #expect(o.status == 65 && o.stderr.contains("not an acceptable Ed25519 public key"), "\(o.stderr)")
+        }
+        let forged = try tampered(lab, bundle, name: "weak-key") { f in
+            try rewrite("\(f)/report.md") { $0 + "\nForged.\n" }
+            try resum(f)
+            try pem.write(toFile: "\(f)/public-key.pem", atomically: true, encoding: .utf8)
+            try Data([1] + [UInt8](repeating: 0, count: 63)).write(to: URL(fileURLWithPath: "\(f)/SHA256SUMS.sig"))
+        }
+        for o in [try swiftVerify(lab, forged, ["--allow-unpinned"]), try pythonVerify(forged, ["--allow-unpinned"])] {
+            #expect(o.status == 1 && o.stderr.contains("not an acceptable Ed25519 public key"), "\(o.status) \(o.stderr)")
+        }
+        // An entry named with an escape sequence: shown escaped, never sent to the terminal.
+        let named = try tampered(lab, bundle, name: "escape") { f in try "x".write(toFile: "\(f)/\u{1B}[2Kok", atomically: true, encoding: .utf8) }
+        for o in [try swiftVerify(lab, named, ["--allow-unpinned"]), try pythonVerify(named, ["--allow-unpinned"])] {
+            #expect(o.status == 1 && o.stderr.contains("\\u{1b}[2Kok is an extra file") && !o.stderr.contains("\u{1B}"), "\(o.stderr)")
         }
     }
 

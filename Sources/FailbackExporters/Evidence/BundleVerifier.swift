@@ -51,9 +51,10 @@ public enum BundleVerifier {
         // 1. SHA256SUMS: every file, each once, nothing else.
         guard let sumsBytes = kept["SHA256SUMS"] else { problem("SHA256SUMS is missing"); return result }
         var listed: [String] = []
-        let sumsText = String(decoding: sumsBytes, as: UTF8.self)
-        if !sumsText.hasSuffix("\n") { problem("SHA256SUMS: the last line has no newline") }
-        for line in sumsText.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+        // Split at line feeds as bytes (a Swift string holds CR LF as one character).
+        if sumsBytes.last != 0x0A { problem("SHA256SUMS: the last line has no newline") }
+        for bytes in sumsBytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
+            let line = String(decoding: bytes, as: UTF8.self)
             // 64 lowercase hex digits, two spaces, the path: sha256sum's text form, nothing else.
             let fields = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
             guard fields.count == 2, fields[1].hasPrefix(" "), fields[1].count > 1, fromHex(String(fields[0]))?.count == 32 else {
@@ -102,6 +103,7 @@ public enum BundleVerifier {
 
         // 3. The manifest, and the order of the files it lists.
         guard let manifestBytes = kept["manifest.json"], let manifest = try? JSONParser.parse(manifestBytes) else { problem("manifest.json is missing or not JSON"); return result }
+        if CanonicalJSON.encode(manifest) + [0x0A] != manifestBytes { problem("manifest.json is not canonical JSON (RFC 8785) and a line feed") }
         guard manifest["format"]?.stringValue == EvidenceBundle.format else { problem("manifest.json: not \(EvidenceBundle.format)"); return result }
         let files = manifest["files"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? []
         var expectedOrder = ["events.jsonl"] + files.filter { $0 != "events.jsonl" } + ["manifest.json", "checkpoint"]

@@ -68,11 +68,41 @@ public final class Ed25519Key: @unchecked Sendable {
         guard let der = Base64.decode(lines[(begin + 1)..<end].joined()), der.count == 44, Array(der.prefix(12)) == Self.spkiPrefix else {
             throw ExportError("\(what): not an Ed25519 public key (its PEM body is not the base64 of one)")
         }
+        guard isAcceptablePublicKey(Array(der.suffix(32))) else {
+            throw ExportError("\(what): not an acceptable Ed25519 public key (not canonical, or of small order: no one holds its private key)")
+        }
         return try publicKey(raw: Array(der.suffix(32)))
+    }
+
+    /// The y coordinates (little-endian, sign bit clear) of the eight points of small order: a
+    /// "public key" there has no private key, and a signature by it can verify any message.
+    static let smallOrderY: [[UInt8]] = [
+        [1] + [UInt8](repeating: 0, count: 31),  // the identity
+        [0xEC] + [UInt8](repeating: 0xFF, count: 30) + [0x7F],  // p − 1: order 2
+        [UInt8](repeating: 0, count: 32),  // 0: order 4
+        fromHex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a") ?? [],  // order 8
+        fromHex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05") ?? [],  // order 8
+    ]
+
+    /// Whether 32 bytes encode a key both verifiers accept: y below p (canonical), and not a
+    /// point of small order (docs/evidence-bundle.md §4, step 3).
+    static func isAcceptablePublicKey(_ raw: [UInt8]) -> Bool {
+        guard raw.count == 32 else { return false }
+        var y = raw
+        y[31] &= 0x7F
+        // y < p = 2^255 − 19: compared from the most significant byte.
+        let p: [UInt8] = [0xED] + [UInt8](repeating: 0xFF, count: 30) + [0x7F]
+        var below = false
+        for i in stride(from: 31, through: 0, by: -1) where y[i] != p[i] {
+            below = y[i] < p[i]
+            break
+        }
+        return below && !smallOrderY.contains(y)
     }
 
     /// A key from its 32 raw public bytes.
     public static func publicKey(raw: [UInt8]) throws(ExportError) -> Ed25519Key {
+        guard isAcceptablePublicKey(raw) else { throw ExportError("Ed25519: a public key that is not canonical, or of small order (no one holds its private key)") }
         guard raw.count == 32, let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, raw, 32) else { throw ExportError("Ed25519: bad public key") }
         return Ed25519Key(key, canSign: false)
     }
