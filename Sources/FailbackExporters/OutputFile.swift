@@ -42,6 +42,7 @@ public final class OutputFile {
             fd = 1
             return
         }
+        if path.isEmpty { throw ExportError("an empty output path: name a file, or - for standard output", kind: .input) }
         var st = stat()
         if lstat(path, &st) == 0 {
             let kind: String? =

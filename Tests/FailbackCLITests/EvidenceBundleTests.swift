@@ -68,7 +68,9 @@ import Glibc
         let recomputed = try run(tool("python3"), ["-c", snippet], cwd: dir)
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/manifest.json"))) as? [String: Any])
         #expect(recomputed.status == 0)
-        #expect(recomputed.stdout == "chain head  \(manifest["chain_head"] as? String ?? "?")\nmerkle root \(manifest["merkle_root"] as? String ?? "?")\n", "\(recomputed.stdout)\(recomputed.stderr)")
+        let checkpointRoot = try String(contentsOfFile: "\(dir)/checkpoint", encoding: .utf8).split(separator: "\n")[2]
+        #expect(recomputed.stdout == "chain head   \(manifest["chain_head"] as? String ?? "?")\nmerkle root  \(manifest["merkle_root"] as? String ?? "?")\ncheckpoint   \(checkpointRoot)\n",
+                "\(recomputed.stdout)\(recomputed.stderr)")
         #expect(manifest["key_fingerprint"] as? String == fingerprint)
         // The evidence index is the report's CSV; the controls matrix names each control's gaps.
         #expect(try String(contentsOfFile: "\(dir)/evidence-index.csv", encoding: .utf8) == lab.expectSuccess(["report", "--format", "csv"]).stdout)

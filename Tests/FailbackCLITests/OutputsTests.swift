@@ -25,6 +25,8 @@ import Glibc
             let device = try lab.failback(command + ["-o", "/dev/null"])
             #expect(device.status == 65 && device.stderr == "failback: error: /dev/null is a device; write to a regular file (or - for standard output)\n")
         }
+        let empty = try lab.failback(["report", "-o", ""])
+        #expect(empty.status == 65 && empty.stderr == "failback: error: an empty output path: name a file, or - for standard output\n")
         #expect(!FileManager.default.fileExists(atPath: "\(lab.dir)/elsewhere"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: lab.dir).filter { $0.contains(".partial") }.isEmpty)
         // `-` is standard output: the report as printed, the bundle's bytes (its summary on stderr).

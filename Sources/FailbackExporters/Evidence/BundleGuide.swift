@@ -35,13 +35,16 @@ enum BundleGuide {
             # How to check this evidence bundle
 
             This is the evidence of failback drill `\(drill)`: \(events) events, Merkle root
-            `\(root.hex)`, hash chain head `\(chainHead.hex)`. It was exported by failback
-            (format failback-evidence/1). Checking it needs no failback: `tar`, `sha256sum`, `openssl`
-            (1.1.1 or later) and, for the Merkle root, `python3`.
+            `\(root.hex)` (base64 `\(Base64.encode(root))`), hash chain head
+            `\(chainHead.hex)`. It was exported by failback (format failback-evidence/1). Checking
+            it needs no failback: `tar`, `sha256sum`, `openssl` (3.0 or later: `pkeyutl -rawin`) and
+            `python3`.
 
             ## 1. Unpack
 
-                tar -xzf \(drill).tar.gz
+            BUNDLE.tar.gz is the file this came in, whatever it is named now:
+
+                tar -xzf BUNDLE.tar.gz
                 cd \(drill)
 
             ## 2. Every file is the one listed
@@ -65,7 +68,8 @@ enum BundleGuide {
 
                     openssl pkey -pubin -in public-key.pem -outform DER | sha256sum
 
-                with the signer's, obtained out of band (not from this bundle). This bundle says its
+                with the signer's, obtained out of band (not from this bundle). It prints 64 hex
+                digits; the key's fingerprint is `sha256:` and those digits. This bundle says its
                 key is `\(fingerprint)`.
 
 
@@ -86,8 +90,8 @@ enum BundleGuide {
             `events.jsonl` is the drill's events in order. Each one's chain hash is
             SHA-256(previous hash || its line without the newline), from 32 zero bytes; the last one
             is manifest.json's `chain_head`. The events are also the leaves of an RFC 9162 Merkle tree
-            whose root is manifest.json's `merkle_root` and the checkpoint's third line (base64).
-            Recompute both:
+            whose root is manifest.json's `merkle_root` (hex) and the third line of `checkpoint`
+            (base64). Recompute them:
 
                 python3 - <<'PY'
                 import hashlib
@@ -103,14 +107,19 @@ enum BundleGuide {
                         k *= 2
                     return hashlib.sha256(b"\\x01" + root(leaves[:k]) + root(leaves[k:])).digest()
                 leaves = [hashlib.sha256(b"\\x00" + line).digest() for line in lines]
-                print("chain head ", head.hex())
-                print("merkle root", root(leaves).hex() if leaves else hashlib.sha256(b"").hexdigest())
+                import base64
+                top = root(leaves)
+                print("chain head  ", head.hex())
+                print("merkle root ", top.hex())
+                print("checkpoint  ", base64.b64encode(top).decode())
                 PY
 
-            Both must be the values above. The rules (the checkpoint's signature, the inclusion proof
-            of each event the controls cite) are in failback's docs/evidence-bundle.md; `failback
-            evidence verify BUNDLE --pubkey FINGERPRINT` and `python3 scripts/verify-bundle.py BUNDLE
-            --pubkey FINGERPRINT` (a verifier of its own, standard library only) check all of them.
+            The three lines must be manifest.json's `chain_head`, its `merkle_root` and the third line
+            of `checkpoint`, as above. What these tools cannot check alone (the checkpoint's
+            signature, the inclusion proof of each event the controls cite) is specified in
+            failback's docs/evidence-bundle.md; `failback evidence verify BUNDLE.tar.gz --pubkey
+            FINGERPRINT` checks all of it, as does `python3 scripts/verify-bundle.py BUNDLE.tar.gz
+            --pubkey FINGERPRINT` from failback's sources (a second verifier, standard library only).
 
             ## Files
 
@@ -118,7 +127,10 @@ enum BundleGuide {
             |---|---|
 
             """
-        for (path, role) in fileRoles { out += "| \(path) | \(role) |\n" }
+        for (path, role) in fileRoles {
+            if fingerprint == nil, ["public-key.pem", "SHA256SUMS.sig"].contains(path) { continue }
+            out += "| \(path) | \(fingerprint == nil && path == "checkpoint" ? "the Merkle tree's size and root as a C2SP checkpoint (unsigned)" : role) |\n"
+        }
         return out
     }
 
@@ -175,10 +187,10 @@ enum BundleGuide {
             if events.isEmpty {
                 out += "No event evidences it.\n"
             } else {
-                out += "| event # | type | recorded at | summary | result | file |\n|---|---|---|---|---|---|\n"
+                out += "| event # | seq | type | recorded at | actor | summary | result | file |\n|---|---|---|---|---|---|---|---|\n"
                 for r in events {
                     guard let e = r.reference else { continue }
-                    out += "| \(e.drillSeq) | \(e.type) | \(e.at) | \(cell(e.summary)) | \(r.result) | \(r.file) |\n"
+                    out += "| \(e.drillSeq) | \(e.seq) | \(e.type) | \(e.at) | \(cell(e.actor)) | \(cell(e.summary)) | \(r.result) | \(r.file) |\n"
                 }
             }
             let gaps = mine.compactMap(\.gap)

@@ -265,7 +265,7 @@ final class ArchiveScan {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ExportError("\(path): \(String(cString: strerror(errno)))")
+                throw ExportError(String(cString: strerror(errno)))
             }
             if n == 0 { break }
             try gzip.feed(Array(buffer[0..<n])) { plain in
@@ -274,7 +274,7 @@ final class ArchiveScan {
                 try tar.feed(plain) { try self.handle($0) }
             }
         }
-        guard gzip.finished, tar.finished else { throw ExportError("\(path): the archive ends early (truncated?)") }
+        guard gzip.finished, tar.finished else { throw ExportError("the archive ends early (truncated?)") }
     }
 
     func handle(_ event: TarReader.Event) throws {

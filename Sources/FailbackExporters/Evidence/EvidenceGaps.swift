@@ -29,6 +29,7 @@ extension DrillReport {
             gap("A1.2", "no Redis role check (failback observe redis)")
         }
         // A1.3: the plan was tested, step by step, with proof of the cutover.
+        if !state.phases.isEmpty && !state.phases.contains(where: { $0.startedAt != nil }) { gap("A1.3", "no phase of the runbook was run (failback phase start)") }
         let followedSteps = state.steps.filter { s in state.phases.contains { $0.applies && $0.id == s.section } }
         let pending = followedSteps.filter { $0.status == .pending }
         if !pending.isEmpty { gap("A1.3", "\(pending.count) step(s) of the followed procedure have no record: " + pending.prefix(5).map(\.id).joined(separator: ", ") + (pending.count > 5 ? ", ..." : "")) }
