@@ -128,7 +128,7 @@ struct Evidence: ParsableCommand {
             abstract: "Print one event's inclusion proof (RFC 9162 audit path + checkpoint), checkable alone with verify-proof.")
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
-        @Option(help: ArgumentHelp("The event's global sequence number (the first column of failback log).", valueName: "n")) var seq: Int
+        @Option(parsing: .unconditional, help: ArgumentHelp("The event's global sequence number (the first column of failback log).", valueName: "n")) var seq: Int
         @Option(help: ArgumentHelp("The Ed25519 private key (PEM) to sign the checkpoint with.", valueName: "file")) var key: String?
         @Option(help: "The signer's name in the checkpoint.") var keyName = "failback"
 

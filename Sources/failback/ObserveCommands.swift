@@ -156,7 +156,7 @@ struct Observe: ParsableCommand {
         @OptionGroup var appendOptions: AppendOptions
         @OptionGroup var loop: Loop
         @Argument(help: "The URL.") var url: String
-        @Option(help: "The status that passes (default: any 2xx).") var expectStatus: Int?
+        @Option(parsing: .unconditional, help: "The status that passes (default: any 2xx).") var expectStatus: Int?
         @Option(help: "Text the body must contain.") var expectBody: String?
 
         func run() throws {

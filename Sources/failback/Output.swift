@@ -94,8 +94,10 @@ extension CommandLine {
     /// `failback: error: ...`, and a non-zero exit status.
     static func run(_ root: Failback.Type) -> Never {
         if let problem = firstNonUTF8Argument() { fail(problem, ExitStatus.dataError) }
+        let arguments = CommandLineWords.hoistingStoreOptions(Array(CommandLine.arguments.dropFirst()))
+        if let problem = CommandLineWords.unknownSubcommand(arguments, root: root) { fail(problem, ExitStatus.usage) }
         do {
-            var command = try root.parseAsRoot()
+            var command = try root.parseAsRoot(arguments)
             try command.run()
             exitAfterFlushing(0)
         } catch let error as ExitCode {
@@ -142,5 +144,69 @@ extension CommandLine {
             }
         }
         return nil
+    }
+}
+
+/// The command line's words before ArgumentParser reads them: options people put before the
+/// subcommand, and subcommands mistyped.
+enum CommandLineWords {
+    /// `failback --store S status` is `failback status --store S`: `--store` and `--config` (with
+    /// their value, or `=value`) before the first subcommand move after the subcommands, before any
+    /// `--`.
+    static func hoistingStoreOptions(_ words: [String]) -> [String] {
+        var hoisted: [String] = [], rest = words[...]
+        while let first = rest.first, first.hasPrefix("--") {
+            if first == "--store" || first == "--config", rest.count >= 2 {
+                hoisted += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if first.hasPrefix("--store=") || first.hasPrefix("--config=") {
+                hoisted.append(first)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        guard !hoisted.isEmpty else { return words }
+        var out = Array(rest)
+        out.insert(contentsOf: hoisted, at: out.firstIndex(of: "--") ?? out.count)
+        return out
+    }
+
+    /// "unknown command 'staus' (did you mean 'status'?)" when a word where a subcommand goes is
+    /// none of them; nil otherwise (ArgumentParser reads the rest).
+    static func unknownSubcommand(_ words: [String], root: any ParsableCommand.Type) -> String? {
+        var command: any ParsableCommand.Type = root
+        var path = ["failback"]
+        for word in words {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty, !word.hasPrefix("-") else { return nil }
+            if word == "help" && command == root { return nil }
+            if let next = subcommands.first(where: { $0._commandName == word || $0.configuration.aliases.contains(word) }) {
+                command = next
+                path.append(word)
+                continue
+            }
+            let names = subcommands.map { $0._commandName }
+            let close = names.map { ($0, editDistance($0, word)) }.filter { $0.1 <= max(1, word.count / 3) }.min { $0.1 < $1.1 }?.0
+            return "unknown command '\(word)' for '\(path.joined(separator: " "))'" + (close.map { " (did you mean '\($0)'?)" } ?? "")
+                + "; the commands: " + names.joined(separator: ", ")
+        }
+        return nil
+    }
+
+    /// Levenshtein distance, by characters.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
     }
 }

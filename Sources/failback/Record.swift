@@ -11,7 +11,7 @@ struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "lag", abstract: "A replication lag sample.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
-        @Option(help: "Lag in seconds (a decimal number).") var seconds: DecimalNumber
+        @Option(parsing: .unconditional, help: "Lag in seconds (a decimal number).") var seconds: DecimalNumber
         @Option(help: "The site replicated from.") var source: String
         @Option(help: "The site replicated to.") var target: String
 
@@ -26,7 +26,7 @@ struct Record: ParsableCommand {
         @OptionGroup var appendOptions: AppendOptions
         @Option var table: String
         @Option var site: String
-        @Option var count: Int
+        @Option(parsing: .unconditional) var count: Int
 
         func run() throws {
             try Output.record(RowCountSampled(table: table, site: site, count: count), storeOptions, appendOptions)
@@ -72,9 +72,9 @@ struct Record: ParsableCommand {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @Option(help: "The endpoint checked.") var target: String
-        @Option(help: "The HTTP status returned.") var status: Int
-        @Option(name: .customLong("latency-ms"), help: "Latency in milliseconds (a decimal number).") var latencyMilliseconds: DecimalNumber
-        @Option(help: "The status that passes (default: any 2xx).") var expectStatus: Int?
+        @Option(parsing: .unconditional, help: "The HTTP status returned.") var status: Int
+        @Option(name: .customLong("latency-ms"), parsing: .unconditional, help: "Latency in milliseconds (a decimal number).") var latencyMilliseconds: DecimalNumber
+        @Option(parsing: .unconditional, help: "The status that passes (default: any 2xx).") var expectStatus: Int?
 
         func run() throws {
             let check = try HealthCheckObserved(target: target, status: status, latencyMilliseconds: latencyMilliseconds.value, expectedStatus: expectStatus)

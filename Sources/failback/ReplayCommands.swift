@@ -17,9 +17,9 @@ struct Replay: ParsableCommand {
             """)
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
-    @Option(help: "Play at this multiple of the drill's own pace.") var speed: Double = 1
+    @Option(parsing: .unconditional, help: "Play at this multiple of the drill's own pace.") var speed: Double = 1
     @Flag(help: "One event per key press (q quits).") var step = false
-    @Option(help: ArgumentHelp("Shorten any wait longer than this many seconds.", valueName: "seconds")) var maxWait: Double = 5
+    @Option(parsing: .unconditional, help: ArgumentHelp("Shorten any wait longer than this many seconds.", valueName: "seconds")) var maxWait: Double = 5
     @Option(help: ArgumentHelp("Start at drill event #SEQ or at an RFC 3339 time (earlier events are folded, not shown).", valueName: "seq|time"))
     var from: String?
     @Option(help: ArgumentHelp("Stop after drill event #SEQ or the last event at or before an RFC 3339 time.", valueName: "seq|time"))

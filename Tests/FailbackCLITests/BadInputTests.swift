@@ -80,6 +80,26 @@ import Testing
         #expect(try lab.failback(["log"]).stdout.contains("lag 1e+19s eu → us"))
     }
 
+    /// Habits: a negative value gets the real error, not "missing value"; `--store` before the
+    /// subcommand works; a mistyped subcommand is named with the closest one.
+    @Test func theCommandLineFitsPeoplesHabits() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei")
+        try expectRefusal(lab, ["record", "lag", "--seconds", "-1", "--source", "eu", "--target", "us"], status: 65, mentions: ["lag seconds must be a finite number ≥ 0, got -1.0"])
+        try expectRefusal(lab, ["record", "rowcount", "--table", "t", "--site", "eu", "--count", "-5"], status: 65, mentions: ["row count must be an integer from 0 to 2^53-1, got -5"])
+        let before = try run("failback", ["--store", lab.store, "log"], cwd: lab.dir)
+        let after = try lab.failback(["log"])
+        #expect(before.status == 0 && before.stdout == after.stdout)
+        #expect(try run("failback", ["--store=\(lab.store)", "status", "--json"], cwd: lab.dir).status == 0)
+        let typo = try run("failback", ["staus", "--store", lab.store])
+        #expect(typo.status == 64 && typo.stdout.isEmpty)
+        #expect(typo.stderr.hasPrefix("failback: error: unknown command 'staus' for 'failback' (did you mean 'status'?); the commands: init, drill, "), "\(typo.stderr)")
+        let nested = try run("failback", ["drill", "lst"])
+        #expect(nested.stderr == "failback: error: unknown command 'lst' for 'failback drill' (did you mean 'list'?); the commands: start, join, abort, complete, list\n")
+        let far = try run("failback", ["frobnicate"])
+        #expect(far.status == 64 && far.stderr.hasPrefix("failback: error: unknown command 'frobnicate' for 'failback'; the commands: "))
+    }
+
     @Test func numbersThatAreNotNumbers() throws {
         let lab = try Lab()
         _ = try lab.startDrill()
