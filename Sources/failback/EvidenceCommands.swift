@@ -102,7 +102,7 @@ struct Evidence: ParsableCommand {
             abstract: "Write a drill's evidence bundle: tar + gzip, the same bytes every time.",
             discussion: "failback evidence export -o evidence/drill.tar.gz --key failback.key\nWithout --key the bundle is complete but unsigned, and says so.")
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id"), completion: Completions.drills) var drill: String?
         @Option(name: .shortAndLong, help: ArgumentHelp("The bundle to write (default: evidence/DRILL.tar.gz).", valueName: "file")) var output: String?
         @Option(help: ArgumentHelp("The Ed25519 private key (PEM) to sign with.", valueName: "file")) var key: String?
         @Option(help: "The signer's name in the checkpoint's signature line.") var keyName = "failback"
@@ -127,7 +127,7 @@ struct Evidence: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "prove", 
             abstract: "Print one event's inclusion proof (RFC 9162 audit path + checkpoint), checkable alone with verify-proof.")
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id"), completion: Completions.drills) var drill: String?
         @Option(parsing: .unconditional, help: ArgumentHelp("The event's global sequence number (the first column of failback log).", valueName: "n")) var seq: Int
         @Option(help: ArgumentHelp("The Ed25519 private key (PEM) to sign the checkpoint with.", valueName: "file")) var key: String?
         @Option(help: "The signer's name in the checkpoint.") var keyName = "failback"
@@ -176,7 +176,7 @@ struct Evidence: ParsableCommand {
             abstract: "Which SOC 2 control lacks which evidence, from the runbook and the drill.",
             discussion: "Exit 0 when nothing is missing, 1 when something is (each gap on its own line).")
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+        @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id"), completion: Completions.drills) var drill: String?
         @Flag(help: "The gaps as one JSON object.") var json = false
 
         func run() throws {

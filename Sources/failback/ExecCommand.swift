@@ -19,7 +19,7 @@ struct Exec: ParsableCommand {
             """)
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var appendOptions: AppendOptions
-    @Option(help: "The runbook step the command belongs to.") var step: String?
+    @Option(help: "The runbook step the command belongs to.", completion: Completions.steps) var step: String?
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
     func validate() throws {

@@ -37,7 +37,7 @@ struct StoreOptions: ParsableArguments {
 
 /// Options of every command that appends an event.
 struct AppendOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The drill to record in (default: the current drill).", valueName: "id"))
+    @Option(help: ArgumentHelp("The drill to record in (default: the current drill).", valueName: "id"), completion: Completions.drills)
     var drill: String?
 
     @Option(help: ArgumentHelp("Who records this (default: $FAILBACK_ACTOR, else $USER).", valueName: "name"))
@@ -126,7 +126,7 @@ struct Drill: ParsableCommand {
                 $FAILBACK_DRILL, when set, names the drill instead (for one shell).
                 """)
         @OptionGroup var storeOptions: StoreOptions
-        @Argument(help: ArgumentHelp("The drill ('failback drill list' shows the open ones).", valueName: "id")) var id: String
+        @Argument(help: ArgumentHelp("The drill ('failback drill list' shows the open ones).", valueName: "id"), completion: Completions.drills) var id: String
         @Option(help: ArgumentHelp("The role you act in: DBA, network, incident commander...", valueName: "role")) var role: String?
         @Option(help: ArgumentHelp("Who joins (default: $FAILBACK_ACTOR, else $USER).", valueName: "name")) var actor: String?
         @Flag(help: "Print the recorded event as JSON.") var json = false
@@ -175,7 +175,7 @@ extension IssueRaised.Severity: ExpressibleByArgument {}
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log", abstract: "Print a drill's events in order.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id"), completion: Completions.drills) var drill: String?
     @Flag(help: "One JSON object a line: the event as stored, with its chain hash.") var json = false
 
     func run() throws {
@@ -195,7 +195,7 @@ struct Verify: ParsableCommand {
             Exit status 1 when anything is broken; each problem names the first bad sequence number.
             """)
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: ArgumentHelp("Verify this drill's chain only.", valueName: "id")) var drill: String?
+    @Option(help: ArgumentHelp("Verify this drill's chain only.", valueName: "id"), completion: Completions.drills) var drill: String?
     @Flag(help: "The whole store (the default when no --drill is given).") var all = false
     @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
     @Flag(help: "One JSON object a line, per drill (and the store).") var json = false

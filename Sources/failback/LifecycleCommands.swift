@@ -16,7 +16,7 @@ struct Phase: ParsableCommand {
             discussion: "The first phase is gated: questions answered yes, checklist verified, an approval, an option chosen.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
-        @Argument(help: "The phase id.") var phase: String
+        @Argument(help: "The phase id.", completion: Completions.phases) var phase: String
         @Flag(help: "Pass the gate although something is missing (needs --reason; recorded).") var override = false
         @Option(help: "Why the gate is overridden.") var reason: String?
 
@@ -36,7 +36,7 @@ struct Phase: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "complete", abstract: "Complete the running phase.")
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
-        @Argument(help: "The phase id.") var phase: String
+        @Argument(help: "The phase id.", completion: Completions.phases) var phase: String
 
         func run() throws {
             try Output.printing(storeOptions, appendOptions) { try $0.completePhase(phase, drill: appendOptions.drill, idempotencyKey: appendOptions.idempotencyKey) }
@@ -63,7 +63,7 @@ struct Step: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var appendOptions: AppendOptions
     @Argument(help: "start, done, skip or fail.") var action: StepAction
-    @Argument(help: "The step id.") var step: String
+    @Argument(help: "The step id.", completion: Completions.steps) var step: String
     @Option(help: "Why (required for skip and fail; with --override, why the gate is passed).") var reason: String?
     @Flag(help: "Start (or record done) a step whose after: steps are not done (needs --reason; recorded).") var override = false
 
@@ -130,7 +130,7 @@ extension Drill {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "A drill's state, rebuilt from its events.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id"), completion: Completions.drills) var drill: String?
     @Option(help: ArgumentHelp("The state as it was after drill event #SEQ, or at an RFC 3339 time.", valueName: "seq|time"))
     var asOf: String?
     @Flag(help: "The state as JSON.") var json = false

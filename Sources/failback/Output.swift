@@ -96,6 +96,10 @@ extension CommandLine {
         if let problem = firstNonUTF8Argument() { fail(problem, ExitStatus.dataError) }
         let arguments = CommandLineWords.hoistingStoreOptions(Array(CommandLine.arguments.dropFirst()))
         if let problem = CommandLineWords.unknownSubcommand(arguments, root: root) { fail(problem, ExitStatus.usage) }
+        if let help = HelpExamples.help(for: arguments, root: root) {
+            print(help)
+            exitAfterFlushing(0)
+        }
         do {
             var command = try root.parseAsRoot(arguments)
             try command.run()

@@ -16,7 +16,7 @@ struct Replay: ParsableCommand {
             is set) and a progress bar. In a pipe: plain lines, no control codes, no waiting.
             """)
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
+    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id"), completion: Completions.drills) var drill: String?
     @Option(parsing: .unconditional, help: "Play at this multiple of the drill's own pace.") var speed: Double = 1
     @Flag(help: "One event per key press (q quits).") var step = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Shorten any wait longer than this many seconds.", valueName: "seconds")) var maxWait: Double = 5
@@ -57,9 +57,9 @@ struct Compare: ParsableCommand {
         commandName: "compare", abstract: "Two drills side by side: phases, RTO/RPO, checks, issues, decisions.",
         discussion: "Phases are matched by id, so drills of different runbook versions compare; what does not match is listed.")
     @OptionGroup var storeOptions: StoreOptions
-    @Argument(help: "The first drill (A).") var drillA: String
-    @Argument(help: "The second drill (B); deltas are B − A.") var drillB: String
-    @Option(help: "text, md or json.") var format = "text"
+    @Argument(help: "The first drill (A).", completion: Completions.drills) var drillA: String
+    @Argument(help: "The second drill (B); deltas are B − A.", completion: Completions.drills) var drillB: String
+    @Option(help: "text, md or json.", completion: .list(["text", "md", "json"])) var format = "text"
     @Flag(help: "Same as --format json.") var json = false
 
     func validate() throws {

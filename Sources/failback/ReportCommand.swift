@@ -8,8 +8,8 @@ struct Report: ParsableCommand {
         abstract: "The failback report of a drill: md, json, html, csv (evidence index) or junit (checks).",
         discussion: "Written to standard output, or whole to -o FILE (never half-written). See docs/report.md.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id")) var drill: String?
-    @Option(help: "md, json, html, csv or junit.") var format = "md"
+    @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id"), completion: Completions.drills) var drill: String?
+    @Option(help: "md, json, html, csv or junit.", completion: .list(ReportFormat.allCases.map(\.rawValue))) var format = "md"
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the report to this file.", valueName: "file")) var output: String?
     @Option(help: ArgumentHelp("The drill as it was after drill event #SEQ, or at an RFC 3339 time.", valueName: "seq|time")) var asOf: String?
 
