@@ -45,10 +45,13 @@ struct Replay: ParsableCommand {
             : onTerminal ? .terminal(colour: ConsoleTerminal.wantsColour, pace: step ? nil : ReplayPace(speed: speed, maxWait: maxWait), step: step)
             : .plain
         let player = ReplayPlayer(mode: mode, outputs: outputs, from: from.flatMap(DrillState.Moment.init), until: until.flatMap(DrillState.Moment.init))
-        let keys = step && onTerminal ? ConsoleTerminal.KeyReader() : nil
+        // On a terminal, keys are read in both modes (q and ctrl-C stop a paced replay too, with
+        // its last line), and lines are cut to its width.
+        let keys = onTerminal && !json ? ConsoleTerminal.KeyReader() : nil
         defer { keys?.restore() }
         try player.play(drill: head.drillID, from: recorder.store, on: ReplayPlayer.Console(
-            write: ConsoleTerminal.write, sleep: ConsoleTerminal.sleep, readKey: { keys?.read() }))
+            write: ConsoleTerminal.write, sleep: ConsoleTerminal.sleep, readKey: { keys?.read() }, pollKey: { keys?.poll() },
+            columns: onTerminal ? ConsoleTerminal.columns : nil))
     }
 }
 
@@ -81,6 +84,13 @@ enum ConsoleTerminal {
     /// Colour on a terminal unless NO_COLOR is set to anything (https://no-color.org).
     static var wantsColour: Bool { (getenv("NO_COLOR").map { String(cString: $0).isEmpty } ?? true) && getenv("TERM").map { String(cString: $0) != "dumb" } ?? true }
 
+    /// The terminal's width (standard output's), if it says.
+    static var columns: Int? {
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     static func write(_ text: String) {
         var t = text
         t.withUTF8 { p in
@@ -109,7 +119,9 @@ enum ConsoleTerminal {
             guard fd >= 0, tcgetattr(fd, &savedTerminal) == 0 else { return nil }
             savedTerminalFD = fd
             var raw = savedTerminal
-            raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
+            // No line editing, no echo, and ctrl-C as a key (ISIG off): the player stops on it and
+            // prints where the drill stood.
+            raw.c_lflag &= ~tcflag_t(ICANON | ECHO | ISIG)
             withUnsafeMutableBytes(of: &raw.c_cc) { cc in
                 cc[Int(VMIN)] = 1
                 cc[Int(VTIME)] = 0
@@ -130,6 +142,13 @@ enum ConsoleTerminal {
                 if n < 0, errno == EINTR { continue }
                 return nil
             }
+        }
+
+        /// A byte already typed, or nil at once.
+        func poll() -> UInt8? {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard Glibc.poll(&p, 1, 0) == 1 else { return nil }
+            return read()
         }
 
         func restore() {

@@ -66,12 +66,18 @@ import Testing
         #expect(o.status == 0, "\(o.stdout)")
         let shown = o.stdout.components(separatedBy: "\r\u{1B}[2K").filter { $0.contains("\u{1B}[2m+00:") }
         #expect(shown.count == 3, "\(o.stdout.debugDescription)")
-        #expect(o.stdout.contains("\u{1B}[7m 0/3 phases done · drill 0s   [any key: next · q: quit] \u{1B}[0m"))
+        #expect(o.stdout.contains("\u{1B}[7m 0/3 phases done · drill 0s   [→ next · ← back · q quit] \u{1B}[0m"))
         #expect(o.stdout.contains("drill as of event #3 of \(try lab.eventCount): running · no failed checks (replay stopped)"))
         // NO_COLOR: the same view without colour (the bar in brackets).
         let plain = try onTerminal(command, keys: "q", noColor: true)
         #expect(!plain.stdout.contains("\u{1B}[7m") && !plain.stdout.contains("\u{1B}[1;31m") && !plain.stdout.contains("\u{1B}[2m"))
-        #expect(plain.stdout.contains("[0/3 phases done · drill 0s   [any key: next · q: quit]]"))
+        #expect(plain.stdout.contains("[0/3 phases done · drill 0s   [→ next · ← back · q quit]]"))
+        // Paced, slow (a thousandth of the drill's pace): q typed while it waits stops it, with its
+        // last line, well before the drill's 4+ seconds of gaps at that pace would pass.
+        let started = Date()
+        let stopped = try onTerminal("'\(buildDirectory.path)/failback' replay --speed 0.001 --max-wait 30 --store '\(lab.store)'", keys: "q")
+        #expect(stopped.status == 0 && stopped.stdout.contains("(replay stopped)"), "\(stopped.stdout.suffix(300))")
+        #expect(Date().timeIntervalSince(started) < 20)
         // Paced: the whole drill plays, failures in red, the bar follows the phase.
         let paced = try onTerminal("'\(buildDirectory.path)/failback' replay --speed 100 --max-wait 0.05 --store '\(lab.store)'")
         #expect(paced.stdout.contains("\u{1B}[1;31mFAILED\u{1B}[0m"))

@@ -1,5 +1,5 @@
 import FailbackDomain
-import FailbackExporters
+@testable import FailbackExporters
 import FailbackLog
 import Foundation
 import Synchronization
@@ -11,8 +11,15 @@ final class RecordingConsole: @unchecked Sendable {
     var sleeps: [Double] = []
     var keys: [UInt8]
     var keysAsked = 0
+    /// Bytes typed while a paced replay waits, one handed over per poll.
+    var typed: [UInt8]
+    var columns: Int?
 
-    init(keys: String = "") { self.keys = Array(keys.utf8) }
+    init(keys: String = "", typed: String = "", columns: Int? = nil) {
+        self.keys = Array(keys.utf8)
+        self.typed = Array(typed.utf8)
+        self.columns = columns
+    }
 
     var console: ReplayPlayer.Console {
         ReplayPlayer.Console(
@@ -20,7 +27,9 @@ final class RecordingConsole: @unchecked Sendable {
             readKey: {
                 self.keysAsked += 1
                 return self.keys.isEmpty ? nil : self.keys.removeFirst()
-            })
+            },
+            pollKey: { self.typed.isEmpty ? nil : self.typed.removeFirst() },
+            columns: columns)
     }
 
     var lines: [String] { written.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
@@ -83,8 +92,43 @@ final class RecordingConsole: @unchecked Sendable {
         #expect(out.sleeps.isEmpty)
         let shown = out.written.components(separatedBy: "\r\u{1B}[2K").compactMap { $0.split(separator: "\n").first }.filter { $0.hasPrefix("+") }
         #expect(shown.map { String($0.prefix(19)) } == ["+00:00:00.000  #1  ", "+00:00:01.500  #2  ", "+00:00:03.000  #3  "])
-        #expect(out.written.contains("[no phase yet · drill 3s   [any key: next · q: quit]]"))
+        #expect(out.written.contains("[no phase yet · drill 3s   [→ next · ← back · q quit]]"))
         #expect(out.written.hasSuffix("drill as of event #3 of 46: running · no failed checks (replay stopped)\n"))
+    }
+
+    /// An arrow key is one key (its escape sequence read whole); left goes back through what was
+    /// shown, right comes forward again, then on to the next event.
+    @Test func arrowKeysStepBackAndForth() throws {
+        let (_, store, _) = try Self.fixedStore()
+        let right = "\u{1B}[C", left = "\u{1B}[D"
+        let out = RecordingConsole(keys: right + right + left + left + right + right + "\u{1B}[1;5C" + "q")
+        let ending = try ReplayPlayer(mode: .terminal(colour: false, pace: nil, step: true)).play(drill: FixedDrill.id, from: store, on: out.console)
+        #expect(ending == .quit)
+        let shown = out.written.components(separatedBy: "\r\u{1B}[2K").compactMap { $0.split(separator: "\n").first }.filter { $0.hasPrefix("+") || $0.hasPrefix("◀") }
+        #expect(shown.map { String($0.prefix(21)) } == [
+            "+00:00:00.000  #1  - ", "+00:00:01.500  #2  - ", "+00:00:03.000  #3  - ",  // → →
+            "◀ +00:00:01.500  #2  ", "◀ +00:00:00.000  #1  ",  // ← ←
+            "◀ +00:00:01.500  #2  ", "◀ +00:00:03.000  #3  ",  // → → (back to the newest)
+            "+00:00:04.500  #4  - ",  // ctrl-→ (ESC [ 1 ; 5 C): the next event
+        ], "\(shown)")
+        #expect(out.written.hasSuffix("drill as of event #4 of 46: running · no failed checks (replay stopped)\n"))
+        #expect(ReplayPlayer.Key.decode(3, more: { nil }) == .quit && ReplayPlayer.Key.decode(0x1B, more: { nil }) == .ignored)
+    }
+
+    /// A paced replay stops on q (or ctrl-C, a byte: the terminal's ISIG is off) typed while it
+    /// waits, with its last line; lines are cut to the terminal's width.
+    @Test func pacedModeStopsOnQAndFitsTheWidth() throws {
+        let (_, store, _) = try Self.fixedStore()
+        for quit in ["q", "\u{03}"] {
+            let out = RecordingConsole(typed: "x" + quit, columns: 40)
+            let ending = try ReplayPlayer(mode: .terminal(colour: false, pace: ReplayPace(speed: 1, maxWait: 5), step: false)).play(drill: FixedDrill.id, from: store, on: out.console)
+            #expect(ending == .quit)
+            #expect(out.written.hasSuffix("(replay stopped)\n"), "\(out.written.suffix(200))")
+            let lines = out.written.components(separatedBy: "\r\u{1B}[2K").flatMap { $0.split(separator: "\n") }.filter { $0.hasPrefix("+") || $0.hasPrefix("[") }
+            #expect(!lines.isEmpty && lines.allSatisfy { $0.count <= 40 }, "\(lines)")
+            #expect(lines.contains { $0.hasSuffix("…") })
+        }
+        #expect(Terminal.fit("\u{1B}[1mabcdef\u{1B}[0m", columns: 4) == "\u{1B}[1mabc…\u{1B}[0m")
     }
 
     @Test func pacedModeWaitsTheDrillsGapsScaledAndCapped() throws {

@@ -17,13 +17,47 @@ public struct ReplayPlayer {
         public var write: (String) -> Void
         /// Waits this many seconds.
         public var sleep: (Double) -> Void
-        /// Waits for a key press; nil when no key can be read (the player then stops waiting).
+        /// Waits for a key press (a byte); nil when no key can be read (the player then stops waiting).
         public var readKey: () -> UInt8?
+        /// A byte already typed, without waiting; nil when there is none (paced mode polls it).
+        public var pollKey: () -> UInt8?
+        /// The terminal's width: lines and the bar are cut to it (nil: not cut).
+        public var columns: Int?
 
-        public init(write: @escaping (String) -> Void, sleep: @escaping (Double) -> Void, readKey: @escaping () -> UInt8?) {
+        public init(
+            write: @escaping (String) -> Void, sleep: @escaping (Double) -> Void, readKey: @escaping () -> UInt8?,
+            pollKey: @escaping () -> UInt8? = { nil }, columns: Int? = nil
+        ) {
             self.write = write
             self.sleep = sleep
             self.readKey = readKey
+            self.pollKey = pollKey
+            self.columns = columns
+        }
+    }
+
+    /// What a key press asks of a replay. Arrow keys come as escape sequences (ESC [ A…D, or
+    /// ESC O A…D), read whole: one press, one step.
+    public enum Key: Sendable, Equatable {
+        case next, back, quit, ignored
+
+        /// The key that begins with `byte`, reading the rest of an escape sequence from `more`.
+        public static func decode(_ byte: UInt8, more: () -> UInt8?) -> Key {
+            switch byte {
+            case UInt8(ascii: "q"), UInt8(ascii: "Q"), 3, 4: return .quit  // q, ctrl-C, ctrl-D
+            case UInt8(ascii: "b"), UInt8(ascii: "k"), 0x7F: return .back  // b, k, backspace
+            case 0x1B:
+                guard let introducer = more(), introducer == UInt8(ascii: "[") || introducer == UInt8(ascii: "O") else { return .ignored }
+                var final = more()
+                // Parameters (ESC [ 1 ; 5 C): digits and ';' before the final byte.
+                while let b = final, (0x30...0x3F).contains(b) { final = more() }
+                switch final {
+                case UInt8(ascii: "A")?, UInt8(ascii: "D")?: return .back  // up, left
+                case UInt8(ascii: "B")?, UInt8(ascii: "C")?: return .next  // down, right
+                default: return .ignored
+                }
+            default: return .next
+            }
         }
     }
 
@@ -40,6 +74,9 @@ public struct ReplayPlayer {
         self.from = from
         self.until = until
     }
+
+    /// Thrown when the viewer quits.
+    struct Quit: Error {}
 
     /// How the replay ended: every event shown, or the viewer quit.
     public enum Ending: Sendable, Equatable { case finished, quit }
@@ -58,16 +95,32 @@ public struct ReplayPlayer {
         var shown = 0
         var ending = Ending.finished
         var bar = false
-        struct Quit: Error {}
+        // Step mode: what was shown, to step back through (the latest 1,000 events), and where.
+        var history: [(line: String, bar: String)] = []
+        var position = -1
+        func fit(_ text: String) -> String { console.columns.map { Terminal.fit(text, columns: $0) } ?? text }
         do {
             try store.forEachEvent(drill: drill, through: until) { (event: RecordedEvent) throws in
                 // Keys and waits come before the event is folded: the bar shows the drill as shown
                 // so far, and quitting leaves it there.
                 if case .terminal(let colour, let pace, let step) = mode, shown >= 1, event.drillSeq >= firstShown {
                     if step {
-                        if let key = console.readKey(), key == UInt8(ascii: "q") || key == 3 || key == 4 { throw Quit() }  // q, ctrl-C, ctrl-D
+                        keys: while let byte = console.readKey() {
+                            switch Key.decode(byte, more: console.readKey) {
+                            case .quit: throw Quit()
+                            case .ignored: continue
+                            case .back:
+                                guard position > 0 else { continue }
+                                position -= 1
+                            case .next:
+                                guard position < history.count - 1 else { break keys }
+                                position += 1
+                            }
+                            // Through what was shown already: back, or forward again to the newest.
+                            console.write(Terminal.clearLine + fit(Terminal.dim("◀ ", colour) + history[position].line) + "\n" + history[position].bar)
+                        }
                     } else if let pace, let last = replay.state.lastEventAt {
-                        wait(until: event.recordedAt, from: last, replay: replay, pace: pace, colour: colour, console: console)
+                        try wait(until: event.recordedAt, from: last, replay: replay, pace: pace, colour: colour, console: console)
                     }
                 }
                 let frame = try replay.next(event)
@@ -81,10 +134,17 @@ public struct ReplayPlayer {
                     console.write(CanonicalJSON.string(frame.json) + "\n")
                 case .terminal(let colour, _, let step):
                     if bar { console.write(Terminal.clearLine) }
-                    console.write(frame.line(colour: colour) + "\n")
-                    if outputs { for l in frame.outputLines { console.write(Terminal.dim(l, colour) + "\n") } }
-                    console.write(Terminal.bar(frame.progress.line + (step ? "   [any key: next · q: quit]" : ""), colour: colour))
+                    let line = fit(frame.line(colour: colour))
+                    console.write(line + "\n")
+                    if outputs { for l in frame.outputLines { console.write(fit(Terminal.dim(l, colour)) + "\n") } }
+                    let progress = fit(Terminal.bar(frame.progress.line + (step ? "   [→ next · ← back · q quit]" : ""), colour: colour))
+                    console.write(progress)
                     bar = true
+                    if step {
+                        history.append((frame.line(colour: colour), progress))
+                        if history.count > 1000 { history.removeFirst() }
+                        position = history.count - 1
+                    }
                 }
             }
         } catch is Quit {
@@ -102,16 +162,21 @@ public struct ReplayPlayer {
 
     /// Waits for the gap between the drill's last event shown (`from`) and the next one, the
     /// progress bar's clocks running meanwhile in drill time.
-    private func wait(until next: Timestamp, from last: Timestamp, replay: DrillReplay, pace: ReplayPace, colour: Bool, console: Console) {
+    /// A key typed meanwhile that quits (q, ctrl-C, ctrl-D) stops the replay.
+    private func wait(until next: Timestamp, from last: Timestamp, replay: DrillReplay, pace: ReplayPace, colour: Bool, console: Console) throws {
         let seconds = pace.delay(forGap: next.millisecondsSinceEpoch - last.millisecondsSinceEpoch)
         var waited = 0.0
         while waited < seconds {
             let slice = min(0.25, seconds - waited)
             console.sleep(slice)
             waited += slice
+            while let byte = console.pollKey() {
+                if Key.decode(byte, more: console.pollKey) == .quit { throw Quit() }
+            }
             // Drill time advanced by the wait, scaled, never past the next event.
             let now = min(next.millisecondsSinceEpoch, last.millisecondsSinceEpoch + Int64(waited * pace.speed * 1000))
-            console.write(Terminal.clearLine + Terminal.bar(replay.progress(at: Timestamp(millisecondsSinceEpoch: now)).line, colour: colour))
+            let progress = Terminal.bar(replay.progress(at: Timestamp(millisecondsSinceEpoch: now)).line, colour: colour)
+            console.write(Terminal.clearLine + (console.columns.map { Terminal.fit(progress, columns: $0) } ?? progress))
         }
     }
 }
@@ -122,6 +187,32 @@ enum Terminal {
     static func sgr(_ code: String, _ text: String, _ on: Bool) -> String { on ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
     static func dim(_ text: String, _ on: Bool) -> String { sgr("2", text, on) }
     static func bold(_ text: String, _ on: Bool) -> String { sgr("1", text, on) }
+    /// `text` cut to `columns` visible characters (escape sequences kept, not counted), ending
+    /// in "…" (and a colour reset) when cut.
+    static func fit(_ text: String, columns: Int) -> String {
+        guard columns > 1 else { return text }
+        var out = "", visible = 0
+        var scalars = text.unicodeScalars.makeIterator()
+        while let s = scalars.next() {
+            if s == "\u{1B}" {
+                out.unicodeScalars.append(s)
+                // A CSI sequence runs to its final byte (@ to ~).
+                while let t = scalars.next() {
+                    out.unicodeScalars.append(t)
+                    if t != "[" && (0x40...0x7E).contains(t.value) { break }
+                }
+                continue
+            }
+            if s == "\r" || s == "\n" { out.unicodeScalars.append(s); continue }
+            if visible == columns - 1 {
+                return out + "…" + (text.contains("\u{1B}[") ? "\u{1B}[0m" : "")
+            }
+            out.unicodeScalars.append(s)
+            visible += 1
+        }
+        return out
+    }
+
     /// The progress bar: reverse video with colour, in brackets without.
     static func bar(_ text: String, colour: Bool) -> String { colour ? sgr("7", " \(text) ", true) : "[\(text)]" }
 }
