@@ -145,7 +145,9 @@ struct Status: ParsableCommand {
     func run() throws {
         let recorder = try storeOptions.workspace.openRecorder()
         if watch { return try watching(recorder) }
-        let state = try recorder.state(of: drill, asOf: asOf.flatMap(DrillState.Moment.init))
+        let moment = asOf.flatMap(DrillState.Moment.init)
+        if let moment, let note = try recorder.check(moment, of: try recorder.drillForReading(drill)) { Output.warnings.append("failback: note: \(note)") }
+        let state = try recorder.state(of: drill, asOf: moment)
         if let id = state.drillID { try Output.warnIfChainBroken(recorder, id) }
         // Live (no --as-of): running work is measured to now, in the text and the JSON alike.
         let now = asOf == nil ? Timestamp.now() : nil

@@ -20,7 +20,9 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let (recorder, head) = try storeOptions.drillForReading(drill)
-        var report = try DrillReport.build(drill: head.drillID, from: recorder.store, asOf: asOf.flatMap(DrillState.Moment.init))
+        let moment = asOf.flatMap(DrillState.Moment.init)
+        if let moment, let note = try recorder.check(moment, of: head) { Output.warnings.append("failback: note: \(note)") }
+        var report = try DrillReport.build(drill: head.drillID, from: recorder.store, asOf: moment)
         report.chainBroken = try Output.warnIfChainBroken(recorder, head.drillID)
         let text = ReportFormat(rawValue: format)!.render(report)
         if let output {

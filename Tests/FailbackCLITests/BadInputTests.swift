@@ -100,6 +100,24 @@ import Testing
         #expect(far.status == 64 && far.stderr.hasPrefix("failback: error: unknown command 'frobnicate' for 'failback'; the commands: "))
     }
 
+    /// `--as-of` outside the drill says so: before its first event or past its last number is
+    /// refused; a time after a closed drill's end shows it as it ended, with a note.
+    @Test func asOfOutsideTheDrillSaysSo() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei")
+        try lab.expectSuccess(["note", "one"])
+        let count = try lab.eventCount
+        try expectRefusal(lab, ["status", "--as-of", "0"], status: 65, mentions: ["--as-of 0 is before the drill's first event (#1)"])
+        try expectRefusal(lab, ["report", "--as-of", "\(count + 5)"], status: 65, mentions: ["--as-of \(count + 5) is past the drill's last event (#\(count))"])
+        try expectRefusal(lab, ["status", "--as-of", "2001-01-01T00:00:00Z"], status: 65, mentions: ["--as-of 2001-01-01T00:00:00.000Z is before the drill started ("])
+        let completed = try lab.failback(["drill", "complete"])
+        #expect(completed.status == 0, "\(completed.stderr)")
+        let late = try lab.failback(["status", "--as-of", "2099-01-01T00:00:00Z"])
+        #expect(late.status == 0 && !late.stdout.isEmpty)
+        #expect(late.stderr.hasPrefix("failback: note: --as-of 2099-01-01T00:00:00.000Z is after the drill ended ("), "\(late.stderr)")
+        #expect(late.stderr.hasSuffix("): it is shown as it ended\n"))
+    }
+
     @Test func numbersThatAreNotNumbers() throws {
         let lab = try Lab()
         _ = try lab.startDrill()

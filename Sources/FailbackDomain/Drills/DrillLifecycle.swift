@@ -11,6 +11,25 @@ extension Recorder {
         case done, skip, fail
     }
 
+    /// Checks a past moment (`--as-of`) against the drill: one before its first event, or past its
+    /// last event number, is refused; a time after a closed drill's last event is shown as the
+    /// drill ended, and the note returned says so.
+    public func check(_ moment: DrillState.Moment, of drill: DrillHead) throws -> String? {
+        switch moment {
+        case .drillSeq(let n):
+            if n < 1 { throw InvalidInput("--as-of 0 is before the drill's first event (#1)") }
+            if n > drill.eventCount { throw InvalidInput("--as-of \(n) is past the drill's last event (#\(drill.eventCount))") }
+            return nil
+        case .time(let t):
+            if t < drill.startedAt { throw InvalidInput("--as-of \(t) is before the drill started (\(drill.startedAt))") }
+            guard drill.closedSeq != nil else { return nil }
+            var last: Timestamp?
+            try store.forEachEvent(drill: drill.drillID, drillSeqs: drill.eventCount...drill.eventCount) { last = $0.recordedAt }
+            guard let last, t > last else { return nil }
+            return "--as-of \(t) is after the drill ended (\(last)): it is shown as it ended"
+        }
+    }
+
     /// The drill's state, rebuilt from its events (as of `drill_seq` `asOf`, when given).
     public func state(of drillID: String? = nil, asOf: DrillState.Moment? = nil) throws -> DrillState {
         try DrillState.rebuild(drill: drillForReading(drillID).drillID, from: store, asOf: asOf)
