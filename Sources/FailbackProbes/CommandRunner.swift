@@ -182,11 +182,7 @@ public enum CommandRunner {
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }()
 
-    static func monotonicSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
+    static func monotonicSeconds() -> Double { FailbackLog.monotonicSeconds() }
 
     /// Writes what is left of `bytes` to a command's standard input. A command that exited without
     /// reading it closes the pipe: the write fails (EPIPE) instead of SIGPIPE ending us, blocked on

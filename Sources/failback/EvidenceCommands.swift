@@ -116,7 +116,16 @@ struct Evidence: ParsableCommand {
             let (recorder, head) = try storeOptions.drillForReading(drill)
             let path = output ?? "evidence/\(head.drillID).tar.gz"
             if output == nil { mkdir("evidence", 0o755) }
-            let s = try EvidenceBundle.export(drill: head.drillID, from: recorder.store, to: path, key: signer, keyName: keyName)
+            // On a terminal, a long export says how far it is (standard error, redrawn in place).
+            var shownAt = monotonicSeconds()
+            let progress: ((Int, Int) -> Void)? =
+                isatty(2) != 0
+                ? { read, total in
+                    guard monotonicSeconds() - shownAt >= 0.2 || read == total else { return }
+                    shownAt = monotonicSeconds()
+                    Output.printProgress("exporting \(head.drillID): \(read) of \(total) events (\(read * 100 / max(1, total))%)", done: read == total)
+                } : nil
+            let s = try EvidenceBundle.export(drill: head.drillID, from: recorder.store, to: path, key: signer, keyName: keyName, progress: progress)
             // With -o -, the bundle is standard output: the summary goes to standard error.
             let say: (String) -> Void = output == "-" ? { Output.printError($0) } : { print($0) }
             say("\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.keyFingerprint.map { "signed (\(keyName), key \($0))" } ?? "UNSIGNED")")

@@ -50,6 +50,12 @@ enum Output {
         return warning
     }
 
+    /// A progress line on standard error, redrawn in place; cleared when `done`.
+    static func printProgress(_ line: String, done: Bool) {
+        var text = "\r\u{1B}[2K" + (done ? "" : line)
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
     static func printError(_ line: String) {
         var text = line + "\n"
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }

@@ -64,4 +64,16 @@ import Testing
         // Nothing of the spools is left in the folder.
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains("spool") }.isEmpty)
     }
+
+    /// An export tells how far it is after each batch it reads, ending at every event.
+    @Test func anExportReportsItsProgress() throws {
+        let folder = TemporaryFolder()
+        let events = try FixedDrill.record(in: folder)
+        let store = try SQLiteEventStore(openingAt: "\(folder.path)/golden.sqlite")
+        var calls: [(Int, Int)] = []
+        let summary = try EvidenceBundle.export(drill: FixedDrill.id, from: store, to: "\(folder.path)/b.tar.gz", key: nil, progress: { calls.append(($0, $1)) })
+        #expect(summary.events == events.count)
+        #expect(!calls.isEmpty && calls.last! == (events.count, events.count))
+        #expect(zip(calls, calls.dropFirst()).allSatisfy { $0.0 < $1.0 } && calls.allSatisfy { $0.1 == events.count })
+    }
 }

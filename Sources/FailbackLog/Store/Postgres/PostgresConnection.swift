@@ -284,8 +284,8 @@ struct PostgresRow {
     }
 }
 
-/// Seconds on the monotonic clock (deadlines: reconnecting, a probe's answer).
-func monotonicSeconds() -> Double {
+/// Seconds on the monotonic clock (deadlines: reconnecting, a probe's answer, a command's run).
+public func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
