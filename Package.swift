@@ -13,7 +13,7 @@ let package = Package(
         .library(name: "FailbackExporters", targets: ["FailbackExporters"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // The system SQLite (libsqlite3-dev): the embedded default store.
@@ -36,10 +36,12 @@ let package = Package(
         // The system zlib (zlib1g-dev): gzip for evidence bundles.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The thin command-line front end: parses, calls the domain, prints.
-        .executableTarget(name: "failback", dependencies: [
-            "FailbackDomain", "FailbackProbes", "FailbackExporters",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(
+            name: "failback",
+            dependencies: [
+                "FailbackDomain", "FailbackProbes", "FailbackExporters",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // A load generator used by the crash, concurrency and benchmark scripts.
         .executableTarget(name: "failback-loadgen", dependencies: ["FailbackDomain"]),
         // The log benchmark's harness (scripts/bench-log).

@@ -36,15 +36,16 @@ public enum KubectlPodList {
                 }
             }
             if let reason = status?["reason"]?.stringValue, !reasons.contains(reason) { reasons.append(reason) }
-            pods.append(PodStatesObserved.Pod(
-                name: name,
-                namespace: item["metadata"]?["namespace"]?.stringValue,
-                phase: status?["phase"]?.stringValue ?? "Unknown",
-                readyContainers: containers.filter { $0["ready"]?.boolValue == true }.count,
-                totalContainers: max(declared, containers.count),
-                restarts: try restarts(of: containers, item: i, source: source),
-                reasons: reasons,
-                node: item["spec"]?["nodeName"]?.stringValue))
+            pods.append(
+                PodStatesObserved.Pod(
+                    name: name,
+                    namespace: item["metadata"]?["namespace"]?.stringValue,
+                    phase: status?["phase"]?.stringValue ?? "Unknown",
+                    readyContainers: containers.filter { $0["ready"]?.boolValue == true }.count,
+                    totalContainers: max(declared, containers.count),
+                    restarts: try restarts(of: containers, item: i, source: source),
+                    reasons: reasons,
+                    node: item["spec"]?["nodeName"]?.stringValue))
         }
         return PodStatesObserved(source: source, pods: pods)
     }
@@ -88,7 +89,9 @@ public enum PodsProbe {
                 return ProbeSample(payload: pods, passed: false, values: [:])
             case .finished(let status, let signal, let stdout, let stderr, _, _):
                 guard status == 0, !stdout.truncated else {
-                    let why = stdout.truncated ? "printed more than limits.max_output_bytes (\(outputLimit))"
+                    let why =
+                        stdout.truncated
+                        ? "printed more than limits.max_output_bytes (\(outputLimit))"
                         : (String(decoding: stderr.kept, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "exit \(status ?? 128 + (signal ?? 0))")
                     throw InvalidInput("\(source): \(why)")
                 }

@@ -76,8 +76,9 @@ public enum LagProbe {
                 FROM pg_stat_replication ORDER BY 1
                 """
             func failed(_ message: String) throws(InvalidInput) -> ProbeSample {
-                sample(try ReplicationLagSampled(
-                    lagSeconds: nil, source: source ?? here, target: target ?? "standby", method: .senderReplayLag, server: conninfo, error: message))
+                sample(
+                    try ReplicationLagSampled(
+                        lagSeconds: nil, source: source ?? here, target: target ?? "standby", method: .senderReplayLag, server: conninfo, error: message))
             }
             // A standby that starts receiving again after an idle spell is behind before the sender
             // has measured its replay_lag (NULL until the standby's next reply, milliseconds later):
@@ -106,10 +107,11 @@ public enum LagProbe {
             let w = worst!
             let names = rows.compactMap { $0[0] }.joined(separator: ",")
             guard let lag = w.lag else { return try failed("\(w.name) is \(w.bytes ?? 0) bytes behind and replay_lag is not measured yet") }
-            return sample(try ReplicationLagSampled(
-                lagSeconds: rounded(lag), source: source ?? here, target: target ?? names, method: .senderReplayLag, lagBytes: w.bytes,
-                idle: w.idle, rawLagSeconds: w.idle == true ? rows.first { $0[0] == w.name }?[2].flatMap { Double($0) }.map(rounded) : nil,
-                server: conninfo))
+            return sample(
+                try ReplicationLagSampled(
+                    lagSeconds: rounded(lag), source: source ?? here, target: target ?? names, method: .senderReplayLag, lagBytes: w.bytes,
+                    idle: w.idle, rawLagSeconds: w.idle == true ? rows.first { $0[0] == w.name }?[2].flatMap { Double($0) }.map(rounded) : nil,
+                    server: conninfo))
         case .standby:
             let sql = """
                 SELECT pg_is_in_recovery(), extract(epoch FROM now() - pg_last_xact_replay_timestamp()),
@@ -120,9 +122,10 @@ public enum LagProbe {
             let (rows, error) = PostgresProbeQuery.query(conninfo, [sql], timeout: timeout)
             let sender = rows.first?[4] ?? nil
             func failed(_ message: String) throws(InvalidInput) -> ProbeSample {
-                sample(try ReplicationLagSampled(
-                    lagSeconds: nil, source: source ?? sender ?? "primary", target: target ?? here, method: .standbyReplayTimestamp, server: conninfo,
-                    error: message))
+                sample(
+                    try ReplicationLagSampled(
+                        lagSeconds: nil, source: source ?? sender ?? "primary", target: target ?? here, method: .standbyReplayTimestamp, server: conninfo,
+                        error: message))
             }
             if let error { return try failed(error) }
             guard let row = rows.first, row.count == 5 else { return try failed("unexpected answer from the server") }
@@ -132,10 +135,11 @@ public enum LagProbe {
             // Nothing received is waiting to be replayed: caught up, however old the last transaction.
             let caughtUp = bytes == 0
             guard let lag = caughtUp ? 0 : raw else { return try failed("no transaction replayed yet and \(bytes.map { "\($0) bytes" } ?? "WAL") waiting") }
-            return sample(try ReplicationLagSampled(
-                lagSeconds: rounded(lag), source: source ?? sender ?? "primary", target: target ?? here, method: .standbyReplayTimestamp,
-                lagBytes: bytes, idle: caughtUp && (raw ?? 0) > 0 ? true : nil, rawLagSeconds: caughtUp ? raw.map(rounded) : nil,
-                replayPaused: paused, server: conninfo))
+            return sample(
+                try ReplicationLagSampled(
+                    lagSeconds: rounded(lag), source: source ?? sender ?? "primary", target: target ?? here, method: .standbyReplayTimestamp,
+                    lagBytes: bytes, idle: caughtUp && (raw ?? 0) > 0 ? true : nil, rawLagSeconds: caughtUp ? raw.map(rounded) : nil,
+                    replayPaused: paused, server: conninfo))
         }
     }
 
@@ -188,6 +192,7 @@ public enum RowCountProbe {
 
     /// `schema.table` as quoted identifiers.
     static func quotedName(_ name: String) -> String {
-        name.split(separator: ".", omittingEmptySubsequences: false).map { "\"" + $0.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" }.joined(separator: ".")
+        name.split(separator: ".", omittingEmptySubsequences: false).map { "\"" + $0.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" }
+            .joined(separator: ".")
     }
 }

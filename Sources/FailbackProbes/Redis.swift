@@ -271,9 +271,10 @@ public struct RedisReplicationInfo: Sendable, Equatable {
                     let kv = pair.split(separator: "=", maxSplits: 1)
                     if kv.count == 2 { fields[kv[0]] = kv[1] }
                 }
-                slaves.append(Replica(
-                    ip: fields["ip"].map(String.init) ?? "?", port: fields["port"].flatMap { Self.number($0, upTo: 65_535) },
-                    state: fields["state"].map(String.init) ?? "?", offset: fields["offset"].flatMap { Self.number($0) }))
+                slaves.append(
+                    Replica(
+                        ip: fields["ip"].map(String.init) ?? "?", port: fields["port"].flatMap { Self.number($0, upTo: 65_535) },
+                        state: fields["state"].map(String.init) ?? "?", offset: fields["offset"].flatMap { Self.number($0) }))
             }
         }
     }
@@ -452,7 +453,9 @@ public enum RedisProbe {
     }
 
     /// Connects, authenticates when the URL has a password, PINGs (timed, in ms) and reads `INFO replication`.
-    static func ask(_ host: String, _ port: UInt16, _ url: RedisURL, deadline: Double, timeout: Double) throws(RedisConnection.Failure) -> (info: RedisReplicationInfo, ping: Double) {
+    static func ask(_ host: String, _ port: UInt16, _ url: RedisURL, deadline: Double, timeout: Double) throws(RedisConnection.Failure) -> (
+        info: RedisReplicationInfo, ping: Double
+    ) {
         let connection = try RedisConnection(host: host, port: port, deadline: deadline, timeout: timeout)
         if let password = url.password {
             switch try connection.call(["AUTH"] + (url.username.map { [$0] } ?? []) + [password]) {

@@ -32,9 +32,13 @@ public struct UntilCondition: Sendable, Equatable, CustomStringConvertible {
             throw InvalidInput("--until \(text.debugDescription): this probe measures \(names.keys.sorted().joined(separator: ", ")), not \(name.debugDescription)")
         }
         let (number, scale): (Substring, Double) =
-            unit == "B" ? Self.size(raw)
-            : raw.hasSuffix("ms") ? (raw.dropLast(2), unit == "s" ? 0.001 : 1) : raw.hasSuffix("s") ? (raw.dropLast(), unit == "ms" ? 1000 : 1)
-            : raw.hasSuffix("m") ? (raw.dropLast(), unit == "ms" ? 60_000 : 60) : (raw[...], 1)
+            unit == "B"
+            ? Self.size(raw)
+            : raw.hasSuffix("ms")
+                ? (raw.dropLast(2), unit == "s" ? 0.001 : 1)
+                : raw.hasSuffix("s")
+                    ? (raw.dropLast(), unit == "ms" ? 1000 : 1)
+                    : raw.hasSuffix("m") ? (raw.dropLast(), unit == "ms" ? 60_000 : 60) : (raw[...], 1)
         guard let v = FieldCheck.decimal(String(number)), v.isFinite else {
             throw InvalidInput("--until \(text.debugDescription): \(raw.debugDescription) is not a \(unit == "B" ? "size (like 512, 64KB, 1MB)" : "number")")
         }
@@ -69,9 +73,16 @@ public struct UntilCondition: Sendable, Equatable, CustomStringConvertible {
 /// Parses `2s`, `500ms`, `5m` into seconds.
 public func parseDuration(_ text: String, option: String) throws(InvalidInput) -> Double {
     let (number, scale): (Substring, Double) =
-        text.hasSuffix("ms") ? (text.dropLast(2), 0.001) : text.hasSuffix("s") ? (text.dropLast(), 1) : text.hasSuffix("m") ? (text.dropLast(), 60)
-        : text.hasSuffix("h") ? (text.dropLast(), 3600) : (text[...], 1)
-    guard let v = FieldCheck.decimal(String(number)), v.isFinite, v >= 0 else { throw InvalidInput("\(option) \(text.debugDescription) is not a duration (like 500ms, 2s, 5m)", kind: .usage) }
+        text.hasSuffix("ms")
+        ? (text.dropLast(2), 0.001)
+        : text.hasSuffix("s")
+            ? (text.dropLast(), 1)
+            : text.hasSuffix("m")
+                ? (text.dropLast(), 60)
+                : text.hasSuffix("h") ? (text.dropLast(), 3600) : (text[...], 1)
+    guard let v = FieldCheck.decimal(String(number)), v.isFinite, v >= 0 else {
+        throw InvalidInput("\(option) \(text.debugDescription) is not a duration (like 500ms, 2s, 5m)", kind: .usage)
+    }
     return v * scale
 }
 
@@ -144,8 +155,10 @@ public enum HTTPProbe {
         try FieldCheck.httpURL(url, "URL")
         let marker = "\n__failback_http__ "
         let limit = max(0.1, timeout)
-        let argv = ["curl", "--silent", "--show-error", "--max-time", String(limit), "--output", "-",
-                    "--write-out", "\(marker)%{http_code} %{time_total}", "--config", "-"]
+        let argv = [
+            "curl", "--silent", "--show-error", "--max-time", String(limit), "--output", "-",
+            "--write-out", "\(marker)%{http_code} %{time_total}", "--config", "-",
+        ]
         // curl's config syntax: a quoted value with \\ and \" escaped (the URL holds no control characters).
         let config = "url = \"" + url.flatMap { $0 == "\\" || $0 == "\"" ? ["\\", $0] : [$0] } + "\"\n"
         // curl stops itself at --max-time; the kill (its process group) is the last resort.
@@ -169,8 +182,9 @@ public enum HTTPProbe {
         guard fields.count == 2, let status = Int(fields[0]), let seconds = Double(fields[1]) else { return failure("unexpected curl output") }
         let latency = (seconds * 100_000).rounded() / 100
         let matched = expectBody.map { body.contains($0) }
-        guard let event = try? HealthCheckObserved(
-            target: url, status: status, latencyMilliseconds: latency, expectedStatus: expectStatus, expectedBody: expectBody, bodyMatched: matched)
+        guard
+            let event = try? HealthCheckObserved(
+                target: url, status: status, latencyMilliseconds: latency, expectedStatus: expectStatus, expectedBody: expectBody, bodyMatched: matched)
         else { return failure("no HTTP response (status \(status))") }
         return ProbeSample(payload: event, passed: event.passed, values: ["status": Double(status), "latency": latency])
     }

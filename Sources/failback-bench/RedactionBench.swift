@@ -46,7 +46,9 @@ func redactionBench(events: Int) {
         let fraction = String(micro % 1000)
         return "\(micro / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
-    print("{\"events\": \(events), \"ns_per_sample_payload\": \(Int(payloadSeconds / Double(events) * 1e9)), \"ms_per_64k_output\": \(ms(outputSeconds)), \"ms_per_64k_output_with_secrets\": \(ms(secretSeconds)), \"sink\": \(sink % 2)}")
+    print(
+        "{\"events\": \(events), \"ns_per_sample_payload\": \(Int(payloadSeconds / Double(events) * 1e9)), \"ms_per_64k_output\": \(ms(outputSeconds)), \"ms_per_64k_output_with_secrets\": \(ms(secretSeconds)), \"sink\": \(sink % 2)}"
+    )
 }
 
 extension String {

@@ -64,13 +64,15 @@ let total = argument("--events", 1_000_000)
 let batchSize = argument("--batch", 1000)
 let singles = argument("--single", 2000)
 /// The synthetic drills of this tool follow a one-phase runbook, read like any other.
-let syntheticRunbook = try! RunbookLoader.load(bytes: Array("""
-    format: failback-runbook/1
-    id: bench
-    title: Synthetic bench drill
-    version: "1"
-    phases: [{id: record, title: Record samples, steps: [{id: sample, title: Sample}]}]
-    """.utf8), source: "bench (built in)")
+let syntheticRunbook = try! RunbookLoader.load(
+    bytes: Array(
+        """
+        format: failback-runbook/1
+        id: bench
+        title: Synthetic bench drill
+        version: "1"
+        phases: [{id: record, title: Record samples, steps: [{id: sample, title: Sample}]}]
+        """.utf8), source: "bench (built in)")
 
 let context = RecordingContext(actor: "bench", host: "bench-host")
 
@@ -130,7 +132,10 @@ func readRows(_ path: String) -> [Row] {
     func text(_ i: Int32) -> String { String(cString: sqlite3_column_text(stmt, i)) }
     func blob(_ i: Int32) -> [UInt8] { Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, i), count: Int(sqlite3_column_bytes(stmt, i)))) }
     while sqlite3_step(stmt) == SQLITE_ROW {
-        rows.append(Row(seq: sqlite3_column_int64(stmt, 0), drill: text(1), drillSeq: sqlite3_column_int64(stmt, 2), type: text(3), at: text(4), canonical: blob(5), hash: blob(6), leafHash: blob(7)))
+        rows.append(
+            Row(
+                seq: sqlite3_column_int64(stmt, 0), drill: text(1), drillSeq: sqlite3_column_int64(stmt, 2), type: text(3), at: text(4), canonical: blob(5), hash: blob(6),
+                leafHash: blob(7)))
     }
     sqlite3_finalize(stmt)
     sqlite3_close(db)
@@ -145,7 +150,10 @@ func runRaw(_ path: String, _ rows: [Row]) throws -> Double {
     check(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil), db, "open")
     check(sqlite3_exec(db, "PRAGMA synchronous = FULL", nil, nil, nil), db, "pragma")
     var stmt: OpaquePointer?
-    check(sqlite3_prepare_v2(db, "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)", -1, &stmt, nil), db, "prepare")
+    check(
+        sqlite3_prepare_v2(
+            db, "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)", -1, &stmt,
+            nil), db, "prepare")
     let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
     let t0 = seconds()
     var i = 0
@@ -194,7 +202,8 @@ do {
     let singleSeconds = try runSingles("\(dir)/singles.sqlite")
     for suffix in ["", "-wal", "-shm"] { unlink(raw + suffix) }
     let bytes = rows.reduce(0) { $0 + $1.canonical.count }
-    print("""
+    print(
+        """
         {"events": \(total), "batch": \(batchSize), "mean_event_bytes": \(bytes / max(rows.count, 1)), \
         "ours_seconds": \(oursBest), "raw_seconds": \(rawBest), "ours_events_per_second": \(Int(Double(total) / oursBest)), \
         "raw_rows_per_second": \(Int(Double(rows.count) / rawBest)), "append_ratio": \(rawBest / oursBest), \
@@ -223,7 +232,9 @@ func readPhases(_ path: String) {
         try best("rows (SQLite, blobs copied)") {
             var db: OpaquePointer?, stmt: OpaquePointer?
             check(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil), db, "open")
-            check(sqlite3_prepare_v2(db, "SELECT seq, canonical, hash FROM events WHERE drill_id = ? AND drill_seq BETWEEN 1 AND ? ORDER BY drill_seq", -1, &stmt, nil), db, "prepare")
+            check(
+                sqlite3_prepare_v2(db, "SELECT seq, canonical, hash FROM events WHERE drill_id = ? AND drill_seq BETWEEN 1 AND ? ORDER BY drill_seq", -1, &stmt, nil), db, "prepare"
+            )
             sqlite3_bind_text(stmt, 1, drill.drillID, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
             sqlite3_bind_int64(stmt, 2, Int64.max)
             while sqlite3_step(stmt) == SQLITE_ROW {

@@ -33,13 +33,15 @@ func say(_ line: String) {
 }
 
 /// The synthetic drills of this tool follow a one-phase runbook, read like any other.
-let syntheticRunbook = try! RunbookLoader.load(bytes: Array("""
-    format: failback-runbook/1
-    id: loadgen
-    title: Synthetic loadgen drill
-    version: "1"
-    phases: [{id: record, title: Record samples, steps: [{id: sample, title: Sample}]}]
-    """.utf8), source: "loadgen (built in)")
+let syntheticRunbook = try! RunbookLoader.load(
+    bytes: Array(
+        """
+        format: failback-runbook/1
+        id: loadgen
+        title: Synthetic loadgen drill
+        version: "1"
+        phases: [{id: record, title: Record samples, steps: [{id: sample, title: Sample}]}]
+        """.utf8), source: "loadgen (built in)")
 
 guard let storePath = value("--store") else {
     say("usage: failback-loadgen --store PATH [--drill ID] [--count N] [--batch B] [--writer NAME]")

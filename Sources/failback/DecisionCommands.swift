@@ -7,7 +7,8 @@ enum YesNo: String, ExpressibleByArgument, CaseIterable {
 }
 
 struct Decide: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decide", 
+    static let configuration = CommandConfiguration(
+        commandName: "decide",
         abstract: "Answer a yes/no question of the runbook (pre-decision question or flowchart node).",
         discussion: "When the answers lead the flowchart to an option, the choice is recorded with them.")
     @OptionGroup var storeOptions: StoreOptions
@@ -50,9 +51,11 @@ struct Checklist: ParsableCommand {
 }
 
 struct Approve: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "approve", 
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
         abstract: "Record an approval of the failback.",
-        discussion: "failback approve --by 'Morgan Lee' --role incident-commander\nA role the runbook's approvals: do not ask for is recorded but opens nothing (said on standard error).")
+        discussion:
+            "failback approve --by 'Morgan Lee' --role incident-commander\nA role the runbook's approvals: do not ask for is recorded but opens nothing (said on standard error).")
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var appendOptions: AppendOptions
     @Option(help: "Who approves.") var by: String
@@ -67,7 +70,8 @@ struct Approve: ParsableCommand {
 }
 
 struct Decline: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decline", 
+    static let configuration = CommandConfiguration(
+        commandName: "decline",
         abstract: "Record that someone declined the failback: approvals before it count no more.",
         discussion: "failback decline --by 'Sam Ortiz' --role incident-commander --reason 'EU backup is 3 h old'")
     @OptionGroup var storeOptions: StoreOptions

@@ -11,7 +11,8 @@ struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "keys", abstract: "Signing keys for evidence bundles.", subcommands: [Generate.self, Fingerprint.self])
 
     struct Generate: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "generate", 
+        static let configuration = CommandConfiguration(
+            commandName: "generate",
             abstract: "Make an Ed25519 key pair: PRIVATE (PEM, mode 0600) and PRIVATE.pub.pem.",
             discussion: "failback keys generate -o keys/failback.key")
         @Option(name: .shortAndLong, help: ArgumentHelp("The private key file to write.", valueName: "file")) var output = "failback.key"
@@ -69,7 +70,8 @@ struct TrustOptions: ParsableArguments {
         help: ArgumentHelp(
             "A key evidence must be signed with: a PEM public key file, or its fingerprint (sha256:HEX). Repeat for several (key rotation). Default: the configuration's trusted_keys.",
             valueName: "pem|fingerprint")) var pubkey: [String] = []
-    @Option(help: ArgumentHelp("A configuration file with trusted_keys (default: $FAILBACK_CONFIG, else config.json beside the default store).", valueName: "path")) var config: String?
+    @Option(help: ArgumentHelp("A configuration file with trusted_keys (default: $FAILBACK_CONFIG, else config.json beside the default store).", valueName: "path")) var config:
+        String?
     @Flag(help: "Check integrity only when the signer is no trusted key, or the evidence is unsigned; exit 0 and say so.") var allowUnpinned = false
 
     func trust() throws -> TrustedKeys { try trustedKeys(pubkey, config: config, allowUnpinned: allowUnpinned) }
@@ -95,10 +97,13 @@ func signingKey(_ path: String?) throws -> Ed25519Key? {
 }
 
 struct Evidence: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "evidence", abstract: "SOC 2 evidence bundles (docs/evidence-bundle.md).", subcommands: [Export.self, VerifyBundle.self, Prove.self, VerifyProof.self, Gaps.self])
+    static let configuration = CommandConfiguration(
+        commandName: "evidence", abstract: "SOC 2 evidence bundles (docs/evidence-bundle.md).",
+        subcommands: [Export.self, VerifyBundle.self, Prove.self, VerifyProof.self, Gaps.self])
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "export", 
+        static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write a drill's evidence bundle: tar + gzip, the same bytes every time.",
             discussion: "failback evidence export -o evidence/drill.tar.gz --key failback.key\nWithout --key the bundle is complete but unsigned, and says so.")
         @OptionGroup var storeOptions: StoreOptions
@@ -128,12 +133,15 @@ struct Evidence: ParsableCommand {
             let s = try EvidenceBundle.export(drill: head.drillID, from: recorder.store, to: path, key: signer, keyName: keyName, progress: progress)
             // With -o -, the bundle is standard output: the summary goes to standard error.
             let say: (String) -> Void = output == "-" ? { Output.printError($0) } : { print($0) }
-            say("\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.keyFingerprint.map { "signed (\(keyName), key \($0))" } ?? "UNSIGNED")")
+            say(
+                "\(s.path): drill \(s.drillID), \(s.events) events, \(s.files) files, \(s.bytes) bytes, merkle root \(s.merkleRoot), \(s.keyFingerprint.map { "signed (\(keyName), key \($0))" } ?? "UNSIGNED")"
+            )
         }
     }
 
     struct Prove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "prove", 
+        static let configuration = CommandConfiguration(
+            commandName: "prove",
             abstract: "Print one event's inclusion proof (RFC 9162 audit path + checkpoint), checkable alone with verify-proof.")
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: ArgumentHelp("The drill (default: the current drill, else the latest).", valueName: "id"), completion: Completions.drills) var drill: String?
@@ -167,7 +175,10 @@ struct Evidence: ParsableCommand {
             do {
                 let (lines, signer) = try parsed.verify(trust: trust)
                 let trusted = trust.verdict(signer).trusted
-                print(json ? CanonicalJSON.string(["proof": .string(proof), "verified": .bool(signer.isPinned), "intact": true, "checks": .array(lines.map(JSONValue.string))]) : lines.joined(separator: "\n"))
+                print(
+                    json
+                        ? CanonicalJSON.string(["proof": .string(proof), "verified": .bool(signer.isPinned), "intact": true, "checks": .array(lines.map(JSONValue.string))])
+                        : lines.joined(separator: "\n"))
                 if !trusted {
                     Output.printError("failback: \(proof): \(Output.oneLine(lines.last ?? "")): not verified")
                     throw ExitCode(ExitStatus.unpinned)
@@ -181,7 +192,8 @@ struct Evidence: ParsableCommand {
     }
 
     struct Gaps: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "gaps", 
+        static let configuration = CommandConfiguration(
+            commandName: "gaps",
             abstract: "Which SOC 2 control lacks which evidence, from the runbook and the drill.",
             discussion: "Exit 0 when nothing is missing, 1 when something is (each gap on its own line).")
         @OptionGroup var storeOptions: StoreOptions
@@ -192,10 +204,12 @@ struct Evidence: ParsableCommand {
             let (recorder, head) = try storeOptions.drillForReading(drill)
             let gaps = try DrillReport.build(drill: head.drillID, from: recorder.store, keepsEventIndex: false).evidenceGaps
             if json {
-                print(CanonicalJSON.string(.members([
-                    "drill_id": .string(head.drillID),
-                    "gaps": .array(gaps.map { ["control": .string($0.control), "missing": .string($0.missing)] }),
-                ])))
+                print(
+                    CanonicalJSON.string(
+                        .members([
+                            "drill_id": .string(head.drillID),
+                            "gaps": .array(gaps.map { ["control": .string($0.control), "missing": .string($0.missing)] }),
+                        ])))
             } else {
                 for g in gaps { print("\(g.control)\t\(g.missing)") }
                 if gaps.isEmpty { print("no gaps: every control has its evidence") }
@@ -227,11 +241,13 @@ struct Evidence: ParsableCommand {
                 throw InvalidInput("\(bundle): \(error.message)")
             }
             if json {
-                print(CanonicalJSON.string(.members([
-                    "bundle": .string(bundle), "verified": .bool(result.problems.isEmpty && result.signer.isPinned), "signed": .bool(result.signed),
-                    "intact": .bool(result.problems.isEmpty), "signer": signerJSON(result.signer),
-                    "checks": .array(result.lines.map(JSONValue.string)), "problems": .array(result.problems.map(JSONValue.string)),
-                ])))
+                print(
+                    CanonicalJSON.string(
+                        .members([
+                            "bundle": .string(bundle), "verified": .bool(result.problems.isEmpty && result.signer.isPinned), "signed": .bool(result.signed),
+                            "intact": .bool(result.problems.isEmpty), "signer": signerJSON(result.signer),
+                            "checks": .array(result.lines.map(JSONValue.string)), "problems": .array(result.problems.map(JSONValue.string)),
+                        ])))
             } else {
                 for line in result.lines { print(line) }
             }
@@ -254,4 +270,3 @@ struct Evidence: ParsableCommand {
         }
     }
 }
-

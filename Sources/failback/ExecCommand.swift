@@ -8,7 +8,8 @@ import Glibc
 #endif
 
 struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "exec", 
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
         abstract: "Run a command, show its output live, and record it; exits with its exit status.",
         discussion: """
             failback exec [--step STEP] -- COMMAND ARGS...

@@ -12,7 +12,10 @@ struct Failback: ParsableCommand {
             (default ./.failback/ledger.sqlite). --drill defaults to the current (latest open) drill.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Drill.self, Decide.self, Checklist.self, Approve.self, Decline.self, Phase.self, Step.self, Exec.self, Observe.self, Record.self, Note.self, Issue.self, Status.self, Log.self, Replay.self, Compare.self, Verify.self, Report.self, Evidence.self, Keys.self, RunbookCommand.self, RedactCommand.self, StoreCommand.self])
+        subcommands: [
+            Init.self, Drill.self, Decide.self, Checklist.self, Approve.self, Decline.self, Phase.self, Step.self, Exec.self, Observe.self, Record.self, Note.self, Issue.self,
+            Status.self, Log.self, Replay.self, Compare.self, Verify.self, Report.self, Evidence.self, Keys.self, RunbookCommand.self, RedactCommand.self, StoreCommand.self,
+        ])
 
     static func main() { CommandLine.run(Failback.self) }
 }
@@ -51,7 +54,8 @@ struct AppendOptions: ParsableArguments {
 }
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init", 
+    static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create the store (nothing happens if it exists).",
         discussion: """
             failback init                                             # ./.failback/ledger.sqlite
@@ -87,13 +91,15 @@ extension Drill {
 }
 
 struct Drill: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "drill", abstract: "Start, abort and complete drills.", subcommands: [Start.self, Join.self, Abort.self, Complete.self, List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "drill", abstract: "Start, abort and complete drills.", subcommands: [Start.self, Join.self, Abort.self, Complete.self, List.self])
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "start", abstract: "Start a drill; prints its id. It becomes your current drill (on this machine, for this store).")
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: ArgumentHelp("The runbook followed: a file, or an id found as runbooks/ID.yaml ($FAILBACK_RUNBOOKS, then ./runbooks).", valueName: "id|file")) var runbook: String
+        @Option(help: ArgumentHelp("The runbook followed: a file, or an id found as runbooks/ID.yaml ($FAILBACK_RUNBOOKS, then ./runbooks).", valueName: "id|file")) var runbook:
+            String
         @Option(help: ArgumentHelp("The strategy option chosen (from the runbook's decision matrix).", valueName: "id")) var option: String?
         @Option(name: .customLong("operator"), help: ArgumentHelp("Who runs the drill.", valueName: "name")) var operatorName: String?
         @Option(help: ArgumentHelp("The change ticket.", valueName: "id")) var ticket: String?
@@ -187,7 +193,8 @@ struct Log: ParsableCommand {
 }
 
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", 
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Recompute the store's hash chains from the stored bytes; exit 0 only if everything holds.",
         discussion: """
             failback verify                 # the whole store: every drill's chain, and every row against its bytes

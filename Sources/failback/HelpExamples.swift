@@ -39,8 +39,10 @@ enum HelpExamples {
         "verify": ["failback verify", "failback verify --drill drill-20261123-182100-3fa9c1 --deep"],
         "report": ["failback report -o report.md", "failback report --format html -o report.html", "failback report --format csv -o evidence-index.csv"],
         "evidence export": ["failback evidence export --key failback.key -o evidence/drill.tar.gz"],
-        "evidence verify": ["failback evidence verify evidence/drill.tar.gz --pubkey failback.key.pub.pem",
-                            "failback evidence verify evidence/drill.tar.gz --pubkey sha256:75d2ebfe42a90da8fcd26c2e9768816cec626e3b6ef8bad33e289d4053d255a8"],
+        "evidence verify": [
+            "failback evidence verify evidence/drill.tar.gz --pubkey failback.key.pub.pem",
+            "failback evidence verify evidence/drill.tar.gz --pubkey sha256:75d2ebfe42a90da8fcd26c2e9768816cec626e3b6ef8bad33e289d4053d255a8",
+        ],
         "evidence prove": ["failback evidence prove --seq 42 --key failback.key > seq-42.json"],
         "evidence verify-proof": ["failback evidence verify-proof seq-42.json --pubkey failback.key.pub.pem"],
         "evidence gaps": ["failback evidence gaps", "failback evidence gaps --json"],

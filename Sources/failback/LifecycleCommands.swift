@@ -11,7 +11,8 @@ struct Phase: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "phase", abstract: "Start and complete the runbook's phases.", subcommands: [Start.self, Complete.self])
 
     struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "start", 
+        static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start a phase (the previous one must be complete).",
             discussion: "The first phase is gated: questions answered yes, checklist verified, an approval, an option chosen.")
         @OptionGroup var storeOptions: StoreOptions
@@ -52,7 +53,8 @@ enum StepAction: String, ExpressibleByArgument, CaseIterable {
 }
 
 struct Step: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "step", 
+    static let configuration = CommandConfiguration(
+        commandName: "step",
         abstract: "Record that a step started, or that it was done, skipped or failed.",
         discussion: """
             failback step start b-promote-us      # its duration runs from here (exec --step starts it too)
@@ -98,7 +100,8 @@ extension Drill {
     }
 
     struct Complete: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "complete", 
+        static let configuration = CommandConfiguration(
+            commandName: "complete",
             abstract: "End the drill (nothing can be recorded in it afterwards).",
             discussion: """
                 Without --outcome the outcome is worked out from the drill and printed with its reasons:

@@ -4,8 +4,10 @@ import FailbackLog
 import FailbackProbes
 
 struct Observe: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "observe", 
-        abstract: "Probe the world and record what it says (every sample an event).", subcommands: [Lag.self, Recovery.self, Redis.self, RowCount.self, DNS.self, HTTP.self, Pods.self])
+    static let configuration = CommandConfiguration(
+        commandName: "observe",
+        abstract: "Probe the world and record what it says (every sample an event).",
+        subcommands: [Lag.self, Recovery.self, Redis.self, RowCount.self, DNS.self, HTTP.self, Pods.self])
 
     /// The sampling options every probe takes.
     struct Loop: ParsableArguments {
@@ -16,7 +18,8 @@ struct Observe: ParsableCommand {
     }
 
     struct Lag: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "lag", 
+        static let configuration = CommandConfiguration(
+            commandName: "lag",
             abstract: "Measure replication lag on a PostgreSQL sender (replay_lag) or standby (now() - last replayed transaction).",
             discussion: """
                 failback observe lag --postgres 'host=db-us port=5432' --role standby --until 'lag<5s' --every 2s --timeout 5m
@@ -43,7 +46,8 @@ struct Observe: ParsableCommand {
     }
 
     struct Recovery: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "recovery", 
+        static let configuration = CommandConfiguration(
+            commandName: "recovery",
             abstract: "Record whether a PostgreSQL server is in recovery (a standby) or not (a primary).",
             discussion: "failback observe recovery --postgres CONNINFO --expect primary --until pass --timeout 1m\nExit 0 when it answered (as expected), else 1.")
         @OptionGroup var storeOptions: StoreOptions
@@ -93,7 +97,8 @@ struct Observe: ParsableCommand {
     struct RowCount: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rowcount", abstract: "Count rows of tables at two sites and record both counts and the difference.",
-            discussion: "failback observe rowcount --source CONNINFO --target CONNINFO --table events --table accounts\nExit 0 when every table has the same count on both, else 1.")
+            discussion: "failback observe rowcount --source CONNINFO --target CONNINFO --table events --table accounts\nExit 0 when every table has the same count on both, else 1."
+        )
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @OptionGroup var loop: Loop
@@ -167,9 +172,12 @@ struct Observe: ParsableCommand {
     }
 
     struct Pods: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "pods", 
+        static let configuration = CommandConfiguration(
+            commandName: "pods",
             abstract: "Record pod states from a kubectl listing (a file, or the command after --).",
-            discussion: "failback observe pods --from-file pods.json | failback observe pods -- kubectl get pods -n bud -o json\nExit 0 when every pod is ready (or --until is met), else 1.")
+            discussion:
+                "failback observe pods --from-file pods.json | failback observe pods -- kubectl get pods -n bud -o json\nExit 0 when every pod is ready (or --until is met), else 1."
+        )
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var appendOptions: AppendOptions
         @OptionGroup var loop: Loop
@@ -199,10 +207,13 @@ extension Observe.Loop {
         let drill = try recorder.drillForWriting(appendOptions.drill)
         let condition = try until.map { (u) throws(InvalidInput) in try UntilCondition(u, names: measures) }
         let pause = try parseDuration(every, option: "--every"), limit = try parseDuration(timeout, option: "--timeout")
-        let ok = try Sampler.run(probe: probe, until: condition, every: pause, timeout: limit, record: { payload in
-            let outcome = try recorder.record(payload, drill: drill.drillID)
-            print(Output.render(outcome.event, json: appendOptions.json))
-        }) { remaining in try check(recorder, remaining) }
+        let ok = try Sampler.run(
+            probe: probe, until: condition, every: pause, timeout: limit,
+            record: { payload in
+                let outcome = try recorder.record(payload, drill: drill.drillID)
+                print(Output.render(outcome.event, json: appendOptions.json))
+            }
+        ) { remaining in try check(recorder, remaining) }
         if !ok { throw ExitCode(1) }
     }
 }

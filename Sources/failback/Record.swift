@@ -3,7 +3,8 @@ import FailbackDomain
 import FailbackProbes
 
 struct Record: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "record", 
+    static let configuration = CommandConfiguration(
+        commandName: "record",
         abstract: "Record an observation.",
         subcommands: [Lag.self, RowCount.self, DNS.self, Pods.self, Health.self])
 

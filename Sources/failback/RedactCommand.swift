@@ -54,10 +54,11 @@ struct RedactTest: ParsableCommand {
         let counts = kinds.map { ($0, stored.components(separatedBy: Redactor.marker($0)).count - 1) }
         if json {
             let member = command.isEmpty ? "text" : "argv"
-            print(CanonicalJSON.string([
-                member: result.value,
-                "redactions": .array(counts.map { ["kind": .string($0.0), "count": JSONValue($0.1)] }),
-            ]))
+            print(
+                CanonicalJSON.string([
+                    member: result.value,
+                    "redactions": .array(counts.map { ["kind": .string($0.0), "count": JSONValue($0.1)] }),
+                ]))
             return
         }
         switch result.value {

@@ -41,17 +41,21 @@ struct Replay: ParsableCommand {
         try Output.warnIfChainBroken(recorder, head.drillID)
         let onTerminal = isatty(1) == 1
         let mode: ReplayPlayer.Mode =
-            json ? .json
-            : onTerminal ? .terminal(colour: ConsoleTerminal.wantsColour, pace: step ? nil : ReplayPace(speed: speed, maxWait: maxWait), step: step)
-            : .plain
+            json
+            ? .json
+            : onTerminal
+                ? .terminal(colour: ConsoleTerminal.wantsColour, pace: step ? nil : ReplayPace(speed: speed, maxWait: maxWait), step: step)
+                : .plain
         let player = ReplayPlayer(mode: mode, outputs: outputs, from: from.flatMap(DrillState.Moment.init), until: until.flatMap(DrillState.Moment.init))
         // On a terminal, keys are read in both modes (q and ctrl-C stop a paced replay too, with
         // its last line), and lines are cut to its width.
         let keys = onTerminal && !json ? ConsoleTerminal.KeyReader() : nil
         defer { keys?.restore() }
-        try player.play(drill: head.drillID, from: recorder.store, on: ReplayPlayer.Console(
-            write: ConsoleTerminal.write, sleep: ConsoleTerminal.sleep, readKey: { keys?.read() }, pollKey: { keys?.poll() },
-            columns: onTerminal ? ConsoleTerminal.columns : nil))
+        try player.play(
+            drill: head.drillID, from: recorder.store,
+            on: ReplayPlayer.Console(
+                write: ConsoleTerminal.write, sleep: ConsoleTerminal.sleep, readKey: { keys?.read() }, pollKey: { keys?.poll() },
+                columns: onTerminal ? ConsoleTerminal.columns : nil))
     }
 }
 

@@ -4,7 +4,8 @@ import FailbackExporters
 import FailbackLog
 
 struct Report: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", 
+    static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "The failback report of a drill: md, json, html, csv (evidence index) or junit (checks).",
         discussion: "Written to standard output, or whole to -o FILE (never half-written). See docs/report.md.")
     @OptionGroup var storeOptions: StoreOptions

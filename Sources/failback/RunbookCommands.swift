@@ -14,7 +14,11 @@ struct RunbookCommand: ParsableCommand {
         func run() throws {
             for file in files {
                 let loaded = try RunbookLoader.load(path: file)
-                print(json ? CanonicalJSON.string(["file": .string(file), "valid": true, "id": .string(loaded.runbook.id), "version": .string(loaded.runbook.version), "sha256": .string(loaded.digest)]) : loaded.validationSummary)
+                print(
+                    json
+                        ? CanonicalJSON.string([
+                            "file": .string(file), "valid": true, "id": .string(loaded.runbook.id), "version": .string(loaded.runbook.version), "sha256": .string(loaded.digest),
+                        ]) : loaded.validationSummary)
             }
         }
     }

@@ -3,8 +3,10 @@ import Testing
 
 /// Bad input: one line on standard error naming what and where, a non-zero status, nothing appended.
 @Suite struct BadInputTests {
-    func expectRefusal(_ lab: Lab, _ args: [String], status: Int32, mentions: [String], env: [String: String] = [:],
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRefusal(
+        _ lab: Lab, _ args: [String], status: Int32, mentions: [String], env: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let before = try lab.eventCount
         let o = try lab.failback(args, env: env)
         #expect(o.status == status, "status \(o.status): \(o.stderr)", sourceLocation: sourceLocation)
@@ -72,8 +74,10 @@ import Testing
         for seconds in ["1e19", "1.7976931348623157e308", "9.3e18"] {
             try lab.expectSuccess(["record", "lag", "--seconds", seconds, "--source", "eu", "--target", "us"])
         }
-        for command in [["status"], ["log"], ["replay"], ["report"], ["report", "--format", "html"], ["report", "--format", "json"],
-                        ["compare", drill, drill], ["evidence", "export", "-o", "\(lab.dir)/b.tar.gz"]] {
+        for command in [
+            ["status"], ["log"], ["replay"], ["report"], ["report", "--format", "html"], ["report", "--format", "json"],
+            ["compare", drill, drill], ["evidence", "export", "-o", "\(lab.dir)/b.tar.gz"],
+        ] {
             let o = try lab.failback(command)
             #expect(o.status == 0 && o.stderr.isEmpty, "\(command): \(o.status) \(o.stderr.prefix(300))")
         }
@@ -85,8 +89,10 @@ import Testing
     @Test func theCommandLineFitsPeoplesHabits() throws {
         let lab = try Lab()
         _ = try lab.startDrill("rollback-teei")
-        try expectRefusal(lab, ["record", "lag", "--seconds", "-1", "--source", "eu", "--target", "us"], status: 65, mentions: ["lag seconds must be a finite number ≥ 0, got -1.0"])
-        try expectRefusal(lab, ["record", "rowcount", "--table", "t", "--site", "eu", "--count", "-5"], status: 65, mentions: ["row count must be an integer from 0 to 2^53-1, got -5"])
+        try expectRefusal(
+            lab, ["record", "lag", "--seconds", "-1", "--source", "eu", "--target", "us"], status: 65, mentions: ["lag seconds must be a finite number ≥ 0, got -1.0"])
+        try expectRefusal(
+            lab, ["record", "rowcount", "--table", "t", "--site", "eu", "--count", "-5"], status: 65, mentions: ["row count must be an integer from 0 to 2^53-1, got -5"])
         let before = try run("failback", ["--store", lab.store, "log"], cwd: lab.dir)
         let after = try lab.failback(["log"])
         #expect(before.status == 0 && before.stdout == after.stdout)

@@ -118,7 +118,9 @@ import Testing
         #expect(human.contains("completed: aborted"))
         #expect(human.contains("failed steps: redis-failover"))
         let took = (late["duration_seconds"] as! Double)
-        #expect(human.contains("overruns: redis-failover took \(took < 1 ? "\(Int((took * 1000).rounded()))ms" : String(format: "%gs", (took * 100).rounded() / 100)) (target 0.01 min)"))
+        #expect(
+            human.contains(
+                "overruns: redis-failover took \(took < 1 ? "\(Int((took * 1000).rounded()))ms" : String(format: "%gs", (took * 100).rounded() / 100)) (target 0.01 min)"))
     }
 
     @Test func statusAsOfAnEarlierEvent() throws {
@@ -181,7 +183,9 @@ import Testing
             (["drill", "complete", "--outcome", "sideways"], "'sideways'"),
         ]
         for (args, message) in cases { try expectRefused(lab, args, message) }
-        try expectRefused(lab, ["phase", "start", "b-configure-us-standby"], "phase b-configure-us-standby is gated: question primary-healthy unanswered (failback decide primary-healthy yes|no);")
+        try expectRefused(
+            lab, ["phase", "start", "b-configure-us-standby"],
+            "phase b-configure-us-standby is gated: question primary-healthy unanswered (failback decide primary-healthy yes|no);")
         try expectRefused(lab, ["phase", "start", "b-configure-us-standby", "--override"], "--override needs --reason TEXT", status: 64)
         try expectRefused(lab, ["decide", "is-it-friday", "yes"], "runbook rollback-teei has no question is-it-friday")
         try expectRefused(lab, ["checklist", "verify", "anything"], "runbook rollback-teei has no checklist item anything")

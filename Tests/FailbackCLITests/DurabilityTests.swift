@@ -56,8 +56,10 @@ import Glibc
         let drillSeqs = try lab.sqlite("SELECT drill_seq FROM events WHERE drill_id = '\(drill)' ORDER BY drill_seq").stdout.split(separator: "\n").compactMap { Int($0) }
         #expect(drillSeqs.count == writers * each + 1 && drillSeqs.enumerated().allSatisfy { $0.offset + 1 == $0.element }, "drill_seq has gaps")
         // Every writer's every event is there exactly once.
-        let rows = try lab.sqlite("SELECT json_extract(CAST(canonical AS TEXT), '$.payload.table') || ':' || json_extract(CAST(canonical AS TEXT), '$.payload.count') FROM events WHERE seq > 1")
-            .stdout.split(separator: "\n").map(String.init)
+        let rows = try lab.sqlite(
+            "SELECT json_extract(CAST(canonical AS TEXT), '$.payload.table') || ':' || json_extract(CAST(canonical AS TEXT), '$.payload.count') FROM events WHERE seq > 1"
+        )
+        .stdout.split(separator: "\n").map(String.init)
         let missing = Set((0..<writers).flatMap { w in (0..<each).map { "w\(w):\($0)" } }).subtracting(rows)
         #expect(missing.isEmpty, "missing: \(missing.sorted().prefix(5))")
         #expect(rows.count == writers * each)

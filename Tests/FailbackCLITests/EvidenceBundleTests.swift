@@ -32,18 +32,20 @@ import Glibc
         let listing = try run(tool("tar"), ["-tzf", bundle])
         #expect(listing.status == 0)
         let names = listing.stdout.split(separator: "\n").map { String($0.split(separator: "/", maxSplits: 1)[1]) }
-        #expect(names == [
-            "events.jsonl", "VERIFY.md", "runbook.json", "report.md", "report.html", "report.json", "evidence-index.csv", "checks.xml",
-            "controls.md", "controls.csv", "outputs/000003.stdout.txt", "outputs/000003.stderr.txt", "outputs/000003.cast",
-            "outputs/000004.stdout.txt", "outputs/000004.cast", "manifest.json", "checkpoint", "public-key.pem", "SHA256SUMS", "SHA256SUMS.sig",
-        ])
+        #expect(
+            names == [
+                "events.jsonl", "VERIFY.md", "runbook.json", "report.md", "report.html", "report.json", "evidence-index.csv", "checks.xml",
+                "controls.md", "controls.csv", "outputs/000003.stdout.txt", "outputs/000003.stderr.txt", "outputs/000003.cast",
+                "outputs/000004.stdout.txt", "outputs/000004.cast", "manifest.json", "checkpoint", "public-key.pem", "SHA256SUMS", "SHA256SUMS.sig",
+            ])
         let out = "\(lab.dir)/unpacked"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         #expect(try run(tool("tar"), ["-xzf", bundle, "-C", out]).status == 0)
         let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first).description
         let sums = try run(tool("sha256sum"), ["-c", "SHA256SUMS"], cwd: "\(out)/\(folder)")
         #expect(sums.status == 0 && !sums.stdout.contains("FAILED"), "\(sums.stdout)\(sums.stderr)")
-        let signature = try run(tool("openssl"), ["pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", "SHA256SUMS", "-sigfile", "SHA256SUMS.sig"], cwd: "\(out)/\(folder)")
+        let signature = try run(
+            tool("openssl"), ["pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", "SHA256SUMS", "-sigfile", "SHA256SUMS.sig"], cwd: "\(out)/\(folder)")
         #expect(signature.status == 0 && signature.stdout.contains("Signature Verified Successfully"))
         // The bundle's public key is the one generated.
         #expect(try String(contentsOfFile: "\(out)/\(folder)/public-key.pem", encoding: .utf8) == String(contentsOfFile: pub, encoding: .utf8))
@@ -69,8 +71,10 @@ import Glibc
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/manifest.json"))) as? [String: Any])
         #expect(recomputed.status == 0)
         let checkpointRoot = try String(contentsOfFile: "\(dir)/checkpoint", encoding: .utf8).split(separator: "\n")[2]
-        #expect(recomputed.stdout == "chain head   \(manifest["chain_head"] as? String ?? "?")\nmerkle root  \(manifest["merkle_root"] as? String ?? "?")\ncheckpoint   \(checkpointRoot)\n",
-                "\(recomputed.stdout)\(recomputed.stderr)")
+        #expect(
+            recomputed.stdout
+                == "chain head   \(manifest["chain_head"] as? String ?? "?")\nmerkle root  \(manifest["merkle_root"] as? String ?? "?")\ncheckpoint   \(checkpointRoot)\n",
+            "\(recomputed.stdout)\(recomputed.stderr)")
         #expect(manifest["key_fingerprint"] as? String == fingerprint)
         // The evidence index is the report's CSV; the controls matrix names each control's gaps.
         #expect(try String(contentsOfFile: "\(dir)/evidence-index.csv", encoding: .utf8) == lab.expectSuccess(["report", "--format", "csv"]).stdout)
@@ -160,7 +164,9 @@ import Glibc
         var names = listing.filter { FileManager.default.fileExists(atPath: "\(work)/\($0)") }
         for extra in try FileManager.default.subpathsOfDirectory(atPath: folder) where !listing.contains("\(listing[0].split(separator: "/")[0])/\(extra)") {
             var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: "\(folder)/\(extra)", isDirectory: &isDir), !isDir.boolValue { names.append("\(listing[0].split(separator: "/")[0])/\(extra)") }
+            if FileManager.default.fileExists(atPath: "\(folder)/\(extra)", isDirectory: &isDir), !isDir.boolValue {
+                names.append("\(listing[0].split(separator: "/")[0])/\(extra)")
+            }
         }
         if let reorder { names = reorder(names) }
         let out = "\(lab.dir)/\(name).tar.gz"
@@ -184,77 +190,112 @@ import Glibc
         let (lab, bundle, pub) = try exportedDrill()
         let cases: [(String, String, (([String]) -> [String])?, (String) throws -> Void)] = [
             ("event-byte", "events.jsonl", nil, { f in try rewrite("\(f)/events.jsonl") { $0.replacingOccurrences(of: "\"lag_seconds\":2.5", with: "\"lag_seconds\":0.5") } }),
-            ("event-byte-resummed", "signature", nil, { f in
-                try rewrite("\(f)/events.jsonl") { $0.replacingOccurrences(of: "\"count\":10", with: "\"count\":11") }
-                try resum(f)
-            }),
-            ("events-swapped", "order", nil, { f in
-                try rewrite("\(f)/events.jsonl") { text in
-                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                    lines.swapAt(1, 2)
-                    return lines.joined(separator: "\n")
+            (
+                "event-byte-resummed", "signature", nil,
+                { f in
+                    try rewrite("\(f)/events.jsonl") { $0.replacingOccurrences(of: "\"count\":10", with: "\"count\":11") }
+                    try resum(f)
                 }
-            }),
-            ("event-dropped", "events", nil, { f in
-                try rewrite("\(f)/events.jsonl") { text in
-                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                    lines.remove(at: 2)
-                    return lines.joined(separator: "\n")
+            ),
+            (
+                "events-swapped", "order", nil,
+                { f in
+                    try rewrite("\(f)/events.jsonl") { text in
+                        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                        lines.swapAt(1, 2)
+                        return lines.joined(separator: "\n")
+                    }
                 }
-            }),
+            ),
+            (
+                "event-dropped", "events", nil,
+                { f in
+                    try rewrite("\(f)/events.jsonl") { text in
+                        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                        lines.remove(at: 2)
+                        return lines.joined(separator: "\n")
+                    }
+                }
+            ),
             ("report-changed", "report.md", nil, { f in try rewrite("\(f)/report.md") { $0 + "\nAll good.\n" } }),
             ("file-missing", "missing", nil, { f in try FileManager.default.removeItem(atPath: "\(f)/report.html") }),
             ("file-extra", "extra", nil, { f in try "x".write(toFile: "\(f)/notes.txt", atomically: true, encoding: .utf8) }),
-            ("files-reordered", "order", { names in var n = names; n.swapAt(1, 2); return n }, { _ in }),
-            ("manifest-root", "manifest.json", nil, { f in
-                try rewrite("\(f)/manifest.json") { text in
-                    let r = text.range(of: "\"merkle_root\":\"")!
-                    var t = text
-                    t.replaceSubrange(r.upperBound..<text.index(r.upperBound, offsetBy: 1), with: text[r.upperBound] == "0" ? "1" : "0")
-                    return t
+            (
+                "files-reordered", "order",
+                { names in
+                    var n = names; n.swapAt(1, 2); return n
+                }, { _ in }
+            ),
+            (
+                "manifest-root", "manifest.json", nil,
+                { f in
+                    try rewrite("\(f)/manifest.json") { text in
+                        let r = text.range(of: "\"merkle_root\":\"")!
+                        var t = text
+                        t.replaceSubrange(r.upperBound..<text.index(r.upperBound, offsetBy: 1), with: text[r.upperBound] == "0" ? "1" : "0")
+                        return t
+                    }
                 }
-            }),
-            ("checkpoint-size", "checkpoint", nil, { f in
-                try rewrite("\(f)/checkpoint") { text in
-                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                    lines[1] = String(Int(lines[1])! - 1)
-                    return lines.joined(separator: "\n")
+            ),
+            (
+                "checkpoint-size", "checkpoint", nil,
+                { f in
+                    try rewrite("\(f)/checkpoint") { text in
+                        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                        lines[1] = String(Int(lines[1])! - 1)
+                        return lines.joined(separator: "\n")
+                    }
                 }
-            }),
-            ("signature-flipped", "SHA256SUMS.sig", nil, { f in
-                var sig = try Data(contentsOf: URL(fileURLWithPath: "\(f)/SHA256SUMS.sig"))
-                sig[10] ^= 1
-                try sig.write(to: URL(fileURLWithPath: "\(f)/SHA256SUMS.sig"))
-            }),
+            ),
+            (
+                "signature-flipped", "SHA256SUMS.sig", nil,
+                { f in
+                    var sig = try Data(contentsOf: URL(fileURLWithPath: "\(f)/SHA256SUMS.sig"))
+                    sig[10] ^= 1
+                    try sig.write(to: URL(fileURLWithPath: "\(f)/SHA256SUMS.sig"))
+                }
+            ),
             // Files that are not what they say, rather than changed in place: still named, never a crash.
             ("key-not-a-key", "public-key.pem", nil, { f in try "garbage\n".write(toFile: "\(f)/public-key.pem", atomically: true, encoding: .utf8) }),
-            ("checkpoint-signature-not-base64", "checkpoint", nil, { f in
-                try rewrite("\(f)/checkpoint") { text in
-                    text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-                        line.hasPrefix("\u{2014} ") ? line.split(separator: " ").prefix(2).joined(separator: " ") + " %%%not-base64" : String(line)
-                    }.joined(separator: "\n")
+            (
+                "checkpoint-signature-not-base64", "checkpoint", nil,
+                { f in
+                    try rewrite("\(f)/checkpoint") { text in
+                        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                            line.hasPrefix("\u{2014} ") ? line.split(separator: " ").prefix(2).joined(separator: " ") + " %%%not-base64" : String(line)
+                        }.joined(separator: "\n")
+                    }
                 }
-            }),
+            ),
             ("checkpoint-not-utf8", "checkpoint", nil, { f in try Data([0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: "\(f)/checkpoint")) }),
             ("manifest-not-an-object", "manifest.json", nil, { f in try "[]\n".write(toFile: "\(f)/manifest.json", atomically: true, encoding: .utf8) }),
-            ("citation-malformed", "citation", nil, { f in
-                try rewrite("\(f)/manifest.json") { $0.replacingOccurrences(of: #""leaf_index":0}"#, with: #""leaf_index":"0"}"#) }
-                try resum(f)
-            }),
-            ("event-nested-deep", "events.jsonl", nil, { f in
-                try rewrite("\(f)/events.jsonl") { text in
-                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                    lines[1] = Substring(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000))
-                    return lines.joined(separator: "\n")
+            (
+                "citation-malformed", "citation", nil,
+                { f in
+                    try rewrite("\(f)/manifest.json") { $0.replacingOccurrences(of: #""leaf_index":0}"#, with: #""leaf_index":"0"}"#) }
+                    try resum(f)
                 }
-            }),
-            ("event-not-an-object", "events.jsonl", nil, { f in
-                try rewrite("\(f)/events.jsonl") { text in
-                    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                    lines[1] = "[1]"
-                    return lines.joined(separator: "\n")
+            ),
+            (
+                "event-nested-deep", "events.jsonl", nil,
+                { f in
+                    try rewrite("\(f)/events.jsonl") { text in
+                        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                        lines[1] = Substring(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000))
+                        return lines.joined(separator: "\n")
+                    }
                 }
-            }),
+            ),
+            (
+                "event-not-an-object", "events.jsonl", nil,
+                { f in
+                    try rewrite("\(f)/events.jsonl") { text in
+                        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                        lines[1] = "[1]"
+                        return lines.joined(separator: "\n")
+                    }
+                }
+            ),
         ]
         for (name, mentions, order, change) in cases {
             let bad = try tampered(lab, bundle, name: name, order: order, change)
@@ -312,60 +353,88 @@ import Glibc
             }
         }
         let cases: [(String, String, (String) throws -> Void)] = [
-            ("sums-order", "SHA256SUMS: the files are not listed in the archive's order", { f in
-                try rewrite("\(f)/SHA256SUMS") { text in
-                    var lines = text.split(separator: "\n").map(String.init)
-                    lines.swapAt(1, 2)
-                    return lines.joined(separator: "\n") + "\n"
+            (
+                "sums-order", "SHA256SUMS: the files are not listed in the archive's order",
+                { f in
+                    try rewrite("\(f)/SHA256SUMS") { text in
+                        var lines = text.split(separator: "\n").map(String.init)
+                        lines.swapAt(1, 2)
+                        return lines.joined(separator: "\n") + "\n"
+                    }
                 }
-            }),
-            ("sums-capitals", "SHA256SUMS: malformed line", { f in
-                try rewrite("\(f)/SHA256SUMS") { text in
-                    let first = text.prefix(64)
-                    return first.uppercased() + text.dropFirst(64)
+            ),
+            (
+                "sums-capitals", "SHA256SUMS: malformed line",
+                { f in
+                    try rewrite("\(f)/SHA256SUMS") { text in
+                        let first = text.prefix(64)
+                        return first.uppercased() + text.dropFirst(64)
+                    }
                 }
-            }),
+            ),
             ("sums-one-space", "SHA256SUMS: malformed line", { f in try rewrite("\(f)/SHA256SUMS") { $0.replacingOccurrences(of: "  VERIFY.md", with: " VERIFY.md") } }),
             ("control-extra-member", "controls CC9.1: not {id, title, files, events}", { f in try manifest(f, #""id":"CC9.1","#, #""id":"CC9.1","note":"x","#) }),
             ("control-files-not-strings", "controls A1.2: not {id, title, files, events}", { f in try manifest(f, #""files":["events.jsonl","#, #""files":[1,"events.jsonl","#) }),
-            ("controls-not-array", "manifest.json: controls is not an array", { f in
-                try rewrite("\(f)/manifest.json") { text in
-                    let start = text.range(of: #""controls":["#)!, end = text.range(of: #"],"drill_id""#)!
-                    return text.replacingCharacters(in: start.lowerBound..<end.upperBound, with: #""controls":{},"drill_id""#)
+            (
+                "controls-not-array", "manifest.json: controls is not an array",
+                { f in
+                    try rewrite("\(f)/manifest.json") { text in
+                        let start = text.range(of: #""controls":["#)!, end = text.range(of: #"],"drill_id""#)!
+                        return text.replacingCharacters(in: start.lowerBound..<end.upperBound, with: #""controls":{},"drill_id""#)
+                    }
                 }
-            }),
+            ),
             ("citation-drill-seq", "controls CC9.1: a malformed citation", { f in try manifest(f, #""drill_seq":1,"#, #""drill_seq":2,"#) }),
-            ("control-cites-manifest", "controls CC9.1: cites SHA256SUMS, which is not evidence", { f in try manifest(f, #""files":["runbook.json","#, #""files":["SHA256SUMS","runbook.json","#) }),
+            (
+                "control-cites-manifest", "controls CC9.1: cites SHA256SUMS, which is not evidence",
+                { f in try manifest(f, #""files":["runbook.json","#, #""files":["SHA256SUMS","runbook.json","#) }
+            ),
             ("tree-size", "manifest.json: tree_size is not the number of events (3)", { f in try manifest(f, #""tree_size":3"#, #""tree_size":4"#) }),
-            ("origin-unbound", "manifest.json: checkpoint_origin is not failback/", { f in
-                let drill = try String(contentsOfFile: "\(f)/checkpoint", encoding: .utf8).split(separator: "\n")[0]
-                try manifest(f, #""checkpoint_origin":"\#(drill)""#, #""checkpoint_origin":"failback/other""#)
-                try rewrite("\(f)/checkpoint") { $0.replacingOccurrences(of: drill + "\n", with: "failback/other\n") }
-            }),
-            ("runbook-version", "manifest.json: runbook is not the one the drill started with (event #1)", { f in try manifest(f, #""version":"1.0""#, #""version":"1.1""#) }),
-            ("runbook-document", "runbook.json is not the runbook document the drill started with (event #1)", { f in
-                try rewrite("\(f)/runbook.json") { $0.replacingOccurrences(of: #""title":"#, with: #""title":"(edited) "#) }
-                // The manifest's entry for it made again too: only the event can tell.
-                let digest = try run(tool("sha256sum"), ["runbook.json"], cwd: f).stdout.prefix(64)
-                let size = try Data(contentsOf: URL(fileURLWithPath: "\(f)/runbook.json")).count
-                try rewrite("\(f)/manifest.json") { text in
-                    let entry = try! NSRegularExpression(pattern: #"\{"bytes":[0-9]+,"path":"runbook.json","sha256":"[0-9a-f]{64}"\}"#)
-                    return entry.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text),
-                                                          withTemplate: #"{"bytes":\#(size),"path":"runbook.json","sha256":"\#(digest)"}"#)
+            (
+                "origin-unbound", "manifest.json: checkpoint_origin is not failback/",
+                { f in
+                    let drill = try String(contentsOfFile: "\(f)/checkpoint", encoding: .utf8).split(separator: "\n")[0]
+                    try manifest(f, #""checkpoint_origin":"\#(drill)""#, #""checkpoint_origin":"failback/other""#)
+                    try rewrite("\(f)/checkpoint") { $0.replacingOccurrences(of: drill + "\n", with: "failback/other\n") }
                 }
-            }),
-            ("file-entry-extra-member", "manifest.json: a file entry is not {path, bytes, sha256}", { f in
-                try manifest(f, #"{"bytes":"#, #"{"mode":420,"bytes":"#)
-            }),
+            ),
+            ("runbook-version", "manifest.json: runbook is not the one the drill started with (event #1)", { f in try manifest(f, #""version":"1.0""#, #""version":"1.1""#) }),
+            (
+                "runbook-document", "runbook.json is not the runbook document the drill started with (event #1)",
+                { f in
+                    try rewrite("\(f)/runbook.json") { $0.replacingOccurrences(of: #""title":"#, with: #""title":"(edited) "#) }
+                    // The manifest's entry for it made again too: only the event can tell.
+                    let digest = try run(tool("sha256sum"), ["runbook.json"], cwd: f).stdout.prefix(64)
+                    let size = try Data(contentsOf: URL(fileURLWithPath: "\(f)/runbook.json")).count
+                    try rewrite("\(f)/manifest.json") { text in
+                        let entry = try! NSRegularExpression(pattern: #"\{"bytes":[0-9]+,"path":"runbook.json","sha256":"[0-9a-f]{64}"\}"#)
+                        return entry.stringByReplacingMatches(
+                            in: text, range: NSRange(text.startIndex..., in: text),
+                            withTemplate: #"{"bytes":\#(size),"path":"runbook.json","sha256":"\#(digest)"}"#)
+                    }
+                }
+            ),
+            (
+                "file-entry-extra-member", "manifest.json: a file entry is not {path, bytes, sha256}",
+                { f in
+                    try manifest(f, #"{"bytes":"#, #"{"mode":420,"bytes":"#)
+                }
+            ),
             ("signed-but-not", "manifest.json: signed is not false, though the bundle is unsigned", { f in try manifest(f, #""signed":false"#, #""signed":true"#) }),
-            ("key-name-unsigned", "manifest.json: key_name or key_fingerprint, though the bundle is unsigned", { f in try manifest(f, #""signed":false"#, #""key_name":"x","signed":false"#) }),
+            (
+                "key-name-unsigned", "manifest.json: key_name or key_fingerprint, though the bundle is unsigned",
+                { f in try manifest(f, #""signed":false"#, #""key_name":"x","signed":false"#) }
+            ),
             ("sums-crlf", "events.jsonl\\r is listed in SHA256SUMS but missing", { f in try rewrite("\(f)/SHA256SUMS") { $0.replacingOccurrences(of: "\n", with: "\r\n") } }),
             ("sums-blank-line", "SHA256SUMS: malformed line", { f in try rewrite("\(f)/SHA256SUMS") { $0 + "\n" } }),
             ("manifest-not-canonical", "manifest.json is not canonical JSON (RFC 8785) and a line feed", { f in try manifest(f, #""tree_size":3"#, #""tree_size":3.0"#) }),
             ("manifest-spaces", "manifest.json is not canonical JSON (RFC 8785) and a line feed", { f in try manifest(f, #"{"chain_head""#, #"{ "chain_head""#) }),
-            ("checkpoint-no-newline", "checkpoint: not three lines each ending in a newline", { f in
-                try rewrite("\(f)/checkpoint") { String($0.dropLast()) }
-            }),
+            (
+                "checkpoint-no-newline", "checkpoint: not three lines each ending in a newline",
+                { f in
+                    try rewrite("\(f)/checkpoint") { String($0.dropLast()) }
+                }
+            ),
         ]
         for (name, message, change) in cases {
             let bad = try tampered(lab, bundle, name: name) { f in
@@ -412,8 +481,10 @@ import Glibc
         for o in [try swiftVerify(lab, renamed, ["--allow-unpinned"]), try pythonVerify(renamed, ["--allow-unpinned"])] {
             #expect(o.status == 1 && o.stderr.contains("not the drill's ("), "folder: \(o.status) \(o.stderr)")
         }
-        for (kind, message) in [("mode", "tar: bad number in a header"), ("zero", "tar: a lone zero block before an entry"),
-                                ("size-space", "tar: bad number in a header"), ("magic", "tar: a header that is not POSIX ustar")] {
+        for (kind, message) in [
+            ("mode", "tar: bad number in a header"), ("zero", "tar: a lone zero block before an entry"),
+            ("size-space", "tar: bad number in a header"), ("magic", "tar: a header that is not POSIX ustar"),
+        ] {
             let bad = "\(lab.dir)/tar-\(kind).tar.gz"
             #expect(try run(tool("python3"), ["-c", archive, bundle, bad, kind]).status == 0)
             let ours = try swiftVerify(lab, bad, ["--allow-unpinned"]), theirs = try pythonVerify(bad, ["--allow-unpinned"])
@@ -455,9 +526,12 @@ import Glibc
         let (lab, bundle, _) = try exportedDrill()
         let proof = "\(lab.dir)/proof.json"
         try lab.expectSuccess(["evidence", "prove", "--seq", "3", "--key", "\(lab.dir)/k.key"]).stdout.write(toFile: proof, atomically: true, encoding: .utf8)
-        let fuzz = try python("fuzz-verifiers.py", [
-            "--failback", buildDirectory.appendingPathComponent("failback").path, "--bundle", bundle, "--proof", proof, "--iterations", "40", "--seed", "2026", "--pubkey", "\(lab.dir)/k.key.pub.pem",
-        ])
+        let fuzz = try python(
+            "fuzz-verifiers.py",
+            [
+                "--failback", buildDirectory.appendingPathComponent("failback").path, "--bundle", bundle, "--proof", proof, "--iterations", "40", "--seed", "2026", "--pubkey",
+                "\(lab.dir)/k.key.pub.pem",
+            ])
         #expect(fuzz.status == 0 && fuzz.stdout.contains(": 0 disagreements or crashes"), "\(fuzz.stdout)\(fuzz.stderr)")
     }
 
@@ -631,31 +705,101 @@ import Glibc
         var object = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as! [String: Any]
         let path = object["audit_path"] as! [String]
         let corruptions: [(String, ([String: Any]) -> [String: Any])] = [
-            ("event edited", { var o = $0; o["event"] = (o["event"] as! String).replacingOccurrences(of: "1.5", with: "0.5"); return o }),
-            ("index moved", { var o = $0; o["leaf_index"] = (o["leaf_index"] as! Int) + 1; return o }),
-            ("path element dropped", { var o = $0; o["audit_path"] = Array(path.dropLast()); return o }),
-            ("path element flipped", { var o = $0; var p = path; p[0] = String(p[0].reversed()); o["audit_path"] = p; return o }),
-            ("tree size changed", { var o = $0; o["tree_size"] = (o["tree_size"] as! Int) + 1; return o }),
-            ("checkpoint root changed", { var o = $0
-                var lines = (o["checkpoint"] as! String).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                lines[2] = String(lines[2].reversed())
-                o["checkpoint"] = lines.joined(separator: "\n"); return o }),
-            ("checkpoint root not base64", { var o = $0
-                var lines = (o["checkpoint"] as! String).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                lines[2] = "%%%"
-                o["checkpoint"] = lines.joined(separator: "\n"); return o }),
-            ("checkpoint signature not base64", { var o = $0
-                o["checkpoint"] = (o["checkpoint"] as! String).split(separator: "\n", omittingEmptySubsequences: false).map { line in
-                    line.hasPrefix("\u{2014} ") ? line.split(separator: " ").prefix(2).joined(separator: " ") + " %%%" : String(line)
-                }.joined(separator: "\n"); return o }),
-            ("checkpoint with a second blank line", { var o = $0
-                o["checkpoint"] = (o["checkpoint"] as! String).replacingOccurrences(of: "\n\n", with: "\n\n\u{2014} junk\n\n"); return o }),
-            ("public key not a key", { var o = $0; o["public_key"] = "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n"; return o }),
-            ("key name not a string", { var o = $0; o["key_name"] = 7; return o }),
+            (
+                "event edited",
+                {
+                    var o = $0; o["event"] = (o["event"] as! String).replacingOccurrences(of: "1.5", with: "0.5"); return o
+                }
+            ),
+            (
+                "index moved",
+                {
+                    var o = $0; o["leaf_index"] = (o["leaf_index"] as! Int) + 1; return o
+                }
+            ),
+            (
+                "path element dropped",
+                {
+                    var o = $0; o["audit_path"] = Array(path.dropLast()); return o
+                }
+            ),
+            (
+                "path element flipped",
+                {
+                    var o = $0; var p = path; p[0] = String(p[0].reversed()); o["audit_path"] = p; return o
+                }
+            ),
+            (
+                "tree size changed",
+                {
+                    var o = $0; o["tree_size"] = (o["tree_size"] as! Int) + 1; return o
+                }
+            ),
+            (
+                "checkpoint root changed",
+                {
+                    var o = $0
+                    var lines = (o["checkpoint"] as! String).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    lines[2] = String(lines[2].reversed())
+                    o["checkpoint"] = lines.joined(separator: "\n"); return o
+                }
+            ),
+            (
+                "checkpoint root not base64",
+                {
+                    var o = $0
+                    var lines = (o["checkpoint"] as! String).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    lines[2] = "%%%"
+                    o["checkpoint"] = lines.joined(separator: "\n"); return o
+                }
+            ),
+            (
+                "checkpoint signature not base64",
+                {
+                    var o = $0
+                    o["checkpoint"] = (o["checkpoint"] as! String).split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                        line.hasPrefix("\u{2014} ") ? line.split(separator: " ").prefix(2).joined(separator: " ") + " %%%" : String(line)
+                    }.joined(separator: "\n"); return o
+                }
+            ),
+            (
+                "checkpoint with a second blank line",
+                {
+                    var o = $0
+                    o["checkpoint"] = (o["checkpoint"] as! String).replacingOccurrences(of: "\n\n", with: "\n\n\u{2014} junk\n\n"); return o
+                }
+            ),
+            (
+                "public key not a key",
+                {
+                    var o = $0; o["public_key"] = "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n"; return o
+                }
+            ),
+            (
+                "key name not a string",
+                {
+                    var o = $0; o["key_name"] = 7; return o
+                }
+            ),
             // Stripped of its key, a signed proof is not an unsigned one; a key without its name checks nothing.
-            ("public key removed", { var o = $0; o["public_key"] = nil; return o }),
-            ("key name removed", { var o = $0; o["key_name"] = nil; return o }),
-            ("path element with a line break", { var o = $0; var p = path; p[0] = String(p[0].prefix(32)) + "\n" + String(p[0].dropFirst(32)); o["audit_path"] = p; return o }),
+            (
+                "public key removed",
+                {
+                    var o = $0; o["public_key"] = nil; return o
+                }
+            ),
+            (
+                "key name removed",
+                {
+                    var o = $0; o["key_name"] = nil; return o
+                }
+            ),
+            (
+                "path element with a line break",
+                {
+                    var o = $0; var p = path; p[0] = String(p[0].prefix(32)) + "\n" + String(p[0].dropFirst(32)); o["audit_path"] = p; return o
+                }
+            ),
         ]
         for (name, corrupt) in corruptions {
             object = try JSONSerialization.jsonObject(with: Data(printed.utf8)) as! [String: Any]
@@ -678,8 +822,10 @@ import Glibc
         _ = try lab.startDrill("rollback-teei", option: "B")
         let o = try lab.failback(["evidence", "gaps"])
         #expect(o.status == 1)
-        for expected in ["CC9.1\tno approval recorded", "A1.2\tno row-count comparison across sites", "A1.2\tno replication lag sample",
-                         "A1.3\tno command output captured", "A1.3\t"] {
+        for expected in [
+            "CC9.1\tno approval recorded", "A1.2\tno row-count comparison across sites", "A1.2\tno replication lag sample",
+            "A1.3\tno command output captured", "A1.3\t",
+        ] {
             #expect(o.stdout.contains(expected), "missing gap \(expected.debugDescription) in \(o.stdout)")
         }
         #expect(o.stdout.contains("step(s) of the followed procedure have no record: b-demote-us"))

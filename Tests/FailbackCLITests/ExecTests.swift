@@ -42,7 +42,9 @@ import Testing
     @Test func secretsInArgumentsAndOutputNeverReachTheStore() throws {
         let lab = try Lab()
         _ = try lab.startDrill("failback-bud")
-        let o = try lab.failback(["exec", "--", "sh", "-c", "echo \"token=outTok123 PGPASSWORD=outPw456\"; echo 'Authorization: Bearer errBearer789' >&2", "x", "--password", "argPw000"])
+        let o = try lab.failback([
+            "exec", "--", "sh", "-c", "echo \"token=outTok123 PGPASSWORD=outPw456\"; echo 'Authorization: Bearer errBearer789' >&2", "x", "--password", "argPw000",
+        ])
         #expect(o.status == 0)
         #expect(o.stdout.contains("outTok123"))  // the operator still sees the output live
         let raw = try lab.rawStoreBytes()

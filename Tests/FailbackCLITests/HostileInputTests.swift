@@ -19,7 +19,9 @@ import Glibc
         let before = try lab.eventCount
         // Commands that read no store take no --store.
         let storeless = args.first == "runbook" || (args.first == "evidence" && ["verify", "verify-proof"].contains(args[1]))
-        let m = storeless ? try measured("failback", args, feeder: feeder, limit: Int(seconds) + 20)
+        let m =
+            storeless
+            ? try measured("failback", args, feeder: feeder, limit: Int(seconds) + 20)
             : try lab.measuredFailback(args, feeder: feeder, limit: Int(seconds) + 20)
         #expect(m.outcome.status == status, "status \(m.outcome.status): \(m.outcome.stderr)", sourceLocation: sourceLocation)
         #expect(m.outcome.stderr == "failback: error: \(expected)\n", sourceLocation: sourceLocation)
@@ -79,7 +81,8 @@ import Glibc
         }
         // Block style: the 65th mapping inside one another starts on line 65.
         let block = "\(lab.dir)/block.yaml"
-        try ((0..<100).map { String(repeating: "  ", count: $0) + "k:\n" }.joined() + String(repeating: "  ", count: 100) + "v\n").write(toFile: block, atomically: true, encoding: .utf8)
+        try ((0..<100).map { String(repeating: "  ", count: $0) + "k:\n" }.joined() + String(repeating: "  ", count: 100) + "v\n").write(
+            toFile: block, atomically: true, encoding: .utf8)
         try expectRefused(lab, ["runbook", "validate", block], status: 65, stderr: "\(block):65:129: nested deeper than 64")
     }
 
@@ -134,11 +137,16 @@ import Glibc
         _ = try lab.startDrill()
         try expectRefused(lab, ["observe", "http", "--", "-K/etc/passwd"], status: 65, stderr: "URL \"-K/etc/passwd\" is not an http:// or https:// URL")
         try expectRefused(lab, ["observe", "http", "file:///etc/passwd"], status: 65, stderr: "URL \"file:///etc/passwd\" is not an http:// or https:// URL")
-        try expectRefused(lab, ["observe", "http", "http://127.0.0.1:99999/"], status: 65, stderr: "URL \"http://127.0.0.1:99999/\": port \"99999\" is not a number from 1 to 65535")
-        try expectRefused(lab, ["observe", "http", "http://a..b/health"], status: 65, stderr: "URL \"http://a..b/health\": host \"a..b\" has an empty label (two dots in a row, or a dot at the start)")
+        try expectRefused(
+            lab, ["observe", "http", "http://127.0.0.1:99999/"], status: 65, stderr: "URL \"http://127.0.0.1:99999/\": port \"99999\" is not a number from 1 to 65535")
+        try expectRefused(
+            lab, ["observe", "http", "http://a..b/health"], status: 65,
+            stderr: "URL \"http://a..b/health\": host \"a..b\" has an empty label (two dots in a row, or a dot at the start)")
         try expectRefused(lab, ["observe", "http", "http://x/ -K/etc/passwd"], status: 65, stderr: "URL \"http://x/ -K/etc/passwd\" holds a space (percent-encode it)")
         try expectRefused(lab, ["observe", "http", "http:///health"], status: 65, stderr: "URL \"http:///health\" has no host")
-        try expectRefused(lab, ["record", "health", "--target=-K/etc/passwd", "--status", "200", "--latency-ms", "1"], status: 65, stderr: "target \"-K/etc/passwd\" is not an http:// or https:// URL")
+        try expectRefused(
+            lab, ["record", "health", "--target=-K/etc/passwd", "--status", "200", "--latency-ms", "1"], status: 65,
+            stderr: "target \"-K/etc/passwd\" is not an http:// or https:// URL")
     }
 
     // MARK: Text shown to another person
@@ -188,11 +196,18 @@ import Glibc
             (["record", "dns", "--name", "x.example", "--resolver", "1.2.3.4:0"], 65, #"resolver "1.2.3.4:0": port "0" is not a number from 1 to 65535"#),
             (["record", "dns", "--name", "x.example", "--resolver", "1.2.3.4:53", "--type", "BOGUS"], 65, #"record type "BOGUS" is not one of A, AAAA, CNAME, MX, NS, PTR, TXT"#),
             (["record", "dns", "--name", "a..b", "--resolver", "1.2.3.4:53"], 65, #"DNS name "a..b" has an empty label (two dots in a row, or a dot at the start)"#),
-            (["record", "dns", "--name", String(repeating: "a", count: 300), "--resolver", "1.2.3.4:53"], 65,
-             "DNS name \(String(repeating: "a", count: 60).debugDescription)… (300 bytes) is longer than 253 characters"),
-            (["record", "dns", "--name", String(repeating: "a", count: 64) + ".example", "--resolver", "1.2.3.4:53"], 65,
-             "DNS name \((String(repeating: "a", count: 64) + ".example").debugDescription): label \"aaaaaaaaaaaaaaaaaaaa\"… is longer than 63 characters"),
-            (["record", "dns", "--name", "x.example", "--resolver", "1.2.3.4:53", "--answer", "not-an-address"], 65, #""not-an-address" is not an IPv4 address (an answer to A is one)"#),
+            (
+                ["record", "dns", "--name", String(repeating: "a", count: 300), "--resolver", "1.2.3.4:53"], 65,
+                "DNS name \(String(repeating: "a", count: 60).debugDescription)… (300 bytes) is longer than 253 characters"
+            ),
+            (
+                ["record", "dns", "--name", String(repeating: "a", count: 64) + ".example", "--resolver", "1.2.3.4:53"], 65,
+                "DNS name \((String(repeating: "a", count: 64) + ".example").debugDescription): label \"aaaaaaaaaaaaaaaaaaaa\"… is longer than 63 characters"
+            ),
+            (
+                ["record", "dns", "--name", "x.example", "--resolver", "1.2.3.4:53", "--answer", "not-an-address"], 65,
+                #""not-an-address" is not an IPv4 address (an answer to A is one)"#
+            ),
             (["record", "pods", "--from-file", negative], 65, "\(negative): items[0].status.containerStatuses[0].restartCount is -5, not a count ≥ 0"),
             (["checklist", "verify", "team-assembled", "--notes", ""], 65, "--notes must not be empty"),
             (["checklist", "verify", "team-assembled", "--by", " "], 65, "--by must not be empty"),

@@ -19,7 +19,10 @@ import Testing
         let fingerprint = try opensslFingerprint(pub)
         let generated = try run("failback", ["keys", "generate", "-o", "\(lab.dir)/other.key"])
         #expect(generated.status == 0)
-        #expect(generated.stdout == "private key: \(lab.dir)/other.key (mode 0600)\npublic key:  \(lab.dir)/other.key.pub.pem\nfingerprint: \(try opensslFingerprint("\(lab.dir)/other.key.pub.pem"))\n")
+        #expect(
+            generated.stdout
+                == "private key: \(lab.dir)/other.key (mode 0600)\npublic key:  \(lab.dir)/other.key.pub.pem\nfingerprint: \(try opensslFingerprint("\(lab.dir)/other.key.pub.pem"))\n"
+        )
         for file in [pub, "\(lab.dir)/k.key"] {
             let o = try run("failback", ["keys", "fingerprint", file])
             #expect(o.status == 0 && o.stdout == fingerprint + "\n", "\(file): \(o.stdout) \(o.stderr)")
@@ -73,7 +76,9 @@ import Testing
         // The manifest names the key.
         let listing = try run(tool("sh"), ["-c", "tar -xzOf '\(bundle)' --wildcards '*/manifest.json'"])
         #expect(listing.stdout.contains("\"key_fingerprint\":\"\(fingerprint)\""))
-        for v in [try evidence.swiftVerify(lab, bundle, ["--pubkey", next, "--pubkey", fingerprint]), try evidence.pythonVerify(bundle, ["--pubkey", next, "--pubkey", fingerprint])] {
+        for v in [
+            try evidence.swiftVerify(lab, bundle, ["--pubkey", next, "--pubkey", fingerprint]), try evidence.pythonVerify(bundle, ["--pubkey", next, "--pubkey", fingerprint]),
+        ] {
             #expect(v.status == 0, "\(v.stdout) \(v.stderr)")
         }
         // Only the next key trusted: this bundle fails (1), naming its signer.

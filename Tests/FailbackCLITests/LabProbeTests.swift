@@ -106,8 +106,11 @@ enum ServerLab {
         #expect(timedOut["met"] as? Bool == false)
         #expect(((timedOut["last"] as? [String: Any])?["lag"] as? Double) == lags.last)
 
-        #expect(try lab.failback(["observe", "rowcount", "--source", ServerLab.eu, "--target", ServerLab.us, "--table", "events", "--table", "accounts",
-                                  "--source-site", "eu", "--target-site", "us"]).status == 1)
+        #expect(
+            try lab.failback([
+                "observe", "rowcount", "--source", ServerLab.eu, "--target", ServerLab.us, "--table", "events", "--table", "accounts",
+                "--source-site", "eu", "--target-site", "us",
+            ]).status == 1)
         let differing = try #require(try lab.payloads("RowCountsCompared").last)
         let tables = differing["tables"] as! [[String: Any]]
         #expect(differing["matched"] as? Bool == false)
@@ -119,8 +122,11 @@ enum ServerLab {
         while writer.isExecuting { usleep(50_000) }
         #expect(try lab.failback(["observe", "lag", "--postgres", ServerLab.us, "--until", "lag=0", "--every", "300ms", "--timeout", "20s"]).status == 0)
         #expect(try lab.payloads("WaitConcluded").last?["met"] as? Bool == true)
-        #expect(try lab.failback(["observe", "rowcount", "--source", ServerLab.eu, "--target", ServerLab.us, "--table", "events", "--table", "accounts",
-                                  "--source-site", "eu", "--target-site", "us"]).status == 0)
+        #expect(
+            try lab.failback([
+                "observe", "rowcount", "--source", ServerLab.eu, "--target", ServerLab.us, "--table", "events", "--table", "accounts",
+                "--source-site", "eu", "--target-site", "us",
+            ]).status == 0)
         let equal = try #require(try lab.payloads("RowCountsCompared").last)
         #expect(equal["matched"] as? Bool == true)
         #expect((equal["tables"] as! [[String: Any]]).map { $0["delta"] as? Int } == [0, 0])
@@ -135,10 +141,14 @@ enum ServerLab {
     @Test func dnsAnswerSwitchesAndEverySampleIsRecorded() throws {
         try ServerLab.lab("dns", "dr")
         let lab = try drill()
-        let switcher = Thread { usleep(1_200_000); _ = try? ServerLab.lab("dns", "primary") }
+        let switcher = Thread {
+            usleep(1_200_000); _ = try? ServerLab.lab("dns", "primary")
+        }
         switcher.start()
-        let o = try lab.failback(["observe", "dns", ServerLab.name, "--server", ServerLab.dns, "--expect", ServerLab.primaryAddress,
-                                  "--until", "pass", "--every", "300ms", "--timeout", "15s"])
+        let o = try lab.failback([
+            "observe", "dns", ServerLab.name, "--server", ServerLab.dns, "--expect", ServerLab.primaryAddress,
+            "--until", "pass", "--every", "300ms", "--timeout", "15s",
+        ])
         #expect(o.status == 0, "\(o.stderr)")
         let answers = try lab.payloads("DNSAnswerObserved")
         #expect(answers.count >= 3)
@@ -174,7 +184,9 @@ enum ServerLab {
         }
         #expect(try lab.failback(["observe", "recovery", "--postgres", ServerLab.us, "--expect", "standby"]).status == 0)
         #expect(try lab.failback(["observe", "recovery", "--postgres", ServerLab.eu, "--expect", "standby"]).status == 1)
-        let promoter = Thread { usleep(800_000); _ = try? ServerLab.lab("promote", "us") }
+        let promoter = Thread {
+            usleep(800_000); _ = try? ServerLab.lab("promote", "us")
+        }
         promoter.start()
         let o = try lab.failback(["observe", "recovery", "--postgres", ServerLab.us, "--expect", "primary", "--until", "pass", "--every", "300ms", "--timeout", "30s"])
         #expect(o.status == 0, "\(o.stderr)")

@@ -44,14 +44,16 @@ extension LabProbeTests {
         #expect(try lab.payloads("RedisReplicationObserved").last?["server"] as? String == "redis://127.0.0.1:\(port)")
         let refused = try lab.failback(["observe", "redis", "--url", "redis://failback:not-the-s3cret@127.0.0.1:\(port)"])
         #expect(refused.status == 1 && refused.stderr == "")
-        #expect(eventLine(refused).prefix(2) == [
-            "RedisReplicationObserved",
-            "redis://127.0.0.1:\(port): no answer: AUTH refused: WRONGPASS invalid username-password pair or user is disabled. (FAIL)",
-        ])
+        #expect(
+            eventLine(refused).prefix(2) == [
+                "RedisReplicationObserved",
+                "redis://127.0.0.1:\(port): no answer: AUTH refused: WRONGPASS invalid username-password pair or user is disabled. (FAIL)",
+            ])
         // A Sentinel has no replication role to report.
         let sentinel = try lab.failback(["observe", "redis", "--url", "redis://127.0.0.1:\(ServerLab.portBase + 26)"])
         #expect(sentinel.status == 1)
-        #expect(eventLine(sentinel).dropFirst().first == "redis://127.0.0.1:\(ServerLab.portBase + 26): no answer: INFO replication names no role (a Sentinel, or not Redis) (FAIL)")
+        #expect(
+            eventLine(sentinel).dropFirst().first == "redis://127.0.0.1:\(ServerLab.portBase + 26): no answer: INFO replication names no role (a Sentinel, or not Redis) (FAIL)")
         let raw = try lab.rawStoreBytes()
         #expect(!raw.contains(Data("lab-secret".utf8)) && !raw.contains(Data("not-the-s3cret".utf8)))
         try lab.expectValidAgainstSchemas()
@@ -65,7 +67,9 @@ extension LabProbeTests {
         #expect(before.status == 1)
         let line = eventLine(before)[1]
         #expect(line.hasPrefix("\(us): replica of 127.0.0.1:\(ServerLab.portBase + 63), link up, offset lag ") && line.hasSuffix("ms (expected master, FAIL)"), "\(line)")
-        let promoter = Thread { usleep(700_000); _ = try? ServerLab.lab("redis", "promote") }
+        let promoter = Thread {
+            usleep(700_000); _ = try? ServerLab.lab("redis", "promote")
+        }
         promoter.start()
         let started = Date()
         let o = try lab.failback(["observe", "redis", "--url", us, "--expect", "master", "--until", "pass", "--every", "300ms", "--timeout", "20s"])
@@ -100,8 +104,10 @@ extension LabProbeTests {
             return o
         }
         func skip(_ steps: String..., because reason: String) throws { for s in steps { _ = try ok(["step", "skip", s, "--reason", reason]) } }
-        for item in ["primary-kubernetes-healthy", "primary-postgresql-ready", "primary-redis-ready", "data-replication-complete",
-                     "network-connectivity-verified", "dns-ttl-lowered", "maintenance-window-confirmed", "rollback-plan-reviewed", "team-assembled"] {
+        for item in [
+            "primary-kubernetes-healthy", "primary-postgresql-ready", "primary-redis-ready", "data-replication-complete",
+            "network-connectivity-verified", "dns-ttl-lowered", "maintenance-window-confirmed", "rollback-plan-reviewed", "team-assembled",
+        ] {
             _ = try ok(["checklist", "verify", item, "--by", "dana"])
         }
         _ = try ok(["approve", "--by", "Morgan", "--role", "change manager"])
@@ -124,7 +130,9 @@ extension LabProbeTests {
         _ = try ok(["step", "done", "ensure-dr-data-synced"])
         _ = try ok(["phase", "complete", "pre-failback-checks"])
         _ = try ok(["phase", "start", "preparation"])
-        try skip("notify-team-starting", "status-page-maintenance", "lower-dns-ttl", "backup-dr-databases", because: "no team channel, status page, Route 53 or backup target in the lab")
+        try skip(
+            "notify-team-starting", "status-page-maintenance", "lower-dns-ttl", "backup-dr-databases", because: "no team channel, status page, Route 53 or backup target in the lab"
+        )
         _ = try ok(["phase", "complete", "preparation"])
         _ = try ok(["phase", "start", "stop-dr-traffic"])
         try skip("dr-maintenance-mode-on", "wait-in-flight-requests", "verify-no-active-connections", because: "no application traffic in the lab")
@@ -155,7 +163,10 @@ extension LabProbeTests {
         let checks = (report["checks"] as! [[String: Any]]).map { "\($0["kind"]!) \($0["name"]!) \($0["result"]!)" }
         #expect(checks.filter { $0.hasPrefix("redis ") || $0.hasPrefix("wait redis") } == ["redis \(us) pass", "wait redis \(us) until pass pass"])
         let replay = try lab.expectSuccess(["replay", "--speed", "1000"]).stdout.split(separator: "\n")
-        #expect(replay.contains { $0.contains("  pre-failback-checks  RedisReplicationObserved  \(us): replica of 127.0.0.1:\(ServerLab.portBase + 63), link up") && $0.hasSuffix("(pass)  · tester") })
+        #expect(
+            replay.contains {
+                $0.contains("  pre-failback-checks  RedisReplicationObserved  \(us): replica of 127.0.0.1:\(ServerLab.portBase + 63), link up") && $0.hasSuffix("(pass)  · tester")
+            })
         #expect(replay.contains { $0.contains("  promote-primary-databases  RedisReplicationObserved  \(us): master, ") && $0.hasSuffix("(pass)  · tester") })
         #expect(!(try lab.failback(["evidence", "gaps"]).stdout.contains("Redis")))
 
@@ -232,7 +243,8 @@ extension LabProbeTests {
 
     /// Offsets past what an event holds, negative or overflowing a subtraction, are left out.
     @Test func offsetsOutOfRangeAreLeftOutNotTrusted() throws {
-        let info = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_repl_offset:9223372036854775807\r\n"
+        let info =
+            "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_repl_offset:9223372036854775807\r\n"
             + "slave0:ip=10.0.0.2,port=6380,state=online,offset=-9223372036854775808,lag=0\r\n"
         let (o, port) = try observe(answering: "+PONG\r\n$\(info.utf8.count)\r\n\(info)\r\n")
         #expect(o.status == 0, "\(o.stdout)\(o.stderr)")

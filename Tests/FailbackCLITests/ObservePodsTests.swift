@@ -26,7 +26,8 @@ import Testing
         let lab = try Lab()
         _ = try lab.startDrill("failback-bud")
         // Prints the mixed listing twice, then the ready one (a counter file keeps the state).
-        let script = "n=$(cat \(lab.dir)/n 2>/dev/null || echo 0); echo $((n+1)) > \(lab.dir)/n; "
+        let script =
+            "n=$(cat \(lab.dir)/n 2>/dev/null || echo 0); echo $((n+1)) > \(lab.dir)/n; "
             + "if [ $n -lt 2 ]; then cat \(kubectl)/pods-mixed.json; else cat \(kubectl)/pods-ready.json; fi"
         let o = try lab.failback(["observe", "pods", "--until", "not_ready=0", "--every", "100ms", "--timeout", "20s", "--", "sh", "-c", script])
         #expect(o.status == 0)

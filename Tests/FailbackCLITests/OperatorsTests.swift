@@ -54,7 +54,9 @@ import Testing
         // Kim, who has joined none and recorded nothing, must now say which.
         let ambiguous = try kim.failback(["note", "which?"])
         #expect(ambiguous.status == 65 && ambiguous.stdout == "")
-        #expect(ambiguous.stderr == "failback: error: 2 drills are open (\(first), \(second)) and you have joined none: 'failback drill join ID', or pass --drill ID: nothing appended\n")
+        #expect(
+            ambiguous.stderr
+                == "failback: error: 2 drills are open (\(first), \(second)) and you have joined none: 'failback drill join ID', or pass --drill ID: nothing appended\n")
         // $FAILBACK_DRILL names one for a shell.
         #expect(try kim.failback(["note", "via the environment", "--json"], env: ["FAILBACK_DRILL": second]).stdout.contains("\"drill_id\":\"\(second)\""))
         // Joining while $FAILBACK_DRILL names another drill says which one commands will follow.
@@ -87,7 +89,10 @@ import Testing
         let count = try lab.eventCount
         let closed = try sam.failback(["note", "too late"])
         #expect(closed.status == 65)
-        #expect(closed.stderr == "failback: error: your current drill \(first) (joined on this machine) is closed: join an open one ('failback drill list', then 'failback drill join ID') or pass --drill ID: nothing appended\n")
+        #expect(
+            closed.stderr
+                == "failback: error: your current drill \(first) (joined on this machine) is closed: join an open one ('failback drill list', then 'failback drill join ID') or pass --drill ID: nothing appended\n"
+        )
         #expect(try lab.eventCount == count)
         let rejoin = try sam.failback(["drill", "join", first])
         #expect(rejoin.status == 65 && rejoin.stderr == "failback: error: drill \(first) is closed: nothing appended\n")

@@ -75,7 +75,9 @@ import Glibc
             } else {
                 stopped += 1
             }
-            let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix("ours.sqlite") && !$0.hasPrefix("singles.sqlite") && !($0.hasPrefix("b") && $0.hasSuffix(".tar.gz")) }
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+                !$0.hasPrefix("ours.sqlite") && !$0.hasPrefix("singles.sqlite") && !($0.hasPrefix("b") && $0.hasSuffix(".tar.gz"))
+            }
             #expect(left.isEmpty, "attempt \(attempt): \(left)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") || $0.contains("spool") }.isEmpty)
         }

@@ -39,7 +39,8 @@ import Glibc
         #expect(initialized.status == 0)
         #expect(initialized.stdout == "initialized empty store at \(plain.replacingOccurrences(of: "postgres@", with: "postgres:[REDACTED]@"))\n")
         #expect(try failback(url, ["init"]).stdout.hasSuffix("already exists; left as it is\n"))
-        let drill = try failback(url, ["drill", "start", "--runbook", "rollback-teei", "--option", "B", "--operator", "dana"]).stdout
+        let drill =
+            try failback(url, ["drill", "start", "--runbook", "rollback-teei", "--option", "B", "--operator", "dana"]).stdout
             .split(separator: "\n").last.map(String.init) ?? ""
         #expect(drill.hasPrefix("drill-"))
         try #require(failback(url, ["phase", "start", "b-configure-us-standby", "--override", "--reason", "test"]).status == 0)
@@ -73,7 +74,8 @@ import Glibc
         #expect(try failback(url, ["init"]).status == 0)
         let (starter, out) = try startWriter(["--store", url, "--count", "0", "--writer", "starter"])
         starter.waitUntilExit()
-        let drill = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let drill =
+            String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .split(separator: "\n").first.map { String($0.dropFirst(6)) } ?? ""
         let writers = 8, each = 1000
         let procs = try (0..<writers).map { w in try startWriter(["--store", url, "--drill", drill, "--count", "\(each)", "--batch", "10", "--writer", "w\(w)"]) }
@@ -234,7 +236,10 @@ import Glibc
         #expect(held > 0 && held < total, "the copy was not caught mid-way (\(held) of \(total) events)")
         let again = try run("failback", ["store", "copy", lab.store, resumed])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout == "copied \(lab.store) to \(resumed) (\(total) events in 2 drills): \(total - held) appended, resuming after the \(held) already there; both verified, the copy's index identical to the source's\n")
+        #expect(
+            again.stdout
+                == "copied \(lab.store) to \(resumed) (\(total) events in 2 drills): \(total - held) appended, resuming after the \(held) already there; both verified, the copy's index identical to the source's\n"
+        )
         #expect(try run("failback", ["verify", "--store", resumed]).stdout == verified[0].stdout)
 
         // A target holding other events: refused, left as it was.
@@ -243,9 +248,13 @@ import Glibc
         _ = try other.startDrill("rollback-teei")
         let refused = try run("failback", ["store", "copy", lab.store, other.store])
         #expect(refused.status == 65 && refused.stdout == "")
-        #expect(refused.stderr.hasPrefix("failback: error: store \(other.store) is not a copy of \(lab.store): drill ") && refused.stderr.hasSuffix(" is not in the source (as the copy began); nothing copied\n"))
+        #expect(
+            refused.stderr.hasPrefix("failback: error: store \(other.store) is not a copy of \(lab.store): drill ")
+                && refused.stderr.hasSuffix(" is not in the source (as the copy began); nothing copied\n"))
         // A damaged source: refused, exit 1, nothing created.
-        _ = try lab.sqlite("DROP TRIGGER events_refuse_update; UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'eu-central-1', 'eu-central-9') AS BLOB) WHERE type = 'ReplicationLagSampled' AND drill_id = '\(first)';")
+        _ = try lab.sqlite(
+            "DROP TRIGGER events_refuse_update; UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'eu-central-1', 'eu-central-9') AS BLOB) WHERE type = 'ReplicationLagSampled' AND drill_id = '\(first)';"
+        )
         let damaged = try run("failback", ["store", "copy", lab.store, "\(lab.dir)/never.sqlite"])
         #expect(damaged.status == 1 && damaged.stdout == "")
         #expect(damaged.stderr.hasPrefix("failback: error: the source, \(lab.store), does not verify: drill \(first): chain BROKEN at seq "))
@@ -272,7 +281,11 @@ import Glibc
             #expect(inserted.status != 0 && inserted.stderr.contains("an insert may only add an event after the last"), "\(sql): \(inserted.stderr)")
         }
         #expect(try psql(url, "UPDATE failback.drills SET started_at = '1999-01-01T00:00:00.000Z'").stderr.contains("heads only move forward"))
-        #expect(try psql(url, "ALTER TABLE failback.events DISABLE TRIGGER USER; UPDATE failback.events SET canonical = overlay(canonical PLACING '\\x35'::bytea FROM position('\\x34'::bytea IN canonical) FOR 1) WHERE seq = 4").status == 0)
+        #expect(
+            try psql(
+                url,
+                "ALTER TABLE failback.events DISABLE TRIGGER USER; UPDATE failback.events SET canonical = overlay(canonical PLACING '\\x35'::bytea FROM position('\\x34'::bytea IN canonical) FOR 1) WHERE seq = 4"
+            ).status == 0)
         let verify = try failback(url, ["verify"])
         #expect(verify.status == 1)
         #expect(verify.stdout.contains("chain BROKEN at seq 4"), "\(verify.stdout)")

@@ -86,8 +86,9 @@ import FailbackTestSupport
             #expect(recorded.count == Self.cases.count, "\(Self.ways[w]): \(recorded.count) events")
             for (index, event) in recorded.enumerated() where index < Self.cases.count {
                 let kinds = (event["redactions"] as? [[String: String]] ?? []).compactMap { $0["kind"] }
-                #expect(kinds.contains(Self.cases[index].kind) || (Self.ways[w] == "exec-argv" && !kinds.isEmpty),
-                        "\(Self.ways[w]) \(index) \(Self.cases[index].kind): \(kinds)")
+                #expect(
+                    kinds.contains(Self.cases[index].kind) || (Self.ways[w] == "exec-argv" && !kinds.isEmpty),
+                    "\(Self.ways[w]) \(index) \(Self.cases[index].kind): \(kinds)")
             }
         }
         // Everything written from the store.

@@ -79,7 +79,10 @@ import Testing
         // An argv, as exec records it; a secret it names is found again in the rest.
         o = try lab.failback(["redact", "test", "--json", "--", "sh", "-c", "redis-cli -a Rds9pass PING && echo Rds9pass"])
         #expect(o.status == 0)
-        #expect(o.stdout == #"{"argv":["sh","-c","redis-cli -a [REDACTED:redis_password] PING && echo [REDACTED:learned_secret]"],"redactions":[{"count":1,"kind":"redis_password"},{"count":1,"kind":"learned_secret"}]}"# + "\n")
+        #expect(
+            o.stdout
+                == #"{"argv":["sh","-c","redis-cli -a [REDACTED:redis_password] PING && echo [REDACTED:learned_secret]"],"redactions":[{"count":1,"kind":"redis_password"},{"count":1,"kind":"learned_secret"}]}"#
+                + "\n")
         // Configured rules apply; input is bounded; one input only.
         try #"{"redaction": {"patterns": [{"kind": "ticket_secret", "regex": "TS-[0-9]{4}"}]}, "limits": {"max_payload_bytes": 256}}"#
             .write(toFile: "\(lab.dir)/config.json", atomically: true, encoding: .utf8)

@@ -50,7 +50,8 @@ import Testing
         // --json: one object per event; --from/--until by number.
         let json = try lab.expectSuccess(["replay", "--json", "--from", "2", "--until", "4"]).stdout.split(separator: "\n")
         #expect(try json.map { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["drill_seq"] as? Int } == [2, 3, 4])
-        #expect(try lab.expectSuccess(["replay", "--drill", drill, "--until", "1"]).stdout.hasSuffix("drill as of event #1 of \(try lab.eventCount): running · no failed checks\n"))
+        #expect(
+            try lab.expectSuccess(["replay", "--drill", drill, "--until", "1"]).stdout.hasSuffix("drill as of event #1 of \(try lab.eventCount): running · no failed checks\n"))
     }
 
     func lastEventTime(_ lab: Lab) throws -> String {

@@ -25,11 +25,16 @@ import Testing
         let json = try run("failback", ["runbook", "show", "--json", repositoryRoot.appendingPathComponent(path).path])
         #expect(json.status == 0)
         try json.stdout.write(toFile: "\(dir)/rb.json", atomically: true, encoding: .utf8)
-        let check = try run(tool("python3"), ["-c", """
-            import json, sys, jsonschema
-            schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
-            jsonschema.validators.validator_for(schema)(schema).validate(doc); print("ok")
-            """, repositoryRoot.appendingPathComponent("schemas/runbook.schema.json").path, "\(dir)/rb.json"])
+        let check = try run(
+            tool("python3"),
+            [
+                "-c",
+                """
+                import json, sys, jsonschema
+                schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
+                jsonschema.validators.validator_for(schema)(schema).validate(doc); print("ok")
+                """, repositoryRoot.appendingPathComponent("schemas/runbook.schema.json").path, "\(dir)/rb.json",
+            ])
         #expect(check.stdout == "ok\n", "\(check.stderr)")
     }
 

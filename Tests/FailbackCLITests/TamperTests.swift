@@ -18,10 +18,12 @@ import Testing
     /// A reading command shows a tampered drill only with a warning: one line on standard error,
     /// and a banner in the report (Markdown, HTML, JSON, JUnit); an intact drill has neither.
     @Test func readingCommandsWarnOfABrokenChain() throws {
-        let (lab, verify) = try tamperedStore(Self.dropTriggers + "UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '\"lag_seconds\":3', '\"lag_seconds\":0.3') AS BLOB) WHERE drill_seq = 4;")
+        let (lab, verify) = try tamperedStore(
+            Self.dropTriggers + "UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '\"lag_seconds\":3', '\"lag_seconds\":0.3') AS BLOB) WHERE drill_seq = 4;")
         #expect(verify.status == 1)
         let drill = try lab.failback(["drill", "list", "--json"]).stdout.components(separatedBy: "\"drill_id\":\"")[1].prefix { $0 != "\"" }
-        let broken = "chain BROKEN at seq 4 (drill event #4): stored hash does not match SHA-256(previous hash || canonical bytes): the event was altered: this is not evidence (run 'failback verify')"
+        let broken =
+            "chain BROKEN at seq 4 (drill event #4): stored hash does not match SHA-256(previous hash || canonical bytes): the event was altered: this is not evidence (run 'failback verify')"
         let warning = "failback: warning: drill \(drill): \(broken)\n"
         for command in [["status"], ["report"], ["replay"], ["compare", String(drill), String(drill)]] {
             let o = try lab.failback(command)
@@ -58,14 +60,18 @@ import Testing
     /// event named, and no bundle (nor a part of one) is left.
     @Test(arguments: [
         ("UPDATE events SET canonical = CAST(substr(canonical, 1, 40) AS BLOB) WHERE seq = 5;", "stored event at seq 5 is not readable"),
-        (#"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '{"actor"', '{'||char(10)||'"actor"') AS BLOB) WHERE seq = 6;"#,
-         "stored event at seq 6 holds a line break"),
+        (
+            #"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '{"actor"', '{'||char(10)||'"actor"') AS BLOB) WHERE seq = 6;"#,
+            "stored event at seq 6 holds a line break"
+        ),
         // The size an export writes in the tar header before the events, kept in the drills index.
         ("UPDATE drills SET canonical_bytes = canonical_bytes - 1;", "the store's index records"),
         ("UPDATE drills SET canonical_bytes = canonical_bytes + 1;", "the store's index records"),
         // A damaged value quoted by the error, with a line break in it: still one line.
-        (#"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '"recorded_at":"', '"recorded_at":"\n') AS BLOB) WHERE seq = 5; UPDATE drills SET canonical_bytes = canonical_bytes + 2;"#,
-         #"stored event at seq 5 is not readable: recorded_at "\n"#),
+        (
+            #"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '"recorded_at":"', '"recorded_at":"\n') AS BLOB) WHERE seq = 5; UPDATE drills SET canonical_bytes = canonical_bytes + 2;"#,
+            #"stored event at seq 5 is not readable: recorded_at "\n"#
+        ),
         // A hash cut short would shift every hash after it in the export's batch (this crashed it).
         ("UPDATE events SET hash = substr(hash, 1, 31) WHERE seq = 4;", "stored event at seq 4 has a hash of 31 bytes"),
     ])
@@ -94,9 +100,11 @@ import Testing
         #expect(try lab.failback(["exec", "--", "sh", "-c", "echo done"]).status == 0)
         try lab.expectSuccess(["note", "halfway"])
         try lab.expectSuccess(["issue", "add", "slow DNS", "--severity", "low"])
-        let fuzz = try python("fuzz-store.py", [
-            "--failback", buildDirectory.appendingPathComponent("failback").path, "--store", lab.store, "--iterations", "60", "--seed", "2026",
-        ])
+        let fuzz = try python(
+            "fuzz-store.py",
+            [
+                "--failback", buildDirectory.appendingPathComponent("failback").path, "--store", lab.store, "--iterations", "60", "--seed", "2026",
+            ])
         #expect(fuzz.status == 0 && fuzz.stdout.contains("60 damaged stores: 0 problems"), "\(fuzz.stdout)\(fuzz.stderr)")
     }
 
@@ -214,10 +222,11 @@ import Testing
     }
 
     @Test func aRewoundHeadIsCaught() throws {
-        let lab = try tampered(Self.dropAll + """
-             UPDATE drills SET event_count = 6, head_seq = 6, head_hash = (SELECT hash FROM events WHERE seq = 6),
-                canonical_bytes = (SELECT sum(length(canonical)) FROM events WHERE seq <= 6);
-            """)
+        let lab = try tampered(
+            Self.dropAll + """
+                 UPDATE drills SET event_count = 6, head_seq = 6, head_hash = (SELECT hash FROM events WHERE seq = 6),
+                    canonical_bytes = (SELECT sum(length(canonical)) FROM events WHERE seq <= 6);
+                """)
         let drill = try lab.events()[0]["drill_id"] as! String
         try expectBroken(lab, "drill \(drill): chain BROKEN at end of chain: the drill's index records 6 events but the store holds its event #10: the index was rewound")
         let one = try lab.failback(["verify", "--drill", drill])
@@ -227,7 +236,8 @@ import Testing
     @Test func eventsOfADrillWhoseIndexRowWasDeletedAreCaught() throws {
         let lab = try tampered(Self.dropAll + " DELETE FROM drills;")
         let drill = try lab.sqlite("SELECT DISTINCT drill_id FROM events").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try expectBroken(lab, "store: chain BROKEN at seq 1 (drill event #1): the event belongs to drill \(drill), which the store's index does not list (its index row was deleted)")
+        try expectBroken(
+            lab, "store: chain BROKEN at seq 1 (drill event #1): the event belongs to drill \(drill), which the store's index does not list (its index row was deleted)")
     }
 
     @Test(arguments: [
@@ -273,7 +283,10 @@ import Testing
         for args in [["verify"], ["status"], ["note", "x"]] {
             let o = try lab.failback(args)
             #expect(o.status == 65, "\(args)")
-            #expect(o.stderr == "failback: error: \(lab.store) is an inconsistent failback store: user_version says format 2 but its tables are of another format (with drills.canonical_bytes, with events.leaf_hash); nothing read or changed\n", "\(o.stderr)")
+            #expect(
+                o.stderr
+                    == "failback: error: \(lab.store) is an inconsistent failback store: user_version says format 2 but its tables are of another format (with drills.canonical_bytes, with events.leaf_hash); nothing read or changed\n",
+                "\(o.stderr)")
         }
         #expect(try lab.rawStoreBytes() == before)
     }

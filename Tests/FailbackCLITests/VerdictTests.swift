@@ -44,19 +44,30 @@ import Testing
     @Test func aSuccessfulFailbackWithEveryMetricFromTheLog() throws {
         let lab = try Lab()
         _ = try lab.startDrill(Self.runbook)
-        try refused(lab, ["phase", "start", "prepare"],
-            "phase prepare is gated: question main-healthy unanswered (failback decide main-healthy yes|no); question comms-sent unanswered (failback decide comms-sent yes|no); approval by incident-commander: 0 of 1 (failback approve --by NAME --role incident-commander); approval by change-manager: 0 of 1 (failback approve --by NAME --role change-manager); no option chosen: the flowchart waits for main-up (failback decide main-up yes|no) (or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["phase", "start", "prepare"],
+            "phase prepare is gated: question main-healthy unanswered (failback decide main-healthy yes|no); question comms-sent unanswered (failback decide comms-sent yes|no); approval by incident-commander: 0 of 1 (failback approve --by NAME --role incident-commander); approval by change-manager: 0 of 1 (failback approve --by NAME --role change-manager); no option chosen: the flowchart waits for main-up (failback decide main-up yes|no) (or pass --override --reason TEXT): nothing appended"
+        )
         try answersAndApprovals(lab)
         #expect(try status(lab)["option"] as? String == "promote")
         #expect(try status(lab)["blockers"] as? [String] == [])
         // Order: the runbook's, or after:; another option's phase is not this drill's.
-        try refused(lab, ["phase", "start", "verify-main"], "phase verify-main is gated: phase promote-main not completed (it comes before verify-main) (or pass --override --reason TEXT): nothing appended")
-        try refused(lab, ["phase", "start", "promote-main"], "phase promote-main is gated: phase prepare not completed (it comes before promote-main) (or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["phase", "start", "verify-main"],
+            "phase verify-main is gated: phase promote-main not completed (it comes before verify-main) (or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["phase", "start", "promote-main"],
+            "phase promote-main is gated: phase prepare not completed (it comes before promote-main) (or pass --override --reason TEXT): nothing appended")
         try refused(lab, ["phase", "start", "rebuild-main"], "phase rebuild-main belongs to option rebuild; this drill follows option promote: nothing appended")
         try lab.expectSuccess(["phase", "start", "prepare"])
-        try refused(lab, ["step", "start", "freeze-writes"], "step freeze-writes is gated: step snapshot-search not done (it comes before freeze-writes) (or pass --override --reason TEXT): nothing appended")
-        try refused(lab, ["step", "done", "freeze-writes"], "step freeze-writes is gated: step snapshot-search not done (it comes before freeze-writes) (or pass --override --reason TEXT): nothing appended")
-        try refused(lab, ["phase", "complete", "prepare"], "phase prepare has steps not recorded: snapshot-search, freeze-writes (failback step done|skip|fail STEP): nothing appended")
+        try refused(
+            lab, ["step", "start", "freeze-writes"],
+            "step freeze-writes is gated: step snapshot-search not done (it comes before freeze-writes) (or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["step", "done", "freeze-writes"],
+            "step freeze-writes is gated: step snapshot-search not done (it comes before freeze-writes) (or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["phase", "complete", "prepare"], "phase prepare has steps not recorded: snapshot-search, freeze-writes (failback step done|skip|fail STEP): nothing appended")
         try refused(lab, ["step", "start", "promote-queue"], "step promote-queue belongs to phase promote-main, which is not started: nothing appended")
         try lab.expectSuccess(["step", "start", "snapshot-search"])
         try refused(lab, ["step", "start", "snapshot-search"], "step snapshot-search was already started at \(try status(lab)["last_event_at"] as! String): nothing appended")
@@ -89,7 +100,8 @@ import Testing
         try lab.expectSuccess(["record", "lag", "--seconds", "40", "--source", "main-east", "--target", "dr-west"])
         try lab.expectSuccess(["step", "done", "open-writes"])
         try lab.expectSuccess(["phase", "complete", "cutover"])
-        try refused(lab, ["drill", "complete", "--outcome", "success"],
+        try refused(
+            lab, ["drill", "complete", "--outcome", "success"],
             "the drill does not support success: step smoke-test not done (complete it without --outcome, or pass --override --reason TEXT): nothing appended")
         try lab.expectSuccess(["step", "done", "smoke-test"])
         let done = try lab.expectSuccess(["drill", "complete"])
@@ -137,10 +149,14 @@ import Testing
         // Roles compare without case or punctuation; one person counts once.
         try lab.expectSuccess(["approve", "--by", "Ana", "--role", "Incident Commander"])
         try lab.expectSuccess(["approve", "--by", "ana", "--role", "incident_commander"])
-        try refused(lab, ["phase", "start", "prepare"], "phase prepare is gated: approval by change-manager: 0 of 1 (failback approve --by NAME --role change-manager) (or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["phase", "start", "prepare"],
+            "phase prepare is gated: approval by change-manager: 0 of 1 (failback approve --by NAME --role change-manager) (or pass --override --reason TEXT): nothing appended")
         try lab.expectSuccess(["decline", "--by", "Cy", "--role", "change-manager", "--reason", "ticket not signed"])
-        try refused(lab, ["phase", "start", "prepare"],
-            "phase prepare is gated: declined by Cy (change-manager): ticket not signed; approvals before it no longer count; approval by incident-commander: 0 of 1 (failback approve --by NAME --role incident-commander); approval by change-manager: 0 of 1 (failback approve --by NAME --role change-manager) (or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["phase", "start", "prepare"],
+            "phase prepare is gated: declined by Cy (change-manager): ticket not signed; approvals before it no longer count; approval by incident-commander: 0 of 1 (failback approve --by NAME --role incident-commander); approval by change-manager: 0 of 1 (failback approve --by NAME --role change-manager) (or pass --override --reason TEXT): nothing appended"
+        )
         try lab.expectSuccess(["approve", "--by", "Ana", "--role", "incident-commander"])
         try lab.expectSuccess(["approve", "--by", "Cy", "--role", "change-manager"])
         #expect(try status(lab)["blockers"] as? [String] == [])
@@ -159,10 +175,14 @@ import Testing
         let lab = try Lab()
         _ = try lab.startDrill(Self.runbook)
         try lab.expectSuccess(["decide", "main-up", "no"])
-        try refused(lab, ["phase", "start", "prepare"],
-            "phase prepare is gated: question main-healthy unanswered (failback decide main-healthy yes|no); question comms-sent unanswered (failback decide comms-sent yes|no); approval by incident-commander: 0 of 1 (failback approve --by NAME --role incident-commander); approval by change-manager: 0 of 1 (failback approve --by NAME --role change-manager); the flowchart says: Wait until main-east is healthy; no option chosen (or pass --override --reason TEXT): nothing appended")
-        try refused(lab, ["drill", "complete", "--outcome", "success"],
-            "the drill does not support success: the flowchart says: Wait until main-east is healthy (main-up: no) (complete it without --outcome, or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["phase", "start", "prepare"],
+            "phase prepare is gated: question main-healthy unanswered (failback decide main-healthy yes|no); question comms-sent unanswered (failback decide comms-sent yes|no); approval by incident-commander: 0 of 1 (failback approve --by NAME --role incident-commander); approval by change-manager: 0 of 1 (failback approve --by NAME --role change-manager); the flowchart says: Wait until main-east is healthy; no option chosen (or pass --override --reason TEXT): nothing appended"
+        )
+        try refused(
+            lab, ["drill", "complete", "--outcome", "success"],
+            "the drill does not support success: the flowchart says: Wait until main-east is healthy (main-up: no) (complete it without --outcome, or pass --override --reason TEXT): nothing appended"
+        )
         let done = try lab.expectSuccess(["drill", "complete"])
         #expect(done.stdout.contains("\tdrill completed: no-go — the flowchart says: Wait until main-east is healthy (main-up: no)\t"))
         let s = try status(lab)
@@ -220,14 +240,19 @@ import Testing
         try runToTheCutover(lab)
         try lab.expectSuccess(["record", "dns", "--name", "edge.example", "--resolver", "127.0.0.1:53", "--expect", "10.2.0.1", "--answer", "10.2.0.1"])
         try lab.expectSuccess(["drill", "abort", "--reason", "search replicas lost shards"])
-        try refused(lab, ["step", "done", "open-writes"], "the drill was aborted (search replicas lost shards); only the abort procedure's steps can be recorded: nothing appended")
-        try refused(lab, ["phase", "complete", "cutover"], "the drill was aborted (search replicas lost shards); only the abort procedure's steps can be recorded: nothing appended")
-        try refused(lab, ["step", "done", "writes-back"], "step writes-back is gated: step dns-back not done (it comes before writes-back) (or pass --override --reason TEXT): nothing appended")
+        try refused(
+            lab, ["step", "done", "open-writes"], "the drill was aborted (search replicas lost shards); only the abort procedure's steps can be recorded: nothing appended")
+        try refused(
+            lab, ["phase", "complete", "cutover"], "the drill was aborted (search replicas lost shards); only the abort procedure's steps can be recorded: nothing appended")
+        try refused(
+            lab, ["step", "done", "writes-back"],
+            "step writes-back is gated: step dns-back not done (it comes before writes-back) (or pass --override --reason TEXT): nothing appended")
         try lab.expectSuccess(["step", "done", "dns-back"])
         // The answer that confirms the revert is no propagation.
         try lab.expectSuccess(["record", "dns", "--name", "edge.example", "--resolver", "127.0.0.1:53", "--expect", "10.1.0.1", "--answer", "10.1.0.1"])
         try lab.expectSuccess(["step", "done", "writes-back"])
-        try refused(lab, ["drill", "complete", "--outcome", "success", "--override", "--reason", "x"],
+        try refused(
+            lab, ["drill", "complete", "--outcome", "success", "--override", "--reason", "x"],
             "the drill was aborted (search replicas lost shards); it cannot complete with success: nothing appended")
         try lab.expectSuccess(["drill", "complete"])
         let s = try status(lab)
@@ -263,7 +288,10 @@ import Testing
         try lab.expectSuccess(["phase", "complete", "prepare"])
         let done = try lab.expectSuccess(["drill", "complete"])
         let stoppedAt = try lab.events().first { ($0["payload"] as? [String: Any])?["step"] as? String == "freeze-writes" }?["recorded_at"] as! String
-        #expect(done.stdout.contains("drill completed: failed — phase promote-main not started; phase verify-main not started; phase cutover not started; step promote-queue not done; step promote-search not done; step check-queue-depth not done; step switch-dns not done; step open-writes not done; step smoke-test not done; writes stopped at \(stoppedAt) never resumed\t"))
+        #expect(
+            done.stdout.contains(
+                "drill completed: failed — phase promote-main not started; phase verify-main not started; phase cutover not started; step promote-queue not done; step promote-search not done; step check-queue-depth not done; step switch-dns not done; step open-writes not done; step smoke-test not done; writes stopped at \(stoppedAt) never resumed\t"
+            ))
         let m = try status(lab)["metrics"] as! [String: Any]
         #expect(m["rto_met"] as? Bool == false && m["writes_never_resumed"] as? Bool == true && m["rto_seconds"] == nil)
         #expect(try lab.expectSuccess(["status"]).stdout.contains("RTO MISSED: writes stopped at \(stoppedAt) and never resumed"))
@@ -277,7 +305,9 @@ import Testing
         try lab.expectSuccess(["step", "skip", "snapshot-search", "--reason", "tabletop"])
         try lab.expectSuccess(["step", "skip", "freeze-writes", "--reason", "tabletop"])
         try lab.expectSuccess(["phase", "complete", "prepare"])
-        try refused(lab, ["drill", "complete", "--outcome", "no-go"], "phases have started: a drill that went is not no-go; abort it (failback drill abort --reason TEXT): nothing appended")
+        try refused(
+            lab, ["drill", "complete", "--outcome", "no-go"], "phases have started: a drill that went is not no-go; abort it (failback drill abort --reason TEXT): nothing appended"
+        )
         try refused(lab, ["drill", "complete", "--outcome", "aborted"], "the drill was not aborted (failback drill abort --reason TEXT first): nothing appended")
         try refused(lab, ["drill", "complete", "--override", "--reason", "x"], "--override goes with --outcome", status: 64)
         try lab.expectSuccess(["drill", "complete", "--outcome", "success", "--override", "--reason", "tabletop exercise: procedure walked, not run"])
@@ -297,23 +327,28 @@ import Testing
         try refused(lab, ["decide", "lag-ok", "yes"], "question lag-ok was answered no; to change the answer pass --revise --reason TEXT: nothing appended")
         try refused(lab, ["decide", "main-up", "yes", "--revise"], "--revise needs --reason TEXT", status: 64)
         let revised = try lab.expectSuccess(["decide", "lag-ok", "yes", "--revise", "--reason", "lag measured again: 4s"])
-        #expect(revised.stdout.split(separator: "\n").map { $0.split(separator: "\t")[4] } == [
-            "lag-ok: yes (REVISED: lag measured again: 4s)", "option promote chosen by the flowchart (main-up: yes → lag-ok: yes)",
-        ])
+        #expect(
+            revised.stdout.split(separator: "\n").map { $0.split(separator: "\t")[4] } == [
+                "lag-ok: yes (REVISED: lag measured again: 4s)", "option promote chosen by the flowchart (main-up: yes → lag-ok: yes)",
+            ])
         let s = try status(lab)
         #expect(s["option"] as? String == "promote" && s["blockers"] as? [String] == [])
         try lab.expectSuccess(["phase", "start", "prepare"])
-        try refused(lab, ["decide", "lag-ok", "no", "--revise", "--reason", "worse again"],
-            "decisions are made before the first phase starts (phase prepare has started); to change course, abort the drill (failback drill abort --reason TEXT): nothing appended")
+        try refused(
+            lab, ["decide", "lag-ok", "no", "--revise", "--reason", "worse again"],
+            "decisions are made before the first phase starts (phase prepare has started); to change course, abort the drill (failback drill abort --reason TEXT): nothing appended"
+        )
         try lab.expectValidAgainstSchemas()
     }
 
     @Test func samplingFasterThanATenthOfASecondIsRefused() throws {
         let lab = try Lab()
         _ = try lab.startDrill(Self.runbook)
-        try refused(lab, ["observe", "dns", "edge.example", "--server", "127.0.0.1:9", "--until", "pass", "--every", "0s", "--timeout", "2s"],
+        try refused(
+            lab, ["observe", "dns", "edge.example", "--server", "127.0.0.1:9", "--until", "pass", "--every", "0s", "--timeout", "2s"],
             "--every must be at least 100ms (got 0s): nothing sampled, nothing appended")
-        try refused(lab, ["observe", "http", "http://127.0.0.1:9/", "--until", "pass", "--every", "50ms"],
+        try refused(
+            lab, ["observe", "http", "http://127.0.0.1:9/", "--until", "pass", "--every", "50ms"],
             "--every must be at least 100ms (got 50ms): nothing sampled, nothing appended")
     }
 }

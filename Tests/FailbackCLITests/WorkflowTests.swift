@@ -31,7 +31,9 @@ import Testing
         try lab.expectSuccess(["step", "done", "check-primary-cluster-health"])
         try lab.expectSuccess(["step", "skip", "verify-minio-sync", "--reason", "no MinIO in the lab"])
         try lab.expectSuccess(["step", "fail", "verify-primary-redis", "--reason", "PING timed out"])
-        for step in ["verify-primary-nodes-ready", "check-primary-storage", "verify-primary-postgresql", "check-replication-possible", "check-replication-lag", "ensure-dr-data-synced"] {
+        for step in [
+            "verify-primary-nodes-ready", "check-primary-storage", "verify-primary-postgresql", "check-replication-possible", "check-replication-lag", "ensure-dr-data-synced",
+        ] {
             try lab.expectSuccess(["step", "skip", step, "--reason", "not in this lab"])
         }
         try lab.expectSuccess(["phase", "complete", "pre-failback-checks"])
@@ -49,12 +51,13 @@ import Testing
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let types = summary?["types"] as? [String: Int] ?? [:]
-        #expect(Set(types.keys) == [
-            "DrillStarted", "ReplicationLagSampled", "RowCountSampled", "DNSAnswerObserved", "PodStatesObserved",
-            "HealthCheckObserved", "NoteAdded", "IssueRaised", "PhaseStarted", "PhaseCompleted", "StepCompleted", "StepSkipped",
-            "StepFailed", "DrillAborted", "DrillCompleted", "ChecklistItemVerified", "ApprovalGranted", "GateOverridden", "StepStarted", "ApprovalDeclined",
-            "CommandExecuted", "CommandFailedToStart", "WaitConcluded", "RowCountsCompared", "RecoveryStateObserved", "RedisReplicationObserved",
-        ])
+        #expect(
+            Set(types.keys) == [
+                "DrillStarted", "ReplicationLagSampled", "RowCountSampled", "DNSAnswerObserved", "PodStatesObserved",
+                "HealthCheckObserved", "NoteAdded", "IssueRaised", "PhaseStarted", "PhaseCompleted", "StepCompleted", "StepSkipped",
+                "StepFailed", "DrillAborted", "DrillCompleted", "ChecklistItemVerified", "ApprovalGranted", "GateOverridden", "StepStarted", "ApprovalDeclined",
+                "CommandExecuted", "CommandFailedToStart", "WaitConcluded", "RowCountsCompared", "RecoveryStateObserved", "RedisReplicationObserved",
+            ])
     }
 
     /// The validator is not vacuous: events that break the schemas are refused.

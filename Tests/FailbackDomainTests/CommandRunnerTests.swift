@@ -36,7 +36,8 @@ import Glibc
         }
         #expect(status == 0 && stdout.kept == Array("url = \"x\"\n".utf8))
         // `true` exits without reading 4 MiB: the write fails (EPIPE), and we are still here.
-        guard case .finished(let exit, _, _, _, _, _) = CommandRunner.run(["true"], captureLimit: 100, live: false, timeout: 5, input: [UInt8](repeating: 0x41, count: 4 << 20)) else {
+        guard case .finished(let exit, _, _, _, _, _) = CommandRunner.run(["true"], captureLimit: 100, live: false, timeout: 5, input: [UInt8](repeating: 0x41, count: 4 << 20))
+        else {
             Issue.record("true did not finish")
             return
         }

@@ -31,10 +31,13 @@ import FailbackDomain
     @Test func answersAreDecodedWithTheirTTLs() throws {
         let q = try DNSMessage.query(id: 7, name: "api.example.com", type: 1)
         let cname: [UInt8] = [3] + Array("www".utf8) + [0xC0, 16]  // www. + pointer to "example.com"
-        let m = try DNSMessage(parsing: response(to: q, answers: [
-            (5, 300, cname), (1, 60, [52, 1, 2, 3]), (28, 60, [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]),
-            (16, 5, [2] + Array("hi".utf8) + [3] + Array("you".utf8)), (15, 5, [0, 10] + [0xC0, 12]), (99, 1, [0xAB, 0xCD]),
-        ]))
+        let m = try DNSMessage(
+            parsing: response(
+                to: q,
+                answers: [
+                    (5, 300, cname), (1, 60, [52, 1, 2, 3]), (28, 60, [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]),
+                    (16, 5, [2] + Array("hi".utf8) + [3] + Array("you".utf8)), (15, 5, [0, 10] + [0xC0, 12]), (99, 1, [0xAB, 0xCD]),
+                ]))
         #expect(m.id == 7 && !m.truncated && m.responseCode == 0)
         #expect(m.answers.map(\.value) == ["www.example.com", "52.1.2.3", "2001:db8::1", "\"hi\" \"you\"", "10 api.example.com", "\\# 2 abcd"])
         #expect(m.answers.map(\.ttl) == [300, 60, 60, 5, 5, 1])

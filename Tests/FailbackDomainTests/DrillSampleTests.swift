@@ -20,8 +20,9 @@ import FailbackLog
         let lag = "ReplicationLagSampled", rows = "RowCountSampled"
         let lagSamples = [
             try! ReplicationLagSampled(lagSeconds: 0.25, source: "dr", target: "primary"),
-            try! ReplicationLagSampled(lagSeconds: 0, source: "dr", target: "primary", method: .senderReplayLag, lagBytes: 8192,
-                                       idle: true, rawLagSeconds: 31.5, replayPaused: false, server: "host=10.0.0.5 password=[REDACTED]"),
+            try! ReplicationLagSampled(
+                lagSeconds: 0, source: "dr", target: "primary", method: .senderReplayLag, lagBytes: 8192,
+                idle: true, rawLagSeconds: 31.5, replayPaused: false, server: "host=10.0.0.5 password=[REDACTED]"),
             try! ReplicationLagSampled(lagSeconds: 1e-3, source: "pg-a", target: "pg-b", method: .standbyReplayTimestamp, replayPaused: true),
             try! ReplicationLagSampled(lagSeconds: nil, source: "dr", target: "primary", error: "connection refused"),
             try! ReplicationLagSampled(lagSeconds: 2, source: "dr", target: "primary", error: "stale"),
@@ -58,8 +59,10 @@ import FailbackLog
         ]
         out += odd.map { line($0.0, $0.1) }
         // An escaped member name (never written by the recorder).
-        out.append(Array(String(decoding: line(rows, ["table": "t", "site": "dr", "count": 1]), as: UTF8.self)
-            .replacingOccurrences(of: #""site""#, with: #""s\u0069te""#).utf8))
+        out.append(
+            Array(
+                String(decoding: line(rows, ["table": "t", "site": "dr", "count": 1]), as: UTF8.self)
+                    .replacingOccurrences(of: #""site""#, with: #""s\u0069te""#).utf8))
         return out
     }
 

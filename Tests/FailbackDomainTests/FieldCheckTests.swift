@@ -21,7 +21,10 @@ import Testing
     }
 
     @Test func dnsNamesHostsAndPorts() {
-        for name in ["api.example.com", "api.example.com.", "_dmarc.example", "x", "a-b.c", String(repeating: "a", count: 63), [63, 63, 63, 61].map { String(repeating: "a", count: $0) }.joined(separator: ".")] {
+        for name in [
+            "api.example.com", "api.example.com.", "_dmarc.example", "x", "a-b.c", String(repeating: "a", count: 63),
+            [63, 63, 63, 61].map { String(repeating: "a", count: $0) }.joined(separator: "."),
+        ] {
             #expect(message { () throws(InvalidInput) in try FieldCheck.dnsName(String(name), "name") } == nil, "\(name)")
         }
         #expect(message { () throws(InvalidInput) in try FieldCheck.dnsName("a..b", "name") } == #"name "a..b" has an empty label (two dots in a row, or a dot at the start)"#)

@@ -5,7 +5,12 @@ import Testing
 /// The lag fold answers as the list of every reading would, in bounded memory.
 @Suite struct LagReadingsTests {
     /// A deterministic generator (SplitMix64), so a failure reproduces.
-    struct Mix { var s: UInt64; mutating func next() -> UInt64 { s &+= 0x9E37_79B9_7F4A_7C15; var z = s; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB; return z ^ (z >> 31) } }
+    struct Mix {
+        var s: UInt64;
+        mutating func next() -> UInt64 {
+            s &+= 0x9E37_79B9_7F4A_7C15; var z = s; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB; return z ^ (z >> 31)
+        }
+    }
 
     @Test(arguments: [1, 2, 3, 4, 5])
     func answersAsTheWholeListWould(seed: UInt64) {

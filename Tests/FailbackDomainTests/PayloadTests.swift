@@ -39,11 +39,14 @@ func tinyRunbook() throws -> LoadedRunbook {
             try DNSAnswerObserved(
                 name: "api", recordType: "A", resolver: "127.0.0.1:53", answers: [.init(value: "1.2.3.4", ttl: 60)], expected: "1.2.3.4",
                 responseCode: "NOERROR", transport: "tcp", latencyMilliseconds: 1.5),
-            try RowCountsCompared(source: "eu", target: "us", tables: [.init(table: "events", sourceCount: 10, targetCount: 8), .init(table: "t", sourceCount: nil, targetCount: nil, error: "no such table")]),
+            try RowCountsCompared(
+                source: "eu", target: "us",
+                tables: [.init(table: "events", sourceCount: 10, targetCount: 8), .init(table: "t", sourceCount: nil, targetCount: nil, error: "no such table")]),
             try RecoveryStateObserved(server: "host=db", inRecovery: false, expected: "primary"),
             try RedisReplicationObserved(
                 server: "redis://127.0.0.1:6379", role: "master", expected: "master", connectedReplicas: 1,
-                replicas: [.init(address: "127.0.0.1:6380", state: "online", offset: 1200), .init(address: "[::1]:6381", state: "?", offset: nil)], replicationOffset: 1214, offsetLagBytes: 14,
+                replicas: [.init(address: "127.0.0.1:6380", state: "online", offset: 1200), .init(address: "[::1]:6381", state: "?", offset: nil)], replicationOffset: 1214,
+                offsetLagBytes: 14,
                 pingMilliseconds: 0.21),
             try RedisReplicationObserved(
                 server: "redis://127.0.0.1:6380", role: "replica", master: "127.0.0.1:6379", masterLinkStatus: "up", connectedReplicas: 0,

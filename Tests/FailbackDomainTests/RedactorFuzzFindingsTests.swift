@@ -42,7 +42,10 @@ import FailbackDomain
     /// FuzzRedactor in CI's smoke run, minimised: a value taken for a placeholder (`%s...`) was
     /// skipped whole, and with it the `TOKEN=c` it held, which the second pass then found.
     @Test func whatAPlaceholderHoldsIsScanned() {
-        for input in ["Bearer I_TOKEN=%sTOKEN=c", "I_TOKEN=%sTOKEN=hunter2", "PASSWORD=<x>API_TOKEN=abc", "KEY=q[REDACTED:]KEY=a", "TOKEN=\"q[REDACTED:]KEY=a\"", "-H\u{1C}TOKEN=\"\0", "KEY=<KEY=p>"] {
+        for input in [
+            "Bearer I_TOKEN=%sTOKEN=c", "I_TOKEN=%sTOKEN=hunter2", "PASSWORD=<x>API_TOKEN=abc", "KEY=q[REDACTED:]KEY=a", "TOKEN=\"q[REDACTED:]KEY=a\"", "-H\u{1C}TOKEN=\"\0",
+            "KEY=<KEY=p>",
+        ] {
             let once = redactor.redact(input)
             let twice = redactor.redact(once.text)
             #expect(twice.text == once.text && twice.kinds.isEmpty, "\(input): \(once.text) -> \(twice.text)")

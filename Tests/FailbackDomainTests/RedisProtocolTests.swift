@@ -64,7 +64,9 @@ import FailbackLog
         limits.reply = 1200
         #expect(throws: InvalidInput.self) { try RESP.parse(bytes("+" + String(repeating: "a", count: 101)), limits: limits) }
         // Whole, in one read, and still over the bound.
-        #expect(throws: InvalidInput.self) { try RESP.parse(bytes("*2\r\n$900\r\n" + String(repeating: "x", count: 900) + "\r\n$900\r\n" + String(repeating: "x", count: 900) + "\r\n"), limits: limits) }
+        #expect(throws: InvalidInput.self) {
+            try RESP.parse(bytes("*2\r\n$900\r\n" + String(repeating: "x", count: 900) + "\r\n$900\r\n" + String(repeating: "x", count: 900) + "\r\n"), limits: limits)
+        }
         #expect(try RESP.parse(bytes("+" + String(repeating: "a", count: 99)), limits: limits) == nil)
         // An array of bulks each within its bound but more than a reply may hold in all.
         let array = "*3\r\n$900\r\n" + String(repeating: "x", count: 900) + "\r\n$900\r\n" + String(repeating: "x", count: 400)
@@ -99,28 +101,32 @@ import FailbackLog
     }
 
     @Test func readsInfoReplicationOfAMasterAndAReplica() {
-        let master = RedisReplicationInfo(bytes("""
-            # Replication\r
-            role:master\r
-            connected_slaves:2\r
-            slave0:ip=127.0.0.1,port=6380,state=online,offset=1200,lag=0\r
-            slave1:ip=::1,port=6381,state=wait_bgsave,offset=0,lag=1\r
-            master_failover_state:no-failover\r
-            master_repl_offset:1214\r
-            \r
-            """))
+        let master = RedisReplicationInfo(
+            bytes(
+                """
+                # Replication\r
+                role:master\r
+                connected_slaves:2\r
+                slave0:ip=127.0.0.1,port=6380,state=online,offset=1200,lag=0\r
+                slave1:ip=::1,port=6381,state=wait_bgsave,offset=0,lag=1\r
+                master_failover_state:no-failover\r
+                master_repl_offset:1214\r
+                \r
+                """))
         #expect(master.role == "master" && master.connectedSlaves == 2 && master.masterReplicationOffset == 1214)
         #expect(master.slaves == [.init(ip: "127.0.0.1", port: 6380, state: "online", offset: 1200), .init(ip: "::1", port: 6381, state: "wait_bgsave", offset: 0)])
-        let replica = RedisReplicationInfo(bytes(
-            "# Replication\r\nrole:slave\r\nmaster_host:10.0.0.7\r\nmaster_port:6379\r\nmaster_link_status:down\r\nslave_repl_offset:77\r\nconnected_slaves:0\r\n"))
+        let replica = RedisReplicationInfo(
+            bytes(
+                "# Replication\r\nrole:slave\r\nmaster_host:10.0.0.7\r\nmaster_port:6379\r\nmaster_link_status:down\r\nslave_repl_offset:77\r\nconnected_slaves:0\r\n"))
         #expect(replica.role == "slave" && replica.masterHost == "10.0.0.7" && replica.masterPort == 6379)
         #expect(replica.masterLinkStatus == "down" && replica.slaveReplicationOffset == 77 && replica.connectedSlaves == 0 && replica.slaves.isEmpty)
     }
 
     @Test func hostileInfoIsReadWithoutTrustingIt() {
-        let info = RedisReplicationInfo(bytes(
-            "role:master\nconnected_slaves:-3\nmaster_repl_offset:99999999999999999999999\nslave0:garbage\nslave1:ip=a,offset=x,port=70000000000\n"
-            + "slaveX:ip=b\nslave:ip=c\n:\n\n\n#role:slave\nmaster_host:\u{1B}[31mred\r\n" + String(repeating: "z", count: 10_000)))
+        let info = RedisReplicationInfo(
+            bytes(
+                "role:master\nconnected_slaves:-3\nmaster_repl_offset:99999999999999999999999\nslave0:garbage\nslave1:ip=a,offset=x,port=70000000000\n"
+                    + "slaveX:ip=b\nslave:ip=c\n:\n\n\n#role:slave\nmaster_host:\u{1B}[31mred\r\n" + String(repeating: "z", count: 10_000)))
         #expect(info.role == "master" && info.connectedSlaves == nil && info.masterReplicationOffset == nil)
         #expect(info.slaves == [.init(ip: "?", port: nil, state: "?", offset: nil), .init(ip: "a", port: nil, state: "?", offset: nil)])
         // Offsets past what an event holds exactly (2^53-1), or negative, are not read: no lag is
@@ -161,8 +167,10 @@ import FailbackLog
     /// Sizes in `--until` conditions, for a measure in bytes.
     @Test func conditionsTakeSizes() throws {
         let names = ["offset_lag": "B", "latency": "ms"]
-        for (text, bytes) in [("offset_lag<1MB", 1_000_000.0), ("offset_lag<1mb", 1_000_000), ("offset_lag<=64KiB", 65_536), ("offset_lag<512", 512),
-                              ("offset_lag<512B", 512), ("offset_lag<2kB", 2000), ("offset_lag<1.5GiB", 1.5 * 1_073_741_824)] {
+        for (text, bytes) in [
+            ("offset_lag<1MB", 1_000_000.0), ("offset_lag<1mb", 1_000_000), ("offset_lag<=64KiB", 65_536), ("offset_lag<512", 512),
+            ("offset_lag<512B", 512), ("offset_lag<2kB", 2000), ("offset_lag<1.5GiB", 1.5 * 1_073_741_824),
+        ] {
             let c = try UntilCondition(text, names: names)
             #expect(c.isMet(passed: false, values: ["offset_lag": bytes - 1]), "\(text)")
             #expect(c.isMet(passed: false, values: ["offset_lag": bytes]) == text.contains("<="), "\(text)")

@@ -36,8 +36,10 @@ func commandLines(ofMarkdown text: String) -> [String] {
 }
 
 @Suite struct RunbookTests {
-    static let shipped = [("runbooks/failback-bud.yaml", "Tests/Fixtures/seeds/failback-bud.md"),
-                          ("runbooks/rollback-teei.yaml", "Tests/Fixtures/seeds/rollback-teei.md")]
+    static let shipped = [
+        ("runbooks/failback-bud.yaml", "Tests/Fixtures/seeds/failback-bud.md"),
+        ("runbooks/rollback-teei.yaml", "Tests/Fixtures/seeds/rollback-teei.md"),
+    ]
 
     /// Every command of each seed document is in its runbook, as written (white space aside).
     @Test(arguments: shipped)
@@ -90,12 +92,18 @@ func commandLines(ofMarkdown text: String) -> [String] {
     @Test(arguments: [
         ("title: Tiny", "titel: Tiny", "rb.yaml:3:8: titel: unknown member \"titel\" (expected one of: approvals, audience, checklist,"),
         ("version: \"1\"", "version: 1.0", "rb.yaml:4:10: version: expected text; write it in quotes (\"...\") so YAML keeps it as written"),
-        ("{id: s2, title: Resume writes, writes: resume}", "{id: s2, title: Resume writes, writes: resum}", "rb.yaml:11:48: phases[0].steps[1].writes: must be \"stop\" or \"resume\", not \"resum\""),
+        (
+            "{id: s2, title: Resume writes, writes: resume}", "{id: s2, title: Resume writes, writes: resum}",
+            "rb.yaml:11:48: phases[0].steps[1].writes: must be \"stop\" or \"resume\", not \"resum\""
+        ),
         ("{id: s2, title: Resume writes, writes: resume}", "{id: s1, title: Resume writes}", "rb.yaml:11:14: phases[0].steps[1].id: duplicate step id \"s1\""),
         ("    title: One", "    title: One\n    option: B", "rb.yaml:9:13: phases[0].option: names option \"B\", which the runbook does not define"),
         ("format: failback-runbook/1", "format: failback-runbook/9", "rb.yaml:1:9: format: unknown format \"failback-runbook/9\" (this version reads failback-runbook/1)"),
         ("id: tiny", "id: tiny one", "rb.yaml:2:5: id: \"tiny one\" is not an id (use letters, digits, '-', '_' and '.')"),
-        ("commands: [echo stop]", "commands: [{run: echo stop, expext: ok}]", "rb.yaml:10:88: phases[0].steps[0].commands[0].expext: unknown member \"expext\" (expected one of: expect, run)"),
+        (
+            "commands: [echo stop]", "commands: [{run: echo stop, expext: ok}]",
+            "rb.yaml:10:88: phases[0].steps[0].commands[0].expext: unknown member \"expext\" (expected one of: expect, run)"
+        ),
     ])
     func namesMistakesWithTheirPlace(find: String, replace: String, expected: String) {
         #expect(Self.minimal.contains(find))
@@ -104,17 +112,23 @@ func commandLines(ofMarkdown text: String) -> [String] {
     }
 
     @Test func checksTheFlowchart() {
-        let base = Self.minimal + """
+        let base =
+            Self.minimal + """
 
-            flowchart:
-              start: healthy
-              nodes:
-                - {id: healthy, question: Healthy?, yes: {option: A}, no: {outcome: wait, text: Wait}}
-            """
+                flowchart:
+                  start: healthy
+                  nodes:
+                    - {id: healthy, question: Healthy?, yes: {option: A}, no: {outcome: wait, text: Wait}}
+                """
         #expect(loadError(base) == nil)
-        #expect(loadError(base.replacingOccurrences(of: "{option: A}", with: "{option: Z}"))?.hasSuffix("flowchart.nodes[0].yes.option: names option \"Z\", which the runbook does not define") == true)
+        #expect(
+            loadError(base.replacingOccurrences(of: "{option: A}", with: "{option: Z}"))?.hasSuffix(
+                "flowchart.nodes[0].yes.option: names option \"Z\", which the runbook does not define") == true)
         #expect(loadError(base.replacingOccurrences(of: "{option: A}", with: "{next: healthy}"))?.hasSuffix("flowchart: the flowchart loops back to node \"healthy\"") == true)
-        #expect(loadError(base.replacingOccurrences(of: "start: healthy", with: "start: sick"))?.hasSuffix("flowchart.start: names node \"sick\", which the flowchart does not define") == true)
-        #expect(loadError(base.replacingOccurrences(of: "{option: A}", with: "{option: A, next: healthy}"))?.hasSuffix("a branch has exactly one of next, option or outcome") == true)
+        #expect(
+            loadError(base.replacingOccurrences(of: "start: healthy", with: "start: sick"))?.hasSuffix("flowchart.start: names node \"sick\", which the flowchart does not define")
+                == true)
+        #expect(
+            loadError(base.replacingOccurrences(of: "{option: A}", with: "{option: A, next: healthy}"))?.hasSuffix("a branch has exactly one of next, option or outcome") == true)
     }
 }

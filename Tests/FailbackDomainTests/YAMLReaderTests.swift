@@ -10,7 +10,8 @@ import FailbackLog
     }
 
     @Test func readsMappingsSequencesAndCoreSchemaScalars() throws {
-        let doc = try read("""
+        let doc = try read(
+            """
             id: failback-bud
             version: "1.0"
             rto_minutes: 10
@@ -24,11 +25,12 @@ import FailbackLog
                   kubectl exec -n bud patroni-0 -- patronictl failover --force
               - title: 'Check: lag < 5s'
             """)
-        #expect(doc.value == [
-            "id": "failback-bud", "version": "1.0", "rto_minutes": 10, "ratio": 0.5, "enabled": true, "owner": nil,
-            "tags": ["db", "dns"],
-            "steps": [["title": "Promote", "command": "kubectl exec -n bud patroni-0 -- patronictl failover --force\n"], ["title": "Check: lag < 5s"]],
-        ])
+        #expect(
+            doc.value == [
+                "id": "failback-bud", "version": "1.0", "rto_minutes": 10, "ratio": 0.5, "enabled": true, "owner": nil,
+                "tags": ["db", "dns"],
+                "steps": [["title": "Promote", "command": "kubectl exec -n bud patroni-0 -- patronictl failover --force\n"], ["title": "Check: lag < 5s"]],
+            ])
         #expect(doc.mark(at: "/steps/1/title") == SourceMark(line: 12, column: 12))
         #expect(doc.mark(at: "/steps/0") == SourceMark(line: 9, column: 5))
         #expect(doc.mark(at: "/steps/0/nothing/here") == SourceMark(line: 9, column: 5))

@@ -13,7 +13,8 @@ import Testing
         var yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("runbooks/rollback-teei.yaml"), encoding: .utf8)
         yaml = yaml.replacingOccurrences(of: "version: \"1.0\"\n", with: "version: \"1.1\"\n")
             .replacingOccurrences(of: "b-wait-replication-catch-up", with: "b-catch-up")
-            .replacingOccurrences(of: "    title: \"Phase 1: Configure US as Standby of EU\"\n", with: "    title: \"Phase 1: Configure US as Standby of EU\"\n    target_minutes: 1\n")
+            .replacingOccurrences(
+                of: "    title: \"Phase 1: Configure US as Standby of EU\"\n", with: "    title: \"Phase 1: Configure US as Standby of EU\"\n    target_minutes: 1\n")
         let runbook = try RunbookLoader.load(bytes: Array(yaml.utf8), source: "runbooks/rollback-teei.yaml")
         #expect(runbook.runbook.version == "1.1")
         let path = "\(folder.path)/later.sqlite"
@@ -71,16 +72,18 @@ import Testing
         let first = c.phases[0]
         #expect(first.a == 6 && first.b == 78 && first.delta == 72)
         #expect(!c.phases[1].inA && c.phases[1].inB && !c.phases[2].inB && c.phases[2].inA)
-        #expect(c.differences == [
-            "different versions of runbook rollback-teei: rollback-teei v1.0 and rollback-teei v1.1; phases are matched by id",
-            "phase b-configure-us-standby has no target in drill-20261123-182100-golden and a target of 1 min in drill-20270215-090000-later",
-            "phase b-catch-up is only in drill-20270215-090000-later",
-            "phase b-wait-replication-catch-up is only in drill-20261123-182100-golden",
-        ])
+        #expect(
+            c.differences == [
+                "different versions of runbook rollback-teei: rollback-teei v1.0 and rollback-teei v1.1; phases are matched by id",
+                "phase b-configure-us-standby has no target in drill-20261123-182100-golden and a target of 1 min in drill-20270215-090000-later",
+                "phase b-catch-up is only in drill-20270215-090000-later",
+                "phase b-wait-replication-catch-up is only in drill-20261123-182100-golden",
+            ])
         // Failed in one drill only; a check both passed (or both failed) is not listed.
-        #expect(c.checks.map(\.check) == [
-            "http: https://eu.teei.example.com/health", "recovery: host=db-us port=5432", "step: verify-eu-standby",
-        ])
+        #expect(
+            c.checks.map(\.check) == [
+                "http: https://eu.teei.example.com/health", "recovery: host=db-us port=5432", "step: verify-eu-standby",
+            ])
         #expect(c.checks.map { "\($0.a)/\($0.b)" } == ["failed/not run", "passed/failed", "failed/not run"])
         #expect(c.a.result == "failed" && c.b.result == "failed")
         #expect(c.b.issues == ["[critical] US stayed in recovery: promotion retried by hand"])

@@ -19,12 +19,14 @@ import Testing
             try ReplicationLagSampled(lagSeconds: nil, source: "eu-central-1", target: "us-east-1", error: "connection refused"),
             try ReplicationLagSampled(lagSeconds: 7.25, source: "eu-central-1", target: "us-east-1"),
             // As a probe records one (its summary names the bytes, idle and a paused replay).
-            try ReplicationLagSampled(lagSeconds: 0, source: "eu", target: "us", method: .standbyReplayTimestamp, lagBytes: 4096, idle: true,
-                                      rawLagSeconds: 12.5, replayPaused: true, server: "127.0.0.1:5433"),
+            try ReplicationLagSampled(
+                lagSeconds: 0, source: "eu", target: "us", method: .standbyReplayTimestamp, lagBytes: 4096, idle: true,
+                rawLagSeconds: 12.5, replayPaused: true, server: "127.0.0.1:5433"),
         ]
         for (i, payload) in extra.enumerated() {
-            let draft = EventDraft(type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, drillID: last.drillID,
-                                   recordedAt: last.recordedAt, actor: last.actor, host: last.host, payload: payload.json)
+            let draft = EventDraft(
+                type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, drillID: last.drillID,
+                recordedAt: last.recordedAt, actor: last.actor, host: last.host, payload: payload.json)
             events.append(try RecordedEvent(canonical: draft.canonicalBytes(seq: last.seq + i, drillSeq: last.drillSeq + i), hash: Array(repeating: UInt8(i), count: 32)))
         }
         events.append(try RecordedEvent(canonical: last.canonical, hash: last.hash))

@@ -60,9 +60,10 @@ enum FixedDrill {
         }
         _ = try r.decide("failover-over-24h", false, by: "dana", note: "failover lasted 3h")
         func lag(_ s: Double, _ bytes: Int) throws {
-            _ = try r.record(ReplicationLagSampled(
-                lagSeconds: s, source: "eu-central-1", target: "us-east-1", method: .standbyReplayTimestamp, lagBytes: bytes, replayPaused: false,
-                server: "host=db-us port=5432 password=Repl1c4te!"))
+            _ = try r.record(
+                ReplicationLagSampled(
+                    lagSeconds: s, source: "eu-central-1", target: "us-east-1", method: .standbyReplayTimestamp, lagBytes: bytes, replayPaused: false,
+                    server: "host=db-us port=5432 password=Repl1c4te!"))
         }
         try lag(42.5, 9_000_000)
         _ = try r.decide("lag-under-1m", true, by: "dana")
@@ -70,35 +71,42 @@ enum FixedDrill {
         _ = try r.approve(by: "Morgan Lee", role: "change manager")
         _ = try r.startPhase("b-configure-us-standby")
         _ = try r.startStep("b-demote-us")
-        _ = try r.record(CommandExecuted(
-            argv: ["pg_rewind", "--target-pgdata=/var/lib/postgresql/data", "--source-server=host=eu port=5432 user=replicator password=s3cret"],
-            cwd: "/ops", step: "b-demote-us", startedAt: Timestamp(millisecondsSinceEpoch: 1_795_458_090_000),
-            endedAt: Timestamp(millisecondsSinceEpoch: 1_795_458_092_250), exitStatus: 0, signal: nil,
-            stdout: CapturedOutput(text: "pg_rewind: servers diverged at WAL location 0/3000060\npg_rewind: Done!\n", bytes: 68, sha256: String(repeating: "a", count: 64), truncated: false),
-            stderr: CapturedOutput(text: "", bytes: 0, sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", truncated: false)))
+        _ = try r.record(
+            CommandExecuted(
+                argv: ["pg_rewind", "--target-pgdata=/var/lib/postgresql/data", "--source-server=host=eu port=5432 user=replicator password=s3cret"],
+                cwd: "/ops", step: "b-demote-us", startedAt: Timestamp(millisecondsSinceEpoch: 1_795_458_090_000),
+                endedAt: Timestamp(millisecondsSinceEpoch: 1_795_458_092_250), exitStatus: 0, signal: nil,
+                stdout: CapturedOutput(
+                    text: "pg_rewind: servers diverged at WAL location 0/3000060\npg_rewind: Done!\n", bytes: 68, sha256: String(repeating: "a", count: 64), truncated: false),
+                stderr: CapturedOutput(text: "", bytes: 0, sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", truncated: false)))
         _ = try r.recordStep(.done, "b-demote-us", reason: nil)
         _ = try r.completePhase("b-configure-us-standby")
         _ = try r.startPhase("b-wait-replication-catch-up")
         try lag(8.1, 400_000)
         try lag(3.4, 90_000)
         try lag(0.9, 1_000)
-        _ = try r.record(WaitConcluded(probe: "lag db-us:5432 (standby)", condition: "lag<1s", met: true, samples: 3, elapsedMilliseconds: 4500, last: ["lag": 0.9, "bytes": 1000]))
+        _ = try r.record(
+            WaitConcluded(probe: "lag db-us:5432 (standby)", condition: "lag<1s", met: true, samples: 3, elapsedMilliseconds: 4500, last: ["lag": 0.9, "bytes": 1000]))
         _ = try r.recordStep(.done, "b-monitor-replication-lag", reason: nil)
         _ = try r.completePhase("b-wait-replication-catch-up")
         _ = try r.startPhase("b-controlled-switchover")
         _ = try r.recordStep(.done, "b-pause-eu-writes", reason: nil)
         try lag(0.4, 0)
-        _ = try r.record(RowCountsCompared(source: "eu-central-1", target: "us-east-1", tables: [
-            .init(table: "events", sourceCount: 1_204_331, targetCount: 1_204_331), .init(table: "accounts", sourceCount: 5_120, targetCount: 5_120),
-        ]))
+        _ = try r.record(
+            RowCountsCompared(
+                source: "eu-central-1", target: "us-east-1",
+                tables: [
+                    .init(table: "events", sourceCount: 1_204_331, targetCount: 1_204_331), .init(table: "accounts", sourceCount: 5_120, targetCount: 5_120),
+                ]))
         _ = try r.recordStep(.done, "b-wait-lag-zero", reason: nil)
         _ = try r.record(RecoveryStateObserved(server: "host=db-us port=5432", inRecovery: false, expected: "primary"))
         _ = try r.recordStep(.done, "b-promote-us", reason: nil)
         _ = try r.recordStep(.done, "b-update-dns", reason: nil)
         for answer in ["198.51.100.10", "198.51.100.10", "203.0.113.10"] {
-            _ = try r.record(DNSAnswerObserved(
-                name: "api.teei.example.com", recordType: "A", resolver: "10.0.0.2:53", answers: [.init(value: answer, ttl: 60)],
-                expected: "203.0.113.10", responseCode: "NOERROR", transport: "udp", latencyMilliseconds: 1.25))
+            _ = try r.record(
+                DNSAnswerObserved(
+                    name: "api.teei.example.com", recordType: "A", resolver: "10.0.0.2:53", answers: [.init(value: answer, ttl: 60)],
+                    expected: "203.0.113.10", responseCode: "NOERROR", transport: "udp", latencyMilliseconds: 1.25))
         }
         _ = try r.record(WaitConcluded(probe: "dns api.teei.example.com A @10.0.0.2:53", condition: "pass", met: true, samples: 3, elapsedMilliseconds: 3000, last: ["answers": 1]))
         _ = try r.completePhase("b-controlled-switchover")

@@ -105,12 +105,13 @@ final class RecordingConsole: @unchecked Sendable {
         let ending = try ReplayPlayer(mode: .terminal(colour: false, pace: nil, step: true)).play(drill: FixedDrill.id, from: store, on: out.console)
         #expect(ending == .quit)
         let shown = out.written.components(separatedBy: "\r\u{1B}[2K").compactMap { $0.split(separator: "\n").first }.filter { $0.hasPrefix("+") || $0.hasPrefix("◀") }
-        #expect(shown.map { String($0.prefix(21)) } == [
-            "+00:00:00.000  #1  - ", "+00:00:01.500  #2  - ", "+00:00:03.000  #3  - ",  // → →
-            "◀ +00:00:01.500  #2  ", "◀ +00:00:00.000  #1  ",  // ← ←
-            "◀ +00:00:01.500  #2  ", "◀ +00:00:03.000  #3  ",  // → → (back to the newest)
-            "+00:00:04.500  #4  - ",  // ctrl-→ (ESC [ 1 ; 5 C): the next event
-        ], "\(shown)")
+        #expect(
+            shown.map { String($0.prefix(21)) } == [
+                "+00:00:00.000  #1  - ", "+00:00:01.500  #2  - ", "+00:00:03.000  #3  - ",  // → →
+                "◀ +00:00:01.500  #2  ", "◀ +00:00:00.000  #1  ",  // ← ←
+                "◀ +00:00:01.500  #2  ", "◀ +00:00:03.000  #3  ",  // → → (back to the newest)
+                "+00:00:04.500  #4  - ",  // ctrl-→ (ESC [ 1 ; 5 C): the next event
+            ], "\(shown)")
         #expect(out.written.hasSuffix("drill as of event #4 of 46: running · no failed checks (replay stopped)\n"))
         #expect(ReplayPlayer.Key.decode(3, more: { nil }) == .quit && ReplayPlayer.Key.decode(0x1B, more: { nil }) == .ignored)
     }
@@ -121,7 +122,8 @@ final class RecordingConsole: @unchecked Sendable {
         let (_, store, _) = try Self.fixedStore()
         for quit in ["q", "\u{03}"] {
             let out = RecordingConsole(typed: "x" + quit, columns: 40)
-            let ending = try ReplayPlayer(mode: .terminal(colour: false, pace: ReplayPace(speed: 1, maxWait: 5), step: false)).play(drill: FixedDrill.id, from: store, on: out.console)
+            let ending = try ReplayPlayer(mode: .terminal(colour: false, pace: ReplayPace(speed: 1, maxWait: 5), step: false)).play(
+                drill: FixedDrill.id, from: store, on: out.console)
             #expect(ending == .quit)
             #expect(out.written.hasSuffix("(replay stopped)\n"), "\(out.written.suffix(200))")
             let lines = out.written.components(separatedBy: "\r\u{1B}[2K").flatMap { $0.split(separator: "\n") }.filter { $0.hasPrefix("+") || $0.hasPrefix("[") }
@@ -175,20 +177,25 @@ final class RecordingConsole: @unchecked Sendable {
         let times = ["2026-03-28T23:59:58.000Z", "2026-03-29T00:00:01.000Z", "2026-03-29T00:00:00.500Z", "2026-03-29T03:30:00+02:00", "2026-03-29T01:30:02.250Z"]
             .map { Timestamp(rfc3339: $0)! }
         let next = Mutex(0)
-        let r = Recorder(store: try SQLiteEventStore(openingAt: path), context: RecordingContext(actor: "a", host: "h", clock: {
-            next.withLock { i in
-                defer { i += 1 }
-                return times[min(i, times.count - 1)]
-            }
-        }, makeDrillID: { _ in "drill-skew" }))
+        let r = Recorder(
+            store: try SQLiteEventStore(openingAt: path),
+            context: RecordingContext(
+                actor: "a", host: "h",
+                clock: {
+                    next.withLock { i in
+                        defer { i += 1 }
+                        return times[min(i, times.count - 1)]
+                    }
+                }, makeDrillID: { _ in "drill-skew" }))
         _ = try r.startDrill(DrillStarted(runbook: shippedRunbook()))
         for text in ["after midnight", "host clock behind", "after the DST change", "still open"] { _ = try r.record(NoteAdded(text: text)) }
 
         let out = RecordingConsole()
         try ReplayPlayer(mode: .plain).play(drill: "drill-skew", from: r.store, on: out.console)
-        #expect(out.lines.map { String($0.prefix(22)) }.prefix(5) == [
-            "+00:00:00.000  #1  -  ", "+00:00:03.000  #2  -  ", "+00:00:02.500  #3  -  ", "+01:30:02.000  #4  -  ", "+01:30:04.250  #5  -  ",
-        ])
+        #expect(
+            out.lines.map { String($0.prefix(22)) }.prefix(5) == [
+                "+00:00:00.000  #1  -  ", "+00:00:03.000  #2  -  ", "+00:00:02.500  #3  -  ", "+01:30:02.000  #4  -  ", "+01:30:04.250  #5  -  ",
+            ])
         #expect(out.lines[2].hasSuffix("host clock behind  · a  [clock 500ms behind the event before]"))
         #expect(out.lines[5].hasPrefix("drill still open (running): 5 events so far, the last at 2026-03-29T01:30:02.250Z"))
 

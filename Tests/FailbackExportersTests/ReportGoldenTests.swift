@@ -106,13 +106,15 @@ import Testing
         let path = "\(folder.path)/long.sqlite"
         try SQLiteEventStore.create(at: path)
         let clock = FixedClock()
-        let r = Recorder(store: try SQLiteEventStore(openingAt: path), context: RecordingContext(actor: "a", host: "h", clock: { clock.next() }, makeDrillID: { _ in "drill-long" }))
+        let r = Recorder(
+            store: try SQLiteEventStore(openingAt: path), context: RecordingContext(actor: "a", host: "h", clock: { clock.next() }, makeDrillID: { _ in "drill-long" }))
         _ = try r.startDrill(DrillStarted(runbook: shippedRunbook(), option: "B"))
         let samples = 7_001
         for start in stride(from: 0, to: samples, by: 1000) {
-            _ = try r.record(batch: (start..<min(samples, start + 1000)).map { i in
-                try ReplicationLagSampled(lagSeconds: i == 4_321 ? 99 : Double(i % 10) / 10, source: "eu", target: "us")
-            })
+            _ = try r.record(
+                batch: (start..<min(samples, start + 1000)).map { i in
+                    try ReplicationLagSampled(lagSeconds: i == 4_321 ? 99 : Double(i % 10) / 10, source: "eu", target: "us")
+                })
         }
         let report = try DrillReport.build(drill: "drill-long", from: try SQLiteEventStore(openingAt: path))
         #expect(report.lag.count < 2 * DrillReport.lagPoints && report.lag.count >= DrillReport.lagPoints / 2)
@@ -122,6 +124,8 @@ import Testing
         #expect(report.metrics.lag == nil && report.metrics.rpoSeconds == nil)
         #expect(report.metrics.reverseLag?.count == samples && report.metrics.reverseLag?.max == 99)
         #expect(report.state.lag.count == samples)
-        #expect((try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as! [String: Any])["replication_lag"].map { ($0 as! [Any]).count } == report.lag.count)
+        #expect(
+            (try JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as! [String: Any])["replication_lag"].map { ($0 as! [Any]).count }
+                == report.lag.count)
     }
 }

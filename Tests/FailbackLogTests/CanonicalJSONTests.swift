@@ -36,7 +36,8 @@ import Testing
 
     /// The example of RFC 8785 §3.2.2 (and its Appendix-style hex dump in the reference test data).
     @Test func rfc8785Example() throws {
-        let input = #"{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false]}"#
+        let input =
+            #"{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false]}"#
         let expected = #"{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}"#
         #expect(CanonicalJSON.string(try JSONParser.parse(input)) == expected)
     }
@@ -70,7 +71,8 @@ import Testing
         var rng = SplitMix64(seed: 42)
         for i in 0..<300 {
             let draft = EventDraft(
-                type: "T\(i)", schemaVersion: Int(rng.next() % 3) + 1, drillID: randomString(&rng), recordedAt: Timestamp(millisecondsSinceEpoch: Int64(rng.next() % 4_000_000_000_000)),
+                type: "T\(i)", schemaVersion: Int(rng.next() % 3) + 1, drillID: randomString(&rng),
+                recordedAt: Timestamp(millisecondsSinceEpoch: Int64(rng.next() % 4_000_000_000_000)),
                 actor: randomString(&rng), host: randomString(&rng), payload: .object(["v": randomJSON(&rng, depth: 1)]),
                 redactions: i % 3 == 0 ? [Redaction(pointer: "/payload/v", kind: "bearer_token")] : [],
                 idempotencyKey: i % 2 == 0 ? randomString(&rng) : nil)
@@ -87,14 +89,22 @@ import Testing
     @Test func documentedTwoEventChain() {
         let at = Timestamp(rfc3339: "2026-11-23T18:21:00.000Z")!
         let drill = "drill-20261123-182100-abcdef"
-        let e1 = EventDraft(type: "DrillStarted", schemaVersion: 1, drillID: drill, recordedAt: at, actor: "alice", host: "lab-1",
-                            payload: ["runbook": "failback-bud", "operator": "Dana"], lifecycle: .opens)
-        let e2 = EventDraft(type: "ReplicationLagSampled", schemaVersion: 1, drillID: drill,
-                            recordedAt: Timestamp(millisecondsSinceEpoch: at.millisecondsSinceEpoch + 250), actor: "alice", host: "lab-1",
-                            payload: ["target": "primary", "lag_seconds": 3.2, "source": "dr"])
+        let e1 = EventDraft(
+            type: "DrillStarted", schemaVersion: 1, drillID: drill, recordedAt: at, actor: "alice", host: "lab-1",
+            payload: ["runbook": "failback-bud", "operator": "Dana"], lifecycle: .opens)
+        let e2 = EventDraft(
+            type: "ReplicationLagSampled", schemaVersion: 1, drillID: drill,
+            recordedAt: Timestamp(millisecondsSinceEpoch: at.millisecondsSinceEpoch + 250), actor: "alice", host: "lab-1",
+            payload: ["target": "primary", "lag_seconds": 3.2, "source": "dr"])
         let c1 = e1.canonicalBytes(seq: 1, drillSeq: 1), c2 = e2.canonicalBytes(seq: 2, drillSeq: 2)
-        #expect(String(decoding: c1, as: UTF8.self) == #"{"actor":"alice","drill_id":"drill-20261123-182100-abcdef","drill_seq":1,"host":"lab-1","payload":{"operator":"Dana","runbook":"failback-bud"},"recorded_at":"2026-11-23T18:21:00.000Z","schema_version":1,"seq":1,"type":"DrillStarted"}"#)
-        #expect(String(decoding: c2, as: UTF8.self) == #"{"actor":"alice","drill_id":"drill-20261123-182100-abcdef","drill_seq":2,"host":"lab-1","payload":{"lag_seconds":3.2,"source":"dr","target":"primary"},"recorded_at":"2026-11-23T18:21:00.250Z","schema_version":1,"seq":2,"type":"ReplicationLagSampled"}"#)
+        #expect(
+            String(decoding: c1, as: UTF8.self)
+                == #"{"actor":"alice","drill_id":"drill-20261123-182100-abcdef","drill_seq":1,"host":"lab-1","payload":{"operator":"Dana","runbook":"failback-bud"},"recorded_at":"2026-11-23T18:21:00.000Z","schema_version":1,"seq":1,"type":"DrillStarted"}"#
+        )
+        #expect(
+            String(decoding: c2, as: UTF8.self)
+                == #"{"actor":"alice","drill_id":"drill-20261123-182100-abcdef","drill_seq":2,"host":"lab-1","payload":{"lag_seconds":3.2,"source":"dr","target":"primary"},"recorded_at":"2026-11-23T18:21:00.250Z","schema_version":1,"seq":2,"type":"ReplicationLagSampled"}"#
+        )
         let h1 = HashChain.link(previous: HashChain.genesis, canonical: c1)
         let h2 = HashChain.link(previous: h1, canonical: c2)
         #expect(h1.hex == "f818b22bcbbe79b52066c15d7ebcd721371f5f2a9bec68918755c4d2d537fced")

@@ -89,7 +89,8 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         #expect(sizes[0] == summed)
         func downgrade() throws {
             let db = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE)
-            try db.execute("""
+            try db.execute(
+                """
                 ALTER TABLE events DROP COLUMN leaf_hash;
                 DROP TRIGGER drills_heads_only_advance; ALTER TABLE drills DROP COLUMN canonical_bytes;
                 CREATE TRIGGER drills_heads_only_advance BEFORE UPDATE ON drills WHEN OLD.event_count >= NEW.event_count
@@ -388,9 +389,12 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
             #expect(place.map { String(decoding: $0.drillID, as: UTF8.self) } == "drill-x")
         }
         // The events the recorder writes are read from both ends (the fast path), and agree with the full scan.
-        for (i, d) in [draft("drill-x", 1), draft("d", 2, key: "k"), EventDraft(
-            type: "NoteAdded", schemaVersion: 1, drillID: "d", recordedAt: Timestamp(millisecondsSinceEpoch: 0), actor: "a\"q", host: "h",
-            payload: ["text": "x"], redactions: [Redaction(pointer: "/payload/text", kind: "k")])].enumerated() {
+        for (i, d) in [
+            draft("drill-x", 1), draft("d", 2, key: "k"),
+            EventDraft(
+                type: "NoteAdded", schemaVersion: 1, drillID: "d", recordedAt: Timestamp(millisecondsSinceEpoch: 0), actor: "a\"q", host: "h",
+                payload: ["text": "x"], redactions: [Redaction(pointer: "/payload/text", kind: "k")]),
+        ].enumerated() {
             d.canonicalBytes(seq: 1000 + i, drillSeq: 3).withUnsafeBytes { b in
                 let quick = EnvelopePlace.fromEnds(b)
                 #expect((quick == nil) == (i == 2), "an escaped actor must fall back to the full scan")
@@ -410,7 +414,9 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         for (i, d) in [draft("drill-x", 1), draft("d", 2, key: "k")].enumerated() {
             let bytes = d.canonicalBytes(seq: 7 + i, drillSeq: 3)
             var damaged = (0..<bytes.count).map { Array(bytes.prefix($0)) }
-            damaged += bytes.indices.map { k in var b = bytes; b.remove(at: k); return b }
+            damaged += bytes.indices.map { k in
+                var b = bytes; b.remove(at: k); return b
+            }
             var places = 0
             for b in damaged {
                 b.withUnsafeBytes { raw in

@@ -86,7 +86,10 @@ import Testing
         let path = "\(dir.path)/ledger.sqlite"
         var db: OpaquePointer?
         #expect(sqlite3_open(path, &db) == SQLITE_OK)
-        #expect(sqlite3_exec(db, "DROP TRIGGER events_refuse_update; UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'event 2000', 'event 2001') AS BLOB) WHERE seq = 2001;", nil, nil, nil) == SQLITE_OK)
+        #expect(
+            sqlite3_exec(
+                db, "DROP TRIGGER events_refuse_update; UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'event 2000', 'event 2001') AS BLOB) WHERE seq = 2001;",
+                nil, nil, nil) == SQLITE_OK)
         sqlite3_close(db)
         for _ in 0..<20 {
             let report = try SQLiteEventStore(openingAt: path).verify(drill: "d")

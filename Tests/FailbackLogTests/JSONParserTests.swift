@@ -113,9 +113,11 @@ import Testing
     @Test func numbersReadAsStrtodReadsThem() throws {
         // Numbers of up to 15 digits and no exponent take a fast path; anything else goes through
         // strtod. Both readers (the parser and the in-place view) must give strtod's double, bit for bit.
-        var texts = ["0", "-0", "7", "-7", "123456789012345", "-999999999999999", "1234567890123456", "9007199254740993",
-                     "12345678901234567890", "1.5", "-0.0", "1e3", "100", "4503599627370497", "0.1", "0.3", "-0.000000000000001",
-                     "0.000000000000000001", "9.99999999999999", "123456.789012345", "1234567.8901234567", "2.5E-3", "0.7e1"]
+        var texts = [
+            "0", "-0", "7", "-7", "123456789012345", "-999999999999999", "1234567890123456", "9007199254740993",
+            "12345678901234567890", "1.5", "-0.0", "1e3", "100", "4503599627370497", "0.1", "0.3", "-0.000000000000001",
+            "0.000000000000000001", "9.99999999999999", "123456.789012345", "1234567.8901234567", "2.5E-3", "0.7e1",
+        ]
         // Short decimals at random: every split of up to 17 digits around the point.
         var random = SystemRandomNumberGenerator()
         for _ in 0..<20_000 {

@@ -68,7 +68,8 @@ import Testing
                 accepted += 1
                 #expect(found.members.spans.count == members.count, "\(String(decoding: document, as: UTF8.self))")
                 for (span, member) in zip(found.members.spans, members) {
-                    let name = span.nameIsEscaped
+                    let name =
+                        span.nameIsEscaped
                         ? JSONParser.string(in: document, openingQuoteAt: span.name.lowerBound - 1)
                         : String(decoding: document[span.name], as: UTF8.self)
                     #expect(name == member.key)
@@ -220,11 +221,13 @@ import Testing
     static var envelopes: [[UInt8]] {
         let at = Timestamp(millisecondsSinceEpoch: 1_700_000_000_123)
         let drafts = [
-            EventDraft(type: "ReplicationLagSampled", schemaVersion: 2, drillID: "drill-1", recordedAt: at, actor: "ana", host: "h",
-                       payload: ["lag_seconds": 1.5, "source": "dr", "target": "primary"]),
-            EventDraft(type: "NoteAdded", schemaVersion: 1, drillID: "drill-é", recordedAt: at, actor: "bo \"b\"", host: "h✓",
-                       payload: ["text": "tab\there", "n": [1, ["k": .null]]], redactions: [Redaction(pointer: "/payload/text", kind: "token")],
-                       idempotencyKey: "k-1"),
+            EventDraft(
+                type: "ReplicationLagSampled", schemaVersion: 2, drillID: "drill-1", recordedAt: at, actor: "ana", host: "h",
+                payload: ["lag_seconds": 1.5, "source": "dr", "target": "primary"]),
+            EventDraft(
+                type: "NoteAdded", schemaVersion: 1, drillID: "drill-é", recordedAt: at, actor: "bo \"b\"", host: "h✓",
+                payload: ["text": "tab\there", "n": [1, ["k": .null]]], redactions: [Redaction(pointer: "/payload/text", kind: "token")],
+                idempotencyKey: "k-1"),
             EventDraft(type: "DrillCompleted", schemaVersion: 1, drillID: "d", recordedAt: at, actor: "a", host: "h", payload: [:]),
         ]
         return drafts.enumerated().map { i, d in d.canonicalBytes(seq: 10 + i, drillSeq: 1 + i) }
@@ -282,8 +285,10 @@ import Testing
             documents += Self.broken(envelope, cutEvery: 1, step: 1)
             let text = String(decoding: envelope, as: UTF8.self)
             // Valid JSON in the log's layout whose values the envelope refuses.
-            for (from, to) in [(#""seq":1"#, #""seq":1.5"#), (#""seq":1"#, #""seq":"1""#), (#""recorded_at":"2"#, #""recorded_at":"x2"#),
-                               (#""type":""#, #""type":7,"x":""#), (#""actor":"#, #""actor":null,"z":"#), (#""drill_seq":"#, #""drill_seq":-"#)] {
+            for (from, to) in [
+                (#""seq":1"#, #""seq":1.5"#), (#""seq":1"#, #""seq":"1""#), (#""recorded_at":"2"#, #""recorded_at":"x2"#),
+                (#""type":""#, #""type":7,"x":""#), (#""actor":"#, #""actor":null,"z":"#), (#""drill_seq":"#, #""drill_seq":-"#),
+            ] {
                 documents.append(Array(text.replacingOccurrences(of: from, with: to).utf8))
             }
         }
@@ -294,8 +299,11 @@ import Testing
             taken += 1
             let text = String(decoding: document, as: UTF8.self)
             let event = try #require(try? RecordedEvent(canonical: document, hash: []), "read alone, refused as an event: \(text)")
-            #expect(line == EnvelopeLine(seq: event.seq, drillSeq: event.drillSeq, type: event.type, schemaVersion: event.schemaVersion,
-                                         recordedAt: event.recordedAt, actor: event.actor, payload: event.payloadView.members), "\(text)")
+            #expect(
+                line
+                    == EnvelopeLine(
+                        seq: event.seq, drillSeq: event.drillSeq, type: event.type, schemaVersion: event.schemaVersion,
+                        recordedAt: event.recordedAt, actor: event.actor, payload: event.payloadView.members), "\(text)")
         }
         for envelope in Self.envelopes {
             var shared = RecordedEvent.SharedValues()

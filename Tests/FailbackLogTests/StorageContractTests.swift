@@ -87,7 +87,9 @@ struct StoreUnderTest {
                 c.rows[i].canonical[at] = to
             }
         } else if let postgresURL {
-            try PostgresServer.psql(postgresURL, """
+            try PostgresServer.psql(
+                postgresURL,
+                """
                 ALTER TABLE failback.events DISABLE TRIGGER USER;
                 UPDATE failback.events SET canonical = overlay(canonical PLACING '\\x\(String(to, radix: 16))'::bytea FROM position('\\x\(String(from, radix: 16))'::bytea IN canonical) FOR 1) WHERE seq = \(seq);
                 """)
@@ -108,7 +110,9 @@ struct StoreUnderTest {
                 c.heads[drill]!.canonicalBytes = rows.reduce(0) { $0 + $1.canonical.count }
             }
         } else if let postgresURL {
-            try PostgresServer.psql(postgresURL, """
+            try PostgresServer.psql(
+                postgresURL,
+                """
                 ALTER TABLE failback.drills DISABLE TRIGGER USER;
                 UPDATE failback.drills SET event_count = \(count), head_seq = (SELECT seq FROM failback.events WHERE drill_id = '\(drill)' AND drill_seq = \(count)),
                   head_hash = (SELECT hash FROM failback.events WHERE drill_id = '\(drill)' AND drill_seq = \(count)),
@@ -116,7 +120,8 @@ struct StoreUnderTest {
                 WHERE drill_id = '\(drill)';
                 """)
         } else {
-            try sql("""
+            try sql(
+                """
                 DROP TRIGGER drills_heads_only_advance;
                 UPDATE drills SET event_count = \(count), head_seq = (SELECT seq FROM events WHERE drill_id = '\(drill)' AND drill_seq = \(count)),
                   head_hash = (SELECT hash FROM events WHERE drill_id = '\(drill)' AND drill_seq = \(count)),
@@ -153,7 +158,8 @@ struct StoreUnderTest {
         if let memory {
             memory.tamper { $0.heads[drill]!.startedAt = Timestamp(rfc3339: value)! }
         } else if let postgresURL {
-            try PostgresServer.psql(postgresURL, "ALTER TABLE failback.drills DISABLE TRIGGER USER; UPDATE failback.drills SET started_at = '\(value)' WHERE drill_id = '\(drill)';")
+            try PostgresServer.psql(
+                postgresURL, "ALTER TABLE failback.drills DISABLE TRIGGER USER; UPDATE failback.drills SET started_at = '\(value)' WHERE drill_id = '\(drill)';")
         } else {
             try sql("DROP TRIGGER drills_heads_only_advance; UPDATE drills SET started_at = '\(value)' WHERE drill_id = '\(drill)';")
         }
@@ -331,7 +337,13 @@ struct StoreUnderTest {
         // A damaged source: refused before the target is opened.
         try sourceUnderTest.alterByte(seq: 4, from: UInt8(ascii: "3"), to: UInt8(ascii: "7"))
         var opened = false
-        #expect { try StoreCopy.copy(from: source, to: { opened = true; return target }, closingTypes: []) } throws: {
+        #expect {
+            try StoreCopy.copy(
+                from: source,
+                to: {
+                    opened = true; return target
+                }, closingTypes: [])
+        } throws: {
             ($0 as? StoreError)?.code == .integrity && ($0 as? StoreError)?.message.hasPrefix("the source, \(source.location), does not verify: ") == true
         }
         #expect(try !opened && target.verifyStore().checked == 3)

@@ -82,32 +82,33 @@ extension Recorder {
         _ id: String, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
         try retryingConflicts {
-        if let earlier = try retried(idempotencyKey, PhaseStarted(phase: id)) { return earlier }
-        let state = try writableState(drillID)
-        let phase = try Self.phase(id, in: state)
-        guard state.status == .running else { throw Self.aborted(state) }
-        guard phase.applies else {
-            let chosen = state.option.map { "this drill follows option \($0)" }
-                ?? "this drill has no option yet (answer the flowchart with failback decide, or start the drill with --option)"
-            throw InvalidInput("phase \(id) belongs to option \(phase.option ?? "?"); \(chosen): nothing appended")
-        }
-        if let at = phase.startedAt { throw InvalidInput("phase \(id) already started at \(at): nothing appended") }
-        if let running = state.currentPhase {
-            throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
-        }
-        let isFirst = !state.phases.contains { $0.startedAt != nil }
-        var missing = isFirst ? state.blockers : []
-        for dep in state.predecessors(ofPhase: id) where state.phase(dep)?.completedAt == nil {
-            missing.append("phase \(dep) not completed (it comes before \(id))")
-        }
-        if !missing.isEmpty {
-            guard let reason = overrideReason else {
-                throw InvalidInput("phase \(id) is gated: \(missing.joined(separator: "; ")) (or pass --override --reason TEXT): nothing appended")
+            if let earlier = try retried(idempotencyKey, PhaseStarted(phase: id)) { return earlier }
+            let state = try writableState(drillID)
+            let phase = try Self.phase(id, in: state)
+            guard state.status == .running else { throw Self.aborted(state) }
+            guard phase.applies else {
+                let chosen =
+                    state.option.map { "this drill follows option \($0)" }
+                    ?? "this drill has no option yet (answer the flowchart with failback decide, or start the drill with --option)"
+                throw InvalidInput("phase \(id) belongs to option \(phase.option ?? "?"); \(chosen): nothing appended")
             }
-            return try append([GateOverridden(phase: id, missing: missing, reason: reason), PhaseStarted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[1]
-        }
-        return try append([PhaseStarted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+            if let at = phase.startedAt { throw InvalidInput("phase \(id) already started at \(at): nothing appended") }
+            if let running = state.currentPhase {
+                throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
             }
+            let isFirst = !state.phases.contains { $0.startedAt != nil }
+            var missing = isFirst ? state.blockers : []
+            for dep in state.predecessors(ofPhase: id) where state.phase(dep)?.completedAt == nil {
+                missing.append("phase \(dep) not completed (it comes before \(id))")
+            }
+            if !missing.isEmpty {
+                guard let reason = overrideReason else {
+                    throw InvalidInput("phase \(id) is gated: \(missing.joined(separator: "; ")) (or pass --override --reason TEXT): nothing appended")
+                }
+                return try append([GateOverridden(phase: id, missing: missing, reason: reason), PhaseStarted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[1]
+            }
+            return try append([PhaseStarted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+        }
     }
 
     /// Answers a yes/no question (a pre-decision question, a flowchart node, or both). When the answers
@@ -119,85 +120,86 @@ extension Recorder {
         _ question: String, _ answer: Bool, by: String? = nil, note: String? = nil, revisionReason: String? = nil, drill drillID: String? = nil
     ) throws -> [AppendOutcome] {
         try retryingConflicts {
-        var state = try writableState(drillID)
-        guard let rb = state.followed else { throw InvalidInput("the drill has no runbook: nothing appended") }
-        let known = Set(rb.questions.map(\.id) + (rb.flowchart?.nodes.map(\.id) ?? []))
-        guard known.contains(question) else {
-            throw InvalidInput("runbook \(rb.id) has no question \(question) (questions: \(known.sorted().joined(separator: ", "))): nothing appended")
-        }
-        guard state.status == .running else { throw Self.aborted(state) }
-        if let started = state.phases.first(where: { $0.startedAt != nil }) {
-            throw InvalidInput(
-                "decisions are made before the first phase starts (phase \(started.id) has started); to change course, abort the drill (failback drill abort --reason TEXT): nothing appended")
-        }
-        let earlier = state.answers[question]
-        if let revisionReason {
-            guard earlier != nil else { throw InvalidInput("question \(question) has no answer to revise (drop --revise): nothing appended") }
-            _ = try Check.nonEmpty(revisionReason, "revision reason")
-        } else if let earlier, earlier.answer != answer {
-            throw InvalidInput(
-                "question \(question) was answered \(earlier.answer ? "yes" : "no"); to change the answer pass --revise --reason TEXT: nothing appended")
-        }
-        let answered = QuestionAnswered(question: question, answer: answer, by: by, note: note, revisionReason: revisionReason)
-        var payloads: [any EventPayload] = [answered]
-        state.answers[question] = answered
-        if case .option(let option)? = state.flowchartWalk.end, state.option == nil || (revisionReason != nil && option != state.option) {
-            payloads.append(OptionChosen(option: option, path: state.flowchartWalk.path))
-        }
-        return try append(payloads, checkedAgainst: state)
+            var state = try writableState(drillID)
+            guard let rb = state.followed else { throw InvalidInput("the drill has no runbook: nothing appended") }
+            let known = Set(rb.questions.map(\.id) + (rb.flowchart?.nodes.map(\.id) ?? []))
+            guard known.contains(question) else {
+                throw InvalidInput("runbook \(rb.id) has no question \(question) (questions: \(known.sorted().joined(separator: ", "))): nothing appended")
             }
+            guard state.status == .running else { throw Self.aborted(state) }
+            if let started = state.phases.first(where: { $0.startedAt != nil }) {
+                throw InvalidInput(
+                    "decisions are made before the first phase starts (phase \(started.id) has started); to change course, abort the drill (failback drill abort --reason TEXT): nothing appended"
+                )
+            }
+            let earlier = state.answers[question]
+            if let revisionReason {
+                guard earlier != nil else { throw InvalidInput("question \(question) has no answer to revise (drop --revise): nothing appended") }
+                _ = try Check.nonEmpty(revisionReason, "revision reason")
+            } else if let earlier, earlier.answer != answer {
+                throw InvalidInput(
+                    "question \(question) was answered \(earlier.answer ? "yes" : "no"); to change the answer pass --revise --reason TEXT: nothing appended")
+            }
+            let answered = QuestionAnswered(question: question, answer: answer, by: by, note: note, revisionReason: revisionReason)
+            var payloads: [any EventPayload] = [answered]
+            state.answers[question] = answered
+            if case .option(let option)? = state.flowchartWalk.end, state.option == nil || (revisionReason != nil && option != state.option) {
+                payloads.append(OptionChosen(option: option, path: state.flowchartWalk.path))
+            }
+            return try append(payloads, checkedAgainst: state)
+        }
     }
 
     public func verifyChecklistItem(_ item: String, by: String? = nil, notes: String? = nil, drill drillID: String? = nil) throws -> AppendOutcome {
         try retryingConflicts {
-        let state = try writableState(drillID)
-        guard let rb = state.followed, rb.checklist.contains(where: { $0.id == item }) else {
-            let known = state.followed?.checklist.map(\.id).joined(separator: ", ") ?? ""
-            throw InvalidInput("runbook \(state.runbook?.id ?? "?") has no checklist item \(item) (items: \(known)): nothing appended")
-        }
-        if let earlier = state.verified[item] { throw InvalidInput("checklist item \(item) was already verified\(earlier.by.map { " by \($0)" } ?? ""): nothing appended") }
-        return try append([ChecklistItemVerified(item: item, by: by, notes: notes)], checkedAgainst: state)[0]
+            let state = try writableState(drillID)
+            guard let rb = state.followed, rb.checklist.contains(where: { $0.id == item }) else {
+                let known = state.followed?.checklist.map(\.id).joined(separator: ", ") ?? ""
+                throw InvalidInput("runbook \(state.runbook?.id ?? "?") has no checklist item \(item) (items: \(known)): nothing appended")
             }
+            if let earlier = state.verified[item] { throw InvalidInput("checklist item \(item) was already verified\(earlier.by.map { " by \($0)" } ?? ""): nothing appended") }
+            return try append([ChecklistItemVerified(item: item, by: by, notes: notes)], checkedAgainst: state)[0]
+        }
     }
 
     /// Records an approval. The second value says why it opens nothing, when the runbook asks for
     /// other roles.
     public func approve(by: String, role: String, drill drillID: String? = nil) throws -> (AppendOutcome, notice: String?) {
         try retryingConflicts {
-        let state = try writableState(drillID)
-        guard state.status == .running else { throw Self.aborted(state) }
-        let outcome = try append([ApprovalGranted(by: by, role: role)], checkedAgainst: state)[0]
-        guard !state.roleOpensGate(role) else { return (outcome, nil) }
-        let asked = state.followed?.approvals.map(\.role).joined(separator: ", ") ?? ""
-        return (outcome, "recorded, but role \"\(role)\" opens nothing: runbook \(state.runbook?.id ?? "?") asks for approval by \(asked)")
-            }
+            let state = try writableState(drillID)
+            guard state.status == .running else { throw Self.aborted(state) }
+            let outcome = try append([ApprovalGranted(by: by, role: role)], checkedAgainst: state)[0]
+            guard !state.roleOpensGate(role) else { return (outcome, nil) }
+            let asked = state.followed?.approvals.map(\.role).joined(separator: ", ") ?? ""
+            return (outcome, "recorded, but role \"\(role)\" opens nothing: runbook \(state.runbook?.id ?? "?") asks for approval by \(asked)")
+        }
     }
 
     /// Records a decline: approvals recorded before it count no more, so the gate is closed until
     /// new approvals.
     public func decline(by: String, role: String, reason: String, drill drillID: String? = nil) throws -> AppendOutcome {
         try retryingConflicts {
-        let state = try writableState(drillID)
-        guard state.status == .running else { throw Self.aborted(state) }
-        return try append([ApprovalDeclined(by: by, role: role, reason: reason)], checkedAgainst: state)[0]
-            }
+            let state = try writableState(drillID)
+            guard state.status == .running else { throw Self.aborted(state) }
+            return try append([ApprovalDeclined(by: by, role: role, reason: reason)], checkedAgainst: state)[0]
+        }
     }
 
     public func completePhase(_ id: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
         try retryingConflicts {
-        if let earlier = try retried(idempotencyKey, PhaseCompleted(phase: id)) { return earlier }
-        let state = try writableState(drillID)
-        let phase = try Self.phase(id, in: state)
-        guard state.status == .running else { throw Self.aborted(state) }
-        guard phase.startedAt != nil else { throw InvalidInput("phase \(id) was never started (failback phase start \(id)): nothing appended") }
-        if let at = phase.completedAt { throw InvalidInput("phase \(id) already completed at \(at): nothing appended") }
-        let open = state.steps.filter { $0.section == id && ($0.status == .pending || $0.status == .running) }
-        if !open.isEmpty {
-            throw InvalidInput(
-                "phase \(id) has steps not recorded: \(open.map(\.id).joined(separator: ", ")) (failback step done|skip|fail STEP): nothing appended")
-        }
-        return try append([PhaseCompleted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+            if let earlier = try retried(idempotencyKey, PhaseCompleted(phase: id)) { return earlier }
+            let state = try writableState(drillID)
+            let phase = try Self.phase(id, in: state)
+            guard state.status == .running else { throw Self.aborted(state) }
+            guard phase.startedAt != nil else { throw InvalidInput("phase \(id) was never started (failback phase start \(id)): nothing appended") }
+            if let at = phase.completedAt { throw InvalidInput("phase \(id) already completed at \(at): nothing appended") }
+            let open = state.steps.filter { $0.section == id && ($0.status == .pending || $0.status == .running) }
+            if !open.isEmpty {
+                throw InvalidInput(
+                    "phase \(id) has steps not recorded: \(open.map(\.id).joined(separator: ", ")) (failback step done|skip|fail STEP): nothing appended")
             }
+            return try append([PhaseCompleted(phase: id)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+        }
     }
 
     /// Records a step's outcome. `done` needs the step's `after:` steps done or skipped first
@@ -206,36 +208,36 @@ extension Recorder {
         _ outcome: StepOutcome, _ id: String, reason: String?, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
         try retryingConflicts {
-        let payload: any EventPayload
-        switch outcome {
-        case .done: payload = StepCompleted(step: id, reason: reason)
-        case .skip: payload = StepSkipped(step: id, reason: reason)
-        case .fail: payload = StepFailed(step: id, reason: reason)
-        }
-        if let earlier = try retried(idempotencyKey, payload) { return earlier }
-        let state = try writableState(drillID)
-        let step = try Self.recordableStep(id, in: state)
-        if outcome != .done, reason?.allSatisfy(\.isWhitespace) ?? true {
-            throw InvalidInput("a \(outcome == .skip ? "skipped" : "failed") step needs --reason: nothing appended")
-        }
-        let missing = outcome == .done && step.status != .running ? Self.stepPredecessorsMissing(step, in: state) : []
-        return try appendGated(payload, step: step, missing: missing, overrideReason: overrideReason, state: state, idempotencyKey: idempotencyKey)
+            let payload: any EventPayload
+            switch outcome {
+            case .done: payload = StepCompleted(step: id, reason: reason)
+            case .skip: payload = StepSkipped(step: id, reason: reason)
+            case .fail: payload = StepFailed(step: id, reason: reason)
             }
+            if let earlier = try retried(idempotencyKey, payload) { return earlier }
+            let state = try writableState(drillID)
+            let step = try Self.recordableStep(id, in: state)
+            if outcome != .done, reason?.allSatisfy(\.isWhitespace) ?? true {
+                throw InvalidInput("a \(outcome == .skip ? "skipped" : "failed") step needs --reason: nothing appended")
+            }
+            let missing = outcome == .done && step.status != .running ? Self.stepPredecessorsMissing(step, in: state) : []
+            return try appendGated(payload, step: step, missing: missing, overrideReason: overrideReason, state: state, idempotencyKey: idempotencyKey)
+        }
     }
 
     /// Records that a step began (`StepStarted`): its duration runs from here. Its `after:` steps
     /// must be done or skipped first (unless `overrideReason`, recorded).
     public func startStep(_ id: String, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
         try retryingConflicts {
-        if let earlier = try retried(idempotencyKey, StepStarted(step: id)) { return earlier }
-        let state = try writableState(drillID)
-        let step = try Self.recordableStep(id, in: state)
-        if step.status == .running, let at = step.startedAt {
-            throw InvalidInput("step \(id) was already started at \(at): nothing appended")
-        }
-        let missing = Self.stepPredecessorsMissing(step, in: state)
-        return try appendGated(StepStarted(step: id), step: step, missing: missing, overrideReason: overrideReason, state: state, idempotencyKey: idempotencyKey)
+            if let earlier = try retried(idempotencyKey, StepStarted(step: id)) { return earlier }
+            let state = try writableState(drillID)
+            let step = try Self.recordableStep(id, in: state)
+            if step.status == .running, let at = step.startedAt {
+                throw InvalidInput("step \(id) was already started at \(at): nothing appended")
             }
+            let missing = Self.stepPredecessorsMissing(step, in: state)
+            return try appendGated(StepStarted(step: id), step: step, missing: missing, overrideReason: overrideReason, state: state, idempotencyKey: idempotencyKey)
+        }
     }
 
     /// Starts `id` when it has not been started (what `exec --step` does before running its
@@ -293,11 +295,11 @@ extension Recorder {
     /// Aborts the drill: from here on it follows the runbook's rollback procedure.
     public func abortDrill(reason: String, drill drillID: String? = nil, idempotencyKey: String? = nil) throws -> AppendOutcome {
         try retryingConflicts {
-        if let earlier = try retried(idempotencyKey, DrillAborted(reason: reason)) { return earlier }
-        let state = try writableState(drillID)
-        guard state.status == .running else { throw Self.aborted(state) }
-        return try append([DrillAborted(reason: reason)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
-            }
+            if let earlier = try retried(idempotencyKey, DrillAborted(reason: reason)) { return earlier }
+            let state = try writableState(drillID)
+            guard state.status == .running else { throw Self.aborted(state) }
+            return try append([DrillAborted(reason: reason)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
+        }
     }
 
     /// Ends the drill (closing its log). Without `requested`, the outcome is worked out from the
@@ -309,48 +311,49 @@ extension Recorder {
         outcome requested: DrillCompleted.Outcome? = nil, overrideReason: String? = nil, drill drillID: String? = nil, idempotencyKey: String? = nil
     ) throws -> AppendOutcome {
         try retryingConflicts {
-        if let key = idempotencyKey, let earlier = try store.event(withIdempotencyKey: key), earlier.type == DrillCompleted.eventType {
-            return .alreadyRecorded(earlier)  // the drill is closed now: the store would refuse a retry
-        }
-        let state = try writableState(drillID)
-        // An abort interrupts the phase that was running: only a drill still going must close it first.
-        if state.status == .running, let running = state.currentPhase {
-            throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
-        }
-        let concluded = state.conclusion
-        let outcome = requested ?? concluded.outcome
-        let started = state.phases.contains { $0.startedAt != nil }
-        var reasons = concluded.outcome == outcome ? concluded.reasons : []
-        var override: String?
-        switch outcome {
-        case .success:
-            if state.status == .rollingBack {
-                throw InvalidInput("the drill was aborted (\(state.abortReason ?? "")); it cannot complete with success: nothing appended")
+            if let key = idempotencyKey, let earlier = try store.event(withIdempotencyKey: key), earlier.type == DrillCompleted.eventType {
+                return .alreadyRecorded(earlier)  // the drill is closed now: the store would refuse a retry
             }
-            if concluded.outcome != .success {
-                guard let overrideReason else {
-                    throw InvalidInput(
-                        "the drill does not support success: \(concluded.reasons.joined(separator: "; ")) (complete it without --outcome, or pass --override --reason TEXT): nothing appended")
+            let state = try writableState(drillID)
+            // An abort interrupts the phase that was running: only a drill still going must close it first.
+            if state.status == .running, let running = state.currentPhase {
+                throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
+            }
+            let concluded = state.conclusion
+            let outcome = requested ?? concluded.outcome
+            let started = state.phases.contains { $0.startedAt != nil }
+            var reasons = concluded.outcome == outcome ? concluded.reasons : []
+            var override: String?
+            switch outcome {
+            case .success:
+                if state.status == .rollingBack {
+                    throw InvalidInput("the drill was aborted (\(state.abortReason ?? "")); it cannot complete with success: nothing appended")
                 }
-                override = try Check.nonEmpty(overrideReason, "override reason")
-                reasons = concluded.reasons
+                if concluded.outcome != .success {
+                    guard let overrideReason else {
+                        throw InvalidInput(
+                            "the drill does not support success: \(concluded.reasons.joined(separator: "; ")) (complete it without --outcome, or pass --override --reason TEXT): nothing appended"
+                        )
+                    }
+                    override = try Check.nonEmpty(overrideReason, "override reason")
+                    reasons = concluded.reasons
+                }
+            case .aborted:
+                guard state.status == .rollingBack else { throw InvalidInput("the drill was not aborted (failback drill abort --reason TEXT first): nothing appended") }
+            case .noGo, .postponed:
+                guard !started else {
+                    throw InvalidInput("phases have started: a drill that went is not \(outcome.rawValue); abort it (failback drill abort --reason TEXT): nothing appended")
+                }
+                guard state.status == .running else { throw Self.aborted(state) }
+                if reasons.isEmpty { reasons = ["declared \(outcome.rawValue) by \(context.actor)"] }
+            case .failed:
+                if reasons.isEmpty { reasons = ["declared failed by \(context.actor)"] }
             }
-        case .aborted:
-            guard state.status == .rollingBack else { throw InvalidInput("the drill was not aborted (failback drill abort --reason TEXT first): nothing appended") }
-        case .noGo, .postponed:
-            guard !started else {
-                throw InvalidInput("phases have started: a drill that went is not \(outcome.rawValue); abort it (failback drill abort --reason TEXT): nothing appended")
+            if overrideReason != nil && override == nil {
+                throw InvalidInput("--override is for an outcome the drill's state does not support; \(outcome.rawValue) needs none: nothing appended")
             }
-            guard state.status == .running else { throw Self.aborted(state) }
-            if reasons.isEmpty { reasons = ["declared \(outcome.rawValue) by \(context.actor)"] }
-        case .failed:
-            if reasons.isEmpty { reasons = ["declared failed by \(context.actor)"] }
+            return try append([DrillCompleted(outcome: outcome, reasons: reasons, overrideReason: override)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
         }
-        if overrideReason != nil && override == nil {
-            throw InvalidInput("--override is for an outcome the drill's state does not support; \(outcome.rawValue) needs none: nothing appended")
-        }
-        return try append([DrillCompleted(outcome: outcome, reasons: reasons, overrideReason: override)], checkedAgainst: state, idempotencyKey: idempotencyKey)[0]
-            }
     }
 
     /// Runs a gated command: it reads the drill, checks its gate and appends while holding the

@@ -292,7 +292,9 @@ public struct DrillState: Sendable, Equatable {
 
     private mutating func noteCheck(_ verdict: CheckVerdict, drillSeq: Int, at: Timestamp, summary: String) {
         let entry = CheckState(verdict: verdict, drillSeq: drillSeq, at: at, summary: summary)
-        if let i = checkIndex[verdict.key] { checks[i] = entry } else {
+        if let i = checkIndex[verdict.key] {
+            checks[i] = entry
+        } else {
             checkIndex[verdict.key] = checks.count
             checks.append(entry)
         }

@@ -68,9 +68,10 @@ extension DrillState {
             "option": option.map(JSONValue.string),
             "operator": operatorName.map(JSONValue.string),
             "ticket": ticket.map(JSONValue.string),
-            "operators": .array(operators.map { o in
-                .members(["name": .string(o.name), "role": o.role.map(JSONValue.string), "joined_at": .string(o.joinedAt.description), "drill_seq": JSONValue(o.drillSeq)])
-            }),
+            "operators": .array(
+                operators.map { o in
+                    .members(["name": .string(o.name), "role": o.role.map(JSONValue.string), "joined_at": .string(o.joinedAt.description), "drill_seq": JSONValue(o.drillSeq)])
+                }),
             "started_at": time(startedAt), "ended_at": time(endedAt), "last_event_at": time(lastEventAt),
             "measured_to": time(end),
             "elapsed_seconds": secs(elapsed),
@@ -78,22 +79,24 @@ extension DrillState {
             "over_estimate": estimate.flatMap { e in elapsed.map { .bool($0 / 60 > e.upperBound) } },
             "events": JSONValue(eventCount),
             "current_phase": currentPhase.map { .string($0.id) },
-            "phases": .array(phases.map { p in
-                .members([
-                    "id": .string(p.id), "title": .string(p.title), "option": p.option.map(JSONValue.string), "status": .string(p.status),
-                    "started_at": time(p.startedAt), "completed_at": time(p.completedAt),
-                    "duration_seconds": secs(p.durationSeconds), "elapsed_seconds": secs(p.elapsedSeconds(now: end)),
-                    "target_minutes": range(p.targetMinutes), "overrun": .bool(p.overran(now: end)),
-                ])
-            }),
-            "steps": .array(steps.filter { $0.status != .pending }.map { s in
-                .members([
-                    "id": .string(s.id), "section": .string(s.section), "status": .string(s.status.rawValue), "started_at": time(s.startedAt),
-                    "at": time(s.at), "reason": s.reason.map(JSONValue.string), "duration_seconds": secs(s.durationSeconds),
-                    "elapsed_seconds": secs(s.elapsedSeconds(now: end)), "target_minutes": range(s.targetMinutes), "overrun": .bool(s.overran(now: end)),
-                    "started_by": s.startedBy.map(JSONValue.string), "recorded_by": s.recordedBy.map(JSONValue.string),
-                ])
-            }),
+            "phases": .array(
+                phases.map { p in
+                    .members([
+                        "id": .string(p.id), "title": .string(p.title), "option": p.option.map(JSONValue.string), "status": .string(p.status),
+                        "started_at": time(p.startedAt), "completed_at": time(p.completedAt),
+                        "duration_seconds": secs(p.durationSeconds), "elapsed_seconds": secs(p.elapsedSeconds(now: end)),
+                        "target_minutes": range(p.targetMinutes), "overrun": .bool(p.overran(now: end)),
+                    ])
+                }),
+            "steps": .array(
+                steps.filter { $0.status != .pending }.map { s in
+                    .members([
+                        "id": .string(s.id), "section": .string(s.section), "status": .string(s.status.rawValue), "started_at": time(s.startedAt),
+                        "at": time(s.at), "reason": s.reason.map(JSONValue.string), "duration_seconds": secs(s.durationSeconds),
+                        "elapsed_seconds": secs(s.elapsedSeconds(now: end)), "target_minutes": range(s.targetMinutes), "overrun": .bool(s.overran(now: end)),
+                        "started_by": s.startedBy.map(JSONValue.string), "recorded_by": s.recordedBy.map(JSONValue.string),
+                    ])
+                }),
             "steps_pending": JSONValue(pendingSteps.count),
             "issues": .array(issues.map { ["severity": .string($0.severity.rawValue), "title": .string($0.title)] }),
             "answers": .object(answers.mapValues { .string($0.answer ? "yes" : "no") }),
@@ -102,23 +105,27 @@ extension DrillState {
             "declines": .array(declines.map(\.json)),
             "option_chosen_by_flowchart": chosen.map { $0.json },
             "overrides": .array(overrides.map(\.json)),
-            "checks_failed": .array(failedChecks.map { c in
-                ["kind": .string(c.verdict.kind), "name": .string(c.verdict.name), "drill_seq": JSONValue(c.drillSeq)]
-            }),
+            "checks_failed": .array(
+                failedChecks.map { c in
+                    ["kind": .string(c.verdict.kind), "name": .string(c.verdict.name), "drill_seq": JSONValue(c.drillSeq)]
+                }),
             "conclusion": verdict.map { ["outcome": .string($0.outcome.rawValue), "reasons": .array($0.reasons.map(JSONValue.string))] },
             "metrics": metrics.json,
             "timeline": .array(timeline.map { ["drill_seq": JSONValue($0.drillSeq), "at": .string($0.at.description), "type": .string($0.type), "summary": .string($0.summary)] }),
             "blockers": .array((phases.contains { $0.startedAt != nil } ? [] : blockers).map(JSONValue.string)),
             "notes": JSONValue(notes), "observations": JSONValue(observations),
-            "redis": redis.isEmpty ? nil : .array(redis.sorted { $0.key < $1.key }.map { server, r in
-                .members([
-                    "server": .string(server), "at": .string(r.at.description), "role": r.observed.role.map(JSONValue.string),
-                    "master_link_status": r.observed.masterLinkStatus.map(JSONValue.string),
-                    "connected_replicas": r.observed.connectedReplicas.map { JSONValue($0) },
-                    "offset_lag_bytes": r.observed.offsetLagBytes.map { JSONValue($0) },
-                    "passed": .bool(r.observed.passed), "summary": .string(r.observed.summary),
-                ])
-            }),
+            "redis": redis.isEmpty
+                ? nil
+                : .array(
+                    redis.sorted { $0.key < $1.key }.map { server, r in
+                        .members([
+                            "server": .string(server), "at": .string(r.at.description), "role": r.observed.role.map(JSONValue.string),
+                            "master_link_status": r.observed.masterLinkStatus.map(JSONValue.string),
+                            "connected_replicas": r.observed.connectedReplicas.map { JSONValue($0) },
+                            "offset_lag_bytes": r.observed.offsetLagBytes.map { JSONValue($0) },
+                            "passed": .bool(r.observed.passed), "summary": .string(r.observed.summary),
+                        ])
+                    }),
         ])
     }
 
@@ -131,15 +138,18 @@ extension DrillState {
         if let o = outcomeOverride { out.append("outcome OVERRIDDEN: \(o)") }
         if status == .completed, !outcomeReasons.isEmpty { out.append("because: " + outcomeReasons.joined(separator: "; ")) }
         if let rb = runbook {
-            out.append("runbook \(rb.id) v\(rb.version) (sha256 \(rb.digest.prefix(12))…)" + (option.map { " · option \($0)" } ?? "")
-                + (operatorName.map { " · operator \($0)" } ?? "") + (ticket.map { " · ticket \($0)" } ?? ""))
+            out.append(
+                "runbook \(rb.id) v\(rb.version) (sha256 \(rb.digest.prefix(12))…)" + (option.map { " · option \($0)" } ?? "")
+                    + (operatorName.map { " · operator \($0)" } ?? "") + (ticket.map { " · ticket \($0)" } ?? ""))
         }
         if let s = startedAt {
             let elapsed = Double(end.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
             let estimate = followed?.options.first { $0.id == option }?.estimatedMinutes
-            let against = estimate.map { e in
-                " (estimate \(e.lowerBound == e.upperBound ? trimmed(e.upperBound) : "\(trimmed(e.lowerBound))–\(trimmed(e.upperBound))") min" + (elapsed / 60 > e.upperBound ? ", OVER)" : ")")
-            } ?? ""
+            let against =
+                estimate.map { e in
+                    " (estimate \(e.lowerBound == e.upperBound ? trimmed(e.upperBound) : "\(trimmed(e.lowerBound))–\(trimmed(e.upperBound))") min"
+                        + (elapsed / 60 > e.upperBound ? ", OVER)" : ")")
+                } ?? ""
             out.append("started \(s) · elapsed \(formatDuration(elapsed))\(against)" + (abortReason.map { " · abort reason: \($0)" } ?? ""))
         }
         if !operators.isEmpty {
@@ -174,17 +184,20 @@ extension DrillState {
             out.append("")
             out.append("phase \(current.id): \(mine.filter { $0.status != .pending }.count)/\(mine.count) steps recorded")
             for s in mine {
-                out.append("  \(s.status.rawValue.padding(7))  \(s.id)  \(s.title)" + (s.reason.map { " — \($0)" } ?? "")
-                    + (s.elapsedSeconds(now: end).map { "  \(formatDuration($0))" } ?? "")
-                    + (s.targetMinutes.map { "  (target \(trimmed($0.upperBound)) min)" } ?? "") + (s.overran(now: end) ? "  OVERRUN" : ""))
+                out.append(
+                    "  \(s.status.rawValue.padding(7))  \(s.id)  \(s.title)" + (s.reason.map { " — \($0)" } ?? "")
+                        + (s.elapsedSeconds(now: end).map { "  \(formatDuration($0))" } ?? "")
+                        + (s.targetMinutes.map { "  (target \(trimmed($0.upperBound)) min)" } ?? "") + (s.overran(now: end) ? "  OVERRUN" : ""))
             }
         }
         let late = steps.filter { $0.overran(now: end) }
         if !late.isEmpty {
             out.append("")
-            out.append("overruns: " + late.map { s in
-                "\(s.id) \(s.status == .running ? "running for" : "took") \(formatDuration(s.elapsedSeconds(now: end) ?? 0)) (target \(trimmed(s.targetMinutes?.upperBound ?? 0)) min)"
-            }.joined(separator: "; "))
+            out.append(
+                "overruns: "
+                    + late.map { s in
+                        "\(s.id) \(s.status == .running ? "running for" : "took") \(formatDuration(s.elapsedSeconds(now: end) ?? 0)) (target \(trimmed(s.targetMinutes?.upperBound ?? 0)) min)"
+                    }.joined(separator: "; "))
         }
         let failedNow = failedChecks.filter { $0.verdict.kind != "step" }
         if !failedNow.isEmpty {
@@ -200,13 +213,17 @@ extension DrillState {
         let m = metrics
         var figures: [String] = []
         if let rto = m.rtoText { figures.append(rto) }
-        if let rpo = m.rpoSeconds { figures.append("RPO \(formatDuration(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatDuration($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? "")) }
+        if let rpo = m.rpoSeconds {
+            figures.append("RPO \(formatDuration(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatDuration($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? ""))
+        }
         if let note = m.rpoNote { figures.append(note) }
         if let missing = m.rowsMissing { figures.append("rows missing \(missing)") }
         if let dns = m.dnsPropagationSeconds { figures.append("DNS propagated in \(formatDuration(dns))") }
         if let dns = m.dnsRevertSeconds { figures.append("DNS reverted in \(formatDuration(dns)) (rollback)") }
         let direction = followed?.sites.map { " \($0.from) → \($0.to)" } ?? ""
-        if let lag = m.lag { figures.append("lag\(direction) \(formatDuration(lag.last)) last, \(formatDuration(lag.max)) max over \(lag.count) sample\(lag.count == 1 ? "" : "s")") }
+        if let lag = m.lag {
+            figures.append("lag\(direction) \(formatDuration(lag.last)) last, \(formatDuration(lag.max)) max over \(lag.count) sample\(lag.count == 1 ? "" : "s")")
+        }
         if let r = m.reverseLag { figures.append("other direction \(formatDuration(r.last)) last, \(formatDuration(r.max)) max over \(r.count) sample\(r.count == 1 ? "" : "s")") }
         if !figures.isEmpty {
             out.append("")

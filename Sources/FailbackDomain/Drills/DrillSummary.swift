@@ -86,8 +86,10 @@ public struct DrillSummary: Sendable, Equatable {
         return [
             drillID, runbookID.map { "\($0) v\(runbookVersion ?? "?")" + (option.map { " option \($0)" } ?? "") } ?? "?", state,
             startedAt?.description ?? "", totalSeconds.map { "took \(formatDuration($0))" } ?? "open",
-            writesNeverResumed ? "RTO MISSED (writes never resumed)"
-                : rtoSeconds.map { writesResumedByRollback ? "rollback resumed writes in \(formatDuration($0))" : "RTO \(formatDuration($0))" + (rtoMet == false ? " MISSED" : "") } ?? "",
+            writesNeverResumed
+                ? "RTO MISSED (writes never resumed)"
+                : rtoSeconds.map { writesResumedByRollback ? "rollback resumed writes in \(formatDuration($0))" : "RTO \(formatDuration($0))" + (rtoMet == false ? " MISSED" : "") }
+                    ?? "",
         ].map { terminalSafe($0) }.joined(separator: "\t")
     }
 }

@@ -69,8 +69,10 @@ public struct CommandExecuted: EventPayload, Equatable {
     public var stdout: CapturedOutput
     public var stderr: CapturedOutput
 
-    public init(argv: [String], cwd: String, step: String?, startedAt: Timestamp, endedAt: Timestamp, exitStatus: Int?, signal: Int?,
-                stdout: CapturedOutput, stderr: CapturedOutput) {
+    public init(
+        argv: [String], cwd: String, step: String?, startedAt: Timestamp, endedAt: Timestamp, exitStatus: Int?, signal: Int?,
+        stdout: CapturedOutput, stderr: CapturedOutput
+    ) {
         self.argv = argv
         self.cwd = cwd
         self.step = step

@@ -359,7 +359,8 @@ extension EventCatalogue {
     /// a tab or line break in a field cannot shift the columns.
     public static func line(for event: RecordedEvent) -> String {
         let redacted = event.redactions.isEmpty ? "" : "  [redacted: " + Set(event.redactions.map(\.kind)).sorted().joined(separator: ", ") + "]"
-        return "\(event.seq)\t#\(event.drillSeq)\t\(event.recordedAt)\t" + [event.type, summary(of: event), "(\(event.actor)@\(event.host))\(redacted)"]
+        return "\(event.seq)\t#\(event.drillSeq)\t\(event.recordedAt)\t"
+            + [event.type, summary(of: event), "(\(event.actor)@\(event.host))\(redacted)"]
             .map { terminalSafe($0) }.joined(separator: "\t")
     }
 }

@@ -210,7 +210,9 @@ public struct DNSAnswerObserved: EventPayload, Equatable {
     public var summary: String {
         let when = expectation == .afterCutover ? " after cutover" : ""
         if let error { return "\(name) \(recordType) @\(resolver): no answer: \(error)" + (expected.map { " (expected\(when) \($0))" } ?? "") }
-        let got = answers.isEmpty ? (responseCode.map { "no answer (\($0))" } ?? "no answer")
+        let got =
+            answers.isEmpty
+            ? (responseCode.map { "no answer (\($0))" } ?? "no answer")
             : answers.map { $0.value + ($0.ttl.map { " ttl \($0)s" } ?? "") }.joined(separator: ", ")
         let verdict = expected.map { e in answers.contains { $0.value == e } ? " (matches \(e))" : " (expected\(when) \(e))" } ?? ""
         return "\(name) \(recordType) @\(resolver): \(got)\(verdict)"
@@ -288,10 +290,11 @@ public struct PodStatesObserved: EventPayload, Equatable {
         var pods: [Pod] = []
         for element in try r.elements("pods") {
             let p = PayloadReader(element, context: "\(Self.eventType) pod")
-            pods.append(Pod(
-                name: try p.string("name"), namespace: try p.optionalString("namespace"), phase: try p.string("phase"),
-                readyContainers: try p.integer("ready_containers"), totalContainers: try p.integer("total_containers"),
-                restarts: try p.integer("restarts"), reasons: try p.strings("reasons"), node: try p.optionalString("node")))
+            pods.append(
+                Pod(
+                    name: try p.string("name"), namespace: try p.optionalString("namespace"), phase: try p.string("phase"),
+                    readyContainers: try p.integer("ready_containers"), totalContainers: try p.integer("total_containers"),
+                    restarts: try p.integer("restarts"), reasons: try p.strings("reasons"), node: try p.optionalString("node")))
         }
         self.pods = pods
         self.error = try r.optionalString("error")
@@ -331,8 +334,10 @@ public struct HealthCheckObserved: EventPayload, Equatable {
         return statusOK && (bodyMatched ?? true)
     }
 
-    public init(target: String, status: Int?, latencyMilliseconds: Double?, expectedStatus: Int? = nil,
-                expectedBody: String? = nil, bodyMatched: Bool? = nil, error: String? = nil) throws(InvalidInput) {
+    public init(
+        target: String, status: Int?, latencyMilliseconds: Double?, expectedStatus: Int? = nil,
+        expectedBody: String? = nil, bodyMatched: Bool? = nil, error: String? = nil
+    ) throws(InvalidInput) {
         self.target = try Check.nonEmpty(target, "target")
         if let status, !(100...599).contains(status) { throw InvalidInput("HTTP status must be from 100 to 599, got \(status)") }
         if let e = expectedStatus, !(100...599).contains(e) { throw InvalidInput("expected HTTP status must be from 100 to 599, got \(e)") }
@@ -430,12 +435,13 @@ public struct RowCountsCompared: EventPayload, Equatable {
     public var json: JSONValue {
         .members([
             "source": .string(source), "target": .string(target),
-            "tables": .array(tables.map { t in
-                .members([
-                    "table": .string(t.table), "source_count": t.sourceCount.map { JSONValue($0) }, "target_count": t.targetCount.map { JSONValue($0) },
-                    "delta": t.delta.map { JSONValue($0) }, "matched": .bool(t.matched), "error": t.error.map(JSONValue.string),
-                ])
-            }),
+            "tables": .array(
+                tables.map { t in
+                    .members([
+                        "table": .string(t.table), "source_count": t.sourceCount.map { JSONValue($0) }, "target_count": t.targetCount.map { JSONValue($0) },
+                        "delta": t.delta.map { JSONValue($0) }, "matched": .bool(t.matched), "error": t.error.map(JSONValue.string),
+                    ])
+                }),
             "matched": .bool(matched), "error": error.map(JSONValue.string),
         ])
     }
@@ -444,9 +450,10 @@ public struct RowCountsCompared: EventPayload, Equatable {
         var tables: [Table] = []
         for element in try r.elements("tables") {
             let t = PayloadReader(element, context: "\(Self.eventType) table")
-            tables.append(Table(
-                table: try t.string("table"), sourceCount: try t.optionalInteger("source_count"), targetCount: try t.optionalInteger("target_count"),
-                error: try t.optionalString("error")))
+            tables.append(
+                Table(
+                    table: try t.string("table"), sourceCount: try t.optionalInteger("source_count"), targetCount: try t.optionalInteger("target_count"),
+                    error: try t.optionalString("error")))
         }
         try self.init(source: r.string("source"), target: r.string("target"), tables: tables, error: r.optionalString("error"))
     }
@@ -573,8 +580,10 @@ public struct RedisReplicationObserved: EventPayload, Equatable {
         if let expected, !Self.roles.contains(expected) { throw InvalidInput("expected Redis role must be master or replica, got \(expected.debugDescription)") }
         if role == nil && error == nil { throw InvalidInput("a Redis observation has a role or an error") }
         if let s = masterLinkStatus, s != "up" && s != "down" { throw InvalidInput("master_link_status must be up or down, got \(s.debugDescription)") }
-        for (value, name) in [(connectedReplicas, "connected replicas"), (replicationOffset, "replication offset"),
-                              (masterReplicationOffset, "master replication offset"), (offsetLagBytes, "offset lag")] {
+        for (value, name) in [
+            (connectedReplicas, "connected replicas"), (replicationOffset, "replication offset"),
+            (masterReplicationOffset, "master replication offset"), (offsetLagBytes, "offset lag"),
+        ] {
             if let value { _ = try Check.count(value, name) }
         }
         for r in replicas ?? [] {

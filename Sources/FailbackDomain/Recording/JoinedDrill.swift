@@ -38,7 +38,7 @@ public struct JoinedDrill: Sendable {
         let bytes: [UInt8]
         do {
             bytes = try readFile(path, .currentDrill)
-        } catch where error.kind == .missing {
+        } catch  where error.kind == .missing {
             return nil
         }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)

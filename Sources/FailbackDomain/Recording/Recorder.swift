@@ -137,7 +137,8 @@ public final class Recorder {
             guard drill.isOpen else {
                 throw StoreError(
                     .drillClosed,
-                    "your current drill \(joined.drill) (\(joined.source)) is closed: join an open one ('failback drill list', then 'failback drill join ID') or pass --drill ID: nothing appended")
+                    "your current drill \(joined.drill) (\(joined.source)) is closed: join an open one ('failback drill list', then 'failback drill join ID') or pass --drill ID: nothing appended"
+                )
             }
             return drill
         }
@@ -148,7 +149,8 @@ public final class Recorder {
         guard open.count == 1 else {
             let named = open.suffix(3).map(\.drillID).joined(separator: ", ")
             throw InvalidInput(
-                "\(open.count) drills are open (\(open.count > 3 ? "latest: " : "")\(named)) and you have joined none: 'failback drill join ID', or pass --drill ID: nothing appended")
+                "\(open.count) drills are open (\(open.count > 3 ? "latest: " : "")\(named)) and you have joined none: 'failback drill join ID', or pass --drill ID: nothing appended"
+            )
         }
         keepChosenDrill?(only.drillID)
         joined = (only.drillID, "the one open drill when you first recorded")

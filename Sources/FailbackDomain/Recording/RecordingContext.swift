@@ -15,8 +15,10 @@ public struct RecordingContext: Sendable {
     /// Makes a new drill id from the drill's start time.
     public var makeDrillID: @Sendable (Timestamp) -> String
 
-    public init(actor: String, host: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
-                makeDrillID: @escaping @Sendable (Timestamp) -> String = RecordingContext.randomDrillID) {
+    public init(
+        actor: String, host: String, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
+        makeDrillID: @escaping @Sendable (Timestamp) -> String = RecordingContext.randomDrillID
+    ) {
         self.actor = actor
         self.host = host
         self.clock = clock
@@ -53,7 +55,8 @@ public struct RecordingContext: Sendable {
         }
         let actor = explicitActor ?? env("FAILBACK_ACTOR") ?? env("USER") ?? env("LOGNAME") ?? accountName() ?? "uid-\(getuid())"
         var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count) == 0
+        let host =
+            gethostname(&name, name.count) == 0
             ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
         return RecordingContext(actor: actor, host: host)
     }

@@ -146,7 +146,8 @@ public struct Redactor: Sendable {
     /// A finding cut down to nothing but quotes and backslashes (the opening quote of a value
     /// that is all marker) is dropped: a quote is no secret, and the next pass would not see one.
     static func spans(_ findings: [Finding], markers: [Range<Int>], in bytes: [UInt8]) -> [Finding] {
-        let sorted = findings
+        let sorted =
+            findings
             .compactMap { f -> Finding? in
                 var f = f
                 if markers.contains(where: { $0.contains(f.start) }) { return nil }

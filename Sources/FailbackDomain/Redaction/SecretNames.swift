@@ -51,7 +51,8 @@ enum SecretName {
                 continue
             }
             // A hump: aB, or the last capital of a run before a lower-case letter (AWSSecret → AWS Secret).
-            let hump = Ascii.isUpper(b) && !current.isEmpty
+            let hump =
+                Ascii.isUpper(b) && !current.isEmpty
                 && (Ascii.isLowerLetter(previous) || Ascii.isDigit(previous)
                     || (Ascii.isUpper(previous) && i + 1 < bytes.count && Ascii.isLowerLetter(bytes[i + 1])))
             if hump {

@@ -445,7 +445,9 @@ struct Scan {
     /// A header's value to the end of its line, or to the quote that closes the string it is in.
     func restOfValue(at i: Int) -> Range<Int>? {
         var j = i
-        while j < n && j - i < Self.window && !Ascii.isNewline(bytes[j]) && bytes[j] != 0x22 && bytes[j] != 0x27 && !(bytes[j] == 0x5C && j + 1 < n && bytes[j + 1] == 0x22) { j += 1 }
+        while j < n && j - i < Self.window && !Ascii.isNewline(bytes[j]) && bytes[j] != 0x22 && bytes[j] != 0x27 && !(bytes[j] == 0x5C && j + 1 < n && bytes[j + 1] == 0x22) {
+            j += 1
+        }
         if let marker = firstMarker(in: i..<j), marker > i { j = marker }
         while j > i && Ascii.isBlank(bytes[j - 1]) { j -= 1 }
         guard j > i, !Placeholder.matches(bytes[i..<j]) else { return nil }
@@ -457,8 +459,12 @@ struct Scan {
     /// `Authorization: [scheme] credentials`: the credentials.
     mutating func authorization(valueAt start: Int) {
         var i = start
-        if i < n && bytes[i] == 0x22 { i += 1 }  // JSON: "Authorization": "Bearer ..."
-        else if i + 1 < n && bytes[i] == 0x5C && bytes[i + 1] == 0x22 { i += 2 }
+        if i < n && bytes[i] == 0x22 {
+            i += 1
+        }  // JSON: "Authorization": "Bearer ..."
+        else if i + 1 < n && bytes[i] == 0x5C && bytes[i + 1] == 0x22 {
+            i += 2
+        }
         var j = i
         while j < n && (Ascii.isTokenChar(bytes[j])) { j += 1 }
         if j < n && j > i && Ascii.isBlank(bytes[j]),
@@ -469,7 +475,9 @@ struct Scan {
         }
         guard i < n, bytes[i] != 0x24 else { return }  // $TOKEN: a reference
         var k = i
-        while k < n && k - i < Self.window && !Ascii.isWhite(bytes[k]) && bytes[k] != 0x22 && bytes[k] != 0x27 && !(bytes[k] == 0x5C && k + 1 < n && bytes[k + 1] == 0x22) { k += 1 }
+        while k < n && k - i < Self.window && !Ascii.isWhite(bytes[k]) && bytes[k] != 0x22 && bytes[k] != 0x27 && !(bytes[k] == 0x5C && k + 1 < n && bytes[k + 1] == 0x22) {
+            k += 1
+        }
         guard k > i, !Placeholder.matches(bytes[i..<k]) else { return }
         add(i, k, "authorization_header", SecretScanner.Rank.header)
     }

@@ -108,11 +108,13 @@ public enum RunbookLoader {
                     estimatedMinutes: try m.optionalRange("estimated_minutes"), window: try m.optionalString("window"))
             },
             flowchart: try o.optionalObject("flowchart", ["start", "nodes"]).map { (f) throws(InvalidInput) in
-                Runbook.Flowchart(start: try f.string("start"), nodes: try f.list("nodes") { (n) throws(InvalidInput) in
-                    let m = try n.object(["id", "question", "yes", "no"])
-                    return Runbook.Flowchart.Node(
-                        id: try m.identifier("id"), question: try m.string("question"), yes: try branch(m.member("yes")), no: try branch(m.member("no")))
-                })
+                Runbook.Flowchart(
+                    start: try f.string("start"),
+                    nodes: try f.list("nodes") { (n) throws(InvalidInput) in
+                        let m = try n.object(["id", "question", "yes", "no"])
+                        return Runbook.Flowchart.Node(
+                            id: try m.identifier("id"), question: try m.string("question"), yes: try branch(m.member("yes")), no: try branch(m.member("no")))
+                    })
             },
             phases: try o.list("phases") { (p) throws(InvalidInput) in
                 let m = try p.object(["id", "title", "option", "offset", "target_minutes", "after", "steps"])
@@ -130,7 +132,9 @@ public enum RunbookLoader {
             },
             report: try o.strings("report"),
             evidence: try evidence.map { (e) throws(InvalidInput) in
-                Runbook.Evidence(controls: try e.strings("controls"), requirements: try e.strings("requirements"), artifacts: try e.strings("artifacts"), storage: try e.optionalString("storage"))
+                Runbook.Evidence(
+                    controls: try e.strings("controls"), requirements: try e.strings("requirements"), artifacts: try e.strings("artifacts"),
+                    storage: try e.optionalString("storage"))
             },
             contacts: try o.list("contacts") { (c) throws(InvalidInput) in
                 let m = try c.object(["role", "contact"])

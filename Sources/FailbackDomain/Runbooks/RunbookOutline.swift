@@ -36,12 +36,15 @@ extension LoadedRunbook {
         if !facts.isEmpty { add(facts.joined(separator: " · ")) }
         if !rb.services.isEmpty { add("services: " + rb.services.joined(separator: ", ")) }
         add("")
-        add("Decide: \(rb.criteria.when.count) criteria, \(rb.criteria.whenNot.count) reasons not to, \(rb.questions.count) yes/no questions, \(rb.checklist.count) checklist items")
+        add(
+            "Decide: \(rb.criteria.when.count) criteria, \(rb.criteria.whenNot.count) reasons not to, \(rb.questions.count) yes/no questions, \(rb.checklist.count) checklist items"
+        )
         for q in rb.questions { add("  ? \(q.id)  \(q.text)") }
         for c in rb.checklist { add("  [ ] \(c.id)  \(c.item)" + (c.notes.map { "  (\($0))" } ?? "")) }
         for o in rb.options {
-            add("  option \(o.id): \(o.title)" + (o.recommended ? " (recommended)" : "") + (minutes(o.estimatedMinutes).map { ", \($0)" } ?? "")
-                + (o.useWhen.map { " — use when: \($0)" } ?? ""))
+            add(
+                "  option \(o.id): \(o.title)" + (o.recommended ? " (recommended)" : "") + (minutes(o.estimatedMinutes).map { ", \($0)" } ?? "")
+                    + (o.useWhen.map { " — use when: \($0)" } ?? ""))
         }
         if let f = rb.flowchart { add("  flowchart: \(f.nodes.count) questions from \(f.start)") }
         add("")

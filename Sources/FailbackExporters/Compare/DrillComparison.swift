@@ -89,9 +89,10 @@ public struct DrillComparison: Sendable {
         }
         for id in ids {
             let pa = followedA.first { $0.id == id }, pb = followedB.first { $0.id == id }
-            phases.append(PhaseRow(
-                id: id, title: (pa ?? pb)!.title, a: pa?.durationSeconds, b: pb?.durationSeconds, inA: pa != nil, inB: pb != nil,
-                target: pb?.targetMinutes ?? pa?.targetMinutes))
+            phases.append(
+                PhaseRow(
+                    id: id, title: (pa ?? pb)!.title, a: pa?.durationSeconds, b: pb?.durationSeconds, inA: pa != nil, inB: pb != nil,
+                    target: pb?.targetMinutes ?? pa?.targetMinutes))
             if pa == nil { differences.append("phase \(id) is only in \(b.drillID)") }
             if pb == nil { differences.append("phase \(id) is only in \(a.drillID)") }
             if let pa, let pb, pa.targetMinutes != pb.targetMinutes {
@@ -154,32 +155,49 @@ public struct DrillComparison: Sendable {
 
     var tables: [ReportTable] {
         var out: [ReportTable] = []
-        out.append(ReportTable(title: "Drills", columns: ["", "A", "B"], rows: [
-            ["drill", a.drillID, b.drillID],
-            ["runbook", a.runbook, b.runbook],
-            ["option", a.option ?? "—", b.option ?? "—"],
-            ["result", a.result, b.result],
-            ["started", DrillReport.time(a.startedAt), DrillReport.time(b.startedAt)],
-            ["events", String(a.events), String(b.events)],
-        ]))
+        out.append(
+            ReportTable(
+                title: "Drills", columns: ["", "A", "B"],
+                rows: [
+                    ["drill", a.drillID, b.drillID],
+                    ["runbook", a.runbook, b.runbook],
+                    ["option", a.option ?? "—", b.option ?? "—"],
+                    ["result", a.result, b.result],
+                    ["started", DrillReport.time(a.startedAt), DrillReport.time(b.startedAt)],
+                    ["events", String(a.events), String(b.events)],
+                ]))
         out.append(ReportTable(title: "Differences", columns: ["what does not match"], rows: differences.map { [$0] }, empty: "none: same runbook, version and option"))
-        out.append(ReportTable(title: "Phases (matched by id)", columns: ["phase", "A", "B", "B − A", "target"], rows: phases.map { p in
-            [p.id, p.inA ? Self.seconds(p.a) : "not in A", p.inB ? Self.seconds(p.b) : "not in B", Self.delta(p.delta), DrillReport.minutes(p.target)]
-        }))
-        out.append(ReportTable(title: "Metrics", columns: ["metric", "A", "B", "B − A", "target"], rows: metrics.map { m in
-            let rows = m.name == "rows missing"
-            return [m.name, rows ? m.a.map { String(Int($0)) } ?? "—" : Self.seconds(m.a), rows ? m.b.map { String(Int($0)) } ?? "—" : Self.seconds(m.b),
-                    rows ? m.delta.map { String(Int($0)) } ?? "—" : Self.delta(m.delta), m.target.map { Self.seconds($0) } ?? "—"]
-        }))
+        out.append(
+            ReportTable(
+                title: "Phases (matched by id)", columns: ["phase", "A", "B", "B − A", "target"],
+                rows: phases.map { p in
+                    [p.id, p.inA ? Self.seconds(p.a) : "not in A", p.inB ? Self.seconds(p.b) : "not in B", Self.delta(p.delta), DrillReport.minutes(p.target)]
+                }))
+        out.append(
+            ReportTable(
+                title: "Metrics", columns: ["metric", "A", "B", "B − A", "target"],
+                rows: metrics.map { m in
+                    let rows = m.name == "rows missing"
+                    return [
+                        m.name, rows ? m.a.map { String(Int($0)) } ?? "—" : Self.seconds(m.a), rows ? m.b.map { String(Int($0)) } ?? "—" : Self.seconds(m.b),
+                        rows ? m.delta.map { String(Int($0)) } ?? "—" : Self.delta(m.delta), m.target.map { Self.seconds($0) } ?? "—",
+                    ]
+                }))
         out.append(ReportTable(title: "Checks that failed in one drill only", columns: ["check", "A", "B"], rows: checks.map { [$0.check, $0.a, $0.b] }, empty: "none"))
-        out.append(ReportTable(title: "Issues", columns: ["drill", "issues"], rows: [
-            ["A", a.issues.isEmpty ? "none" : a.issues.joined(separator: "; ")],
-            ["B", b.issues.isEmpty ? "none" : b.issues.joined(separator: "; ")],
-        ]))
+        out.append(
+            ReportTable(
+                title: "Issues", columns: ["drill", "issues"],
+                rows: [
+                    ["A", a.issues.isEmpty ? "none" : a.issues.joined(separator: "; ")],
+                    ["B", b.issues.isEmpty ? "none" : b.issues.joined(separator: "; ")],
+                ]))
         func answer(_ v: Bool?) -> String { v.map { $0 ? "yes" : "no" } ?? "—" }
-        out.append(ReportTable(title: "Decisions", columns: ["question", "A", "B", ""], rows: decisions.map { d in
-            [d.question, answer(d.a), answer(d.b), d.a == d.b ? "" : "differs"]
-        }))
+        out.append(
+            ReportTable(
+                title: "Decisions", columns: ["question", "A", "B", ""],
+                rows: decisions.map { d in
+                    [d.question, answer(d.a), answer(d.b), d.a == d.b ? "" : "differs"]
+                }))
         return out
     }
 
@@ -195,20 +213,23 @@ public struct DrillComparison: Sendable {
             "format": .string("failback-compare/1"),
             "a": side(a), "b": side(b),
             "differences": .array(differences.map(JSONValue.string)),
-            "phases": .array(phases.map { p in
-                .members([
-                    "id": .string(p.id), "title": .string(p.title), "in_a": .bool(p.inA), "in_b": .bool(p.inB),
-                    "a_seconds": n(p.a), "b_seconds": n(p.b), "delta_seconds": n(p.delta),
-                    "target_minutes": p.target.map { [.number($0.lowerBound), .number($0.upperBound)] },
-                ])
-            }),
-            "metrics": .array(metrics.map { m in
-                .members(["name": .string(m.name), "a": n(m.a), "b": n(m.b), "delta": n(m.delta), "target": n(m.target)])
-            }),
+            "phases": .array(
+                phases.map { p in
+                    .members([
+                        "id": .string(p.id), "title": .string(p.title), "in_a": .bool(p.inA), "in_b": .bool(p.inB),
+                        "a_seconds": n(p.a), "b_seconds": n(p.b), "delta_seconds": n(p.delta),
+                        "target_minutes": p.target.map { [.number($0.lowerBound), .number($0.upperBound)] },
+                    ])
+                }),
+            "metrics": .array(
+                metrics.map { m in
+                    .members(["name": .string(m.name), "a": n(m.a), "b": n(m.b), "delta": n(m.delta), "target": n(m.target)])
+                }),
             "checks_failed_in_one": .array(checks.map { ["check": .string($0.check), "a": .string($0.a), "b": .string($0.b)] }),
-            "decisions": .array(decisions.map { d in
-                .members(["question": .string(d.question), "a": d.a.map(JSONValue.bool), "b": d.b.map(JSONValue.bool)])
-            }),
+            "decisions": .array(
+                decisions.map { d in
+                    .members(["question": .string(d.question), "a": d.a.map(JSONValue.bool), "b": d.b.map(JSONValue.bool)])
+                }),
         ])
     }
 }

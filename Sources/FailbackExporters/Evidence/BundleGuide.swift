@@ -8,7 +8,8 @@ enum BundleGuide {
     /// The requirement each control states, in words (AICPA Trust Services Criteria, 2017).
     static let requirements: [String: String] = [
         "CC9.1": "The entity identifies, selects, and develops risk mitigation activities for risks arising from potential business disruptions.",
-        "A1.2": "The entity authorizes, designs, develops or acquires, implements, operates, approves, maintains, and monitors environmental protections, software, data back-up processes, and recovery infrastructure to meet its objectives.",
+        "A1.2":
+            "The entity authorizes, designs, develops or acquires, implements, operates, approves, maintains, and monitors environmental protections, software, data back-up processes, and recovery infrastructure to meet its objectives.",
         "A1.3": "The entity tests recovery plan procedures supporting system recovery to meet its objectives.",
     ]
 
@@ -179,7 +180,8 @@ enum BundleGuide {
 
     static func controlsMarkdown(_ rows: [Row], controls: [(id: String, title: String, types: [String])]) -> String {
         func cell(_ s: String) -> String { terminalSafe(s, keepTabs: false).replacingAll("|", with: "\\|") }
-        var out = "# SOC 2 controls matrix\n\nEach control, what it requires, the drill's events that evidence it (their inclusion proofs are in manifest.json's `controls`), and what is missing.\n"
+        var out =
+            "# SOC 2 controls matrix\n\nEach control, what it requires, the drill's events that evidence it (their inclusion proofs are in manifest.json's `controls`), and what is missing.\n"
         for control in controls {
             out += "\n## \(control.id): \(control.title)\n\n**Requirement.** \(requirements[control.id] ?? "")\n\n"
             let mine = rows.filter { $0.control == control.id }

@@ -133,7 +133,8 @@ public enum BundleVerifier {
             if first["type"]?.stringValue != "DrillStarted" {
                 problem("events.jsonl: the first event is not DrillStarted")
             } else if runbook?.objectValue.map({ Set($0.keys) }) != ["id", "version", "sha256"] || runbook?["id"] != started?["runbook"]?["id"]
-                || runbook?["version"] != started?["runbook"]?["version"] || runbook?["sha256"] != started?["runbook"]?["digest"] {
+                || runbook?["version"] != started?["runbook"]?["version"] || runbook?["sha256"] != started?["runbook"]?["digest"]
+            {
                 problem("manifest.json: runbook is not the one the drill started with (event #1)")
             }
             if let document = kept["runbook.json"], document != Array(CanonicalJSON.string(started?["runbook_document"] ?? .null).utf8) + [0x0A] {
@@ -141,7 +142,9 @@ public enum BundleVerifier {
             }
         }
         // What the manifest says of the signature is what the bundle holds.
-        if manifest["signed"]?.boolValue != result.signed { problem("manifest.json: signed is not \(result.signed), though the bundle is \(result.signed ? "signed" : "unsigned")") }
+        if manifest["signed"]?.boolValue != result.signed {
+            problem("manifest.json: signed is not \(result.signed), though the bundle is \(result.signed ? "signed" : "unsigned")")
+        }
         let keyName = manifest["key_name"], keyFingerprint = manifest["key_fingerprint"]
         if result.signed {
             if keyName?.stringValue.map(Checkpoint.isKeyName) != true { problem("manifest.json: key_name is not a key name, though the bundle is signed") }
@@ -162,8 +165,12 @@ public enum BundleVerifier {
         if let d = events.drillID, d != drill { problem("events.jsonl holds drill \(d), manifest.json says \(drill ?? "none")") }
         let root = events.tree.root
         if manifest["events"]?.integerValue != events.count { problem("events.jsonl has \(events.count) events, manifest.json says \(manifest["events"]?.integerValue ?? -1)") }
-        if manifest["chain_head"]?.stringValue != events.head.hex { problem("the hash chain's head is \(events.head.hex), manifest.json says \(manifest["chain_head"]?.stringValue ?? "none")") }
-        if manifest["merkle_root"]?.stringValue != root.hex { problem("the Merkle root of the events is \(root.hex), manifest.json says \(manifest["merkle_root"]?.stringValue ?? "none")") }
+        if manifest["chain_head"]?.stringValue != events.head.hex {
+            problem("the hash chain's head is \(events.head.hex), manifest.json says \(manifest["chain_head"]?.stringValue ?? "none")")
+        }
+        if manifest["merkle_root"]?.stringValue != root.hex {
+            problem("the Merkle root of the events is \(root.hex), manifest.json says \(manifest["merkle_root"]?.stringValue ?? "none")")
+        }
         if events.problem == nil { result.lines.append("ok: \(events.count) events of drill \(drill ?? "?"), chain head \(events.head.hex)") }
 
         // 5. The checkpoint: this tree, signed by the bundle's key.
@@ -449,4 +456,3 @@ struct EventStreamCheck {
         count += 1
     }
 }
-

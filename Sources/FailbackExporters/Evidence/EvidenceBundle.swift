@@ -12,16 +12,24 @@ public enum EvidenceBundle {
 
     /// The SOC 2 criteria the controls index maps, with the event types that evidence each and the files.
     static let controls: [(id: String, title: String, types: [String], files: @Sendable (String) -> Bool)] = [
-        ("CC9.1", "Risk mitigation: business disruption is planned for — the runbook followed, the go/no-go decision, approvals, overrides, issues and the outcome",
-         ["DrillStarted", "OptionChosen", "ApprovalGranted", "GateOverridden", "IssueRaised", "DrillAborted", "DrillCompleted"],
-         { $0 == "runbook.json" || $0.hasPrefix("report.") }),
-        ("A1.2", "Recovery infrastructure is monitored: replication lag, row counts across sites, database roles",
-         ["ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved", "RedisReplicationObserved"],
-         { $0 == "events.jsonl" || $0 == "report.json" }),
-        ("A1.3", "The recovery plan is tested: phases and steps as run, commands and their output, waits, DNS cutover, health checks",
-         ["PhaseStarted", "PhaseCompleted", "StepCompleted", "StepFailed", "StepSkipped", "CommandExecuted", "CommandFailedToStart",
-          "WaitConcluded", "DNSAnswerObserved", "HealthCheckObserved", "PodStatesObserved"],
-         { $0.hasPrefix("outputs/") || $0.hasPrefix("report.") }),
+        (
+            "CC9.1", "Risk mitigation: business disruption is planned for — the runbook followed, the go/no-go decision, approvals, overrides, issues and the outcome",
+            ["DrillStarted", "OptionChosen", "ApprovalGranted", "GateOverridden", "IssueRaised", "DrillAborted", "DrillCompleted"],
+            { $0 == "runbook.json" || $0.hasPrefix("report.") }
+        ),
+        (
+            "A1.2", "Recovery infrastructure is monitored: replication lag, row counts across sites, database roles",
+            ["ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved", "RedisReplicationObserved"],
+            { $0 == "events.jsonl" || $0 == "report.json" }
+        ),
+        (
+            "A1.3", "The recovery plan is tested: phases and steps as run, commands and their output, waits, DNS cutover, health checks",
+            [
+                "PhaseStarted", "PhaseCompleted", "StepCompleted", "StepFailed", "StepSkipped", "CommandExecuted", "CommandFailedToStart",
+                "WaitConcluded", "DNSAnswerObserved", "HealthCheckObserved", "PodStatesObserved",
+            ],
+            { $0.hasPrefix("outputs/") || $0.hasPrefix("report.") }
+        ),
     ]
     /// At most this many events of one type are cited per control: the first and last halves.
     static let citationsPerType = 40
@@ -167,7 +175,9 @@ public enum EvidenceBundle {
         for m in members { try m.write(into: archive, folder: folder) }
         let compressedBytes = try archive.commit()
         committed = true
-        return Summary(path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes, keyFingerprint: key?.fingerprint)
+        return Summary(
+            path: path, drillID: drill, events: count, merkleRoot: root.hex, chainHead: head.hex, files: 1 + members.count, signed: key != nil, bytes: compressedBytes,
+            keyFingerprint: key?.fingerprint)
     }
 
     /// The files of the bundle after `events.jsonl` (runbook, reports, outputs, manifest,
@@ -186,7 +196,8 @@ public enum EvidenceBundle {
         try fold.outputSpool.flush()
         try fold.indexSpool.flush()
         var members: [Member] = []
-        members.append(Member(path: "VERIFY.md", bytes: Array(BundleGuide.verifyGuide(drill: drill, events: count, root: root, chainHead: head, fingerprint: key?.fingerprint).utf8)))
+        members.append(
+            Member(path: "VERIFY.md", bytes: Array(BundleGuide.verifyGuide(drill: drill, events: count, root: root, chainHead: head, fingerprint: key?.fingerprint).utf8)))
         members.append(Member(path: "runbook.json", bytes: Array(CanonicalJSON.string(document ?? .null).utf8) + [0x0A]))
         members.append(Member(path: "report.md", bytes: Array(ReportFormat.markdown.render(report).utf8)))
         members.append(Member(path: "report.html", bytes: Array(ReportFormat.html.render(report).utf8)))
@@ -228,10 +239,11 @@ public enum EvidenceBundle {
         }
         let matrix = BundleGuide.matrix(
             controls: controls.map { ($0.id, $0.title, $0.types) }, cited: citedByControl.map { $0.compactMap { references[$0] } }, report: report)
-        members.insert(contentsOf: [
-            Member(path: "controls.md", bytes: Array(BundleGuide.controlsMarkdown(matrix, controls: controls.map { ($0.id, $0.title, $0.types) }).utf8)),
-            Member(path: "controls.csv", bytes: Array(BundleGuide.controlsCSV(matrix).utf8)),
-        ], at: controlsAt)
+        members.insert(
+            contentsOf: [
+                Member(path: "controls.md", bytes: Array(BundleGuide.controlsMarkdown(matrix, controls: controls.map { ($0.id, $0.title, $0.types) }).utf8)),
+                Member(path: "controls.csv", bytes: Array(BundleGuide.controlsCSV(matrix).utf8)),
+            ], at: controlsAt)
         let eventsDigest = events.digest
         var listed: [(path: String, bytes: Int, sha256: String)] = [("events.jsonl", events.size, eventsDigest.hex)]
         listed += members.map { ($0.path, $0.size, $0.sha256) }
@@ -240,13 +252,14 @@ public enum EvidenceBundle {
             .members([
                 "id": .string(control.id), "title": .string(control.title),
                 "files": .array(listed.map(\.path).filter(control.files).map(JSONValue.string)),
-                "events": .array(cited.map { index in
-                    .members([
-                        "leaf_index": JSONValue(index), "drill_seq": JSONValue(index + 1),
-                        "leaf_hash": .string(proofs[index]!.leaf.hex),
-                        "audit_path": .array(proofs[index]!.path.map { .string($0.hex) }),
-                    ])
-                }),
+                "events": .array(
+                    cited.map { index in
+                        .members([
+                            "leaf_index": JSONValue(index), "drill_seq": JSONValue(index + 1),
+                            "leaf_hash": .string(proofs[index]!.leaf.hex),
+                            "audit_path": .array(proofs[index]!.path.map { .string($0.hex) }),
+                        ])
+                    }),
             ])
         }
         let runbook = report.state.runbook
@@ -270,7 +283,8 @@ public enum EvidenceBundle {
         if let key { members.append(Member(path: "SHA256SUMS.sig", bytes: try key.sign(Array(sums.utf8)))) }
         // What the verifiers read within bounds (docs/evidence-bundle.md §4, step 1), no export writes past.
         guard 1 + members.count <= BundleVerifier.maximumFiles else {
-            throw ExportError("drill \(drill): a bundle holds at most \(BundleVerifier.maximumFiles) files; this one would hold \(1 + members.count) (\(outputs.count) command outputs)")
+            throw ExportError(
+                "drill \(drill): a bundle holds at most \(BundleVerifier.maximumFiles) files; this one would hold \(1 + members.count) (\(outputs.count) command outputs)")
         }
         for m in members {
             if let bound = BundleVerifier.keptWhole[m.path], m.bytes.count > bound {
@@ -382,9 +396,11 @@ struct ExportFold {
             // goes the general way (which reads it alike, or names its fault).
             if let (envelope, sample) = sample(batch.lines[start..<(end - 1)]) {
                 report.apply(sample, at: envelope.recordedAt)
-                try indexRow(EvidenceIndexCSV.row(DrillReport.EventReference(
-                    drillSeq: envelope.drillSeq, seq: envelope.seq, at: envelope.recordedAt, type: envelope.type, actor: envelope.actor,
-                    summary: DrillSample.summary(of: sample, payload: envelope.payload, in: line), hash: Array(batch.hashes[(i * 32)..<(i * 32 + 32)]).hex)))
+                try indexRow(
+                    EvidenceIndexCSV.row(
+                        DrillReport.EventReference(
+                            drillSeq: envelope.drillSeq, seq: envelope.seq, at: envelope.recordedAt, type: envelope.type, actor: envelope.actor,
+                            summary: DrillSample.summary(of: sample, payload: envelope.payload, in: line), hash: Array(batch.hashes[(i * 32)..<(i * 32 + 32)]).hex)))
                 citations.note(exported, type: envelope.type)
                 exported += 1
                 samplesReadInOnePass += 1

@@ -15,7 +15,9 @@ extension DrillReport {
         let m = metrics
         // CC9.1: the plan, the decision to run it, and its end.
         if state.approvals.isEmpty { gap("CC9.1", "no approval recorded (failback approve)") }
-        if state.option == nil && state.chosen == nil && !(state.followed?.options.isEmpty ?? true) { gap("CC9.1", "no strategy option chosen (failback decide ... or drill start --option)") }
+        if state.option == nil && state.chosen == nil && !(state.followed?.options.isEmpty ?? true) {
+            gap("CC9.1", "no strategy option chosen (failback decide ... or drill start --option)")
+        }
         if state.status != .completed { gap("CC9.1", "the drill is not completed (failback drill complete)") }
         // A1.2: the recovery infrastructure was measured.
         if state.lag.isEmpty { gap("A1.2", "no replication lag sample (failback observe lag)") }
@@ -32,11 +34,22 @@ extension DrillReport {
         if !state.phases.isEmpty && !state.phases.contains(where: { $0.startedAt != nil }) { gap("A1.3", "no phase of the runbook was run (failback phase start)") }
         let followedSteps = state.steps.filter { s in state.phases.contains { $0.applies && $0.id == s.section } }
         let pending = followedSteps.filter { $0.status == .pending }
-        if !pending.isEmpty { gap("A1.3", "\(pending.count) step(s) of the followed procedure have no record: " + pending.prefix(5).map(\.id).joined(separator: ", ") + (pending.count > 5 ? ", ..." : "")) }
-        if followedSteps.contains(where: \.cutover) {
-            if m.cutoverAt == nil { gap("A1.3", "the DNS cutover step is not recorded done") } else if m.dnsPropagationSeconds == nil { gap("A1.3", "no DNS cutover proof: no answer with the new address after the cutover (failback observe dns --expect)") }
+        if !pending.isEmpty {
+            gap(
+                "A1.3",
+                "\(pending.count) step(s) of the followed procedure have no record: " + pending.prefix(5).map(\.id).joined(separator: ", ") + (pending.count > 5 ? ", ..." : ""))
         }
-        if let resumed = m.writesResumedAt, !checks.contains(where: { $0.kind == "http" && $0.evidence.at >= resumed }) && !checks.contains(where: { $0.kind == "wait" && $0.name.hasPrefix("http") && $0.evidence.at >= resumed }) {
+        if followedSteps.contains(where: \.cutover) {
+            if m.cutoverAt == nil {
+                gap("A1.3", "the DNS cutover step is not recorded done")
+            } else if m.dnsPropagationSeconds == nil {
+                gap("A1.3", "no DNS cutover proof: no answer with the new address after the cutover (failback observe dns --expect)")
+            }
+        }
+        if let resumed = m.writesResumedAt,
+            !checks.contains(where: { $0.kind == "http" && $0.evidence.at >= resumed })
+                && !checks.contains(where: { $0.kind == "wait" && $0.name.hasPrefix("http") && $0.evidence.at >= resumed })
+        {
             gap("A1.3", "no health check after writes resumed (failback observe http)")
         }
         if !checks.contains(where: { $0.kind == "command" }) { gap("A1.3", "no command output captured (failback exec)") }

@@ -81,13 +81,18 @@ public struct InclusionProof: Sendable {
         guard MerkleTree.verifyInclusion(index: leafIndex, size: treeSize, leafHash: MerkleTree.leafHash(event), proof: auditPath, root: cp.root) else {
             throw ExportError("the audit path does not lead from the event to the checkpoint's root")
         }
-        lines.append("ok: event #\(leafIndex + 1) (seq \(value["seq"]?.integerValue ?? -1), \(value["type"]?.stringValue ?? "?")) is in the tree of \(treeSize) events, root \(cp.root.hex)")
+        lines.append(
+            "ok: event #\(leafIndex + 1) (seq \(value["seq"]?.integerValue ?? -1), \(value["type"]?.stringValue ?? "?")) is in the tree of \(treeSize) events, root \(cp.root.hex)")
         let key = try publicKeyPEM.map { (pem) throws(ExportError) in try Ed25519Key.load(publicPEM: Array(pem.utf8), what: "the proof's public key") }
         let signer: TrustedKeys.Signer
         if let key {
             guard let name = keyName else { throw ExportError("the proof has a public key but no key_name") }
             guard keyFingerprint == key.fingerprint else { throw ExportError("key_fingerprint is not the proof's public key's (\(key.fingerprint))") }
-            guard signatures.contains(where: { $0.name == name && $0.keyID == Checkpoint.keyID(name: name, publicKey: key.rawPublicKey) && key.verify($0.signature, of: Array(cp.body.utf8)) }) else {
+            guard
+                signatures.contains(where: {
+                    $0.name == name && $0.keyID == Checkpoint.keyID(name: name, publicKey: key.rawPublicKey) && key.verify($0.signature, of: Array(cp.body.utf8))
+                })
+            else {
                 throw ExportError("the checkpoint's signature by \(name) does not verify")
             }
             lines.append("ok: checkpoint signed by \(name), key \(key.fingerprint)")

@@ -181,8 +181,10 @@ public struct TarReader {
         for field in [100..<108, 108..<116, 116..<124, 136..<148, 329..<337, 337..<345] { _ = try number(field) }
         let name = text(0..<100), prefix = text(345..<500)
         let path = prefix.isEmpty ? name : prefix + "/" + name
-        let kinds: [UInt8: String] = [UInt8(ascii: "1"): "a hard link", UInt8(ascii: "2"): "a symbolic link", UInt8(ascii: "3"): "a character device",
-                                      UInt8(ascii: "4"): "a block device", UInt8(ascii: "5"): "a directory", UInt8(ascii: "6"): "a FIFO"]
+        let kinds: [UInt8: String] = [
+            UInt8(ascii: "1"): "a hard link", UInt8(ascii: "2"): "a symbolic link", UInt8(ascii: "3"): "a character device",
+            UInt8(ascii: "4"): "a block device", UInt8(ascii: "5"): "a directory", UInt8(ascii: "6"): "a FIFO",
+        ]
         let type = h[156]
         if type != 0 && type != UInt8(ascii: "0") {
             throw ExportError("tar: \(path) is \(kinds[type] ?? "an entry of type '\(Character(UnicodeScalar(type)))'"): refused")

@@ -157,7 +157,9 @@ public struct DrillReplay {
         if let rto = m.rtoSeconds {
             parts.append("RTO \(formatDuration(rto))" + (m.rtoTargetSeconds.map { " (target \(formatDuration($0)): \(rto <= $0 ? "met" : "MISSED"))" } ?? ""))
         }
-        if let rpo = m.rpoSeconds { parts.append("RPO \(formatDuration(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatDuration($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? "")) }
+        if let rpo = m.rpoSeconds {
+            parts.append("RPO \(formatDuration(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatDuration($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? ""))
+        }
         parts.append(failures == 0 ? "no failed checks" : "\(failures) failed")
         return parts.joined(separator: " · ")
     }
@@ -183,7 +185,8 @@ extension DrillReplay.Frame {
         let phaseEvent = type == PhaseStarted.eventType || type == PhaseCompleted.eventType || type.hasPrefix("Drill")
         // What was recorded is escaped (`terminalSafe`); only the player's own codes go out raw.
         let type = terminalSafe(type)
-        var text = Terminal.dim(offsetText, colour) + "  " + Terminal.dim("#\(drillSeq)", colour) + "  \(terminalSafe(phase ?? "-"))  "
+        var text =
+            Terminal.dim(offsetText, colour) + "  " + Terminal.dim("#\(drillSeq)", colour) + "  \(terminalSafe(phase ?? "-"))  "
             + (phaseEvent ? Terminal.bold(type, colour) : type) + "  \(terminalSafe(summary))"
             + Terminal.dim("  · " + terminalSafe(role.map { "\(actor) (\($0))" } ?? actor), colour)
         if !marks.isEmpty {
@@ -214,7 +217,8 @@ extension DrillReplay.Frame {
         .members([
             "drill_seq": JSONValue(drillSeq), "seq": JSONValue(seq), "type": .string(type), "at": .string(at.description),
             "offset_ms": JSONValue(Int(offset)), "wait_ms": JSONValue(Int(wait)), "clock_behind_ms": clockBehind.map { JSONValue(Int($0)) },
-            "phase": phase.map(JSONValue.string), "summary": .string(summary), "actor": .string(actor), "role": role.map(JSONValue.string), "marks": .array(marks.map { .string($0.rawValue) }),
+            "phase": phase.map(JSONValue.string), "summary": .string(summary), "actor": .string(actor), "role": role.map(JSONValue.string),
+            "marks": .array(marks.map { .string($0.rawValue) }),
             "progress": .members([
                 "phases_done": JSONValue(progress.phasesDone), "phases_followed": JSONValue(progress.phasesFollowed),
                 "current_phase": progress.currentPhase.map(JSONValue.string), "phase_elapsed_ms": progress.phaseElapsed.map { JSONValue(Int($0)) },

@@ -138,7 +138,9 @@ public struct DrillReport: Sendable {
                 dropped += 1
             }
             if let v = state.judged(.waitConcluded(e)) { check(v.kind, v.name, v.result) }
-        case .questionAnswered(let e)?: decisions.append((e.question, e.answer, e.by ?? event.actor, [e.note, e.revisionReason.map { "REVISED: \($0)" }].compactMap { $0 }.joined(separator: " — ").nilIfEmpty, reference()))
+        case .questionAnswered(let e)?:
+            decisions.append(
+                (e.question, e.answer, e.by ?? event.actor, [e.note, e.revisionReason.map { "REVISED: \($0)" }].compactMap { $0 }.joined(separator: " — ").nilIfEmpty, reference()))
         case .noteAdded(let e)?:
             // The first 1,000 (memory stays bounded; every note is in the log and events.jsonl).
             notesSeen += 1

@@ -33,19 +33,23 @@ extension DrillReport {
             out += "<table>" + (t.columns.allSatisfy(\.isEmpty) ? "" : "<thead><tr>" + t.columns.map { "<th>\(xml($0))</th>" }.joined() + "</tr></thead>") + "<tbody>\n"
             let evidenceColumn = t.columns.firstIndex(of: "Evidence")
             for row in t.rows {
-                out += "<tr>" + row.enumerated().map { i, v in
-                    if ["FAIL", "NO", "YES", "pass"].contains(v) { return "<td class=\"\(v)\">\(xml(v))</td>" }
-                    if i == evidenceColumn, keepsEventIndex, let n = Self.citedDrillSeq(v) { return "<td><a href=\"#event-\(n)\">\(xml(v))</a></td>" }
-                    return "<td>\(xml(v))</td>"
-                }.joined() + "</tr>\n"
+                out +=
+                    "<tr>"
+                    + row.enumerated().map { i, v in
+                        if ["FAIL", "NO", "YES", "pass"].contains(v) { return "<td class=\"\(v)\">\(xml(v))</td>" }
+                        if i == evidenceColumn, keepsEventIndex, let n = Self.citedDrillSeq(v) { return "<td><a href=\"#event-\(n)\">\(xml(v))</a></td>" }
+                        return "<td>\(xml(v))</td>"
+                    }.joined() + "</tr>\n"
             }
             out += "</tbody></table>\n"
         }
         if keepsEventIndex {
             // The appendix the evidence references point into: every event, with its chain hash.
-            out += "<h2>Events</h2>\n<table><thead><tr><th>#</th><th>Seq</th><th>Recorded at</th><th>Type</th><th>Actor</th><th>Summary</th><th>Chain hash (SHA-256)</th></tr></thead><tbody>\n"
+            out +=
+                "<h2>Events</h2>\n<table><thead><tr><th>#</th><th>Seq</th><th>Recorded at</th><th>Type</th><th>Actor</th><th>Summary</th><th>Chain hash (SHA-256)</th></tr></thead><tbody>\n"
             for e in events {
-                out += "<tr id=\"event-\(e.drillSeq)\"><td>\(e.drillSeq)</td><td>\(e.seq)</td><td>\(xml(e.at.description))</td><td>\(xml(e.type))</td><td>\(xml(e.actor))</td><td>\(xml(e.summary))</td><td><code>\(xml(e.hash))</code></td></tr>\n"
+                out +=
+                    "<tr id=\"event-\(e.drillSeq)\"><td>\(e.drillSeq)</td><td>\(e.seq)</td><td>\(xml(e.at.description))</td><td>\(xml(e.type))</td><td>\(xml(e.actor))</td><td>\(xml(e.summary))</td><td><code>\(xml(e.hash))</code></td></tr>\n"
             }
             out += "</tbody></table>\n"
         }
@@ -136,7 +140,8 @@ extension DrillReport {
             let color = p.overran(now: end) ? "#f04438" : p.completedAt == nil ? "#f79009" : "#2e90fa"
             let title = p.title.count > 40 ? String(p.title.prefix(39)) + "…" : p.title
             svg += "<text x=\"4\" y=\"\(f(y + 14))\">\(xml(title))<title>\(xml(p.id))</title></text>"
-            svg += "<rect x=\"\(f(x0))\" y=\"\(f(y + 3))\" width=\"\(f(max(2, x1 - x0)))\" height=\"16\" rx=\"3\" fill=\"\(color)\"><title>\(xml(p.title + ": " + (p.durationSeconds.map(formatDuration) ?? "not completed")))</title></rect>\n"
+            svg +=
+                "<rect x=\"\(f(x0))\" y=\"\(f(y + 3))\" width=\"\(f(max(2, x1 - x0)))\" height=\"16\" rx=\"3\" fill=\"\(color)\"><title>\(xml(p.title + ": " + (p.durationSeconds.map(formatDuration) ?? "not completed")))</title></rect>\n"
         }
         for m in placed {
             let labelY = bottom + 12 + Double(m.lane) * 14
@@ -168,7 +173,8 @@ extension DrillReport {
         }
         svg += "<text x=\"\(f(axis.left - 8))\" y=\"\(f(top - 14))\" text-anchor=\"end\">replication lag</text>\n"
         if let rpo = metrics.rpoTargetSeconds {
-            svg += "<line x1=\"\(f(axis.left))\" y1=\"\(f(y(rpo)))\" x2=\"\(f(axis.right))\" y2=\"\(f(y(rpo)))\" stroke=\"#f04438\" stroke-dasharray=\"5 4\"/><text x=\"\(f(axis.right - 2))\" y=\"\(f(y(rpo) - 4))\" text-anchor=\"end\">RPO target \(xml(formatDuration(rpo)))</text>\n"
+            svg +=
+                "<line x1=\"\(f(axis.left))\" y1=\"\(f(y(rpo)))\" x2=\"\(f(axis.right))\" y2=\"\(f(y(rpo)))\" stroke=\"#f04438\" stroke-dasharray=\"5 4\"/><text x=\"\(f(axis.right - 2))\" y=\"\(f(y(rpo) - 4))\" text-anchor=\"end\">RPO target \(xml(formatDuration(rpo)))</text>\n"
         }
         let failback = state.followed?.sites.map { "\($0.from) → \($0.to)" }
         var directions: [String] = []
@@ -190,7 +196,10 @@ extension DrillReport {
             }
             svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
             if series.count <= 200 {
-                for s in series { svg += "<circle cx=\"\(f(axis.x(s.at)))\" cy=\"\(f(y(s.seconds)))\" r=\"3\" fill=\"\(colour)\"><title>\(xml(s.at.description + ": " + formatDuration(s.seconds) + " " + direction))</title></circle>" }
+                for s in series {
+                    svg +=
+                        "<circle cx=\"\(f(axis.x(s.at)))\" cy=\"\(f(y(s.seconds)))\" r=\"3\" fill=\"\(colour)\"><title>\(xml(s.at.description + ": " + formatDuration(s.seconds) + " " + direction))</title></circle>"
+                }
                 svg += "\n"
             }
             let label = direction + (direction == failback ? " (failback: the RPO)" : failback == nil ? "" : " (other direction)")

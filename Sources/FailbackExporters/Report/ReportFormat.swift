@@ -36,16 +36,20 @@ extension DrillReport {
             "drill": state.json,
             "verdict": .members([
                 "headline": .string(verdictHeadline), "reasons": .array(verdictReasons.map(JSONValue.string)),
-                "failed_checks": .array(state.failedChecks.filter { $0.verdict.kind != "step" }.map { ["kind": .string($0.verdict.kind), "name": .string($0.verdict.name), "drill_seq": JSONValue($0.drillSeq)] }),
+                "failed_checks": .array(
+                    state.failedChecks.filter { $0.verdict.kind != "step" }.map {
+                        ["kind": .string($0.verdict.kind), "name": .string($0.verdict.name), "drill_seq": JSONValue($0.drillSeq)]
+                    }),
             ]),
             "summary": .members([
                 "data_loss": .string(dataLoss), "services_affected": .array(servicesAffected.map(JSONValue.string)),
                 "checks": ["passed": JSONValue(passed), "failed": JSONValue(failed), "skipped": JSONValue(skipped)],
                 "lag_before_seconds": lagBefore.map(JSONValue.number), "lag_after_seconds": lagAfter.map(JSONValue.number),
             ]),
-            "checks": .array(checks.map { c in
-                ["kind": .string(c.kind), "name": .string(c.name), "result": .string(c.result.rawValue), "detail": .string(c.detail), "evidence": ref(c.evidence)]
-            }),
+            "checks": .array(
+                checks.map { c in
+                    ["kind": .string(c.kind), "name": .string(c.name), "result": .string(c.result.rawValue), "detail": .string(c.detail), "evidence": ref(c.evidence)]
+                }),
             "replication_lag": .array(lag.map { ["at": .string($0.at.description), "seconds": .number($0.seconds), "source": .string($0.source), "target": .string($0.target)] }),
             "chain": .members(["events": JSONValue(eventCount), "head": headHashHex.map(JSONValue.string), "broken": chainBroken.map(JSONValue.string)]),
         ])
@@ -66,7 +70,8 @@ extension DrillReport {
         out += "<testsuites name=\"\(xml(title))\" tests=\"\(checks.count)\" failures=\"\(failed)\" skipped=\"\(skipped)\">\n"
         for kind in kinds {
             let cs = checks.filter { $0.kind == kind }
-            out += "  <testsuite name=\"\(xml(kind))\" tests=\"\(cs.count)\" failures=\"\(cs.filter { $0.result == .fail }.count)\" skipped=\"\(cs.filter { $0.result == .skipped }.count)\"\(stamp)>\n"
+            out +=
+                "  <testsuite name=\"\(xml(kind))\" tests=\"\(cs.count)\" failures=\"\(cs.filter { $0.result == .fail }.count)\" skipped=\"\(cs.filter { $0.result == .skipped }.count)\"\(stamp)>\n"
             for c in cs {
                 out += "    <testcase classname=\"failback.\(xml(kind))\" name=\"\(xml(c.name)) (event #\(c.evidence.drillSeq))\">"
                 switch c.result {

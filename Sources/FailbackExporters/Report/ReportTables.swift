@@ -118,66 +118,113 @@ extension DrillReport {
         let m = metrics
         let issues = state.issues.isEmpty ? "none" : "\(state.issues.count): " + state.issues.map { "[\($0.severity.rawValue)] \($0.title)" }.joined(separator: "; ")
         var out: [ReportTable] = [verdictTable]
-        out.append(ReportTable(title: "Summary", columns: ["Metric", "Value"], rows: [
-            ["Failback start time", Self.time(m.startedAt)],
-            ["Failback end time", Self.time(m.endedAt)],
-            ["Total duration", m.totalSeconds.map(formatDuration) ?? "—"],
-            ["Data loss", dataLoss],
-            ["Issues encountered", issues],
-            ["Services affected", servicesAffected.isEmpty ? "none recorded" : servicesAffected.joined(separator: ", ")],
-            ["Checks", "\(passed) passed, \(failed) failed, \(skipped) skipped"],
-        ]))
-        out.append(ReportTable(title: "Operators", columns: ["Operator", "Role", "Joined", "Event"], rows: state.operators.map { o in
-            [o.name, o.role ?? "—", Self.time(o.joinedAt), "#\(o.drillSeq)"]
-        }))
-        out.append(ReportTable(title: "Rollback metrics", columns: ["Metric", "Achieved", "Target", "Met"], rows: [
-            rtoRow,
-            ["RPO (last failback-direction lag before writes resumed)", m.rpoNote ?? Self.seconds(m.rpoSeconds), Self.seconds(m.rpoTargetSeconds), Self.met(m.rpoMet)],
-            ["DNS cutover", m.cutoverAt.map { "at \($0)" + (m.dnsPropagationSeconds.map { ", propagated in \(formatDuration($0))" } ?? ", not seen to propagate") } ?? "—", "—", "—"],
-            ["DNS after the abort", m.dnsRevertSeconds.map { "reverted in \(formatDuration($0))" } ?? "—", "—", "—"],
-            ["Reverse replication lag (samples, max, last)", m.reverseLag.map { "\($0.count), \(formatDuration($0.max)), \(formatDuration($0.last))" } ?? "—", "—", "—"],
-            ["Replication lag before / after cutover", "\(Self.seconds(lagBefore)) / \(Self.seconds(lagAfter))", "—", "—"],
-            ["Replication lag (samples, max, last)", m.lag.map { "\($0.count), \(formatDuration($0.max)), \(formatDuration($0.last))" } ?? "—", "—", "—"],
-        ]))
+        out.append(
+            ReportTable(
+                title: "Summary", columns: ["Metric", "Value"],
+                rows: [
+                    ["Failback start time", Self.time(m.startedAt)],
+                    ["Failback end time", Self.time(m.endedAt)],
+                    ["Total duration", m.totalSeconds.map(formatDuration) ?? "—"],
+                    ["Data loss", dataLoss],
+                    ["Issues encountered", issues],
+                    ["Services affected", servicesAffected.isEmpty ? "none recorded" : servicesAffected.joined(separator: ", ")],
+                    ["Checks", "\(passed) passed, \(failed) failed, \(skipped) skipped"],
+                ]))
+        out.append(
+            ReportTable(
+                title: "Operators", columns: ["Operator", "Role", "Joined", "Event"],
+                rows: state.operators.map { o in
+                    [o.name, o.role ?? "—", Self.time(o.joinedAt), "#\(o.drillSeq)"]
+                }))
+        out.append(
+            ReportTable(
+                title: "Rollback metrics", columns: ["Metric", "Achieved", "Target", "Met"],
+                rows: [
+                    rtoRow,
+                    ["RPO (last failback-direction lag before writes resumed)", m.rpoNote ?? Self.seconds(m.rpoSeconds), Self.seconds(m.rpoTargetSeconds), Self.met(m.rpoMet)],
+                    [
+                        "DNS cutover",
+                        m.cutoverAt.map { "at \($0)" + (m.dnsPropagationSeconds.map { ", propagated in \(formatDuration($0))" } ?? ", not seen to propagate") } ?? "—", "—", "—",
+                    ],
+                    ["DNS after the abort", m.dnsRevertSeconds.map { "reverted in \(formatDuration($0))" } ?? "—", "—", "—"],
+                    ["Reverse replication lag (samples, max, last)", m.reverseLag.map { "\($0.count), \(formatDuration($0.max)), \(formatDuration($0.last))" } ?? "—", "—", "—"],
+                    ["Replication lag before / after cutover", "\(Self.seconds(lagBefore)) / \(Self.seconds(lagAfter))", "—", "—"],
+                    ["Replication lag (samples, max, last)", m.lag.map { "\($0.count), \(formatDuration($0.max)), \(formatDuration($0.last))" } ?? "—", "—", "—"],
+                ]))
         let followed = state.phases.filter { $0.applies || $0.startedAt != nil }
-        out.append(ReportTable(title: "Phases", columns: ["Phase", "Started", "Completed", "Duration", "Target", "Over target"], rows: followed.map { p in
-            [p.id + " — " + p.title, Self.time(p.startedAt), Self.time(p.completedAt), p.durationSeconds.map(formatDuration) ?? "—",
-             Self.minutes(p.targetMinutes), p.overran(now: state.endedAt ?? state.lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)) ? "YES" : "no"]
-        }))
+        out.append(
+            ReportTable(
+                title: "Phases", columns: ["Phase", "Started", "Completed", "Duration", "Target", "Over target"],
+                rows: followed.map { p in
+                    [
+                        p.id + " — " + p.title, Self.time(p.startedAt), Self.time(p.completedAt), p.durationSeconds.map(formatDuration) ?? "—",
+                        Self.minutes(p.targetMinutes), p.overran(now: state.endedAt ?? state.lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)) ? "YES" : "no",
+                    ]
+                }))
         let end = state.endedAt ?? state.lastEventAt ?? Timestamp(millisecondsSinceEpoch: 0)
-        out.append(ReportTable(title: "Steps", columns: ["Step", "Section", "Status", "Started", "Recorded", "Duration", "Target", "Over target", "Who"], rows: shownSteps.map { s in
-            [s.id + " — " + s.title, s.section, s.status.rawValue + (s.reason.map { ": \($0)" } ?? ""), Self.time(s.startedAt), Self.time(s.at),
-             s.durationSeconds.map(formatDuration) ?? (s.status == .pending ? "—" : "not measured (never started)"), Self.minutes(s.targetMinutes),
-             s.overran(now: end) ? "YES" : "no", [s.startedBy, s.recordedBy].compactMap { $0 }.uniqued.joined(separator: ", ")]
-        }))
-        out.append(ReportTable(title: "Checks", columns: ["Kind", "Check", "Result", "Detail", "Evidence"], rows: checks.map { c in
-            [c.kind, c.name, c.result == .pass ? "pass" : c.result == .fail ? "FAIL" : "skipped", c.detail, Self.evidence(c.evidence)]
-        }))
+        out.append(
+            ReportTable(
+                title: "Steps", columns: ["Step", "Section", "Status", "Started", "Recorded", "Duration", "Target", "Over target", "Who"],
+                rows: shownSteps.map { s in
+                    [
+                        s.id + " — " + s.title, s.section, s.status.rawValue + (s.reason.map { ": \($0)" } ?? ""), Self.time(s.startedAt), Self.time(s.at),
+                        s.durationSeconds.map(formatDuration) ?? (s.status == .pending ? "—" : "not measured (never started)"), Self.minutes(s.targetMinutes),
+                        s.overran(now: end) ? "YES" : "no", [s.startedBy, s.recordedBy].compactMap { $0 }.uniqued.joined(separator: ", "),
+                    ]
+                }))
+        out.append(
+            ReportTable(
+                title: "Checks", columns: ["Kind", "Check", "Result", "Detail", "Evidence"],
+                rows: checks.map { c in
+                    [c.kind, c.name, c.result == .pass ? "pass" : c.result == .fail ? "FAIL" : "skipped", c.detail, Self.evidence(c.evidence)]
+                }))
         let sites = Array(Set(m.rowCounts.flatMap { $0.counts.keys })).sorted()
-        out.append(ReportTable(title: "Row counts", columns: ["Table"] + sites + ["Delta"], rows: m.rowCounts.map { r in
-            [r.table] + sites.map { s in r.counts[s].map(String.init) ?? "—" } + [String(r.delta)]
-        }))
-        out.append(ReportTable(title: "Decisions", columns: ["Question", "Answer", "By", "Note", "Evidence"], rows: decisions.map { d in
-            [d.question, d.answer ? "yes" : "no", d.by ?? "—", d.note ?? "", Self.evidence(d.evidence)]
-        } + (state.chosen.map { [["flowchart", "option \($0.option)", "—", $0.path.map { "\($0.node): \($0.answer ? "yes" : "no")" }.joined(separator: " → "), ""]] } ?? [])))
-        out.append(ReportTable(title: "Checklist", columns: ["Item", "Verified by", "Notes"], rows: (state.followed?.checklist ?? []).map { c in
-            let v = state.verified[c.id]
-            return [c.id + " — " + c.item, v.map { $0.by ?? "(recorder)" } ?? "NOT VERIFIED", v?.notes ?? ""]
-        }))
+        out.append(
+            ReportTable(
+                title: "Row counts", columns: ["Table"] + sites + ["Delta"],
+                rows: m.rowCounts.map { r in
+                    [r.table] + sites.map { s in r.counts[s].map(String.init) ?? "—" } + [String(r.delta)]
+                }))
+        out.append(
+            ReportTable(
+                title: "Decisions", columns: ["Question", "Answer", "By", "Note", "Evidence"],
+                rows: decisions.map { d in
+                    [d.question, d.answer ? "yes" : "no", d.by ?? "—", d.note ?? "", Self.evidence(d.evidence)]
+                }
+                    + (state.chosen.map { [["flowchart", "option \($0.option)", "—", $0.path.map { "\($0.node): \($0.answer ? "yes" : "no")" }.joined(separator: " → "), ""]] }
+                        ?? [])))
+        out.append(
+            ReportTable(
+                title: "Checklist", columns: ["Item", "Verified by", "Notes"],
+                rows: (state.followed?.checklist ?? []).map { c in
+                    let v = state.verified[c.id]
+                    return [c.id + " — " + c.item, v.map { $0.by ?? "(recorder)" } ?? "NOT VERIFIED", v?.notes ?? ""]
+                }))
         out.append(ReportTable(title: "Approvals and declines", columns: ["Decision", "By", "Role", "Reason"], rows: approvalRows))
         if let needed = state.followed?.approvals, !needed.isEmpty {
             let gaps = state.approvalGaps
-            out.append(ReportTable(title: "Approvals required", columns: ["Role", "Count", "Met"], rows: needed.map { n in
-                [n.role, String(n.count), gaps.contains { $0.hasPrefix("approval by \(n.role):") } ? "NO" : "yes"]
-            }))
+            out.append(
+                ReportTable(
+                    title: "Approvals required", columns: ["Role", "Count", "Met"],
+                    rows: needed.map { n in
+                        [n.role, String(n.count), gaps.contains { $0.hasPrefix("approval by \(n.role):") } ? "NO" : "yes"]
+                    }))
         }
-        out.append(ReportTable(title: "Notes", columns: ["At", "By", "Note", "Evidence"], rows: noteRows + (notesSeen > noteRows.count
-            ? [["…", "", "\(notesSeen - noteRows.count) more notes: every note is in the log", ""]] : [])))
-        out.append(ReportTable(title: "Gate overrides", columns: ["Phase", "Missing", "Reason"], rows: state.overrides.map { [$0.phase, $0.missing.joined(separator: "; "), $0.reason] }))
-        out.append(ReportTable(title: "Abort", columns: ["When", "Reason", "Abort procedure"], rows: state.abortReason.map { reason in
-            let rollback = state.steps.filter { $0.section == state.followed?.rollback?.id }
-            return [[Self.time(state.abortedAt), reason, rollback.map { "\($0.id): \($0.status.rawValue)" }.joined(separator: "; ")]]
-        } ?? [], empty: "the drill was not aborted"))
+        out.append(
+            ReportTable(
+                title: "Notes", columns: ["At", "By", "Note", "Evidence"],
+                rows: noteRows
+                    + (notesSeen > noteRows.count
+                        ? [["…", "", "\(notesSeen - noteRows.count) more notes: every note is in the log", ""]] : [])))
+        out.append(
+            ReportTable(title: "Gate overrides", columns: ["Phase", "Missing", "Reason"], rows: state.overrides.map { [$0.phase, $0.missing.joined(separator: "; "), $0.reason] }))
+        out.append(
+            ReportTable(
+                title: "Abort", columns: ["When", "Reason", "Abort procedure"],
+                rows: state.abortReason.map { reason in
+                    let rollback = state.steps.filter { $0.section == state.followed?.rollback?.id }
+                    return [[Self.time(state.abortedAt), reason, rollback.map { "\($0.id): \($0.status.rawValue)" }.joined(separator: "; ")]]
+                } ?? [], empty: "the drill was not aborted"))
         if state.outcome == .noGo || state.outcome == .postponed {
             out.append(ReportTable(title: "No-go", columns: ["Conclusion", "Path"], rows: [[state.outcome?.rawValue ?? "", state.outcomeReasons.joined(separator: "; ")]]))
         }

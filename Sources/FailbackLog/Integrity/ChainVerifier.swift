@@ -81,7 +81,8 @@ public struct VerificationReport: Sendable, Equatable {
         case .hashMismatch: why = "stored hash does not match SHA-256(previous hash || canonical bytes): the event was altered"
         case .leafHashMismatch: why = "stored leaf hash does not match SHA-256(0x00 || canonical bytes): the leaf hash was altered"
         case .sequenceBreak(let expected, let found):
-            why = found > expected
+            why =
+                found > expected
                 ? "expected drill event #\(expected) but found #\(found): event(s) missing"
                 : "expected drill event #\(expected) but found #\(found): events out of order or duplicated"
         case .misplaced(let what): why = "event bytes do not match their row: \(what)"

@@ -279,7 +279,8 @@ func checkUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> (invalidAt: Int?, isASCII
         // ASCII, 32 then eight bytes at a time.
         while i + 32 <= n {
             let p = UnsafeRawPointer(bytes.baseAddress! + i)
-            let any = p.loadUnaligned(as: UInt64.self) | p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            let any =
+                p.loadUnaligned(as: UInt64.self) | p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
                 | p.loadUnaligned(fromByteOffset: 16, as: UInt64.self) | p.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
             if any & 0x8080_8080_8080_8080 != 0 { break }
             i += 32

@@ -19,7 +19,8 @@ public func jsonValueCount(_ bytes: UnsafeRawBufferPointer) -> Int {
     func isDelimiter(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "\""),
-             0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C: return true
+            0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C:
+            return true
         default: return false
         }
     }

@@ -259,10 +259,13 @@ public struct RecordedEvent: Sendable, Equatable {
             throw EnvelopeError("member \"payload\" missing or not an object")
         }
         self.payloadView = object
-        self.redactions = spans[EnvelopeMember.redactions.rawValue] == nil ? [] : (value(.redactions)?.elements ?? []).compactMap { r in
-            guard let o = r.object, let p = o["pointer"]?.string, let k = o["kind"]?.string else { return nil }
-            return Redaction(pointer: p, kind: k)
-        }
+        self.redactions =
+            spans[EnvelopeMember.redactions.rawValue] == nil
+            ? []
+            : (value(.redactions)?.elements ?? []).compactMap { r in
+                guard let o = r.object, let p = o["pointer"]?.string, let k = o["kind"]?.string else { return nil }
+                return Redaction(pointer: p, kind: k)
+            }
         self.idempotencyKey = spans[EnvelopeMember.idempotencyKey.rawValue] == nil ? nil : value(.idempotencyKey)?.string
         self.canonical = canonical
         self.hash = hash

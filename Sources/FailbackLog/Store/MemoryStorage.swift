@@ -1,4 +1,3 @@
-
 /// Storage in memory, for fast tests of everything above the log (and of the log's own rules, by
 /// the contract suite that runs over every backend). Nothing survives the process. Writers are
 /// serialised by a lock; an append that throws leaves nothing behind.

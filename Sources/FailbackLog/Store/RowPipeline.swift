@@ -1,4 +1,3 @@
-
 /// Stored rows handed from a reading thread to the verifying one in batches, so that stepping
 /// through SQLite and hashing overlap on two cores. The chain itself is checked in order, on the
 /// calling thread; only the reading runs ahead, at most `depth` batches.

@@ -113,7 +113,8 @@ public final class SQLiteStorage: StorageBackend {
                 }
                 if old < 2 {
                     // The trigger guarding heads is replaced by one that also guards the new column.
-                    try db.execute("""
+                    try db.execute(
+                        """
                         DROP TRIGGER drills_heads_only_advance;
                         ALTER TABLE drills ADD COLUMN canonical_bytes INTEGER NOT NULL DEFAULT 0;
                         UPDATE drills SET canonical_bytes = (SELECT coalesce(sum(length(canonical)), 0) FROM events WHERE events.drill_id = drills.drill_id);
@@ -121,7 +122,8 @@ public final class SQLiteStorage: StorageBackend {
                         """)
                 }
                 if old < 3 { try db.execute("ALTER TABLE events ADD COLUMN leaf_hash BLOB;") }
-                try db.execute("""
+                try db.execute(
+                    """
                     \(Self.insertsOnlyAppend)
                     PRAGMA user_version = \(Self.formatVersion);
                     COMMIT;
@@ -286,8 +288,10 @@ public final class SQLiteStorage: StorageBackend {
 
         func insert(_ row: NewRow) throws(StoreError) {
             try storage.translatingErrors(doing: "append") {
-                let insert = try insertStatement ?? storage.db.statement(
-                    "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                let insert =
+                    try insertStatement
+                    ?? storage.db.statement(
+                        "INSERT INTO events (seq, drill_id, drill_seq, type, recorded_at, idempotency_key, canonical, hash, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 insertStatement = insert
                 insert.reset()
                 insert.bind(1, row.seq)
@@ -359,10 +363,11 @@ public final class SQLiteStorage: StorageBackend {
             try s.bind(bindings)
             var result: [DrillHead] = []
             while try s.step() {
-                result.append(DrillHead(
-                    drillID: s.text(0), startedSeq: s.int(1), startedAt: Timestamp(rfc3339: s.text(2)) ?? Timestamp(millisecondsSinceEpoch: 0),
-                    eventCount: s.int(3), headSeq: s.int(4), headHash: s.blob(5), closedSeq: s.isNull(6) ? nil : s.int(6),
-                    canonicalBytes: s.isNull(7) ? nil : s.int(7)))
+                result.append(
+                    DrillHead(
+                        drillID: s.text(0), startedSeq: s.int(1), startedAt: Timestamp(rfc3339: s.text(2)) ?? Timestamp(millisecondsSinceEpoch: 0),
+                        eventCount: s.int(3), headSeq: s.int(4), headHash: s.blob(5), closedSeq: s.isNull(6) ? nil : s.int(6),
+                        canonicalBytes: s.isNull(7) ? nil : s.int(7)))
             }
             return result
         } catch {

@@ -26,8 +26,9 @@ public func fuzzDNS(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         response[2] |= 0x80
         do {
             let parsed = try DNSMessage(parsing: response)
-            fuzzCheck(parsed.id == message.id && parsed.answers.isEmpty && parsed.responseCode == 0 && !parsed.truncated,
-                      "the query for answer \(i) (\(answer.name.debugDescription)) parses back as \(parsed)", input: input)
+            fuzzCheck(
+                parsed.id == message.id && parsed.answers.isEmpty && parsed.responseCode == 0 && !parsed.truncated,
+                "the query for answer \(i) (\(answer.name.debugDescription)) parses back as \(parsed)", input: input)
         } catch {
             fuzzFailure("the query for answer \(i) (\(answer.name.debugDescription)) does not parse back: \(error)", input: input)
         }

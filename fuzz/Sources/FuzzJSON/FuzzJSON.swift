@@ -35,8 +35,9 @@ func checkRoundTrip(_ input: [UInt8]) {
     do {
         value = try JSONParser.parse(input)
     } catch {
-        fuzzCheck(error.offset >= 0 && error.offset <= input.count && error.line >= 1 && error.column >= 1,
-                  "error outside the document: \(error) (offset \(error.offset))", input: input)
+        fuzzCheck(
+            error.offset >= 0 && error.offset <= input.count && error.line >= 1 && error.column >= 1,
+            "error outside the document: \(error) (offset \(error.offset))", input: input)
         _ = error.description
         return
     }
@@ -64,14 +65,19 @@ func checkScannerAgainstParser(_ input: [UInt8]) {
         fuzzCheck(found.members.spans.count == members.count, "scanner found \(found.members.spans.count) members, parser \(members.count)", input: input)
         var inOrder = true
         for (i, (span, member)) in zip(found.members.spans, members).enumerated() {
-            let name = span.nameIsEscaped
+            let name =
+                span.nameIsEscaped
                 ? JSONParser.string(in: input, openingQuoteAt: span.name.lowerBound - 1)
                 : String(decoding: input[span.name], as: UTF8.self)
-            fuzzCheck(name.map { Array($0.utf8) } == Array(member.key.utf8), "member \(i): scanner's name \(name.debugDescription), parser's \(member.key.debugDescription)", input: input)
-            fuzzCheck(canonical(JSONParser.value(in: input, at: span.value.lowerBound)) == canonical(member.value), "member \(member.key.debugDescription): values differ", input: input)
+            fuzzCheck(
+                name.map { Array($0.utf8) } == Array(member.key.utf8), "member \(i): scanner's name \(name.debugDescription), parser's \(member.key.debugDescription)", input: input
+            )
+            fuzzCheck(
+                canonical(JSONParser.value(in: input, at: span.value.lowerBound)) == canonical(member.value), "member \(member.key.debugDescription): values differ", input: input)
             if i > 0 {
                 let previous = found.members.spans[i - 1]
-                inOrder = inOrder && !previous.nameIsEscaped && !span.nameIsEscaped
+                inOrder =
+                    inOrder && !previous.nameIsEscaped && !span.nameIsEscaped
                     && input[previous.name].lexicographicallyPrecedes(input[span.name])
             } else {
                 inOrder = !span.nameIsEscaped
@@ -83,8 +89,9 @@ func checkScannerAgainstParser(_ input: [UInt8]) {
             case .object = payload.1.value
         {
             let nested = JSONScanner.members(ofObjectIn: input, at: payload.0.value)
-            fuzzCheck(found.nested?.spans == nested.spans && found.nested?.ascending == nested.ascending && found.nested?.names == nested.names,
-                      "the payload's members found in the pass differ from a scan of it", input: input)
+            fuzzCheck(
+                found.nested?.spans == nested.spans && found.nested?.ascending == nested.ascending && found.nested?.names == nested.names,
+                "the payload's members found in the pass differ from a scan of it", input: input)
         }
         checkInPlaceReads(input, found.members, members)
         // One grammar, two outputs: the tree accepts the same objects.
@@ -111,7 +118,8 @@ func checkInPlaceReads(_ input: [UInt8], _ found: JSONScanner.ObjectMembers, _ m
         let shown = name.debugDescription
         fuzzCheck(canonical(view[name]?.value) == canonical(member), "view[\(shown)] differs from the parsed value", input: input)
         fuzzCheck(view.string(name).map { Array($0.utf8) } == member.stringValue.map { Array($0.utf8) }, "string(\(shown)) differs", input: input)
-        fuzzCheck(view.number(name) == member.numberValue, "number(\(shown)) is \(String(describing: view.number(name))), parsed \(String(describing: member.numberValue))", input: input)
+        fuzzCheck(
+            view.number(name) == member.numberValue, "number(\(shown)) is \(String(describing: view.number(name))), parsed \(String(describing: member.numberValue))", input: input)
         fuzzCheck(view.integer(name) == member.integerValue, "integer(\(shown)) differs", input: input)
         fuzzCheck(view.bool(name) == member.boolValue, "bool(\(shown)) differs", input: input)
         fuzzCheck(view.has(name) == (member != .null), "has(\(shown)) differs", input: input)
@@ -142,9 +150,10 @@ func checkEnvelope(_ input: [UInt8]) {
     for _ in 0..<2 {
         guard let line = RecordedEvent.readLine(input, sharing: &lineShared) else { return }
         guard let event else { fuzzFailure("readLine takes a line the general reading refuses", input: input) }
-        fuzzCheck(line.seq == event.seq && line.drillSeq == event.drillSeq && line.type == event.type
-                  && line.schemaVersion == event.schemaVersion && line.recordedAt == event.recordedAt,
-                  "readLine reads \(line), the general reading \(event)", input: input)
+        fuzzCheck(
+            line.seq == event.seq && line.drillSeq == event.drillSeq && line.type == event.type
+                && line.schemaVersion == event.schemaVersion && line.recordedAt == event.recordedAt,
+            "readLine reads \(line), the general reading \(event)", input: input)
         fuzzCheck(line.payload == event.payloadView.members, "readLine's payload members differ", input: input)
     }
 }

@@ -45,7 +45,8 @@ func checkPayload(_ value: JSONValue, input: [UInt8]) {
     let twice = redactor.redact(once.value, at: "/payload")
     let a = CanonicalJSON.encode(once.value), b = CanonicalJSON.encode(twice.value)
     if a != b || !twice.redactions.isEmpty {
-        fuzzKnownIssue("redactor-idempotence", "redacting twice changes \(String(decoding: a, as: UTF8.self)) into \(String(decoding: b, as: UTF8.self)) (\(twice.redactions))", input: input)
+        fuzzKnownIssue(
+            "redactor-idempotence", "redacting twice changes \(String(decoding: a, as: UTF8.self)) into \(String(decoding: b, as: UTF8.self)) (\(twice.redactions))", input: input)
     }
 }
 

@@ -11,14 +11,16 @@ import Glibc
 final class LibPQ: @unchecked Sendable {
     typealias Connection = OpaquePointer
     typealias Result = OpaquePointer
-    typealias ExecParams = @convention(c) (
-        Connection?, UnsafePointer<CChar>?, Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?,
-        UnsafePointer<Int32>?, Int32
-    ) -> Result?
-    typealias SendQueryParams = @convention(c) (
-        Connection?, UnsafePointer<CChar>?, Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?,
-        UnsafePointer<Int32>?, Int32
-    ) -> Int32
+    typealias ExecParams =
+        @convention(c) (
+            Connection?, UnsafePointer<CChar>?, Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?,
+            UnsafePointer<Int32>?, Int32
+        ) -> Result?
+    typealias SendQueryParams =
+        @convention(c) (
+            Connection?, UnsafePointer<CChar>?, Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?,
+            UnsafePointer<Int32>?, Int32
+        ) -> Int32
 
     let connectdb: @convention(c) (UnsafePointer<CChar>?) -> Connection?
     let status: @convention(c) (Connection?) -> ConnStatusType

@@ -301,8 +301,10 @@ public final class PostgresStorage: StorageBackend {
             for (i, r) in pending.enumerated() {
                 let b = i * 9
                 values.append("($\(b + 1),$\(b + 2),$\(b + 3),$\(b + 4),$\(b + 5),$\(b + 6),$\(b + 7),$\(b + 8),$\(b + 9))")
-                params += [.int(r.seq), .text(r.drillID), .int(r.drillSeq), .text(r.type), .text(r.recordedAt), r.idempotencyKey.map { .text($0) } ?? .null,
-                    .bytes(r.canonical), .bytes(r.hash), .bytes(r.leafHash)]
+                params += [
+                    .int(r.seq), .text(r.drillID), .int(r.drillSeq), .text(r.type), .text(r.recordedAt), r.idempotencyKey.map { .text($0) } ?? .null,
+                    .bytes(r.canonical), .bytes(r.hash), .bytes(r.leafHash),
+                ]
             }
             pending.removeAll(keepingCapacity: true)
             try conn.query(
@@ -324,8 +326,10 @@ public final class PostgresStorage: StorageBackend {
             if isNew {
                 try conn.query(
                     "INSERT INTO failback.drills (drill_id, started_seq, started_at, event_count, head_seq, head_hash, closed_seq, canonical_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    [.text(h.drillID), .int(h.startedSeq), .text(h.startedAt.description), .int(h.eventCount), .int(h.headSeq), .bytes(h.headHash), closed,
-                     .int(h.canonicalBytes ?? 0)])
+                    [
+                        .text(h.drillID), .int(h.startedSeq), .text(h.startedAt.description), .int(h.eventCount), .int(h.headSeq), .bytes(h.headHash), closed,
+                        .int(h.canonicalBytes ?? 0),
+                    ])
             } else {
                 try conn.query(
                     "UPDATE failback.drills SET event_count = $1, head_seq = $2, head_hash = $3, closed_seq = $4, canonical_bytes = $5 WHERE drill_id = $6",
