@@ -124,6 +124,28 @@ import Testing
         #expect(late.stderr.hasSuffix("): it is shown as it ended\n"))
     }
 
+    /// Exit 66, one meaning: every file named that is not there, whichever command names it.
+    @Test func everyFileThatIsNotThereIs66() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei")
+        let gone = "\(lab.dir)/gone"
+        for (args, what) in [
+            (["evidence", "verify", "\(gone).tar.gz"], "\(gone).tar.gz"), (["evidence", "verify-proof", "\(gone).json"], "proof \(gone).json"),
+            (["evidence", "export", "-o", "\(lab.dir)/b.tar.gz", "--key", "\(gone).key"], "key \(gone).key"),
+            (["status", "--config", "\(gone).json"], "configuration file \(gone).json"), (["record", "pods", "--from-file", "\(gone).json"], "pod listing \(gone).json"),
+            (["drill", "start", "--runbook", "\(gone).yaml"], "runbook \(gone).yaml"), (["redact", "test", "--file", "\(gone).txt"], "file \(gone).txt"),
+        ] {
+            // The commands that read a store are given this one; the others take none.
+            let o =
+                ["evidence verify", "evidence verify-proof", "redact test"].contains(args.prefix(2).joined(separator: " "))
+                ? try run("failback", args, cwd: lab.dir) : try lab.failback(args)
+            #expect(o.status == 66, "\(args): \(o.status) \(o.stderr)")
+            #expect(o.stderr == "failback: error: \(what): No such file or directory\n", "\(args): \(o.stderr)")
+        }
+        let pubkey = try run("failback", ["evidence", "verify", "\(gone).tar.gz", "--pubkey", "\(gone).pem"])
+        #expect(pubkey.status == 66 && pubkey.stderr == "failback: error: key \(gone).pem: No such file or directory\n")
+    }
+
     @Test func numbersThatAreNotNumbers() throws {
         let lab = try Lab()
         _ = try lab.startDrill()
