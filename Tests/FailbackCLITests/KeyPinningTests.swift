@@ -56,6 +56,11 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(json.status == 3 && object["verified"] as? Bool == false && object["intact"] as? Bool == true)
         #expect((object["signer"] as? [String: Any])?["fingerprint"] as? String == fingerprint)
+        // Pinned, the same bundle is verified.
+        let pinned = try evidence.swiftVerify(lab, bundle, ["--json", "--pubkey", pub])
+        let pinnedObject = try #require(try JSONSerialization.jsonObject(with: Data(pinned.stdout.utf8)) as? [String: Any])
+        #expect(pinned.status == 0 && pinnedObject["verified"] as? Bool == true && pinnedObject["intact"] as? Bool == true)
+        #expect((pinnedObject["signer"] as? [String: Any])?["pinned"] as? Bool == true)
         // The same for a proof.
         let proof = "\(lab.dir)/proof.json"
         try lab.expectSuccess(["evidence", "prove", "--seq", "2", "--key", "\(lab.dir)/k.key"]).stdout.write(toFile: proof, atomically: true, encoding: .utf8)

@@ -64,5 +64,12 @@ import Glibc
         #expect(note.status == 77)
         #expect(note.stderr == "failback: error: store \(lab.store) is read-only: nothing appended\n")
         #expect(!FileManager.default.fileExists(atPath: lab.store + "-shm"))
+        // Read so, an altered event is still found.
+        chmod(lab.dir, 0o755)
+        let altered = try lab.sqlite(TamperTests.dropTriggers + "UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), 'note 2', 'note X') AS BLOB);")
+        #expect(altered.status == 0, "\(altered.stderr)")
+        chmod(lab.dir, 0o555)
+        let broken = try failback(["verify"])
+        #expect(broken.status == 1 && broken.stdout.contains("chain BROKEN at seq"), "\(broken.stdout) \(broken.stderr)")
     }
 }
