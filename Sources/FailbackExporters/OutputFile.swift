@@ -1,4 +1,5 @@
 import FailbackDomain
+import FailbackLog
 
 #if canImport(Glibc)
 import Glibc
@@ -57,7 +58,7 @@ public final class OutputFile {
                 }
             if let kind { throw ExportError("\(path) is \(kind); write to a regular file (or - for standard output)", kind: .input) }
         }
-        let dir = Self.folder(of: path)
+        let dir = SQLiteStorage.directory(of: path)
         fd = open(dir, __O_TMPFILE | O_DIRECTORY | O_WRONLY | O_CLOEXEC, 0o600)
         if fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
             let named = path + ".partial-\(getpid())"
@@ -66,12 +67,6 @@ public final class OutputFile {
         }
         if fd < 0 { throw ExportError.errno("cannot write in", dir) }
         buffer.reserveCapacity(1 << 20)
-    }
-
-    static func folder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let dir = String(path[..<slash])
-        return dir.isEmpty ? "/" : dir
     }
 
     public func write(_ bytes: some Collection<UInt8>) throws(ExportError) {

@@ -58,15 +58,9 @@ enum HelpExamples {
     /// `help COMMAND`) of a known command: ArgumentParser's text and the command's examples.
     static func help(for words: [String], root: any ParsableCommand.Type) -> String? {
         let beforeDashes = words.prefix { $0 != "--" }
-        var path: [String] = []
-        var command: any ParsableCommand.Type = root
         let asked = beforeDashes.first == "help"
         guard asked || beforeDashes.contains("-h") || beforeDashes.contains("--help") else { return nil }
-        for word in beforeDashes.dropFirst(asked ? 1 : 0) where !word.hasPrefix("-") {
-            guard let next = command.configuration.subcommands.first(where: { $0._commandName == word }) else { break }
-            command = next
-            path.append(word)
-        }
+        let (command, path, _) = CommandLineWords.command(named: beforeDashes.dropFirst(asked ? 1 : 0), root: root)
         var text = root.helpMessage(for: command)
         while text.hasSuffix("\n") { text.removeLast() }
         if let examples = byCommand[path.joined(separator: " ")] {

@@ -149,7 +149,7 @@ struct Status: ParsableCommand {
         let recorder = try storeOptions.workspace.openRecorder()
         if watch { return try watching(recorder) }
         let moment = asOf.flatMap(DrillState.Moment.init)
-        if let moment, let note = try recorder.check(moment, of: try recorder.drillForReading(drill)) { Output.warnings.append("failback: note: \(note)") }
+        if let moment, let note = try recorder.check(moment, of: try recorder.drillForReading(drill)) { Output.note(note) }
         let state = try recorder.state(of: drill, asOf: moment)
         if let id = state.drillID { try Output.warnIfChainBroken(recorder, id) }
         // Live (no --as-of): running work is measured to now, in the text and the JSON alike.

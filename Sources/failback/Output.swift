@@ -41,6 +41,9 @@ enum Output {
     /// its one error line).
     nonisolated(unsafe) static var warnings: [String] = []
 
+    /// A note printed on standard error once the command has succeeded.
+    static func note(_ text: String) { warnings.append("failback: note: \(text)") }
+
     /// Checks the drill's chain before a reading command shows it; when it is broken, a warning
     /// (one line on standard error when the command ends) and the text for the output's banner.
     @discardableResult
@@ -51,13 +54,12 @@ enum Output {
     }
 
     /// A progress line on standard error, redrawn in place; cleared when `done`.
-    static func printProgress(_ line: String, done: Bool) {
-        var text = "\r\u{1B}[2K" + (done ? "" : line)
-        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-    }
+    static func printProgress(_ line: String, done: Bool) { writeStandardError("\r\u{1B}[2K" + (done ? "" : line)) }
 
-    static func printError(_ line: String) {
-        var text = line + "\n"
+    static func printError(_ line: String) { writeStandardError(line + "\n") }
+
+    private static func writeStandardError(_ text: String) {
+        var text = text
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
@@ -182,26 +184,35 @@ enum CommandLineWords {
         return out
     }
 
+    /// The command the words name: the subcommands read from the start, up to the first option,
+    /// `--` or a word that is not one of the command's subcommands (`stray`, when it has some).
+    static func command(
+        named words: some Sequence<String>, root: any ParsableCommand.Type
+    ) -> (command: any ParsableCommand.Type, path: [String], stray: String?) {
+        var command: any ParsableCommand.Type = root
+        var path: [String] = []
+        for word in words {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty, !word.hasPrefix("-") else { break }
+            guard let next = subcommands.first(where: { $0._commandName == word || $0.configuration.aliases.contains(word) }) else {
+                return (command, path, word)
+            }
+            command = next
+            path.append(word)
+        }
+        return (command, path, nil)
+    }
+
     /// "unknown command 'staus' (did you mean 'status'?)" when a word where a subcommand goes is
     /// none of them; nil otherwise (ArgumentParser reads the rest).
     static func unknownSubcommand(_ words: [String], root: any ParsableCommand.Type) -> String? {
-        var command: any ParsableCommand.Type = root
-        var path = ["failback"]
-        for word in words {
-            let subcommands = command.configuration.subcommands
-            guard !subcommands.isEmpty, !word.hasPrefix("-") else { return nil }
-            if word == "help" && command == root { return nil }
-            if let next = subcommands.first(where: { $0._commandName == word || $0.configuration.aliases.contains(word) }) {
-                command = next
-                path.append(word)
-                continue
-            }
-            let names = subcommands.map { $0._commandName }
-            let close = names.map { ($0, editDistance($0, word)) }.filter { $0.1 <= max(1, word.count / 3) }.min { $0.1 < $1.1 }?.0
-            return "unknown command '\(word)' for '\(path.joined(separator: " "))'" + (close.map { " (did you mean '\($0)'?)" } ?? "")
-                + "; the commands: " + names.joined(separator: ", ")
-        }
-        return nil
+        if words.first == "help" { return nil }
+        let (command, path, stray) = self.command(named: words, root: root)
+        guard let word = stray else { return nil }
+        let names = command.configuration.subcommands.map { $0._commandName }
+        let close = names.map { ($0, editDistance($0, word)) }.filter { $0.1 <= max(1, word.count / 3) }.min { $0.1 < $1.1 }?.0
+        return "unknown command '\(word)' for '\((["failback"] + path).joined(separator: " "))'" + (close.map { " (did you mean '\($0)'?)" } ?? "")
+            + "; the commands: " + names.joined(separator: ", ")
     }
 
     /// Levenshtein distance, by characters.

@@ -22,7 +22,7 @@ struct Report: ParsableCommand {
     func run() throws {
         let (recorder, head) = try storeOptions.drillForReading(drill)
         let moment = asOf.flatMap(DrillState.Moment.init)
-        if let moment, let note = try recorder.check(moment, of: head) { Output.warnings.append("failback: note: \(note)") }
+        if let moment, let note = try recorder.check(moment, of: head) { Output.note(note) }
         var report = try DrillReport.build(drill: head.drillID, from: recorder.store, asOf: moment)
         report.chainBroken = try Output.warnIfChainBroken(recorder, head.drillID)
         let text = ReportFormat(rawValue: format)!.render(report)

@@ -165,9 +165,7 @@ public final class Recorder {
     public func chainWarning(_ drillID: String) throws -> String? {
         let report = try store.verify(drill: drillID, deep: false, closingTypes: EventCatalogue.closingTypes)
         guard !report.isIntact else { return nil }
-        // The summary without its subject ("drill ID: "), which the caller names.
-        let summary = report.summary, subject = "drill \(drillID): "
-        return (summary.hasPrefix(subject) ? String(summary.dropFirst(subject.count)) : summary) + ": this is not evidence (run 'failback verify')"
+        return report.finding + ": this is not evidence (run 'failback verify')"
     }
 
     public func drillForReading(_ id: String?) throws -> DrillHead {

@@ -229,7 +229,9 @@ public enum BundleVerifier {
         }
         if result.problems.isEmpty {
             result.lines.append("ok: \(cited) cited events included in the tree (audit paths verified)")
-            (result.lines, result.trusted) = (result.lines + [trust.verdict(result.signer).line], trust.verdict(result.signer).trusted)
+            let verdict = trust.verdict(result.signer)
+            result.lines.append(verdict.line)
+            result.trusted = verdict.trusted
         }
         return result
     }

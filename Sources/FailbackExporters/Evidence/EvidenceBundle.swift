@@ -53,24 +53,27 @@ public enum EvidenceBundle {
     struct Member {
         var path: String
         var bytes: [UInt8] = []
-        var spooled: (spool: Spool, offset: Int, size: Int, sha256: String)?
+        var spooled: (spool: Spool, offset: Int, size: Int)?
 
         init(path: String, bytes: [UInt8]) {
             self.path = path
             self.bytes = bytes
+            sha256 = HashChain.sha256(bytes).hex
         }
 
         init(path: String, spool: Spool, offset: Int, size: Int, sha256: String) {
             self.path = path
-            spooled = (spool, offset, size, sha256)
+            self.sha256 = sha256
+            spooled = (spool, offset, size)
         }
 
         var size: Int { spooled?.size ?? bytes.count }
-        var sha256: String { spooled?.sha256 ?? HashChain.sha256(bytes).hex }
+        /// The file's SHA-256 (hex), taken once: the manifest and SHA256SUMS both list it.
+        let sha256: String
 
         /// Writes the file into the archive (a spooled one a piece at a time).
         func write(into archive: BundleArchive, folder: String) throws(ExportError) {
-            guard let (spool, offset, size, _) = spooled else { return try archive.file("\(folder)/\(path)", bytes) }
+            guard let (spool, offset, size) = spooled else { return try archive.file("\(folder)/\(path)", bytes) }
             try archive.beginFile("\(folder)/\(path)", size: size)
             var done = 0
             while done < size {

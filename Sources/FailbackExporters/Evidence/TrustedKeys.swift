@@ -17,13 +17,11 @@ public struct TrustedKeys: Sendable {
 
     /// Pins a fingerprint written as `sha256:` and 64 lowercase hex digits.
     public mutating func pin(fingerprint: String, from source: String) throws(InvalidInput) {
-        guard Self.isFingerprint(fingerprint) else {
+        guard Configuration.isKeyFingerprint(fingerprint) else {
             throw InvalidInput("\(source): \(fingerprint.debugDescription) is not a key fingerprint (sha256: and 64 lowercase hex digits)")
         }
         pinned.append((fingerprint, source))
     }
-
-    public static func isFingerprint(_ text: String) -> Bool { Configuration.isKeyFingerprint(text) }
 
     /// Where `fingerprint` is pinned, or nil when it is not.
     public func source(of fingerprint: String) -> String? { pinned.first { $0.fingerprint == fingerprint }?.from }

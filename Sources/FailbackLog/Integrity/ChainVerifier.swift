@@ -68,12 +68,14 @@ public struct VerificationReport: Sendable, Equatable {
         ])
     }
 
-    /// One line for a person.
-    public var summary: String {
-        let subject = drillID.map { "drill \($0)" } ?? "store"
+    /// One line for a person: the subject (the drill, or the store), then `finding`.
+    public var summary: String { (drillID.map { "drill \($0)" } ?? "store") + ": " + finding }
+
+    /// What was found, without its subject: "chain intact, N events…", or "chain BROKEN at …: why".
+    public var finding: String {
         guard let problem else {
-            if drillID == nil { return "store: \(checked) events, global sequence gapless, every row matches its bytes and belongs to an indexed drill" }
-            return "\(subject): chain intact, \(checked) events" + (head.map { ", head \($0.hex)" } ?? "")
+            if drillID == nil { return "\(checked) events, global sequence gapless, every row matches its bytes and belongs to an indexed drill" }
+            return "chain intact, \(checked) events" + (head.map { ", head \($0.hex)" } ?? "")
         }
         let at = badSeq.map { "seq \($0)" + (badDrillSeq.map { " (drill event #\($0))" } ?? "") } ?? "end of chain"
         let why: String
@@ -103,7 +105,7 @@ public struct VerificationReport: Sendable, Equatable {
         case .startMismatch(let what): why = "the drill's index differs from its first event: \(what)"
         case .lastSeqMismatch(let recorded, let found): why = "the store records its last seq as \(recorded) but its last event is seq \(found)"
         }
-        return "\(subject): chain BROKEN at \(at): \(why)"
+        return "chain BROKEN at \(at): \(why)"
     }
 }
 

@@ -634,11 +634,10 @@ public final class SQLiteStorage: StorageBackend {
             absolute = String(cString: cwd) + "/" + path
             free(cwd)
         }
-        let hexDigits = Array("0123456789ABCDEF")
         var escaped = ""
         for byte in absolute.utf8 {
             switch byte {
-            case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"), 0..<0x20, 0x7F...: escaped += "%" + String(hexDigits[Int(byte >> 4)]) + String(hexDigits[Int(byte & 15)])
+            case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"), 0..<0x20, 0x7F...: escaped += "%" + [byte].hex
             default: escaped.unicodeScalars.append(Unicode.Scalar(byte))
             }
         }
