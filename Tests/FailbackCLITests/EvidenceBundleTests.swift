@@ -829,5 +829,9 @@ import Glibc
             #expect(o.stdout.contains(expected), "missing gap \(expected.debugDescription) in \(o.stdout)")
         }
         #expect(o.stdout.contains("step(s) of the followed procedure have no record: b-demote-us"))
+        // No phase run yet: a gap of its own, gone once one starts.
+        #expect(o.stdout.contains("A1.3\tno phase of the runbook was run (failback phase start)\n"))
+        try lab.expectSuccess(["phase", "start", "b-configure-us-standby", "--override", "--reason", "test"])
+        #expect(!(try lab.failback(["evidence", "gaps"]).stdout.contains("no phase of the runbook was run")))
     }
 }
