@@ -20,6 +20,7 @@ import re
 import math
 import sqlite3
 import sys
+import unicodedata
 
 
 def es6_number(x):
@@ -81,11 +82,15 @@ def jcs(value):
 
 
 def no_duplicates(pairs):
-    d = {}
+    """An object's members; a name twice is refused, as Unicode text (canonically equivalent
+    names are one name: docs/log-format.md §2)."""
+    d, texts = {}, set()
     for k, v in pairs:
-        if k in d:
+        text = k if k.isascii() else unicodedata.normalize("NFD", k)
+        if k in d or text in texts:
             raise ValueError("duplicate key " + k)
         d[k] = v
+        texts.add(text)
     return d
 
 

@@ -5,20 +5,48 @@ import FailbackLog
 import Glibc
 #endif
 
-/// Something an export could not do (a file it could not write or read), with the path.
+/// Something an export or a verifier could not do, or found, with the file when there is one.
 public struct ExportError: Error, Sendable, CustomStringConvertible {
-    /// What failed: reading or writing (exit 74), or what was asked (an output path that is not
-    /// a regular file: 65).
-    public enum Kind: Sendable { case io, input }
+    public enum Kind: Sendable, CaseIterable {
+        /// Reading or writing failed (exit 74).
+        case io
+        /// What was asked cannot be done: an output path that is not a regular file, a public key
+        /// given to sign with, a drill too large for a bundle (65).
+        case input
+        /// A file that is not in its format: a bundle's gzip or tar, a checkpoint, a PEM key (65).
+        case malformed
+        /// Evidence in its format that does not hold: a proof whose path or signature fails (1).
+        case integrity
+        /// The drill moved on while it was read; reading it again will do (75).
+        case changed
+    }
     public var message: String
     public var kind: Kind
-    public init(_ message: String, kind: Kind = .io) {
+    /// The file read or written, when the error is about one.
+    public var subject: ErrorSubject?
+    public init(_ message: String, kind: Kind = .io, subject: ErrorSubject? = nil) {
         self.message = message
         self.kind = kind
+        self.subject = subject
     }
     public var description: String { message }
 
-    static func errno(_ what: String, _ path: String) -> ExportError { ExportError("\(what) \(path): \(String(cString: strerror(Glibc.errno)))") }
+    static func errno(_ what: String, _ path: String) -> ExportError {
+        ExportError("\(what) \(path): \(String(cString: strerror(Glibc.errno)))", subject: .path(path))
+    }
+}
+
+extension ExportError: FailbackError {
+    public var errorCode: String { "export.\(kind)" }
+
+    public var exitStatus: ExitStatus {
+        switch kind {
+        case .io: .ioError
+        case .input, .malformed: .dataError
+        case .integrity: .integrityFailure
+        case .changed: .tempFail
+        }
+    }
 }
 
 /// A file written whole or not at all. `-` is standard output (written as it comes). Otherwise the

@@ -181,12 +181,12 @@ struct Evidence: ParsableCommand {
                         : lines.joined(separator: "\n"))
                 if !trusted {
                     Output.printError("failback: \(proof): \(Output.oneLine(lines.last ?? "")): not verified")
-                    throw ExitCode(ExitStatus.unpinned)
+                    throw ExitCode(ExitStatus.unpinned.rawValue)
                 }
-            } catch let error as ExportError {
+            } catch let error as ExportError where error.kind == .integrity || error.kind == .malformed {
                 if json { print(CanonicalJSON.string(["proof": .string(proof), "verified": false, "intact": false, "problem": .string(error.message)])) }
                 Output.printError("failback: \(proof): \(Output.oneLine(error.message))")
-                throw ExitCode(ExitStatus.integrityFailure)
+                throw ExitCode(ExitStatus.integrityFailure.rawValue)
             }
         }
     }
@@ -227,7 +227,7 @@ struct Evidence: ParsableCommand {
                 """)
         @Argument(help: "The bundle (.tar.gz).") var bundle: String
         @OptionGroup var trustOptions: TrustOptions
-        @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
+        @Flag(help: "Check each event's RFC 8785 form by parsing it and writing it again (slower; the same verdict as the one-pass check).") var deep = false
         @Flag(help: "The result as one JSON object (problems still go to standard error too).") var json = false
 
         func run() throws {
@@ -236,9 +236,9 @@ struct Evidence: ParsableCommand {
             let result: BundleVerifier.Result
             do {
                 result = try BundleVerifier.verify(path: bundle, trust: trust, deep: deep)
-            } catch let error as ExportError {
+            } catch let error as ExportError where error.kind != .io {
                 // Not a bundle this verifier will read (refused entries, corrupt gzip, cut short).
-                throw InvalidInput("\(bundle): \(error.message)")
+                throw ExportError("\(bundle): \(error.message)", kind: .malformed, subject: .path(bundle))
             }
             if json {
                 print(
@@ -253,11 +253,11 @@ struct Evidence: ParsableCommand {
             }
             if !result.problems.isEmpty {
                 for p in result.problems { Output.printError("failback: \(bundle): \(Output.oneLine(p))") }
-                throw ExitCode(ExitStatus.integrityFailure)
+                throw ExitCode(ExitStatus.integrityFailure.rawValue)
             }
             if !result.trusted {
                 Output.printError("failback: \(bundle): \(Output.oneLine(result.lines.last ?? "")): not verified")
-                throw ExitCode(ExitStatus.unpinned)
+                throw ExitCode(ExitStatus.unpinned.rawValue)
             }
         }
 

@@ -204,7 +204,7 @@ struct Verify: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: ArgumentHelp("Verify this drill's chain only.", valueName: "id"), completion: Completions.drills) var drill: String?
     @Flag(help: "The whole store (the default when no --drill is given).") var all = false
-    @Flag(help: "Also parse every event and check that it is in RFC 8785 canonical form.") var deep = false
+    @Flag(help: "Check each event's RFC 8785 form by parsing it and writing it again (slower; the same verdict as the one-pass check).") var deep = false
     @Flag(help: "One JSON object a line, per drill (and the store).") var json = false
 
     func validate() throws {

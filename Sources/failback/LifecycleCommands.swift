@@ -166,7 +166,7 @@ struct Status: ParsableCommand {
         let redraw = !json && isatty(1) != 0 && getenv("NO_COLOR") == nil
         var shown: Int?
         while true {
-            guard let head = try recorder.store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store") }
+            guard let head = try recorder.store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store", subject: .drill(id)) }
             if redraw || head.eventCount != shown {
                 let state = try recorder.foldedState(head)
                 let now = Timestamp.now()

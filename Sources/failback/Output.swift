@@ -69,41 +69,13 @@ enum Output {
     static func oneLine(_ text: String) -> String { terminalSafe(text) }
 }
 
-/// Exit statuses (sysexits.h), as docs/cli.md lists them.
-enum ExitStatus {
-    static let integrityFailure: Int32 = 1
-    static let usage: Int32 = 64
-    static let dataError: Int32 = 65
-    static let noInput: Int32 = 66
-    static let software: Int32 = 70
-    static let ioError: Int32 = 74
-    static let tempFail: Int32 = 75
-    static let noPermission: Int32 = 77
-    /// Evidence that holds but whose signer is not a trusted key (or that is unsigned): not verified.
-    static let unpinned: Int32 = 3
-
-    static func of(_ error: StoreError) -> Int32 {
-        switch error.code {
-        case .missing, .unknownDrill: return noInput
-        case .notAStore, .corrupt: return dataError
-        case .readOnly: return noPermission
-        case .busy: return tempFail
-        case .drillClosed, .drillExists, .idempotencyConflict: return dataError
-        case .conflict: return tempFail
-        case .database: return ioError
-        case .integrity: return integrityFailure
-        case .mismatch: return dataError
-        }
-    }
-}
-
 extension CommandLine {
     /// Parses and runs the command; every failure ends as one line on standard error,
     /// `failback: error: ...`, and a non-zero exit status.
     static func run(_ root: Failback.Type) -> Never {
-        if let problem = firstNonUTF8Argument() { fail(problem, ExitStatus.dataError) }
+        if let problem = firstNonUTF8Argument() { fail(problem, .dataError) }
         let arguments = CommandLineWords.hoistingStoreOptions(Array(CommandLine.arguments.dropFirst()))
-        if let problem = CommandLineWords.unknownSubcommand(arguments, root: root) { fail(problem, ExitStatus.usage) }
+        if let problem = CommandLineWords.unknownSubcommand(arguments, root: root) { fail(problem, .usage) }
         if let help = HelpExamples.help(for: arguments, root: root) {
             print(help)
             exitAfterFlushing(0)
@@ -114,19 +86,15 @@ extension CommandLine {
             exitAfterFlushing(0)
         } catch let error as ExitCode {
             exitAfterFlushing(error.rawValue)
-        } catch let error as InvalidInput {
-            fail(error.message, error.kind == .missing ? ExitStatus.noInput : error.kind == .usage ? ExitStatus.usage : ExitStatus.dataError)
-        } catch let error as StoreError {
-            fail(error.message, ExitStatus.of(error))
-        } catch let error as ExportError {
-            fail(error.message, error.kind == .input ? ExitStatus.dataError : ExitStatus.ioError)
+        } catch let error as any FailbackError {
+            fail(error.description, error.exitStatus)
         } catch {
             let code = root.exitCode(for: error)
             if code == .success { root.exit(withError: error) }  // --help, --version
             let message = root.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             // A command-line error is 64; any other error no case above foresaw is the software's
             // (70), never 1, which means "a chain is broken".
-            fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code == .validationFailure ? ExitStatus.usage : ExitStatus.software)
+            fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message, code == .validationFailure ? .usage : .software)
         }
     }
 
@@ -135,15 +103,15 @@ extension CommandLine {
     /// pipe) ends the process by SIGPIPE as usual.
     static func exitAfterFlushing(_ status: Int32) -> Never {
         if fflush(nil) != 0 || ferror(stdout) != 0 {
-            fail("cannot write to standard output: \(String(cString: strerror(errno)))", ExitStatus.ioError)
+            fail("cannot write to standard output: \(String(cString: strerror(errno)))", .ioError)
         }
         for warning in Output.warnings { Output.printError(warning) }
         exit(status)
     }
 
-    static func fail(_ message: String, _ status: Int32) -> Never {
+    static func fail(_ message: String, _ status: ExitStatus) -> Never {
         Output.printError("failback: error: \(Output.oneLine(message))")
-        exit(status)
+        exit(status.rawValue)
     }
 
     /// Swift decodes arguments leniently (invalid bytes become U+FFFD); refuse them instead.

@@ -429,6 +429,23 @@ import Glibc
             ("sums-blank-line", "SHA256SUMS: malformed line", { f in try rewrite("\(f)/SHA256SUMS") { $0 + "\n" } }),
             ("manifest-not-canonical", "manifest.json is not canonical JSON (RFC 8785) and a line feed", { f in try manifest(f, #""tree_size":3"#, #""tree_size":3.0"#) }),
             ("manifest-spaces", "manifest.json is not canonical JSON (RFC 8785) and a line feed", { f in try manifest(f, #"{"chain_head""#, #"{ "chain_head""#) }),
+            // Event lines that are JSON, and events, but not in RFC 8785 form (the chain and the
+            // tree made again over them are not what the manifest says either; the form is named).
+            (
+                "event-number-form", "events.jsonl: line 2 is not an event in canonical JSON",
+                { f in try rewrite("\(f)/events.jsonl") { $0.replacingOccurrences(of: #""lag_seconds":2.5,"#, with: #""lag_seconds":2.50,"#) } }
+            ),
+            (
+                // "e" + U+0301 and "é" in UTF-16 order: distinct code units, one name as Unicode text.
+                "event-equivalent-names", "events.jsonl: line 2 is not an event in canonical JSON",
+                { f in
+                    try rewrite("\(f)/events.jsonl") { text in
+                        #expect(text.contains(#""payload":{"lag_seconds":2.5,"#) && text.contains(#""target":"us"},"#))
+                        return text.replacingOccurrences(of: #""payload":{"lag_seconds""#, with: "\"payload\":{\"e\u{301}\":1,\"lag_seconds\"")
+                            .replacingOccurrences(of: #""target":"us"},"#, with: "\"target\":\"us\",\"\u{E9}\":2},")
+                    }
+                }
+            ),
             (
                 "checkpoint-no-newline", "checkpoint: not three lines each ending in a newline",
                 { f in

@@ -316,15 +316,36 @@ public struct PayloadReader {
 public struct InvalidInput: Error, Sendable, CustomStringConvertible {
     /// What is wrong: the input (exit 65), that something named is not there (exit 66), or the
     /// command line (a value an option cannot take: exit 64).
-    public enum Kind: Sendable, Equatable { case invalid, missing, usage }
+    public enum Kind: Sendable, Equatable, CaseIterable { case invalid, missing, usage }
 
     public var message: String
     public var kind: Kind
-    public init(_ message: String, kind: Kind = .invalid) {
+    /// The file the input came from, when it came from one.
+    public var subject: ErrorSubject?
+    public init(_ message: String, kind: Kind = .invalid, subject: ErrorSubject? = nil) {
         self.message = message
         self.kind = kind
+        self.subject = subject
     }
     public var description: String { message }
+}
+
+extension InvalidInput: FailbackError {
+    public var errorCode: String {
+        switch kind {
+        case .invalid: "input.invalid"
+        case .missing: "input.missing"
+        case .usage: "input.usage"
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        switch kind {
+        case .invalid: .dataError
+        case .missing: .noInput
+        case .usage: .usage
+        }
+    }
 }
 
 /// Checks shared by the payload initializers.

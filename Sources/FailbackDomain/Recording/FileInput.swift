@@ -48,18 +48,18 @@ public func openRegularFile(_ path: String, what: String) throws(InvalidInput) -
     let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
     guard fd >= 0 else {
         let e = errno
-        throw InvalidInput("\(what) \(path): \(String(cString: strerror(e)))", kind: e == ENOENT || e == ENOTDIR ? .missing : .invalid)
+        throw InvalidInput("\(what) \(path): \(String(cString: strerror(e)))", kind: e == ENOENT || e == ENOTDIR ? .missing : .invalid, subject: .path(path))
     }
     var st = stat()
     guard fstat(fd, &st) == 0 else {
         let message = String(cString: strerror(errno))
         close(fd)
-        throw InvalidInput("\(what) \(path): \(message)")
+        throw InvalidInput("\(what) \(path): \(message)", subject: .path(path))
     }
     let type = st.st_mode & S_IFMT
     guard type == S_IFREG else {
         close(fd)
-        throw InvalidInput("\(what) \(path) is \(fileKind(type)), not a regular file")
+        throw InvalidInput("\(what) \(path) is \(fileKind(type)), not a regular file", subject: .path(path))
     }
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
     return (fd, Int(st.st_size))

@@ -124,8 +124,8 @@ public final class Recorder {
     /// retargets it.
     public func drillForWriting(_ id: String?) throws -> DrillHead {
         if let id {
-            guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store: nothing appended") }
-            guard drill.isOpen else { throw StoreError(.drillClosed, "drill \(id) is closed: nothing appended") }
+            guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store: nothing appended", subject: .drill(id)) }
+            guard drill.isOpen else { throw StoreError(.drillClosed, "drill \(id) is closed: nothing appended", subject: .drill(id)) }
             return drill
         }
         if let joined {
@@ -170,7 +170,7 @@ public final class Recorder {
 
     public func drillForReading(_ id: String?) throws -> DrillHead {
         if let id {
-            guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store") }
+            guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store", subject: .drill(id)) }
             return drill
         }
         if let joined {

@@ -34,8 +34,9 @@ public enum BundleVerifier {
     /// The most files a bundle may hold (three per command at most, and eight others).
     public static let maximumFiles = 30_000
 
-    /// `deep` also parses every event and requires its RFC 8785 form (the chain, the tree and the
-    /// signatures hold either way: they cover the exact bytes). A path that is not a regular file
+    /// Every event line must be in RFC 8785 form, checked in one pass; `deep` checks it the
+    /// reference way instead, parsing each event and writing it again (slower, the same verdict:
+    /// a cross-check of the one-pass check). A path that is not a regular file
     /// (a FIFO, a device) is refused before anything is read; an archive this verifier will not
     /// read throws `ExportError` (docs/evidence-bundle.md §4, step 1).
     public static func verify(path: String, trust: TrustedKeys, deep: Bool = false) throws -> Result {
@@ -283,16 +284,16 @@ final class ArchiveScan {
                 try tar.feed(plain) { try self.handle($0) }
             }
         }
-        guard gzip.finished, tar.finished else { throw ExportError("the archive ends early (truncated?)") }
+        guard gzip.finished, tar.finished else { throw ExportError("the archive ends early (truncated?)", kind: .malformed) }
     }
 
     func handle(_ event: TarReader.Event) throws {
         switch event {
         case .begin(let entry, _):
             let parts = entry.split(separator: "/", maxSplits: 1)
-            guard parts.count == 2 else { throw ExportError("tar: \(entry) is not inside the bundle's folder") }
+            guard parts.count == 2 else { throw ExportError("tar: \(entry) is not inside the bundle's folder", kind: .malformed) }
             if folder == nil { folder = String(parts[0]) }
-            guard parts[0] == folder! else { throw ExportError("tar: \(entry) is outside the folder \(folder!)") }
+            guard parts[0] == folder! else { throw ExportError("tar: \(entry) is outside the folder \(folder!)", kind: .malformed) }
             current = String(parts[1])
             if current == "events.jsonl", eventsPipe == nil {
                 let checked = checked
@@ -300,13 +301,13 @@ final class ArchiveScan {
             }
             hasher = SHA256Hasher()
             size = 0
-            guard order.count < BundleVerifier.maximumFiles else { throw ExportError("tar: more than \(BundleVerifier.maximumFiles) files") }
+            guard order.count < BundleVerifier.maximumFiles else { throw ExportError("tar: more than \(BundleVerifier.maximumFiles) files", kind: .malformed) }
             order.append(current!)
         case .data(let bytes):
             hasher.update(bytes)
             size += bytes.count
             if let bound = BundleVerifier.keptWhole[current!] {
-                guard size <= bound else { throw ExportError("\(current!) is over the limit of \(byteSize(bound))") }
+                guard size <= bound else { throw ExportError("\(current!) is over the limit of \(byteSize(bound))", kind: .malformed) }
                 kept[current!, default: []] += bytes
             }
             if current == "events.jsonl" { try eventsPipe?.send(bytes) }
@@ -409,7 +410,7 @@ struct EventStreamCheck {
     }
 
     func tooLong() -> ExportError {
-        ExportError(refusal ?? "events.jsonl: line \(lines + 1) is longer than \(byteSize(BundleVerifier.maximumLineBytes))")
+        ExportError(refusal ?? "events.jsonl: line \(lines + 1) is longer than \(byteSize(BundleVerifier.maximumLineBytes))", kind: .malformed)
     }
 
     /// Checks a whole line (whatever came before it): false when it holds too many values.
@@ -427,28 +428,37 @@ struct EventStreamCheck {
         if !partial.isEmpty, problem == nil { problem = "the last line has no newline" }
     }
 
+    /// Where a line in RFC 8785 form says its event belongs, or nil when it is not in that form or
+    /// not an event. The form is checked in one pass (`CanonicalJSON.isCanonical`); `deep` checks
+    /// it the reference way instead, parsing and writing again (slower, the same verdict).
+    static func place(of canonical: UnsafeRawBufferPointer, owned: [UInt8]?, deep: Bool) -> (seq: Int, drillSeq: Int, drillID: String)? {
+        if !deep {
+            guard CanonicalJSON.isCanonical(canonical) else { return nil }
+            if let place = envelopePlace(of: canonical) { return place }
+        }
+        // Parsed: with `deep`, or when the envelope's ends are not where a scan finds them.
+        let bytes = owned ?? Array(canonical)
+        guard let value = try? JSONParser.parse(bytes), CanonicalJSON.encode(value) == bytes,
+            let seq = value["seq"]?.integerValue, let drillSeq = value["drill_seq"]?.integerValue, let drill = value["drill_id"]?.stringValue
+        else { return nil }
+        return (seq, drillSeq, drill)
+    }
+
     /// One line; `owned`, when given, holds the same bytes (not copied again to be parsed).
     mutating func line(_ canonical: UnsafeRawBufferPointer, owned: [UInt8]? = nil) {
         guard problem == nil else { return }
         let n = count + 1
-        var place = deep ? nil : envelopePlace(of: canonical)
-        if place == nil {
-            let bytes = owned ?? Array(canonical)
-            guard let value = try? JSONParser.parse(bytes), CanonicalJSON.encode(value) == bytes,
-                let seq = value["seq"]?.integerValue, let drillSeq = value["drill_seq"]?.integerValue, let drill = value["drill_id"]?.stringValue
-            else {
-                problem = "line \(n) is not an event in canonical JSON"
-                return
-            }
-            place = (seq, drillSeq, drill)
-        }
-        guard place!.drillSeq == n else {
-            problem = "line \(n) is event #\(place!.drillSeq): events are missing, extra or out of order"
+        guard let place = Self.place(of: canonical, owned: owned, deep: deep) else {
+            problem = "line \(n) is not an event in canonical JSON"
             return
         }
-        if drillID == nil { drillID = place!.drillID }
+        guard place.drillSeq == n else {
+            problem = "line \(n) is event #\(place.drillSeq): events are missing, extra or out of order"
+            return
+        }
+        if drillID == nil { drillID = place.drillID }
         if n == 1 { first = try? JSONParser.parse(owned ?? Array(canonical)) }
-        guard place!.drillID == drillID else { problem = "line \(n) belongs to another drill"; return }
+        guard place.drillID == drillID else { problem = "line \(n) belongs to another drill"; return }
         // Hashed in place: nothing is allocated per event.
         chain.update(head)
         chain.update(canonical)

@@ -43,20 +43,20 @@ public struct Checkpoint: Sendable, Equatable {
         let lines = parts[0].split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 3, let size = Int(lines[1]), size >= 0, String(size) == lines[1], let root = Base64.decode(String(lines[2])), root.count == 32,
             !lines[0].isEmpty
-        else { throw ExportError("checkpoint: not origin, size and root hash on three lines") }
+        else { throw ExportError("checkpoint: not origin, size and root hash on three lines", kind: .malformed) }
         // The note ends with a newline: the root's line, unsigned; the last signature line, signed.
         var signatures: [(String, [UInt8], [UInt8])] = []
         if parts.count == 1 {
-            guard lines.count == 4, lines[3].isEmpty else { throw ExportError("checkpoint: not three lines each ending in a newline (no extension lines)") }
+            guard lines.count == 4, lines[3].isEmpty else { throw ExportError("checkpoint: not three lines each ending in a newline (no extension lines)", kind: .malformed) }
         } else {
-            guard parts.count == 2 else { throw ExportError("checkpoint: more than one blank line") }
-            guard lines.count == 3 else { throw ExportError("checkpoint: extension lines are not expected") }
-            guard parts[1].hasSuffix("\n"), parts[1].count > 1 else { throw ExportError("checkpoint: the signature lines do not end in a newline") }
+            guard parts.count == 2 else { throw ExportError("checkpoint: more than one blank line", kind: .malformed) }
+            guard lines.count == 3 else { throw ExportError("checkpoint: extension lines are not expected", kind: .malformed) }
+            guard parts[1].hasSuffix("\n"), parts[1].count > 1 else { throw ExportError("checkpoint: the signature lines do not end in a newline", kind: .malformed) }
             for line in parts[1].dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
                 // One space between the fields, no more.
                 let fields = line.split(separator: " ", omittingEmptySubsequences: false)
                 guard fields.count == 3, fields[0] == "\u{2014}", isKeyName(String(fields[1])), let blob = Base64.decode(String(fields[2])), blob.count == 68 else {
-                    throw ExportError("checkpoint: malformed signature line")
+                    throw ExportError("checkpoint: malformed signature line", kind: .malformed)
                 }
                 signatures.append((String(fields[1]), Array(blob.prefix(4)), Array(blob.dropFirst(4))))
             }

@@ -33,7 +33,7 @@ public final class Ed25519Key: @unchecked Sendable {
             return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
         }
         if let key {
-            guard EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 else { EVP_PKEY_free(key); throw ExportError("\(what): not an Ed25519 key") }
+            guard EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 else { EVP_PKEY_free(key); throw ExportError("\(what): not an Ed25519 key", kind: .malformed) }
             return Ed25519Key(key, canSign: true)
         }
         ERR_clear_error()
@@ -43,8 +43,8 @@ public final class Ed25519Key: @unchecked Sendable {
             return PEM_read_bio_PUBKEY(bio, nil, nil, nil)
         }
         ERR_clear_error()
-        guard let pub else { throw ExportError("\(what): not a PEM key (an Ed25519 private key, PKCS #8, or public key)") }
-        guard EVP_PKEY_get_id(pub) == EVP_PKEY_ED25519 else { EVP_PKEY_free(pub); throw ExportError("\(what): not an Ed25519 key") }
+        guard let pub else { throw ExportError("\(what): not a PEM key (an Ed25519 private key, PKCS #8, or public key)", kind: .malformed) }
+        guard EVP_PKEY_get_id(pub) == EVP_PKEY_ED25519 else { EVP_PKEY_free(pub); throw ExportError("\(what): not an Ed25519 key", kind: .malformed) }
         return Ed25519Key(pub, canSign: false)
     }
 
@@ -55,7 +55,7 @@ public final class Ed25519Key: @unchecked Sendable {
     /// `-----BEGIN PUBLIC KEY-----` and the `-----END PUBLIC KEY-----` after it are canonical
     /// padded base64 of the Ed25519 SubjectPublicKeyInfo (RFC 8410: 12 fixed bytes, then the key).
     public static func load(publicPEM pem: [UInt8], what: String) throws(ExportError) -> Ed25519Key {
-        guard firstInvalidUTF8Offset(pem) == nil else { throw ExportError("\(what): not UTF-8, so not a PEM public key") }
+        guard firstInvalidUTF8Offset(pem) == nil else { throw ExportError("\(what): not UTF-8, so not a PEM public key", kind: .malformed) }
         // Bytes, not characters: Swift holds "\r\n" as one character, which no "\n" would split.
         func trimmed(_ line: ArraySlice<UInt8>) -> String {
             let blank: Set<UInt8> = [0x20, 0x09, 0x0D]
@@ -64,12 +64,12 @@ public final class Ed25519Key: @unchecked Sendable {
         let lines = pem.split(separator: 0x0A, omittingEmptySubsequences: false).map(trimmed)
         guard let begin = lines.firstIndex(of: "-----BEGIN PUBLIC KEY-----"),
             let end = lines[begin...].firstIndex(of: "-----END PUBLIC KEY-----")
-        else { throw ExportError("\(what): not a PEM public key (no BEGIN/END PUBLIC KEY lines)") }
+        else { throw ExportError("\(what): not a PEM public key (no BEGIN/END PUBLIC KEY lines)", kind: .malformed) }
         guard let der = Base64.decode(lines[(begin + 1)..<end].joined()), der.count == 44, Array(der.prefix(12)) == Self.spkiPrefix else {
-            throw ExportError("\(what): not an Ed25519 public key (its PEM body is not the base64 of one)")
+            throw ExportError("\(what): not an Ed25519 public key (its PEM body is not the base64 of one)", kind: .malformed)
         }
         guard isAcceptablePublicKey(Array(der.suffix(32))) else {
-            throw ExportError("\(what): not an acceptable Ed25519 public key (not canonical, or of small order: no one holds its private key)")
+            throw ExportError("\(what): not an acceptable Ed25519 public key (not canonical, or of small order: no one holds its private key)", kind: .malformed)
         }
         return try publicKey(raw: Array(der.suffix(32)))
     }
@@ -102,8 +102,10 @@ public final class Ed25519Key: @unchecked Sendable {
 
     /// A key from its 32 raw public bytes.
     public static func publicKey(raw: [UInt8]) throws(ExportError) -> Ed25519Key {
-        guard isAcceptablePublicKey(raw) else { throw ExportError("Ed25519: a public key that is not canonical, or of small order (no one holds its private key)") }
-        guard raw.count == 32, let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, raw, 32) else { throw ExportError("Ed25519: bad public key") }
+        guard isAcceptablePublicKey(raw) else {
+            throw ExportError("Ed25519: a public key that is not canonical, or of small order (no one holds its private key)", kind: .malformed)
+        }
+        guard raw.count == 32, let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, raw, 32) else { throw ExportError("Ed25519: bad public key", kind: .malformed) }
         return Ed25519Key(key, canSign: false)
     }
 
@@ -137,7 +139,7 @@ public final class Ed25519Key: @unchecked Sendable {
 
     /// The 64-byte signature of `message` (PureEdDSA: the message itself, not a digest).
     public func sign(_ message: [UInt8]) throws(ExportError) -> [UInt8] {
-        guard canSign, let ctx = EVP_MD_CTX_new() else { throw ExportError("Ed25519: this key cannot sign (a public key)") }
+        guard canSign, let ctx = EVP_MD_CTX_new() else { throw ExportError("Ed25519: this key cannot sign (a public key)", kind: .input) }
         defer { EVP_MD_CTX_free(ctx) }
         var signature = [UInt8](repeating: 0, count: 64)
         var length = 64

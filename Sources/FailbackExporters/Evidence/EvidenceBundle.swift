@@ -145,7 +145,7 @@ public enum EvidenceBundle {
             try store.forEachStoredEvent(drill: drill, drillSeqs: 1...count) { row in
                 // One event a line: a line break inside stored bytes (never canonical) would split it.
                 if row.canonical.count > 0, memchr(row.canonical.baseAddress!, 0x0A, row.canonical.count) != nil {
-                    throw StoreError(.corrupt, "stored event at seq \(row.seq) holds a line break: it is not canonical JSON (run 'failback verify')")
+                    throw StoreError(.corrupt, "stored event at seq \(row.seq) holds a line break: it is not canonical JSON (run 'failback verify')", subject: .seq(row.seq))
                 }
                 try batch.append(row)
                 try row.withLeafHash(using: leafHasher) { tree.append(leafHash: $0) }
@@ -192,7 +192,7 @@ public enum EvidenceBundle {
     ) throws -> (members: [Member], root: [UInt8], head: [UInt8]) {
         var report = fold.report
         let (exported, head, document, outputs, citations) = (fold.exported, fold.head, fold.document, fold.outputs, fold.citations)
-        guard exported == count, head == lastHash else { throw ExportError("drill \(drill) changed while it was being exported; export again") }
+        guard exported == count, head == lastHash else { throw ExportError("drill \(drill) changed while it was being exported; export again", kind: .changed) }
         report.finish()
         let root = tree.root
 
@@ -227,7 +227,7 @@ public enum EvidenceBundle {
             let blockLeaves = try tree.leavesOfBlock(of: index, drill: drill, in: store)
             let citedInBlock = block.filter(cited.contains)
             guard let paths = tree.inclusionProofs(of: citedInBlock, blockLeaves: blockLeaves) else {
-                throw ExportError("drill \(drill) changed while it was being exported; export again")
+                throw ExportError("drill \(drill) changed while it was being exported; export again", kind: .changed)
             }
             for (i, path) in zip(citedInBlock, paths) {
                 proofs[i] = (Array(blockLeaves[((i - block.lowerBound) * 32)..<((i - block.lowerBound) * 32 + 32)]), path)
@@ -287,11 +287,12 @@ public enum EvidenceBundle {
         // What the verifiers read within bounds (docs/evidence-bundle.md §4, step 1), no export writes past.
         guard 1 + members.count <= BundleVerifier.maximumFiles else {
             throw ExportError(
-                "drill \(drill): a bundle holds at most \(BundleVerifier.maximumFiles) files; this one would hold \(1 + members.count) (\(outputs.count) command outputs)")
+                "drill \(drill): a bundle holds at most \(BundleVerifier.maximumFiles) files; this one would hold \(1 + members.count) (\(outputs.count) command outputs)",
+                kind: .input)
         }
         for m in members {
             if let bound = BundleVerifier.keptWhole[m.path], m.bytes.count > bound {
-                throw ExportError("drill \(drill): its \(m.path) would be \(m.bytes.count) bytes, over the \(byteSize(bound)) a verifier reads")
+                throw ExportError("drill \(drill): its \(m.path) would be \(m.bytes.count) bytes, over the \(byteSize(bound)) a verifier reads", kind: .input)
             }
         }
         return (members, root, head)

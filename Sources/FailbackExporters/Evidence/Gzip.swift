@@ -61,7 +61,7 @@ public final class GzipReader {
     /// Decompresses `bytes`, passing output to `sink`; throws on corrupt data, and on any byte
     /// after the end of the (one) gzip member.
     public func feed(_ bytes: [UInt8], _ sink: ([UInt8]) throws -> Void) throws {
-        if finished && !bytes.isEmpty { throw ExportError("data after the end of the gzip stream") }
+        if finished && !bytes.isEmpty { throw ExportError("data after the end of the gzip stream", kind: .malformed) }
         var status: Int32 = Z_OK
         var left = 0
         // Each piece goes to `sink` as it is inflated: a small input can inflate a thousandfold.
@@ -82,9 +82,9 @@ public final class GzipReader {
         }
         if status == Z_STREAM_END {
             finished = true
-            if left > 0 { throw ExportError("data after the end of the gzip stream") }
+            if left > 0 { throw ExportError("data after the end of the gzip stream", kind: .malformed) }
             return
         }
-        if status != Z_OK && status != Z_BUF_ERROR { throw ExportError("not gzip data, or corrupt (zlib status \(status))") }
+        if status != Z_OK && status != Z_BUF_ERROR { throw ExportError("not gzip data, or corrupt (zlib status \(status))", kind: .malformed) }
     }
 }

@@ -27,7 +27,7 @@ public struct InclusionProof: Sendable {
         }
         guard let event else { throw InvalidInput("drill \(drill) has no event with seq \(seq)") }
         guard let path = tree.inclusionProof(index: event.index, blockLeaves: try tree.leavesOfBlock(of: event.index, drill: drill, in: store)) else {
-            throw ExportError("drill \(drill) changed while the proof was being made; try again")
+            throw ExportError("drill \(drill) changed while the proof was being made; try again", kind: .changed)
         }
         let checkpoint = Checkpoint(origin: EvidenceBundle.origin(drill), size: tree.size, root: tree.root)
         return InclusionProof(
@@ -73,40 +73,42 @@ public struct InclusionProof: Sendable {
     /// whether that is trusted), or throws naming what did not hold.
     public func verify(trust: TrustedKeys) throws(ExportError) -> (lines: [String], signer: TrustedKeys.Signer) {
         var lines: [String] = []
-        guard let value = try? JSONParser.parse(event), CanonicalJSON.encode(value) == event else { throw ExportError("the event is not canonical JSON") }
+        guard let value = try? JSONParser.parse(event), CanonicalJSON.encode(value) == event else { throw ExportError("the event is not canonical JSON", kind: .integrity) }
         let (cp, signatures) = try Checkpoint.parse(checkpoint)
-        guard cp.size == treeSize else { throw ExportError("tree size \(treeSize) is not the checkpoint's \(cp.size)") }
-        guard value["drill_seq"]?.integerValue == leafIndex + 1 else { throw ExportError("the event is not drill event #\(leafIndex + 1)") }
-        guard let drill = value["drill_id"]?.stringValue, cp.origin == EvidenceBundle.origin(drill) else { throw ExportError("the checkpoint is not this event's drill's") }
+        guard cp.size == treeSize else { throw ExportError("tree size \(treeSize) is not the checkpoint's \(cp.size)", kind: .integrity) }
+        guard value["drill_seq"]?.integerValue == leafIndex + 1 else { throw ExportError("the event is not drill event #\(leafIndex + 1)", kind: .integrity) }
+        guard let drill = value["drill_id"]?.stringValue, cp.origin == EvidenceBundle.origin(drill) else {
+            throw ExportError("the checkpoint is not this event's drill's", kind: .integrity)
+        }
         guard MerkleTree.verifyInclusion(index: leafIndex, size: treeSize, leafHash: MerkleTree.leafHash(event), proof: auditPath, root: cp.root) else {
-            throw ExportError("the audit path does not lead from the event to the checkpoint's root")
+            throw ExportError("the audit path does not lead from the event to the checkpoint's root", kind: .integrity)
         }
         lines.append(
             "ok: event #\(leafIndex + 1) (seq \(value["seq"]?.integerValue ?? -1), \(value["type"]?.stringValue ?? "?")) is in the tree of \(treeSize) events, root \(cp.root.hex)")
         let key = try publicKeyPEM.map { (pem) throws(ExportError) in try Ed25519Key.load(publicPEM: Array(pem.utf8), what: "the proof's public key") }
         let signer: TrustedKeys.Signer
         if let key {
-            guard let name = keyName else { throw ExportError("the proof has a public key but no key_name") }
-            guard keyFingerprint == key.fingerprint else { throw ExportError("key_fingerprint is not the proof's public key's (\(key.fingerprint))") }
+            guard let name = keyName else { throw ExportError("the proof has a public key but no key_name", kind: .integrity) }
+            guard keyFingerprint == key.fingerprint else { throw ExportError("key_fingerprint is not the proof's public key's (\(key.fingerprint))", kind: .integrity) }
             guard
                 signatures.contains(where: {
                     $0.name == name && $0.keyID == Checkpoint.keyID(name: name, publicKey: key.rawPublicKey) && key.verify($0.signature, of: Array(cp.body.utf8))
                 })
             else {
-                throw ExportError("the checkpoint's signature by \(name) does not verify")
+                throw ExportError("the checkpoint's signature by \(name) does not verify", kind: .integrity)
             }
             lines.append("ok: checkpoint signed by \(name), key \(key.fingerprint)")
             if let from = trust.source(of: key.fingerprint) {
                 signer = .pinned(fingerprint: key.fingerprint, from: from)
             } else {
-                if !trust.isEmpty { throw ExportError("signed by the key \(key.fingerprint), which is not a trusted key") }
+                if !trust.isEmpty { throw ExportError("signed by the key \(key.fingerprint), which is not a trusted key", kind: .integrity) }
                 signer = .unpinned(fingerprint: key.fingerprint)
             }
         } else {
             // A signature left without its key is a proof stripped of it, not an unsigned one.
-            if !signatures.isEmpty { throw ExportError("the checkpoint is signed, but the proof has no public key to check it with") }
-            if keyName != nil || keyFingerprint != nil { throw ExportError("key_name or key_fingerprint without a public key") }
-            if !trust.isEmpty { throw ExportError("the proof is unsigned, but a trusted key asks for a signature") }
+            if !signatures.isEmpty { throw ExportError("the checkpoint is signed, but the proof has no public key to check it with", kind: .integrity) }
+            if keyName != nil || keyFingerprint != nil { throw ExportError("key_name or key_fingerprint without a public key", kind: .integrity) }
+            if !trust.isEmpty { throw ExportError("the proof is unsigned, but a trusted key asks for a signature", kind: .integrity) }
             signer = .unsigned
         }
         return (lines + [trust.verdict(signer).line], signer)

@@ -28,7 +28,7 @@ public struct TarWriter {
     /// somewhere that disagrees with the bytes), and nothing more is written.
     public mutating func write(_ bytes: [UInt8]) throws(ExportError) {
         guard bytes.count <= pending, entry != nil else {
-            throw ExportError("tar: \(entry?.path ?? "an entry") has more bytes than the \(entry?.size ?? 0) its header declares")
+            throw ExportError("tar: \(entry?.path ?? "an entry") has more bytes than the \(entry?.size ?? 0) its header declares", kind: .malformed)
         }
         try emit(bytes)
         pending -= bytes.count
@@ -48,7 +48,7 @@ public struct TarWriter {
     /// Throws when the entry begun last has fewer bytes than its header declares.
     func checkEntryComplete() throws(ExportError) {
         guard pending == 0 else {
-            throw ExportError("tar: \(entry?.path ?? "an entry") has \((entry?.size ?? 0) - pending) bytes, not the \(entry?.size ?? 0) its header declares")
+            throw ExportError("tar: \(entry?.path ?? "an entry") has \((entry?.size ?? 0) - pending) bytes, not the \(entry?.size ?? 0) its header declares", kind: .malformed)
         }
     }
 
@@ -71,7 +71,7 @@ public struct TarWriter {
         var prefix: [UInt8] = [], rest = name
         if name.count > 100 {
             guard let cut = name.indices.reversed().first(where: { name[$0] == UInt8(ascii: "/") && $0 <= 155 && name.count - $0 - 1 <= 100 }) else {
-                throw ExportError("tar: path too long for ustar: \(path)")
+                throw ExportError("tar: path too long for ustar: \(path)", kind: .malformed)
             }
             prefix = Array(name[..<cut])
             rest = Array(name[(cut + 1)...])
@@ -147,9 +147,9 @@ public struct TarReader {
                 continue
             }
             // One zero block, then an entry: not an end (two in a row), not an entry either.
-            if zeroBlocks == 1 { throw ExportError("tar: a lone zero block before an entry") }
+            if zeroBlocks == 1 { throw ExportError("tar: a lone zero block before an entry", kind: .malformed) }
             let (path, size) = try Self.parseHeader(block)
-            guard seen.insert(path).inserted else { throw ExportError("tar: \(path) appears twice") }
+            guard seen.insert(path).inserted else { throw ExportError("tar: \(path) appears twice", kind: .malformed) }
             try handle(.begin(path: path, size: size))
             remaining = size
             padding = (512 - size % 512) % 512
@@ -168,15 +168,17 @@ public struct TarReader {
         func number(_ range: Range<Int>) throws(ExportError) -> Int {
             let field = h[range].drop { $0 == 0x20 }
             let digits = field.prefix { (0x30...0x37).contains($0) }
-            guard digits.count <= 21, field.dropFirst(digits.count).allSatisfy({ $0 == 0 || $0 == 0x20 }) else { throw ExportError("tar: bad number in a header") }
+            guard digits.count <= 21, field.dropFirst(digits.count).allSatisfy({ $0 == 0 || $0 == 0x20 }) else {
+                throw ExportError("tar: bad number in a header", kind: .malformed)
+            }
             return digits.reduce(0) { $0 * 8 + Int($1 - 0x30) }
         }
         // A POSIX ustar header: "ustar", NUL, version "00" (a v7 or GNU header reads its prefix
         // field otherwise, and tar would write the file elsewhere).
-        guard Array(h[257..<265]) == Array("ustar\u{0}00".utf8) else { throw ExportError("tar: a header that is not POSIX ustar") }
+        guard Array(h[257..<265]) == Array("ustar\u{0}00".utf8) else { throw ExportError("tar: a header that is not POSIX ustar", kind: .malformed) }
         var sum = 0
         for (i, b) in h.enumerated() { sum += (148..<156).contains(i) ? 32 : Int(b) }
-        guard try number(148..<156) == sum else { throw ExportError("tar: header checksum mismatch") }
+        guard try number(148..<156) == sum else { throw ExportError("tar: header checksum mismatch", kind: .malformed) }
         // Every number field is octal: mode, uid, gid, mtime, devmajor and devminor too.
         for field in [100..<108, 108..<116, 116..<124, 136..<148, 329..<337, 337..<345] { _ = try number(field) }
         let name = text(0..<100), prefix = text(345..<500)
@@ -187,10 +189,12 @@ public struct TarReader {
         ]
         let type = h[156]
         if type != 0 && type != UInt8(ascii: "0") {
-            throw ExportError("tar: \(path) is \(kinds[type] ?? "an entry of type '\(Character(UnicodeScalar(type)))'"): refused")
+            throw ExportError("tar: \(path) is \(kinds[type] ?? "an entry of type '\(Character(UnicodeScalar(type)))'"): refused", kind: .malformed)
         }
-        if path.isEmpty || path.hasPrefix("/") { throw ExportError("tar: \(path.isEmpty ? "an empty path" : path) is absolute: refused") }
-        if path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." }) { throw ExportError("tar: \(path) leaves the folder (..): refused") }
+        if path.isEmpty || path.hasPrefix("/") { throw ExportError("tar: \(path.isEmpty ? "an empty path" : path) is absolute: refused", kind: .malformed) }
+        if path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." }) {
+            throw ExportError("tar: \(path) leaves the folder (..): refused", kind: .malformed)
+        }
         return (path, try number(124..<136))
     }
 }

@@ -112,9 +112,11 @@ public struct VerificationReport: Sendable, Equatable {
 /// Recomputes a drill's chain from stored rows, in order, and stops at the first problem.
 /// Store implementations feed it rows; it holds the rules (see docs/log-format.md, "Verifying").
 ///
-/// Every event gets the hash link and a check that its bytes say the seq, drill and drill_seq of the
-/// row holding them (read by a scan of the envelope's top level, the payload skipped unparsed). With
-/// `deep`, each event is also fully parsed as an envelope and must be in RFC 8785 canonical form.
+/// Every event gets the hash link, a check that its bytes say the seq, drill and drill_seq of the
+/// row holding them (read by a scan of the envelope's top level, the payload skipped unparsed), and
+/// a one-pass check of its RFC 8785 form (`CanonicalJSON.isCanonical`). With `deep`, each event is
+/// instead fully parsed as an envelope and written again (the reference way: the same verdict on
+/// the form, and the envelope's members each of their type).
 public struct ChainVerifier {
     public let drillID: String
     public let deep: Bool
@@ -208,6 +210,8 @@ public struct ChainVerifier {
             let event: RecordedEvent
             do { event = try RecordedEvent(canonical: bytes, hash: Array(storedHash)) } catch { return fail(.malformed(error.description), drillSeq: drillSeq) }
             if CanonicalJSON.encode(event.envelopeValue) != bytes { return fail(.notCanonical, drillSeq: drillSeq) }
+        } else if !CanonicalJSON.isCanonical(canonical) {
+            return fail(.notCanonical, drillSeq: drillSeq)
         }
         if expectedDrillSeq == 1 {
             // The index's start is read from the first event: parsed once.

@@ -327,16 +327,8 @@ struct JSONScanner {
         index += 1  // opening quote
         var escaped = false
         while index < bytes.count {
-            // Eight bytes at a time while none is a quote, a backslash or a control character.
-            while index + 8 <= bytes.count {
-                let w = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
-                let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)) & (ones &* 0x80)
-                // The lowest flagged byte is the first special one (flags above it may be false).
-                if special != 0 { index += special.trailingZeroBitCount / 8; break }
-                index += 8
-            }
+            // Past the bytes that are none of a quote, a backslash or a control character.
+            index = skipPlainStringBytes(bytes, from: index)
             guard index < bytes.count else { break }
             let b = bytes[index]
             switch b {

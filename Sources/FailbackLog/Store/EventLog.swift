@@ -83,15 +83,15 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
                 entry = found
             } else {
                 guard draft.lifecycle == .opens else {
-                    throw StoreError(.unknownDrill, "no drill \(draft.drillID) in store \(location): nothing appended", path: location)
+                    throw StoreError(.unknownDrill, "no drill \(draft.drillID) in store \(location): nothing appended", path: location, subject: .drill(draft.drillID))
                 }
                 entry = Self.newHead(draft.drillID, startedSeq: lastSeq + 1, startedAt: draft.recordedAt)
             }
             if draft.lifecycle == .opens, !(entry.isNew && entry.head.eventCount == 0) {
-                throw StoreError(.drillExists, "drill \(draft.drillID) already exists: nothing appended", path: location)
+                throw StoreError(.drillExists, "drill \(draft.drillID) already exists: nothing appended", path: location, subject: .drill(draft.drillID))
             }
             if let closed = entry.head.closedSeq {
-                throw StoreError(.drillClosed, "drill \(draft.drillID) is closed (at seq \(closed)): nothing appended", path: location)
+                throw StoreError(.drillClosed, "drill \(draft.drillID) is closed (at seq \(closed)): nothing appended", path: location, subject: .drill(draft.drillID))
             }
             if let expected = draft.expectedDrillSeq, expected != entry.head.eventCount {
                 throw StoreError(
@@ -137,7 +137,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
             for row in rows {
                 let seq = row.columns.seq
                 func refused(_ why: String) -> StoreError {
-                    StoreError(.mismatch, "cannot copy the event at seq \(seq) into store \(location): \(why); nothing of this batch copied", path: location)
+                    StoreError(.mismatch, "cannot copy the event at seq \(seq) into store \(location): \(why); nothing of this batch copied", path: location, subject: .seq(seq))
                 }
                 guard seq == lastSeq + 1 else { throw refused("the store's last event is seq \(lastSeq)") }
                 let event = try decode(row.canonical, row.hash, seq: seq, sharing: &shared)
@@ -260,7 +260,7 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
     // MARK: Verifying
 
     public func verify(drill id: String, deep: Bool, closingTypes: Set<String>) throws(StoreError) -> VerificationReport {
-        guard let head = try drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in store \(location)", path: location) }
+        guard let head = try drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in store \(location)", path: location, subject: .drill(id)) }
         var verifier = ChainVerifier(drillID: id, deep: deep, closingTypes: closingTypes)
         // A reader thread reads rows from the backend and copies them into batches while this
         // thread checks the chain: the two halves of the work overlap on two cores. The backend is

@@ -189,7 +189,7 @@ public struct StoredEvent {
     /// end rely on the size; `verify` reports a wrong one as a broken link instead).
     public func checkedHash() throws(StoreError) -> UnsafeRawBufferPointer {
         guard hash.count == 32 else {
-            throw StoreError(.corrupt, "stored event at seq \(seq) has a hash of \(hash.count) bytes, not 32 (run 'failback verify')")
+            throw StoreError(.corrupt, "stored event at seq \(seq) has a hash of \(hash.count) bytes, not 32 (run 'failback verify')", subject: .seq(seq))
         }
         return hash
     }
@@ -199,7 +199,7 @@ public struct StoredEvent {
     public func withLeafHash<T>(using hasher: SHA256Hasher, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         if let leafHash {
             guard leafHash.count == 32 else {
-                throw StoreError(.corrupt, "stored event at seq \(seq) has a leaf hash of \(leafHash.count) bytes, not 32 (run 'failback verify')")
+                throw StoreError(.corrupt, "stored event at seq \(seq) has a leaf hash of \(leafHash.count) bytes, not 32 (run 'failback verify')", subject: .seq(seq))
             }
             return try body(leafHash)
         }
@@ -213,7 +213,7 @@ public struct StoredEvent {
 
 /// A store failure: what went wrong, with the context a person needs to act on it.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
+    public enum Code: Sendable, Equatable, CaseIterable {
         /// No store file at the path.
         case missing
         /// The file exists but is not a failback store (or is of an unknown format version).
@@ -242,18 +242,55 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// The store's location (a file, or a PostgreSQL connection with its password removed).
     public var path: String?
+    /// What the error is about: the event or drill when it names one, else the store's location.
+    public var subject: ErrorSubject?
 
-    public init(_ code: Code, _ message: String, path: String? = nil) {
+    public init(_ code: Code, _ message: String, path: String? = nil, subject: ErrorSubject? = nil) {
         self.code = code
         self.message = message
         self.path = path
+        self.subject = subject ?? path.map(ErrorSubject.path)
     }
 
     public var description: String { message }
 
     /// Stored bytes (at global `seq`, when known) that are not a readable event.
     public static func unreadable(seq: Int?, _ error: EnvelopeError, path: String? = nil) -> StoreError {
-        StoreError(.corrupt, "stored event\(seq.map { " at seq \($0)" } ?? "") is not readable: \(error.description) (run 'failback verify')", path: path)
+        StoreError(
+            .corrupt, "stored event\(seq.map { " at seq \($0)" } ?? "") is not readable: \(error.description) (run 'failback verify')", path: path,
+            subject: seq.map(ErrorSubject.seq))
+    }
+}
+
+extension StoreError: FailbackError {
+    public var errorCode: String {
+        switch code {
+        case .missing: "store.missing"
+        case .notAStore: "store.not-a-store"
+        case .readOnly: "store.read-only"
+        case .busy: "store.busy"
+        case .unknownDrill: "store.unknown-drill"
+        case .drillClosed: "store.drill-closed"
+        case .drillExists: "store.drill-exists"
+        case .idempotencyConflict: "store.idempotency-conflict"
+        case .conflict: "store.conflict"
+        case .corrupt: "store.corrupt"
+        case .database: "store.database"
+        case .integrity: "store.integrity"
+        case .mismatch: "store.mismatch"
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        switch code {
+        case .missing, .unknownDrill: .noInput
+        case .notAStore, .corrupt, .drillClosed, .drillExists, .idempotencyConflict, .mismatch: .dataError
+        case .readOnly: .noPermission
+        case .busy, .conflict: .tempFail
+        case .database: .ioError
+        case .integrity: .integrityFailure
+        }
     }
 }

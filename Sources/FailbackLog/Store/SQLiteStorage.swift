@@ -391,7 +391,8 @@ public final class SQLiteStorage: StorageBackend {
                 guard s.int(2) == 1 else { continue }
                 let drillSeq = s.int(1)
                 guard drillSeq > previous else {
-                    throw StoreError(.corrupt, "drill \(id): event at seq \(s.int(0)) has drill_seq \(drillSeq) after \(previous) (run 'failback verify')", path: path)
+                    throw StoreError(
+                        .corrupt, "drill \(id): event at seq \(s.int(0)) has drill_seq \(drillSeq) after \(previous) (run 'failback verify')", path: path, subject: .seq(s.int(0)))
                 }
                 previous = drillSeq
                 if drillSeq > drillSeqs.upperBound { return }

@@ -11,6 +11,7 @@
 //     the parser reads; the fast `RecordedEvent.readLine` takes a line only if the general reading
 //     takes it too, with the same values; reads that share values (`SharedValues`) give what a
 //     fresh read gives.
+//  5. `CanonicalJSON.isCanonical` (one pass, no values) says what parsing and writing again says.
 import FuzzSupport
 @testable import FailbackLog
 
@@ -20,6 +21,7 @@ public func fuzzJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     checkRoundTrip(input)
     checkScannerAgainstParser(input)
     checkEnvelope(input)
+    checkCanonicalForm(input)
     return 0
 }
 
@@ -156,4 +158,11 @@ func checkEnvelope(_ input: [UInt8]) {
             "readLine reads \(line), the general reading \(event)", input: input)
         fuzzCheck(line.payload == event.payloadView.members, "readLine's payload members differ", input: input)
     }
+}
+
+// MARK: 5. The canonical form, checked in one pass
+
+func checkCanonicalForm(_ input: [UInt8]) {
+    let reference = (try? JSONParser.parse(input)).map { CanonicalJSON.encode($0) == input } ?? false
+    fuzzCheck(CanonicalJSON.isCanonical(input) == reference, "isCanonical says \(!reference), parsing and writing again \(reference)", input: input)
 }
