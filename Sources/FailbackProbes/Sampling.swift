@@ -17,8 +17,17 @@ public struct UntilCondition: Sendable, Equatable, CustomStringConvertible {
     var name: String?
     var op: Operator?
     var value: Double = 0
+    /// The probe judges the condition itself (`ProbeSample.judged`), as the JSON probe does its
+    /// conditions over strings, booleans and arrays.
+    var judgedByProbe = false
 
     public var description: String { text }
+
+    /// A condition the probe judges in each sample (`ProbeSample.judged[text]`).
+    public init(judgedByProbe text: String) {
+        self.text = text
+        self.judgedByProbe = true
+    }
 
     /// Parses a condition; `names` are the values this probe measures, with the unit they are in.
     public init(_ text: String, names: [String: String]) throws(InvalidInput) {
@@ -56,6 +65,11 @@ public struct UntilCondition: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether a sample meets the condition.
+    public func isMet(_ sample: ProbeSample) -> Bool {
+        judgedByProbe ? sample.judged[text] ?? false : isMet(passed: sample.passed, values: sample.values)
+    }
+
+    /// Whether a sample that passed (or not) with these values meets the condition.
     public func isMet(passed: Bool, values: [String: Double]) -> Bool {
         guard let name, let op else { return passed }
         guard let v = values[name] else { return false }
@@ -91,11 +105,14 @@ public struct ProbeSample {
     public var payload: any EventPayload
     public var passed: Bool
     public var values: [String: Double]
+    /// Conditions the probe judged itself, by their text (see `UntilCondition(judgedByProbe:)`).
+    public var judged: [String: Bool]
 
-    public init(payload: any EventPayload, passed: Bool, values: [String: Double]) {
+    public init(payload: any EventPayload, passed: Bool, values: [String: Double], judged: [String: Bool] = [:]) {
         self.payload = payload
         self.passed = passed
         self.values = values
+        self.judged = judged
     }
 }
 
@@ -129,14 +146,14 @@ public enum Sampler {
             last = try sample(max(0.1, timeout - elapsed()))
             samples += 1
             try record(last.payload)
-            if until.isMet(passed: last.passed, values: last.values) { break }
+            if until.isMet(last) { break }
             let left = timeout - elapsed()
             if left <= 0 { break }
             let pause = min(every, left)
             usleep(UInt32(pause * 1_000_000))
             if elapsed() >= timeout { break }
         }
-        let met = until.isMet(passed: last.passed, values: last.values)
+        let met = until.isMet(last)
         try record(WaitConcluded(probe: probe, condition: until.text, met: met, samples: samples, elapsedMilliseconds: Int(elapsed() * 1000), last: last.values))
         return met
     }

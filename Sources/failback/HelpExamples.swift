@@ -25,6 +25,10 @@ enum HelpExamples {
         "observe dns": ["failback observe dns api.example.com --server 10.0.0.2:53 --expect 52.1.2.3 --until pass --timeout 10m"],
         "observe http": ["failback observe http https://api.example.com/health --until status=200 --every 5s --timeout 5m"],
         "observe pods": ["failback observe pods -- kubectl get pods -n app -o json", "kubectl get pods -o json | failback observe pods --from-file -"],
+        "observe json": [
+            "failback observe json --name 'CSR_EVENTS stream' --value messages=.state.messages --expect 'messages>0' -- nats stream info CSR_EVENTS --json",
+            "failback observe json --value events='.|length' --expect events=0 -- aws health describe-events --filter eventStatusCodes=open",
+        ],
         "record lag": ["failback record lag --seconds 2.5 --source eu --target us"],
         "record rowcount": ["failback record rowcount --table events --site eu --count 1204331"],
         "record dns": ["failback record dns --name api.example.com --resolver 10.0.0.2:53 --answer 52.1.2.3 --expect 52.1.2.3"],

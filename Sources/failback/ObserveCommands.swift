@@ -7,7 +7,7 @@ struct Observe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "observe",
         abstract: "Probe the world and record what it says (every sample an event).",
-        subcommands: [Lag.self, Recovery.self, Redis.self, RowCount.self, DNS.self, HTTP.self, Pods.self])
+        subcommands: [Lag.self, Recovery.self, Redis.self, RowCount.self, DNS.self, HTTP.self, Pods.self, JSON.self])
 
     /// The sampling options every probe takes.
     struct Loop: ParsableArguments {
@@ -196,16 +196,89 @@ struct Observe: ParsableCommand {
     }
 }
 
+extension Observe {
+    struct JSON: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "json",
+            abstract: "Run a command that prints JSON, and record the values read at paths and the verdict of each condition.",
+            discussion: """
+                failback observe json --name 'CSR_EVENTS stream' --value messages=.state.messages --expect 'messages>0' -- nats stream info CSR_EVENTS --json
+                failback observe json --value status=.cluster.status --until 'status=ACTIVE' --every 10s --timeout 15m -- aws eks describe-cluster --name prod
+                Paths: . .name ."any name" [N] [] and | length (docs/cli.md). Conditions: NAME OP VALUE, OP one of < <= > >= = !=;
+                VALUE a number (units ms s m h, B KB MB GB KiB MiB GiB, %), true, false, null, empty, or text.
+                The command runs as exec runs it (its own process group, killed at --timeout, output capped at limits.max_output_bytes).
+                Exit 0 when values were read and every --expect holds (or --until is met), else 1 (recorded either way).
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @OptionGroup var loop: Observe.Loop
+        @Option(help: "What the check is called (default: the command).") var name: String?
+        @Option(name: .customLong("value"), help: ArgumentHelp("A value to read: NAME=PATH, like messages=.state.messages (repeat).", valueName: "name=path"))
+        var values: [String] = []
+        @Option(name: .customLong("expect"), help: ArgumentHelp("A condition that must hold: NAME OP VALUE (repeat).", valueName: "condition"))
+        var expects: [String] = []
+        @Argument(parsing: .postTerminator, help: "The command printing JSON, after --.") var command: [String] = []
+
+        /// The values to read, each name once.
+        func parsedValues() throws -> [(name: String, path: JSONPath)] {
+            var out: [(name: String, path: JSONPath)] = []
+            for v in values {
+                guard let eq = v.firstIndex(of: "="), !v[..<eq].isEmpty,
+                    v[..<eq].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+                else { throw ValidationError("--value \(v.debugDescription): expected NAME=PATH, NAME letters, digits, _ and -") }
+                let name = String(v[..<eq])
+                if out.contains(where: { $0.name == name }) { throw ValidationError("--value \(name) is given twice") }
+                do { out.append((name, try JSONPath(String(v[v.index(after: eq)...])))) } catch { throw ValidationError("--value \(name): \(error.message)") }
+            }
+            return out
+        }
+
+        func conditions(_ names: Set<String>) throws -> [JSONCondition] {
+            var out: [JSONCondition] = []
+            for e in expects {
+                do { out.append(try JSONCondition(e, names: names, option: "--expect")) } catch { throw ValidationError(error.message) }
+            }
+            return out
+        }
+
+        func validate() throws {
+            if command.isEmpty { throw ValidationError("give the command after --: failback observe json --value NAME=PATH -- COMMAND ARGS...") }
+            if values.isEmpty { throw ValidationError("give at least one --value NAME=PATH") }
+            let names = Set(try parsedValues().map(\.name))
+            _ = try conditions(names)
+            if let until = loop.until, until != "pass" {
+                do { _ = try JSONCondition(until, names: names, option: "--until") } catch { throw ValidationError(error.message) }
+            }
+        }
+
+        func run() throws {
+            let read = try parsedValues()
+            let names = Set(read.map(\.name))
+            let expect = try conditions(names)
+            let until = try loop.until.flatMap { $0 == "pass" ? nil : try JSONCondition($0, names: names, option: "--until") }
+            try loop.sample(
+                probe: "json \(name ?? command.joined(separator: " "))", measures: [:], storeOptions, appendOptions,
+                condition: until.map { UntilCondition(judgedByProbe: $0.text) }
+            ) { recorder, remaining in
+                JSONProbe.check(
+                    name: name, argv: command, values: read, expect: expect, until: until, outputLimit: max(recorder.maxOutputBytes, recorder.maxPayloadBytes),
+                    timeout: remaining)
+            }
+        }
+    }
+}
+
 extension Observe.Loop {
     /// Runs a probe as these options say, recording and printing every sample and the verdict;
     /// exits 1 when the check fails or the condition times out.
     func sample(
         probe: String, measures: [String: String], _ storeOptions: StoreOptions, _ appendOptions: AppendOptions,
-        _ check: (Recorder, _ remaining: Double) throws -> ProbeSample
+        condition judged: UntilCondition? = nil, _ check: (Recorder, _ remaining: Double) throws -> ProbeSample
     ) throws {
         let recorder = try storeOptions.workspace.openRecorder(actor: appendOptions.actor)
         let drill = try recorder.drillForWriting(appendOptions.drill)
-        let condition = try until.map { (u) throws(InvalidInput) in try UntilCondition(u, names: measures) }
+        // `judged`: a condition the probe judges itself, in place of the `--until` text.
+        let condition = try judged ?? until.map { (u) throws(InvalidInput) in try UntilCondition(u, names: measures) }
         let pause = try parseDuration(every, option: "--every"), limit = try parseDuration(timeout, option: "--timeout")
         let ok = try Sampler.run(
             probe: probe, until: condition, every: pause, timeout: limit,

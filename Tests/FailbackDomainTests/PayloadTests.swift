@@ -54,6 +54,13 @@ func tinyRunbook() throws -> LoadedRunbook {
             try RedisReplicationObserved(server: "redis://127.0.0.1:9", role: nil, expected: "replica", error: "connection refused"),
             try KubectlPodList.parse(readFile(fixture("kubectl/pods-mixed.json"), .podListing), source: "pods-mixed.json"),
             try HealthCheckObserved(target: "https://api/health", status: 503, latencyMilliseconds: 41.5, expectedStatus: 200),
+            JSONValuesObserved(
+                name: "CSR_EVENTS", argv: ["nats", "stream", "info", "CSR_EVENTS", "--json"], exitStatus: 0,
+                paths: ["messages": ".state.messages", "subjects": ".config.subjects"], values: ["messages": 1_204_331, "subjects": ["csr.>"]],
+                conditions: [.init(condition: "messages>0", met: true)], stdoutBytes: 1812, stdoutSHA256: String(repeating: "a", count: 64), error: nil),
+            JSONValuesObserved(
+                name: "eks", argv: ["aws"], exitStatus: nil, paths: ["status": "."], values: [:], conditions: [.init(condition: "status=ACTIVE", met: false)],
+                stdoutBytes: 0, stdoutSHA256: "", error: "no output within 30s (killed)"),
             PhaseStarted(phase: "p1"), PhaseCompleted(phase: "p1"), StepCompleted(step: "s1", reason: nil),
             StepSkipped(step: "s2", reason: "not here"), StepFailed(step: "s3", reason: "timed out"),
             try DrillAborted(reason: "split brain"), DrillCompleted(outcome: .aborted),

@@ -47,6 +47,7 @@ public indirect enum KnownPayload: Sendable {
     case rowCountSampled(RowCountSampled)
     case dnsAnswerObserved(DNSAnswerObserved)
     case podStatesObserved(PodStatesObserved)
+    case jsonValuesObserved(JSONValuesObserved)
     case healthCheckObserved(HealthCheckObserved)
     case rowCountsCompared(RowCountsCompared)
     case recoveryStateObserved(RecoveryStateObserved)
@@ -80,6 +81,7 @@ public indirect enum KnownPayload: Sendable {
         case .rowCountSampled(let p): p
         case .dnsAnswerObserved(let p): p
         case .podStatesObserved(let p): p
+        case .jsonValuesObserved(let p): p
         case .healthCheckObserved(let p): p
         case .rowCountsCompared(let p): p
         case .recoveryStateObserved(let p): p
@@ -115,6 +117,7 @@ public indirect enum KnownPayload: Sendable {
         case .rowCountSampled: RowCountSampled.self
         case .dnsAnswerObserved: DNSAnswerObserved.self
         case .podStatesObserved: PodStatesObserved.self
+        case .jsonValuesObserved: JSONValuesObserved.self
         case .healthCheckObserved: HealthCheckObserved.self
         case .rowCountsCompared: RowCountsCompared.self
         case .recoveryStateObserved: RecoveryStateObserved.self
@@ -159,6 +162,7 @@ public enum EventCatalogue {
         entry(RowCountSampled.self, KnownPayload.rowCountSampled),
         entry(DNSAnswerObserved.self, KnownPayload.dnsAnswerObserved),
         entry(PodStatesObserved.self, KnownPayload.podStatesObserved),
+        entry(JSONValuesObserved.self, KnownPayload.jsonValuesObserved),
         entry(HealthCheckObserved.self, KnownPayload.healthCheckObserved),
         entry(RowCountsCompared.self, KnownPayload.rowCountsCompared),
         entry(RecoveryStateObserved.self, KnownPayload.recoveryStateObserved),

@@ -19,7 +19,7 @@ public enum EvidenceBundle {
         ),
         (
             "A1.2", "Recovery infrastructure is monitored: replication lag, row counts across sites, database roles",
-            ["ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved", "RedisReplicationObserved"],
+            ["ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved", "RedisReplicationObserved", "JSONValuesObserved"],
             { $0 == "events.jsonl" || $0 == "report.json" }
         ),
         (

@@ -1,0 +1,109 @@
+import FailbackLog
+
+/// Values read out of what a command printed as JSON (`observe json`): the command, how it ended,
+/// each named value with the path it was read at, and the verdict of each condition, or why there
+/// are no values (the command failed, timed out, printed no JSON, or a path matched nothing).
+public struct JSONValuesObserved: EventPayload, Equatable {
+    public static let entersTimeline = false
+    public static let eventType = "JSONValuesObserved"
+    public static let schemaVersion = 1
+
+    /// One condition over the values (`messages>0`, `status=ACTIVE`, `events=empty`) and whether it held.
+    public struct Condition: Sendable, Equatable {
+        public var condition: String
+        public var met: Bool
+        public init(condition: String, met: Bool) {
+            self.condition = condition
+            self.met = met
+        }
+    }
+
+    /// What the check is called (`--name`, else the command).
+    public var name: String
+    public var argv: [String]
+    /// The command's exit status (nil when it was killed or could not start).
+    public var exitStatus: Int?
+    /// Each value's path (`.state.messages`), by the value's name.
+    public var paths: [String: String]
+    /// Each value read, by name (absent for a path that matched nothing, or when `error` says why
+    /// there are none).
+    public var values: [String: JSONValue]
+    public var conditions: [Condition]
+    /// The size and SHA-256 (hex) of what the command printed on standard output.
+    public var stdoutBytes: Int
+    public var stdoutSHA256: String
+    public var error: String?
+
+    public init(
+        name: String, argv: [String], exitStatus: Int?, paths: [String: String], values: [String: JSONValue], conditions: [Condition], stdoutBytes: Int,
+        stdoutSHA256: String, error: String?
+    ) {
+        self.name = name
+        self.argv = argv
+        self.exitStatus = exitStatus
+        self.paths = paths
+        self.values = values
+        self.conditions = conditions
+        self.stdoutBytes = stdoutBytes
+        self.stdoutSHA256 = stdoutSHA256
+        self.error = error
+    }
+
+    /// Values were read, and every condition held.
+    public var passed: Bool { error == nil && conditions.allSatisfy(\.met) }
+
+    public var json: JSONValue {
+        .members([
+            "name": .string(name), "argv": .array(argv.map(JSONValue.string)), "exit_status": exitStatus.map { JSONValue($0) },
+            "paths": .object(paths.mapValues(JSONValue.string)), "values": .object(values),
+            "conditions": .array(conditions.map { ["condition": .string($0.condition), "met": .bool($0.met)] }),
+            "stdout_bytes": JSONValue(stdoutBytes), "stdout_sha256": .string(stdoutSHA256), "error": error.map(JSONValue.string), "passed": .bool(passed),
+        ])
+    }
+
+    public init(reading r: PayloadReader) throws(InvalidInput) {
+        name = try r.string("name")
+        argv = try r.strings("argv")
+        exitStatus = try r.optionalInteger("exit_status")
+        var paths: [String: String] = [:]
+        for (k, v) in r.value("paths")?.objectValue ?? [:] {
+            guard let s = v.stringValue else { throw InvalidInput("\(Self.eventType): paths.\(k) is not a string") }
+            paths[k] = s
+        }
+        self.paths = paths
+        values = r.value("values")?.objectValue ?? [:]
+        var conditions: [Condition] = []
+        for element in try r.elements("conditions") {
+            let c = PayloadReader(element, context: "\(Self.eventType) condition")
+            guard let met = try c.optionalBool("met") else { throw InvalidInput("\(Self.eventType) condition: member \"met\" is missing") }
+            conditions.append(Condition(condition: try c.string("condition"), met: met))
+        }
+        self.conditions = conditions
+        stdoutBytes = try r.integer("stdout_bytes")
+        stdoutSHA256 = try r.string("stdout_sha256")
+        error = try r.optionalString("error")
+    }
+
+    public func validate() throws(InvalidInput) {
+        _ = try Check.nonEmpty(name, "name")
+        guard !argv.isEmpty else { throw InvalidInput("a JSON observation needs the command it ran") }
+        _ = try Check.count(stdoutBytes, "stdout bytes")
+        for name in values.keys where paths[name] == nil { throw InvalidInput("value \(name.debugDescription) has no path") }
+    }
+
+    /// `name: messages=1204, state="ok" (messages>0 ✓)`, or the error.
+    public var summary: String {
+        if let error { return "\(name): \(error)" }
+        let shown = paths.keys.sorted().map { key in
+            "\(key)=" + (values[key].map { Self.shown($0) } ?? "(no match)")
+        }
+        let verdicts = conditions.map { "\($0.condition) \($0.met ? "✓" : "✗")" }
+        return "\(name): " + shown.joined(separator: ", ") + (verdicts.isEmpty ? "" : " (" + verdicts.joined(separator: ", ") + ")")
+    }
+
+    /// A value as one short piece of text: its canonical JSON, cut at 80 characters.
+    static func shown(_ value: JSONValue) -> String {
+        let text = CanonicalJSON.string(value)
+        return text.count > 80 ? String(text.prefix(79)) + "…" : text
+    }
+}
