@@ -159,50 +159,96 @@ public enum Sampler {
     }
 }
 
-/// The HTTP probe: one request through the `curl` command-line tool (HTTPS included, nothing linked
-/// into failback's start-up), timed and checked.
-public enum HTTPProbe {
-    public static let measures = ["status": "", "latency": "ms"]
+/// One HTTP request through the `curl` command-line tool (HTTPS included, nothing linked into
+/// failback's start-up). The URL, and any form fields, go to curl in a config file on its standard
+/// input (`--config -`), never on its command line, where every local user could read credentials
+/// in it (`ps`) and where text like `-K/path` would be read as an option.
+public enum Curl {
+    public struct Response {
+        public var status: Int
+        /// Time to the whole response, in milliseconds (two decimals).
+        public var latencyMilliseconds: Double
+        public var body: [UInt8]
+    }
 
-    /// Requests `url` once. The URL must be an http(s) URL (`FieldCheck.httpURL`: nothing else
-    /// reaches curl). It goes to curl in a config file on its standard input (`--config -`), never
-    /// on its command line, where every local user could read credentials in it (`ps`) and where
-    /// text like `-K/path` would be read as an option.
-    public static func check(url: String, expectStatus: Int?, expectBody: String?, timeout: Double, bodyLimit: Int) throws(InvalidInput) -> ProbeSample {
-        try FieldCheck.httpURL(url, "URL")
+    /// Requests `url` (an http(s) URL, checked by the caller) once: a GET, or a POST of `form`
+    /// (`application/x-www-form-urlencoded`, each value encoded by curl). The body is kept up to
+    /// `bodyLimit` bytes. A failure is one line: curl's own message, or why there was no response.
+    public static func request(_ url: String, form: [(name: String, value: String)] = [], timeout: Double, bodyLimit: Int) -> Result<Response, InvalidInput> {
         let marker = "\n__failback_http__ "
         let limit = max(0.1, timeout)
         let argv = [
             "curl", "--silent", "--show-error", "--max-time", String(limit), "--output", "-",
             "--write-out", "\(marker)%{http_code} %{time_total}", "--config", "-",
         ]
-        // curl's config syntax: a quoted value with \\ and \" escaped (the URL holds no control characters).
-        let config = "url = \"" + url.flatMap { $0 == "\\" || $0 == "\"" ? ["\\", $0] : [$0] } + "\"\n"
+        // curl's config syntax: a quoted value with \\ and \" escaped (control characters as escapes).
+        func quoted(_ text: String) -> String {
+            "\""
+                + text.flatMap { c -> [Character] in
+                    switch c {
+                    case "\\", "\"": return ["\\", c]
+                    case "\n": return ["\\", "n"]
+                    case "\r": return ["\\", "r"]
+                    case "\t": return ["\\", "t"]
+                    default: return [c]
+                    }
+                } + "\""
+        }
+        var config = "url = \(quoted(url))\n"
+        for field in form { config += "data-urlencode = \(quoted(field.name + "=" + field.value))\n" }
         // curl stops itself at --max-time; the kill (its process group) is the last resort.
         let result = CommandRunner.run(argv, captureLimit: bodyLimit + 4096, live: false, timeout: limit + 2, input: Array(config.utf8))
+        let exit: Int?, stdout: CommandRunner.Stream, stderr: CommandRunner.Stream
+        switch result {
+        case .failedToStart(let e): return .failure(InvalidInput("curl could not start: \(e)"))
+        case .timedOut(let after, _, _): return .failure(InvalidInput("no response within \(formatDuration(after)) (curl killed)"))
+        case .finished(let status, _, let out, let err, _, _): (exit, stdout, stderr) = (status, out, err)
+        }
+        let out = stdout.kept
+        let markerBytes = Array(marker.utf8)
+        guard exit == 0, let at = lastRange(of: markerBytes, in: out) else {
+            let message = String(decoding: stderr.kept, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "curl exit \(exit ?? -1)"
+            return .failure(InvalidInput(message.hasPrefix("curl: ") ? String(message.dropFirst(6)) : message))
+        }
+        let fields = String(decoding: out[at.upperBound...], as: UTF8.self).split(separator: " ")
+        guard fields.count == 2, let status = Int(fields[0]), let seconds = Double(fields[1]) else { return .failure(InvalidInput("unexpected curl output")) }
+        return .success(Response(status: status, latencyMilliseconds: (seconds * 100_000).rounded() / 100, body: Array(out[..<at.lowerBound])))
+    }
+
+    /// Where `needle` last occurs in `haystack`.
+    static func lastRange(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
+        guard haystack.count >= needle.count else { return nil }
+        var i = haystack.count - needle.count
+        while i >= 0 {
+            if haystack[i..<(i + needle.count)].elementsEqual(needle) { return i..<(i + needle.count) }
+            i -= 1
+        }
+        return nil
+    }
+}
+
+/// The HTTP probe: one request (`Curl`), timed and checked.
+public enum HTTPProbe {
+    public static let measures = ["status": "", "latency": "ms"]
+
+    /// Requests `url` once. The URL must be an http(s) URL (`FieldCheck.httpURL`: nothing else
+    /// reaches curl).
+    public static func check(url: String, expectStatus: Int?, expectBody: String?, timeout: Double, bodyLimit: Int) throws(InvalidInput) -> ProbeSample {
+        try FieldCheck.httpURL(url, "URL")
         func failure(_ error: String) -> ProbeSample {
             ProbeSample(payload: HealthCheckObserved(failedTarget: url, expectedStatus: expectStatus, expectedBody: expectBody, error: error), passed: false, values: [:])
         }
-        let exit: Int?, stdout: CommandRunner.Stream, stderr: CommandRunner.Stream
-        switch result {
-        case .failedToStart(let e): return failure("curl could not start: \(e)")
-        case .timedOut(let after, _, _): return failure("no response within \(formatDuration(after)) (curl killed)")
-        case .finished(let status, _, let out, let err, _, _): (exit, stdout, stderr) = (status, out, err)
+        let response: Curl.Response
+        switch Curl.request(url, timeout: timeout, bodyLimit: bodyLimit) {
+        case .success(let r): response = r
+        case .failure(let e): return failure(e.message)
         }
-        let out = String(decoding: stdout.kept, as: UTF8.self)
-        guard exit == 0, let range = out.firstRange(of: marker) else {
-            let message = String(decoding: stderr.kept, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "curl exit \(exit ?? -1)"
-            return failure(message.hasPrefix("curl: ") ? String(message.dropFirst(6)) : message)
-        }
-        let body = out[..<range.lowerBound]
-        let fields = out[range.upperBound...].split(separator: " ")
-        guard fields.count == 2, let status = Int(fields[0]), let seconds = Double(fields[1]) else { return failure("unexpected curl output") }
-        let latency = (seconds * 100_000).rounded() / 100
-        let matched = expectBody.map { body.contains($0) }
+        let matched = expectBody.map { String(decoding: response.body, as: UTF8.self).contains($0) }
         guard
             let event = try? HealthCheckObserved(
-                target: url, status: status, latencyMilliseconds: latency, expectedStatus: expectStatus, expectedBody: expectBody, bodyMatched: matched)
-        else { return failure("no HTTP response (status \(status))") }
-        return ProbeSample(payload: event, passed: event.passed, values: ["status": Double(status), "latency": latency])
+                target: url, status: response.status, latencyMilliseconds: response.latencyMilliseconds, expectedStatus: expectStatus, expectedBody: expectBody,
+                bodyMatched: matched)
+        else { return failure("no HTTP response (status \(response.status))") }
+        return ProbeSample(payload: event, passed: event.passed, values: ["status": Double(response.status), "latency": response.latencyMilliseconds])
     }
 }

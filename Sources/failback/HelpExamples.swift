@@ -25,6 +25,9 @@ enum HelpExamples {
         "observe dns": ["failback observe dns api.example.com --server 10.0.0.2:53 --expect 52.1.2.3 --until pass --timeout 10m"],
         "observe http": ["failback observe http https://api.example.com/health --until status=200 --every 5s --timeout 5m"],
         "observe pods": ["failback observe pods -- kubectl get pods -n app -o json", "kubectl get pods -o json | failback observe pods --from-file -"],
+        "observe prometheus": [
+            "failback observe prometheus --url http://prometheus:9090 --name 'p95 latency' --query 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))' --expect 'value<500ms'"
+        ],
         "observe json": [
             "failback observe json --name 'CSR_EVENTS stream' --value messages=.state.messages --expect 'messages>0' -- nats stream info CSR_EVENTS --json",
             "failback observe json --value events='.|length' --expect events=0 -- aws health describe-events --filter eventStatusCodes=open",

@@ -7,7 +7,7 @@ struct Observe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "observe",
         abstract: "Probe the world and record what it says (every sample an event).",
-        subcommands: [Lag.self, Recovery.self, Redis.self, RowCount.self, DNS.self, HTTP.self, Pods.self, JSON.self])
+        subcommands: [Lag.self, Recovery.self, Redis.self, RowCount.self, DNS.self, HTTP.self, Pods.self, JSON.self, Prometheus.self])
 
     /// The sampling options every probe takes.
     struct Loop: ParsableArguments {
@@ -263,6 +263,57 @@ extension Observe {
                 JSONProbe.check(
                     name: name, argv: command, values: read, expect: expect, until: until, outputLimit: max(recorder.maxOutputBytes, recorder.maxPayloadBytes),
                     timeout: remaining)
+            }
+        }
+    }
+}
+
+extension Observe {
+    struct Prometheus: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "prometheus",
+            abstract: "Ask Prometheus to evaluate a PromQL query now, and record each series' value and the verdict of each condition.",
+            discussion: """
+                failback observe prometheus --url http://prometheus:9090 --name 'error rate' --query 'sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))' --expect 'value<0.1%'
+                Conditions name the result's value: value<500ms, value<0.1%, value=0 (with several series, each must hold).
+                An answer with no series, an error of Prometheus (a bad query) or no answer within --timeout is a failed observation.
+                Exit 0 when a result came and every --expect holds (or --until is met), else 1 (recorded either way).
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var appendOptions: AppendOptions
+        @OptionGroup var loop: Observe.Loop
+        @Option(help: ArgumentHelp("The Prometheus server: http(s)://HOST:PORT (and any path prefix).", valueName: "url")) var url: String
+        @Option(help: ArgumentHelp("The PromQL query (an instant query).", valueName: "promql")) var query: String
+        @Option(help: "What the check is called (default: the query).") var name: String?
+        @Option(name: .customLong("expect"), help: ArgumentHelp("A condition on the value: value OP VALUE (repeat).", valueName: "condition"))
+        var expects: [String] = []
+
+        func conditions() throws -> [JSONCondition] {
+            var out: [JSONCondition] = []
+            for e in expects {
+                do { out.append(try JSONCondition(e, names: PrometheusProbe.names, option: "--expect")) } catch { throw ValidationError(error.message) }
+            }
+            return out
+        }
+
+        func validate() throws {
+            do { try FieldCheck.httpURL(url, "--url") } catch { throw ValidationError(error.message) }
+            if query.allSatisfy(\.isWhitespace) { throw ValidationError("--query is empty") }
+            _ = try conditions()
+            if let until = loop.until, until != "pass" {
+                do { _ = try JSONCondition(until, names: PrometheusProbe.names, option: "--until") } catch { throw ValidationError(error.message) }
+            }
+        }
+
+        func run() throws {
+            let expect = try conditions()
+            let until = try loop.until.flatMap { $0 == "pass" ? nil : try JSONCondition($0, names: PrometheusProbe.names, option: "--until") }
+            try loop.sample(
+                probe: "prometheus \(name ?? query)", measures: [:], storeOptions, appendOptions, condition: until.map { UntilCondition(judgedByProbe: $0.text) }
+            ) { recorder, remaining in
+                PrometheusProbe.check(
+                    name: name, server: url, query: query, expect: expect, until: until, timeout: remaining,
+                    bodyLimit: max(recorder.maxOutputBytes, recorder.maxPayloadBytes))
             }
         }
     }

@@ -21,7 +21,7 @@ import Testing
 
     @Test func everyLeafCommandHasLabelledExamplesThatParse() throws {
         let commands = try leaves()
-        #expect(commands.count == 46, "\(commands)")
+        #expect(commands.count == 47, "\(commands)")
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("failback-help-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

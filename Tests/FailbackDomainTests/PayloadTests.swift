@@ -58,6 +58,13 @@ func tinyRunbook() throws -> LoadedRunbook {
                 name: "CSR_EVENTS", argv: ["nats", "stream", "info", "CSR_EVENTS", "--json"], exitStatus: 0,
                 paths: ["messages": ".state.messages", "subjects": ".config.subjects"], values: ["messages": 1_204_331, "subjects": ["csr.>"]],
                 conditions: [.init(condition: "messages>0", met: true)], stdoutBytes: 1812, stdoutSHA256: String(repeating: "a", count: 64), error: nil),
+            PrometheusQueryEvaluated(
+                name: "error rate", server: "http://127.0.0.1:9090", query: "sum(rate(x[5m]))", resultType: "vector", evaluatedAtMilliseconds: 1_796_594_377_577,
+                series: [.init(labels: ["code": "503"], value: 0.3), .init(labels: [:], value: "NaN")], conditions: [.init(condition: "value<0.1%", met: false)],
+                latencyMilliseconds: 4.5, error: nil),
+            PrometheusQueryEvaluated(
+                name: "up", server: "http://127.0.0.1:9", query: "up", resultType: nil, evaluatedAtMilliseconds: nil, series: [], conditions: [],
+                latencyMilliseconds: nil, error: "connection refused"),
             JSONValuesObserved(
                 name: "eks", argv: ["aws"], exitStatus: nil, paths: ["status": "."], values: [:], conditions: [.init(condition: "status=ACTIVE", met: false)],
                 stdoutBytes: 0, stdoutSHA256: "", error: "no output within 30s (killed)"),

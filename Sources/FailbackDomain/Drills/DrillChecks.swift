@@ -5,7 +5,7 @@ import FailbackLog
 /// the report and replay.
 public struct CheckVerdict: Sendable, Equatable {
     public enum Result: String, Sendable { case pass, fail, skipped }
-    /// `http`, `dns`, `recovery`, `redis`, `row-counts`, `wait`, `command`, `pods`, `json`, `step`.
+    /// `http`, `dns`, `recovery`, `redis`, `row-counts`, `wait`, `command`, `pods`, `json`, `prometheus`, `step`.
     public var kind: String
     public var name: String
     public var result: Result
@@ -30,6 +30,7 @@ extension KnownPayload {
         case .commandFailedToStart(let e): return v("command", e.argv.joined(separator: " "), .fail)
         case .podStatesObserved(let e): return v("pods", e.checkName, e.readyCount == e.pods.count && !e.pods.isEmpty ? .pass : .fail)
         case .jsonValuesObserved(let e): return v("json", e.name, e.passed ? .pass : .fail)
+        case .prometheusQueryEvaluated(let e): return v("prometheus", e.name, e.passed ? .pass : .fail)
         case .stepCompleted(let e): return v("step", e.step, .pass)
         case .stepFailed(let e): return v("step", e.step, .fail)
         case .stepSkipped(let e): return v("step", e.step, .skipped)

@@ -275,7 +275,8 @@ public struct DrillState: Sendable, Equatable {
             joined(event.actor, role: e.role, event)
         case .noteAdded:
             notes += 1
-        case .podStatesObserved, .jsonValuesObserved, .healthCheckObserved, .recoveryStateObserved, .commandExecuted, .commandFailedToStart, .waitConcluded:
+        case .podStatesObserved, .jsonValuesObserved, .prometheusQueryEvaluated, .healthCheckObserved, .recoveryStateObserved, .commandExecuted, .commandFailedToStart,
+            .waitConcluded:
             observations += 1
         }
     }

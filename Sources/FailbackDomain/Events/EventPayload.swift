@@ -48,6 +48,7 @@ public indirect enum KnownPayload: Sendable {
     case dnsAnswerObserved(DNSAnswerObserved)
     case podStatesObserved(PodStatesObserved)
     case jsonValuesObserved(JSONValuesObserved)
+    case prometheusQueryEvaluated(PrometheusQueryEvaluated)
     case healthCheckObserved(HealthCheckObserved)
     case rowCountsCompared(RowCountsCompared)
     case recoveryStateObserved(RecoveryStateObserved)
@@ -82,6 +83,7 @@ public indirect enum KnownPayload: Sendable {
         case .dnsAnswerObserved(let p): p
         case .podStatesObserved(let p): p
         case .jsonValuesObserved(let p): p
+        case .prometheusQueryEvaluated(let p): p
         case .healthCheckObserved(let p): p
         case .rowCountsCompared(let p): p
         case .recoveryStateObserved(let p): p
@@ -118,6 +120,7 @@ public indirect enum KnownPayload: Sendable {
         case .dnsAnswerObserved: DNSAnswerObserved.self
         case .podStatesObserved: PodStatesObserved.self
         case .jsonValuesObserved: JSONValuesObserved.self
+        case .prometheusQueryEvaluated: PrometheusQueryEvaluated.self
         case .healthCheckObserved: HealthCheckObserved.self
         case .rowCountsCompared: RowCountsCompared.self
         case .recoveryStateObserved: RecoveryStateObserved.self
@@ -163,6 +166,7 @@ public enum EventCatalogue {
         entry(DNSAnswerObserved.self, KnownPayload.dnsAnswerObserved),
         entry(PodStatesObserved.self, KnownPayload.podStatesObserved),
         entry(JSONValuesObserved.self, KnownPayload.jsonValuesObserved),
+        entry(PrometheusQueryEvaluated.self, KnownPayload.prometheusQueryEvaluated),
         entry(HealthCheckObserved.self, KnownPayload.healthCheckObserved),
         entry(RowCountsCompared.self, KnownPayload.rowCountsCompared),
         entry(RecoveryStateObserved.self, KnownPayload.recoveryStateObserved),

@@ -107,3 +107,117 @@ public struct JSONValuesObserved: EventPayload, Equatable {
         return text.count > 80 ? String(text.prefix(79)) + "…" : text
     }
 }
+
+/// A PromQL query Prometheus evaluated (`observe prometheus`, its HTTP API's instant query): the
+/// server, the query, each series' labels and value at the evaluation time, and the verdict of each
+/// condition over the values; or why there is no result (no answer, a bad query).
+public struct PrometheusQueryEvaluated: EventPayload, Equatable {
+    public static let entersTimeline = false
+    public static let eventType = "PrometheusQueryEvaluated"
+    public static let schemaVersion = 1
+
+    /// One series of the result: its labels and its value (a number; `NaN`, `+Inf` and `-Inf` are
+    /// kept as the strings Prometheus wrote).
+    public struct Series: Sendable, Equatable {
+        public var labels: [String: String]
+        public var value: JSONValue
+        public init(labels: [String: String], value: JSONValue) {
+            self.labels = labels
+            self.value = value
+        }
+    }
+
+    /// What the check is called (`--name`, else the query).
+    public var name: String
+    /// The server's URL, without credentials.
+    public var server: String
+    public var query: String
+    /// `vector`, `scalar`, `matrix` or `string` (nil when there is no result).
+    public var resultType: String?
+    /// The evaluation time Prometheus gave, in milliseconds since the epoch.
+    public var evaluatedAtMilliseconds: Int?
+    public var series: [Series]
+    public var conditions: [JSONValuesObserved.Condition]
+    public var latencyMilliseconds: Double?
+    public var error: String?
+
+    public init(
+        name: String, server: String, query: String, resultType: String?, evaluatedAtMilliseconds: Int?, series: [Series],
+        conditions: [JSONValuesObserved.Condition], latencyMilliseconds: Double?, error: String?
+    ) {
+        self.name = name
+        self.server = server
+        self.query = query
+        self.resultType = resultType
+        self.evaluatedAtMilliseconds = evaluatedAtMilliseconds
+        self.series = series
+        self.conditions = conditions
+        self.latencyMilliseconds = latencyMilliseconds
+        self.error = error
+    }
+
+    /// A result with at least one series came, and every condition held (no data is no pass).
+    public var passed: Bool { error == nil && !series.isEmpty && conditions.allSatisfy(\.met) }
+
+    public var json: JSONValue {
+        .members([
+            "name": .string(name), "server": .string(server), "query": .string(query), "result_type": resultType.map(JSONValue.string),
+            "evaluated_at_ms": evaluatedAtMilliseconds.map { JSONValue($0) },
+            "series": .array(series.map { ["labels": .object($0.labels.mapValues(JSONValue.string)), "value": $0.value] }),
+            "conditions": .array(conditions.map { ["condition": .string($0.condition), "met": .bool($0.met)] }),
+            "latency_ms": latencyMilliseconds.map(JSONValue.number), "error": error.map(JSONValue.string), "passed": .bool(passed),
+        ])
+    }
+
+    public init(reading r: PayloadReader) throws(InvalidInput) {
+        name = try r.string("name")
+        server = try r.string("server")
+        query = try r.string("query")
+        resultType = try r.optionalString("result_type")
+        evaluatedAtMilliseconds = try r.optionalInteger("evaluated_at_ms")
+        var series: [Series] = []
+        for element in try r.elements("series") {
+            let s = PayloadReader(element, context: "\(Self.eventType) series")
+            var labels: [String: String] = [:]
+            for (k, v) in s.value("labels")?.objectValue ?? [:] {
+                guard let text = v.stringValue else { throw InvalidInput("\(Self.eventType) series: label \(k) is not a string") }
+                labels[k] = text
+            }
+            series.append(Series(labels: labels, value: s.value("value") ?? .null))
+        }
+        self.series = series
+        var conditions: [JSONValuesObserved.Condition] = []
+        for element in try r.elements("conditions") {
+            let c = PayloadReader(element, context: "\(Self.eventType) condition")
+            guard let met = try c.optionalBool("met") else { throw InvalidInput("\(Self.eventType) condition: member \"met\" is missing") }
+            conditions.append(.init(condition: try c.string("condition"), met: met))
+        }
+        self.conditions = conditions
+        latencyMilliseconds = r.numberIfAny("latency_ms")
+        error = try r.optionalString("error")
+    }
+
+    public func validate() throws(InvalidInput) {
+        _ = try Check.nonEmpty(name, "name")
+        try FieldCheck.httpURL(server, "Prometheus URL")
+        _ = try Check.nonEmpty(query, "query")
+        if let l = latencyMilliseconds { _ = try Check.nonNegative(l, "latency (ms)") }
+    }
+
+    /// `error rate: 0.3 (value<0.001 ✗)`; several series by their labels; or the error.
+    public var summary: String {
+        if let error { return "\(name): \(error)" }
+        let values: String
+        switch series.count {
+        case 0: values = "no series"
+        case 1 where series[0].labels.isEmpty: values = JSONValuesObserved.shown(series[0].value)
+        default:
+            values =
+                series.prefix(5).map { s in
+                    "{" + s.labels.keys.sorted().map { "\($0)=\(s.labels[$0] ?? "")" }.joined(separator: ",") + "} " + JSONValuesObserved.shown(s.value)
+                }.joined(separator: "; ") + (series.count > 5 ? "; … (\(series.count) series)" : "")
+        }
+        let verdicts = conditions.map { "\($0.condition) \($0.met ? "✓" : "✗")" }
+        return "\(name): " + values + (verdicts.isEmpty ? "" : " (" + verdicts.joined(separator: ", ") + ")")
+    }
+}

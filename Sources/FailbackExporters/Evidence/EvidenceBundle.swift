@@ -19,7 +19,10 @@ public enum EvidenceBundle {
         ),
         (
             "A1.2", "Recovery infrastructure is monitored: replication lag, row counts across sites, database roles",
-            ["ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved", "RedisReplicationObserved", "JSONValuesObserved"],
+            [
+                "ReplicationLagSampled", "RowCountsCompared", "RowCountSampled", "RecoveryStateObserved", "RedisReplicationObserved", "JSONValuesObserved",
+                "PrometheusQueryEvaluated",
+            ],
             { $0 == "events.jsonl" || $0 == "report.json" }
         ),
         (
