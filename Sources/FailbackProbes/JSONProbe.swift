@@ -135,7 +135,8 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
 /// A condition over a named value: `NAME OP VALUE`, OP one of `<`, `<=`, `>`, `>=`, `=`, `!=`.
 /// VALUE is a number (with a unit: `ms`, `s`, `m`, `h` in seconds; `B`, `KB`, `MB`, `GB`, `KiB`,
 /// `MiB`, `GiB` in bytes; `%` a hundredth), `true`, `false`, `null`, `empty` (`[]`, `{}` or
-/// null), a JSON string, or any other text (a string). A number compares with a number (or a
+/// null), `$OTHER` (another value read: two sites' counts compared), a JSON string, or any other
+/// text (a string). A number compares with a number (or a
 /// string holding one, as ClickHouse quotes 64-bit integers); a string, a boolean or null only
 /// with `=` and `!=`. On an array read with `[]`, a condition (other than `empty`) holds when the
 /// array is not empty and it holds for every element.
@@ -147,6 +148,8 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         case bool(Bool)
         case null
         case empty
+        /// Another value read, by name.
+        case reference(String)
     }
 
     public let text: String
@@ -179,7 +182,13 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         case "false": operand = .bool(false)
         case "null": operand = .null
         default:
-            if value.hasPrefix("\"") {
+            if value.hasPrefix("$") {
+                let other = String(value.dropFirst())
+                guard names.contains(other), other != String(name) else {
+                    throw bad("\(value) names no other value (this probe reads \(names.sorted().joined(separator: ", ")))")
+                }
+                operand = .reference(other)
+            } else if value.hasPrefix("\"") {
                 guard let parsed = try? JSONParser.parse(Array(value.utf8)), let s = parsed.stringValue else { throw bad("\(value) is not a JSON string") }
                 operand = .string(s)
             } else if let n = Self.number(value) {
@@ -189,7 +198,7 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
             }
         }
         switch (op, operand) {
-        case (.eq, _), (.ne, _), (_, .number): break
+        case (.eq, _), (.ne, _), (_, .number), (_, .reference): break
         default: throw bad("\(op.rawValue) compares numbers; \(value) is not one")
         }
         self.name = String(name)
@@ -210,9 +219,40 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         return FieldCheck.decimal(String(text))
     }
 
+    /// Whether the condition holds over the values read, by name (a value that is not there,
+    /// because its path matched nothing, meets no condition).
+    public func holds(in values: [String: JSONValue]) -> Bool {
+        guard case .reference(let other) = operand else { return holds(for: values[name]) }
+        guard let value = values[name], let right = values[other] else { return false }
+        let resolved: Operand
+        if let n = Self.numeric(right) {
+            resolved = .number(n)
+        } else {
+            switch right {
+            case .string(let t): resolved = .string(t)
+            case .bool(let b): resolved = .bool(b)
+            case .null: resolved = .null
+            default:
+                // Arrays and objects: the same JSON, or not.
+                let equal = CanonicalJSON.encode(value) == CanonicalJSON.encode(right)
+                return op == .eq ? equal : op == .ne ? !equal : false
+            }
+        }
+        return JSONCondition(text: text, name: name, op: op, operand: resolved).holds(for: value)
+    }
+
+    private init(text: String, name: String, op: Operator, operand: Operand) {
+        self.text = text
+        self.name = name
+        self.op = op
+        self.operand = operand
+    }
+
     /// Whether the condition holds for `value` (nil: the path matched nothing, so it does not).
+    /// A condition naming another value (`$OTHER`) holds only through `holds(in:)`.
     public func holds(for value: JSONValue?) -> Bool {
         guard let value else { return false }
+        if case .reference = operand { return false }
         if operand == .empty {
             let isEmpty: Bool
             switch value {
@@ -244,7 +284,7 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         case .string(let s): equal = value.stringValue == s
         case .bool(let b): equal = value.boolValue == b
         case .null: equal = value == .null
-        case .empty: equal = false  // handled by `holds(for:)`
+        case .empty, .reference: equal = false  // handled by `holds(for:)` and `holds(in:)`
         }
         return op == .eq ? equal : !equal
     }
@@ -271,14 +311,14 @@ public enum JSONProbe {
         let paths = Dictionary(values.map { ($0.name, $0.path.text) }, uniquingKeysWith: { a, _ in a })
         let label = name ?? argv.joined(separator: " ")
         func observed(_ exit: Int?, _ stdout: CommandRunner.Stream?, _ read: [String: JSONValue], error: String?) -> ProbeSample {
-            let conditions = expect.map { JSONValuesObserved.Condition(condition: $0.text, met: error == nil && $0.holds(for: read[$0.name])) }
+            let conditions = expect.map { JSONValuesObserved.Condition(condition: $0.text, met: error == nil && $0.holds(in: read)) }
             let event = JSONValuesObserved(
                 name: label, argv: argv, exitStatus: exit, paths: paths, values: read, conditions: conditions, stdoutBytes: stdout?.total ?? 0,
                 stdoutSHA256: (stdout?.sha256 ?? []).hex, error: error)
             var numbers: [String: Double] = [:]
             for (k, v) in read { if let n = JSONCondition.numeric(v) { numbers[k] = n } }
             var judged: [String: Bool] = [:]
-            if let until { judged[until.text] = error == nil && until.holds(for: read[until.name]) }
+            if let until { judged[until.text] = error == nil && until.holds(in: read) }
             return ProbeSample(payload: event, passed: event.passed, values: numbers, judged: judged)
         }
         let result = CommandRunner.run(argv, captureLimit: outputLimit, live: false, timeout: timeout, stopPastLimit: true)
@@ -319,19 +359,31 @@ public enum JSONProbe {
         return observed(exit, stdout, read, error: unmatched.isEmpty ? nil : "no match for \(unmatched.joined(separator: ", "))")
     }
 
-    /// What a command printed: one JSON document, or JSON lines (one document a line, blank lines
-    /// skipped), read as an array of them.
+    /// What a command printed: one JSON document, or several one after the other (JSON lines,
+    /// or pretty-printed documents separated by whitespace, as `curl A; curl B` prints them),
+    /// read as an array of them.
     public static func parseJSONOrLines(_ bytes: [UInt8]) -> Result<JSONValue, InvalidInput> {
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .failure(InvalidInput("printed no JSON (nothing on standard output)")) }
-        let whole: JSONParseError
-        do { return .success(try JSONParser.parse(bytes)) } catch { whole = error }
-        guard whole.reason == .trailingContent else { return .failure(InvalidInput("printed no JSON: \(whole)")) }
-        var lines: [JSONValue] = []
-        for (n, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
-            do { lines.append(try JSONParser.parse(Array(line))) } catch { return .failure(InvalidInput("printed no JSON: line \(n + 1): \(error)")) }
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
+        if bytes.allSatisfy(isSpace) { return .failure(InvalidInput("printed no JSON (nothing on standard output)")) }
+        var documents: [JSONValue] = []
+        var start = 0
+        while start < bytes.count {
+            let rest = Array(bytes[start...])
+            do {
+                documents.append(try JSONParser.parse(rest))
+                break
+            } catch  where error.reason == .trailingContent {
+                // One document ends where the parser found more: read it, and go on from there.
+                guard let one = try? JSONParser.parse(Array(rest[..<error.offset])) else { return .failure(InvalidInput("printed no JSON: \(error)")) }
+                documents.append(one)
+                start += error.offset
+                while start < bytes.count, isSpace(bytes[start]) { start += 1 }
+            } catch {
+                let which = documents.isEmpty ? "" : "document \(documents.count + 1): "
+                return .failure(InvalidInput("printed no JSON: \(which)\(error)"))
+            }
         }
-        return .success(.array(lines))
+        return .success(documents.count == 1 ? documents[0] : .array(documents))
     }
 }
 

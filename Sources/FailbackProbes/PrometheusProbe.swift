@@ -34,14 +34,14 @@ public enum PrometheusProbe {
         func sample(_ series: [PrometheusQueryEvaluated.Series], resultType: String?, at: Int?, latency: Double?, error: String?) -> ProbeSample {
             // The value conditions read: one series' value, or all of them (each must hold).
             let value: JSONValue? = series.isEmpty ? nil : series.count == 1 ? series[0].value : .array(series.map(\.value))
-            let conditions = expect.map { JSONValuesObserved.Condition(condition: $0.text, met: error == nil && $0.holds(for: value)) }
+            let conditions = expect.map { JSONValuesObserved.Condition(condition: $0.text, met: error == nil && $0.holds(in: value.map { ["value": $0] } ?? [:])) }
             let event = PrometheusQueryEvaluated(
                 name: name ?? query, server: shownServer, query: query, resultType: resultType, evaluatedAtMilliseconds: at, series: series,
                 conditions: conditions, latencyMilliseconds: latency, error: error)
             var numbers: [String: Double] = [:]
             if series.count == 1, let n = JSONCondition.numeric(series[0].value) { numbers["value"] = n }
             var judged: [String: Bool] = [:]
-            if let until { judged[until.text] = error == nil && until.holds(for: value) }
+            if let until { judged[until.text] = error == nil && until.holds(in: value.map { ["value": $0] } ?? [:]) }
             return ProbeSample(payload: event, passed: event.passed, values: numbers, judged: judged)
         }
         let response: Curl.Response

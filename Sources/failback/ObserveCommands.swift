@@ -205,7 +205,8 @@ extension Observe {
                 failback observe json --name 'CSR_EVENTS stream' --value messages=.state.messages --expect 'messages>0' -- nats stream info CSR_EVENTS --json
                 failback observe json --value status=.cluster.status --until 'status=ACTIVE' --every 10s --timeout 15m -- aws eks describe-cluster --name prod
                 Paths: . .name ."any name" [N] [] and | length (docs/cli.md). Conditions: NAME OP VALUE, OP one of < <= > >= = !=;
-                VALUE a number (units ms s m h, B KB MB GB KiB MiB GiB, %), true, false, null, empty, or text.
+                VALUE a number (units ms s m h, B KB MB GB KiB MiB GiB, %), true, false, null, empty, $NAME (another value), or text.
+                Output: one JSON document, or several one after the other (JSON lines; `curl A && curl B`): then .[0], .[1]...
                 The command runs as exec runs it (its own process group, killed at --timeout, output capped at limits.max_output_bytes).
                 Exit 0 when values were read and every --expect holds (or --until is met), else 1 (recorded either way).
                 """)

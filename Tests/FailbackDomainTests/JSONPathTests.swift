@@ -72,6 +72,32 @@ import Testing
         #expect(!c.holds(for: nil), "a path that matched nothing never meets \(condition)")
     }
 
+    /// `$OTHER`: two values read compared with each other (two sites' counts).
+    @Test(arguments: [
+        ("eu=$us", #"{"eu":500,"us":500}"#, true), ("eu=$us", #"{"eu":520,"us":500}"#, false), ("eu>$us", #"{"eu":520,"us":500}"#, true),
+        ("eu!=$us", #"{"eu":520,"us":500}"#, true), ("eu=$us", #"{"eu":"500","us":500}"#, true),  // a quoted 64-bit integer is its number
+        ("eu=$us", #"{"eu":"ACTIVE","us":"ACTIVE"}"#, true), ("eu=$us", #"{"eu":[1,2],"us":[1,2]}"#, true), ("eu=$us", #"{"eu":[1,2],"us":[2,1]}"#, false),
+        ("eu<$us", #"{"eu":[1,2],"us":[1,2]}"#, false), ("eu=$us", #"{"eu":500}"#, false),  // the other value matched nothing
+        ("eu=$us", #"{"eu":[500,500],"us":500}"#, true),  // every element
+    ])
+    func comparesTwoValues(condition: String, values: String, holds: Bool) throws {
+        let c = try JSONCondition(condition, names: ["eu", "us"], option: "--expect")
+        let read = try #require(try JSONParser.parse(Array(values.utf8)).objectValue)
+        #expect(c.holds(in: read) == holds, "\(condition) on \(values)")
+    }
+
+    @Test func aReferenceNamesAnotherValue() {
+        for (text, message) in [
+            ("eu=$xx", #"--expect "eu=$xx": $xx names no other value (this probe reads eu, us)"#),
+            ("eu=$eu", #"--expect "eu=$eu": $eu names no other value (this probe reads eu, us)"#),
+        ] {
+            do {
+                _ = try JSONCondition(text, names: ["eu", "us"], option: "--expect")
+                Issue.record("\(text) was taken")
+            } catch { #expect(error.message == message) }
+        }
+    }
+
     @Test func jsonLinesAreAnArrayOfDocuments() throws {
         let lines = Array("{\"a\":1}\n\n{\"a\":2}\r\n".utf8)
         #expect(try JSONProbe.parseJSONOrLines(lines).get() == .array([["a": 1], ["a": 2]]))
@@ -79,6 +105,9 @@ import Testing
             Issue.record("a broken line was read")
             return
         }
-        #expect(e.message == "printed no JSON: line 2: line 1, column 6: unexpected end of input")
+        #expect(e.message == "printed no JSON: document 2: line 1, column 6: unexpected end of input")
+        // Pretty-printed documents one after the other (`curl A; curl B`).
+        #expect(try JSONProbe.parseJSONOrLines(Array("{\n  \"a\": 1\n}\n{\n  \"a\": [2]\n}\n".utf8)).get() == .array([["a": 1], ["a": [2]]]))
+        #expect(try JSONProbe.parseJSONOrLines(Array(" 7 ".utf8)).get() == 7)
     }
 }
