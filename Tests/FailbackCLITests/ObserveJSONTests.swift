@@ -189,4 +189,24 @@ import Testing
         ])
         #expect(never.status == 1 && summaries(never).last?.hasPrefix("json eks: until status=ACTIVE TIMED OUT") == true, "\(never.stdout)")
     }
+
+    /// The check in the report (with its values and thresholds) and in compare, by name: passed in
+    /// one drill, failed in the other.
+    @Test func theCheckIsInTheReportAndInCompareByName() throws {
+        let lab = try Lab()
+        let args = ["observe", "json", "--name", "CSR_EVENTS stream", "--value", "messages=.state.messages", "--expect", "messages>1000000", "--"]
+        let first = try lab.startDrill("rollback-teei")
+        #expect(try lab.failback(args + ["cat", "\(fixtures)/nats-stream-info.json"]).status == 0)
+        try lab.expectSuccess(["drill", "abort", "--reason", "drill over"])
+        let second = try lab.startDrill("rollback-teei")
+        #expect(try lab.failback(args + ["echo", #"{"state":{"messages":12}}"#]).status == 1)
+        let report = try lab.expectSuccess(["report", "--drill", second, "--format", "csv"]).stdout
+        #expect(report.contains(#"json,CSR_EVENTS stream,fail"#) || report.contains("CSR_EVENTS stream: messages=12 (messages>1000000 ✗)"), "\(report)")
+        let markdown = try lab.expectSuccess(["report", "--drill", second]).stdout
+        #expect(markdown.contains("CSR_EVENTS stream: messages=12 (messages>1000000 ✗)"), "\(markdown)")
+        let compared = try lab.expectSuccess(["compare", first, second, "--json"]).stdout
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(compared.utf8)) as? [String: Any])
+        let rows = try #require(json["checks_failed_in_one"] as? [[String: String]])
+        #expect(rows == [["check": "json: CSR_EVENTS stream", "a": "passed", "b": "failed"]], "\(rows)")
+    }
 }

@@ -1,3 +1,4 @@
+import FailbackTestSupport
 import Foundation
 import Testing
 
@@ -36,6 +37,35 @@ import Testing
                 """, repositoryRoot.appendingPathComponent("schemas/runbook.schema.json").path, "\(dir)/rb.json",
             ])
         #expect(check.stdout == "ok\n", "\(check.stderr)")
+    }
+
+    /// The probes the shipped runbooks give their checks: each is a failback command the parser
+    /// takes (its placeholders filled in as docs/runbook-format.md says), refused only for the
+    /// store that is not there; and each step whose source command had an expected output that a
+    /// probe can read has one.
+    @Test func everyProbeOfTheShippedRunbooksParses() throws {
+        let placeholders = [
+            "$PG_US": "host=db-us dbname=teei", "$PG_EU": "host=db-eu dbname=teei", "$API_US": "https://api-us.example.com",
+            "$DNS_SERVER": "10.0.0.2:53", "$PROMETHEUS": "http://prometheus:9090", "$REDIS_PRIMARY": "redis://10.0.0.7:6379",
+        ]
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("failback-probes-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var counts: [String: Int] = [:]
+        for runbook in ["rollback-teei", "failback-bud"] {
+            let outline = try run("failback", ["runbook", "show", repositoryRoot.appendingPathComponent("runbooks/\(runbook).yaml").path]).stdout
+            for line in outline.split(separator: "\n") where line.trimmingCharacters(in: .whitespaces).hasPrefix("probe: ") {
+                var probe = String(line.trimmingCharacters(in: .whitespaces).dropFirst("probe: ".count))
+                for (name, value) in placeholders { probe = probe.replacingOccurrences(of: name, with: value) }
+                #expect(!probe.contains("$") || probe.contains("=$"), "an unknown placeholder: \(probe)")
+                let words = shellWords(probe)
+                #expect(words.starts(with: ["failback", "observe"]), "\(probe)")
+                let o = try run("failback", Array(words.dropFirst()), cwd: scratch, env: ["FAILBACK_STORE": "\(scratch)/none/ledger.sqlite"])
+                #expect(o.status == 66, "\(probe): \(o.status) \(o.stderr)")
+                counts[runbook, default: 0] += 1
+            }
+        }
+        #expect(counts == ["rollback-teei": 15, "failback-bud": 3])
     }
 
     @Test func showPrintsAnOutline() throws {

@@ -104,6 +104,10 @@ func commandLines(ofMarkdown text: String) -> [String] {
             "commands: [echo stop]", "commands: [{run: echo stop, expext: ok}]",
             "rb.yaml:10:88: phases[0].steps[0].commands[0].expext: unknown member \"expext\" (expected one of: expect, run)"
         ),
+        (
+            "commands: [echo stop]", "commands: [echo stop], probes: [psql -c 'select 1']",
+            "rb.yaml:10:84: phases[0].steps[0].probes[0]: a probe is one line starting with \"failback observe \""
+        ),
     ])
     func namesMistakesWithTheirPlace(find: String, replace: String, expected: String) {
         #expect(Self.minimal.contains(find))

@@ -144,6 +144,9 @@ public struct Runbook: Sendable, Equatable {
         public var targetMinutes: ClosedRange<Double>?
         /// Steps of the same section that must be done (or skipped) before this one starts.
         public var after: [String]
+        /// The failback commands that record this step's checks (`failback observe ...`), as an
+        /// operator adapts and runs them: how "expect" becomes an observation with a verdict.
+        public var probes: [String] = []
     }
 
     public enum WriteEffect: String, Sendable, Equatable {

@@ -156,17 +156,25 @@ public enum RunbookLoader {
     }
 
     private static func step(_ v: Value) throws(InvalidInput) -> Runbook.Step {
-        let m = try v.object(["id", "title", "action", "commands", "expect", "notes", "sites", "services", "writes", "cutover", "target_minutes", "after"])
+        let m = try v.object(["id", "title", "action", "commands", "expect", "notes", "sites", "services", "writes", "cutover", "target_minutes", "after", "probes"])
         let writes = try m.optionalString("writes")
         guard writes == nil || Runbook.WriteEffect(rawValue: writes!) != nil else {
             throw m.member("writes").fail("must be \"stop\" or \"resume\", not \"\(writes!)\"")
         }
-        let step = Runbook.Step(
+        var step = Runbook.Step(
             id: try m.identifier("id"), title: try m.string("title"), action: try m.optionalString("action"),
             commands: try m.list("commands", command), expect: try m.optionalString("expect"), notes: try m.strings("notes"),
             sites: try m.strings("sites"), services: try m.strings("services"), writes: writes.flatMap(Runbook.WriteEffect.init),
             cutover: try m.optionalBool("cutover") ?? false, targetMinutes: try m.optionalRange("target_minutes"), after: try m.strings("after"))
+        step.probes = try m.list("probes", probe)
         return step
+    }
+
+    /// A probe: one line, a `failback observe` command.
+    private static func probe(_ v: Value) throws(InvalidInput) -> String {
+        guard case .string(let s) = v.value else { throw v.fail("a probe is a failback observe command (a string)") }
+        guard s.hasPrefix("failback observe "), !s.contains("\n") else { throw v.fail("a probe is one line starting with \"failback observe \"") }
+        return s
     }
 
     /// A command: a string, or `{run: ..., expect: ...}`.

@@ -24,6 +24,7 @@ extension LoadedRunbook {
                 if let e = s.expect ?? s.commands.compactMap(\.expect).first { tags.append("expect: \(e)") }
                 if let w = s.writes { tags.append("writes \(w == .stop ? "STOP" : "RESUME")") }
                 add("\(indent)\(s.id)  \(s.title)" + (tags.isEmpty ? "" : "  (\(tags.joined(separator: "; ")))"))
+                for probe in s.probes { add("\(indent)  probe: \(probe)") }
             }
         }
         add("\(rb.id) v\(rb.version): \(rb.title)" + (rb.updated.map { " (updated \($0))" } ?? ""))
