@@ -11,7 +11,7 @@ first. Every request to it is counted by site and status, and timed, in GET /met
 text format): lab_http_requests_total{site,code} and the histogram
 lab_http_request_duration_seconds{site}. Anything else is 404. Stops on SIGTERM.
 """
-import http.server, os, random, re, signal, sys, threading, time, urllib.error, urllib.request
+import http.client, http.server, os, random, re, signal, sys, threading, time
 
 port, folder = int(sys.argv[1]), sys.argv[2]
 SITES = ("eu", "us")
@@ -62,6 +62,11 @@ def metrics():
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    # Connections are kept open (every answer has its length): the clients below hold one each
+    # instead of a new one a request, which would churn through the machine's ephemeral ports,
+    # where the lab's own ports lie.
+    protocol_version = "HTTP/1.1"
+
     def do_GET(self):
         content = "text/plain"
         health = re.fullmatch(r"/health/([a-z0-9-]+)", self.path)
@@ -100,13 +105,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def client(site):
-    """One client of a site's application: a request, a pause, for ever."""
-    url = f"http://127.0.0.1:{port}/app/{site}"
+    """One client of a site's application: a request, a pause, for ever, on one connection."""
+    connection = None
     while True:
         try:
-            urllib.request.urlopen(url, timeout=10).read()
-        except (urllib.error.URLError, OSError):
-            pass
+            connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", f"/app/{site}")
+            connection.getresponse().read()
+        except (http.client.HTTPException, OSError):
+            if connection:
+                connection.close()
+            connection = None
         time.sleep(0.1)
 
 

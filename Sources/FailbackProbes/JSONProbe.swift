@@ -156,10 +156,14 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
     public let name: String
     let op: Operator
     let operand: Operand
+    /// The operand's digits when it is an integer written without a unit: compared exactly with a
+    /// string of digits (a 64-bit count past 2^53 that a double would round).
+    let exactInteger: String?
     public var description: String { text }
 
-    /// Parses `text` as a condition over one of `names` (the values the probe reads).
-    public init(_ text: String, names: Set<String>, option: String) throws(InvalidInput) {
+    /// Parses `text` as a condition over one of `names` (the values the probe reads); `naming`
+    /// says how a probe names its values (for the message when a condition names another).
+    public init(_ text: String, names: Set<String>, option: String, naming: String = "name them with --value NAME=PATH") throws(InvalidInput) {
         self.text = text
         func bad(_ why: String) -> InvalidInput { InvalidInput("\(option) \(text.debugDescription): \(why)", kind: .usage) }
         guard let opStart = text.firstIndex(where: { "<>=!".contains($0) }) else {
@@ -172,7 +176,7 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         if op == .eq, raw.hasPrefix("=") { raw = raw.dropFirst() }  // `==` is `=`
         let value = raw.trimmingWhitespace()
         guard names.contains(String(name)) else {
-            throw bad("no value named \(String(name).debugDescription) (this probe reads \(names.sorted().joined(separator: ", ")); name them with --value NAME=PATH)")
+            throw bad("no value named \(String(name).debugDescription) (this probe reads \(names.sorted().joined(separator: ", ")); \(naming))")
         }
         guard !value.isEmpty else { throw bad("nothing to compare with") }
         let operand: Operand
@@ -204,6 +208,23 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         self.name = String(name)
         self.op = op
         self.operand = operand
+        self.exactInteger = Self.isInteger(value) ? String(value) : nil
+    }
+
+    /// A JSON integer's text: `-?(0|[1-9][0-9]*)`.
+    static func isInteger<S: StringProtocol>(_ text: S) -> Bool {
+        let digits = text.hasPrefix("-") ? text.dropFirst() : text[...]
+        guard let first = digits.first, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        return first != "0" || digits.count == 1
+    }
+
+    /// Two integers' texts compared exactly (any size): <0, 0 or >0.
+    static func compareIntegers(_ a: String, _ b: String) -> Int {
+        let na = a.hasPrefix("-") && a != "-0", nb = b.hasPrefix("-") && b != "-0"
+        if na != nb { return na ? -1 : 1 }
+        let da = a.hasPrefix("-") ? a.dropFirst() : a[...], db = b.hasPrefix("-") ? b.dropFirst() : b[...]
+        let magnitude = da.count != db.count ? da.count - db.count : (da == db ? 0 : (da < db ? -1 : 1))
+        return na ? -magnitude : magnitude
     }
 
     /// A number with an optional unit, in the unit's base (seconds, bytes), or nil.
@@ -225,8 +246,10 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         guard case .reference(let other) = operand else { return holds(for: values[name]) }
         guard let value = values[name], let right = values[other] else { return false }
         let resolved: Operand
+        var exact: String?
         if let n = Self.numeric(right) {
             resolved = .number(n)
+            if case .string(let s) = right, Self.isInteger(s) { exact = s }
         } else {
             switch right {
             case .string(let t): resolved = .string(t)
@@ -238,14 +261,15 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
                 return op == .eq ? equal : op == .ne ? !equal : false
             }
         }
-        return JSONCondition(text: text, name: name, op: op, operand: resolved).holds(for: value)
+        return JSONCondition(text: text, name: name, op: op, operand: resolved, exactInteger: exact).holds(for: value)
     }
 
-    private init(text: String, name: String, op: Operator, operand: Operand) {
+    private init(text: String, name: String, op: Operator, operand: Operand, exactInteger: String?) {
         self.text = text
         self.name = name
         self.op = op
         self.operand = operand
+        self.exactInteger = exactInteger
     }
 
     /// Whether the condition holds for `value` (nil: the path matched nothing, so it does not).
@@ -273,7 +297,19 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         let equal: Bool
         switch operand {
         case .number(let n):
-            guard let v = Self.numeric(value) else { return op == .ne }
+            // A value that is not a number meets no condition that compares with one (`!=` too).
+            guard let v = Self.numeric(value) else { return false }
+            if let exact = exactInteger, case .string(let s) = value, Self.isInteger(s) {
+                let c = Self.compareIntegers(s, exact)
+                switch op {
+                case .lt: return c < 0
+                case .le: return c <= 0
+                case .gt: return c > 0
+                case .ge: return c >= 0
+                case .eq: return c == 0
+                case .ne: return c != 0
+                }
+            }
             switch op {
             case .lt: return v < n
             case .le: return v <= n
@@ -289,10 +325,19 @@ public struct JSONCondition: Sendable, Equatable, CustomStringConvertible {
         return op == .eq ? equal : !equal
     }
 
-    /// A number, or a string holding a JSON number.
+    /// A number, or a string that is exactly a JSON number (no space around it, no leading zero,
+    /// no hex): `"48211"` yes, `" 10 "`, `"007"`, `"0x10"` no.
     static func numeric(_ value: JSONValue) -> Double? {
         if let n = value.numberValue { return n }
-        guard let s = value.stringValue, let parsed = try? JSONParser.parse(Array(s.utf8)) else { return nil }
+        return value.stringValue.flatMap(decimalNumber)
+    }
+
+    /// The number a text is, when it is exactly a JSON number (and finite).
+    public static func decimalNumber(_ text: String) -> Double? {
+        guard let first = text.utf8.first, first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")),
+            let last = text.utf8.last, last >= UInt8(ascii: "0") && last <= UInt8(ascii: "9"),
+            let parsed = try? JSONParser.parse(Array(text.utf8))
+        else { return nil }
         return parsed.numberValue
     }
 }
@@ -325,7 +370,7 @@ public enum JSONProbe {
         let exit: Int?, stdout: CommandRunner.Stream, stderr: CommandRunner.Stream
         switch result {
         case .failedToStart(let e): return observed(nil, nil, [:], error: "\(argv[0]) could not start: \(e)")
-        case .timedOut(let after, let out, _): return observed(nil, out, [:], error: "no output within \(formatDuration(after)) (killed)")
+        case .timedOut(let after, let out, _): return observed(nil, out, [:], error: "did not finish within \(formatDuration(after)) (killed)")
         case .finished(let status, let signal, let out, let err, _, _):
             (exit, stdout, stderr) = (status, out, err)
             // Killed as soon as it printed past the cap: that, not the kill, is what happened.

@@ -123,7 +123,8 @@ public enum Sampler {
     /// hundreds of events a second).
     public static let minimumInterval = 0.1
 
-    /// Returns whether the (last) check passed, or whether the condition was met. A `sample` that
+    /// Returns whether the check passed; with `until`, whether the condition was met and the last
+    /// sample's own check passed. A `sample` that
     /// throws ends the run with its error; the samples before it stay recorded. A pause shorter
     /// than `minimumInterval` is refused before a loop samples anything.
     public static func run(
@@ -136,7 +137,7 @@ public enum Sampler {
             return s.passed
         }
         guard every >= minimumInterval else {
-            throw InvalidInput("--every must be at least 100ms (got \(formatDuration(every))): nothing sampled, nothing appended")
+            throw InvalidInput("--every must be at least 100ms (got \(formatDuration(every))): nothing sampled, nothing appended", kind: .usage)
         }
         let start = Timestamp.now()
         func elapsed() -> Double { Double(Timestamp.now().millisecondsSinceEpoch - start.millisecondsSinceEpoch) / 1000 }
@@ -155,7 +156,9 @@ public enum Sampler {
         }
         let met = until.isMet(last)
         try record(WaitConcluded(probe: probe, condition: until.text, met: met, samples: samples, elapsedMilliseconds: Int(elapsed() * 1000), last: last.values))
-        return met
+        // Met, and the last sample passed its own checks (`--expect`): a condition met does not
+        // make a failed check pass.
+        return met && last.passed
     }
 }
 

@@ -292,23 +292,31 @@ extension Observe {
         func conditions() throws -> [JSONCondition] {
             var out: [JSONCondition] = []
             for e in expects {
-                do { out.append(try JSONCondition(e, names: PrometheusProbe.names, option: "--expect")) } catch { throw ValidationError(error.message) }
+                do { out.append(try JSONCondition(e, names: PrometheusProbe.names, option: "--expect", naming: "its one value")) } catch {
+                    throw ValidationError(error.message)
+                }
             }
             return out
         }
 
         func validate() throws {
-            do { try FieldCheck.httpURL(url, "--url") } catch { throw ValidationError(error.message) }
             if query.allSatisfy(\.isWhitespace) { throw ValidationError("--query is empty") }
             _ = try conditions()
             if let until = loop.until, until != "pass" {
-                do { _ = try JSONCondition(until, names: PrometheusProbe.names, option: "--until") } catch { throw ValidationError(error.message) }
+                do { _ = try JSONCondition(until, names: PrometheusProbe.names, option: "--until", naming: "its one value") } catch {
+                    throw ValidationError(error.message)
+                }
             }
         }
 
         func run() throws {
+            // A bad URL is bad input (65), as it is for observe http.
+            try FieldCheck.httpURL(url, "--url")
+            if url.contains("?") || url.contains("#") {
+                throw InvalidInput("--url \(FieldCheck.withoutCredentials(url).debugDescription): the server's address, without a query or fragment")
+            }
             let expect = try conditions()
-            let until = try loop.until.flatMap { $0 == "pass" ? nil : try JSONCondition($0, names: PrometheusProbe.names, option: "--until") }
+            let until = try loop.until.flatMap { $0 == "pass" ? nil : try JSONCondition($0, names: PrometheusProbe.names, option: "--until", naming: "its one value") }
             try loop.sample(
                 probe: "prometheus \(name ?? query)", measures: [:], storeOptions, appendOptions, condition: until.map { UntilCondition(judgedByProbe: $0.text) }
             ) { recorder, remaining in

@@ -115,7 +115,7 @@ import Testing
             ),
             (["--value", "m=."], ["true"], "true: printed no JSON (nothing on standard output)"),
             (["--name", "nats", "--value", "m=.state.msgs", "--value", "b=.state.bytes"], ["cat", "\(fixtures)/nats-stream-info.json"], "nats: no match for m (.state.msgs)"),
-            (["--name", "slow", "--value", "m=.", "--timeout", "1s"], ["sleep", "30"], "slow: no output within 1s (killed)"),
+            (["--name", "slow", "--value", "m=.", "--timeout", "1s"], ["sleep", "30"], "slow: did not finish within 1s (killed)"),
             (["--name", "nope", "--value", "m=."], ["/nonexistent/tool"], "nope: /nonexistent/tool could not start: No such file or directory"),
         ]
         for c in cases {
@@ -166,6 +166,17 @@ import Testing
                 == "failback: error: give the command after --: failback observe json --value NAME=PATH -- COMMAND ARGS...\n")
         #expect(!FileManager.default.fileExists(atPath: "\(lab.dir)/ran"))
         #expect(try lab.eventCount == before)
+    }
+
+    /// A condition met by `--until` does not make a failed `--expect` pass: exit 1.
+    @Test func aMetConditionDoesNotHideAFailedExpectation() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei")
+        let o = try lab.failback([
+            "observe", "json", "--name", "n", "--value", "n=.n", "--expect", "n=2", "--until", "n=1", "--every", "100ms", "--timeout", "5s", "--", "echo", #"{"n":1}"#,
+        ])
+        #expect(o.status == 1, "\(o.stdout)")
+        #expect(summaries(o) == ["n: n=1 (n=2 ✗)", "json n: until n=1 MET after 1 samples, \(summaries(o).last?.split(separator: ",").last.map { String($0.dropFirst()) } ?? "")"])
     }
 
     /// `--until` over a string: the stream's state changes between samples; the loop records each

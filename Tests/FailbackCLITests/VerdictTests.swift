@@ -346,9 +346,9 @@ import Testing
         _ = try lab.startDrill(Self.runbook)
         try refused(
             lab, ["observe", "dns", "edge.example", "--server", "127.0.0.1:9", "--until", "pass", "--every", "0s", "--timeout", "2s"],
-            "--every must be at least 100ms (got 0s): nothing sampled, nothing appended")
+            "--every must be at least 100ms (got 0s): nothing sampled, nothing appended", status: 64)
         try refused(
             lab, ["observe", "http", "http://127.0.0.1:9/", "--until", "pass", "--every", "50ms"],
-            "--every must be at least 100ms (got 50ms): nothing sampled, nothing appended")
+            "--every must be at least 100ms (got 50ms): nothing sampled, nothing appended", status: 64)
     }
 }

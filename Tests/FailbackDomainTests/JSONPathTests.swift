@@ -56,7 +56,11 @@ import Testing
         ("m<1s", "0.5", true), ("m<500ms", "0.5", false), ("m<=500ms", "0.5", true), ("m<2m", "119", true),
         ("m<1MB", "999999", true), ("m<1MiB", "1048576", false), ("m<0.1%", "0.0009", true), ("m<0.1%", "0.001", false),
         ("m>0", #""48211""#, true),  // ClickHouse quotes 64-bit integers
-        ("m>0", #""abc""#, false), ("m!=0", #""abc""#, true),
+        ("m>0", #""abc""#, false), ("m!=0", #""abc""#, false),  // not a number: no numeric condition, `!=` neither
+        ("m=7", #""007""#, false), ("m!=7", #""007""#, false), ("m=10", #"" 10 ""#, false), ("m=16", #""0x10""#, false),
+        ("m=18446744073709551615", #""18446744073709551615""#, true),  // digits compared exactly, past 2^53
+        ("m=18446744073709551615", #""18446744073709551614""#, false), ("m<18446744073709551615", #""18446744073709551614""#, true),
+        ("m>9007199254740992", #""9007199254740993""#, true), ("m>-5", #""-3""#, true), ("m<-5", #""-30""#, true),
         ("m=ACTIVE", #""ACTIVE""#, true), (#"m="ACTIVE""#, #""ACTIVE""#, true), ("m==ACTIVE", #""ACTIVE""#, true),
         ("m=ACTIVE", #""active""#, false), ("m!=ACTIVE", #""FAILED""#, true),
         ("m=true", "true", true), ("m=true", #""true""#, false), ("m=null", "null", true),
@@ -79,6 +83,8 @@ import Testing
         ("eu=$us", #"{"eu":"ACTIVE","us":"ACTIVE"}"#, true), ("eu=$us", #"{"eu":[1,2],"us":[1,2]}"#, true), ("eu=$us", #"{"eu":[1,2],"us":[2,1]}"#, false),
         ("eu<$us", #"{"eu":[1,2],"us":[1,2]}"#, false), ("eu=$us", #"{"eu":500}"#, false),  // the other value matched nothing
         ("eu=$us", #"{"eu":[500,500],"us":500}"#, true),  // every element
+        ("eu=$us", #"{"eu":"9007199254740993","us":"9007199254740992"}"#, false),  // exactly, as digits
+        ("eu>$us", #"{"eu":"9007199254740993","us":"9007199254740992"}"#, true),
     ])
     func comparesTwoValues(condition: String, values: String, holds: Bool) throws {
         let c = try JSONCondition(condition, names: ["eu", "us"], option: "--expect")

@@ -94,8 +94,18 @@ public enum FieldCheck {
 
     /// An http or https URL with a host (and a port 1–65535 if one is given), no white space or
     /// control characters: what `observe http` hands to curl, and `record health --target`.
+    /// `url` without its user information (`scheme://user:pass@host/...` → `scheme://host/...`).
+    public static func withoutCredentials(_ url: String) -> String {
+        guard let scheme = url.firstRange(of: "://") else { return url }
+        let authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return url }
+        return String(url[..<scheme.upperBound]) + String(url[url.index(after: at)...])
+    }
+
     public static func httpURL(_ text: String, _ field: String) throws(InvalidInput) {
-        let shown = text.count > 200 ? String(text.prefix(200)).debugDescription + "…" : text.debugDescription
+        // Shown without user information: a password in a mistyped URL stays off the terminal.
+        let safe = withoutCredentials(text)
+        let shown = safe.count > 200 ? String(safe.prefix(200)).debugDescription + "…" : safe.debugDescription
         let lower = text.lowercased()
         guard let scheme = ["http://", "https://"].first(where: { lower.hasPrefix($0) }) else {
             throw InvalidInput("\(field) \(shown) is not an http:// or https:// URL")

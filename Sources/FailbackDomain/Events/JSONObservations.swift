@@ -140,10 +140,13 @@ public struct PrometheusQueryEvaluated: EventPayload, Equatable {
     public var conditions: [JSONValuesObserved.Condition]
     public var latencyMilliseconds: Double?
     public var error: String?
+    /// Warnings Prometheus gave with its answer (a partial response, say): the result may be
+    /// incomplete, so it is no pass.
+    public var warnings: [String]
 
     public init(
         name: String, server: String, query: String, resultType: String?, evaluatedAtMilliseconds: Int?, series: [Series],
-        conditions: [JSONValuesObserved.Condition], latencyMilliseconds: Double?, error: String?
+        conditions: [JSONValuesObserved.Condition], latencyMilliseconds: Double?, error: String?, warnings: [String] = []
     ) {
         self.name = name
         self.server = server
@@ -154,10 +157,12 @@ public struct PrometheusQueryEvaluated: EventPayload, Equatable {
         self.conditions = conditions
         self.latencyMilliseconds = latencyMilliseconds
         self.error = error
+        self.warnings = warnings
     }
 
-    /// A result with at least one series came, and every condition held (no data is no pass).
-    public var passed: Bool { error == nil && !series.isEmpty && conditions.allSatisfy(\.met) }
+    /// A result with at least one series came, without warnings, and every condition held (no
+    /// data, or data Prometheus warns may be partial, is no pass).
+    public var passed: Bool { error == nil && !series.isEmpty && warnings.isEmpty && conditions.allSatisfy(\.met) }
 
     public var json: JSONValue {
         .members([
@@ -166,11 +171,13 @@ public struct PrometheusQueryEvaluated: EventPayload, Equatable {
             "series": .array(series.map { ["labels": .object($0.labels.mapValues(JSONValue.string)), "value": $0.value] }),
             "conditions": .array(conditions.map { ["condition": .string($0.condition), "met": .bool($0.met)] }),
             "latency_ms": latencyMilliseconds.map(JSONValue.number), "error": error.map(JSONValue.string), "passed": .bool(passed),
+            "warnings": warnings.isEmpty ? nil : .array(warnings.map(JSONValue.string)),
         ])
     }
 
     public init(reading r: PayloadReader) throws(InvalidInput) {
         name = try r.string("name")
+        warnings = r.value("warnings")?.arrayValue?.compactMap(\.stringValue) ?? []
         server = try r.string("server")
         query = try r.string("query")
         resultType = try r.optionalString("result_type")
@@ -219,5 +226,6 @@ public struct PrometheusQueryEvaluated: EventPayload, Equatable {
         }
         let verdicts = conditions.map { "\($0.condition) \($0.met ? "✓" : "✗")" }
         return "\(name): " + values + (verdicts.isEmpty ? "" : " (" + verdicts.joined(separator: ", ") + ")")
+            + (warnings.isEmpty ? "" : "; Prometheus warns: " + warnings.joined(separator: "; "))
     }
 }
