@@ -120,8 +120,24 @@ public enum EvidenceIndexCSV {
 
     /// One cell: neutralised, then quoted when it holds a comma, a quote or a line break.
     public static func field(_ raw: String) -> String {
+        // Most cells (numbers, times, types, hashes, plain summaries) are printable ASCII with no
+        // comma or quote and no formula start: they are their own cell, found in one pass over
+        // the bytes (walking Characters costs grapheme breaking, a row at a time).
+        var plain = true
+        for b in raw.utf8 where b < 0x20 || b > 0x7E || b == UInt8(ascii: ",") || b == UInt8(ascii: "\"") {
+            plain = false
+            break
+        }
+        if plain {
+            guard let first = raw.utf8.first else { return raw }
+            if first != UInt8(ascii: "="), first != UInt8(ascii: "+"), first != UInt8(ascii: "-"), first != UInt8(ascii: "@") { return raw }
+        }
         var s = terminalSafe(raw, keepTabs: true)
-        if let first = s.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) { s = "'" + s }
-        return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s
+        // Bytes, not Characters: these are ASCII, which UTF-8 never uses inside another character.
+        if let first = s.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) {
+            s = "'" + s
+        }
+        let quoted = s.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        return quoted ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s
     }
 }
