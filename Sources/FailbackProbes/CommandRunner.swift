@@ -113,11 +113,17 @@ public enum CommandRunner {
         let started = monotonicSeconds()
         let deadline = timeout.map { started + $0 }
         var killed = false, timedOut = false
+        /// The command's status once it has exited and been reaped (while its output may still be
+        /// held open by what it left running).
+        var reaped: Int32?
+        var exitedAt: Double?
         func killGroup() {
             guard !killed else { return }
             killed = true
             // The group when it has one (a timeout), else the command alone.
             kill(timeout != nil ? -pid : pid, SIGKILL)
+            // What left the group (setsid, a daemon) but still holds its output open goes too.
+            if timeout != nil { for other in holders(ofPipesReadBy: [fds[0].fd, fds[1].fd]) { kill(other, SIGKILL) } }
         }
         while open > 0 {
             var wait: Int32 = -1
@@ -126,10 +132,21 @@ public enum CommandRunner {
                 if left <= 0 {
                     if !killed { timedOut = true }
                     killGroup()
-                    // The pipes close when the group is gone, unless something that left it holds them.
+                    // The pipes close when everything holding them is gone; a last resort.
                     if left < -2 { break }
                 }
-                wait = Int32(max(10, min(1000, left * 1000)))
+                // A probe's command: has it exited, leaving something behind that holds its
+                // output? Then, after a moment for that to finish on its own, it is killed.
+                if reaped == nil {
+                    var status: Int32 = 0
+                    if waitpid(pid, &status, WNOHANG) == pid {
+                        reaped = status
+                        // On its own, or by our kill at the deadline (then it timed out).
+                        if !killed { exitedAt = monotonicSeconds() }
+                    }
+                }
+                if let exitedAt, !killed, monotonicSeconds() - exitedAt > 0.2 { killGroup() }
+                wait = Int32(max(10, min(reaped == nil ? 100 : 50, left * 1000)))
             }
             let ready = poll(&fds, 3, wait)
             if ready < 0 {
@@ -163,11 +180,13 @@ public enum CommandRunner {
             }
         }
         for i in 0..<3 where fds[i].fd >= 0 { close(fds[i].fd) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var status: Int32 = reaped ?? 0
+        if reaped == nil { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
         let endedAt = Timestamp.now()
         for i in 0..<2 { streams[i].sha256 = hashers[i].finalize() }
-        if timedOut { return .timedOut(after: timeout ?? 0, stdout: streams[0], stderr: streams[1]) }
+        // Killed at the deadline after it had exited on its own: it finished (what it left behind
+        // is what was killed).
+        if timedOut && exitedAt == nil { return .timedOut(after: timeout ?? 0, stdout: streams[0], stderr: streams[1]) }
         // WIFEXITED / WEXITSTATUS / WTERMSIG are C macros.
         let exited = status & 0x7F == 0
         return .finished(
@@ -247,4 +266,35 @@ extension CommandRunner.Result {
         case .finished(let status, let signal, _, _, _, _): return Int32(status ?? (128 + (signal ?? 0)))
         }
     }
+}
+
+/// The processes (other than this one) that hold a descriptor on any of the pipes these read ends
+/// belong to: what left a command's process group (`setsid`, a daemon) yet keeps its output open.
+/// Found through /proc (Linux); none elsewhere.
+func holders(ofPipesReadBy fds: [Int32]) -> [pid_t] {
+    var targets: Set<String> = []
+    for fd in fds where fd >= 0 {
+        var st = stat()
+        if fstat(fd, &st) == 0 { targets.insert("pipe:[\(st.st_ino)]") }
+    }
+    guard !targets.isEmpty, let proc = opendir("/proc") else { return [] }
+    defer { closedir(proc) }
+    let me = getpid()
+    var found: [pid_t] = []
+    var link = [CChar](repeating: 0, count: 64)
+    while let entry = readdir(proc) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard let pid = pid_t(name), pid != me, let dir = opendir("/proc/\(pid)/fd") else { continue }
+        defer { closedir(dir) }
+        while let f = readdir(dir) {
+            let fd = withUnsafeBytes(of: f.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let n = readlink("/proc/\(pid)/fd/\(fd)", &link, link.count - 1)
+            guard n > 0 else { continue }
+            if targets.contains(String(decoding: link[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) {
+                found.append(pid)
+                break
+            }
+        }
+    }
+    return found
 }

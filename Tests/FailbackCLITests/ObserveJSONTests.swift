@@ -168,6 +168,31 @@ import Testing
         #expect(try lab.eventCount == before)
     }
 
+    /// What a command leaves running, even outside its process group, does not keep the probe
+    /// waiting, and does not outlive it.
+    @Test func whatACommandLeavesRunningIsKilled() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei")
+        // The processes whose command line is `sleep MARKER` (read from /proc, as pgrep -f would).
+        func left(_ marker: String) throws -> String {
+            let pids = try FileManager.default.contentsOfDirectory(atPath: "/proc").filter { Int($0) != nil }
+            return pids.filter { pid in
+                let line = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+                return line == Data("sleep\u{0}\(marker)\u{0}".utf8)
+            }.joined(separator: " ")
+        }
+        var started = Date()
+        let done = try lab.failback(["observe", "json", "--name", "esc", "--value", "n=.n", "--timeout", "20s", "--", "sh", "-c", #"setsid sleep 61.25 & echo '{"n":1}'"#])
+        #expect(done.status == 0 && summaries(done) == ["esc: n=1"], "\(done.stdout)")
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(try left("61.25") == "")
+        started = Date()
+        let hung = try lab.failback(["observe", "json", "--name", "hung", "--value", "n=.n", "--timeout", "1s", "--", "sh", "-c", "setsid sleep 62.25 & sleep 62.25"])
+        #expect(hung.status == 1 && summaries(hung) == ["hung: did not finish within 1s (killed)"], "\(hung.stdout)")
+        #expect(Date().timeIntervalSince(started) < 4)
+        #expect(try left("62.25") == "")
+    }
+
     /// A condition met by `--until` does not make a failed `--expect` pass: exit 1.
     @Test func aMetConditionDoesNotHideAFailedExpectation() throws {
         let lab = try Lab()
