@@ -11,10 +11,19 @@ struct Observe: ParsableCommand {
 
     /// The sampling options every probe takes.
     struct Loop: ParsableArguments {
-        @Option(help: ArgumentHelp("Sample until this holds: pass, or NAME<VALUE like status=200, latency<250ms.", valueName: "condition"))
-        var until: String?
+        @Option(
+            name: .customLong("until"), help: ArgumentHelp("Sample until this holds: pass, or NAME<VALUE like status=200, latency<250ms.", valueName: "condition"))
+        var untils: [String] = []
         @Option(help: ArgumentHelp("Pause between samples.", valueName: "duration")) var every = "2s"
         @Option(help: ArgumentHelp("Give up after this long (also each request's limit).", valueName: "duration")) var timeout = "30s"
+
+        /// The one condition a loop waits for.
+        var until: String? { untils.first }
+
+        func validate() throws {
+            // Taken silently, the last would win and the first be forgotten: a loop waits for one.
+            if untils.count > 1 { throw ValidationError("--until is given \(untils.count) times: a loop waits for one condition") }
+        }
     }
 
     struct Lag: ParsableCommand {

@@ -156,6 +156,7 @@ import Testing
                 #"failback: error: --until "m": expected NAME OP VALUE, OP one of < <= > >= = != (like messages>0, status=ACTIVE, events=empty)"#
             ),
             ([], "failback: error: give at least one --value NAME=PATH"),
+            (["--value", "m=.a", "--until", "m=1", "--until", "m=2"], "failback: error: --until is given 2 times: a loop waits for one condition"),
         ]
         for (args, message) in cases {
             let o = try lab.failback(["observe", "json"] + args + ["--", "touch", "\(lab.dir)/ran"])
