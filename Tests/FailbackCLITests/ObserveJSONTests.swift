@@ -192,6 +192,10 @@ import Testing
         #expect(hung.status == 1 && summaries(hung) == ["hung: did not finish within 1s (killed)"], "\(hung.stdout)")
         #expect(Date().timeIntervalSince(started) < 4)
         #expect(try left("62.25") == "")
+        // The other way: what a command started and that finishes on its own within the moment
+        // given is not killed, and what it printed is read.
+        let late = try lab.failback(["observe", "json", "--name", "late", "--value", "n=.n", "--timeout", "20s", "--", "sh", "-c", #"(sleep 0.05; echo '{"n":3}') & exit 0"#])
+        #expect(late.status == 0 && summaries(late) == ["late: n=3"], "\(late.stdout)")
     }
 
     /// A condition met by `--until` does not make a failed `--expect` pass: exit 1.
