@@ -410,23 +410,12 @@ public enum JSONProbe {
     public static func parseJSONOrLines(_ bytes: [UInt8]) -> Result<JSONValue, InvalidInput> {
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
         if bytes.allSatisfy(isSpace) { return .failure(InvalidInput("printed no JSON (nothing on standard output)")) }
-        var documents: [JSONValue] = []
-        var start = 0
-        while start < bytes.count {
-            let rest = Array(bytes[start...])
-            do {
-                documents.append(try JSONParser.parse(rest))
-                break
-            } catch  where error.reason == .trailingContent {
-                // One document ends where the parser found more: read it, and go on from there.
-                guard let one = try? JSONParser.parse(Array(rest[..<error.offset])) else { return .failure(InvalidInput("printed no JSON: \(error)")) }
-                documents.append(one)
-                start += error.offset
-                while start < bytes.count, isSpace(bytes[start]) { start += 1 }
-            } catch {
-                let which = documents.isEmpty ? "" : "document \(documents.count + 1): "
-                return .failure(InvalidInput("printed no JSON: \(which)\(error)"))
-            }
+        let (documents, failure) = JSONParser.parseSequence(bytes)
+        if let failure {
+            // Where the faulty document starts is where its line and column count from.
+            var error = failure.error
+            if failure.start > 0 { do { _ = try JSONParser.parse(Array(bytes[failure.start...])) } catch let inner { error = inner } }
+            return .failure(InvalidInput("printed no JSON: " + (documents.isEmpty ? "" : "document \(documents.count + 1): ") + "\(error)"))
         }
         return .success(documents.count == 1 ? documents[0] : .array(documents))
     }

@@ -243,29 +243,17 @@ extension Observe {
             return out
         }
 
-        func conditions(_ names: Set<String>) throws -> [JSONCondition] {
-            var out: [JSONCondition] = []
-            for e in expects {
-                do { out.append(try JSONCondition(e, names: names, option: "--expect")) } catch { throw ValidationError(error.message) }
-            }
-            return out
-        }
-
         func validate() throws {
             if command.isEmpty { throw ValidationError("give the command after --: failback observe json --value NAME=PATH -- COMMAND ARGS...") }
             if values.isEmpty { throw ValidationError("give at least one --value NAME=PATH") }
             let names = Set(try parsedValues().map(\.name))
-            _ = try conditions(names)
-            if let until = loop.until, until != "pass" {
-                do { _ = try JSONCondition(until, names: names, option: "--until") } catch { throw ValidationError(error.message) }
-            }
+            _ = try loop.conditions(expect: expects, names: names)
         }
 
         func run() throws {
             let read = try parsedValues()
             let names = Set(read.map(\.name))
-            let expect = try conditions(names)
-            let until = try loop.until.flatMap { $0 == "pass" ? nil : try JSONCondition($0, names: names, option: "--until") }
+            let (expect, until) = try loop.conditions(expect: expects, names: names)
             try loop.sample(
                 probe: "json \(name ?? command.joined(separator: " "))", measures: [:], storeOptions, appendOptions,
                 condition: until.map { UntilCondition(judgedByProbe: $0.text) }
@@ -298,24 +286,9 @@ extension Observe {
         @Option(name: .customLong("expect"), help: ArgumentHelp("A condition on the value: value OP VALUE (repeat).", valueName: "condition"))
         var expects: [String] = []
 
-        func conditions() throws -> [JSONCondition] {
-            var out: [JSONCondition] = []
-            for e in expects {
-                do { out.append(try JSONCondition(e, names: PrometheusProbe.names, option: "--expect", naming: "its one value")) } catch {
-                    throw ValidationError(error.message)
-                }
-            }
-            return out
-        }
-
         func validate() throws {
             if query.allSatisfy(\.isWhitespace) { throw ValidationError("--query is empty") }
-            _ = try conditions()
-            if let until = loop.until, until != "pass" {
-                do { _ = try JSONCondition(until, names: PrometheusProbe.names, option: "--until", naming: "its one value") } catch {
-                    throw ValidationError(error.message)
-                }
-            }
+            _ = try loop.conditions(expect: expects, names: PrometheusProbe.names, naming: "its one value")
         }
 
         func run() throws {
@@ -324,8 +297,7 @@ extension Observe {
             if url.contains("?") || url.contains("#") {
                 throw InvalidInput("--url \(FieldCheck.withoutCredentials(url).debugDescription): the server's address, without a query or fragment")
             }
-            let expect = try conditions()
-            let until = try loop.until.flatMap { $0 == "pass" ? nil : try JSONCondition($0, names: PrometheusProbe.names, option: "--until", naming: "its one value") }
+            let (expect, until) = try loop.conditions(expect: expects, names: PrometheusProbe.names, naming: "its one value")
             try loop.sample(
                 probe: "prometheus \(name ?? query)", measures: [:], storeOptions, appendOptions, condition: until.map { UntilCondition(judgedByProbe: $0.text) }
             ) { recorder, remaining in
@@ -338,6 +310,17 @@ extension Observe {
 }
 
 extension Observe.Loop {
+    /// The conditions a probe judges itself (`observe json`, `observe prometheus`): each `--expect`,
+    /// and the `--until` one (nil for `pass`); one that cannot be read is a command-line error.
+    func conditions(expect: [String], names: Set<String>, naming: String = "name them with --value NAME=PATH") throws -> (
+        expect: [JSONCondition], until: JSONCondition?
+    ) {
+        func read(_ text: String, _ option: String) throws -> JSONCondition {
+            do { return try JSONCondition(text, names: names, option: option, naming: naming) } catch { throw ValidationError(error.message) }
+        }
+        return (try expect.map { try read($0, "--expect") }, try until.flatMap { $0 == "pass" ? nil : try read($0, "--until") })
+    }
+
     /// Runs a probe as these options say, recording and printing every sample and the verdict;
     /// exits 1 when the check fails or the condition times out.
     func sample(

@@ -12,13 +12,6 @@ import Testing
     static let errorRate = #"sum(rate(lab_http_requests_total{site="us",code=~"5.."}[10s])) / sum(rate(lab_http_requests_total{site="us"}[10s]))"#
     static let p95 = #"histogram_quantile(0.95, sum by (le) (rate(lab_http_request_duration_seconds_bucket{site="us"}[10s])))"#
 
-    func summaries(_ o: Outcome) -> [String] {
-        o.stdout.split(separator: "\n").map { line in
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            return fields.count > 4 ? String(fields[4]) : String(line)
-        }
-    }
-
     func observe(_ lab: Lab, _ name: String, _ query: String, _ more: [String]) throws -> Outcome {
         try lab.failback(["observe", "prometheus", "--url", Self.prometheus, "--name", name, "--query", query] + more)
     }

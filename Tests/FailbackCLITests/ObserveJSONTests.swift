@@ -6,14 +6,6 @@ import Testing
 @Suite struct ObserveJSONTests {
     let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/json").path
 
-    /// The summary column of each line `observe` printed (the event's one-line summary).
-    func summaries(_ o: Outcome) -> [String] {
-        o.stdout.split(separator: "\n").map { line in
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            return fields.count > 4 ? String(fields[4]) : String(line)
-        }
-    }
-
     /// Every recipe of docs/cli.md against its tool's output: the values read, each condition's
     /// verdict, the exit status.
     @Test func theRecipesReadTheRealFormats() throws {

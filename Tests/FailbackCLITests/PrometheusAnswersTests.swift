@@ -58,13 +58,6 @@ import Glibc
         return ("http://127.0.0.1:\(port)", p)
     }
 
-    func summaries(_ o: Outcome) -> [String] {
-        o.stdout.split(separator: "\n").map { line in
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            return fields.count > 4 ? String(fields[4]) : String(line)
-        }
-    }
-
     @Test func oddAnswersGetTrueVerdicts() throws {
         let lab = try Lab()
         _ = try lab.startDrill("rollback-teei")

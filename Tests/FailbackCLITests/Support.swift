@@ -56,6 +56,14 @@ func run(_ executable: String, _ arguments: [String], cwd: String? = nil, env: [
 }
 
 /// Locates a tool on PATH.
+/// The summary column of each line a recording command printed (the event's one-line summary).
+func summaries(_ o: Outcome) -> [String] {
+    o.stdout.split(separator: "\n").map { line in
+        let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+        return fields.count > 4 ? String(fields[4]) : String(line)
+    }
+}
+
 func tool(_ name: String) -> String {
     for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
         let path = "\(dir)/\(name)"

@@ -16,6 +16,25 @@ public struct JSONValuesObserved: EventPayload, Equatable {
             self.condition = condition
             self.met = met
         }
+
+        var json: JSONValue { ["condition": .string(condition), "met": .bool(met)] }
+
+        /// `condition ✓` or `condition ✗`, as summaries show it.
+        var shown: String { "\(condition) \(met ? "✓" : "✗")" }
+
+        /// The `conditions` member of a payload of `type`.
+        static func list(_ r: PayloadReader, of type: String) throws(InvalidInput) -> [Condition] {
+            var out: [Condition] = []
+            for element in try r.elements("conditions") {
+                let c = PayloadReader(element, context: "\(type) condition")
+                guard let met = try c.optionalBool("met") else { throw InvalidInput("\(type) condition: member \"met\" is missing") }
+                out.append(Condition(condition: try c.string("condition"), met: met))
+            }
+            return out
+        }
+
+        /// `` or ` (a ✓, b ✗)`: the verdicts after a summary's values.
+        static func shown(_ list: [Condition]) -> String { list.isEmpty ? "" : " (" + list.map(\.shown).joined(separator: ", ") + ")" }
     }
 
     /// What the check is called (`--name`, else the command).
@@ -55,8 +74,7 @@ public struct JSONValuesObserved: EventPayload, Equatable {
     public var json: JSONValue {
         .members([
             "name": .string(name), "argv": .array(argv.map(JSONValue.string)), "exit_status": exitStatus.map { JSONValue($0) },
-            "paths": .object(paths.mapValues(JSONValue.string)), "values": .object(values),
-            "conditions": .array(conditions.map { ["condition": .string($0.condition), "met": .bool($0.met)] }),
+            "paths": .object(paths.mapValues(JSONValue.string)), "values": .object(values), "conditions": .array(conditions.map(\.json)),
             "stdout_bytes": JSONValue(stdoutBytes), "stdout_sha256": .string(stdoutSHA256), "error": error.map(JSONValue.string), "passed": .bool(passed),
         ])
     }
@@ -72,13 +90,7 @@ public struct JSONValuesObserved: EventPayload, Equatable {
         }
         self.paths = paths
         values = r.value("values")?.objectValue ?? [:]
-        var conditions: [Condition] = []
-        for element in try r.elements("conditions") {
-            let c = PayloadReader(element, context: "\(Self.eventType) condition")
-            guard let met = try c.optionalBool("met") else { throw InvalidInput("\(Self.eventType) condition: member \"met\" is missing") }
-            conditions.append(Condition(condition: try c.string("condition"), met: met))
-        }
-        self.conditions = conditions
+        conditions = try Condition.list(r, of: Self.eventType)
         stdoutBytes = try r.integer("stdout_bytes")
         stdoutSHA256 = try r.string("stdout_sha256")
         error = try r.optionalString("error")
@@ -97,8 +109,7 @@ public struct JSONValuesObserved: EventPayload, Equatable {
         let shown = paths.keys.sorted().map { key in
             "\(key)=" + (values[key].map { Self.shown($0) } ?? "(no match)")
         }
-        let verdicts = conditions.map { "\($0.condition) \($0.met ? "✓" : "✗")" }
-        return "\(name): " + shown.joined(separator: ", ") + (verdicts.isEmpty ? "" : " (" + verdicts.joined(separator: ", ") + ")")
+        return "\(name): " + shown.joined(separator: ", ") + Condition.shown(conditions)
     }
 
     /// A value as one short piece of text: its canonical JSON, cut at 80 characters.
@@ -169,7 +180,7 @@ public struct PrometheusQueryEvaluated: EventPayload, Equatable {
             "name": .string(name), "server": .string(server), "query": .string(query), "result_type": resultType.map(JSONValue.string),
             "evaluated_at_ms": evaluatedAtMilliseconds.map { JSONValue($0) },
             "series": .array(series.map { ["labels": .object($0.labels.mapValues(JSONValue.string)), "value": $0.value] }),
-            "conditions": .array(conditions.map { ["condition": .string($0.condition), "met": .bool($0.met)] }),
+            "conditions": .array(conditions.map(\.json)),
             "latency_ms": latencyMilliseconds.map(JSONValue.number), "error": error.map(JSONValue.string), "passed": .bool(passed),
             "warnings": warnings.isEmpty ? nil : .array(warnings.map(JSONValue.string)),
         ])
@@ -193,13 +204,7 @@ public struct PrometheusQueryEvaluated: EventPayload, Equatable {
             series.append(Series(labels: labels, value: s.value("value") ?? .null))
         }
         self.series = series
-        var conditions: [JSONValuesObserved.Condition] = []
-        for element in try r.elements("conditions") {
-            let c = PayloadReader(element, context: "\(Self.eventType) condition")
-            guard let met = try c.optionalBool("met") else { throw InvalidInput("\(Self.eventType) condition: member \"met\" is missing") }
-            conditions.append(.init(condition: try c.string("condition"), met: met))
-        }
-        self.conditions = conditions
+        conditions = try JSONValuesObserved.Condition.list(r, of: Self.eventType)
         latencyMilliseconds = r.numberIfAny("latency_ms")
         error = try r.optionalString("error")
     }
@@ -224,8 +229,7 @@ public struct PrometheusQueryEvaluated: EventPayload, Equatable {
                     "{" + s.labels.keys.sorted().map { "\($0)=\(s.labels[$0] ?? "")" }.joined(separator: ",") + "} " + JSONValuesObserved.shown(s.value)
                 }.joined(separator: "; ") + (series.count > 5 ? "; … (\(series.count) series)" : "")
         }
-        let verdicts = conditions.map { "\($0.condition) \($0.met ? "✓" : "✗")" }
-        return "\(name): " + values + (verdicts.isEmpty ? "" : " (" + verdicts.joined(separator: ", ") + ")")
+        return "\(name): " + values + JSONValuesObserved.Condition.shown(conditions)
             + (warnings.isEmpty ? "" : "; Prometheus warns: " + warnings.joined(separator: "; "))
     }
 }

@@ -101,6 +101,28 @@ public struct JSONParser {
         }
     }
 
+    /// Parses JSON documents one after the other, separated by whitespace (JSON lines, or
+    /// pretty-printed documents as `curl A && curl B` prints them), in one pass. On a fault: the
+    /// documents before it, and where the faulty one starts with the fault.
+    public static func parseSequence(_ bytes: [UInt8]) -> (documents: [JSONValue], failure: (start: Int, error: JSONParseError)?) {
+        var documents: [JSONValue] = []
+        var start = 0
+        do {
+            try with(bytes) { (p: inout JSONParser) throws(JSONParseError) in
+                try p.checkUTF8()
+                p.scanner.skipWhitespace()
+                while p.scanner.index < p.bytes.count {
+                    start = p.scanner.index
+                    documents.append(try p.parseValue())
+                    p.scanner.skipWhitespace()
+                }
+            }
+            return (documents, nil)
+        } catch {
+            return (documents, (start, error))
+        }
+    }
+
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8))
     }
