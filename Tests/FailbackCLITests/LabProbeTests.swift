@@ -11,7 +11,7 @@ import Glibc
 /// `$FAILBACK_TEST_LAB_PORT` move them (two checkouts testing on one machine at once).
 enum ServerLab {
     static let dir = ProcessInfo.processInfo.environment["FAILBACK_TEST_LAB_DIR"] ?? "/tmp/failback-lab-tests"
-    static let portBase = ProcessInfo.processInfo.environment["FAILBACK_TEST_LAB_PORT"].flatMap { Int($0) } ?? 56400
+    static let portBase = ProcessInfo.processInfo.environment["FAILBACK_TEST_LAB_PORT"].flatMap { Int($0) } ?? 26400
     static let env = ["FAILBACK_LAB_DIR": dir, "FAILBACK_LAB_PORT": String(portBase)]
     static let eu = "host=127.0.0.1 port=\(portBase + 32) dbname=teei user=postgres"
     static let us = "host=127.0.0.1 port=\(portBase + 33) dbname=teei user=postgres"

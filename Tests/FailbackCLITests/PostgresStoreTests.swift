@@ -13,7 +13,8 @@ import Glibc
     /// A new database on the tests' server (or on a server of its own in `dir`, on `port`), as a URL.
     func freshStore(server: (dir: String, port: Int)? = nil) throws -> String {
         let place = server.map { [$0.dir, String($0.port)] } ?? []
-        #expect(try run(Self.script, ["start"] + place).status == 0)
+        let started = try run(Self.script, ["start"] + place)
+        #expect(started.status == 0, "\(started.stderr)")
         let url = try run(Self.script, ["url"] + place)
         #expect(url.status == 0, "\(url.stderr)")
         return url.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -97,7 +98,7 @@ import Glibc
     /// while others write: every acknowledged event is there, none twice, and the log verifies.
     @Test func killedWritersAndARestartedServerLoseNoAcknowledgedEvent() throws {
         // A server of its own: the other suites' tests use the shared one meanwhile.
-        let server = (dir: "/tmp/failback-pg-restart", port: 56610)
+        let server = (dir: "/tmp/failback-pg-restart", port: 26610)
         defer { _ = try? run(Self.script, ["stop", server.dir]) }
         let url = try freshStore(server: server)
         #expect(try failback(url, ["init"]).status == 0)
@@ -120,7 +121,8 @@ import Glibc
         #expect(p.terminationStatus == 1)
         #expect(printed.split(separator: "\n").last?.hasPrefix("error ") == true, "\(printed.suffix(200))")
         acked += acks(printed)
-        #expect(try run(Self.script, ["start", server.dir, String(server.port)]).status == 0)
+        let restarted = try run(Self.script, ["start", server.dir, String(server.port)])
+        #expect(restarted.status == 0, "\(restarted.stderr)")
         let stored = Set(try psql(url, "SELECT seq FROM failback.events").stdout.split(separator: "\n").compactMap { Int($0) })
         #expect(acked.count > 20, "writers acknowledged too little to test anything")
         #expect(acked.filter { !stored.contains($0) }.isEmpty, "acknowledged but lost")
@@ -134,7 +136,7 @@ import Glibc
     /// crash. The writers carry on against the promoted standby, and every event they
     /// acknowledged, before and after, is there, once, in a log that verifies.
     @Test func aPromotedSynchronousStandbyTakesOverWithEveryAcknowledgedEvent() throws {
-        let primary = (dir: "/tmp/failback-pg-failover-a", port: 56640), standby = (dir: "/tmp/failback-pg-failover-b", port: 56641)
+        let primary = (dir: "/tmp/failback-pg-failover-a", port: 26640), standby = (dir: "/tmp/failback-pg-failover-b", port: 26641)
         defer {
             _ = try? run(Self.script, ["stop", primary.dir])
             _ = try? run(Self.script, ["stop", standby.dir])
