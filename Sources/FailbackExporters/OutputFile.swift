@@ -24,6 +24,13 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
     public var kind: Kind
     /// The file read or written, when the error is about one.
     public var subject: ErrorSubject?
+    /// A drill whose chain does not verify, refused: what was wrong, naming the first bad `seq`.
+    static func broken(_ report: VerificationReport, doing what: String) -> ExportError {
+        ExportError(
+            "drill \(report.drillID ?? "?"): \(report.finding): not \(what) (run 'failback verify')", kind: .integrity,
+            subject: report.badSeq.map(ErrorSubject.seq) ?? report.drillID.map(ErrorSubject.drill))
+    }
+
     public init(_ message: String, kind: Kind = .io, subject: ErrorSubject? = nil) {
         self.message = message
         self.kind = kind

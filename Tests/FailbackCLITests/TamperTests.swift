@@ -56,24 +56,24 @@ import Testing
 
     static let dropTriggers = "DROP TRIGGER events_refuse_update; DROP TRIGGER events_refuse_delete; DROP TRIGGER drills_heads_only_advance;"
 
-    /// An export reads every event: one that is not readable, or not one line, stops it with the
-    /// event named, and no bundle (nor a part of one) is left.
+    /// An export checks every event as `verify` does: one that is not readable, not one line, or
+    /// altered stops it with the event named, and no bundle (nor a part of one) is left.
     @Test(arguments: [
-        ("UPDATE events SET canonical = CAST(substr(canonical, 1, 40) AS BLOB) WHERE seq = 5;", "stored event at seq 5 is not readable"),
+        ("UPDATE events SET canonical = CAST(substr(canonical, 1, 40) AS BLOB) WHERE seq = 5;", "chain BROKEN at seq 5: stored bytes are not an event: not a JSON object"),
         (
             #"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '{"actor"', '{'||char(10)||'"actor"') AS BLOB) WHERE seq = 6;"#,
-            "stored event at seq 6 holds a line break"
+            "chain BROKEN at seq 6 (drill event #6): stored hash does not match"
         ),
         // The size an export writes in the tar header before the events, kept in the drills index.
         ("UPDATE drills SET canonical_bytes = canonical_bytes - 1;", "the store's index records"),
-        ("UPDATE drills SET canonical_bytes = canonical_bytes + 1;", "the store's index records"),
+        ("UPDATE drills SET canonical_bytes = canonical_bytes + 1;", "bytes of events but they hold"),
         // A damaged value quoted by the error, with a line break in it: still one line.
         (
             #"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '"recorded_at":"', '"recorded_at":"\n') AS BLOB) WHERE seq = 5; UPDATE drills SET canonical_bytes = canonical_bytes + 2;"#,
-            #"stored event at seq 5 is not readable: recorded_at "\n"#
+            "chain BROKEN at seq 5 (drill event #5): stored hash does not match"
         ),
         // A hash cut short would shift every hash after it in the export's batch (this crashed it).
-        ("UPDATE events SET hash = substr(hash, 1, 31) WHERE seq = 4;", "stored event at seq 4 has a hash of 31 bytes"),
+        ("UPDATE events SET hash = substr(hash, 1, 31) WHERE seq = 4;", "chain BROKEN at seq 4 (drill event #4): stored hash does not match"),
     ])
     func anExportOfADamagedStoreStopsAndWritesNothing(sql: String, saying: String) throws {
         let (lab, verify) = try tamperedStore(Self.dropTriggers + sql)
@@ -85,6 +85,55 @@ import Testing
         #expect(export.stderr.split(separator: "\n").count == 1)
         let left = try FileManager.default.contentsOfDirectory(atPath: "\(lab.dir)/out")
         #expect(left.isEmpty, "left behind: \(left)")
+    }
+
+    /// What `verify` calls broken is never signed. An event edited with its leaf hash and the
+    /// drill's head recomputed (the hashes between left as they were), or a drill's index rewound
+    /// over events it had, is refused by `evidence export` and `evidence prove` alike: exit 1, the
+    /// verifier's finding in one line, nothing written. (Both were exported and proved, signed,
+    /// and both bundle verifiers passed the result.)
+    @Test(arguments: [
+        (
+            """
+            import hashlib, sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            c = db.execute("SELECT canonical FROM events WHERE seq = 4").fetchone()[0].replace(b'"lag_seconds":3', b'"lag_seconds":0.3')
+            db.execute("UPDATE events SET canonical = ?, leaf_hash = ? WHERE seq = 4", (c, hashlib.sha256(b"\\0" + c).digest()))
+            h = bytes(32)
+            for (e,) in db.execute("SELECT canonical FROM events ORDER BY seq").fetchall(): h = hashlib.sha256(h + e).digest()
+            db.execute("UPDATE events SET hash = ? WHERE seq = 10", (h,))
+            db.execute("UPDATE drills SET head_hash = ?, canonical_bytes = canonical_bytes + 2", (h,))
+            db.commit()
+            """,
+            "chain BROKEN at seq 4 (drill event #4): stored hash does not match SHA-256(previous hash || canonical bytes): the event was altered"
+        ),
+        (
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("UPDATE drills SET event_count = 6, head_seq = 6, head_hash = (SELECT hash FROM events WHERE seq = 6), canonical_bytes = (SELECT sum(length(canonical)) FROM events WHERE seq <= 6)")
+            db.commit()
+            """,
+            "chain BROKEN at end of chain: the drill's index records 6 events but the store holds its event #10: the index was rewound"
+        ),
+    ])
+    func aBrokenDrillIsNeitherExportedNorProved(edit: String, finding: String) throws {
+        let (lab, _) = try tamperedStore(Self.dropTriggers)
+        let edited = try run("/usr/bin/env", ["python3", "-c", edit, lab.store])
+        #expect(edited.status == 0, "\(edited.stderr)")
+        let verify = try lab.failback(["verify"])
+        #expect(verify.status == 1)
+        #expect(verify.stdout.contains(finding), "\(verify.stdout)")
+        let drill = try lab.failback(["drill", "list", "--json"]).stdout.components(separatedBy: "\"drill_id\":\"")[1].prefix { $0 != "\"" }
+        try FileManager.default.createDirectory(atPath: "\(lab.dir)/out", withIntermediateDirectories: true)
+        #expect(try run("failback", ["keys", "generate", "-o", "\(lab.dir)/k.key"]).status == 0)
+        let export = try lab.failback(["evidence", "export", "-o", "\(lab.dir)/out/bundle.tar.gz", "--key", "\(lab.dir)/k.key"])
+        #expect(export.status == 1 && export.stdout.isEmpty)
+        #expect(export.stderr == "failback: error: drill \(drill): \(finding): not exported (run 'failback verify')\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(lab.dir)/out").isEmpty)
+        let prove = try lab.failback(["evidence", "prove", "--seq", "3", "--key", "\(lab.dir)/k.key"])
+        #expect(prove.status == 1 && prove.stdout.isEmpty)
+        #expect(prove.stderr == "failback: error: drill \(drill): \(finding): not proved (run 'failback verify')\n")
     }
 
     /// Random damage (scripts/fuzz-store.py, seeded): bytes of rows edited, or payloads changed

@@ -144,12 +144,19 @@ public enum EvidenceBundle {
             progress?(read, count)
         }
         var batch = EventBatch()
+        // What is exported is what `failback verify` calls intact: every row goes through the
+        // same chain check as it is read (hash link, leaf hash, place, canonical form), and the
+        // walk ends with the same checks against the drill's index (a rewound head, a reopened
+        // drill). A broken drill is refused: signing it would make its damage evidence.
+        var chain = ChainVerifier(drillID: drill, closingTypes: EventCatalogue.closingTypes)
+        var position = 0
         do {
             try store.forEachStoredEvent(drill: drill, drillSeqs: 1...count) { row in
-                // One event a line: a line break inside stored bytes (never canonical) would split it.
-                if row.canonical.count > 0, memchr(row.canonical.baseAddress!, 0x0A, row.canonical.count) != nil {
-                    throw StoreError(.corrupt, "stored event at seq \(row.seq) holds a line break: it is not canonical JSON (run 'failback verify')", subject: .seq(row.seq))
-                }
+                position += 1
+                guard
+                    chain.feed(
+                        seq: row.seq, drillSeq: position, drillIDColumnMatches: true, canonical: row.canonical, storedHash: row.hash, storedLeafHash: row.leafHash)
+                else { throw ExportError.broken(chain.report, doing: "exported") }
                 try batch.append(row)
                 try row.withLeafHash(using: leafHasher) { tree.append(leafHash: $0) }
                 if batch.lines.count >= 1 << 20 {
@@ -158,6 +165,8 @@ public enum EvidenceBundle {
                 }
             }
             if !batch.lines.isEmpty { try send(batch) }
+            let checked = try store.finishChainCheck(&chain, against: drillHead)
+            guard checked.isIntact else { throw ExportError.broken(checked, doing: "exported") }
             if sent != eventsSize { throw sizeDisagrees() }
             try folding.finish()
         } catch {

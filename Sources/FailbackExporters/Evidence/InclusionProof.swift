@@ -18,13 +18,25 @@ public struct InclusionProof: Sendable {
 
     /// The proof of the drill event with global sequence number `seq`.
     public static func make(drill: String, seq: Int, from store: any EventStore, key: Ed25519Key?, keyName: String) throws -> InclusionProof {
+        guard let head = try store.drill(drill) else { throw StoreError(.unknownDrill, "no drill \(drill) in store \(store.location)", subject: .drill(drill)) }
         var tree = MerkleBlocks()
         var event: (index: Int, bytes: [UInt8])?
         let hasher = SHA256Hasher()
-        try store.forEachStoredEvent(drill: drill, drillSeqs: 1...Int.max) { row in
-            if row.seq == seq { event = (tree.size, Array(row.canonical)) }
-            try row.withLeafHash(using: hasher) { tree.append(leafHash: $0) }
+        // The tree proved is of a drill that verifies, checked as it is read (as an export is).
+        var chain = ChainVerifier(drillID: drill, closingTypes: EventCatalogue.closingTypes)
+        if head.eventCount > 0 {
+            try store.forEachStoredEvent(drill: drill, drillSeqs: 1...head.eventCount) { row in
+                guard
+                    chain.feed(
+                        seq: row.seq, drillSeq: tree.size + 1, drillIDColumnMatches: true, canonical: row.canonical, storedHash: row.hash,
+                        storedLeafHash: row.leafHash)
+                else { throw ExportError.broken(chain.report, doing: "proved") }
+                if row.seq == seq { event = (tree.size, Array(row.canonical)) }
+                try row.withLeafHash(using: hasher) { tree.append(leafHash: $0) }
+            }
         }
+        let checked = try store.finishChainCheck(&chain, against: head)
+        guard checked.isIntact else { throw ExportError.broken(checked, doing: "proved") }
         guard let event else { throw InvalidInput("drill \(drill) has no event with seq \(seq)") }
         guard let path = tree.inclusionProof(index: event.index, blockLeaves: try tree.leavesOfBlock(of: event.index, drill: drill, in: store)) else {
             throw ExportError("drill \(drill) changed while the proof was being made; try again", kind: .changed)

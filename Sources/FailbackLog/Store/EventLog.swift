@@ -331,12 +331,18 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
         }
         done.wait()
         if let failure { throw failure }
+        return try finishChainCheck(&verifier, against: head)
+    }
+
+    public func finishChainCheck(_ verifier: inout ChainVerifier, against head: DrillHead) throws(StoreError) -> VerificationReport {
         // The walk ends at the recorded head: a row of the drill past it (a rewound index) shows
-        // as a drill_seq above the recorded count.
-        let stored = try backend.maxDrillSeq(filedUnder: id)
+        // as a drill_seq above the recorded count, unless the drill has moved on since the head
+        // was read (events appended meanwhile are counted by its index now).
+        let stored = try backend.maxDrillSeq(filedUnder: head.drillID)
+        let now = stored > head.eventCount ? (try drill(head.drillID)?.eventCount ?? head.eventCount) : head.eventCount
         return verifier.finish(
             recordedCount: head.eventCount, recordedHeadSeq: head.headSeq, recordedHeadHash: head.headHash, recordedCanonicalBytes: head.canonicalBytes,
-            recordedClosedSeq: head.closedSeq, storedCount: stored, recordedStart: (head.startedSeq, head.startedAt))
+            recordedClosedSeq: head.closedSeq, storedCount: stored > now ? stored : nil, recordedStart: (head.startedSeq, head.startedAt))
     }
 
     public func verifyStore() throws(StoreError) -> VerificationReport {

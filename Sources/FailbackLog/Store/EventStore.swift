@@ -109,6 +109,12 @@ public protocol EventStore: AnyObject {
     /// its RFC 8785 form.
     func verify(drill id: String, deep: Bool, closingTypes: Set<String>) throws(StoreError) -> VerificationReport
 
+    /// Ends a chain check that a caller fed with the drill's rows as it read them itself (an
+    /// export, a proof, reading events 1 to `head.eventCount` in order): the checks against the
+    /// drill's index that end `verify(drill:)`, so that what is exported or proved was verified by
+    /// the same rules.
+    func finishChainCheck(_ verifier: inout ChainVerifier, against head: DrillHead) throws(StoreError) -> VerificationReport
+
     /// Walks every row of the store in `seq` order (`StoreWalk`): the global sequence gapless,
     /// each row's columns equal to its bytes, every event of an indexed drill, no drill beyond
     /// its index's count.
