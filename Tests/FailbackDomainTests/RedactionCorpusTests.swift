@@ -182,10 +182,36 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         let later = redactor.redact(.string("login ok; echo Rd5ecret!|Rd5ecret!x and Rd5ecre"), at: "/payload/text", memory: memory)
         #expect(later.value == .string("login ok; echo [REDACTED:learned_secret]|[REDACTED:learned_secret]x and Rd5ecre"))
         #expect(later.redactions == [Redaction(pointer: "/payload/text", kind: "learned_secret")])
+        // Found as a word of its own, never inside a longer run of letters and digits: a short
+        // learned value does not eat into a SHA-256 the recorder computed, nor into a name.
+        var short = LearnedSecrets(drillID: "drill-1")
+        short.add(short.record(for: "801d4845"))
+        let digest = "801d4845ecb73ee5a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718"
+        for kept in [digest, "x801d4845", "801d4845z", "sha 801d48451"] {
+            #expect(redactor.redact(.string(kept), at: "/p", memory: short).value == .string(kept), "\(kept)")
+        }
+        #expect(redactor.redact(.string("pw 801d4845-eu9, (801d4845)"), at: "/p", memory: short).value == .string("pw [REDACTED:learned_secret]-eu9, ([REDACTED:learned_secret])"))
         // Read back from records, as the store gives them.
         let reread = LearnedSecrets(drillID: "drill-1", records: [record])
         #expect(reread.count == 1)
         #expect(redactor.redact(.string("x Rd5ecret! y"), at: "/p", memory: reread).value == .string("x [REDACTED:learned_secret] y"))
+    }
+
+    /// A `kubectl create secret` literal is redacted whatever its key, but learned only when its key
+    /// names a secret: `AWS_REGION=us-east-1` beside a key must not make the region vanish from the
+    /// rest of the drill (it did: a lag sample's target became a marker, and the RPO verdict changed).
+    @Test func literalsOfASecretAreLearnedOnlyUnderSecretNames() {
+        let argv = [
+            "kubectl", "create", "secret", "generic", "aws-creds", "--from-literal=AWS_REGION=us-east-1", "--from-literal=AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG",
+        ]
+        let result = redactor.redact(["argv": .array(argv.map(JSONValue.string))], at: "/payload", memory: nil)
+        #expect(
+            result.value["argv"]
+                == .array(
+                    Array(argv.prefix(5)).map(JSONValue.string) + [
+                        "--from-literal=AWS_REGION=[REDACTED:kubectl_secret_literal]", "--from-literal=AWS_SECRET_ACCESS_KEY=[REDACTED:kubectl_secret_literal]",
+                    ]))
+        #expect(result.learned == ["wJalrXUtnFEMI/K7MDENG"])
     }
 
     /// Only values long and varied enough are learned: a word or a number would vanish from the drill.

@@ -116,9 +116,9 @@ enum CommandWords {
         func text(_ w: Word) -> ArraySlice<UInt8> { b[w.start..<w.end] }
         func lowered(_ w: Word) -> String { String(decoding: text(w).map(Ascii.lower), as: UTF8.self) }
 
-        mutating func add(_ start: Int, _ end: Int, _ kind: String) {
+        mutating func add(_ start: Int, _ end: Int, _ kind: String, learnable: Bool = true) {
             guard start < end, !Placeholder.matches(b[start..<end]) else { return }
-            findings.append(Finding(start: start, end: end, kind: kind, rank: SecretScanner.Rank.command))
+            findings.append(Finding(start: start, end: end, kind: kind, rank: SecretScanner.Rank.command, learnable: learnable))
         }
 
         /// An option's value: attached to word `i` from `attached` (`-uUSER:PW`, `--user=USER:PW`),
@@ -246,8 +246,11 @@ enum CommandWords {
             guard let (range, next) = attachedOrNext(i, attached: attached) else { return i + 1 }
             guard let equals = b[range].firstIndex(of: 0x3D) else { return next }
             let key = b[range.lowerBound..<equals]
-            if secretCommand || SecretName.isSecret(key, environment: true) {
-                add(equals + 1, range.upperBound, secretCommand ? "kubectl_secret_literal" : "argument_secret")
+            let named = SecretName.isSecret(key, environment: true)
+            if secretCommand || named {
+                // Every literal of a secret is redacted; only those whose key names a secret are
+                // looked for again (a region or a user name beside a password is no secret elsewhere).
+                add(equals + 1, range.upperBound, secretCommand ? "kubectl_secret_literal" : "argument_secret", learnable: named)
             }
             return next
         }

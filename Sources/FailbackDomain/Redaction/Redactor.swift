@@ -178,7 +178,7 @@ public struct Redactor: Sendable {
         for span in spans {
             out += bytes[at..<span.start]
             out += Array(marker(span.kind).utf8)
-            secrets.append(String(decoding: bytes[span.start..<span.end], as: UTF8.self))
+            if span.learnable { secrets.append(String(decoding: bytes[span.start..<span.end], as: UTF8.self)) }
             if counts[span.kind] == nil { kinds.append(span.kind) }
             counts[span.kind, default: 0] += 1
             at = span.end
@@ -239,10 +239,10 @@ public struct Redactor: Sendable {
             var copy: [JSONValue]? = nil
             // A command line: the command-line rules read its elements as words.
             if elements.count > 1, let argv = Self.strings(elements), argv.contains(where: { $0.hasPrefix("-") || $0.count > 2 }) {
-                for (i, range, kind) in Self.argvFindings(argv) {
+                for (i, range, kind, learnable) in Self.argvFindings(argv) {
                     let element = argv[i]
                     let utf8 = Array(element.utf8)
-                    secrets.append(String(decoding: utf8[range], as: UTF8.self))
+                    if learnable { secrets.append(String(decoding: utf8[range], as: UTF8.self)) }
                     let text = String(decoding: utf8[..<range.lowerBound] + Array(Self.marker(kind).utf8) + utf8[range.upperBound...], as: UTF8.self)
                     if copy == nil { copy = elements }
                     copy![i] = .string(text)
@@ -313,7 +313,7 @@ public struct Redactor: Sendable {
     }
 
     /// The command-line rules over an argv: (element, byte range in it, kind).
-    static func argvFindings(_ argv: [String]) -> [(Int, Range<Int>, String)] {
+    static func argvFindings(_ argv: [String]) -> [(element: Int, range: Range<Int>, kind: String, learnable: Bool)] {
         var joined: [UInt8] = []
         var starts: [Int] = []
         for (i, a) in argv.enumerated() {
@@ -325,7 +325,7 @@ public struct Redactor: Sendable {
         guard gate else { return [] }
         var findings: [Finding] = []
         CommandWords.analyze(joined, argv: true, into: &findings)
-        var result: [(Int, Range<Int>, String)] = []
+        var result: [(element: Int, range: Range<Int>, kind: String, learnable: Bool)] = []
         var taken: Set<Int> = []
         // A private key pasted unquoted is split over elements: each element of the block goes whole.
         let begin = Array("-----BEGIN ".utf8)
@@ -336,7 +336,7 @@ public struct Redactor: Sendable {
             for r in blocks { scan.privateKeyBlock(at: r.lowerBound) }
             for block in scan.findings {
                 for (i, start) in starts.enumerated() where start < block.end && start + argv[i].utf8.count > block.start {
-                    if taken.insert(i).inserted { result.append((i, 0..<argv[i].utf8.count, "private_key")) }
+                    if taken.insert(i).inserted { result.append((i, 0..<argv[i].utf8.count, "private_key", true)) }
                 }
             }
         }
@@ -346,7 +346,7 @@ public struct Redactor: Sendable {
             guard range.upperBound <= argv[i].utf8.count, !argv[i].hasPrefix("[REDACTED") else { continue }
             // A flag's whole value element becomes the marker; a value inside an element (`-pX`,
             // `--password=X`, `user:X`) only that part.
-            result.append((i, range, f.kind))
+            result.append((i, range, f.kind, f.learnable))
         }
         return result
     }
@@ -376,6 +376,15 @@ struct KnownSecrets {
             var ranges: [Range<Int>] = []
             for v in values { ranges += Self.occurrences(of: v, in: bytes) }
             if let memory { ranges += memory.occurrences(in: bytes) }
+            // A secret is found again as a word of its own, not inside a longer run of letters
+            // and digits: a learned `801d4845` must not eat into a SHA-256 the recorder computed,
+            // nor a short value into a host or a site name.
+            // (A word boundary as in regular expressions: a letter or digit at the secret's edge
+            // must not have one beside it.)
+            ranges.removeAll { r in
+                (r.lowerBound > 0 && Ascii.isAlnum(bytes[r.lowerBound]) && Ascii.isAlnum(bytes[r.lowerBound - 1]))
+                    || (r.upperBound < bytes.count && Ascii.isAlnum(bytes[r.upperBound - 1]) && Ascii.isAlnum(bytes[r.upperBound]))
+            }
             guard !ranges.isEmpty else { return nil }
             let markers = Self.markers(in: bytes)
             let findings = ranges.map { Finding(start: $0.lowerBound, end: $0.upperBound, kind: Redactor.learnedKind, rank: 0) }

@@ -6,6 +6,10 @@ struct Finding: Equatable {
     /// The rule's place in the catalogue: of two findings that start at the same byte and are as
     /// long, the earlier rule names the redaction.
     var rank: Int
+    /// Whether the value is looked for again, in this event and the drill's later ones (see
+    /// `Redactor.learnable`): not for values redacted only for where they stand (a `kubectl
+    /// create secret` literal whose key names no secret, such as `AWS_REGION=us-east-1`).
+    var learnable = true
 }
 
 /// The built-in rules over the UTF-8 bytes of one text. Every rule is reached from an anchor (a
