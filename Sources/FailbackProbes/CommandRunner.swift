@@ -84,7 +84,12 @@ public enum CommandRunner {
 
         let startedAt = Timestamp.now()
         var pid: pid_t = 0
+        // In our process group (no timeout: `failback exec`), we do as system(3) does while the
+        // command runs: see `Foreground`.
+        let foreground = timeout == nil ? Foreground() : nil
+        defer { foreground?.restore() }
         let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
+        if rc == 0 { foreground?.started(pid) }
         close(outPipe[1])
         close(errPipe[1])
         if input != nil { close(inPipe[0]) }
@@ -192,6 +197,63 @@ public enum CommandRunner {
         return .finished(
             exitStatus: exited ? Int((status >> 8) & 0xFF) : nil, signal: exited ? nil : Int(status & 0x7F),
             stdout: streams[0], stderr: streams[1], startedAt: startedAt, endedAt: endedAt)
+    }
+
+    /// While a command runs in our process group, what signals do to failback: SIGINT and SIGQUIT
+    /// (which a terminal sends the whole group: ctrl-C) are ignored by failback, as the command
+    /// gets them too and ends as it will; SIGTERM and SIGHUP, sent to failback alone (`timeout`,
+    /// `kill`, a terminal closed), are passed on to the command. Either way failback lives to
+    /// record how the command ended (an interrupted command is evidence too) instead of dying
+    /// before it and leaving the command running. The dispositions are restored after.
+    final class Foreground {
+        private var saved: [(Int32, sigaction)] = []
+        private var savedMask = sigset_t()
+
+        init() {
+            Self.child = 0
+            Self.pending = 0
+            // Delivered to this thread even when whoever started us had them blocked (a test
+            // runner's thread, a supervisor): blocked, SIGTERM would wait for ever.
+            var these = sigset_t()
+            sigemptyset(&these)
+            for sig in [SIGINT, SIGQUIT, SIGTERM, SIGHUP] { sigaddset(&these, sig) }
+            pthread_sigmask(SIG_UNBLOCK, &these, &savedMask)
+            for sig in [SIGINT, SIGQUIT, SIGTERM, SIGHUP] {
+                var action = sigaction()
+                sigemptyset(&action.sa_mask)
+                action.sa_flags = SA_RESTART
+                if sig == SIGINT || sig == SIGQUIT {
+                    action.__sigaction_handler.sa_handler = SIG_IGN
+                } else {
+                    action.__sigaction_handler.sa_handler = { sig in
+                        // Async-signal-safe: reads a word, calls kill(2).
+                        if Foreground.child > 0 { kill(Foreground.child, sig) } else { Foreground.pending = sig }
+                    }
+                }
+                var old = sigaction()
+                if sigaction(sig, &action, &old) == 0 { saved.append((sig, old)) }
+            }
+        }
+
+        /// The command started: a signal that came while it was being started goes to it now.
+        func started(_ pid: pid_t) {
+            Self.child = pid
+            if Self.pending != 0 { kill(pid, Self.pending) }
+        }
+
+        func restore() {
+            Self.child = 0
+            for (sig, old) in saved {
+                var action = old
+                sigaction(sig, &action, nil)
+            }
+            if !saved.isEmpty { pthread_sigmask(SIG_SETMASK, &savedMask, nil) }
+            saved = []
+        }
+
+        // Read by the signal handler; one command runs in the foreground at a time.
+        nonisolated(unsafe) static var child: pid_t = 0
+        nonisolated(unsafe) static var pending: Int32 = 0
     }
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which its headers declare only

@@ -28,6 +28,36 @@ import Testing
         #expect(((try lastEvent(lab))["payload"] as! [String: Any])["signal"] as? Int == 9)
     }
 
+    /// An interrupted command is evidence too. Ctrl-C (SIGINT to the terminal's whole process
+    /// group) ends the command, and failback records how; SIGTERM sent to failback alone (as
+    /// `timeout` or `kill` do) is passed on to the command, which does not outlive it. Before,
+    /// failback died first: nothing was recorded, and on SIGTERM the command ran on, orphaned.
+    @Test(arguments: [("group", "SIGINT", 2), ("failback", "SIGTERM", 15), ("failback", "SIGHUP", 1)])
+    func anInterruptedCommandIsRecordedAndDoesNotOutliveUs(to: String, signal: String, number: Int) throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("failback-bud")
+        let script = """
+            import os, signal, subprocess, sys, time
+            fb, store, to, sig = sys.argv[1:5]
+            p = subprocess.Popen([fb, "exec", "--store", store, "--", "sh", "-c", "echo $$ > child.pid; exec sleep 30"], start_new_session=True)
+            while not os.path.exists("child.pid") or not open("child.pid").read().strip(): time.sleep(0.05)
+            time.sleep(0.2)
+            (os.killpg if to == "group" else os.kill)(p.pid, getattr(signal, sig))
+            p.wait(timeout=10)
+            child = int(open("child.pid").read())
+            time.sleep(0.1)
+            alive = os.path.exists(f"/proc/{child}") and open(f"/proc/{child}/stat").read().split()[2] != "Z"
+            print(p.returncode, "alive" if alive else "gone")
+            """
+        let o = try run("/usr/bin/env", ["python3", "-c", script, buildDirectory.appendingPathComponent("failback").path, lab.store, to, signal], cwd: lab.dir)
+        #expect(o.stdout == "\(128 + number) gone\n", "\(o.stderr)")
+        let e = try lastEvent(lab)
+        #expect(e["type"] as? String == "CommandExecuted")
+        let p = e["payload"] as! [String: Any]
+        #expect(p["signal"] as? Int == number)
+        #expect(p["exit_status"] == nil)
+    }
+
     @Test func aCommandThatCannotStartIsRecorded() throws {
         let lab = try Lab()
         _ = try lab.startDrill("failback-bud")
