@@ -176,13 +176,13 @@ public enum Curl {
 
     /// Requests `url` (an http(s) URL, checked by the caller) once: a GET, or a POST of `form`
     /// (`application/x-www-form-urlencoded`, each value encoded by curl). The body is kept up to
-    /// `bodyLimit` bytes. A failure is one line: curl's own message, or why there was no response.
+    /// `bodyLimit` bytes (a longer one is read whole and its start kept). A failure is one line: curl's own message, or why there was no response.
     public static func request(_ url: String, form: [(name: String, value: String)] = [], timeout: Double, bodyLimit: Int) -> Result<Response, InvalidInput> {
         let marker = "\n__failback_http__ "
         let limit = max(0.1, timeout)
         let argv = [
             "curl", "--silent", "--show-error", "--max-time", String(limit), "--output", "-",
-            "--write-out", "\(marker)%{http_code} %{time_total}", "--config", "-",
+            "--write-out", "%{stderr}\(marker)%{http_code} %{time_total}", "--config", "-",
         ]
         // curl's config syntax: a quoted value with \\ and \" escaped (control characters as escapes).
         func quoted(_ text: String) -> String {
@@ -207,15 +207,17 @@ public enum Curl {
         case .timedOut(let after, _, _): return .failure(InvalidInput("no response within \(formatDuration(after)) (curl killed)"))
         case .finished(let status, _, let out, let err, _, _): (exit, stdout, stderr) = (status, out, err)
         }
-        let out = stdout.kept
+        // The status and time come on standard error, after curl's messages: the body, on standard
+        // output, may be cut at the limit without losing them (a body over 64 KiB was "no response").
+        let err = stderr.kept
         let markerBytes = Array(marker.utf8)
-        guard exit == 0, let at = lastRange(of: markerBytes, in: out) else {
-            let message = String(decoding: stderr.kept, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "curl exit \(exit ?? -1)"
+        guard exit == 0, let at = lastRange(of: markerBytes, in: err) else {
+            let message = String(decoding: err, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "curl exit \(exit ?? -1)"
             return .failure(InvalidInput(message.hasPrefix("curl: ") ? String(message.dropFirst(6)) : message))
         }
-        let fields = String(decoding: out[at.upperBound...], as: UTF8.self).split(separator: " ")
+        let fields = String(decoding: err[at.upperBound...], as: UTF8.self).split(separator: " ")
         guard fields.count == 2, let status = Int(fields[0]), let seconds = Double(fields[1]) else { return .failure(InvalidInput("unexpected curl output")) }
-        return .success(Response(status: status, latencyMilliseconds: (seconds * 100_000).rounded() / 100, body: Array(out[..<at.lowerBound])))
+        return .success(Response(status: status, latencyMilliseconds: (seconds * 100_000).rounded() / 100, body: Array(stdout.kept.prefix(bodyLimit))))
     }
 
     /// Where `needle` last occurs in `haystack`.

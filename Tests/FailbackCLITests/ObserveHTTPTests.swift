@@ -59,6 +59,24 @@ import Glibc
         #expect((checks[0]["latency_ms"] as! Double) >= 0)
     }
 
+    /// A body longer than what is kept (64 KiB) is a response like any other: its status passes,
+    /// and `--expect-body` looks in its first 64 KiB. (The status and time were read after the
+    /// body, which the cap cut off: a 200 of 70,000 bytes was recorded as "no response", FAIL.)
+    @Test func aLongBodyIsAResponse() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("failback-bud")
+        let server = try Server(dir: lab.dir)
+        defer { server.stop() }
+        let big = server.url.replacingOccurrences(of: "/health", with: "/big")
+        #expect(try lab.failback(["observe", "http", big]).status == 0)
+        #expect(try lab.failback(["observe", "http", big, "--expect-body", "big-start"]).status == 0)
+        #expect(try lab.failback(["observe", "http", big, "--expect-body", "big-end"]).status == 1)
+        let checks = try lab.events().filter { $0["type"] as? String == "HealthCheckObserved" }.map { $0["payload"] as! [String: Any] }
+        #expect(checks.map { $0["status"] as? Int } == [200, 200, 200])
+        #expect(checks.map { $0["passed"] as? Bool } == [true, true, false])
+        #expect(checks.map { $0["body_matched"] as? Bool } == [nil, true, false])
+    }
+
     @Test func untilLoopRecordsEverySampleThenTheVerdict() throws {
         let lab = try Lab()
         _ = try lab.startDrill("failback-bud")

@@ -2,7 +2,8 @@
 """A health endpoint for the tests, on 127.0.0.1: python3 health-server.py PORTFILE STATUSFILE
 
 Binds a free port and writes it to PORTFILE. Every GET answers with the status written in
-STATUSFILE (200 when the file is missing) and a body naming it; GET /slow waits 3 s first.
+STATUSFILE (200 when the file is missing) and a body naming it; GET /slow waits 3 s first;
+GET /big answers 200 KiB ("big-start", filler, "big-end").
 Stops on SIGTERM, and by itself after 120 s.
 """
 import http.server, os, signal, sys, threading, time
@@ -23,6 +24,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (OSError, ValueError):
             status = 200
         body = ("ok" if status < 400 else "unavailable").encode() + b" status=%d\n" % status
+        if self.path == "/big":
+            body = b"big-start " + b"x" * (200 * 1024 - 18) + b" big-end"
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
