@@ -123,6 +123,33 @@ import Testing
                 "overruns: redis-failover took \(took < 1 ? "\(Int((took * 1000).rounded()))ms" : String(format: "%gs", (took * 100).rounded() / 100)) (target 0.01 min)"))
     }
 
+    /// A drill that breaks in the middle of a phase can be declared failed there and then (the
+    /// docs: "`failed` is always accepted"); the phase it broke in stays interrupted, as after an
+    /// abort, never "running" in a closed drill. Other outcomes still need the phase closed first.
+    @Test func aDrillFailsMidPhaseAndThePhaseStaysInterrupted() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("rollback-teei", option: "B")
+        try lab.expectSuccess(["phase", "start", "b-configure-us-standby", "--override", "--reason", "test"])
+        try lab.expectSuccess(["step", "fail", "b-demote-us", "--reason", "pg_rewind refused"])
+        try expectRefused(
+            lab, ["drill", "complete", "--outcome", "success", "--override", "--reason", "x"],
+            "phase b-configure-us-standby is still running; complete it first (failback phase complete b-configure-us-standby): nothing appended")
+        let completed = try lab.expectSuccess(["drill", "complete", "--outcome", "failed"])
+        #expect(completed.stdout.contains("DrillCompleted"))
+        let s = try status(lab)
+        #expect(s["outcome"] as? String == "failed")
+        #expect(phaseStatuses(s)["b-configure-us-standby"] == "interrupted")
+        #expect(s["current_phase"] == nil)
+        // After an abort, the same.
+        let aborted = try Lab()
+        _ = try aborted.startDrill("rollback-teei", option: "B")
+        try aborted.expectSuccess(["phase", "start", "b-configure-us-standby", "--override", "--reason", "test"])
+        try aborted.expectSuccess(["drill", "abort", "--reason", "replication broke"])
+        #expect(phaseStatuses(try status(aborted))["b-configure-us-standby"] == "interrupted")
+        try aborted.expectSuccess(["drill", "complete"])
+        #expect(phaseStatuses(try status(aborted))["b-configure-us-standby"] == "interrupted")
+    }
+
     @Test func statusAsOfAnEarlierEvent() throws {
         let lab = try Lab()
         _ = try lab.startDrill("rollback-teei", option: "B")

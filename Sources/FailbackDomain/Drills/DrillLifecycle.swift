@@ -315,8 +315,9 @@ extension Recorder {
                 return .alreadyRecorded(earlier)  // the drill is closed now: the store would refuse a retry
             }
             let state = try writableState(drillID)
-            // An abort interrupts the phase that was running: only a drill still going must close it first.
-            if state.status == .running, let running = state.currentPhase {
+            // An abort interrupts the phase that was running, and so does a drill declared failed:
+            // any other outcome of a drill still going must close its phase first.
+            if state.status == .running, requested != .failed, let running = state.currentPhase {
                 throw InvalidInput("phase \(running.id) is still running; complete it first (failback phase complete \(running.id)): nothing appended")
             }
             let concluded = state.conclusion

@@ -24,6 +24,9 @@ public struct DrillState: Sendable, Equatable {
         public var targetMinutes: ClosedRange<Double>?
         public var startedAt: Timestamp?
         public var completedAt: Timestamp?
+        /// When the drill was aborted, or completed as failed, while the phase ran: it stays
+        /// interrupted (never completed, no longer running).
+        public var interruptedAt: Timestamp?
         /// False for phases of another option than the drill's.
         public var applies: Bool
         /// The runbook's `after:` (nil: the previous phase the drill follows).
@@ -162,7 +165,12 @@ public struct DrillState: Sendable, Equatable {
     public init() {}
 
     /// The phase running now, if any.
-    public var currentPhase: PhaseState? { phases.first { $0.startedAt != nil && $0.completedAt == nil } }
+    public var currentPhase: PhaseState? { phases.first { $0.startedAt != nil && $0.completedAt == nil && $0.interruptedAt == nil } }
+
+    /// The running phase, if any, ends interrupted at `time`.
+    private mutating func interruptCurrentPhase(at time: Timestamp) {
+        if let i = phases.firstIndex(where: { $0.startedAt != nil && $0.completedAt == nil && $0.interruptedAt == nil }) { phases[i].interruptedAt = time }
+    }
 
     public func phase(_ id: String) -> PhaseState? { phases.first { $0.id == id } }
     public func step(_ id: String) -> StepState? { steps.first { $0.id == id } }
@@ -246,12 +254,14 @@ public struct DrillState: Sendable, Equatable {
             status = .rollingBack
             abortReason = e.reason
             abortedAt = event.recordedAt
+            interruptCurrentPhase(at: event.recordedAt)
         case .drillCompleted(let e):
             status = .completed
             outcome = e.outcome
             outcomeReasons = e.reasons
             outcomeOverride = e.overrideReason
             endedAt = event.recordedAt
+            interruptCurrentPhase(at: event.recordedAt)
         case .issueRaised(let e):
             issues.append(e)
         case .questionAnswered(let e):

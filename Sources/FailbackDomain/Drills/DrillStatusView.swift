@@ -1,7 +1,9 @@
 import FailbackLog
 
 extension DrillState.PhaseState {
-    public var status: String { completedAt != nil ? "done" : startedAt != nil ? "running" : applies ? "pending" : "not-followed" }
+    public var status: String {
+        completedAt != nil ? "done" : interruptedAt != nil ? "interrupted" : startedAt != nil ? "running" : applies ? "pending" : "not-followed"
+    }
 
     /// Seconds from start to completion, when both happened.
     public var durationSeconds: Double? {
@@ -9,10 +11,10 @@ extension DrillState.PhaseState {
         return Double(c.millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
     }
 
-    /// Seconds from start to completion, or to `now` while running.
+    /// Seconds from start to completion (or interruption), or to `now` while running.
     public func elapsedSeconds(now: Timestamp) -> Double? {
         guard let s = startedAt else { return nil }
-        return Double((completedAt ?? now).millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
+        return Double((completedAt ?? interruptedAt ?? now).millisecondsSinceEpoch - s.millisecondsSinceEpoch) / 1000
     }
 
     /// Longer than the runbook's target (the upper end of a range), measured to `now` while running.

@@ -136,7 +136,7 @@ extension DrillReport {
         svg += axis.svg(y: axisY, top: top)
         for (i, p) in ran.enumerated() {
             let y = top + Double(i) * row
-            let x0 = axis.x(p.startedAt ?? axis.start), x1 = axis.x(p.completedAt ?? end)
+            let x0 = axis.x(p.startedAt ?? axis.start), x1 = axis.x(p.completedAt ?? p.interruptedAt ?? end)
             let color = p.overran(now: end) ? "#f04438" : p.completedAt == nil ? "#f79009" : "#2e90fa"
             let title = p.title.count > 40 ? String(p.title.prefix(39)) + "…" : p.title
             svg += "<text x=\"4\" y=\"\(f(y + 14))\">\(xml(title))<title>\(xml(p.id))</title></text>"
