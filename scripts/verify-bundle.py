@@ -56,6 +56,14 @@ def json_value_count(line):
     return strings + scalars + stripped.count(b"{") + stripped.count(b"[") - stripped.count(b":")
 
 
+def json_integer(v):
+    """A JSON number that is an integer (31 or 31.0: JSON has one number type), else a TypeError
+    (true is no number, though Python's bool is an int)."""
+    if type(v) is int or (type(v) is float and v.is_integer()):
+        return int(v)
+    raise TypeError(f"{v!r} is not an integer")
+
+
 def byte_size(n):
     """`16 MiB`, `64 KiB` (as the Swift verifier writes a bound)."""
     return f"{n >> 20} MiB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n >> 10} KiB" if n >= 1 << 10 and n % (1 << 10) == 0 else f"{n} bytes"
@@ -469,7 +477,7 @@ def verify_proof(path, pinned, allow_unpinned):
         assert proof["format"] == "failback-proof/1"
         event = proof["event"].encode()
         value = json.loads(event, object_pairs_hook=no_duplicates)
-        index, size = proof["leaf_index"], proof["tree_size"]
+        index, size = json_integer(proof["leaf_index"]), json_integer(proof["tree_size"])
         path_hashes = [hash32(h) for h in proof["audit_path"]]
     except FileNotFoundError as e:
         print(f"verify-bundle: {path}: {e.strerror}", file=sys.stderr)
@@ -485,7 +493,7 @@ def verify_proof(path, pinned, allow_unpinned):
         origin, cp_size, root, signatures = None, None, b"", []
     if jcs(value).encode() != event:
         problems.append("the event is not canonical JSON")
-    if value.get("drill_seq") != index + 1:
+    if type(value.get("drill_seq")) is not int or value.get("drill_seq") != index + 1:
         problems.append(f"the event is not drill event #{index + 1}")
     if origin is not None and (origin != "failback/" + str(value.get("drill_id")) or cp_size != size):
         problems.append("the checkpoint is not this event's drill's, or not of this size")
@@ -582,6 +590,8 @@ def main(argv):
         nonlocal head, events_problem
         n = tree.count + 1
         try:
+            if verify_log.too_deep(line):
+                raise ValueError("nested too deep")
             value = json.loads(line, object_pairs_hook=no_duplicates)
             if n == 1:
                 first_event.append(value)
@@ -592,7 +602,7 @@ def main(argv):
             del text
         except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
             canonical = False
-        if not canonical or place is None:
+        if not canonical or place is None or type(place[0]) is not int:  # true is no drill_seq
             events_problem = f"line {n} is not an event in canonical JSON"
         elif place[0] != n:
             events_problem = f"line {n} is event #{place[0]}: events are missing, extra or out of order"

@@ -59,6 +59,28 @@ def _escape(match):
     return _ESCAPES.get(ch) or "\\u%04x" % ord(ch)
 
 
+# Objects and arrays nest at most 512 levels in an event, its own object level 1
+# (docs/log-format.md §2): deeper is not an event, to every verifier. Python's parser and the
+# writer below recurse once a level: the limit is raised so that 512 levels parse, and a deeper
+# line is refused before it is parsed.
+MAX_DEPTH = 512
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20 * MAX_DEPTH))
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def too_deep(data):
+    """Whether objects and arrays nest deeper than MAX_DEPTH in JSON bytes (the outermost level 1;
+    strings skipped). A line with fewer openers than that cannot be, and is not scanned."""
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return False
+    depth = deepest = 0
+    for m in _BRACKET.finditer(_STRING.sub(b"", data)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest > MAX_DEPTH
+
+
 def jcs(value):
     """RFC 8785 canonical text of a parsed JSON value."""
     if value is None:
@@ -109,20 +131,22 @@ def verify_drill(db, drill_id):
     for seq, drill_seq, row_drill, canonical, stored, leaf, row_type, row_time, row_key in rows:
         def broken(why):
             return f"drill {drill_id}: BROKEN at seq {seq}: {why}", False
+        if too_deep(canonical):
+            return broken(f"nested deeper than {MAX_DEPTH} levels")
         try:
             event = json.loads(canonical.decode("utf-8"), object_pairs_hook=no_duplicates)
         except Exception as e:  # noqa: BLE001
             return broken(f"not JSON: {e}")
         if closed_at is not None:
             return broken(f"the drill was closed at seq {closed_at}, yet an event follows it")
-        if event.get("drill_seq") != expected:
+        if type(event.get("drill_seq")) is not int or event.get("drill_seq") != expected:
             return broken(f"expected drill event #{expected}, found #{event.get('drill_seq')}")
         if hashlib.sha256(previous + canonical).digest() != stored:
             return broken("hash mismatch")
         # Format 3: the RFC 9162 leaf hash beside the chain hash (NULL in rows stored before).
         if leaf is not None and hashlib.sha256(b"\x00" + canonical).digest() != leaf:
             return broken("leaf hash mismatch")
-        if event.get("seq") != seq or event.get("drill_id") != row_drill or row_drill != drill_id or drill_seq != expected or seq <= last_seq:
+        if type(event.get("seq")) is not int or event.get("seq") != seq or event.get("drill_id") != row_drill or row_drill != drill_id or drill_seq != expected or seq <= last_seq:
             return broken("event bytes do not match their row")
         # The columns beside the bytes are copies of envelope members (docs/log-format.md §4).
         if (row_type, row_time, row_key) != (event.get("type"), event.get("recorded_at"), event.get("idempotency_key")):
@@ -148,11 +172,32 @@ def verify_drill(db, drill_id):
     return f"drill {drill_id}: intact, {count} events, head {previous.hex()}", True
 
 
+def store_format_problem(db):
+    """Why the file is not a failback store of a format read here (docs/log-format.md §4), or None:
+    the application id, a format version from 1 to 4, and tables of the format it says (format 2's
+    column, format 3's, format 4's triggers); the version decides which checks run."""
+    if db.execute("PRAGMA application_id").fetchone()[0] != 0x46424C47:
+        return "not a failback store"
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if not 1 <= version <= 4:
+        return f"a failback store of format {version}; this verifier reads formats 1 to 4"
+    sizes = db.execute("SELECT count(*) FROM pragma_table_info('drills') WHERE name = 'canonical_bytes'").fetchone()[0] == 1
+    leaves = db.execute("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'leaf_hash'").fetchone()[0] == 1
+    triggers = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ('events_insert_only_appends', 'drills_insert_only_new')").fetchone()[0] > 0
+    if sizes != (version >= 2) or leaves != (version >= 3) or (triggers and version < 4):
+        return f"an inconsistent failback store: user_version says format {version} but its tables are of another format"
+    return None
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__.strip().splitlines()[3], file=sys.stderr)
         return 64
     db = sqlite3.connect(f"file:{argv[1]}?mode=ro", uri=True)
+    problem = store_format_problem(db)
+    if problem:
+        print(f"verify-log: {argv[1]}: {problem}", file=sys.stderr)
+        return 65
     if "--drill" in argv:
         drills = [argv[argv.index("--drill") + 1]]
     else:

@@ -446,6 +446,21 @@ import Glibc
                     }
                 }
             ),
+            // `true` is no sequence number (Python's bool is an int: its verifier took it for 1).
+            (
+                "event-drill-seq-boolean", "events.jsonl: line 1 is not an event in canonical JSON",
+                { f in try rewrite("\(f)/events.jsonl") { $0.replacingOccurrences(of: #""drill_seq":1,"#, with: #""drill_seq":true,"#) } }
+            ),
+            // Nested past 512 levels (the event's object level 1): no event, to either verifier
+            // (Python's parser, within its recursion limit, took 331 levels at most).
+            (
+                "event-too-deep", "events.jsonl: line 2 is not an event in canonical JSON",
+                { f in
+                    try rewrite("\(f)/events.jsonl") {
+                        $0.replacingOccurrences(of: #""lag_seconds":2.5,"#, with: #""lag_seconds":2.5,"lag_x":"# + String(repeating: "[", count: 511) + String(repeating: "]", count: 511) + ",")
+                    }
+                }
+            ),
             (
                 "checkpoint-no-newline", "checkpoint: not three lines each ending in a newline",
                 { f in

@@ -326,15 +326,22 @@ import Testing
         try expectBroken(lab, "drill \(drill): chain BROKEN at seq 12 (drill event #12): the drill was closed by its event at seq 11, yet an event follows it")
     }
 
-    @Test func aStoreWhoseVersionWasSetBackSaysSoAndIsLeftAsItIs() throws {
-        let lab = try tampered("PRAGMA user_version = 2;")
+    /// A version set back by hand (an older format's number over a newer one's tables): every command refuses the
+    /// store as inconsistent and leaves it as it is. (Set back to 3, `verify` passed it and wrote 4
+    /// back: an upgrade of a store that was never format 3.)
+    @Test(arguments: [
+        ("PRAGMA user_version = 2;", "format 2", "with drills.canonical_bytes, with events.leaf_hash, with the triggers refusing inserts that replace"),
+        ("PRAGMA user_version = 3;", "format 3", "with drills.canonical_bytes, with events.leaf_hash, with the triggers refusing inserts that replace"),
+    ])
+    func aStoreWhoseVersionDisagreesWithItsTablesSaysSoAndIsLeftAsItIs(sql: String, says: String, tables: String) throws {
+        let lab = try tampered(sql)
         let before = try lab.rawStoreBytes()
         for args in [["verify"], ["status"], ["note", "x"]] {
             let o = try lab.failback(args)
             #expect(o.status == 65, "\(args)")
             #expect(
                 o.stderr
-                    == "failback: error: \(lab.store) is an inconsistent failback store: user_version says format 2 but its tables are of another format (with drills.canonical_bytes, with events.leaf_hash); nothing read or changed\n",
+                    == "failback: error: \(lab.store) is an inconsistent failback store: user_version says \(says) but its tables are of another format (\(tables)); nothing read or changed\n",
                 "\(o.stderr)")
         }
         #expect(try lab.rawStoreBytes() == before)

@@ -98,6 +98,11 @@ public final class Recorder {
         if payload + redactions + others > EventLine.maximumBytes {
             throw InvalidInput("\(draft.type) event would be over \(byteSize(EventLine.maximumBytes)) with its \(draft.redactions.count) redactions: nothing appended")
         }
+        // The payload sits one level inside the event's object.
+        let depth = draft.canonicalPayload.withUnsafeBytes { jsonNestingDepth($0) } + 1
+        if depth > EventLine.maximumDepth {
+            throw InvalidInput("\(draft.type) event would nest \(depth) levels deep, over the limit of \(EventLine.maximumDepth): nothing appended")
+        }
         if payload > EventLine.maximumValues {
             let values = draft.canonicalPayload.withUnsafeBytes { jsonValueCount($0) } + 3 * draft.redactions.count + 16
             if values > EventLine.maximumValues {

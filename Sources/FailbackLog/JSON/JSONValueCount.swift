@@ -7,6 +7,31 @@ public enum EventLine {
     public static let maximumBytes = 16 << 20
     /// As `jsonValueCount` counts them.
     public static let maximumValues = 1 << 18
+    /// Objects and arrays nested at most this deep, the event's own object level 1 (as
+    /// `jsonNestingDepth` counts): what every reader parses (`JSONParser.maximumDepth`).
+    public static let maximumDepth = JSONParser.maximumDepth
+}
+
+/// How deep objects and arrays nest in `bytes` (the outermost level 1; 0 for a scalar), counted
+/// without parsing: strings, from a quote to the next unescaped one, are skipped.
+public func jsonNestingDepth(_ bytes: UnsafeRawBufferPointer) -> Int {
+    var depth = 0, deepest = 0, i = 0
+    let n = bytes.count
+    while i < n {
+        switch bytes[i] {
+        case UInt8(ascii: "\""):
+            i += 1
+            while i < n, bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            depth += 1
+            deepest = max(deepest, depth)
+        case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            depth -= 1
+        default: break
+        }
+        i += 1
+    }
+    return deepest
 }
 
 /// The JSON values in `bytes` (docs/evidence-bundle.md §4, step 1; docs/log-format.md): each string that is not a

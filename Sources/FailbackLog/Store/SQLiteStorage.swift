@@ -78,10 +78,12 @@ public final class SQLiteStorage: StorageBackend {
         // make an upgrade fail half-way ("duplicate column"), or a reader misread the rows.
         if let version, (1...Self.formatVersion).contains(version) {
             let shape = try columnShape()
-            if shape != (sizes: version >= 2, leafHashes: version >= 3) {
+            // Format 4's triggers show a version set back (an upgrade would run again); a format-4
+            // store whose triggers were dropped is read as it is: they guard, the walk decides.
+            if shape.sizes != (version >= 2) || shape.leafHashes != (version >= 3) || (shape.appendTriggers && version < 4) {
                 throw StoreError(
                     .notAStore,
-                    "\(path) is an inconsistent failback store: user_version says format \(version) but its tables are of another format (\(shape.sizes ? "with" : "without") drills.canonical_bytes, \(shape.leafHashes ? "with" : "without") events.leaf_hash); nothing read or changed",
+                    "\(path) is an inconsistent failback store: user_version says format \(version) but its tables are of another format (\(shape.sizes ? "with" : "without") drills.canonical_bytes, \(shape.leafHashes ? "with" : "without") events.leaf_hash, \(shape.appendTriggers ? "with" : "without") the triggers refusing inserts that replace); nothing read or changed",
                     path: path)
             }
         }
@@ -227,11 +229,16 @@ public final class SQLiteStorage: StorageBackend {
         """
 
     /// Which of the columns formats 2 and 3 added the tables hold.
-    private func columnShape() throws(StoreError) -> (sizes: Bool, leafHashes: Bool) {
+    /// What the store's tables hold of each format: format 2's column, format 3's, format 4's
+    /// two triggers (both, or it is not format 4).
+    private func columnShape() throws(StoreError) -> (sizes: Bool, leafHashes: Bool, appendTriggers: Bool) {
         try translatingErrors(doing: "read the store's format") {
             let sizes = try db.integer("SELECT count(*) FROM pragma_table_info('drills') WHERE name = 'canonical_bytes'") == 1
             let leaves = try db.integer("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'leaf_hash'") == 1
-            return (sizes, leaves)
+            let triggers =
+                try db.integer(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ('events_insert_only_appends', 'drills_insert_only_new')") == 2
+            return (sizes, leaves, triggers)
         }
     }
 
