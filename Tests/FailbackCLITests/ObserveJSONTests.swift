@@ -130,6 +130,26 @@ import Testing
     }
 
     /// Paths and conditions that cannot be read are refused before anything runs (64, one line).
+    /// An event nests at most 512 levels (its own object level 1), as every reader parses: a value
+    /// deep enough to pass that is refused before anything is appended; one just within is recorded
+    /// and verifies. (A value 511 deep was recorded, and then `verify` called the chain broken.)
+    @Test func aValueTooDeepForTheLogIsRefusedBeforeItIsAppended() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("failback-bud")
+        for (depth, fits) in [(511, false), (509, true)] {
+            try (String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).write(toFile: "\(lab.dir)/deep.json", atomically: true, encoding: .utf8)
+            let o = try lab.failback(["observe", "json", "--name", "deep", "--value", "v=.", "--", "cat", "deep.json"])
+            if fits {
+                #expect(o.status == 0, "\(o.stderr)")
+            } else {
+                #expect(o.status == 65 && o.stdout.isEmpty)
+                #expect(o.stderr == "failback: error: JSONValuesObserved event would nest 514 levels deep, over the limit of 512: nothing appended\n")
+            }
+        }
+        #expect(try lab.events().map { $0["type"] as? String } == ["DrillStarted", "JSONValuesObserved"])
+        #expect(try lab.failback(["verify"]).status == 0)
+    }
+
     @Test func badPathsAndConditionsAreRefusedUpFront() throws {
         let lab = try Lab()
         _ = try lab.startDrill("rollback-teei")
