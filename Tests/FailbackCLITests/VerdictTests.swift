@@ -276,6 +276,15 @@ import Testing
         let report = try lab.expectSuccess(["report", "--format", "md"]).stdout
         #expect(report.contains("\n| Verdict | Outcome: aborted |\n"))
         #expect(report.contains("| Writes resumed on the old site (rollback, not a failback RTO) |"))
+        // Replay and compare say the same: never "RTO … met" for a rollback's resumption.
+        let replayed = try lab.expectSuccess(["replay"]).stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(replayed.contains("writes resumed on the old site by the rollback after ") && replayed.contains("(not a failback RTO)"), "\(replayed)")
+        #expect(!replayed.contains("RTO ") && !replayed.contains("met"), "\(replayed)")
+        let drill = s["drill_id"] as! String
+        let compared = try lab.expectSuccess(["compare", drill, drill]).stdout
+        #expect(compared.contains("in \(drill) writes were resumed on the old site by the rollback: no failback RTO to compare"), "\(compared)")
+        let rtoRow = compared.split(separator: "\n").first { $0.contains("RTO (writes stopped → resumed)") }.map(String.init) ?? ""
+        #expect(!rtoRow.isEmpty && !rtoRow.contains("met") && !rtoRow.contains("ms"), "\(rtoRow)")
     }
 
     @Test func writesThatNeverResumedMissTheRTO() throws {

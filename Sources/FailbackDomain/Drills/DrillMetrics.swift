@@ -38,6 +38,10 @@ public struct DrillMetrics: Sendable, Equatable {
 
     public static func == (a: DrillMetrics, b: DrillMetrics) -> Bool { a.json == b.json }
 
+    /// The RTO of a failback: nil when the writes were resumed by the rollback (on the old site:
+    /// no failback RTO, and nothing to compare with one).
+    public var failbackRTOSeconds: Double? { writesResumedByRollback ? nil : rtoSeconds }
+
     /// Met, missed, or nil when there is nothing to judge (no target, no stop, or a rollback).
     public var rtoMet: Bool? {
         if writesNeverResumed { return rtoTargetSeconds == nil ? nil : false }

@@ -102,9 +102,12 @@ public struct DrillComparison: Sendable {
         }
 
         let ma = ra.metrics, mb = rb.metrics
+        for (m, drill) in [(ma, a.drillID), (mb, b.drillID)] where m.writesResumedByRollback {
+            differences.append("in \(drill) writes were resumed on the old site by the rollback: no failback RTO to compare")
+        }
         metrics = [
             MetricRow(name: "total duration", a: ma.totalSeconds, b: mb.totalSeconds),
-            MetricRow(name: "RTO (writes stopped → resumed)", a: ma.rtoSeconds, b: mb.rtoSeconds, target: mb.rtoTargetSeconds ?? ma.rtoTargetSeconds),
+            MetricRow(name: "RTO (writes stopped → resumed)", a: ma.failbackRTOSeconds, b: mb.failbackRTOSeconds, target: mb.rtoTargetSeconds ?? ma.rtoTargetSeconds),
             MetricRow(name: "RPO (lag when writes resumed)", a: ma.rpoSeconds, b: mb.rpoSeconds, target: mb.rpoTargetSeconds ?? ma.rpoTargetSeconds),
             MetricRow(name: "DNS propagation", a: ma.dnsPropagationSeconds, b: mb.dnsPropagationSeconds),
             MetricRow(name: "replication lag, max", a: ma.lag?.max, b: mb.lag?.max),

@@ -154,9 +154,8 @@ public struct DrillReplay {
             }
         }
         if let total = m.totalSeconds { parts.append("took \(formatDuration(total))") }
-        if let rto = m.rtoSeconds {
-            parts.append("RTO \(formatDuration(rto))" + (m.rtoTargetSeconds.map { " (target \(formatDuration($0)): \(rto <= $0 ? "met" : "MISSED"))" } ?? ""))
-        }
+        // The status's wording: a rollback's resumption is never an RTO met.
+        if let rto = m.rtoText { parts.append(rto) }
         if let rpo = m.rpoSeconds {
             parts.append("RPO \(formatDuration(rpo))" + (m.rpoTargetSeconds.map { " (target \(formatDuration($0)): \(rpo <= $0 ? "met" : "MISSED"))" } ?? ""))
         }
