@@ -204,9 +204,11 @@ import Testing
     }
 
     /// Passes the gate and runs the drill up to its DNS switch (writes stopped, cutover done).
-    func runToTheCutover(_ lab: Lab) throws {
-        _ = try lab.startDrill(Self.runbook)
-        try answersAndApprovals(lab)
+    func runToTheCutover(_ lab: Lab, started: Bool = false) throws {
+        if !started {
+            _ = try lab.startDrill(Self.runbook)
+            try answersAndApprovals(lab)
+        }
         try lab.expectSuccess(["phase", "start", "prepare"])
         for step in ["snapshot-search", "freeze-writes"] { try lab.expectSuccess(["step", "done", step]) }
         try lab.expectSuccess(["phase", "complete", "prepare"])
@@ -218,6 +220,31 @@ import Testing
         try lab.expectSuccess(["phase", "complete", "verify-main"])
         try lab.expectSuccess(["phase", "start", "cutover"])
         try lab.expectSuccess(["step", "done", "switch-dns"])
+    }
+
+    /// DNS propagation is what the cutover changed, seen only where its address was named
+    /// (`--expect-after-cutover`) and not answered before: an answer of another name, or of the old
+    /// address checked on purpose, or of a name that already answered the new address before the
+    /// cutover, says nothing of it (each was "DNS propagated in 12ms").
+    @Test func onlyTheCutoversAddressSeenToChangeIsPropagation() throws {
+        let dns = ["record", "dns", "--resolver", "127.0.0.1:53", "--name"]
+        for (before, after, propagates) in [
+            ([String](), ["unrelated.example", "--expect", "1.2.3.4", "--answer", "1.2.3.4"], false),
+            ([], ["edge.example", "--expect", "10.1.0.1", "--answer", "10.1.0.1"], false),
+            (["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], false),
+            (["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.1.0.1"], ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], true),
+            ([], ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], true),
+        ] {
+            let lab = try Lab()
+            _ = try lab.startDrill(Self.runbook)
+            try answersAndApprovals(lab)
+            if !before.isEmpty { try lab.expectSuccess(dns + before) }
+            try runToTheCutover(lab, started: true)
+            try lab.expectSuccess(dns + after)
+            let m = try status(lab)["metrics"] as! [String: Any]
+            #expect((m["dns_propagation_seconds"] != nil) == propagates, "\(before) then \(after)")
+            #expect(try lab.expectSuccess(["status"]).stdout.contains("DNS propagated") == propagates, "\(before) then \(after)")
+        }
     }
 
     /// Aborted before the new address was ever seen: the answer confirming the revert matches its
@@ -238,7 +265,7 @@ import Testing
     @Test func anAbortedDrillRevertsAndSaysSo() throws {
         let lab = try Lab()
         try runToTheCutover(lab)
-        try lab.expectSuccess(["record", "dns", "--name", "edge.example", "--resolver", "127.0.0.1:53", "--expect", "10.2.0.1", "--answer", "10.2.0.1"])
+        try lab.expectSuccess(["record", "dns", "--name", "edge.example", "--resolver", "127.0.0.1:53", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"])
         try lab.expectSuccess(["drill", "abort", "--reason", "search replicas lost shards"])
         try refused(
             lab, ["step", "done", "open-writes"], "the drill was aborted (search replicas lost shards); only the abort procedure's steps can be recorded: nothing appended")

@@ -103,10 +103,12 @@ enum FixedDrill {
         _ = try r.recordStep(.done, "b-promote-us", reason: nil)
         _ = try r.recordStep(.done, "b-update-dns", reason: nil)
         for answer in ["198.51.100.10", "198.51.100.10", "203.0.113.10"] {
-            _ = try r.record(
-                DNSAnswerObserved(
-                    name: "api.teei.example.com", recordType: "A", resolver: "10.0.0.2:53", answers: [.init(value: answer, ttl: 60)],
-                    expected: "203.0.113.10", responseCode: "NOERROR", transport: "udp", latencyMilliseconds: 1.25))
+            // The cutover's address, named as such: what DNS propagation is measured by.
+            var observed = try DNSAnswerObserved(
+                name: "api.teei.example.com", recordType: "A", resolver: "10.0.0.2:53", answers: [.init(value: answer, ttl: 60)],
+                expected: "203.0.113.10", responseCode: "NOERROR", transport: "udp", latencyMilliseconds: 1.25)
+            observed.expectation = .afterCutover
+            _ = try r.record(observed)
         }
         _ = try r.record(WaitConcluded(probe: "dns api.teei.example.com A @10.0.0.2:53", condition: "pass", met: true, samples: 3, elapsedMilliseconds: 3000, last: ["answers": 1]))
         _ = try r.completePhase("b-controlled-switchover")

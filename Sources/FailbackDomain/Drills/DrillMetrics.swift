@@ -103,7 +103,15 @@ extension DrillState {
             return (table, counts, (counts.values.max() ?? 0) - (counts.values.min() ?? 0))
         }
         let cutover = done.first { $0.0.cutover && $0.0.section != rollback }?.1
-        let propagated = cutover.flatMap { c in dnsAnswers.first { $0.at >= c && !$0.afterAbort && $0.matched == true }?.at }
+        // Propagation is seen only where the cutover's address was named (`--expect-after-cutover`)
+        // and the name did not answer it before the cutover: any other answer (another name, the
+        // old address checked on purpose) says nothing of what the cutover changed.
+        let propagated = cutover.flatMap { c in
+            dnsAnswers.first { a in
+                a.at >= c && !a.afterAbort && a.cutoverAddress && a.matched == true
+                    && !dnsAnswers.contains { $0.key == a.key && $0.cutoverAddress && $0.at < c && $0.matched == true }
+            }?.at
+        }
         let reverted = abortedAt.flatMap { a in dnsAnswers.first { $0.afterAbort && $0.matched == true }.map { seconds(a, $0.at) } } ?? nil
         return DrillMetrics(
             startedAt: startedAt, endedAt: endedAt, totalSeconds: seconds(startedAt, endedAt),

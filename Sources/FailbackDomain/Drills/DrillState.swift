@@ -145,7 +145,9 @@ public struct DrillState: Sendable, Equatable {
     /// The latest row count of each table at each site (table → site → rows).
     public var latestRowCounts: [String: [String: Int]] = [:]
     /// DNS answers' verdicts, and whether each came after the abort (then it belongs to the rollback).
-    public var dnsAnswers: [(at: Timestamp, matched: Bool?, afterAbort: Bool)] = []
+    /// Each DNS observation: when, whether its answers held its expected value, whether that value
+    /// was declared the cutover's (`--expect-after-cutover`), for which name and type (`key`).
+    public var dnsAnswers: [(at: Timestamp, matched: Bool?, afterAbort: Bool, cutoverAddress: Bool, key: String)] = []
     /// Lag readings in the failback's direction (`sites.from` → `sites.to`; every reading when the
     /// runbook names no sites): the RPO is read from these alone.
     public var failbackLag = LagReadings()
@@ -209,7 +211,8 @@ public struct DrillState: Sendable, Equatable {
             }
         case .dnsAnswerObserved(let e):
             observations += 1
-            dnsAnswers.append((event.recordedAt, e.matched, status == .rollingBack))
+            dnsAnswers.append(
+                (event.recordedAt, e.matched, status == .rollingBack, e.expectation == .afterCutover, "\(e.recordType) \(e.name) \(e.expected ?? "")"))
         case .redisReplicationObserved(let e):
             observations += 1
             redis[e.server] = RedisState(at: event.recordedAt, observed: e)
