@@ -130,6 +130,30 @@ import Testing
     }
 
     /// Paths and conditions that cannot be read are refused before anything runs (64, one line).
+    /// A value read from under a secret's name is redacted whatever the value is called: the
+    /// names a user gives (`pw`, `t`) said nothing, and the values were stored in clear.
+    @Test func aValueReadFromASecretIsRedactedWhateverItIsCalled() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("failback-bud")
+        try #"{"SecretString":"Sm9-aws-value","data":{"password":"Pw9-data-pw","user":"app"},"auth":{"client_token":"hvs.Tok9TokenTokenToken"}}"#
+            .write(toFile: "\(lab.dir)/secret.json", atomically: true, encoding: .utf8)
+        let o = try lab.failback([
+            "observe", "json", "--name", "replicated secret", "--value", "s=.SecretString", "--value", "pw=.data.password", "--value", "t=.auth.client_token",
+            "--value", "u=.data.user", "--value", "n=.data.password | length", "--", "cat", "secret.json",
+        ])
+        #expect(o.status == 0, "\(o.stderr)")
+        let e = try #require(try lab.events().last)
+        let values = (e["payload"] as! [String: Any])["values"] as! [String: Any]
+        #expect(values["s"] as? String == "[REDACTED:secret_field]")
+        #expect(values["pw"] as? String == "[REDACTED:secret_field]")
+        #expect(values["t"] as? String == "[REDACTED:secret_field]")
+        #expect(values["u"] as? String == "app" && values["n"] as? Int == 11)
+        let pointers = (e["redactions"] as! [[String: Any]]).map { $0["pointer"] as! String }
+        #expect(pointers.sorted() == ["/payload/values/pw", "/payload/values/s", "/payload/values/t"])
+        let stored = try [lab.store, lab.store + "-wal"].filter { FileManager.default.fileExists(atPath: $0) }.map { try String(contentsOfFile: $0, encoding: .isoLatin1) }.joined()
+        for secret in ["Sm9-aws-value", "Pw9-data-pw", "Tok9TokenTokenToken"] { #expect(!stored.contains(secret)) }
+    }
+
     /// An event nests at most 512 levels (its own object level 1), as every reader parses: a value
     /// deep enough to pass that is refused before anything is appended; one just within is recorded
     /// and verifies. (A value 511 deep was recorded, and then `verify` called the chain broken.)

@@ -56,6 +56,29 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(again.value == result.value && again.redactions.isEmpty, "\(CanonicalJSON.string(again.value))")
     }
 
+    /// Secrets as commands print them (text only: no command line has them): Kubernetes env
+    /// entries (`kubectl get -o yaml|json`), YAML block scalars, an AWS Secrets Manager answer.
+    /// Each was stored whole; the tool even said "[redacted: secret_field]" for the block scalar,
+    /// having replaced only its `|`.
+    @Test(arguments: [
+        ("spec:\n  containers:\n  - env:\n    - name: DB_PASSWORD\n      value: Ke7envpw\n    - name: REGION\n      value: eu-central-1\n", "Ke7envpw", "env_secret"),
+        (#"[{"name": "REGION", "value": "eu-central-1"}, {"name": "CF_API_TOKEN", "value": "Kj7envtok"}]"#, "Kj7envtok", "env_secret"),
+        ("db:\n  password: |\n    Yb7-block-pw\n    and-a-second-line\n  user: app\n", "Yb7-block-pw", "secret_field"),
+        ("- password: >-\n    Yf7-folded-pw\n  host: db\n", "Yf7-folded-pw", "secret_field"),
+        (#"{"ARN": "arn:aws:secretsmanager:eu-central-1:1:secret:db", "SecretString": "Sm7awsvalue"}"#, "Sm7awsvalue", "secret_field"),
+    ])
+    func secretsAsCommandsPrintThemAreRedacted(text: String, secret: String, kind: String) {
+        let result = redactor.redact(.string(text), at: "/payload/text", memory: nil)
+        let stored = CanonicalJSON.string(result.value)
+        #expect(!stored.contains(secret), "\(stored)")
+        #expect(result.redactions.map(\.kind) == [kind])
+        // What is around the secret stays: the region, the user, the next key.
+        for kept in ["eu-central-1", "user: app", "host: db", "DB_PASSWORD", "CF_API_TOKEN", "and-a-second-line"] where text.contains(kept) && kept != "and-a-second-line" {
+            #expect(stored.contains(kept), "\(kept) lost: \(stored)")
+        }
+        #expect(!stored.contains("and-a-second-line"))
+    }
+
     /// Every case as the argv a shell would have run (`exec`): the secret is gone from every element.
     @Test(arguments: SecretCase.all.enumerated().map { ($0.offset, $0.element) })
     func secretInArgvIsRedacted(index: Int, c: SecretCase) {

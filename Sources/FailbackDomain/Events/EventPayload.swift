@@ -23,6 +23,9 @@ public protocol EventPayload: Sendable {
     /// Cuts what redaction left to the lengths the payload keeps (a command's output is redacted
     /// whole, then cut, so that no cut keeps the head of a secret). Most payloads: nothing.
     func capAfterRedaction(_ redacted: inout RedactedPayload)
+    /// Members that hold a secret by where their value came from, not by their own names (paths of
+    /// member names from the payload down, with the redaction's kind). Most payloads: none.
+    var secretMembers: [(path: [String], kind: String)] { get }
 }
 
 extension EventPayload {
@@ -33,6 +36,7 @@ extension EventPayload {
     public static var entersTimeline: Bool { true }
     public func validate() throws(InvalidInput) {}
     public func capAfterRedaction(_ redacted: inout RedactedPayload) {}
+    public var secretMembers: [(path: [String], kind: String)] { [] }
 }
 
 /// A stored event's payload decoded to its type. The recorder writes a closed set of types, so a

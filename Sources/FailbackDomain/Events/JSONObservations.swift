@@ -71,6 +71,18 @@ public struct JSONValuesObserved: EventPayload, Equatable {
     /// Values were read, and every condition held.
     public var passed: Bool { error == nil && conditions.allSatisfy(\.met) }
 
+    /// A value read from under a member whose name says it holds a secret (`.data.password`,
+    /// `.auth.client_token`, `.SecretString`) is one, whatever the value's own name: the path's
+    /// member names are judged as a payload's members are. (`| length` counts, and is kept.)
+    public var secretMembers: [(path: [String], kind: String)] {
+        paths.keys.sorted().compactMap { name -> (path: [String], kind: String)? in
+            guard let path = paths[name], values[name] != nil, !path.hasSuffix("length") else { return nil }
+            let words = path.split { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }.map(String.init)
+            guard let kind = words.lazy.compactMap({ Redactor.memberKind($0) }).first else { return nil }
+            return (["values", name], kind)
+        }
+    }
+
     public var json: JSONValue {
         .members([
             "name": .string(name), "argv": .array(argv.map(JSONValue.string)), "exit_status": exitStatus.map { JSONValue($0) },

@@ -62,6 +62,7 @@ public final class Recorder {
         try context.validate()
         var memory = try learnedSecrets(drillID)
         var result = redactor.redact(payload.json, at: "/payload", memory: memory)
+        for member in payload.secretMembers { result.redactMember(member.path, kind: member.kind, pointer: "/payload") }
         payload.capAfterRedaction(&result)
         var records: [LearnedSecretRecord] = []
         for secret in result.learned {

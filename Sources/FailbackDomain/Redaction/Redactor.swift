@@ -54,6 +54,38 @@ public struct RedactedPayload {
     public var redactions: [Redaction]
     /// The secrets replaced that are long and varied enough to look for elsewhere (`Redactor.learnable`).
     public var learned: [String]
+
+    /// Replaces the member at `path` (member names from the payload down) with the marker of
+    /// `kind`, whatever it holds: a value that is a secret by where it was read from, which a
+    /// payload knows and the rules cannot (`observe json --value pw=.data.password`). Redactions
+    /// recorded inside it are replaced by this one; its strings are learned.
+    public mutating func redactMember(_ path: [String], kind: String, pointer base: String) {
+        var found: [String] = []
+        func replaced(_ v: JSONValue, _ rest: ArraySlice<String>) -> JSONValue? {
+            guard let key = rest.first else {
+                if case .string(let s) = v, s == Redactor.marker(kind) { return nil }
+                func strings(_ v: JSONValue) {
+                    switch v {
+                    case .string(let s): found.append(s)
+                    case .array(let a): a.forEach(strings)
+                    case .object(let o): o.values.forEach(strings)
+                    default: break
+                    }
+                }
+                strings(v)
+                return .string(Redactor.marker(kind))
+            }
+            guard case .object(var members) = v, let inner = members[key], let changed = replaced(inner, rest.dropFirst()) else { return nil }
+            members[key] = changed
+            return .object(members)
+        }
+        guard let changed = replaced(value, path[...]) else { return }
+        value = changed
+        let pointer = base + path.map { "/" + Redactor.escapePointerToken($0) }.joined()
+        redactions.removeAll { $0.pointer == pointer || $0.pointer.hasPrefix(pointer + "/") }
+        redactions.append(Redaction(pointer: pointer, kind: kind))
+        learned = Array(Set(learned + found.filter { !$0.hasPrefix("[REDACTED") && Redactor.learnable($0) })).sorted()
+    }
 }
 
 /// Removes secrets from payloads before they reach the append-only log, and says where it did.
@@ -294,7 +326,7 @@ public struct Redactor: Sendable {
 
     /// `env_secret` for an upper-case secret name (`DB_PASSWORD`), `secret_field` for other secret
     /// names (`password`, `apiKey`, `client_secret`), nil for the rest.
-    static func memberKind(_ key: String) -> String? {
+    public static func memberKind(_ key: String) -> String? {
         // Most member names (`source`, `lag_seconds`) hold no anchor: one table walk says so.
         guard SecretScanner.automaton.occurs(in: key) else { return nil }
         let bytes = Array(key.utf8)

@@ -72,6 +72,9 @@ enum SecretName {
 
     static func strength(words: [String]) -> Strength {
         guard let last = words.last else { return .none }
+        // The secret's own content: `SecretString`, `SecretBinary` (AWS Secrets Manager),
+        // `password_value`, `token_text`.
+        if words.count > 1, ["STRING", "BINARY", "VALUE", "DATA", "TEXT"].contains(last), strongWords.contains(words[words.count - 2]) { return .strong }
         if aboutWords.contains(last) { return .none }
         if strongWords.contains(last) { return .strong }
         let qualified = words.count > 1

@@ -337,6 +337,7 @@ struct Scan {
             i += 1
             if i < n && bytes[i] == 0x3D { i += 1 }  // :=
         } else {
+            envEntry(named: name, from: ns, to: nameEnd)
             return
         }
         let spaced = spacedBefore || (i < n && Ascii.isBlank(bytes[i]))
@@ -355,12 +356,85 @@ struct Scan {
         let environment = separator == 0x3D && !spaced && SecretName.isEnvironmentStyle(name)
         let queryParameter = separator == 0x3D && ns > 0 && (bytes[ns - 1] == 0x3F || bytes[ns - 1] == 0x26)
         guard SecretName.isSecret(name, environment: environment) || (queryParameter && SecretName.isSignatureParameter(name)) else { return }
+        // A YAML block scalar (`password: |`, `>-`): the value is the lines below, indented deeper.
+        if separator == 0x3A, i < n, bytes[i] == 0x7C || bytes[i] == 0x3E, let block = blockScalar(indicatorAt: i, keyAt: ns) {
+            valueScannedTo = block.upperBound
+            add(block.lowerBound, block.upperBound, kind(name: name, lowered: lowered, separator: separator, environment: false, spaced: true), SecretScanner.Rank.assignment)
+            return
+        }
         guard let value = value(at: i, separator: separator) else { return }
         // A placeholder is not skipped: what it holds is scanned as any text is (`X=%sTOKEN=c`
         // holds `TOKEN=c`), or a second pass, the placeholder's name gone, would find it.
         guard !Placeholder.matches(bytes[value]) else { return }
         valueScannedTo = value.upperBound
         add(value.lowerBound, value.upperBound, kind(name: name, lowered: lowered, separator: separator, environment: environment, spaced: spaced), SecretScanner.Rank.assignment)
+    }
+
+    /// The content of a YAML block scalar whose indicator (`|`, `>`, with `+`, `-` or a digit) is at
+    /// `i`, for a key at `keyAt`: the lines after it indented deeper than the key's line (blank
+    /// lines among them), from the first one's first character to the last one's end.
+    func blockScalar(indicatorAt i: Int, keyAt: Int) -> Range<Int>? {
+        var j = i + 1
+        while j < n && (bytes[j] == 0x2B || bytes[j] == 0x2D || Ascii.isDigit(bytes[j])) { j += 1 }
+        while j < n && Ascii.isBlank(bytes[j]) { j += 1 }
+        guard j < n, Ascii.isNewline(bytes[j]) else { return nil }
+        var lineStart = keyAt
+        while lineStart > 0 && !Ascii.isNewline(bytes[lineStart - 1]) { lineStart -= 1 }
+        var keyIndent = 0
+        while lineStart + keyIndent < keyAt && (bytes[lineStart + keyIndent] == 0x20 || bytes[lineStart + keyIndent] == 0x2D) { keyIndent += 1 }
+        var start: Int?, end = j
+        var line = j
+        while line < n && Ascii.isNewline(bytes[line]) { line += 1 }
+        while line < n && line - j < 64 * 1024 {
+            var indent = 0
+            while line + indent < n && bytes[line + indent] == 0x20 { indent += 1 }
+            var lineEnd = line + indent
+            while lineEnd < n && !Ascii.isNewline(bytes[lineEnd]) { lineEnd += 1 }
+            let blank = lineEnd == line + indent
+            if !blank {
+                guard indent > keyIndent else { break }
+                if start == nil { start = line + indent }
+                end = lineEnd
+            }
+            line = lineEnd < n ? lineEnd + 1 : n  // past its line break (a CRLF's LF is a blank line)
+        }
+        guard let start, end > start else { return nil }
+        return start..<end
+    }
+
+    /// A secret name that is the value of a `name` member, and the `value` member after it in the
+    /// same entry: Kubernetes env entries as `kubectl get -o yaml|json` prints them
+    /// (`- name: DB_PASSWORD` / `  value: x`, `{"name": "DB_PASSWORD", "value": "x"}`).
+    private mutating func envEntry(named name: ArraySlice<UInt8>, from ns: Int, to nameEnd: Int) {
+        guard SecretName.isSecret(name, environment: true) else { return }
+        // Back: `name:` or `"name":` before it (the name's opening quote and blanks between).
+        var j = ns
+        if j > 0 && (bytes[j - 1] == 0x22 || bytes[j - 1] == 0x27) { j -= 1 }
+        while j > 0 && Ascii.isBlank(bytes[j - 1]) { j -= 1 }
+        guard j > 0, bytes[j - 1] == 0x3A else { return }
+        j -= 1
+        if j > 0 && (bytes[j - 1] == 0x22 || bytes[j - 1] == 0x27) { j -= 1 }
+        let key = Array("name".utf8)
+        guard j >= key.count, bytes[(j - key.count)..<j].elementsEqual(key), j == key.count || !Ascii.isNameChar(bytes[j - key.count - 1]) else { return }
+        // Forward, within the entry (no brace, at most a few lines): `value:` or `"value":`.
+        let word = Array("value".utf8)
+        var k = nameEnd
+        while k + word.count < n && k - nameEnd < 256 && bytes[k] != 0x7B && bytes[k] != 0x7D {
+            if bytes[k] == 0x2D && k + 1 < n && bytes[k + 1] == 0x20 && (k == 0 || Ascii.isBlank(bytes[k - 1]) || Ascii.isNewline(bytes[k - 1])) { return }  // the next `- ` item
+            if bytes[k..<(k + word.count)].elementsEqual(word), !Ascii.isNameChar(bytes[k - 1]) {
+                var i = k + word.count
+                if i < n && (bytes[i] == 0x22 || bytes[i] == 0x27) { i += 1 }
+                while i < n && Ascii.isBlank(bytes[i]) { i += 1 }
+                guard i < n, bytes[i] == 0x3A else { return }
+                i += 1
+                while i < n && Ascii.isBlank(bytes[i]) { i += 1 }
+                guard i < n, bytes[i] != 0x7C, bytes[i] != 0x3E, let value = value(at: i, separator: 0x3A), !Placeholder.matches(bytes[value]) else { return }
+                valueScannedTo = max(valueScannedTo, value.upperBound)
+                add(value.lowerBound, value.upperBound, "env_secret", SecretScanner.Rank.assignment)
+                return
+            }
+            k += 1
+        }
     }
 
     private mutating func kind(name: ArraySlice<UInt8>, lowered: String, separator: UInt8, environment: Bool, spaced: Bool) -> String {
@@ -420,7 +494,10 @@ struct Scan {
         if c == 0x22 || c == 0x27 {
             var j = i + 1
             while j < n && j - i < Self.window && bytes[j] != c && !Ascii.isNewline(bytes[j]) {
-                if bytes[j] == 0x5C && c == 0x22 && j + 1 < n { j += 1 }  // an escape inside a JSON string
+                // An escape inside a JSON string, or a libpq conninfo value (`'it\'s'`): in a shell's
+                // single quotes a backslash is no escape, and the value then runs on: more is
+                // redacted, never less.
+                if bytes[j] == 0x5C && j + 1 < n { j += 1 }
                 j += 1
             }
             return j > i + 1 ? (i + 1)..<min(j, n) : nil
