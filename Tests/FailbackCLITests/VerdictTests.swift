@@ -353,6 +353,14 @@ import Testing
         #expect((s["outcome_reasons"] as! [String]).first == "no option was followed")
         let report = try lab.expectSuccess(["report", "--format", "md"]).stdout
         #expect(report.contains("\n| Verdict | Outcome: success (OVERRIDDEN) |\n| Override | tabletop exercise: procedure walked, not run |\n"))
+        // The list (made, then kept) and the replay say it too, never a plain "success".
+        for _ in 0..<2 {
+            let listed = try lab.expectSuccess(["drill", "list"]).stdout.split(separator: "\t").map(String.init)
+            #expect(listed.count > 2 && listed[2] == "success (OVERRIDDEN)", "\(listed)")
+            #expect(try lab.expectSuccess(["drill", "list", "--json"]).stdout.contains("\"outcome\":\"success\",\"overridden\":true"))
+        }
+        let replayed = try lab.expectSuccess(["replay"]).stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(replayed.contains("drill completed: success (OVERRIDDEN)"), "\(replayed)")
     }
 
     @Test func aRevisedAnswerRerunsTheFlowchartUntilAPhaseStarts() throws {

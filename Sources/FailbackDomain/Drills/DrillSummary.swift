@@ -12,6 +12,8 @@ public struct DrillSummary: Sendable, Equatable {
     public var option: String?
     public var status: DrillState.Status
     public var outcome: DrillCompleted.Outcome?
+    /// The outcome was stated over what the drill supported (`--override`).
+    public var overridden = false
     public var startedAt: Timestamp?
     public var endedAt: Timestamp?
     public var lastEventAt: Timestamp?
@@ -24,7 +26,7 @@ public struct DrillSummary: Sendable, Equatable {
     public var writesResumedByRollback = false
 
     /// The name its cached form is kept under; a new layout takes a new name.
-    static let projectionName = "drill-summary/2"
+    static let projectionName = "drill-summary/3"
 
     public init(_ state: DrillState, drillID: String) {
         let m = state.metrics
@@ -34,6 +36,7 @@ public struct DrillSummary: Sendable, Equatable {
         option = state.option
         status = state.status
         outcome = state.outcome
+        overridden = state.outcomeOverride != nil
         startedAt = state.startedAt
         endedAt = state.endedAt
         lastEventAt = state.lastEventAt
@@ -51,6 +54,7 @@ public struct DrillSummary: Sendable, Equatable {
         return .members([
             "drill_id": .string(drillID), "runbook": runbookID.map(JSONValue.string), "runbook_version": runbookVersion.map(JSONValue.string),
             "option": option.map(JSONValue.string), "status": .string(status.rawValue), "outcome": outcome.map { .string($0.rawValue) },
+            "overridden": overridden ? .bool(true) : nil,
             "started_at": time(startedAt), "ended_at": time(endedAt), "last_event_at": time(lastEventAt),
             "events": JSONValue(events), "total_seconds": totalSeconds.map(JSONValue.number), "rto_seconds": rtoSeconds.map(JSONValue.number),
             "rto_met": rtoMet.map(JSONValue.bool),
@@ -69,6 +73,7 @@ public struct DrillSummary: Sendable, Equatable {
         option = v["option"]?.stringValue
         self.status = status
         outcome = v["outcome"]?.stringValue.flatMap(DrillCompleted.Outcome.init(rawValue:))
+        overridden = v["overridden"]?.boolValue ?? false
         startedAt = time("started_at")
         endedAt = time("ended_at")
         lastEventAt = time("last_event_at")
@@ -82,7 +87,7 @@ public struct DrillSummary: Sendable, Equatable {
 
     /// One line of `drill list`: id, runbook, status or outcome, start, duration, RTO (tab-separated).
     public var line: String {
-        let state = status == .completed ? (outcome?.rawValue ?? "completed") : status.rawValue
+        let state = status == .completed ? (outcome?.rawValue ?? "completed") + (overridden ? " (OVERRIDDEN)" : "") : status.rawValue
         return [
             drillID, runbookID.map { "\($0) v\(runbookVersion ?? "?")" + (option.map { " option \($0)" } ?? "") } ?? "?", state,
             startedAt?.description ?? "", totalSeconds.map { "took \(formatDuration($0))" } ?? "open",

@@ -147,7 +147,7 @@ public struct DrillReplay {
             parts.append("drill as of event #\(state.eventCount) of \(events): \(state.status.rawValue)")
         } else {
             switch state.status {
-            case .completed: parts.append("drill completed: \(state.outcome?.rawValue ?? "?")")
+            case .completed: parts.append("drill completed: \(state.outcome?.rawValue ?? "?")" + (state.outcomeOverride != nil ? " (OVERRIDDEN)" : ""))
             case .notStarted: parts.append("drill not started")
             case .running, .rollingBack:
                 parts.append("drill still open (\(state.status.rawValue)): \(state.eventCount) events so far" + (state.lastEventAt.map { ", the last at \($0)" } ?? ""))
