@@ -596,13 +596,14 @@ def main(argv):
             if n == 1:
                 first_event.append(value)
             text = jcs(value)
-            place = (value.get("drill_seq"), value.get("drill_id")) if isinstance(value, dict) else None
+            # An event: the envelope's members, each of its kind (true is no drill_seq).
+            place = (value.get("drill_seq"), value.get("drill_id")) if verify_log.envelope_problem(value) is None else None
             del value  # a long line's values go before its canonical text is encoded
             canonical = text.encode() == line
             del text
         except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
             canonical = False
-        if not canonical or place is None or type(place[0]) is not int:  # true is no drill_seq
+        if not canonical or place is None:
             events_problem = f"line {n} is not an event in canonical JSON"
         elif place[0] != n:
             events_problem = f"line {n} is event #{place[0]}: events are missing, extra or out of order"

@@ -69,6 +69,27 @@ _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _BRACKET = re.compile(rb"[\[\]{}]")
 
 
+# The envelope (docs/log-format.md §1): these members only, all but the two optional ones
+# present, each of its kind (an integer is no bool, though Python's bool is an int).
+ENVELOPE = {"actor": str, "drill_id": str, "drill_seq": int, "host": str, "idempotency_key": str, "payload": dict,
+            "recorded_at": str, "redactions": list, "schema_version": int, "seq": int, "type": str}
+OPTIONAL = {"idempotency_key", "redactions"}
+
+
+def envelope_problem(event):
+    """Why a parsed event is not an envelope, or None."""
+    if not isinstance(event, dict):
+        return "not an object"
+    for name, value in event.items():
+        kind = ENVELOPE.get(name)
+        if kind is None:
+            return f"envelope: a member {json.dumps(name)} that is not one of the envelope's"
+        if type(value) is not kind or (kind is int and value < 0):
+            return f"envelope: {name} is not of its kind"
+    missing = next((m for m in ENVELOPE if m not in OPTIONAL and m not in event), None)
+    return f"envelope: no {missing} member" if missing else None
+
+
 def too_deep(data):
     """Whether objects and arrays nest deeper than MAX_DEPTH in JSON bytes (the outermost level 1;
     strings skipped). A line with fewer openers than that cannot be, and is not scanned."""
@@ -139,6 +160,8 @@ def verify_drill(db, drill_id):
             return broken(f"not JSON: {e}")
         if closed_at is not None:
             return broken(f"the drill was closed at seq {closed_at}, yet an event follows it")
+        if envelope_problem(event):
+            return broken(envelope_problem(event))
         if type(event.get("drill_seq")) is not int or event.get("drill_seq") != expected:
             return broken(f"expected drill event #{expected}, found #{event.get('drill_seq')}")
         if hashlib.sha256(previous + canonical).digest() != stored:

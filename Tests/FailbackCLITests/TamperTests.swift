@@ -326,6 +326,41 @@ import Testing
         try expectBroken(lab, "drill \(drill): chain BROKEN at seq 12 (drill event #12): the drill was closed by its event at seq 11, yet an event follows it")
     }
 
+    /// An event whose envelope is not the envelope (a member added, one taken away, one of another
+    /// kind), in canonical form and re-chained so that only the envelope rule can tell: `verify`,
+    /// `verify --deep` and `verify-log.py` all call it broken at that seq. (The fast walk passed an
+    /// extra member that `--deep` refused as "not canonical"; the Python verifier passed all three.)
+    @Test(arguments: [
+        (#"c = c.replace(b'"drill_seq":5,', b'"drill_seq":5,"extra":1,')"#, #"a member "extra" that is not one of the envelope's"#),
+        (#"c = re.sub(rb'"host":"[^"]*",', b'', c)"#, "no host member"),
+        (#"c = re.sub(rb'"payload":\{[^}]*\}', b'"payload":"x"', c)"#, "payload is not of its kind"),
+    ])
+    func anEnvelopeOfOtherMembersIsBrokenToEveryVerifier(edit: String, why: String) throws {
+        let lab = try tampered(Self.dropAll)
+        let script = """
+            import hashlib, re, sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            c = db.execute("SELECT canonical FROM events WHERE seq = 5").fetchone()[0]
+            \(edit)
+            db.execute("UPDATE events SET canonical = ?, leaf_hash = ? WHERE seq = 5", (c, hashlib.sha256(b"\\0" + c).digest()))
+            h = bytes(32)
+            for (seq, e) in db.execute("SELECT seq, canonical FROM events ORDER BY seq").fetchall():
+                h = hashlib.sha256(h + e).digest()
+                db.execute("UPDATE events SET hash = ? WHERE seq = ?", (h, seq))
+            db.execute("UPDATE drills SET head_hash = ?, canonical_bytes = (SELECT sum(length(canonical)) FROM events)", (h,))
+            db.commit()
+            """
+        let edited = try run("/usr/bin/env", ["python3", "-c", script, lab.store])
+        #expect(edited.status == 0, "\(edited.stderr)")
+        for deep in [false, true] {
+            let verify = try lab.failback(["verify"] + (deep ? ["--deep"] : []))
+            #expect(verify.status == 1, "\(verify.stdout)")
+            #expect(verify.stdout.contains("chain BROKEN at seq 5 (drill event #5): stored bytes are not an event: envelope: \(why)"), "\(deep): \(verify.stdout)")
+        }
+        let independent = try python("verify-log.py", [lab.store])
+        #expect(independent.status == 1 && independent.stdout.contains("BROKEN at seq 5: envelope: \(why)"), "\(independent.stdout)")
+    }
+
     /// A version set back by hand (an older format's number over a newer one's tables): every command refuses the
     /// store as inconsistent and leaves it as it is. (Set back to 3, `verify` passed it and wrote 4
     /// back: an upgrade of a store that was never format 3.)

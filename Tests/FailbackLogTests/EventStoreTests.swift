@@ -45,7 +45,9 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
         let store = try newStore(dir)
         _ = try store.append([draft("a", 0, lifecycle: .opens), draft("a", 1), draft("a", 2)])
         let db = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READWRITE)
-        try db.execute("ALTER TABLE events DROP COLUMN leaf_hash; PRAGMA user_version = 2;")
+        // Format 2: without format 3's column and format 4's triggers.
+        try db.execute(
+            "ALTER TABLE events DROP COLUMN leaf_hash; DROP TRIGGER events_insert_only_appends; DROP TRIGGER drills_insert_only_new; PRAGMA user_version = 2;")
         let hasher = SHA256Hasher()
         func leaves(_ store: SQLiteEventStore) throws -> (stored: [Bool], hashes: [[UInt8]]) {
             var stored: [Bool] = [], hashes: [[UInt8]] = []
@@ -92,6 +94,7 @@ func newStore(_ dir: TemporaryDirectory, _ name: String = "ledger.sqlite") throw
             try db.execute(
                 """
                 ALTER TABLE events DROP COLUMN leaf_hash;
+                DROP TRIGGER events_insert_only_appends; DROP TRIGGER drills_insert_only_new;
                 DROP TRIGGER drills_heads_only_advance; ALTER TABLE drills DROP COLUMN canonical_bytes;
                 CREATE TRIGGER drills_heads_only_advance BEFORE UPDATE ON drills WHEN OLD.event_count >= NEW.event_count
                     BEGIN SELECT RAISE(ABORT, 'failback drill heads only move forward'); END;

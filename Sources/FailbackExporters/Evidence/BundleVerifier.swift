@@ -429,11 +429,14 @@ struct EventStreamCheck {
     }
 
     /// Where a line in RFC 8785 form says its event belongs, or nil when it is not in that form or
-    /// not an event. The form is checked in one pass (`CanonicalJSON.isCanonical`); `deep` checks
-    /// it the reference way instead, parsing and writing again (slower, the same verdict).
+    /// not an event (an envelope of other members, or of other kinds: the store's rule). The form
+    /// is checked in one pass (`CanonicalJSON.envelopeProblem`); `deep` checks it the reference way
+    /// instead, parsing and writing again (slower, the same verdict).
     static func place(of canonical: UnsafeRawBufferPointer, owned: [UInt8]?, deep: Bool) -> (seq: Int, drillSeq: Int, drillID: String)? {
+        let form = CanonicalJSON.envelopeProblem(canonical)
+        if case .envelope? = form { return nil }
         if !deep {
-            guard CanonicalJSON.isCanonical(canonical) else { return nil }
+            guard form == nil else { return nil }
             if let place = envelopePlace(of: canonical) { return place }
         }
         // Parsed: with `deep`, or when the envelope's ends are not where a scan finds them.

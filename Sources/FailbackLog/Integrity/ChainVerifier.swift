@@ -205,12 +205,16 @@ public struct ChainVerifier {
         }
         if drillSeq != place.drillSeq { return fail(.misplaced("bytes say drill event #\(place.drillSeq), row says #\(drillSeq)"), drillSeq: drillSeq) }
         if seq <= lastSeq { return fail(.misplaced("seq \(seq) does not follow \(lastSeq)"), drillSeq: drillSeq) }
+        // The envelope's members (one rule for both ways: the same verdict and the same words),
+        // then the form: checked in the same pass, or (`deep`) the reference way.
+        let form = CanonicalJSON.envelopeProblem(canonical)
+        if case .envelope(let what)? = form { return fail(.malformed("envelope: \(what)"), drillSeq: drillSeq) }
         if deep {
             let bytes = Array(canonical)
             let event: RecordedEvent
             do { event = try RecordedEvent(canonical: bytes, hash: Array(storedHash)) } catch { return fail(.malformed(error.description), drillSeq: drillSeq) }
             if CanonicalJSON.encode(event.envelopeValue) != bytes { return fail(.notCanonical, drillSeq: drillSeq) }
-        } else if !CanonicalJSON.isCanonical(canonical) {
+        } else if form != nil {
             return fail(.notCanonical, drillSeq: drillSeq)
         }
         if expectedDrillSeq == 1 {

@@ -12,6 +12,32 @@ extension CanonicalJSON {
         return check.value() && check.index == buffer.count
     }
 
+    /// `isCanonical`, and the bytes are an event's envelope (docs/log-format.md §1): an object of
+    /// the envelope's members only, each required one there, each of its kind (strings, integers,
+    /// the payload an object, the redactions an array). Nil when both hold, else what does not:
+    /// `notCanonical`, or the envelope's fault. One pass, as `isCanonical`.
+    public static func envelopeProblem(_ bytes: UnsafeRawBufferPointer) -> EnvelopeFormProblem? {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return .notCanonical }
+        let buffer = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        let utf8 = checkUTF8(buffer)
+        guard utf8.invalidAt == nil else { return .notCanonical }
+        var check = CanonicalFormCheck(bytes: buffer, isASCII: utf8.isASCII)
+        check.envelope = 0
+        guard buffer[0] == UInt8(ascii: "{"), check.value(), check.index == buffer.count else {
+            return check.envelopeFault.map(EnvelopeFormProblem.envelope) ?? .notCanonical
+        }
+        if let fault = check.envelopeFault { return .envelope(fault) }
+        let required = EnvelopeMember.all.filter { $0 != .idempotencyKey && $0 != .redactions }
+        if let missing = required.first(where: { check.envelope! & (1 << $0.rawValue) == 0 }) { return .envelope("no \(missing.name) member") }
+        return nil
+    }
+
+    /// What `envelopeProblem` found.
+    public enum EnvelopeFormProblem: Equatable, Sendable {
+        case notCanonical
+        case envelope(String)
+    }
+
     /// `isCanonical` of an array's bytes.
     public static func isCanonical(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { isCanonical($0) }
@@ -31,6 +57,10 @@ private struct CanonicalFormCheck {
     var depth = 0
     /// A number written again, to compare (kept between numbers).
     var scratch: [UInt8] = []
+    /// When checking an event: the envelope members met at the top level (bit `rawValue`), and
+    /// the first fault of the envelope's shape.
+    var envelope: Int?
+    var envelopeFault: String?
 
     init(bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) {
         self.bytes = bytes
@@ -81,6 +111,7 @@ private struct CanonicalFormCheck {
             if !isASCII { names.append(name) }
             guard peek() == UInt8(ascii: ":") else { return false }
             index += 1
+            if depth == 1, envelope != nil, !envelopeMember(name.name) { return false }
             guard value() else { return false }
             switch peek() {
             case UInt8(ascii: ","): index += 1
@@ -91,6 +122,27 @@ private struct CanonicalFormCheck {
             default: return false
             }
         }
+    }
+
+    /// A member of the event's own object: one of the envelope's, and its value of that member's
+    /// kind (read from its first byte; the value's own form is checked after, as any value's).
+    mutating func envelopeMember(_ name: Range<Int>) -> Bool {
+        let key = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[name]))
+        guard let member = EnvelopeMember.all.first(where: { EnvelopePlace.equal(key, $0.name) }) else {
+            envelopeFault = "a member \(String(decoding: key, as: UTF8.self).debugDescription) that is not one of the envelope's"
+            return false
+        }
+        envelope! |= 1 << member.rawValue
+        let first = peek() ?? 0
+        let fits: Bool
+        switch member {
+        case .actor, .drillID, .host, .idempotencyKey, .recordedAt, .type: fits = first == UInt8(ascii: "\"")
+        case .drillSeq, .seq, .schemaVersion: fits = first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")
+        case .payload: fits = first == UInt8(ascii: "{")
+        case .redactions: fits = first == UInt8(ascii: "[")
+        }
+        if !fits { envelopeFault = "\(member.name) is not of its kind" }
+        return fits
     }
 
     mutating func array() -> Bool {
