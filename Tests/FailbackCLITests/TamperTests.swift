@@ -302,6 +302,29 @@ import Testing
         #expect(try python("verify-log.py", [lab.store]).status == 1)
     }
 
+    /// A moment (`--as-of TIME`, `replay --until TIME`) is found through the `recorded_at` column
+    /// and decided by the events' bytes: with the column moved (events 6–10 put in 2030, or event 9
+    /// back-dated), `status`, `report` and `replay` refuse with one line instead of showing the drill
+    /// as of another moment without a word. (They showed it, exit 0.)
+    @Test(arguments: [
+        ("UPDATE events SET recorded_at = '2030-01-01T00:00:00.000Z' WHERE seq >= 6;", 7, 6, "after"),
+        ("UPDATE events SET recorded_at = '2020-01-01T00:00:00.000Z' WHERE seq = 9;", 3, 9, "at or before"),
+    ])
+    func aMomentIsDecidedByTheEventsNotAColumn(sql: String, moment: Int, seq: Int, puts: String) throws {
+        let lab = try tampered("SELECT 1;")
+        let times = try lab.events().map { $0["recorded_at"] as! String }
+        let edit = try lab.sqlite(Self.dropAll + " " + sql)
+        #expect(edit.status == 0, "\(edit.stderr)")
+        let at = times[moment - 1]
+        let line = "failback: error: stored event at seq \(seq) says it was recorded at \(times[seq - 1]), but the store's recorded_at column puts it \(puts) \(at): the column was altered (run 'failback verify')\n"
+        for command in [["status", "--as-of", at], ["report", "--as-of", at], ["replay", "--until", at]] {
+            let o = try lab.failback(command)
+            #expect(o.status == 65 && o.stdout.isEmpty, "\(command): \(o.status) \(o.stdout)")
+            #expect(o.stderr == line, "\(command): \(o.stderr)")
+        }
+        #expect(try lab.failback(["status", "--as-of", "3"]).status == 0)
+    }
+
     /// `INSERT OR REPLACE` deletes the row it replaces without firing delete triggers: refused.
     @Test(arguments: [
         "INSERT OR REPLACE INTO events SELECT seq, drill_id, drill_seq, type, recorded_at, idempotency_key, CAST(replace(CAST(canonical AS TEXT), '\"lag_seconds\":5', '\"lag_seconds\":0') AS BLOB), hash, leaf_hash FROM events WHERE seq = 6;",

@@ -245,7 +245,21 @@ public final class EventLog<Backend: StorageBackend>: EventStore {
     }
 
     public func lastDrillSeq(drill id: String, recordedAtOrBefore time: Timestamp) throws(StoreError) -> Int {
-        try backend.lastDrillSeq(drill: id, recordedAtOrBefore: time)
+        // The `recorded_at` column finds the moment; the events' own bytes decide. The event found
+        // must have been recorded at or before the time, and the one after it later: a column
+        // edited behind the recorder's back (events moved to 2030, or back-dated) would otherwise
+        // show a drill as of another moment, with no word of it.
+        let found = try backend.lastDrillSeq(drill: id, recordedAtOrBefore: time)
+        try forEachEvent(drill: id, drillSeqs: max(1, found)...(found + 1)) { event throws(StoreError) in
+            let inside = event.drillSeq <= found
+            if inside ? event.recordedAt > time : event.recordedAt <= time {
+                throw StoreError(
+                    .corrupt,
+                    "stored event at seq \(event.seq) says it was recorded at \(event.recordedAt), but the store's recorded_at column puts it \(inside ? "at or before" : "after") \(time): the column was altered (run 'failback verify')",
+                    subject: .seq(event.seq))
+            }
+        }
+        return found
     }
 
     public func cachedProjections(_ name: String) throws(StoreError) -> [String: CachedProjection] { try backend.cachedProjections(name) }
