@@ -457,7 +457,8 @@ import Glibc
                 "event-too-deep", "events.jsonl: line 2 is not an event in canonical JSON",
                 { f in
                     try rewrite("\(f)/events.jsonl") {
-                        $0.replacingOccurrences(of: #""lag_seconds":2.5,"#, with: #""lag_seconds":2.5,"lag_x":"# + String(repeating: "[", count: 511) + String(repeating: "]", count: 511) + ",")
+                        $0.replacingOccurrences(
+                            of: #""lag_seconds":2.5,"#, with: #""lag_seconds":2.5,"lag_x":"# + String(repeating: "[", count: 511) + String(repeating: "]", count: 511) + ",")
                     }
                 }
             ),

@@ -316,7 +316,8 @@ import Testing
         let edit = try lab.sqlite(Self.dropAll + " " + sql)
         #expect(edit.status == 0, "\(edit.stderr)")
         let at = times[moment - 1]
-        let line = "failback: error: stored event at seq \(seq) says it was recorded at \(times[seq - 1]), but the store's recorded_at column puts it \(puts) \(at): the column was altered (run 'failback verify')\n"
+        let line =
+            "failback: error: stored event at seq \(seq) says it was recorded at \(times[seq - 1]), but the store's recorded_at column puts it \(puts) \(at): the column was altered (run 'failback verify')\n"
         for command in [["status", "--as-of", at], ["report", "--as-of", at], ["replay", "--until", at]] {
             let o = try lab.failback(command)
             #expect(o.status == 65 && o.stdout.isEmpty, "\(command): \(o.status) \(o.stdout)")

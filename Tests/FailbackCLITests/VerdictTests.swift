@@ -231,8 +231,13 @@ import Testing
         for (before, after, propagates) in [
             ([String](), ["unrelated.example", "--expect", "1.2.3.4", "--answer", "1.2.3.4"], false),
             ([], ["edge.example", "--expect", "10.1.0.1", "--answer", "10.1.0.1"], false),
-            (["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], false),
-            (["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.1.0.1"], ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], true),
+            (
+                ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"],
+                false
+            ),
+            (
+                ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.1.0.1"], ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], true
+            ),
             ([], ["edge.example", "--expect-after-cutover", "10.2.0.1", "--answer", "10.2.0.1"], true),
         ] {
             let lab = try Lab()
