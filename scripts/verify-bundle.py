@@ -755,6 +755,9 @@ def main(argv):
         problems.append("manifest.json: drill_id is not a string")
     # The runbook the manifest names is the one the drill's first event recorded, and runbook.json
     # is that event's document.
+    # A drill's bundle holds its events, the first a DrillStarted: an empty one is no drill's.
+    if events_problem is None and tree.count == 0:
+        problems.append("events.jsonl holds no event")
     if first_event and isinstance(first_event[0], dict):
         started = first_event[0].get("payload") if isinstance(first_event[0].get("payload"), dict) else {}
         ref = started.get("runbook") if isinstance(started.get("runbook"), dict) else {}

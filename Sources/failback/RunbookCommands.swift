@@ -8,12 +8,12 @@ struct RunbookCommand: ParsableCommand {
 
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check runbook files; exit 0 only if all are valid.")
-        @Argument(help: "Runbook files (YAML).") var files: [String]
+        @Argument(help: "Runbook files (YAML), or ids found as drill start finds them.") var files: [String]
         @Flag(help: "One JSON object a valid file (the first invalid one still ends with its error).") var json = false
 
         func run() throws {
             for file in files {
-                let loaded = try RunbookLoader.load(path: file)
+                let loaded = try Workspace().runbook(file)
                 print(
                     json
                         ? CanonicalJSON.string([
@@ -25,12 +25,16 @@ struct RunbookCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a runbook's outline (or, with --json, the runbook as JSON).")
-        @Argument(help: "A runbook file (YAML).") var file: String
+        @Argument(help: "A runbook file (YAML), or an id found as drill start finds it.") var file: String
         @Flag(help: "The runbook as canonical JSON (RFC 8785), one line.") var json = false
 
         func run() throws {
-            let loaded = try RunbookLoader.load(path: file)
-            print(json ? CanonicalJSON.string(loaded.json) : loaded.outline)
+            let loaded = try Workspace().runbook(file)
+            // Text from a file somebody else wrote reaches the terminal escaped, as in status and log.
+            print(
+                json
+                    ? CanonicalJSON.string(loaded.json)
+                    : loaded.outline.split(separator: "\n", omittingEmptySubsequences: false).map { terminalSafe(String($0), keepTabs: true) }.joined(separator: "\n"))
         }
     }
 }

@@ -446,6 +446,8 @@ import Glibc
                     }
                 }
             ),
+            // A drill's bundle holds its events: an empty events.jsonl verified "ok" everywhere.
+            ("events-none", "events.jsonl holds no event", { f in try Data().write(to: URL(fileURLWithPath: "\(f)/events.jsonl")) }),
             // `true` is no sequence number (Python's bool is an int: its verifier took it for 1).
             (
                 "event-drill-seq-boolean", "events.jsonl: line 1 is not an event in canonical JSON",

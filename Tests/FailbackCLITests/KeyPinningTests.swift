@@ -14,6 +14,18 @@ import Testing
         return "sha256:" + String(o.stdout.prefix(64))
     }
 
+    /// `keys generate -o keys/failback.key`, the help's own example, makes the missing folder
+    /// (its owner's only) instead of failing with 74.
+    @Test func keysGenerateMakesItsFolder() throws {
+        let lab = try Lab()
+        let o = try run("failback", ["keys", "generate", "-o", "keys/failback.key"], cwd: lab.dir)
+        #expect(o.status == 0, "\(o.stderr)")
+        #expect(o.stdout.hasPrefix("private key: keys/failback.key (mode 0600)\npublic key:  keys/failback.key.pub.pem\nfingerprint: sha256:"))
+        var st = stat()
+        #expect(stat("\(lab.dir)/keys", &st) == 0 && st.st_mode & 0o777 == 0o700)
+        #expect(stat("\(lab.dir)/keys/failback.key", &st) == 0 && st.st_mode & 0o777 == 0o600)
+    }
+
     @Test func theFingerprintIsOpenSSLsAndEveryCommandPrintsIt() throws {
         let (lab, bundle, pub) = try evidence.exportedDrill()
         let fingerprint = try opensslFingerprint(pub)

@@ -78,6 +78,29 @@ import Testing
         #expect(o.stdout.contains("b-pause-eu-writes  Pause writes in EU  (1 command; writes STOP)"))
     }
 
+    /// What another team's editor writes and what the help shows: a runbook named by id (as
+    /// `drill start` takes it), a file that begins with a UTF-8 byte order mark, a title with
+    /// escape sequences (shown escaped, as status and log show recorded text).
+    @Test func showAndValidateTakeIdsByteOrderMarksAndEscapes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = ["FAILBACK_RUNBOOKS": repositoryRoot.appendingPathComponent("runbooks").path]
+        let byID = try run("failback", ["runbook", "show", "rollback-teei"], env: env)
+        #expect(byID.status == 0 && byID.stdout.hasPrefix("rollback-teei v1.0: Rollback Runbook (Failback to Primary Region) (updated 2025-11-15)\n"))
+        let original = try Data(contentsOf: repositoryRoot.appendingPathComponent("runbooks/failback-bud.yaml"))
+        try (Data([0xEF, 0xBB, 0xBF]) + original).write(to: URL(fileURLWithPath: "\(dir)/bom.yaml"))
+        let bom = try run("failback", ["runbook", "validate", "\(dir)/bom.yaml"])
+        #expect(bom.status == 0 && bom.stdout.hasPrefix("\(dir)/bom.yaml: valid runbook failback-bud v1.0 (8 phases, 49 steps, 47 commands)"), "\(bom.stderr)")
+        let text = String(decoding: original, as: UTF8.self)
+        let titled = text.replacingOccurrences(of: "title: Failback Runbook", with: #"title: "\e[31mred\u202E Failback Runbook""#)
+        #expect(titled != text)
+        try titled.write(toFile: "\(dir)/esc.yaml", atomically: true, encoding: .utf8)
+        let shown = try run("failback", ["runbook", "show", "\(dir)/esc.yaml"])
+        #expect(shown.status == 0 && shown.stdout.hasPrefix("failback-bud v1.0: \\u{1b}[31mred\\u{202e} "), "\(shown.stdout.prefix(80))")
+        #expect(!shown.stdout.contains("\u{1b}") && !shown.stdout.contains("\u{202e}"))
+    }
+
     @Test func refusesABrokenRunbookWithOneLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

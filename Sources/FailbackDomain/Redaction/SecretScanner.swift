@@ -48,7 +48,7 @@ struct SecretScanner: Sendable {
 
     static let catalogue: [(anchor: String, trigger: Trigger)] = {
         var c: [(String, Trigger)] = []
-        for word in ["pass", "pwd", "secret", "token", "key", "auth", "credential", "cookie", "bearer", "sig"] { c.append((word, .secretWord)) }
+        for word in ["pass", "pwd", "secret", "token", "key", "auth", "credential", "cookie", "bearer", "sig", "identified"] { c.append((word, .secretWord)) }
         func prefix(_ kind: String, _ prefixes: [String], _ charset: Charset, _ minimum: Int) {
             for p in prefixes { c.append((p.lowercased(), .prefix(kind: kind, prefix: Array(p.utf8), charset: charset, minimum: minimum))) }
         }
@@ -337,6 +337,7 @@ struct Scan {
             i += 1
             if i < n && bytes[i] == 0x3D { i += 1 }  // :=
         } else {
+            if lowered == "password" || lowered == "identified" { sqlPassword(after: nameEnd, identified: lowered == "identified") }
             envEntry(named: name, from: ns, to: nameEnd)
             return
         }
@@ -400,6 +401,21 @@ struct Scan {
         }
         guard let start, end > start else { return nil }
         return start..<end
+    }
+
+    /// SQL that sets a password: `CREATE ROLE r LOGIN PASSWORD 'x'`, `ALTER USER u WITH PASSWORD
+    /// 'x'` (PostgreSQL), `CREATE USER 'u'@'%' IDENTIFIED BY 'x'` (MySQL): the quoted literal.
+    private mutating func sqlPassword(after i: Int, identified: Bool) {
+        var j = i
+        while j < n && Ascii.isBlank(bytes[j]) { j += 1 }
+        if identified {
+            guard j + 2 < n, Ascii.lower(bytes[j]) == 0x62, Ascii.lower(bytes[j + 1]) == 0x79, Ascii.isBlank(bytes[j + 2]) else { return }  // BY
+            j += 2
+            while j < n && Ascii.isBlank(bytes[j]) { j += 1 }
+        }
+        guard j < n, bytes[j] == 0x27 || bytes[j] == 0x22, let value = value(at: j, separator: 0x3A), !Placeholder.matches(bytes[value]) else { return }
+        valueScannedTo = max(valueScannedTo, value.upperBound)
+        add(value.lowerBound, value.upperBound, "sql_password", SecretScanner.Rank.assignment)
     }
 
     /// A secret name that is the value of a `name` member, and the `value` member after it in the

@@ -58,7 +58,9 @@ public enum YAMLReader {
     /// Mappings and sequences inside one another, at most: the shipped runbooks go 6 deep.
     public static let maximumDepth = 64
 
-    public static func read(_ bytes: [UInt8], source: String) throws(InvalidInput) -> YAMLDocument {
+    public static func read(_ whole: [UInt8], source: String) throws(InvalidInput) -> YAMLDocument {
+        // A UTF-8 byte order mark, which YAML allows before a document (editors on Windows write it).
+        let bytes = whole.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(whole.dropFirst(3)) : whole
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { throw InvalidInput("\(source): cannot start the YAML parser") }
         defer { yaml_parser_delete(&parser) }

@@ -128,6 +128,8 @@ public enum BundleVerifier {
         }
         // The runbook the manifest names is the one the drill's first event recorded, and
         // runbook.json is that event's document.
+        // A drill's bundle holds its events, the first a DrillStarted: an empty one is no drill's.
+        if events.problem == nil, events.count == 0 { problem("events.jsonl holds no event") }
         if let first = events.first {
             let started = first["payload"]
             let runbook = manifest["runbook"]
