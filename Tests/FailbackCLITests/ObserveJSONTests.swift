@@ -130,6 +130,34 @@ import Testing
     }
 
     /// Paths and conditions that cannot be read are refused before anything runs (64, one line).
+    /// Every output counts checks alike: each by its latest run, a `--until` loop by its verdict.
+    /// A check that failed and then passed, and a loop met on its third sample, leave no failure in
+    /// the report's verdict and summary, in JUnit, or in replay (the report said "Failed checks:
+    /// none" beside "2 failed", JUnit said failures="2", and the loop's samples were checks).
+    @Test func everyOutputCountsChecksByTheirLatestRun() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("failback-bud")
+        try #"{"v": 1}"#.write(toFile: "\(lab.dir)/f.json", atomically: true, encoding: .utf8)
+        let check = ["observe", "json", "--name", "v", "--value", "v=.v", "--expect", "v=2", "--", "cat", "f.json"]
+        #expect(try lab.failback(check).status == 1)
+        try #"{"v": 2}"#.write(toFile: "\(lab.dir)/f.json", atomically: true, encoding: .utf8)
+        #expect(try lab.failback(check).status == 0)
+        try "1".write(toFile: "\(lab.dir)/c", atomically: true, encoding: .utf8)
+        let loop = try lab.failback([
+            "observe", "json", "--name", "loop", "--value", "v=.v", "--until", "v=3", "--every", "100ms", "--timeout", "20s", "--",
+            "sh", "-c", #"n=$(cat c); echo $((n+1)) > c; echo "{\"v\": $n}""#,
+        ])
+        #expect(loop.status == 0, "\(loop.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(try lab.expectSuccess(["report", "--format", "json"]).stdout.utf8)) as! [String: Any]
+        let summary = (report["summary"] as! [String: Any])["checks"] as! [String: Any]
+        #expect(summary["failed"] as? Int == 0 && summary["passed"] as? Int == 2 && summary["runs"] as? Int == 3, "\(summary)")
+        #expect(((report["verdict"] as! [String: Any])["failed_checks"] as! [Any]).isEmpty)
+        let junit = try lab.expectSuccess(["report", "--format", "junit"]).stdout
+        #expect(junit.contains(#"tests="2" failures="0" skipped="0">"#), "\(junit.prefix(400))")
+        #expect(junit.contains("fail earlier: v: v=1 (v=2 ✗)"), "\(junit)")
+        #expect(try lab.expectSuccess(["replay"]).stdout.split(separator: "\n").last?.contains("no failed checks") == true)
+    }
+
     /// A value read from under a secret's name is redacted whatever the value is called: the
     /// names a user gives (`pw`, `t`) said nothing, and the values were stored in clear.
     @Test func aValueReadFromASecretIsRedactedWhateverItIsCalled() throws {

@@ -11,7 +11,8 @@ public struct CheckVerdict: Sendable, Equatable {
     public var result: Result
 
     /// What identifies "the same check" run again: a later run's result replaces an earlier one's.
-    public var key: String { kind + "\u{0}" + name }
+    public var key: String { Self.key(kind: kind, name: name) }
+    public static func key(kind: String, name: String) -> String { kind + "\u{0}" + name }
 }
 
 extension KnownPayload {

@@ -116,12 +116,11 @@ public struct DrillComparison: Sendable {
             MetricRow(name: "rows missing", a: ma.rowsMissing.map(Double.init), b: mb.rowsMissing.map(Double.init)),
         ]
 
-        // Checks by kind and name: failed (at least once), passed, or not run.
+        // Checks by kind and name, as their latest run left them: failed, passed, skipped, or not run.
         func outcomes(_ r: DrillReport) -> [String: String] {
             var o: [String: String] = [:]
-            for c in r.checks {
-                let key = "\(c.kind): \(c.name)"
-                if c.result == .fail { o[key] = "failed" } else if o[key] == nil { o[key] = c.result == .pass ? "passed" : "skipped" }
+            for (c, _) in r.latestChecks {
+                o["\(c.kind): \(c.name)"] = c.result == .fail ? "failed" : c.result == .pass ? "passed" : "skipped"
             }
             return o
         }

@@ -117,6 +117,7 @@ public struct DrillReplay {
         }
         if let payload, let verdict = state.judged(payload) {
             if verdict.result == .fail { marks.insert(.failed, at: 0) }
+            // As the report counts them: each check by its latest run, a loop by its verdict.
             failures = report.failed
         }
         var frame = Frame(

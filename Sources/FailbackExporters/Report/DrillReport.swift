@@ -123,7 +123,6 @@ public struct DrillReport: Sendable {
         func check(_ kind: String, _ name: String, _ result: Check.Result) {
             let ref = reference()
             checks.append(Check(kind: kind, name: name, result: result, detail: ref.summary, evidence: ref))
-            if result == .fail { failedCount += 1 }
         }
         switch payload {
         case .replicationLagSampled(let e)?:
@@ -131,10 +130,12 @@ public struct DrillReport: Sendable {
         case .rowCountSampled?: break
         case .waitConcluded(let e)?:
             // The loop's samples were recorded just before its verdict: the verdict is the check.
-            let kind = ["http": "http", "dns": "dns", "recovery": "recovery", "redis": "redis", "rowcount": "row-counts", "pods": "pods"][String(e.probe.prefix { $0 != " " })]
+            let kind = [
+                "http": "http", "dns": "dns", "recovery": "recovery", "redis": "redis", "rowcount": "row-counts", "pods": "pods", "json": "json", "prometheus": "prometheus",
+            ][String(e.probe.prefix { $0 != " " })]
             var dropped = 0
             while dropped < e.samples, let i = checks.lastIndex(where: { $0.kind == kind }), checks.count - i <= e.samples - dropped {
-                if checks.remove(at: i).result == .fail { failedCount -= 1 }
+                checks.remove(at: i)
                 dropped += 1
             }
             if let v = state.judged(.waitConcluded(e)) { check(v.kind, v.name, v.result) }
@@ -175,11 +176,27 @@ public struct DrillReport: Sendable {
     /// The chain hash of the last event folded (hex).
     public var headHashHex: String? { headHash?.hex }
 
-    public var passed: Int { checks.filter { $0.result == .pass }.count }
-    /// Kept as checks come and go: a replay asks after every event.
-    public var failed: Int { failedCount }
-    private var failedCount = 0
-    public var skipped: Int { checks.filter { $0.result == .skipped }.count }
+    /// Each check (its kind and name) as its latest run left it, in the order checks first ran,
+    /// with the earlier runs it replaced: a later pass clears an earlier failure, everywhere a
+    /// verdict counts checks (the summary, JUnit, replay, compare), as the status's does.
+    public var latestChecks: [(latest: Check, earlier: [Check])] {
+        var order: [String: Int] = [:]
+        var out: [(latest: Check, earlier: [Check])] = []
+        for c in checks {
+            let key = CheckVerdict.key(kind: c.kind, name: c.name)
+            if let i = order[key] {
+                out[i].earlier.append(out[i].latest)
+                out[i].latest = c
+            } else {
+                order[key] = out.count
+                out.append((c, []))
+            }
+        }
+        return out
+    }
+    public var passed: Int { latestChecks.filter { $0.latest.result == .pass }.count }
+    public var failed: Int { latestChecks.filter { $0.latest.result == .fail }.count }
+    public var skipped: Int { latestChecks.filter { $0.latest.result == .skipped }.count }
 
     /// Lag before the cutover (the last sample in the failback's direction before writes stopped,
     /// else the first) and after it (the last sample of the drill in any direction, once writes

@@ -37,13 +37,13 @@ extension DrillReport {
             "verdict": .members([
                 "headline": .string(verdictHeadline), "reasons": .array(verdictReasons.map(JSONValue.string)),
                 "failed_checks": .array(
-                    state.failedChecks.filter { $0.verdict.kind != "step" }.map {
+                    state.failedChecks.map {
                         ["kind": .string($0.verdict.kind), "name": .string($0.verdict.name), "drill_seq": JSONValue($0.drillSeq)]
                     }),
             ]),
             "summary": .members([
                 "data_loss": .string(dataLoss), "services_affected": .array(servicesAffected.map(JSONValue.string)),
-                "checks": ["passed": JSONValue(passed), "failed": JSONValue(failed), "skipped": JSONValue(skipped)],
+                "checks": ["passed": JSONValue(passed), "failed": JSONValue(failed), "skipped": JSONValue(skipped), "runs": JSONValue(checks.count)],
                 "lag_before_seconds": lagBefore.map(JSONValue.number), "lag_after_seconds": lagAfter.map(JSONValue.number),
             ]),
             "checks": .array(
@@ -63,23 +63,27 @@ extension DrillReport {
 
     // MARK: JUnit XML: the checks, one suite per kind
 
+    /// One test case a check, as its latest run left it (a CI job gating on failures agrees with
+    /// the verdict); the runs it replaced are told in its output.
     var junitXML: String {
-        let kinds = checks.reduce(into: [String]()) { if !$0.contains($1.kind) { $0.append($1.kind) } }
+        let latest = latestChecks
+        let kinds = latest.reduce(into: [String]()) { if !$0.contains($1.latest.kind) { $0.append($1.latest.kind) } }
         let stamp = state.startedAt.map { " timestamp=\"\(xml($0.description))\"" } ?? ""
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + (chainBroken.map { "<!-- WARNING: \(xml($0).replacingAll("--", with: "- -")) -->\n" } ?? "")
-        out += "<testsuites name=\"\(xml(title))\" tests=\"\(checks.count)\" failures=\"\(failed)\" skipped=\"\(skipped)\">\n"
+        out += "<testsuites name=\"\(xml(title))\" tests=\"\(latest.count)\" failures=\"\(failed)\" skipped=\"\(skipped)\">\n"
         for kind in kinds {
-            let cs = checks.filter { $0.kind == kind }
+            let cs = latest.filter { $0.latest.kind == kind }
             out +=
-                "  <testsuite name=\"\(xml(kind))\" tests=\"\(cs.count)\" failures=\"\(cs.filter { $0.result == .fail }.count)\" skipped=\"\(cs.filter { $0.result == .skipped }.count)\"\(stamp)>\n"
-            for c in cs {
+                "  <testsuite name=\"\(xml(kind))\" tests=\"\(cs.count)\" failures=\"\(cs.filter { $0.latest.result == .fail }.count)\" skipped=\"\(cs.filter { $0.latest.result == .skipped }.count)\"\(stamp)>\n"
+            for (c, earlier) in cs {
                 out += "    <testcase classname=\"failback.\(xml(kind))\" name=\"\(xml(c.name)) (event #\(c.evidence.drillSeq))\">"
                 switch c.result {
                 case .pass: out += "\n"
                 case .fail: out += "\n      <failure message=\"\(xml(c.detail))\">\(xml(Self.evidence(c.evidence)))</failure>\n"
                 case .skipped: out += "\n      <skipped message=\"\(xml(c.detail))\"/>\n"
                 }
-                out += "      <system-out>\(xml(c.detail + " — " + Self.evidence(c.evidence)))</system-out>\n    </testcase>\n"
+                let before = earlier.map { "\n\($0.result.rawValue) earlier: \($0.detail) — \(Self.evidence($0.evidence))" }.joined()
+                out += "      <system-out>\(xml(c.detail + " — " + Self.evidence(c.evidence) + before))</system-out>\n    </testcase>\n"
             }
             out += "  </testsuite>\n"
         }

@@ -90,7 +90,7 @@ extension DrillReport {
         var rows: [[String]] = [["Verdict", verdictHeadline]]
         if let o = state.outcomeOverride { rows.append(["Override", o]) }
         rows.append(["Why", reasons.isEmpty ? "every phase of the followed procedure completed, every step done or skipped, no check failed" : reasons.joined(separator: "; ")])
-        let failedNow = state.failedChecks.filter { $0.verdict.kind != "step" }
+        let failedNow = state.failedChecks
         rows.append(["Failed checks", failedNow.isEmpty ? "none" : failedNow.map { "\($0.verdict.kind) \($0.verdict.name) (event #\($0.drillSeq))" }.joined(separator: "; ")])
         rows.append(["Gate overrides", state.overrides.isEmpty ? "none" : state.overrides.map { "\($0.phase): \($0.reason)" }.joined(separator: "; ")])
         rows.append(["Issues raised", state.issues.isEmpty ? "none" : state.issues.map { "[\($0.severity.rawValue)] \($0.title)" }.joined(separator: "; ")])
@@ -128,7 +128,7 @@ extension DrillReport {
                     ["Data loss", dataLoss],
                     ["Issues encountered", issues],
                     ["Services affected", servicesAffected.isEmpty ? "none recorded" : servicesAffected.joined(separator: ", ")],
-                    ["Checks", "\(passed) passed, \(failed) failed, \(skipped) skipped"],
+                    ["Checks (latest run of each)", "\(passed) passed, \(failed) failed, \(skipped) skipped; \(checks.count) runs recorded"],
                 ]))
         out.append(
             ReportTable(
