@@ -17,6 +17,24 @@ import Testing
         #expect(try lab.eventCount == before, "something was appended", sourceLocation: sourceLocation)
     }
 
+    /// A store URL libpq cannot read keeps its password out of the error: libpq quotes what it
+    /// misread, and a password with `%`, `/` or `@` in it came back whole or in part (or the
+    /// whole URL with it). No server is needed: libpq refuses these before connecting.
+    @Test(arguments: [
+        ("postgresql://app:Pr3fix%Suff1x@127.0.0.1:1/db", "postgresql://app:[REDACTED]@127.0.0.1:1/db: invalid percent-encoded token: \"[REDACTED]\""),
+        ("postgresql://app:Pr3fix/Suff1x@127.0.0.1:1/db", "postgresql://app:[REDACTED]@127.0.0.1:1/db: invalid integer value \"[REDACTED]\" for connection option \"port\""),
+        (
+            "postgresql://app:Pr3fix@[::1/db",
+            "postgresql://app:[REDACTED]@[::1/db: end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"postgresql://app:[REDACTED]@[::1/db\""
+        ),
+    ])
+    func aStoreURLsPasswordIsNeverInItsError(url: String, error: String) throws {
+        let o = try run("failback", ["status", "--store", url])
+        #expect(o.status != 0 && o.stdout.isEmpty)
+        #expect(o.stderr == "failback: error: cannot connect to PostgreSQL store \(error)\n")
+        #expect(!o.stderr.contains("Pr3fix") && !o.stderr.contains("Suff1x"))
+    }
+
     @Test func malformedJSONInAFileNamesFileLineAndColumn() throws {
         let lab = try Lab()
         _ = try lab.startDrill()

@@ -4,6 +4,28 @@ import Testing
 /// Each kind of secret, recorded through the CLI: absent from every byte of the store files, and
 /// the event says which kind of redaction happened where.
 @Suite struct RedactionCLITests {
+    /// The actor and the idempotency key are stored as given: one that holds a secret is refused
+    /// with one line and nothing appended (both were stored verbatim, in every export).
+    @Test func anActorOrAKeyHoldingASecretIsRefused() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("failback-bud")
+        let before = try lab.eventCount
+        for (args, env, line) in [
+            (
+                ["note", "--actor", "ghp_0123456789abcdefghijABCDEFGHIJ0123", "x"], [String: String](),
+                "the actor (--actor, $FAILBACK_ACTOR) holds what looks like a secret (github_token)"
+            ),
+            (["note", "x"], ["FAILBACK_ACTOR": "dana DB_PASSWORD=hunter22"], "the actor (--actor, $FAILBACK_ACTOR) holds what looks like a secret (env_secret)"),
+            (["note", "--idempotency-key", "AKIAZZZ7EXAMPLE7IDEM", "x"], [:], "the idempotency key holds what looks like a secret (aws_access_key_id)"),
+        ] {
+            let o = try lab.failback(args, env: env)
+            #expect(o.status == 65 && o.stdout.isEmpty)
+            #expect(o.stderr == "failback: error: \(line): nothing appended\n", "\(o.stderr)")
+        }
+        #expect(try lab.eventCount == before)
+        try lab.expectSuccess(["note", "--actor", "dana", "--idempotency-key", "step-3-retry", "x"])
+    }
+
     @Test func secretsNeverReachTheStoreFiles() throws {
         let lab = try Lab()
         try #"{"redaction": {"patterns": [{"kind": "vault_token", "regex": "hvs\\.[A-Za-z0-9]{8,}"}]}}"#

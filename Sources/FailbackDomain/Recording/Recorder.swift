@@ -60,6 +60,12 @@ public final class Recorder {
     public func draft(_ payload: any EventPayload, drillID: String, at time: Timestamp, idempotencyKey: String?) throws -> EventDraft {
         try payload.validate()
         try context.validate()
+        // Who records and the retry key are stored as given, never redacted (a redacted actor
+        // says no one): one that holds a secret is refused, before anything is appended.
+        for (what, text) in [("the actor (--actor, $FAILBACK_ACTOR)", context.actor), ("the idempotency key", idempotencyKey ?? "")] where !text.isEmpty {
+            let kinds = redactor.redact(text).kinds
+            if !kinds.isEmpty { throw InvalidInput("\(what) holds what looks like a secret (\(kinds.joined(separator: ", "))): nothing appended") }
+        }
         var memory = try learnedSecrets(drillID)
         var result = redactor.redact(payload.json, at: "/payload", memory: memory)
         for member in payload.secretMembers { result.redactMember(member.path, kind: member.kind, pointer: "/payload") }

@@ -31,7 +31,8 @@ public final class PostgresConnection {
         guard lib.status(c) == CONNECTION_OK else {
             let why = lib.errorMessage(c).map { String(cString: $0) } ?? "?"
             lib.finish(c)
-            throw StoreError(.database, "cannot connect to PostgreSQL store \(label): \(PostgresConnection.oneLine(why))", path: label)
+            throw StoreError(
+                .database, "cannot connect to PostgreSQL store \(label): \(PostgresConnection.oneLine(PostgresConnection.scrubbed(why, conninfo: conninfo)))", path: label)
         }
         conn = c
     }
@@ -58,6 +59,29 @@ public final class PostgresConnection {
             rest = rest[end...]
         }
         return result + rest
+    }
+
+    /// libpq's message with nothing of the connection string's password in it: libpq quotes what
+    /// it could not read, and a password it misread (a `/`, `@` or `%` in it) comes back in part
+    /// ("invalid integer value "Pr3fix" for connection option "port""), or the whole URL with it.
+    public static func scrubbed(_ message: String, conninfo: String) -> String {
+        var secrets: [String] = []
+        if let scheme = conninfo.firstRange(of: "://"), let at = conninfo[scheme.upperBound...].lastIndex(of: "@") {
+            let userInfo = conninfo[scheme.upperBound..<at]
+            if let colon = userInfo.firstIndex(of: ":") { secrets.append(String(userInfo[userInfo.index(after: colon)...])) }
+        }
+        var rest = Substring(conninfo)
+        while let r = rest.firstRange(of: "password=") {
+            rest = rest[r.upperBound...]
+            var value = rest.prefix { $0 != "&" && $0 != "#" }
+            if value.first == "'" { value = value.dropFirst().prefix { $0 != "'" } }  // quoted: may hold spaces
+            secrets.append(String(value.prefix { $0 != " " || rest.first == "'" }))
+        }
+        // The password whole, and each piece of it libpq may have split it into.
+        let pieces = secrets.flatMap { s in [s] + s.split(whereSeparator: { "/@:?#% '\\".contains($0) }).map(String.init) }.filter { $0.count >= 3 }
+        var out = message.replacing(conninfo, with: redacted(conninfo))
+        for piece in Set(pieces).sorted(by: { $0.count > $1.count }) { out = out.replacing(piece, with: "[REDACTED]") }
+        return out
     }
 
     static func oneLine(_ s: String) -> String {

@@ -34,10 +34,10 @@ public enum PostgresQuery {
         let conn = cStrings(keywords) { k in cStrings(values) { v in lib.connectdbParams(k, v, 1) } }
         guard let conn else { return ([], "out of memory") }
         defer { lib.finish(conn) }
-        guard lib.status(conn) == CONNECTION_OK else { return ([], message(lib.errorMessage(conn))) }
+        guard lib.status(conn) == CONNECTION_OK else { return ([], message(lib.errorMessage(conn), conninfo)) }
         var answers: [Answer] = []
         for sql in statements {
-            guard sql.withCString({ lib.sendQuery(conn, $0) }) == 1 else { return (answers, message(lib.errorMessage(conn))) }
+            guard sql.withCString({ lib.sendQuery(conn, $0) }) == 1 else { return (answers, message(lib.errorMessage(conn), conninfo)) }
             var rows: [[String?]] = []
             var failure: String?
             while true {
@@ -48,7 +48,7 @@ public enum PostgresQuery {
                     var pfd = pollfd(fd: lib.socket(conn), events: Int16(POLLIN), revents: 0)
                     let ready = poll(&pfd, 1, Int32(min(left, 1) * 1000) + 1)
                     if ready < 0 && errno != EINTR { return (answers, "waiting for the server: \(String(cString: strerror(errno)))") }
-                    guard lib.consumeInput(conn) == 1 else { return (answers, message(lib.errorMessage(conn))) }
+                    guard lib.consumeInput(conn) == 1 else { return (answers, message(lib.errorMessage(conn), conninfo)) }
                 }
                 guard let r = lib.getResult(conn) else { break }
                 defer { lib.clear(r) }
@@ -62,7 +62,7 @@ public enum PostgresQuery {
                 default:
                     if failure == nil {
                         let primary = lib.resultErrorField(r, Int32(UInt8(ascii: "M")))
-                        failure = primary.map { String(cString: $0) } ?? message(lib.resultErrorMessage(r))
+                        failure = primary.map { String(cString: $0) } ?? message(lib.resultErrorMessage(r), conninfo)
                     }
                 }
             }
@@ -71,10 +71,10 @@ public enum PostgresQuery {
         return (answers, nil)
     }
 
-    private static func message(_ text: UnsafeMutablePointer<CChar>?) -> String {
+    private static func message(_ text: UnsafeMutablePointer<CChar>?, _ conninfo: String) -> String {
         let raw = text.map { String(cString: $0) } ?? "?"
         // libpq's hints ("Is the server running...") are not the reason.
         let lines = raw.split(whereSeparator: \.isNewline).map { $0.drop { $0 == " " || $0 == "\t" } }.filter { !$0.hasPrefix("Is the server running") && !$0.isEmpty }
-        return PostgresConnection.oneLine(lines.joined(separator: "\n"))
+        return PostgresConnection.oneLine(PostgresConnection.scrubbed(lines.joined(separator: "\n"), conninfo: conninfo))
     }
 }
