@@ -110,7 +110,9 @@ extension CommandLine {
     }
 
     static func fail(_ message: String, _ status: ExitStatus) -> Never {
-        Output.printError("failback: error: \(Output.oneLine(message))")
+        // An error quotes what it could not take (a command line, a tool's stderr, a value): the
+        // built-in rules go over it first, as over anything recorded (terminals are logged too).
+        Output.printError("failback: error: \(Output.oneLine(Redactor().redact(message).text))")
         exit(status.rawValue)
     }
 

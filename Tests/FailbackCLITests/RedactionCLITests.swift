@@ -4,6 +4,26 @@ import Testing
 /// Each kind of secret, recorded through the CLI: absent from every byte of the store files, and
 /// the event says which kind of redaction happened where.
 @Suite struct RedactionCLITests {
+    /// An error line quotes what it could not take (a command line, a tool's stderr): the rules go
+    /// over it as over what is recorded (terminals and CI logs keep it). A failing `observe pods`
+    /// printed the token and the URL password of its kubectl command in clear.
+    @Test func anErrorLineKeepsNoSecret() throws {
+        let lab = try Lab()
+        _ = try lab.startDrill("failback-bud")
+        try FileManager.default.createDirectory(atPath: "\(lab.dir)/stub", withIntermediateDirectories: true)
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+        try "#!/bin/sh\necho \"error: Unauthorized, token=\(jwt)\" >&2\nexit 1\n".write(toFile: "\(lab.dir)/stub/kubectl", atomically: true, encoding: .utf8)
+        chmod("\(lab.dir)/stub/kubectl", 0o755)
+        let o = try lab.failback(
+            ["observe", "pods", "--", "kubectl", "get", "pods", "--token=\(jwt)", "--server", "https://admin:Kx9pw@k8s:6443"],
+            env: ["PATH": "\(lab.dir)/stub:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+        #expect(o.status == 65)
+        #expect(
+            o.stderr
+                == "failback: error: kubectl get pods --token=[REDACTED:jwt] --server https://admin:[REDACTED:url_credentials]@k8s:6443: error: Unauthorized, token=[REDACTED:jwt]\n"
+        )
+    }
+
     /// The actor and the idempotency key are stored as given: one that holds a secret is refused
     /// with one line and nothing appended (both were stored verbatim, in every export).
     @Test func anActorOrAKeyHoldingASecretIsRefused() throws {
