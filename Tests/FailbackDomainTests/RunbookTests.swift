@@ -115,6 +115,27 @@ func commandLines(ofMarkdown text: String) -> [String] {
         #expect(message.hasPrefix(expected), "\(message)")
     }
 
+    /// Phases that wait for each other once each phase without `after:` waits for the one before
+    /// it (as a drill orders them, option by option): refused, where a drill could never start
+    /// them. Validated before, and every phase start then needed --override.
+    @Test func phasesThatCanNeverStartAreRefused() {
+        let two =
+            Self.minimal + """
+
+                  - id: two
+                    title: Two
+                    steps: [{id: s3, title: Three}]
+                """
+        #expect(loadError(two) == nil)
+        #expect(loadError(two.replacingOccurrences(of: "    title: Two\n", with: "    title: Two\n    after: [one]\n")) == nil)
+        let deadlock = two.replacingOccurrences(of: "  - id: one\n    title: One\n", with: "  - id: one\n    title: One\n    after: [two]\n")
+        #expect(deadlock != two)
+        #expect(
+            loadError(deadlock)?.hasPrefix(
+                "rb.yaml:7:3: phases: phase \"one\" can never start in option A: it waits for phases that wait for it (a phase without after: waits for the one before it)"
+            ) == true, "\(loadError(deadlock) ?? "(accepted)")")
+    }
+
     @Test func checksTheFlowchart() {
         let base =
             Self.minimal + """

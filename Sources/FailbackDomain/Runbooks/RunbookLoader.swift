@@ -273,6 +273,20 @@ extension RunbookLoader {
             phaseEdges[p.id] = p.after ?? []
         }
         if let loop = firstCycle(phaseEdges, order: rb.phases.map(\.id)) { throw root.at("/phases").fail("the phases' after: dependencies loop through phase \"\(loop)\"") }
+        // As a drill orders them: for each option (and for a runbook of none), the phases it
+        // follows, each without `after:` waiting for the one before it. A loop there is a drill
+        // that can never start its phases (p1 after p2, p2 after p1 by its place).
+        for option in rb.options.isEmpty ? [nil] : rb.options.map(\.id) as [String?] {
+            let followed = rb.phases.filter { $0.option == nil || $0.option == option }
+            let ids = Set(followed.map(\.id))
+            var edges: [String: [String]] = [:]
+            for (i, p) in followed.enumerated() { edges[p.id] = p.after.map { $0.filter(ids.contains) } ?? (i == 0 ? [] : [followed[i - 1].id]) }
+            if let loop = firstCycle(edges, order: followed.map(\.id)) {
+                throw root.at("/phases").fail(
+                    "phase \"\(loop)\" can never start\(option.map { " in option \($0)" } ?? ""): it waits for phases that wait for it (a phase without after: waits for the one before it)"
+                )
+            }
+        }
         var sections: [(pointer: String, steps: [Runbook.Step])] = rb.phases.enumerated().map { ("/phases/\($0.offset)", $0.element.steps) }
         sections += rb.postTasks.enumerated().map { ("/post_tasks/\($0.offset)", $0.element.steps) }
         sections += rb.validation.enumerated().map { ("/validation/\($0.offset)", $0.element.steps) }
