@@ -222,6 +222,28 @@ import Testing
         try lab.expectSuccess(["step", "done", "switch-dns"])
     }
 
+    /// A failback that missed the runbook's targets did not succeed: an RPO over its target and
+    /// rows missing between the sites are reasons the outcome is failed, and `--outcome success`
+    /// needs an override. (Such a drill completed as "success" beside "RPO NO" and "10 rows differ".)
+    @Test func missedTargetsAreReasonsTheDrillFailed() throws {
+        let lab = try Lab()
+        try runToTheCutover(lab)
+        try lab.expectSuccess(["record", "lag", "--seconds", "45", "--source", "dr-west", "--target", "main-east"])
+        try lab.expectSuccess(["record", "rowcount", "--table", "orders", "--site", "main-east", "--count", "1000"])
+        try lab.expectSuccess(["record", "rowcount", "--table", "orders", "--site", "dr-west", "--count", "990"])
+        try lab.expectSuccess(["step", "done", "open-writes"])
+        try lab.expectSuccess(["phase", "complete", "cutover"])
+        try lab.expectSuccess(["step", "done", "smoke-test"])
+        try refused(
+            lab, ["drill", "complete", "--outcome", "success"],
+            "the drill does not support success: RPO missed: 45s against a target of 30s; row counts differ: 10 rows missing between the sites (complete it without --outcome, or pass --override --reason TEXT): nothing appended"
+        )
+        try lab.expectSuccess(["drill", "complete"])
+        let s = try status(lab)
+        #expect(s["outcome"] as? String == "failed")
+        #expect(s["outcome_reasons"] as? [String] == ["RPO missed: 45s against a target of 30s", "row counts differ: 10 rows missing between the sites"])
+    }
+
     /// DNS propagation is what the cutover changed, seen only where its address was named
     /// (`--expect-after-cutover`) and not answered before: an answer of another name, or of the old
     /// address checked on purpose, or of a name that already answered the new address before the

@@ -116,8 +116,14 @@ import FailbackLog
         _ = try r.recordStep(.done, "b-wait-lag-zero", reason: nil)
         _ = try r.recordStep(.done, "b-promote-us", reason: nil)
         let resume = try r.recordStep(.done, "b-update-dns", reason: nil).event.recordedAt
-        _ = try r.record(DNSAnswerObserved(name: "api", resolver: "127.0.0.1:5353", answers: ["18.1.1.1"], expected: "52.1.2.3"))
-        let matched = try r.record(DNSAnswerObserved(name: "api", resolver: "127.0.0.1:5353", answers: ["52.1.2.3"], expected: "52.1.2.3")).event.recordedAt
+        // The cutover's address, named as such (`--expect-after-cutover`): what propagation is.
+        func answer(_ value: String) throws -> DNSAnswerObserved {
+            var e = try DNSAnswerObserved(name: "api", resolver: "127.0.0.1:5353", answers: [value], expected: "52.1.2.3")
+            e.expectation = .afterCutover
+            return e
+        }
+        _ = try r.record(try answer("18.1.1.1"))
+        let matched = try r.record(try answer("52.1.2.3")).event.recordedAt
         try lag(0.2)
         _ = try r.completePhase("b-controlled-switchover")
         let end = try r.completeDrill().event.recordedAt

@@ -120,6 +120,14 @@ extension DrillState {
         }
         let m = metrics
         if let stopped = m.writesStoppedAt, m.writesResumedAt == nil { reasons.append("writes stopped at \(stopped) never resumed") }
+        // The runbook's targets are part of success: a failback that missed them did not succeed.
+        if m.rtoMet == false, let rto = m.rtoSeconds, let target = m.rtoTargetSeconds {
+            reasons.append("RTO missed: \(formatDuration(rto)) against a target of \(formatDuration(target))")
+        }
+        if m.rpoMet == false, let rpo = m.rpoSeconds, let target = m.rpoTargetSeconds {
+            reasons.append("RPO missed: \(formatDuration(rpo)) against a target of \(formatDuration(target))")
+        }
+        if let missing = m.rowsMissing, missing > 0 { reasons.append("row counts differ: \(missing) rows missing between the sites") }
         for c in failedChecks where c.verdict.kind != "step" {
             reasons.append("check failed: \(c.verdict.kind) \(c.verdict.name) (#\(c.drillSeq))")
         }
