@@ -164,6 +164,11 @@ enum ServerLab {
         // A name the server does not serve is an answer too.
         #expect(try lab.failback(["observe", "dns", "nowhere.example", "--server", ServerLab.dns]).status == 1)
         #expect(try lab.payloads("DNSAnswerObserved").last?["rcode"] as? String == "REFUSED")
+        // Before the cutover an answer for the cutover's address is evidence, judged by nothing:
+        // exit 0 (it exited 1, a failure the drill's own records do not hold).
+        let early = try lab.failback(["observe", "dns", ServerLab.name, "--server", ServerLab.dns, "--expect-after-cutover", "192.0.2.99"])
+        #expect(early.status == 0, "\(early.stderr)")
+        #expect(try lab.payloads("DNSAnswerObserved").last?["matched"] as? Bool == false)
         try lab.expectValidAgainstSchemas()
     }
 

@@ -134,6 +134,12 @@ public final class Recorder {
     /// current drill (which must too), else the store's one open drill. With none joined and
     /// several open, the command must say which: another operator's `drill start` never
     /// retargets it.
+    /// Whether the drill being recorded to has its cutover done (the first cutover step of the
+    /// failback recorded done), as its events say.
+    public func cutoverDone(_ id: String?) throws -> Bool {
+        try DrillState.rebuild(drill: try drillForWriting(id).drillID, from: store).cutoverDoneAt != nil
+    }
+
     public func drillForWriting(_ id: String?) throws -> DrillHead {
         if let id {
             guard let drill = try store.drill(id) else { throw StoreError(.unknownDrill, "no drill \(id) in this store: nothing appended", subject: .drill(id)) }
