@@ -35,11 +35,12 @@ struct SecretScanner: Sendable {
     }
 
     enum Charset: Sendable {
-        case alnum, token, hex, base64
+        case alnum, token, tokenDots, hex, base64
         func contains(_ b: UInt8) -> Bool {
             switch self {
             case .alnum: return Ascii.isAlnum(b)
             case .token: return Ascii.isTokenChar(b)
+            case .tokenDots: return Ascii.isTokenChar(b) || b == 0x2E
             case .hex: return Ascii.isHex(b)
             case .base64: return Ascii.isAlnum(b) || b == 0x2B || b == 0x2F || b == 0x3D
             }
@@ -69,6 +70,11 @@ struct SecretScanner: Sendable {
         prefix("dockerhub_token", ["dckr_pat_"], .token, 20)
         prefix("grafana_token", ["glsa_", "glc_"], .base64, 30)
         prefix("age_secret_key", ["AGE-SECRET-KEY-1"], .alnum, 50)
+        prefix("sendgrid_key", ["SG."], .tokenDots, 60)
+        // Kubernetes secrets as `kubectl get secret -o yaml|json` prints them: base64 of a PEM
+        // block (`ssh-privatekey`, `tls.key`) and of a Docker config (`.dockerconfigjson`).
+        prefix("private_key", ["LS0tLS1CRUdJTi"], .base64, 20)
+        prefix("docker_config", ["eyJhdXRocyI6"], .base64, 20)
         for p in ["akia", "asia", "abia", "acca"] { c.append((p, .awsKeyID)) }
         c.append(("-----begin", .privateKeyBlock))
         c.append(("eyj", .jwt))

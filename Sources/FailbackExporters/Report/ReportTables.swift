@@ -89,7 +89,12 @@ extension DrillReport {
         let reasons = state.outcome != nil ? state.outcomeReasons : state.conclusion.reasons
         var rows: [[String]] = [["Verdict", verdictHeadline]]
         if let o = state.outcomeOverride { rows.append(["Override", o]) }
-        rows.append(["Why", reasons.isEmpty ? "every phase of the followed procedure completed, every step done or skipped, the targets met, no rows missing, no check failed" : reasons.joined(separator: "; ")])
+        rows.append([
+            "Why",
+            reasons.isEmpty
+                ? "every phase of the followed procedure completed, every step done or skipped, the targets met, no rows missing, no check failed" : reasons.joined(separator: "; ")
+                ,
+        ])
         let failedNow = state.failedChecks
         rows.append(["Failed checks", failedNow.isEmpty ? "none" : failedNow.map { "\($0.verdict.kind) \($0.verdict.name) (event #\($0.drillSeq))" }.joined(separator: "; ")])
         rows.append(["Gate overrides", state.overrides.isEmpty ? "none" : state.overrides.map { "\($0.phase): \($0.reason)" }.joined(separator: "; ")])
