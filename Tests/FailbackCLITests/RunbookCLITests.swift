@@ -101,6 +101,21 @@ import Testing
         #expect(!shown.stdout.contains("\u{1b}") && !shown.stdout.contains("\u{202e}"))
     }
 
+    /// A runbook found by id holds that id: a copy saved under another name is refused, not
+    /// started as the runbook it holds (`--runbook X` quietly ran `X.yaml`'s runbook Y).
+    @Test func aRunbookFoundByIDHoldsThatID() throws {
+        let lab = try Lab()
+        try FileManager.default.createDirectory(atPath: "\(lab.dir)/rb", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: repositoryRoot.appendingPathComponent("runbooks/failback-bud.yaml").path, toPath: "\(lab.dir)/rb/mysql-failback.yaml")
+        let o = try lab.failback(["drill", "start", "--runbook", "mysql-failback"], env: ["FAILBACK_RUNBOOKS": "\(lab.dir)/rb"])
+        #expect(o.status == 65 && o.stdout.isEmpty)
+        #expect(
+            o.stderr
+                == "failback: error: \(lab.dir)/rb/mysql-failback.yaml holds runbook \"failback-bud\", not \"mysql-failback\" (name the file by its id, or pass its path)\n")
+        #expect(try lab.failback(["drill", "start", "--runbook", "\(lab.dir)/rb/mysql-failback.yaml"]).status == 0)
+    }
+
     @Test func refusesABrokenRunbookWithOneLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -62,6 +62,18 @@ import FailbackLog
 
     /// Folding events one at a time equals rebuilding from scratch at every point, and rebuilding
     /// twice gives identical state and identical JSON bytes.
+    /// One person is one approver however their name is typed: case, separators, and characters
+    /// that show as nothing (zero-width space, word joiner, soft hyphen) are not told apart, so an
+    /// invisible character cannot make one approval count twice toward `count: 2`.
+    @Test func approversAreComparedAsTheyRead() {
+        let one = DrillState.normalizedRole("Morgan")
+        for typed in ["morgan", "MORGAN", "Mor\u{200B}gan", "Mor\u{2060}gan", "Morgan\u{00AD}", "\u{FEFF}Morgan"] {
+            #expect(DrillState.normalizedRole(typed) == one, "\(typed.debugDescription)")
+        }
+        #expect(DrillState.normalizedRole("Incident_Commander") == DrillState.normalizedRole("incident commander"))
+        #expect(DrillState.normalizedRole("Morgan Li") != one)
+    }
+
     @Test(arguments: [1, 2, 3, 4, 5, 6] as [UInt64])
     func foldingEqualsRebuildingAndIsRepeatable(seed: UInt64) throws {
         let dir = Dir()

@@ -3,11 +3,14 @@ import FailbackLog
 /// The rules that decide what a drill may do next and what it came to: approvals, the order of
 /// phases and steps, the steps of the path the drill follows, and its outcome with the reasons.
 extension DrillState {
-    /// A role as compared: `Incident Commander`, `incident-commander` and `incident_commander` are one.
+    /// A role (or a person's name) as compared: `Incident Commander`, `incident-commander` and
+    /// `incident_commander` are one; characters that show as nothing (a zero-width space, a
+    /// soft hyphen, a joiner) are not there, so `Mor\u{200B}gan` is Morgan and cannot approve twice.
     public static func normalizedRole(_ role: String) -> String {
         var out = ""
         var gap = false
         for ch in role.lowercased() {
+            if ch.unicodeScalars.allSatisfy({ $0.properties.isDefaultIgnorableCodePoint || $0.properties.generalCategory == .format }) { continue }
             if ch.isLetter || ch.isNumber {
                 if gap && !out.isEmpty { out.append("-") }
                 out.append(ch)

@@ -50,7 +50,13 @@ public enum RunbookLoader {
         for dir in searchPath {
             for ext in ["yaml", "yml"] {
                 let candidate = "\(dir)/\(nameOrPath).\(ext)"
-                if fileExists(candidate) { return try load(path: candidate) }
+                guard fileExists(candidate) else { continue }
+                // Found by id: the file must hold that runbook (a copy renamed still holds its own).
+                let loaded = try load(path: candidate)
+                guard loaded.runbook.id == nameOrPath else {
+                    throw InvalidInput("\(candidate) holds runbook \"\(loaded.runbook.id)\", not \"\(nameOrPath)\" (name the file by its id, or pass its path)")
+                }
+                return loaded
             }
         }
         throw InvalidInput("no runbook \"\(nameOrPath)\" (looked for \(nameOrPath).yaml in \(searchPath.joined(separator: ", ")); or pass a file path)", kind: .missing)

@@ -28,15 +28,19 @@ public struct DrillComparison: Sendable {
         public var inA: Bool
         public var inB: Bool
         public var target: ClosedRange<Double>?
-        public var delta: Double? { a.flatMap { a in b.map { $0 - a } } }
+        public var delta: Double? { DrillComparison.difference(a, b) }
     }
+
+    /// `b - a` to the millisecond the times were recorded with (no float noise: -2.023, not
+    /// -2.0229999999999997).
+    static func difference(_ a: Double?, _ b: Double?) -> Double? { a.flatMap { a in b.map { (($0 - a) * 1000).rounded() / 1000 } } }
 
     public struct MetricRow: Sendable {
         public var name: String
         public var a: Double?
         public var b: Double?
         public var target: Double?
-        public var delta: Double? { a.flatMap { a in b.map { $0 - a } } }
+        public var delta: Double? { DrillComparison.difference(a, b) }
     }
 
     /// A check (kind and name) that failed in one drill and not in the other.

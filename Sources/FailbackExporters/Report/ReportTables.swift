@@ -92,8 +92,8 @@ extension DrillReport {
         rows.append([
             "Why",
             reasons.isEmpty
-                ? "every phase of the followed procedure completed, every step done or skipped, the targets met, no rows missing, no check failed" : reasons.joined(separator: "; ")
-                ,
+                ? "every phase of the followed procedure completed, every step done or skipped, the targets met, no rows missing, no check failed"
+                : reasons.joined(separator: "; "),
         ])
         let failedNow = state.failedChecks
         rows.append(["Failed checks", failedNow.isEmpty ? "none" : failedNow.map { "\($0.verdict.kind) \($0.verdict.name) (event #\($0.drillSeq))" }.joined(separator: "; ")])
