@@ -23,13 +23,18 @@ import Testing
                 lagSeconds: 0, source: "eu", target: "us", method: .standbyReplayTimestamp, lagBytes: 4096, idle: true,
                 rawLagSeconds: 12.5, replayPaused: true, server: "127.0.0.1:5433"),
         ]
-        for (i, payload) in extra.enumerated() {
+        // Placed after the fixed drill's events and before its closing one, chained as a store
+        // chains them (the export's fold checks every link, as `verify` does).
+        var previous = events.last!.hash
+        func placed(_ type: String, _ version: Int, _ payload: JSONValue, _ offset: Int) throws -> RecordedEvent {
             let draft = EventDraft(
-                type: type(of: payload).eventType, schemaVersion: type(of: payload).schemaVersion, drillID: last.drillID,
-                recordedAt: last.recordedAt, actor: last.actor, host: last.host, payload: payload.json)
-            events.append(try RecordedEvent(canonical: draft.canonicalBytes(seq: last.seq + i, drillSeq: last.drillSeq + i), hash: Array(repeating: UInt8(i), count: 32)))
+                type: type, schemaVersion: version, drillID: last.drillID, recordedAt: last.recordedAt, actor: last.actor, host: last.host, payload: payload)
+            let bytes = draft.canonicalBytes(seq: last.seq + offset, drillSeq: last.drillSeq + offset)
+            previous = HashChain.link(previous: previous, canonical: bytes)
+            return try RecordedEvent(canonical: bytes, hash: previous)
         }
-        events.append(try RecordedEvent(canonical: last.canonical, hash: last.hash))
+        for (i, payload) in extra.enumerated() { events.append(try placed(type(of: payload).eventType, type(of: payload).schemaVersion, payload.json, i)) }
+        events.append(try placed(last.type, last.schemaVersion, last.payload, extra.count))
 
         var general = DrillReport(keepsEventIndex: false)
         for event in events { try general.apply(event) }
@@ -39,7 +44,7 @@ import Testing
 
         // In batches of three events, as the reading thread hands them over.
         let spool = try Spool(beside: folder.path + "/bundle.tar.gz"), index = try Spool(beside: folder.path + "/bundle.tar.gz")
-        var fold = try ExportFold(citationsPerType: 40, outputs: spool, index: index)
+        var fold = try ExportFold(drill: events[0].drillID, citationsPerType: 40, outputs: spool, index: index)
         for start in stride(from: 0, to: events.count, by: 3) {
             var batch = EventBatch()
             for event in events[start..<min(start + 3, events.count)] {
@@ -47,6 +52,8 @@ import Testing
                 batch.ends.append(batch.lines.count)
                 batch.hashes += event.hash
                 batch.seqs.append(event.seq)
+                batch.leafHashes += [UInt8](repeating: 0, count: 32)
+                batch.hasLeaf.append(false)
             }
             try fold.fold(batch)
         }

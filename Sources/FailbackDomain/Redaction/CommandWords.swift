@@ -196,7 +196,8 @@ enum CommandWords {
             let body = word.dropFirst(dashes)
             let equals = body.firstIndex(of: 0x3D)
             let flagName = body[body.startIndex..<(equals ?? body.endIndex)]
-            guard flagName.count >= (dashes == 1 ? 4 : 2), flagName.first.map(Ascii.isLetter) == true else { return nil }
+            // A flag's name is a name (`-K/etc/passwd` is a path glued to `-K`, not a flag `passwd`).
+            guard flagName.count >= (dashes == 1 ? 4 : 2), flagName.first.map(Ascii.isLetter) == true, flagName.allSatisfy(Ascii.isNameChar) else { return nil }
             let lowerName = String(decoding: flagName.map(Ascii.lower), as: UTF8.self)
             let kind: String
             if tool == .redis && ["pass", "askpass"].contains(lowerName) || lowerName == "requirepass" || lowerName == "masterauth" {
