@@ -62,18 +62,18 @@ import Testing
         ("UPDATE events SET canonical = CAST(substr(canonical, 1, 40) AS BLOB) WHERE seq = 5;", "chain BROKEN at seq 5: stored bytes are not an event: not a JSON object"),
         (
             #"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '{"actor"', '{'||char(10)||'"actor"') AS BLOB) WHERE seq = 6;"#,
-            "the store's index records"
+            "chain BROKEN at seq 6 (drill event #6): stored hash does not match"
         ),
         // The size an export writes in the tar header before the events, kept in the drills index.
         ("UPDATE drills SET canonical_bytes = canonical_bytes - 1;", "the store's index records"),
-        ("UPDATE drills SET canonical_bytes = canonical_bytes + 1;", "the store's index records"),
+        ("UPDATE drills SET canonical_bytes = canonical_bytes + 1;", "bytes of events but they hold"),
         // A damaged value quoted by the error, with a line break in it: still one line.
         (
             #"UPDATE events SET canonical = CAST(replace(CAST(canonical AS TEXT), '"recorded_at":"', '"recorded_at":"\n') AS BLOB) WHERE seq = 5; UPDATE drills SET canonical_bytes = canonical_bytes + 2;"#,
             "chain BROKEN at seq 5 (drill event #5): stored hash does not match"
         ),
         // A hash cut short would shift every hash after it in the export's batch (this crashed it).
-        ("UPDATE events SET hash = substr(hash, 1, 31) WHERE seq = 4;", "stored event at seq 4 has a hash of 31 bytes"),
+        ("UPDATE events SET hash = substr(hash, 1, 31) WHERE seq = 4;", "chain BROKEN at seq 4 (drill event #4): stored hash does not match"),
     ])
     func anExportOfADamagedStoreStopsAndWritesNothing(sql: String, saying: String) throws {
         let (lab, verify) = try tamperedStore(Self.dropTriggers + sql)

@@ -24,7 +24,7 @@ import Testing
                 rawLagSeconds: 12.5, replayPaused: true, server: "127.0.0.1:5433"),
         ]
         // Placed after the fixed drill's events and before its closing one, chained as a store
-        // chains them (the export's fold checks every link, as `verify` does).
+        // chains them.
         var previous = events.last!.hash
         func placed(_ type: String, _ version: Int, _ payload: JSONValue, _ offset: Int) throws -> RecordedEvent {
             let draft = EventDraft(
@@ -44,7 +44,7 @@ import Testing
 
         // In batches of three events, as the reading thread hands them over.
         let spool = try Spool(beside: folder.path + "/bundle.tar.gz"), index = try Spool(beside: folder.path + "/bundle.tar.gz")
-        var fold = try ExportFold(drill: events[0].drillID, citationsPerType: 40, outputs: spool, index: index)
+        var fold = try ExportFold(citationsPerType: 40, outputs: spool, index: index)
         for start in stride(from: 0, to: events.count, by: 3) {
             var batch = EventBatch()
             for event in events[start..<min(start + 3, events.count)] {
@@ -52,8 +52,6 @@ import Testing
                 batch.ends.append(batch.lines.count)
                 batch.hashes += event.hash
                 batch.seqs.append(event.seq)
-                batch.leafHashes += [UInt8](repeating: 0, count: 32)
-                batch.hasLeaf.append(false)
             }
             try fold.fold(batch)
         }

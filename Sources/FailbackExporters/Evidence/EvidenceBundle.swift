@@ -121,7 +121,7 @@ public enum EvidenceBundle {
         // shares one with this thread, and a shorter queue stops this thread whenever it is full,
         // starving the folding thread on the other core (2.27 → 2.19 s for 1,000,000 events).
         let deflating = ChunkPipe(depth: 32) { (lines: [UInt8]) throws(ExportError) in try archive.write(lines) }
-        let fold = Folded(try ExportFold(drill: drill, citationsPerType: citationsPerType, outputs: try Spool(beside: path), index: try Spool(beside: path)))
+        let fold = Folded(try ExportFold(citationsPerType: citationsPerType, outputs: try Spool(beside: path), index: try Spool(beside: path)))
         // Deflating is the longest of the three (~1.5 s of CPU for 1,000,000 events, against ~0.9 s
         // each for reading and folding), and its backlog is what is left to do alone at the end:
         // the folding thread runs at a lower priority so that the deflater keeps up (on two cores,
@@ -144,8 +144,19 @@ public enum EvidenceBundle {
             progress?(read, count)
         }
         var batch = EventBatch()
+        // What is exported is what `failback verify` calls intact: every row goes through the
+        // same chain check as it is read (hash link, leaf hash, place, canonical form), and the
+        // walk ends with the same checks against the drill's index (a rewound head, a reopened
+        // drill). A broken drill is refused: signing it would make its damage evidence.
+        var chain = ChainVerifier(drillID: drill, closingTypes: EventCatalogue.closingTypes)
+        var position = 0
         do {
             try store.forEachStoredEvent(drill: drill, drillSeqs: 1...count) { row in
+                position += 1
+                guard
+                    chain.feed(
+                        seq: row.seq, drillSeq: position, drillIDColumnMatches: true, canonical: row.canonical, storedHash: row.hash, storedLeafHash: row.leafHash)
+                else { throw ExportError.broken(chain.report, doing: "exported") }
                 try batch.append(row)
                 try row.withLeafHash(using: leafHasher) { tree.append(leafHash: $0) }
                 if batch.lines.count >= 1 << 20 {
@@ -154,15 +165,10 @@ public enum EvidenceBundle {
                 }
             }
             if !batch.lines.isEmpty { try send(batch) }
+            let checked = try store.finishChainCheck(&chain, against: drillHead)
+            guard checked.isIntact else { throw ExportError.broken(checked, doing: "exported") }
             if sent != eventsSize { throw sizeDisagrees() }
             try folding.finish()
-            // What is exported is what `failback verify` calls intact: the folding thread put every
-            // row through the verifier's own checks (hash link, leaf hash, place, envelope and
-            // canonical form); the walk ends with the same checks against the drill's index (a
-            // rewound head, a reopened drill). A broken drill is refused: signing it would make its
-            // damage evidence.
-            let checked = try store.finishChainCheck(&fold.value.chain, against: drillHead)
-            guard checked.isIntact else { throw ExportError.broken(checked, doing: "exported") }
         } catch {
             // Both threads stop; nothing is committed. A folding error says more than the send it stopped.
             try? deflating.finish()
@@ -339,18 +345,12 @@ struct EventBatch: Sendable {
     var ends: [Int] = []
     var hashes: [UInt8] = []
     var seqs: [Int] = []
-    /// The stored leaf hashes (32 bytes an event; zeros where `hasLeaf` is false: a row stored
-    /// before the store kept them).
-    var leafHashes: [UInt8] = []
-    var hasLeaf: [Bool] = []
 
     init() {
         lines.reserveCapacity(1 << 20 + 4096)
         ends.reserveCapacity(8192)
         hashes.reserveCapacity(8192 * 32)
         seqs.reserveCapacity(8192)
-        leafHashes.reserveCapacity(8192 * 32)
-        hasLeaf.reserveCapacity(8192)
     }
 
     /// Adds a row; a damaged hash (not 32 bytes) would shift every hash after it, and is refused.
@@ -360,14 +360,6 @@ struct EventBatch: Sendable {
         lines.append(0x0A)
         ends.append(lines.count)
         seqs.append(row.seq)
-        if let leaf = row.leafHash, leaf.count == 32 {
-            leafHashes.append(contentsOf: leaf)
-            hasLeaf.append(true)
-        } else {
-            // None stored (the reader hashes it), or of another size (the reading refuses it).
-            leafHashes.append(contentsOf: repeatElement(0, count: 32))
-            hasLeaf.append(false)
-        }
     }
 }
 
@@ -397,11 +389,8 @@ struct ExportFold {
     private var line: [UInt8] = []
     /// How many events were folded as samples read in one pass (the rest went the general way).
     private(set) var samplesReadInOnePass = 0
-    /// `failback verify`'s checks over every event, in order, before it is folded.
-    var chain: ChainVerifier
 
-    init(drill: String, citationsPerType: Int, outputs: Spool, index: Spool) throws {
-        chain = ChainVerifier(drillID: drill, closingTypes: EventCatalogue.closingTypes)
+    init(citationsPerType: Int, outputs: Spool, index: Spool) throws {
         citations = CitedEvents(perType: citationsPerType)
         outputSpool = outputs
         indexSpool = index
@@ -418,17 +407,6 @@ struct ExportFold {
         var start = 0
         for (i, end) in batch.ends.enumerated() {
             defer { start = end }
-            let intact = batch.lines.withUnsafeBytes { lines in
-                batch.hashes.withUnsafeBytes { hashes in
-                    batch.leafHashes.withUnsafeBytes { leaves in
-                        chain.feed(
-                            seq: batch.seqs[i], drillSeq: chain.report.checked + 1, drillIDColumnMatches: true,
-                            canonical: UnsafeRawBufferPointer(rebasing: lines[start..<(end - 1)]), storedHash: UnsafeRawBufferPointer(rebasing: hashes[(i * 32)..<(i * 32 + 32)]),
-                            storedLeafHash: batch.hasLeaf[i] ? UnsafeRawBufferPointer(rebasing: leaves[(i * 32)..<(i * 32 + 32)]) : nil)
-                    }
-                }
-            }
-            guard intact else { throw ExportError.broken(chain.report, doing: "exported") }
             // Lag samples and row counts, most of a long drill, are read in one pass and folded
             // with no `RecordedEvent` made; any other event, or a sample read so does not take,
             // goes the general way (which reads it alike, or names its fault).
