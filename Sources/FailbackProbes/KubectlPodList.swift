@@ -93,7 +93,9 @@ public enum PodsProbe {
                         stdout.truncated
                         ? "printed more than limits.max_output_bytes (\(outputLimit))"
                         : (String(decoding: stderr.kept, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "exit \(status ?? 128 + (signal ?? 0))")
-                    throw InvalidInput("\(source): \(why)")
+                    // The command line and its error output, quoted to a terminal that CI logs keep:
+                    // redacted as they would be if recorded (`--token=...`, a URL's password).
+                    throw InvalidInput(Redactor().redact("\(source): \(why)").text)
                 }
                 bytes = stdout.kept
             }

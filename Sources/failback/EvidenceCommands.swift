@@ -19,12 +19,14 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             guard access(output, F_OK) != 0 else { throw InvalidInput("\(output) exists; not overwritten") }
-            // Its folder is made when missing (`-o keys/failback.key`), readable by its owner only.
-            if let slash = output.lastIndex(of: "/"), slash != output.startIndex {
-                let folder = String(output[..<slash])
-                if access(folder, F_OK) != 0, mkdir(folder, 0o700) != 0 {
-                    throw ExportError("cannot make the folder \(folder) for \(output): \(String(cString: strerror(errno)))", subject: .path(folder))
+            // Its folders are made when missing (`-o keys/failback.key`), readable by their owner only.
+            var prefix = output.hasPrefix("/") ? "/" : ""
+            for part in output.split(separator: "/").dropLast() {
+                prefix += part
+                if access(prefix, F_OK) != 0, mkdir(prefix, 0o700) != 0 {
+                    throw ExportError("cannot make the folder \(prefix) for \(output): \(String(cString: strerror(errno)))", subject: .path(prefix))
                 }
+                prefix += "/"
             }
             let key = try Ed25519Key.generate()
             let publicFile = try OutputFile(path: output + ".pub.pem")

@@ -110,9 +110,7 @@ extension CommandLine {
     }
 
     static func fail(_ message: String, _ status: ExitStatus) -> Never {
-        // An error quotes what it could not take (a command line, a tool's stderr, a value): the
-        // built-in rules go over it first, as over anything recorded (terminals are logged too).
-        Output.printError("failback: error: \(Output.oneLine(Redactor().redact(message).text))")
+        Output.printError("failback: error: \(Output.oneLine(message))")
         exit(status.rawValue)
     }
 

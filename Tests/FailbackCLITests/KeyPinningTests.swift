@@ -24,6 +24,8 @@ import Testing
         var st = stat()
         #expect(stat("\(lab.dir)/keys", &st) == 0 && st.st_mode & 0o777 == 0o700)
         #expect(stat("\(lab.dir)/keys/failback.key", &st) == 0 && st.st_mode & 0o777 == 0o600)
+        #expect(try run("failback", ["keys", "generate", "-o", "\(lab.dir)/a/b/c/k.key"]).status == 0)
+        #expect(stat("\(lab.dir)/a/b", &st) == 0 && st.st_mode & 0o777 == 0o700)
     }
 
     @Test func theFingerprintIsOpenSSLsAndEveryCommandPrintsIt() throws {

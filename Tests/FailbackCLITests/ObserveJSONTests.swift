@@ -156,6 +156,18 @@ import Testing
         #expect(junit.contains(#"tests="2" failures="0" skipped="0">"#), "\(junit.prefix(400))")
         #expect(junit.contains("fail earlier: v: v=1 (v=2 ✗)"), "\(junit)")
         #expect(try lab.expectSuccess(["replay"]).stdout.split(separator: "\n").last?.contains("no failed checks") == true)
+        // A loop that times out is one failed check, its verdict, in every output (its last
+        // sample was listed beside it in the verdict and the status).
+        let never = try lab.failback(["observe", "json", "--name", "never", "--value", "v=.v", "--until", "v=99", "--every", "100ms", "--timeout", "300ms", "--", "cat", "f.json"])
+        #expect(never.status == 1)
+        let after = try JSONSerialization.jsonObject(with: Data(try lab.expectSuccess(["report", "--format", "json"]).stdout.utf8)) as! [String: Any]
+        let failed = ((after["verdict"] as! [String: Any])["failed_checks"] as! [[String: Any]]).map { "\($0["kind"]!) \($0["name"]!)" }
+        #expect(failed == ["wait json never until v=99"], "\(failed)")
+        #expect(((after["summary"] as! [String: Any])["checks"] as! [String: Any])["failed"] as? Int == 1)
+        let status = try JSONSerialization.jsonObject(with: Data(try lab.expectSuccess(["status", "--json"]).stdout.utf8)) as! [String: Any]
+        #expect((status["checks_failed"] as! [Any]).count == 1)
+        #expect(try lab.expectSuccess(["report", "--format", "junit"]).stdout.contains(#"failures="1""#))
+        #expect(try lab.expectSuccess(["replay"]).stdout.split(separator: "\n").last?.contains("1 failed") == true)
     }
 
     /// A value read from under a secret's name is redacted whatever the value is called: the

@@ -193,6 +193,15 @@ public struct DrillState: Sendable, Equatable {
             observations += 1
             return
         }
+        if case .waitConcluded(let e) = payload, e.samples > 0 {
+            // A loop is one check, its verdict: the samples just before it (the loop's) are not
+            // checks of their own, as the report counts them.
+            let loop = (event.drillSeq - e.samples)..<event.drillSeq
+            if checks.contains(where: { loop.contains($0.drillSeq) && $0.verdict.kind != "wait" }) {
+                checks.removeAll { loop.contains($0.drillSeq) && $0.verdict.kind != "wait" }
+                checkIndex = Dictionary(uniqueKeysWithValues: checks.enumerated().map { ($1.verdict.key, $0) })
+            }
+        }
         if let verdict = judged(payload) {
             noteCheck(verdict, drillSeq: event.drillSeq, at: event.recordedAt, summary: payload.value.summary)
         }
