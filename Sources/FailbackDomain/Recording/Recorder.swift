@@ -62,9 +62,9 @@ public final class Recorder {
         try context.validate()
         // Who records and the retry key are stored as given, never redacted (a redacted actor
         // says no one): one that holds a secret is refused, before anything is appended.
-        for (what, text) in [("the actor (--actor, $FAILBACK_ACTOR)", context.actor), ("the idempotency key", idempotencyKey ?? "")] where !text.isEmpty {
-            let kinds = redactor.redact(text).kinds
-            if !kinds.isEmpty { throw InvalidInput("\(what) holds what looks like a secret (\(kinds.joined(separator: ", "))): nothing appended") }
+        for (what, kinds) in [("the actor (--actor, $FAILBACK_ACTOR)", actorSecretKinds), ("the idempotency key", idempotencyKey.map { redactor.redact($0).kinds } ?? [])]
+        where !kinds.isEmpty {
+            throw InvalidInput("\(what) holds what looks like a secret (\(kinds.joined(separator: ", "))): nothing appended")
         }
         var memory = try learnedSecrets(drillID)
         var result = redactor.redact(payload.json, at: "/payload", memory: memory)
@@ -139,6 +139,9 @@ public final class Recorder {
     public func cutoverDone(_ id: String?) throws -> Bool {
         try DrillState.rebuild(drill: try drillForWriting(id).drillID, from: store).cutoverDoneAt != nil
     }
+
+    /// What the rules find in the actor, once a recorder (the actor does not change).
+    private lazy var actorSecretKinds: [String] = redactor.redact(context.actor).kinds
 
     public func drillForWriting(_ id: String?) throws -> DrillHead {
         if let id {

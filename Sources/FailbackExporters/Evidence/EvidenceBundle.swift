@@ -153,10 +153,7 @@ public enum EvidenceBundle {
         do {
             try store.forEachStoredEvent(drill: drill, drillSeqs: 1...count) { row in
                 position += 1
-                guard
-                    chain.feed(
-                        seq: row.seq, drillSeq: position, drillIDColumnMatches: true, canonical: row.canonical, storedHash: row.hash, storedLeafHash: row.leafHash)
-                else { throw ExportError.broken(chain.report, doing: "exported") }
+                guard chain.feed(row, drillSeq: position) else { throw ExportError.broken(chain.report, doing: "exported") }
                 try batch.append(row)
                 try row.withLeafHash(using: leafHasher) { tree.append(leafHash: $0) }
                 if batch.lines.count >= 1 << 20 {

@@ -26,11 +26,7 @@ public struct InclusionProof: Sendable {
         var chain = ChainVerifier(drillID: drill, closingTypes: EventCatalogue.closingTypes)
         if head.eventCount > 0 {
             try store.forEachStoredEvent(drill: drill, drillSeqs: 1...head.eventCount) { row in
-                guard
-                    chain.feed(
-                        seq: row.seq, drillSeq: tree.size + 1, drillIDColumnMatches: true, canonical: row.canonical, storedHash: row.hash,
-                        storedLeafHash: row.leafHash)
-                else { throw ExportError.broken(chain.report, doing: "proved") }
+                guard chain.feed(row, drillSeq: tree.size + 1) else { throw ExportError.broken(chain.report, doing: "proved") }
                 if row.seq == seq { event = (tree.size, Array(row.canonical)) }
                 try row.withLeafHash(using: hasher) { tree.append(leafHash: $0) }
             }

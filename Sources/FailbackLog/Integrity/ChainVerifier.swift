@@ -156,6 +156,12 @@ public struct ChainVerifier {
         }
     }
 
+    /// Feeds a row as a reader of the store gets it (`forEachStoredEvent`), filed under this drill,
+    /// at `drillSeq`: how an export or a proof checks what it reads.
+    public mutating func feed(_ row: StoredEvent, drillSeq: Int) -> Bool {
+        feed(seq: row.seq, drillSeq: drillSeq, drillIDColumnMatches: true, canonical: row.canonical, storedHash: row.hash, storedLeafHash: row.leafHash)
+    }
+
     /// Feeds the next stored row from buffers owned by the caller (no copy). `storedLeafHash` is
     /// nil for a row stored without one (before format 3).
     public mutating func feed(

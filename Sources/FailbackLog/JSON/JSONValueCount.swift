@@ -12,6 +12,14 @@ public enum EventLine {
     public static let maximumDepth = JSONParser.maximumDepth
 }
 
+/// Where the string opened by the quote at `open` closes: the next quote not escaped by a
+/// backslash; nil when none does.
+private func closingQuote(_ bytes: UnsafeRawBufferPointer, after open: Int) -> Int? {
+    var j = open + 1
+    while j < bytes.count, bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+    return j < bytes.count ? j : nil
+}
+
 /// How deep objects and arrays nest in `bytes` (the outermost level 1; 0 for a scalar), counted
 /// without parsing: strings, from a quote to the next unescaped one, are skipped.
 public func jsonNestingDepth(_ bytes: UnsafeRawBufferPointer) -> Int {
@@ -20,8 +28,7 @@ public func jsonNestingDepth(_ bytes: UnsafeRawBufferPointer) -> Int {
     while i < n {
         switch bytes[i] {
         case UInt8(ascii: "\""):
-            i += 1
-            while i < n, bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+            i = closingQuote(bytes, after: i) ?? n
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             depth += 1
             deepest = max(deepest, depth)
@@ -54,9 +61,7 @@ public func jsonValueCount(_ bytes: UnsafeRawBufferPointer) -> Int {
         case UInt8(ascii: "\""):
             // A string to its closing quote; one left open is not a string (as a regular expression
             // that finds strings leaves it), and the quote alone is a delimiter.
-            var j = i + 1
-            while j < n, bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
-            if j < n {
+            if let j = closingQuote(bytes, after: i) {
                 count += 1
                 i = j + 1
             } else {

@@ -73,9 +73,9 @@ public final class PostgresConnection {
         var rest = Substring(conninfo)
         while let r = rest.firstRange(of: "password=") {
             rest = rest[r.upperBound...]
-            var value = rest.prefix { $0 != "&" && $0 != "#" }
-            if value.first == "'" { value = value.dropFirst().prefix { $0 != "'" } }  // quoted: may hold spaces
-            secrets.append(String(value.prefix { $0 != " " || rest.first == "'" }))
+            // Quoted (it may hold spaces) to its closing quote, else to a space, `&` or `#`.
+            let value = rest.first == "'" ? rest.dropFirst().prefix { $0 != "'" } : rest.prefix { $0 != " " && $0 != "&" && $0 != "#" }
+            secrets.append(String(value))
         }
         // The password whole, and each piece of it libpq may have split it into.
         let pieces = secrets.flatMap { s in [s] + s.split(whereSeparator: { "/@:?#% '\\".contains($0) }).map(String.init) }.filter { $0.count >= 3 }
