@@ -169,6 +169,13 @@ enum ServerLab {
         let early = try lab.failback(["observe", "dns", ServerLab.name, "--server", ServerLab.dns, "--expect-after-cutover", "192.0.2.99"])
         #expect(early.status == 0, "\(early.stderr)")
         #expect(try lab.payloads("DNSAnswerObserved").last?["matched"] as? Bool == false)
+        // Once the cutover is done, the same answer is a failed check: exit 1.
+        let cutover = try Lab()
+        _ = try cutover.startDrill("failback-bud")
+        try cutover.expectSuccess(["phase", "start", "update-dns", "--override", "--reason", "test"])
+        try cutover.expectSuccess(["step", "done", "dns-to-primary", "--override", "--reason", "test"])
+        let late = try cutover.failback(["observe", "dns", ServerLab.name, "--server", ServerLab.dns, "--expect-after-cutover", "192.0.2.99"])
+        #expect(late.status == 1, "\(late.stderr)")
         try lab.expectValidAgainstSchemas()
     }
 
