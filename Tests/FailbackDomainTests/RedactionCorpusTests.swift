@@ -79,6 +79,14 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(!stored.contains("and-a-second-line"))
     }
 
+    /// The other way: a block scalar or an env entry under a name that is no secret's is kept whole.
+    @Test func blocksAndEntriesOfOrdinaryNamesAreKept() {
+        for text in ["script: |\n  echo hi\n  psql -c 'select 1'\nuser: app\n", "- name: REGION\n  value: eu-central-1\n", #"{"name": "LOG_LEVEL", "value": "debug"}"#] {
+            let result = redactor.redact(.string(text), at: "/payload/text", memory: nil)
+            #expect(result.value == .string(text) && result.redactions.isEmpty, "\(CanonicalJSON.string(result.value))")
+        }
+    }
+
     /// Every case as the argv a shell would have run (`exec`): the secret is gone from every element.
     @Test(arguments: SecretCase.all.enumerated().map { ($0.offset, $0.element) })
     func secretInArgvIsRedacted(index: Int, c: SecretCase) {
